@@ -1,0 +1,283 @@
+"""Idempotent consumption with bounded retries and a dead-letter topic.
+
+:func:`subscribe` wires one handler to one or more topics for one consumer group.
+Each batch fetched from Kafka is processed in one database transaction that also
+records the dedupe key of every message in ``processed_events``; the Kafka offsets
+are committed only after that transaction commits. So a crash anywhere replays at
+most the uncommitted batch, and the replay finds its keys already processed.
+
+Failures are of two kinds:
+
+* the infrastructure is away (PostgreSQL restarting, a dropped connection): the
+  batch is retried with bounded backoff until it goes through; nothing is skipped;
+* the message itself is bad (cannot be parsed, or the handler rejects it): it is
+  retried ``consumer_max_attempts`` times alone, then published to
+  ``<topic>.dlq.<group>`` with the original bytes and the reason, and the partition
+  moves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import sqlalchemy as sa
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.middlewares import AckPolicy
+from prometheus_client import Counter
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from switchboard_contracts import dlq_topic
+from switchboard_runtime.db import runtime_tables
+from switchboard_runtime.logging import get_logger
+from switchboard_runtime.settings import ServiceSettings
+
+log = get_logger(__name__)
+
+_, PROCESSED = runtime_tables(sa.MetaData())
+
+T = TypeVar("T")
+
+CONSUMED = Counter(
+    "switchboard_events_consumed_total", "Messages processed", ["group", "topic"]
+)
+DUPLICATES = Counter(
+    "switchboard_events_duplicate_total", "Messages dropped as already processed", ["group"]
+)
+DEAD_LETTERED = Counter(
+    "switchboard_events_dead_lettered_total", "Messages sent to a dead-letter topic",
+    ["group", "topic", "reason"],
+)
+
+
+class PermanentError(Exception):
+    """A message that will never be processed, whatever the retries: dead-letter it."""
+
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One Kafka record as it arrived: what a parser and the dead-letter topic see."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...] = ()
+    timestamp_ms: int | None = None
+
+
+Parser = Callable[[Delivery], T]
+DedupeKey = Callable[[T], str]
+Handler = Callable[[AsyncSession, T], Awaitable[None]]
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` means the infrastructure is away rather than the message is bad."""
+    import asyncpg
+
+    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    transient = (
+        sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError,
+        ConnectionError, OSError, asyncio.TimeoutError,
+        asyncpg.exceptions.PostgresConnectionError,
+        asyncpg.exceptions.CannotConnectNowError,
+        asyncpg.exceptions.AdminShutdownError,
+    )
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, transient):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
+@dataclass
+class BatchProcessor(Generic[T]):
+    """Processes batches of deliveries for one consumer group (see module doc)."""
+
+    group: str
+    sessions: async_sessionmaker[AsyncSession]
+    parse: Parser[T]
+    dedupe_key: DedupeKey[T]
+    handle: Handler[T]
+    dead_letter: Callable[[Delivery, str, str], Awaitable[None]]
+    max_attempts: int = 3
+    after_commit: Callable[[], None] | None = None
+    _backoff_cap: float = field(default=5.0, repr=False)
+
+    async def process(self, deliveries: Sequence[Delivery]) -> None:
+        """Process a batch; returns once every delivery is committed or dead-lettered."""
+        parsed: list[tuple[Delivery, T]] = []
+        for d in deliveries:
+            try:
+                parsed.append((d, self.parse(d)))
+            except PermanentError as exc:
+                await self._dlq(d, exc.reason, exc.detail)
+            except Exception as exc:  # noqa: BLE001 - a parser bug must not stop the partition
+                await self._dlq(d, "unparseable", repr(exc))
+        if not parsed:
+            return
+        try:
+            await self._with_infra_retry(lambda: self._commit(parsed))
+        except Exception as exc:  # noqa: BLE001 - isolate the bad message below
+            log.warning("consumer.batch_failed", group=self.group, error=repr(exc),
+                        size=len(parsed))
+            for item in parsed:
+                await self._process_alone(item)
+
+    async def _process_alone(self, item: tuple[Delivery, T]) -> None:
+        delivery, _ = item
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                await self._with_infra_retry(lambda: self._commit([item]))
+                return
+            except PermanentError as exc:
+                await self._dlq(delivery, exc.reason, exc.detail)
+                return
+            except Exception as exc:  # noqa: BLE001
+                if attempt == self.max_attempts:
+                    detail = "".join(traceback.format_exception_only(exc)).strip()
+                    await self._dlq(delivery, "handler_failed", detail)
+                    return
+                await asyncio.sleep(0.05 * 2**attempt)
+
+    async def _with_infra_retry(self, action: Callable[[], Awaitable[None]]) -> None:
+        delay = 0.1
+        while True:
+            try:
+                await action()
+                return
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                log.warning("consumer.infra_unavailable", group=self.group,
+                            error=repr(exc), retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._backoff_cap)
+
+    async def _commit(self, items: Sequence[tuple[Delivery, T]]) -> None:
+        keyed: dict[str, tuple[Delivery, T]] = {}
+        for delivery, value in items:
+            keyed.setdefault(self.dedupe_key(value), (delivery, value))
+        async with self.sessions() as session, session.begin():
+            fresh = set(
+                (
+                    await session.execute(
+                        pg_insert(PROCESSED)
+                        .values([{"consumer_group": self.group, "event_id": k} for k in keyed])
+                        .on_conflict_do_nothing()
+                        .returning(PROCESSED.c.event_id)
+                    )
+                ).scalars()
+            )
+            for key, (delivery, value) in keyed.items():
+                if key in fresh:
+                    await self.handle(session, value)
+                    CONSUMED.labels(self.group, delivery.topic).inc()
+        skipped = len(items) - len(fresh)
+        if skipped:
+            DUPLICATES.labels(self.group).inc(skipped)
+        if self.after_commit is not None:
+            self.after_commit()
+
+    async def _dlq(self, delivery: Delivery, reason: str, detail: str) -> None:
+        log.warning("consumer.dead_lettered", group=self.group, topic=delivery.topic,
+                    partition=delivery.partition, offset=delivery.offset, reason=reason,
+                    detail=detail[:500])
+        DEAD_LETTERED.labels(self.group, delivery.topic, reason).inc()
+        delay = 0.1
+        while True:
+            try:
+                await self.dead_letter(delivery, reason, detail)
+                return
+            except Exception as exc:  # noqa: BLE001 - never drop: wait for the broker
+                log.warning("consumer.dlq_publish_failed", error=repr(exc), retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._backoff_cap)
+
+
+def subscribe(
+    broker: KafkaBroker,
+    settings: ServiceSettings,
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    topics: Sequence[str],
+    group: str,
+    parse: Parser[T],
+    dedupe_key: DedupeKey[T],
+    handle: Handler[T],
+    after_commit: Callable[[], None] | None = None,
+) -> BatchProcessor[T]:
+    """Subscribe an idempotent, dead-lettering batch handler to logical ``topics``.
+
+    ``group`` is the logical consumer group (the dead-letter topic is named after it);
+    ``parse`` turns a :class:`Delivery` into a value or raises :class:`PermanentError`;
+    ``dedupe_key`` gives the idempotency key (the envelope's ``event_id``, or a natural
+    key for foreign input); ``handle`` applies one value inside the batch transaction.
+    """
+
+    async def dead_letter(delivery: Delivery, reason: str, detail: str) -> None:
+        original = delivery.topic.removeprefix(settings.topic_prefix)
+        await broker.publish(
+            delivery.value,
+            topic=settings.topic(dlq_topic(original, group)),
+            key=delivery.key,
+            headers={
+                "x-dlq-reason": reason,
+                "x-dlq-detail": detail[:2000],
+                "x-original-topic": delivery.topic,
+                "x-original-partition": str(delivery.partition),
+                "x-original-offset": str(delivery.offset),
+                "x-consumer-group": group,
+            },
+        )
+
+    processor: BatchProcessor[T] = BatchProcessor(
+        group=group, sessions=sessions, parse=parse, dedupe_key=dedupe_key, handle=handle,
+        dead_letter=dead_letter, max_attempts=settings.consumer_max_attempts,
+        after_commit=after_commit,
+    )
+
+    async def _raw(msg: Any) -> Any:
+        # Leave the bytes alone: parsing (and rejecting) is the processor's job.
+        return None
+
+    @broker.subscriber(
+        *[settings.topic(t) for t in topics],
+        group_id=settings.group(group),
+        batch=True,
+        max_records=settings.consumer_batch_max_records,
+        batch_timeout_ms=50,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.MANUAL,
+        decoder=_raw,
+        title=f"{group}:{','.join(topics)}",
+    )
+    async def _on_batch(message: KafkaMessage) -> None:
+        records = message.raw_message
+        deliveries = [
+            Delivery(
+                topic=r.topic, partition=r.partition, offset=r.offset, key=r.key,
+                value=r.value if r.value is not None else b"",
+                headers=tuple((k, v) for k, v in (r.headers or ())),
+                timestamp_ms=r.timestamp,
+            )
+            for r in (records if isinstance(records, tuple) else (records,))
+        ]
+        if deliveries:
+            await processor.process(deliveries)
+        await message.ack()
+
+    return processor

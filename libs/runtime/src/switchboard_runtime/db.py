@@ -1,0 +1,161 @@
+"""Async SQLAlchemy 2 engine and sessions, the service's own database, and Alembic.
+
+Every service owns one PostgreSQL database. The outbox and processed-events tables
+that the runtime needs live in that same database (so that a handler's writes, its
+outgoing events and its idempotency mark commit in one transaction); each service's
+first migration creates them with :func:`create_runtime_tables`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+#: Naming convention so that Alembic autogenerate and hand-written migrations agree.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def make_metadata() -> sa.MetaData:
+    """A MetaData with the project's naming convention and the runtime's tables in it."""
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    runtime_tables(metadata)
+    return metadata
+
+
+def runtime_tables(metadata: sa.MetaData) -> tuple[sa.Table, sa.Table]:
+    """Define the outbox and processed-events tables on ``metadata``."""
+    outbox = sa.Table(
+        "outbox",
+        metadata,
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("event_id", sa.Uuid, nullable=False, unique=True),
+        sa.Column("topic", sa.Text, nullable=False),
+        sa.Column("key", sa.Text, nullable=True),
+        sa.Column("value", sa.LargeBinary, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False,
+                  server_default=sa.func.now()),
+    )
+    processed = sa.Table(
+        "processed_events",
+        metadata,
+        sa.Column("consumer_group", sa.Text, primary_key=True),
+        sa.Column("event_id", sa.Text, primary_key=True),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False,
+                  server_default=sa.func.now()),
+    )
+    return outbox, processed
+
+
+def create_runtime_tables() -> None:
+    """Create the runtime's tables from inside an Alembic migration (``upgrade()``)."""
+    from alembic import op
+
+    for table in runtime_tables(sa.MetaData(naming_convention=NAMING_CONVENTION)):
+        table.create(op.get_bind())
+
+
+def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    """An asyncpg engine; ``pool_pre_ping`` so a restarted PostgreSQL is reconnected."""
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size,
+                               pool_pre_ping=True, pool_recycle=1800)
+
+
+def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded objects usable after commit."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def ensure_database(url: str) -> None:
+    """Create the database named in ``url`` if the server does not have it yet."""
+    target = make_url(url)
+    name = target.database
+    if not name:
+        raise ValueError("database URL names no database")
+    admin = create_async_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            exists = await conn.scalar(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            )
+            if not exists:
+                # Identifiers cannot be bound parameters; the name is quoted by the dialect.
+                quoted = admin.dialect.identifier_preparer.quote(name)
+                await conn.execute(sa.text(f"CREATE DATABASE {quoted}"))
+    finally:
+        await admin.dispose()
+
+
+async def drop_database(url: str) -> None:
+    """Drop the database named in ``url`` (tests only), closing its other connections."""
+    target = make_url(url)
+    admin = create_async_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            quoted = admin.dialect.identifier_preparer.quote(target.database or "")
+            await conn.execute(sa.text(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))
+    finally:
+        await admin.dispose()
+
+
+def alembic_config(migrations_dir: Path, url: str) -> Config:
+    """An Alembic config for a service's ``migrations/`` folder, with no ini file."""
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+async def migrate(migrations_dir: Path, url: str, revision: str = "head") -> None:
+    """Create the service's database if needed and upgrade it to ``revision``."""
+    import asyncio
+
+    await ensure_database(url)
+    config = alembic_config(migrations_dir, url)
+    # Alembic's command API is synchronous; the env runs its own event loop in a thread.
+    await asyncio.to_thread(command.upgrade, config, revision)
+
+
+def run_migrations_env(target_metadata: sa.MetaData) -> None:
+    """The body of every service's ``migrations/env.py``: online, async, one transaction."""
+    import asyncio
+
+    from alembic import context
+    from sqlalchemy.pool import NullPool
+
+    config = context.config
+    url = config.get_main_option("sqlalchemy.url")
+    if context.is_offline_mode():
+        context.configure(url=url, target_metadata=target_metadata, literal_binds=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+
+    def _run(connection: sa.Connection) -> None:
+        context.configure(connection=connection, target_metadata=target_metadata)
+        with context.begin_transaction():
+            context.run_migrations()
+
+    async def _main() -> None:
+        engine = create_async_engine(url or "", poolclass=NullPool)
+        async with engine.connect() as conn:
+            await conn.run_sync(_run)
+            await conn.commit()
+        await engine.dispose()
+
+    asyncio.run(_main())
+
+
+def migrations_path(package_file: str) -> Path:
+    """The ``migrations/`` folder beside a service package's ``__init__.py``."""
+    return Path(package_file).resolve().parent / "migrations"

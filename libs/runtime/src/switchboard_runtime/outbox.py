@@ -1,0 +1,144 @@
+"""The transactional outbox and its relay.
+
+A handler that changes the database and publishes events calls :func:`add_events`
+with the same session, so the rows and the events commit together (no dual write).
+The :class:`OutboxRelay` publishes committed rows in insertion order with the
+idempotent producer and deletes them once the broker acknowledged them. A crash
+between the acknowledgement and the delete publishes a row again after restart;
+consumers drop it by ``event_id``. Only one relay per database publishes at a time
+(a PostgreSQL advisory lock), which keeps each key's events in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import zlib
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from faststream.kafka import KafkaBroker
+from prometheus_client import Counter, Gauge
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from switchboard_contracts import Envelope
+from switchboard_runtime.db import runtime_tables
+from switchboard_runtime.logging import get_logger
+from switchboard_runtime.settings import ServiceSettings
+
+log = get_logger(__name__)
+
+OUTBOX, _ = runtime_tables(sa.MetaData())
+
+OUTBOX_PUBLISHED = Counter(
+    "switchboard_outbox_published_total", "Events published from the outbox", ["service"]
+)
+OUTBOX_PENDING = Gauge(
+    "switchboard_outbox_pending", "Events in the outbox not yet published", ["service"]
+)
+
+
+async def add_events(
+    session: AsyncSession, settings: ServiceSettings,
+    events: Iterable[tuple[str, str | None, Envelope[Any]]],
+) -> None:
+    """Stage ``(logical topic, key, envelope)`` triples in the outbox, in the caller's
+    transaction. Nothing is published unless that transaction commits."""
+    rows = [
+        {"event_id": env.event_id, "topic": settings.topic(topic), "key": key,
+         "value": env.model_dump_json().encode()}
+        for topic, key, env in events
+    ]
+    if rows:
+        await session.execute(sa.insert(OUTBOX), rows)
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows to Kafka, in order, at least once."""
+
+    def __init__(self, engine: AsyncEngine, broker: KafkaBroker, settings: ServiceSettings):
+        self._engine = engine
+        self._broker = broker
+        self._settings = settings
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        # One lock id per service database; any relay replica may take it over.
+        self._lock_id = zlib.crc32(f"outbox:{settings.service_name}".encode())
+
+    def wake(self) -> None:
+        """Ask the relay to look at the outbox now (called after a commit)."""
+        self._wake.set()
+
+    def start(self) -> None:
+        """Start the relay loop in the background."""
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        """Stop after the current batch."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        backoff = 0.2
+        while not self._stopping:
+            try:
+                async with self._engine.connect() as conn:
+                    await self._lead(conn)
+                backoff = 0.2
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the relay must outlive outages
+                log.warning("outbox.relay_error", error=repr(exc), retry_in=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def _lead(self, conn: sa.ext.asyncio.AsyncConnection) -> None:
+        """Hold the advisory lock and publish until stopped; wait while another leads."""
+        interval = self._settings.outbox_poll_interval_seconds
+        while not self._stopping:
+            got = await conn.scalar(sa.select(sa.func.pg_try_advisory_lock(self._lock_id)))
+            await conn.commit()
+            if got:
+                break
+            await asyncio.sleep(interval * 5)
+        while not self._stopping:
+            published = await self.publish_pending(conn)
+            if published < self._settings.outbox_batch_size:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=interval)
+
+    async def publish_pending(self, conn: sa.ext.asyncio.AsyncConnection) -> int:
+        """Publish one batch of pending rows; returns how many were published."""
+        rows = (
+            await conn.execute(
+                sa.select(OUTBOX.c.id, OUTBOX.c.topic, OUTBOX.c.key, OUTBOX.c.value)
+                .order_by(OUTBOX.c.id)
+                .limit(self._settings.outbox_batch_size)
+            )
+        ).all()
+        await conn.commit()
+        if not rows:
+            OUTBOX_PENDING.labels(self._settings.service_name).set(0)
+            return 0
+        # Send the whole batch without waiting per message, then wait for every ack:
+        # the idempotent producer keeps per-partition order across the pipelined sends.
+        futures = [
+            await self._broker.publish(
+                row.value, topic=row.topic,
+                key=row.key.encode() if row.key is not None else None,
+                headers={"content-type": "application/json"}, no_confirm=True,
+            )
+            for row in rows
+        ]
+        await asyncio.gather(*futures)
+        await conn.execute(sa.delete(OUTBOX).where(OUTBOX.c.id.in_([r.id for r in rows])))
+        await conn.commit()
+        OUTBOX_PUBLISHED.labels(self._settings.service_name).inc(len(rows))
+        return len(rows)

@@ -1,0 +1,138 @@
+"""The life cycle every service shares: database, migrations, broker, relay, HTTP.
+
+A service's ``bootstrap.py`` builds a :class:`ServiceRuntime` from its settings,
+registers its subscribers and routers on it, and gets a FastAPI app whose lifespan
+starts and stops everything in the right order. One process per service runs the
+HTTP API, the consumers and the outbox relay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, FastAPI
+from faststream.kafka import KafkaBroker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from switchboard_runtime.consumer import BatchProcessor, Handler, Parser, DedupeKey, subscribe
+from switchboard_runtime.db import make_engine, make_session_factory, migrate
+from switchboard_runtime.health import ReadinessCheck, health_router
+from switchboard_runtime.kafka import ensure_topics, make_broker
+from switchboard_runtime.logging import configure_logging, get_logger
+from switchboard_runtime.outbox import OutboxRelay
+from switchboard_runtime.settings import ServiceSettings
+
+log = get_logger(__name__)
+
+
+class ServiceRuntime:
+    """Concrete infrastructure of one service process, built from its settings."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        *,
+        migrations_dir: Path | None,
+        topics: Iterable[str] = (),
+        configure_logs: bool = True,
+    ) -> None:
+        self.settings = settings
+        if configure_logs:
+            configure_logging(settings.service_name, level=settings.log_level,
+                              json=settings.log_json)
+        self.migrations_dir = migrations_dir
+        self.topics = set(topics)
+        self.engine: AsyncEngine = make_engine(settings.service_database_url)
+        self.sessions: async_sessionmaker[AsyncSession] = make_session_factory(self.engine)
+        self.broker: KafkaBroker = make_broker(settings)
+        self.relay = OutboxRelay(self.engine, self.broker, settings)
+        self.readiness: dict[str, ReadinessCheck] = {
+            "database": self._check_database,
+            "kafka": self._check_kafka,
+        }
+        self._on_start: list[Callable[[], Awaitable[None]]] = []
+        self._on_stop: list[Callable[[], Awaitable[None]]] = []
+        self._processors: list[BatchProcessor[Any]] = []
+        self.started = False
+
+    def subscribe(
+        self, *, topics: list[str], group: str, parse: Parser[Any],
+        dedupe_key: DedupeKey[Any], handle: Handler[Any],
+    ) -> BatchProcessor[Any]:
+        """Register an idempotent consumer (see :func:`switchboard_runtime.consumer.subscribe`).
+
+        The outbox relay is woken after each committed batch, so events a handler
+        staged are published at once.
+        """
+        from switchboard_contracts import dlq_topic
+
+        self.topics.update(topics)
+        self.topics.update(dlq_topic(t, group) for t in topics)
+        processor = subscribe(
+            self.broker, self.settings, self.sessions, topics=topics, group=group,
+            parse=parse, dedupe_key=dedupe_key, handle=handle, after_commit=self.relay.wake,
+        )
+        self._processors.append(processor)
+        return processor
+
+    def on_start(self, hook: Callable[[], Awaitable[None]]) -> None:
+        """Run ``hook`` after the broker started (background tasks, caches)."""
+        self._on_start.append(hook)
+
+    def on_stop(self, hook: Callable[[], Awaitable[None]]) -> None:
+        """Run ``hook`` before the broker stops."""
+        self._on_stop.append(hook)
+
+    async def start(self) -> None:
+        """Migrate the database, create topics, start consumers and the relay."""
+        if self.migrations_dir is not None:
+            await migrate(self.migrations_dir, self.settings.service_database_url)
+        await ensure_topics(self.settings.kafka_bootstrap_servers,
+                            [self.settings.topic(t) for t in self.topics])
+        await self.broker.start()
+        self.relay.start()
+        for hook in self._on_start:
+            await hook()
+        self.started = True
+        log.info("service.started", service=self.settings.service_name)
+
+    async def stop(self) -> None:
+        """Drain: stop hooks, consumers (committing what was processed), relay, pools."""
+        for hook in reversed(self._on_stop):
+            await hook()
+        await self.broker.stop()
+        await self.relay.stop()
+        await self.engine.dispose()
+        self.started = False
+        log.info("service.stopped", service=self.settings.service_name)
+
+    def fastapi_app(self, *, title: str, routers: Iterable[APIRouter] = ()) -> FastAPI:
+        """The service's HTTP app; its lifespan starts and stops the runtime."""
+
+        @asynccontextmanager
+        async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+            await self.start()
+            try:
+                yield
+            finally:
+                await self.stop()
+
+        app = FastAPI(title=title, lifespan=lifespan)
+        app.state.runtime = self
+        app.include_router(health_router(self.readiness))
+        for router in routers:
+            app.include_router(router)
+        return app
+
+    async def _check_database(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+
+    async def _check_kafka(self) -> None:
+        if not self.started:
+            raise RuntimeError("not started")
+        await self.broker.ping(timeout=2.0)

@@ -1,0 +1,88 @@
+"""Settings every service shares, read from the environment with pydantic-settings.
+
+A service subclasses :class:`ServiceSettings` once, with its own ``env_prefix``
+(``TELEPHONY_``, ``ANALYTICS_`` …). The three infrastructure endpoints are read
+from the unprefixed ``KAFKA_BOOTSTRAP_SERVERS``, ``DATABASE_URL`` and ``REDIS_URL``
+too, so one environment can point every service at the same servers, while
+``<PREFIX>DATABASE_URL`` still lets an operator give a service a server of its own.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, ClassVar
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+
+class ServiceSettings(BaseSettings):
+    """Base settings of a Switchboard service.
+
+    Subclasses set ``service_name`` and ``model_config = service_config("PREFIX_")``.
+    Each service owns one PostgreSQL database; when the database URL names the
+    server's default ``postgres`` database, the service's own database name
+    (``switchboard_<service>``, plus ``database_suffix`` in tests) is used instead.
+    """
+
+    service_name: ClassVar[str] = "service"
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    kafka_bootstrap_servers: str = "127.0.0.1:19092"
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:15432/postgres"
+    redis_url: str = "redis://127.0.0.1:16379/0"
+    # Prepended to every topic and consumer group: lets test runs and several
+    # chains share one broker without seeing each other's messages.
+    topic_prefix: str = ""
+    database_suffix: str = ""
+    log_level: str = "INFO"
+    log_json: bool = True
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    # Shared secret the console and services use to sign operator sessions.
+    auth_secret: SecretStr = SecretStr("dev-only-change-me")
+    # Consumer tuning: bounded retries before a message is dead-lettered.
+    consumer_max_attempts: int = Field(default=3, ge=1, le=20)
+    consumer_batch_max_records: int = Field(default=500, ge=1, le=10_000)
+    outbox_poll_interval_seconds: float = Field(default=0.2, gt=0, le=10)
+    outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_unprefixed_infra(cls, data: Any) -> Any:
+        """Accept the unprefixed infrastructure variables as fallbacks."""
+        if not isinstance(data, dict):
+            return data
+        for name in ("kafka_bootstrap_servers", "database_url", "redis_url", "topic_prefix",
+                     "database_suffix", "auth_secret", "log_level", "log_json"):
+            if name not in data and name.upper() in os.environ:
+                data[name] = os.environ[name.upper()]
+        return data
+
+    @property
+    def service_database_url(self) -> str:
+        """The SQLAlchemy async URL of this service's own database."""
+        url = make_url(self.database_url)
+        if url.database in (None, "", "postgres"):
+            url = url.set(database=f"switchboard_{self.service_name.replace('-', '_')}")
+        if self.database_suffix:
+            url = url.set(database=f"{url.database}{self.database_suffix}")
+        return url.render_as_string(hide_password=False)
+
+    def topic(self, name: str) -> str:
+        """The physical Kafka topic for a logical topic name from the contracts."""
+        return f"{self.topic_prefix}{name}"
+
+    def group(self, name: str) -> str:
+        """The physical consumer group id for a logical group name."""
+        return f"{self.topic_prefix}{name}"
+
+
+def service_config(env_prefix: str) -> SettingsConfigDict:
+    """The settings config for a service: its env prefix, unknown variables ignored."""
+    return SettingsConfigDict(env_prefix=env_prefix, extra="ignore", populate_by_name=True)
+
+
+__all__ = ["ServiceSettings", "service_config"]

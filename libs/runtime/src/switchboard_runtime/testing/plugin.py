@@ -1,0 +1,197 @@
+"""pytest plugin: real Kafka, PostgreSQL and Redis for every test, fresh per run.
+
+Fixtures:
+
+* ``infra`` — the :class:`Endpoints` of this run (printed once, with the broker version);
+* ``run_id`` — a short id; topics and consumer groups get the prefix ``t<run_id>.``
+  and service databases the suffix ``_<run_id>``, so runs never see each other's data;
+* ``settings_env`` — the environment a service under test reads its settings from;
+* ``topic_reader`` — reads envelopes back from a topic, waiting for a condition;
+* ``running_service`` — starts a service's FastAPI app in-process (lifespan and all)
+  and gives an ``httpx.AsyncClient`` for it.
+
+Databases made for the run are dropped and its topics deleted at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from fastapi import FastAPI
+
+from switchboard_runtime.testing.infra import Endpoints, resolve_endpoints
+from switchboard_runtime.testing.waiting import wait_until
+
+
+_INFRA_LINE = pytest.StashKey[str]()
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Say which real infrastructure the run used (and the broker's version)."""
+    line = config.stash.get(_INFRA_LINE, None)
+    if line:
+        terminalreporter.section("infrastructure")
+        terminalreporter.write_line(line)
+
+
+def _repo_root(config: pytest.Config) -> Path:
+    return Path(str(config.rootpath))
+
+
+@pytest.fixture(scope="session")
+def run_id() -> str:
+    """A short id unique to this test run."""
+    return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(scope="session")
+def infra(request: pytest.FixtureRequest) -> Iterator[Endpoints]:
+    """Real infrastructure endpoints for this run (see :mod:`..infra` for the order)."""
+    endpoints = resolve_endpoints(_repo_root(request.config))
+    line = (f"infra from {endpoints.source}: Kafka {endpoints.kafka_bootstrap_servers} "
+            f"({endpoints.kafka_version}), PostgreSQL {endpoints.database_url}, "
+            f"Redis {endpoints.redis_url}")
+    request.config.stash[_INFRA_LINE] = line
+    yield endpoints
+    endpoints.close()
+
+
+@pytest.fixture(scope="session")
+def settings_env(infra: Endpoints, run_id: str) -> Iterator[dict[str, str]]:
+    """Environment variables that point a service under test at this run's infra."""
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap_servers,
+        "DATABASE_URL": infra.database_url,
+        "REDIS_URL": infra.redis_url,
+        "TOPIC_PREFIX": f"t{run_id}.",
+        "DATABASE_SUFFIX": f"_{run_id}",
+        "LOG_JSON": "false",
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    yield env
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    asyncio.run(_cleanup_run(infra, run_id))
+
+
+async def _cleanup_run(infra: Endpoints, run_id: str) -> None:
+    import sqlalchemy as sa
+    from aiokafka.admin import AIOKafkaAdminClient
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    admin_db = create_async_engine(
+        make_url(infra.database_url).set(database="postgres"), isolation_level="AUTOCOMMIT"
+    )
+    async with admin_db.connect() as conn:
+        names = (await conn.execute(
+            sa.text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
+            {"p": f"%\\_{run_id}"},
+        )).scalars().all()
+        for name in names:
+            quoted = admin_db.dialect.identifier_preparer.quote(name)
+            await conn.execute(sa.text(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))
+    await admin_db.dispose()
+    admin = AIOKafkaAdminClient(bootstrap_servers=infra.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        topics = [t for t in await admin.list_topics() if t.startswith(f"t{run_id}.")]
+        if topics:
+            await admin.delete_topics(topics)
+    finally:
+        await admin.close()
+
+
+class TopicReader:
+    """Reads a topic of this run from the beginning and keeps what it saw."""
+
+    def __init__(self, bootstrap: str, topic: str):
+        self.topic = topic
+        self._bootstrap = bootstrap
+        self.records: list[Any] = []
+        self._consumer: Any = None
+
+    async def start(self) -> None:
+        from aiokafka import AIOKafkaConsumer
+
+        self._consumer = AIOKafkaConsumer(
+            self.topic, bootstrap_servers=self._bootstrap, auto_offset_reset="earliest",
+            enable_auto_commit=False, group_id=None,
+        )
+        await self._consumer.start()
+
+    async def stop(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+    async def poll(self) -> list[Any]:
+        """Fetch whatever arrived since the last poll; returns all records so far."""
+        batches = await self._consumer.getmany(timeout_ms=100)
+        for records in batches.values():
+            self.records.extend(records)
+        return self.records
+
+    def values(self) -> list[dict[str, Any]]:
+        """The JSON values of every record read so far."""
+        return [json.loads(r.value) for r in self.records]
+
+    async def wait_for(
+        self, predicate: Callable[[list[Any]], bool], *, timeout: float = 15.0,
+        message: str = "records",
+    ) -> list[Any]:
+        """Poll until ``predicate(records)`` holds; returns the records."""
+
+        async def probe() -> list[Any] | None:
+            records = await self.poll()
+            return records if predicate(records) else None
+
+        result = await wait_until(probe, timeout=timeout, message=f"{message} on {self.topic}")
+        return result or []
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def topic_reader(
+    infra: Endpoints, settings_env: dict[str, str]
+) -> AsyncIterator[Callable[[str], Awaitable[TopicReader]]]:
+    """A factory: ``await topic_reader("telephony.calls")`` reads this run's topic."""
+    readers: list[TopicReader] = []
+
+    async def open_reader(logical_topic: str) -> TopicReader:
+        reader = TopicReader(infra.kafka_bootstrap_servers,
+                             settings_env["TOPIC_PREFIX"] + logical_topic)
+        await reader.start()
+        readers.append(reader)
+        return reader
+
+    yield open_reader
+    for reader in readers:
+        await reader.stop()
+
+
+@asynccontextmanager
+async def serve(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Run ``app``'s lifespan and yield an HTTP client talking to it in-process."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+            yield client
+
+
+@pytest.fixture(scope="session")
+def running_service() -> Callable[[FastAPI], AbstractAsyncContextManager[httpx.AsyncClient]]:
+    """``async with running_service(app) as client:`` — the service, started for real."""
+    return serve

@@ -1,0 +1,142 @@
+"""The runtime's consumption and outbox guarantees, against real Kafka and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import pytest
+import sqlalchemy as sa
+from aiokafka import AIOKafkaProducer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchboard_contracts import CallTagged, make_envelope
+from switchboard_runtime.consumer import Delivery, PermanentError
+from switchboard_runtime.db import ensure_database, make_metadata
+from switchboard_runtime.outbox import add_events
+from switchboard_runtime.service import ServiceRuntime
+from switchboard_runtime.settings import ServiceSettings, service_config
+from switchboard_runtime.testing import wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+
+metadata = make_metadata()
+items = sa.Table(
+    "items", metadata,
+    sa.Column("item_id", sa.Text, primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+
+class ProbeSettings(ServiceSettings):
+    service_name: ClassVar[str] = "runtime-probe"
+    model_config = service_config("PROBE_")
+
+
+async def _runtime(topic: str) -> ServiceRuntime:
+    settings = ProbeSettings()
+    await ensure_database(settings.service_database_url)
+    runtime = ServiceRuntime(settings, migrations_dir=None, topics=[topic],
+                             configure_logs=False)
+    async with runtime.engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+
+    def parse(delivery: Delivery) -> dict[str, Any]:
+        value: dict[str, Any] = json.loads(delivery.value)
+        if value.get("value") == "poison":
+            raise PermanentError("poison", "the test said so")
+        return value
+
+    async def handle(session: AsyncSession, value: dict[str, Any]) -> None:
+        await session.execute(sa.insert(items).values(item_id=value["id"], value=value["value"]))
+
+    runtime.subscribe(topics=[topic], group="probe", parse=parse,
+                      dedupe_key=lambda v: v["id"], handle=handle)
+    return runtime
+
+
+async def _count(runtime: ServiceRuntime, prefix: str) -> int:
+    async with runtime.sessions() as session:
+        return int(await session.scalar(
+            sa.select(sa.func.count()).select_from(items).where(items.c.item_id.like(f"{prefix}%"))
+        ) or 0)
+
+
+async def test_duplicates_are_applied_once_and_bad_messages_are_dead_lettered(
+    settings_env: dict[str, str], topic_reader: Any
+) -> None:
+    topic = f"probe.{uuid.uuid4().hex[:6]}"
+    prefix = uuid.uuid4().hex[:6]
+    physical = settings_env["TOPIC_PREFIX"] + topic
+    runtime = await _runtime(topic)
+    dlq = await topic_reader(f"{topic}.dlq.probe")
+    producer = AIOKafkaProducer(bootstrap_servers=settings_env["KAFKA_BOOTSTRAP_SERVERS"])
+    await producer.start()
+    await runtime.start()
+    try:
+        messages = [
+            {"id": f"{prefix}-1", "value": "a"},
+            {"id": f"{prefix}-2", "value": "b"},
+            {"id": f"{prefix}-1", "value": "a"},  # the same message delivered twice
+            {"id": f"{prefix}-3", "value": "poison"},
+            {"id": f"{prefix}-4", "value": "d"},
+        ]
+        for m in messages:
+            await producer.send_and_wait(physical, json.dumps(m).encode(), key=b"k")
+        await producer.send_and_wait(physical, b"{not json", key=b"k")
+
+        await wait_until(lambda: _is(runtime, prefix, 3), message="3 items applied")
+        records = await dlq.wait_for(lambda r: len(r) >= 2, message="2 dead letters")
+        reasons = sorted(dict(r.headers)["x-dlq-reason"].decode() for r in records)
+        assert reasons == ["poison", "unparseable"]
+        assert {r.value for r in records} == {
+            json.dumps(messages[3]).encode(), b"{not json"}
+    finally:
+        await runtime.stop()
+    # Restarting resumes after the committed offsets: nothing is applied again.
+    again = await _runtime(topic)
+    await again.start()
+    try:
+        await producer.send_and_wait(physical, json.dumps(
+            {"id": f"{prefix}-5", "value": "e"}).encode(), key=b"k")
+        await wait_until(lambda: _is(again, prefix, 4), message="the new item applied")
+        assert len(dlq.records) == 2
+    finally:
+        await again.stop()
+        await producer.stop()
+
+
+async def _is(runtime: ServiceRuntime, prefix: str, expected: int) -> bool:
+    return await _count(runtime, prefix) == expected
+
+
+async def test_outbox_publishes_committed_events_only(
+    settings_env: dict[str, str], topic_reader: Any
+) -> None:
+    topic = f"probe.{uuid.uuid4().hex[:6]}"
+    runtime = await _runtime(topic)
+    reader = await topic_reader(topic)
+    await runtime.start()
+    try:
+        committed = make_envelope(
+            CallTagged(call_id="c-1", tags=["booked"], source="test", tagged_at=datetime.now(UTC)),
+            producer="test", occurred_at=datetime.now(UTC), correlation_id="c-1")
+        rolled_back = make_envelope(
+            CallTagged(call_id="c-2", tags=["lost"], source="test", tagged_at=datetime.now(UTC)),
+            producer="test", occurred_at=datetime.now(UTC), correlation_id="c-2")
+        async with runtime.sessions() as session, session.begin():
+            await add_events(session, runtime.settings, [(topic, "c-1", committed)])
+        with pytest.raises(RuntimeError):
+            async with runtime.sessions() as session, session.begin():
+                await add_events(session, runtime.settings, [(topic, "c-2", rolled_back)])
+                raise RuntimeError("the handler failed after staging its event")
+        runtime.relay.wake()
+        records = await reader.wait_for(lambda r: len(r) >= 1, message="the committed event")
+        assert [json.loads(r.value)["event_id"] for r in records] == [str(committed.event_id)]
+        assert records[0].key == b"c-1"
+        async with runtime.sessions() as session:
+            assert await session.scalar(sa.text("SELECT count(*) FROM outbox")) == 0
+    finally:
+        await runtime.stop()
