@@ -1,0 +1,177 @@
+"""The envelope every event travels in, and the functions that build and parse it.
+
+On the wire a message value is the JSON of an :class:`Envelope`::
+
+    {"event_id": "…uuid…", "event_type": "CallEnded", "schema_version": 1,
+     "occurred_at": "2025-01-01T09:00:00Z", "recorded_at": "2025-01-01T09:00:01Z",
+     "producer": "telephony", "correlation_id": "call-42", "payload": {…}}
+
+Producers build it with :func:`make_envelope` and send :meth:`Envelope.to_bytes`; consumers
+call :func:`parse_envelope`, which picks the payload class from ``event_type`` and
+``schema_version`` and raises :class:`ContractError` (with the reason) for anything invalid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, Generic, Self, TypeAlias, TypeVar, cast
+from uuid import UUID, uuid4
+
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, model_validator
+
+from switchboard_contracts.base import Event, NonEmptyStr, UtcDatetime
+from switchboard_contracts.errors import ContractError
+from switchboard_contracts.registry import AnyEvent, event_class
+from switchboard_contracts.topics import message_key, topic_for
+
+__all__ = [
+    "AnyEnvelope",
+    "ContractError",
+    "Envelope",
+    "make_envelope",
+    "parse_envelope",
+]
+
+PayloadT = TypeVar("PayloadT", bound=Event)
+EventT = TypeVar("EventT", bound=Event)
+
+
+class _EnvelopeHeader(BaseModel):
+    """The envelope's fields other than the payload."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    event_id: UUID = Field(description="Unique id of this event; consumers' idempotency key.")
+    event_type: NonEmptyStr = Field(description="The payload's event type, e.g. CallEnded.")
+    schema_version: int = Field(ge=1, description="Version of the payload's schema.")
+    occurred_at: UtcDatetime = Field(description="When it happened at the source (UTC).")
+    recorded_at: UtcDatetime = Field(description="When the producer recorded it (UTC).")
+    producer: NonEmptyStr = Field(description="The service that published it.")
+    correlation_id: str | None = Field(
+        default=None, description="Ties related events together: the call id where there is one."
+    )
+
+
+class Envelope(_EnvelopeHeader, Generic[PayloadT]):
+    """One published event: metadata plus the payload (an :class:`Event`).
+
+    ``Envelope[CallEnded]`` is an envelope whose payload is a ``CallEnded``; what
+    :func:`parse_envelope` returns is an ``Envelope[AnyEvent]``. The ``event_type`` and
+    ``schema_version`` fields must match the payload's class.
+    """
+
+    # SerializeAsAny: serialise the payload by its runtime class, so an Envelope whose type
+    # parameter is the base Event (or unset) still writes every payload field.
+    payload: SerializeAsAny[PayloadT]
+
+    @model_validator(mode="after")
+    def _header_matches_payload(self) -> Self:
+        payload: object = self.payload
+        if isinstance(payload, Event) and (
+            payload.event_type != self.event_type or payload.schema_version != self.schema_version
+        ):
+            raise ValueError(
+                f"envelope says {self.event_type} v{self.schema_version} but the payload is "
+                f"{payload.event_type} v{payload.schema_version}"
+            )
+        return self
+
+    @property
+    def topic(self) -> str:
+        """The topic this event is published on (from its ``event_type``)."""
+        return topic_for(self.event_type)
+
+    @property
+    def key(self) -> str:
+        """The Kafka message key: the value of the payload's key field (e.g. ``call_id``)."""
+        return message_key(self.payload)
+
+    def to_bytes(self) -> bytes:
+        """The message value: this envelope as UTF-8 JSON."""
+        return self.model_dump_json().encode()
+
+
+AnyEnvelope: TypeAlias = Envelope[AnyEvent]
+"""An envelope holding any registered event (what :func:`parse_envelope` returns)."""
+
+
+class _RawEnvelope(_EnvelopeHeader):
+    """An envelope whose payload is not yet validated."""
+
+    payload: dict[str, Any]
+
+
+def make_envelope(
+    payload: EventT,
+    *,
+    producer: str,
+    occurred_at: datetime,
+    correlation_id: str | None = None,
+    event_id: UUID | None = None,
+    recorded_at: datetime | None = None,
+) -> Envelope[EventT]:
+    """Wrap ``payload`` in a new envelope.
+
+    ``event_type`` and ``schema_version`` come from the payload's class, ``event_id`` is a new
+    UUID4 unless given, ``recorded_at`` is now (UTC) unless given. ``correlation_id``
+    defaults to the payload's ``call_id`` when it has one. ``occurred_at`` must be
+    timezone-aware; a naive datetime raises a pydantic ``ValidationError`` (a ``ValueError``).
+    """
+    if correlation_id is None:
+        call_id = getattr(payload, "call_id", None)
+        correlation_id = call_id if isinstance(call_id, str) and call_id else None
+    envelope: Envelope[EventT] = Envelope(
+        event_id=event_id if event_id is not None else uuid4(),
+        event_type=payload.event_type,
+        schema_version=payload.schema_version,
+        occurred_at=occurred_at,
+        recorded_at=recorded_at if recorded_at is not None else datetime.now(UTC),
+        producer=producer,
+        correlation_id=correlation_id,
+        payload=payload,
+    )
+    return envelope
+
+
+def _describe(error: ValidationError) -> str:
+    """Summarise a validation error as ``field: message; …`` (never echoing input values,
+    which may hold phone numbers or names)."""
+    parts = []
+    for item in error.errors(include_url=False, include_input=False):
+        location = ".".join(str(part) for part in item["loc"])
+        parts.append(f"{location}: {item['msg']}" if location else item["msg"])
+    return "; ".join(parts)
+
+
+def parse_envelope(raw: bytes | bytearray | str | Mapping[str, Any]) -> Envelope[AnyEvent]:
+    """Parse and validate one message value (JSON bytes/str, or an already decoded dict).
+
+    The envelope is validated first, then the payload against the class registered for its
+    ``event_type`` and ``schema_version``. Unknown fields are ignored at both levels, so
+    additive changes by producers do not break consumers.
+
+    Raises :class:`ContractError` saying what was wrong: invalid JSON, an invalid envelope,
+    an unknown event type or version, or an invalid payload (naming the fields).
+    """
+    try:
+        if isinstance(raw, bytes | bytearray | str):
+            header = _RawEnvelope.model_validate_json(raw)
+        else:
+            header = _RawEnvelope.model_validate(dict(raw))
+    except ValidationError as exc:
+        raise ContractError(f"invalid envelope: {_describe(exc)}") from exc
+
+    cls = event_class(header.event_type, header.schema_version)
+    try:
+        payload = cast(AnyEvent, cls.model_validate(header.payload))
+    except ValidationError as exc:
+        raise ContractError(
+            f"invalid {header.event_type} v{header.schema_version} payload: {_describe(exc)}",
+            event_type=header.event_type,
+            schema_version=header.schema_version,
+        ) from exc
+
+    fields = {name: getattr(header, name) for name in _EnvelopeHeader.model_fields}
+    # The header is already validated and the payload matches it by construction.
+    return Envelope[AnyEvent].model_construct(**fields, payload=payload)

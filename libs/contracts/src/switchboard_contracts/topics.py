@@ -1,0 +1,194 @@
+"""Topic names, what each topic carries, and which payload field is its message key.
+
+These are the *logical* names; a deployment may prefix them (the runtime library maps a
+logical name to the physical topic). Every message of one entity (one call, one appointment,
+one client...) is keyed by that entity's id, so its events stay in order on one partition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from switchboard_contracts.base import Event
+from switchboard_contracts.errors import ContractError
+
+__all__ = [
+    "ALL_TOPICS",
+    "BOOKING_APPOINTMENTS",
+    "BOOKING_CLIENTS",
+    "BOOKING_DIRECTORY",
+    "CRM_TOUCHES",
+    "PBX_EVENTS_RAW",
+    "TELEPHONY_CALLS",
+    "TELEPHONY_SETTINGS",
+    "TOPICS",
+    "TopicSpec",
+    "dlq_topic",
+    "key_field",
+    "message_key",
+    "topic_for",
+]
+
+PBX_EVENTS_RAW = "pbx.events.raw"
+"""Raw PBX deliveries (webhook bodies, AMI events) as received; consumed by telephony."""
+TELEPHONY_CALLS = "telephony.calls"
+"""Canonical call events (``CallStarted`` … ``CallEnded``), keyed by ``call_id``."""
+BOOKING_APPOINTMENTS = "booking.appointments"
+"""Appointment events, keyed by ``appointment_id``."""
+BOOKING_CLIENTS = "booking.clients"
+"""Client (patient/lead) events, keyed by ``client_id``."""
+BOOKING_DIRECTORY = "booking.directory"
+"""Operator directory events, keyed by ``operator_id``."""
+CRM_TOUCHES = "crm.touches"
+"""Touch events, keyed by ``touch_id``."""
+TELEPHONY_SETTINGS = "telephony.settings"
+"""Integration settings changes (enabled flags only, never credentials)."""
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """What one topic carries.
+
+    ``keys`` maps each event type on the topic to the payload field whose value is the Kafka
+    message key. ``key_description`` describes the key in words (for topics like
+    ``pbx.events.raw`` that carry no contract events).
+    """
+
+    name: str
+    description: str
+    producer: str
+    keys: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    key_description: str = ""
+
+    @property
+    def event_types(self) -> tuple[str, ...]:
+        """The event types published on this topic, in declaration order."""
+        return tuple(self.keys)
+
+
+def _spec(
+    name: str, description: str, producer: str, key_description: str, **keys: str
+) -> TopicSpec:
+    return TopicSpec(
+        name=name,
+        description=description,
+        producer=producer,
+        keys=MappingProxyType(dict(keys)),
+        key_description=key_description,
+    )
+
+
+TOPICS: Mapping[str, TopicSpec] = MappingProxyType(
+    {
+        spec.name: spec
+        for spec in (
+            _spec(
+                PBX_EVENTS_RAW,
+                "Raw PBX deliveries exactly as received (generic JSON webhook bodies, Asterisk "
+                "AMI events). Adapter-specific, not a contract event; telephony normalises them "
+                "into the events on telephony.calls.",
+                "telephony (PBX webhook / AMI ingest)",
+                "the PBX's own call identifier, when the delivery has one",
+            ),
+            _spec(
+                TELEPHONY_CALLS,
+                "Canonical call events, each emitted once per call by telephony's state machine.",
+                "telephony",
+                "call_id",
+                CallStarted="call_id",
+                CallRinging="call_id",
+                CallTransferred="call_id",
+                CallAnswered="call_id",
+                CallEnded="call_id",
+                CallTagged="call_id",
+            ),
+            _spec(
+                BOOKING_APPOINTMENTS,
+                "Appointments booked, moved and cancelled.",
+                "booking",
+                "appointment_id",
+                AppointmentBooked="appointment_id",
+                AppointmentRescheduled="appointment_id",
+                AppointmentCancelled="appointment_id",
+            ),
+            _spec(
+                BOOKING_CLIENTS,
+                "Client (patient/lead) records: registered, updated (full state), merged.",
+                "booking",
+                "client_id (ClientsMerged: primary_client_id)",
+                ClientRegistered="client_id",
+                ClientUpdated="client_id",
+                ClientsMerged="primary_client_id",
+            ),
+            _spec(
+                BOOKING_DIRECTORY,
+                "The operator directory: operators, their roles, call centers and extensions.",
+                "booking",
+                "operator_id",
+                OperatorChanged="operator_id",
+            ),
+            _spec(
+                CRM_TOUCHES,
+                "Touches: one per call, with the identified contact, status, result and the "
+                "appointment it led to.",
+                "crm-touch",
+                "touch_id",
+                TouchCreated="touch_id",
+                TouchUpdated="touch_id",
+            ),
+            _spec(
+                TELEPHONY_SETTINGS,
+                "Integration settings changes (Calltouch, Callmarker enabled flags). Never "
+                "carries tokens or other credentials.",
+                "telephony",
+                "integration",
+                IntegrationSettingsChanged="integration",
+            ),
+        )
+    }
+)
+"""Topic name → :class:`TopicSpec`, for every topic of the platform (dead-letter topics aside)."""
+
+ALL_TOPICS: tuple[str, ...] = tuple(TOPICS)
+"""Every topic name (dead-letter topics aside)."""
+
+_TOPIC_OF_EVENT: Mapping[str, str] = MappingProxyType(
+    {event_type: spec.name for spec in TOPICS.values() for event_type in spec.keys}
+)
+
+
+def dlq_topic(topic: str, group: str) -> str:
+    """Return the dead-letter topic of consumer group ``group`` for ``topic``.
+
+    It carries the original message bytes and the error, so one poison message never stops
+    the partition.
+    """
+    if not topic or not group:
+        raise ValueError("dlq_topic needs a non-empty topic and group")
+    return f"{topic}.dlq.{group}"
+
+
+def topic_for(event_type: str) -> str:
+    """Return the topic an event type is published on; :class:`ContractError` if unknown."""
+    try:
+        return _TOPIC_OF_EVENT[event_type]
+    except KeyError:
+        raise ContractError(f"no topic carries event_type {event_type!r}") from None
+
+
+def key_field(event_type: str) -> str:
+    """Return the name of the payload field used as the message key for ``event_type``."""
+    return TOPICS[topic_for(event_type)].keys[event_type]
+
+
+def message_key(event: Event) -> str:
+    """Return the Kafka message key for ``event`` (the value of its key field)."""
+    value = getattr(event, key_field(event.event_type))
+    if not isinstance(value, str) or not value:
+        raise ContractError(
+            f"{event.event_type}.{key_field(event.event_type)} must be a non-empty string key",
+            event_type=event.event_type,
+        )
+    return value
