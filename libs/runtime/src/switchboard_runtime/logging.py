@@ -21,7 +21,7 @@ _SECRET_KEYS = re.compile(r"(token|secret|password|authorization|api[_-]?key)", 
 # Identifiers and counters look like digits but are not phone numbers.
 _NOT_PHONES = frozenset({"timestamp", "offset", "partition", "count", "duration_ms"})
 # A run of 7+ digits, optionally with a leading + and the separators people type.
-_PHONE = re.compile(r"\+?\d(?:[\s().-]?\d){6,}")
+_PHONE = re.compile(r"\+?\d(?:[\s().-]{0,2}\d){6,}")
 
 
 def mask_phone(text: str) -> str:

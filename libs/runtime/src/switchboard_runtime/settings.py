@@ -42,7 +42,7 @@ class ServiceSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     # Shared secret the console and services use to sign operator sessions.
-    auth_secret: SecretStr = SecretStr("dev-only-change-me")
+    auth_secret: SecretStr = SecretStr("dev-only-secret-change-me-in-every-deployment")
     # Consumer tuning: bounded retries before a message is dead-lettered.
     consumer_max_attempts: int = Field(default=3, ge=1, le=20)
     consumer_batch_max_records: int = Field(default=500, ge=1, le=10_000)

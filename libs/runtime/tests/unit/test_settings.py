@@ -1,0 +1,30 @@
+"""Each service gets its own database and the run's topic prefix."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import pytest
+
+from switchboard_runtime.settings import ServiceSettings, service_config
+
+
+class DemoSettings(ServiceSettings):
+    service_name: ClassVar[str] = "crm-touch"
+    model_config = service_config("DEMO_")
+
+
+def test_the_service_database_is_derived_from_the_server_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://u:p@db:5432/postgres")
+    monkeypatch.setenv("DATABASE_SUFFIX", "_run1")
+    monkeypatch.setenv("TOPIC_PREFIX", "t1.")
+    s = DemoSettings()
+    assert s.service_database_url == "postgresql+asyncpg://u:p@db:5432/switchboard_crm_touch_run1"
+    assert s.topic("telephony.calls") == "t1.telephony.calls"
+
+
+def test_a_prefixed_variable_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://u@db/postgres")
+    monkeypatch.setenv("DEMO_DATABASE_URL", "postgresql+asyncpg://u@other/crm")
+    monkeypatch.delenv("DATABASE_SUFFIX", raising=False)
+    assert DemoSettings().service_database_url == "postgresql+asyncpg://u@other/crm"
