@@ -1,0 +1,1 @@
+"""Analytics: the call log and the calls reports, projected from events."""

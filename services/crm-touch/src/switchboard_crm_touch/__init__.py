@@ -1,0 +1,1 @@
+"""CRM touches: caller identification, leads and one Touch per call."""

@@ -1,0 +1,20 @@
+"""The one place that builds crm-touch's concrete adapters and wires them."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from switchboard_crm_touch.settings import CrmTouchSettings
+from switchboard_runtime.db import migrations_path
+from switchboard_runtime.service import ServiceRuntime
+
+
+def build_app(settings: CrmTouchSettings | None = None) -> FastAPI:
+    """The crm-touch service (so far: its database, health and metrics endpoints)."""
+    settings = settings or CrmTouchSettings()
+    import switchboard_crm_touch
+
+    runtime = ServiceRuntime(
+        settings, migrations_dir=migrations_path(switchboard_crm_touch.__file__)
+    )
+    return runtime.fastapi_app(title="Switchboard crm-touch")

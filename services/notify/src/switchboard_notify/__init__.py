@@ -1,0 +1,1 @@
+"""Notify: incoming-call pop-ups for every admin on the ringing extension."""

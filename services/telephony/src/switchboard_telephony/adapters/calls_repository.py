@@ -1,0 +1,58 @@
+"""Loading and saving call state rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchboard_telephony.adapters.tables import calls
+from switchboard_telephony.domain.model import CallState
+
+
+async def load_for_update(session: AsyncSession, call_id: str) -> CallState | None:
+    """The call's state, locked until the transaction ends (None for a new call)."""
+    row = (
+        await session.execute(
+            sa.select(calls.c.state).where(calls.c.call_id == call_id).with_for_update()
+        )
+    ).scalar_one_or_none()
+    return CallState.from_dict(row) if row is not None else None
+
+
+async def save(
+    session: AsyncSession, call_id: str, state: CallState, next_deadline: datetime | None
+) -> None:
+    """Insert or replace the call's state."""
+    values = {
+        "call_id": call_id,
+        "state": state.to_dict(),
+        "next_deadline": next_deadline,
+        "settled": next_deadline is None,
+        "updated_at": sa.func.now(),
+    }
+    stmt = pg_insert(calls).values(values)
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[calls.c.call_id],
+            set_={k: stmt.excluded[k] for k in ("state", "next_deadline", "settled", "updated_at")},
+        )
+    )
+
+
+async def due(
+    session: AsyncSession, now: datetime, limit: int = 500
+) -> list[tuple[str, CallState]]:
+    """Calls whose deadline has passed, locked; other sweepers skip them."""
+    rows = (
+        await session.execute(
+            sa.select(calls.c.call_id, calls.c.state)
+            .where(calls.c.next_deadline <= now)
+            .order_by(calls.c.next_deadline)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    return [(r.call_id, CallState.from_dict(r.state)) for r in rows]

@@ -1,0 +1,13 @@
+"""``switchboard-telephony serve | migrate``."""
+
+from __future__ import annotations
+
+from switchboard_runtime.cli import service_main
+
+
+def main() -> None:
+    """Entry point of the ``switchboard-telephony`` command."""
+    from switchboard_telephony.bootstrap import build_app
+    from switchboard_telephony.settings import TelephonySettings
+
+    service_main(package="switchboard_telephony", settings=TelephonySettings, build_app=build_app)  # type: ignore[arg-type]
