@@ -66,15 +66,20 @@ def issue_token(principal: Principal, secret: str, *, ttl: timedelta = timedelta
 def read_token(token: str, secret: str) -> Principal:
     """The principal inside a token made by :func:`issue_token`; raises :class:`AuthError`."""
     try:
-        claims = jwt.decode(token, secret, algorithms=[_ALGORITHM],
-                            options={"require": ["sub", "exp", "role"]})
+        claims = jwt.decode(
+            token, secret, algorithms=[_ALGORITHM], options={"require": ["sub", "exp", "role"]}
+        )
     except jwt.PyJWTError as exc:
         raise AuthError(str(exc)) from exc
     if claims.get("role") not in ROLES:
         raise AuthError("unknown role")
-    return Principal(operator_id=str(claims["sub"]), name=str(claims.get("name", "")),
-                     role=claims["role"], call_center_id=claims.get("call_center_id"),
-                     extension=claims.get("extension"))
+    return Principal(
+        operator_id=str(claims["sub"]),
+        name=str(claims.get("name", "")),
+        role=claims["role"],
+        call_center_id=claims.get("call_center_id"),
+        extension=claims.get("extension"),
+    )
 
 
 def _token_from(headers: Any, cookies: Any, query: Any) -> str | None:
@@ -97,13 +102,19 @@ def authenticator(secret: Callable[[], str]) -> Callable[..., Principal]:
     def current_principal(request: Request) -> Principal:
         token = _token_from(request.headers, request.cookies, {})
         if token is None:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "not logged in",
-                                headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "not logged in",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         try:
             return read_token(token, secret())
         except AuthError as exc:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or expired session",
-                                headers={"WWW-Authenticate": "Bearer"}) from exc
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "invalid or expired session",
+                headers={"WWW-Authenticate": "Bearer"},
+            ) from exc
 
     return current_principal
 
@@ -116,8 +127,9 @@ def require_roles(
 
     def checked(principal: Principal = Depends(current)) -> Principal:  # noqa: B008
         if not principal.has_role(*allowed):
-            raise HTTPException(status.HTTP_403_FORBIDDEN,
-                                f"this needs one of the roles: {', '.join(allowed)}")
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, f"this needs one of the roles: {', '.join(allowed)}"
+            )
         return principal
 
     return checked

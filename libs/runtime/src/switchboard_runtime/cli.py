@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import importlib
 from collections.abc import Callable, Sequence
+
 from fastapi import FastAPI
 
 from switchboard_runtime.db import migrate, migrations_path
@@ -50,8 +51,12 @@ def service_main(
 
         cfg = settings()
         uvicorn.run(
-            build_app(cfg), host=args.host or cfg.http_host, port=args.port or cfg.http_port,
-            log_config=None, access_log=False, timeout_graceful_shutdown=20,
+            build_app(cfg),
+            host=args.host or cfg.http_host,
+            port=args.port or cfg.http_port,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=20,
         )
     elif args.command == "migrate":
         asyncio.run(migrate(migrations_dir, settings().service_database_url))

@@ -43,14 +43,13 @@ _, PROCESSED = runtime_tables(sa.MetaData())
 
 T = TypeVar("T")
 
-CONSUMED = Counter(
-    "switchboard_events_consumed_total", "Messages processed", ["group", "topic"]
-)
+CONSUMED = Counter("switchboard_events_consumed_total", "Messages processed", ["group", "topic"])
 DUPLICATES = Counter(
     "switchboard_events_duplicate_total", "Messages dropped as already processed", ["group"]
 )
 DEAD_LETTERED = Counter(
-    "switchboard_events_dead_lettered_total", "Messages sent to a dead-letter topic",
+    "switchboard_events_dead_lettered_total",
+    "Messages sent to a dead-letter topic",
     ["group", "topic", "reason"],
 )
 
@@ -89,8 +88,12 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
         return True
     transient = (
-        sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError,
-        ConnectionError, OSError, asyncio.TimeoutError,
+        sa.exc.OperationalError,
+        sa.exc.InterfaceError,
+        sa.exc.TimeoutError,
+        ConnectionError,
+        OSError,
+        asyncio.TimeoutError,
         asyncpg.exceptions.PostgresConnectionError,
         asyncpg.exceptions.CannotConnectNowError,
         asyncpg.exceptions.AdminShutdownError,
@@ -125,15 +128,16 @@ class BatchProcessor(Generic[T]):
                 parsed.append((d, self.parse(d)))
             except PermanentError as exc:
                 await self._dlq(d, exc.reason, exc.detail)
-            except Exception as exc:  # noqa: BLE001 - a parser bug must not stop the partition
+            except Exception as exc:
                 await self._dlq(d, "unparseable", repr(exc))
         if not parsed:
             return
         try:
             await self._with_infra_retry(lambda: self._commit(parsed))
-        except Exception as exc:  # noqa: BLE001 - isolate the bad message below
-            log.warning("consumer.batch_failed", group=self.group, error=repr(exc),
-                        size=len(parsed))
+        except Exception as exc:
+            log.warning(
+                "consumer.batch_failed", group=self.group, error=repr(exc), size=len(parsed)
+            )
             for item in parsed:
                 await self._process_alone(item)
 
@@ -146,7 +150,7 @@ class BatchProcessor(Generic[T]):
             except PermanentError as exc:
                 await self._dlq(delivery, exc.reason, exc.detail)
                 return
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 if attempt == self.max_attempts:
                     detail = "".join(traceback.format_exception_only(exc)).strip()
                     await self._dlq(delivery, "handler_failed", detail)
@@ -162,8 +166,9 @@ class BatchProcessor(Generic[T]):
             except Exception as exc:
                 if not is_transient(exc):
                     raise
-                log.warning("consumer.infra_unavailable", group=self.group,
-                            error=repr(exc), retry_in=delay)
+                log.warning(
+                    "consumer.infra_unavailable", group=self.group, error=repr(exc), retry_in=delay
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._backoff_cap)
 
@@ -193,16 +198,22 @@ class BatchProcessor(Generic[T]):
             self.after_commit()
 
     async def _dlq(self, delivery: Delivery, reason: str, detail: str) -> None:
-        log.warning("consumer.dead_lettered", group=self.group, topic=delivery.topic,
-                    partition=delivery.partition, offset=delivery.offset, reason=reason,
-                    detail=detail[:500])
+        log.warning(
+            "consumer.dead_lettered",
+            group=self.group,
+            topic=delivery.topic,
+            partition=delivery.partition,
+            offset=delivery.offset,
+            reason=reason,
+            detail=detail[:500],
+        )
         DEAD_LETTERED.labels(self.group, delivery.topic, reason).inc()
         delay = 0.1
         while True:
             try:
                 await self.dead_letter(delivery, reason, detail)
                 return
-            except Exception as exc:  # noqa: BLE001 - never drop: wait for the broker
+            except Exception as exc:
                 log.warning("consumer.dlq_publish_failed", error=repr(exc), retry_in=delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._backoff_cap)
@@ -245,8 +256,13 @@ def subscribe(
         )
 
     processor: BatchProcessor[T] = BatchProcessor(
-        group=group, sessions=sessions, parse=parse, dedupe_key=dedupe_key, handle=handle,
-        dead_letter=dead_letter, max_attempts=settings.consumer_max_attempts,
+        group=group,
+        sessions=sessions,
+        parse=parse,
+        dedupe_key=dedupe_key,
+        handle=handle,
+        dead_letter=dead_letter,
+        max_attempts=settings.consumer_max_attempts,
         after_commit=after_commit,
     )
 
@@ -269,7 +285,10 @@ def subscribe(
         records = message.raw_message
         deliveries = [
             Delivery(
-                topic=r.topic, partition=r.partition, offset=r.offset, key=r.key,
+                topic=r.topic,
+                partition=r.partition,
+                offset=r.offset,
+                key=r.key,
                 value=r.value if r.value is not None else b"",
                 headers=tuple((k, v) for k, v in (r.headers or ())),
                 timestamp_ms=r.timestamp,

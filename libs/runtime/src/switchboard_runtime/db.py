@@ -14,7 +14,12 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 #: Naming convention so that Alembic autogenerate and hand-written migrations agree.
 NAMING_CONVENTION = {
@@ -43,16 +48,18 @@ def runtime_tables(metadata: sa.MetaData) -> tuple[sa.Table, sa.Table]:
         sa.Column("topic", sa.Text, nullable=False),
         sa.Column("key", sa.Text, nullable=True),
         sa.Column("value", sa.LargeBinary, nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False,
-                  server_default=sa.func.now()),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
     )
     processed = sa.Table(
         "processed_events",
         metadata,
         sa.Column("consumer_group", sa.Text, primary_key=True),
         sa.Column("event_id", sa.Text, primary_key=True),
-        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False,
-                  server_default=sa.func.now()),
+        sa.Column(
+            "processed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
     )
     return outbox, processed
 
@@ -67,8 +74,9 @@ def create_runtime_tables() -> None:
 
 def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     """An asyncpg engine; ``pool_pre_ping`` so a restarted PostgreSQL is reconnected."""
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size,
-                               pool_pre_ping=True, pool_recycle=1800)
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800
+    )
 
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -6,6 +6,8 @@ idempotent producer, so a retried send never duplicates or reorders a partition.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import Iterable
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -34,7 +36,10 @@ def make_broker(settings: ServiceSettings) -> KafkaBroker:
         request_timeout_ms=30_000,
         retry_backoff_ms=200,
         graceful_timeout=10.0,
-        log_level=20,
+        # Through the root logger, so FastStream's lines are JSON and scrubbed like ours;
+        # its per-message lines are DEBUG: at thousands of events a second they are noise.
+        logger=logging.getLogger("faststream.switchboard"),
+        log_level=logging.DEBUG,
     )
 
 
@@ -52,13 +57,11 @@ async def ensure_topics(
         missing = [t for t in wanted if t not in existing]
         if not missing:
             return
-        try:
+        # Another process may create the same topic at the same moment: that is fine.
+        with contextlib.suppress(TopicAlreadyExistsError):
             await admin.create_topics(
-                [NewTopic(name=t, num_partitions=partitions, replication_factor=1)
-                 for t in missing]
+                [NewTopic(name=t, num_partitions=partitions, replication_factor=1) for t in missing]
             )
-        except TopicAlreadyExistsError:
-            pass
         log.info("kafka.topics_created", topics=missing)
     finally:
         await admin.close()

@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from faststream.kafka import KafkaBroker
 from prometheus_client import Counter, Gauge
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from switchboard_contracts import Envelope
 from switchboard_runtime.db import runtime_tables
@@ -40,14 +40,19 @@ OUTBOX_PENDING = Gauge(
 
 
 async def add_events(
-    session: AsyncSession, settings: ServiceSettings,
+    session: AsyncSession,
+    settings: ServiceSettings,
     events: Iterable[tuple[str, str | None, Envelope[Any]]],
 ) -> None:
     """Stage ``(logical topic, key, envelope)`` triples in the outbox, in the caller's
     transaction. Nothing is published unless that transaction commits."""
     rows = [
-        {"event_id": env.event_id, "topic": settings.topic(topic), "key": key,
-         "value": env.model_dump_json().encode()}
+        {
+            "event_id": env.event_id,
+            "topic": settings.topic(topic),
+            "key": key,
+            "value": env.model_dump_json().encode(),
+        }
         for topic, key, env in events
     ]
     if rows:
@@ -93,12 +98,12 @@ class OutboxRelay:
                 backoff = 0.2
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - the relay must outlive outages
+            except Exception as exc:
                 log.warning("outbox.relay_error", error=repr(exc), retry_in=backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
 
-    async def _lead(self, conn: sa.ext.asyncio.AsyncConnection) -> None:
+    async def _lead(self, conn: AsyncConnection) -> None:
         """Hold the advisory lock and publish until stopped; wait while another leads."""
         interval = self._settings.outbox_poll_interval_seconds
         while not self._stopping:
@@ -114,7 +119,7 @@ class OutboxRelay:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=interval)
 
-    async def publish_pending(self, conn: sa.ext.asyncio.AsyncConnection) -> int:
+    async def publish_pending(self, conn: AsyncConnection) -> int:
         """Publish one batch of pending rows; returns how many were published."""
         rows = (
             await conn.execute(
@@ -131,9 +136,11 @@ class OutboxRelay:
         # the idempotent producer keeps per-partition order across the pipelined sends.
         futures = [
             await self._broker.publish(
-                row.value, topic=row.topic,
+                row.value,
+                topic=row.topic,
                 key=row.key.encode() if row.key is not None else None,
-                headers={"content-type": "application/json"}, no_confirm=True,
+                headers={"content-type": "application/json"},
+                no_confirm=True,
             )
             for row in rows
         ]

@@ -18,7 +18,7 @@ from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaBroker
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from switchboard_runtime.consumer import BatchProcessor, Handler, Parser, DedupeKey, subscribe
+from switchboard_runtime.consumer import BatchProcessor, DedupeKey, Handler, Parser, subscribe
 from switchboard_runtime.db import make_engine, make_session_factory, migrate
 from switchboard_runtime.health import ReadinessCheck, health_router
 from switchboard_runtime.kafka import ensure_topics, make_broker
@@ -42,8 +42,9 @@ class ServiceRuntime:
     ) -> None:
         self.settings = settings
         if configure_logs:
-            configure_logging(settings.service_name, level=settings.log_level,
-                              json=settings.log_json)
+            configure_logging(
+                settings.service_name, level=settings.log_level, json=settings.log_json
+            )
         self.migrations_dir = migrations_dir
         self.topics = set(topics)
         self.engine: AsyncEngine = make_engine(settings.service_database_url)
@@ -60,8 +61,13 @@ class ServiceRuntime:
         self.started = False
 
     def subscribe(
-        self, *, topics: list[str], group: str, parse: Parser[Any],
-        dedupe_key: DedupeKey[Any], handle: Handler[Any],
+        self,
+        *,
+        topics: list[str],
+        group: str,
+        parse: Parser[Any],
+        dedupe_key: DedupeKey[Any],
+        handle: Handler[Any],
     ) -> BatchProcessor[Any]:
         """Register an idempotent consumer (see :func:`switchboard_runtime.consumer.subscribe`).
 
@@ -73,8 +79,15 @@ class ServiceRuntime:
         self.topics.update(topics)
         self.topics.update(dlq_topic(t, group) for t in topics)
         processor = subscribe(
-            self.broker, self.settings, self.sessions, topics=topics, group=group,
-            parse=parse, dedupe_key=dedupe_key, handle=handle, after_commit=self.relay.wake,
+            self.broker,
+            self.settings,
+            self.sessions,
+            topics=topics,
+            group=group,
+            parse=parse,
+            dedupe_key=dedupe_key,
+            handle=handle,
+            after_commit=self.relay.wake,
         )
         self._processors.append(processor)
         return processor
@@ -91,8 +104,9 @@ class ServiceRuntime:
         """Migrate the database, create topics, start consumers and the relay."""
         if self.migrations_dir is not None:
             await migrate(self.migrations_dir, self.settings.service_database_url)
-        await ensure_topics(self.settings.kafka_bootstrap_servers,
-                            [self.settings.topic(t) for t in self.topics])
+        await ensure_topics(
+            self.settings.kafka_bootstrap_servers, [self.settings.topic(t) for t in self.topics]
+        )
         await self.broker.start()
         self.relay.start()
         for hook in self._on_start:

@@ -55,8 +55,16 @@ class ServiceSettings(BaseSettings):
         """Accept the unprefixed infrastructure variables as fallbacks."""
         if not isinstance(data, dict):
             return data
-        for name in ("kafka_bootstrap_servers", "database_url", "redis_url", "topic_prefix",
-                     "database_suffix", "auth_secret", "log_level", "log_json"):
+        for name in (
+            "kafka_bootstrap_servers",
+            "database_url",
+            "redis_url",
+            "topic_prefix",
+            "database_suffix",
+            "auth_secret",
+            "log_level",
+            "log_json",
+        ):
             if name not in data and name.upper() in os.environ:
                 data[name] = os.environ[name.upper()]
         return data

@@ -24,7 +24,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")
 
 metadata = make_metadata()
 items = sa.Table(
-    "items", metadata,
+    "items",
+    metadata,
     sa.Column("item_id", sa.Text, primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
 )
@@ -38,8 +39,7 @@ class ProbeSettings(ServiceSettings):
 async def _runtime(topic: str) -> ServiceRuntime:
     settings = ProbeSettings()
     await ensure_database(settings.service_database_url)
-    runtime = ServiceRuntime(settings, migrations_dir=None, topics=[topic],
-                             configure_logs=False)
+    runtime = ServiceRuntime(settings, migrations_dir=None, topics=[topic], configure_logs=False)
     async with runtime.engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
 
@@ -52,16 +52,22 @@ async def _runtime(topic: str) -> ServiceRuntime:
     async def handle(session: AsyncSession, value: dict[str, Any]) -> None:
         await session.execute(sa.insert(items).values(item_id=value["id"], value=value["value"]))
 
-    runtime.subscribe(topics=[topic], group="probe", parse=parse,
-                      dedupe_key=lambda v: v["id"], handle=handle)
+    runtime.subscribe(
+        topics=[topic], group="probe", parse=parse, dedupe_key=lambda v: v["id"], handle=handle
+    )
     return runtime
 
 
 async def _count(runtime: ServiceRuntime, prefix: str) -> int:
     async with runtime.sessions() as session:
-        return int(await session.scalar(
-            sa.select(sa.func.count()).select_from(items).where(items.c.item_id.like(f"{prefix}%"))
-        ) or 0)
+        return int(
+            await session.scalar(
+                sa.select(sa.func.count())
+                .select_from(items)
+                .where(items.c.item_id.like(f"{prefix}%"))
+            )
+            or 0
+        )
 
 
 async def test_duplicates_are_applied_once_and_bad_messages_are_dead_lettered(
@@ -91,16 +97,16 @@ async def test_duplicates_are_applied_once_and_bad_messages_are_dead_lettered(
         records = await dlq.wait_for(lambda r: len(r) >= 2, message="2 dead letters")
         reasons = sorted(dict(r.headers)["x-dlq-reason"].decode() for r in records)
         assert reasons == ["poison", "unparseable"]
-        assert {r.value for r in records} == {
-            json.dumps(messages[3]).encode(), b"{not json"}
+        assert {r.value for r in records} == {json.dumps(messages[3]).encode(), b"{not json"}
     finally:
         await runtime.stop()
     # Restarting resumes after the committed offsets: nothing is applied again.
     again = await _runtime(topic)
     await again.start()
     try:
-        await producer.send_and_wait(physical, json.dumps(
-            {"id": f"{prefix}-5", "value": "e"}).encode(), key=b"k")
+        await producer.send_and_wait(
+            physical, json.dumps({"id": f"{prefix}-5", "value": "e"}).encode(), key=b"k"
+        )
         await wait_until(lambda: _is(again, prefix, 4), message="the new item applied")
         assert len(dlq.records) == 2
     finally:
@@ -122,10 +128,16 @@ async def test_outbox_publishes_committed_events_only(
     try:
         committed = make_envelope(
             CallTagged(call_id="c-1", tags=["booked"], source="test", tagged_at=datetime.now(UTC)),
-            producer="test", occurred_at=datetime.now(UTC), correlation_id="c-1")
+            producer="test",
+            occurred_at=datetime.now(UTC),
+            correlation_id="c-1",
+        )
         rolled_back = make_envelope(
             CallTagged(call_id="c-2", tags=["lost"], source="test", tagged_at=datetime.now(UTC)),
-            producer="test", occurred_at=datetime.now(UTC), correlation_id="c-2")
+            producer="test",
+            occurred_at=datetime.now(UTC),
+            correlation_id="c-2",
+        )
         async with runtime.sessions() as session, session.begin():
             await add_events(session, runtime.settings, [(topic, "c-1", committed)])
         with pytest.raises(RuntimeError):

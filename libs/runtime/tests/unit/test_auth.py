@@ -21,19 +21,23 @@ from switchboard_runtime.auth import (
 )
 
 SECRET = "unit-test-secret-of-thirty-two-bytes!"
-ANNA = Principal(operator_id="op-1", name="Anna", role="call_centre", call_center_id="cc-north",
-                 extension="101")
+ANNA = Principal(
+    operator_id="op-1", name="Anna", role="call_centre", call_center_id="cc-north", extension="101"
+)
 
 
 def test_a_token_round_trips_the_principal() -> None:
     assert read_token(issue_token(ANNA, SECRET), SECRET) == ANNA
 
 
-@pytest.mark.parametrize("token", [
-    issue_token(ANNA, "another-secret"),
-    issue_token(ANNA, SECRET, ttl=timedelta(seconds=-1)),
-    "not-a-token",
-])
+@pytest.mark.parametrize(
+    "token",
+    [
+        issue_token(ANNA, "another-secret"),
+        issue_token(ANNA, SECRET, ttl=timedelta(seconds=-1)),
+        "not-a-token",
+    ],
+)
 def test_forged_expired_and_garbage_tokens_are_refused(token: str) -> None:
     with pytest.raises(AuthError):
         read_token(token, SECRET)

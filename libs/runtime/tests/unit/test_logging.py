@@ -11,8 +11,13 @@ def test_phone_numbers_are_masked_in_any_format() -> None:
 
 
 def test_secrets_and_nested_numbers_are_scrubbed_but_ids_are_kept() -> None:
-    event = {"event": "x", "token": "s3cret", "payload": {"from": "+79161234567",
-             "Authorization": "Bearer abc"}, "call_id": "1700000000.1234", "extension": "101"}
+    event = {
+        "event": "x",
+        "token": "s3cret",
+        "payload": {"from": "+79161234567", "Authorization": "Bearer abc"},
+        "call_id": "1700000000.1234",
+        "extension": "101",
+    }
     out = scrub_processor(None, "info", dict(event))
     assert out["token"] == "***"
     assert out["payload"] == {"from": "***567", "Authorization": "***"}

@@ -14,7 +14,9 @@ class DemoSettings(ServiceSettings):
     model_config = service_config("DEMO_")
 
 
-def test_the_service_database_is_derived_from_the_server_url(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_service_database_is_derived_from_the_server_url(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://u:p@db:5432/postgres")
     monkeypatch.setenv("DATABASE_SUFFIX", "_run1")
     monkeypatch.setenv("TOPIC_PREFIX", "t1.")

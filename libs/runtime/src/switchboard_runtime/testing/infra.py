@@ -41,7 +41,7 @@ def _docker_reachable() -> bool:
 
         docker.from_env(timeout=3).ping()
         return True
-    except Exception:  # noqa: BLE001 - any failure means: no engine here
+    except Exception:
         return False
 
 
@@ -67,23 +67,43 @@ def _from_docker() -> Endpoints:
 
 
 def _from_env() -> Endpoints:
-    return Endpoints(*(os.environ[v] for v in ENV_VARS), source="environment")
+    kafka, database, redis = (os.environ[v] for v in ENV_VARS)
+    return Endpoints(kafka, database, redis, source="environment")
+
+
+def _infra_script(repo: Path, command: str) -> str:
+    """Run ``scripts/infra.sh COMMAND`` (the project's own script) and return its output."""
+    script = repo / "scripts" / "infra.sh"
+    done = subprocess.run(  # noqa: S603 - a fixed script of this repository
+        ["/bin/bash", str(script), command], check=True, capture_output=True, text=True
+    )
+    return done.stdout
 
 
 def _from_local(repo: Path) -> Endpoints:
-    script = repo / "scripts" / "infra.sh"
-    subprocess.run(["bash", str(script), "up"], check=True, stdout=subprocess.DEVNULL)  # noqa: S603,S607
+    _infra_script(repo, "up")
     values: dict[str, str] = {}
     for line in (repo / ".cache" / "infra" / "env").read_text().splitlines():
         if line.startswith("export "):
             name, _, value = line.removeprefix("export ").partition("=")
             values[name] = value.strip().strip('"')
-    status = subprocess.run(["bash", str(script), "status"], capture_output=True, text=True,  # noqa: S603,S607
-                            check=False).stdout
-    version = next((line.split("version", 1)[1].strip() for line in status.splitlines()
-                    if line.startswith("kafka") and "version" in line), "unknown")
-    return Endpoints(*(values[v] for v in ENV_VARS), source="local processes (scripts/infra.sh)",
-                     kafka_version=f"Apache Kafka {version}")
+    status = _infra_script(repo, "status")
+    version = next(
+        (
+            line.split("version", 1)[1].strip()
+            for line in status.splitlines()
+            if line.startswith("kafka") and "version" in line
+        ),
+        "unknown",
+    )
+    kafka, database, redis = (values[v] for v in ENV_VARS)
+    return Endpoints(
+        kafka,
+        database,
+        redis,
+        source="local processes (scripts/infra.sh)",
+        kafka_version=f"Apache Kafka {version}",
+    )
 
 
 def resolve_endpoints(repo: Path) -> Endpoints:

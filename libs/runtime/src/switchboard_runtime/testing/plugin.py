@@ -32,7 +32,6 @@ from fastapi import FastAPI
 from switchboard_runtime.testing.infra import Endpoints, resolve_endpoints
 from switchboard_runtime.testing.waiting import wait_until
 
-
 _INFRA_LINE = pytest.StashKey[str]()
 
 
@@ -58,9 +57,11 @@ def run_id() -> str:
 def infra(request: pytest.FixtureRequest) -> Iterator[Endpoints]:
     """Real infrastructure endpoints for this run (see :mod:`..infra` for the order)."""
     endpoints = resolve_endpoints(_repo_root(request.config))
-    line = (f"infra from {endpoints.source}: Kafka {endpoints.kafka_bootstrap_servers} "
-            f"({endpoints.kafka_version}), PostgreSQL {endpoints.database_url}, "
-            f"Redis {endpoints.redis_url}")
+    line = (
+        f"infra from {endpoints.source}: Kafka {endpoints.kafka_bootstrap_servers} "
+        f"({endpoints.kafka_version}), PostgreSQL {endpoints.database_url}, "
+        f"Redis {endpoints.redis_url}"
+    )
     request.config.stash[_INFRA_LINE] = line
     yield endpoints
     endpoints.close()
@@ -98,10 +99,16 @@ async def _cleanup_run(infra: Endpoints, run_id: str) -> None:
         make_url(infra.database_url).set(database="postgres"), isolation_level="AUTOCOMMIT"
     )
     async with admin_db.connect() as conn:
-        names = (await conn.execute(
-            sa.text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
-            {"p": f"%\\_{run_id}"},
-        )).scalars().all()
+        names = (
+            (
+                await conn.execute(
+                    sa.text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
+                    {"p": f"%\\_{run_id}"},
+                )
+            )
+            .scalars()
+            .all()
+        )
         for name in names:
             quoted = admin_db.dialect.identifier_preparer.quote(name)
             await conn.execute(sa.text(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))
@@ -129,8 +136,11 @@ class TopicReader:
         from aiokafka import AIOKafkaConsumer
 
         self._consumer = AIOKafkaConsumer(
-            self.topic, bootstrap_servers=self._bootstrap, auto_offset_reset="earliest",
-            enable_auto_commit=False, group_id=None,
+            self.topic,
+            bootstrap_servers=self._bootstrap,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            group_id=None,
         )
         await self._consumer.start()
 
@@ -150,7 +160,10 @@ class TopicReader:
         return [json.loads(r.value) for r in self.records]
 
     async def wait_for(
-        self, predicate: Callable[[list[Any]], bool], *, timeout: float = 15.0,
+        self,
+        predicate: Callable[[list[Any]], bool],
+        *,
+        timeout: float = 15.0,
         message: str = "records",
     ) -> list[Any]:
         """Poll until ``predicate(records)`` holds; returns the records."""
@@ -171,8 +184,9 @@ async def topic_reader(
     readers: list[TopicReader] = []
 
     async def open_reader(logical_topic: str) -> TopicReader:
-        reader = TopicReader(infra.kafka_bootstrap_servers,
-                             settings_env["TOPIC_PREFIX"] + logical_topic)
+        reader = TopicReader(
+            infra.kafka_bootstrap_servers, settings_env["TOPIC_PREFIX"] + logical_topic
+        )
         await reader.start()
         readers.append(reader)
         return reader

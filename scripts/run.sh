@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Start (or stop) every Switchboard service locally, against scripts/infra.sh's infrastructure.
+#   bash scripts/run.sh start | stop | status
+set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+RUN_DIR="$REPO/.cache/run"
+mkdir -p "$RUN_DIR"
+cd "$REPO"
+
+# service:port — the ports each service's settings default to.
+SERVICES=(telephony:8001 booking:8002 crm-touch:8003 analytics:8004 notify:8005)
+
+alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+start() {
+    # shellcheck disable=SC1091
+    source "$REPO/.cache/infra/env"
+    for entry in "${SERVICES[@]}"; do
+        name="${entry%%:*}"; port="${entry##*:}"; pid="$RUN_DIR/$name.pid"
+        if alive "$pid"; then echo "  $name already running (pid $(cat "$pid"))"; continue; fi
+        nohup "$REPO/.venv/bin/switchboard-$name" serve --port "$port" \
+            >"$RUN_DIR/$name.log" 2>&1 &
+        echo $! >"$pid"
+    done
+    for entry in "${SERVICES[@]}"; do
+        name="${entry%%:*}"; port="${entry##*:}"
+        deadline=$((SECONDS + 60))
+        until curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; do
+            if ! alive "$RUN_DIR/$name.pid"; then
+                echo "  $name exited; last lines of $RUN_DIR/$name.log:" >&2
+                tail -n 30 "$RUN_DIR/$name.log" >&2; exit 1
+            fi
+            if (( SECONDS > deadline )); then
+                echo "  $name not ready after 60 s; see $RUN_DIR/$name.log" >&2; exit 1
+            fi
+            sleep 0.5
+        done
+        echo "  $name ready on http://127.0.0.1:$port  (API docs: /docs, log: .cache/run/$name.log)"
+    done
+    cat <<MSG
+
+Switchboard is running. Send it a call:
+  curl -X POST http://127.0.0.1:8001/api/telephony/pbx/events \\
+       -H 'X-Integration-Token: dev-pbx-token' -H 'Content-Type: application/json' \\
+       -d '[{"type":"call.started","call_id":"demo-1","timestamp":"$(date -u +%FT%TZ)","from":"+74951234567","to":"101","extension":"101"},
+            {"type":"call.ended","call_id":"demo-1","timestamp":"$(date -u +%FT%TZ)","status":"no_answer"}]'
+and read the call log:
+  curl http://127.0.0.1:8004/api/analytics/calls
+Stop the services with 'make stop', the infrastructure with 'make infra-down'.
+MSG
+}
+
+stop() {
+    for entry in "${SERVICES[@]}"; do
+        name="${entry%%:*}"; pid="$RUN_DIR/$name.pid"
+        if alive "$pid"; then
+            kill -TERM "$(cat "$pid")"
+            for _ in $(seq 1 100); do alive "$pid" || break; sleep 0.2; done
+            alive "$pid" && kill -KILL "$(cat "$pid")"
+            echo "  $name stopped"
+        fi
+        rm -f "$pid"
+    done
+}
+
+status() {
+    for entry in "${SERVICES[@]}"; do
+        name="${entry%%:*}"
+        if alive "$RUN_DIR/$name.pid"; then echo "  $name running"; else echo "  $name stopped"; fi
+    done
+}
+
+case "${1:-start}" in
+    start) start ;;
+    stop) stop ;;
+    status) status ;;
+    *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac

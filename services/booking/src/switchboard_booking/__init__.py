@@ -1,0 +1,1 @@
+"""Booking: clinics, practitioners, clients and appointments, booked by several call centers."""

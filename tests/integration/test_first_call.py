@@ -1,0 +1,118 @@
+"""The first slice, end to end through real Kafka and PostgreSQL.
+
+PBX webhook → ``pbx.events.raw`` → telephony's state machine → ``telephony.calls``
+→ analytics' projection → ``GET /api/analytics/calls``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from switchboard_runtime.testing import wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+
+TOKEN = "dev-pbx-token"
+
+
+def _events(call_id: str) -> list[dict[str, Any]]:
+    # An incoming call from a Moscow mobile written the way a PBX writes it, ringing
+    # extension 101: answered after 7 s, then 90 s of talk.
+    return [
+        {
+            "type": "call.started",
+            "call_id": call_id,
+            "timestamp": "2026-11-25T10:00:00+03:00",
+            "from": "8 (916) 123-45-67",
+            "to": "101",
+            "extension": "101",
+        },
+        {
+            "type": "call.answered",
+            "call_id": call_id,
+            "timestamp": "2026-11-25T10:00:07+03:00",
+            "extension": "101",
+            "operator_id": "op-anna",
+        },
+        {
+            "type": "call.ended",
+            "call_id": call_id,
+            "timestamp": "2026-11-25T10:01:37+03:00",
+            "status": "answered",
+            "recording_url": "https://pbx.example/rec/1.mp3",
+        },
+    ]
+
+
+async def test_a_call_travels_from_the_webhook_to_the_call_log(
+    settings_env: dict[str, str], running_service: Any, topic_reader: Any
+) -> None:
+    from switchboard_analytics.bootstrap import build_app as build_analytics
+    from switchboard_telephony.bootstrap import build_app as build_telephony
+
+    call_id = f"it-{uuid.uuid4().hex[:10]}"
+    events = _events(call_id)
+    calls_topic = await topic_reader("telephony.calls")
+
+    async with (
+        running_service(build_telephony()) as telephony,
+        running_service(build_analytics()) as analytics,
+    ):
+        first = await telephony.post(
+            "/api/telephony/pbx/events", json=events, headers={"X-Integration-Token": TOKEN}
+        )
+        assert first.status_code == 202, first.text
+        assert first.json() == {"accepted": 3}
+        # The PBX delivers the answer again: one call, one row, one CallAnswered.
+        again = await telephony.post(
+            "/api/telephony/pbx/events", json=events[1], headers={"X-Integration-Token": TOKEN}
+        )
+        assert again.status_code == 202, again.text
+
+        async def logged() -> list[dict[str, Any]]:
+            page = (await analytics.get("/api/analytics/calls", params={"limit": 500})).json()
+            return [row for row in page["items"] if row["call_id"] == call_id]
+
+        rows = await wait_until(logged, timeout=20, message="call in the call log")
+
+        def canonical(records: list[Any]) -> Counter[str]:
+            import json
+
+            return Counter(
+                json.loads(r.value)["event_type"] for r in records if r.key == call_id.encode()
+            )
+
+        await calls_topic.wait_for(
+            lambda recs: canonical(recs)["CallEnded"] == 1, message="CallEnded"
+        )
+
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["call_type"] == "incoming"
+    assert row["src"] == "+79161234567"
+    assert row["dst"] == "101"
+    assert row["disposition"] == "answered"
+    assert row["admin"] == "op-anna"
+    assert (row["wait_seconds"], row["talk_seconds"], row["total_seconds"]) == (7, 90, 97)
+    assert row["recording_url"] == "https://pbx.example/rec/1.mp3"
+    assert row["started_at"].startswith("2026-11-25T07:00:00")
+    counts = canonical(calls_topic.records)
+    assert [counts[k] for k in ("CallStarted", "CallAnswered", "CallEnded")] == [1, 1, 1]
+
+
+async def test_the_webhook_refuses_a_wrong_token(
+    settings_env: dict[str, str], running_service: Any
+) -> None:
+    from switchboard_telephony.bootstrap import build_app as build_telephony
+
+    async with running_service(build_telephony()) as telephony:
+        response = await telephony.post(
+            "/api/telephony/pbx/events",
+            json=_events("x")[0],
+            headers={"X-Integration-Token": "wrong"},
+        )
+    assert response.status_code == 401
