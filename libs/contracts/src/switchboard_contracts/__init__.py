@@ -26,6 +26,8 @@ from switchboard_contracts.booking import (
     ClientRegistered,
     ClientsMerged,
     ClientUpdated,
+    CallCenterChanged,
+    ClinicChanged,
     OperatorChanged,
 )
 from switchboard_contracts.calls import (
@@ -112,6 +114,8 @@ __all__ = [
     "Integration",
     "IntegrationSettingsChanged",
     "NonEmptyStr",
+    "CallCenterChanged",
+    "ClinicChanged",
     "OperatorChanged",
     "Role",
     "TopicSpec",

@@ -8,9 +8,9 @@ Appointment events go to ``booking.appointments`` keyed by ``appointment_id``; c
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar, Self
+from typing import ClassVar, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from switchboard_contracts.base import (
     ClientKind,
@@ -28,6 +28,8 @@ __all__ = [
     "ClientRegistered",
     "ClientUpdated",
     "ClientsMerged",
+    "CallCenterChanged",
+    "ClinicChanged",
     "OperatorChanged",
 ]
 
@@ -158,4 +160,39 @@ class OperatorChanged(Event):
     role: Role
     call_center_id: str | None = None
     extension: str | None = Field(default=None, description="The operator's usual extension.")
+    active: bool = True
+
+
+class ClinicChanged(Event):
+    """A clinic (location) was created or changed; reports group by its time zone."""
+
+    event_type: ClassVar[str] = "ClinicChanged"
+
+    clinic_id: NonEmptyStr
+    name: str
+    city: str | None = None
+    address: str | None = None
+    time_zone: str = Field(description="IANA time zone name, e.g. Europe/Moscow.")
+    active: bool = True
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("unknown IANA time zone") from exc
+        return value
+
+
+class CallCenterChanged(Event):
+    """A call center was created or changed."""
+
+    event_type: ClassVar[str] = "CallCenterChanged"
+
+    call_center_id: NonEmptyStr
+    name: str
+    kind: Literal["internal", "external"] = "internal"
     active: bool = True

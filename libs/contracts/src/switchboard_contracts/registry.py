@@ -17,7 +17,9 @@ from switchboard_contracts.booking import (
     AppointmentRescheduled,
     ClientRegistered,
     ClientsMerged,
+    CallCenterChanged,
     ClientUpdated,
+    ClinicChanged,
     OperatorChanged,
 )
 from switchboard_contracts.calls import (
@@ -55,6 +57,8 @@ CURRENT_EVENTS: tuple[type[Event], ...] = (
     ClientUpdated,
     ClientsMerged,
     OperatorChanged,
+    ClinicChanged,
+    CallCenterChanged,
     TouchCreated,
     TouchUpdated,
     IntegrationSettingsChanged,
@@ -78,6 +82,8 @@ AnyEvent: TypeAlias = (
     | ClientUpdated
     | ClientsMerged
     | OperatorChanged
+    | ClinicChanged
+    | CallCenterChanged
     | TouchCreated
     | TouchUpdated
     | IntegrationSettingsChanged

@@ -124,10 +124,13 @@ TOPICS: Mapping[str, TopicSpec] = MappingProxyType(
             ),
             _spec(
                 BOOKING_DIRECTORY,
-                "The operator directory: operators, their roles, call centers and extensions.",
+                "The directory: operators (roles, call centers, extensions), clinics (with their "
+                "time zones) and call centers.",
                 "booking",
-                "operator_id",
+                "operator_id / clinic_id / call_center_id",
                 OperatorChanged="operator_id",
+                ClinicChanged="clinic_id",
+                CallCenterChanged="call_center_id",
             ),
             _spec(
                 CRM_TOUCHES,
