@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from fastapi import Depends, FastAPI
-from fastapi.testclient import TestClient
+import httpx
 
 from switchboard_runtime.auth import (
     AuthError,
@@ -33,7 +33,7 @@ def test_a_token_round_trips_the_principal() -> None:
 @pytest.mark.parametrize(
     "token",
     [
-        issue_token(ANNA, "another-secret"),
+        issue_token(ANNA, "another-secret-also-thirty-two-bytes"),
         issue_token(ANNA, SECRET, ttl=timedelta(seconds=-1)),
         "not-a-token",
     ],
@@ -43,7 +43,7 @@ def test_forged_expired_and_garbage_tokens_are_refused(token: str) -> None:
         read_token(token, SECRET)
 
 
-def test_endpoints_demand_a_session_and_the_role() -> None:
+async def test_endpoints_demand_a_session_and_the_role() -> None:
     current = authenticator(lambda: SECRET)
     app = FastAPI()
 
@@ -55,12 +55,13 @@ def test_endpoints_demand_a_session_and_the_role() -> None:
     def admin_only(p: Principal = Depends(require_roles(current, ["admin"]))) -> dict[str, str]:  # noqa: B008
         return {"operator": p.operator_id}
 
-    client = TestClient(app)
     bearer = {"Authorization": f"Bearer {issue_token(ANNA, SECRET)}"}
-    assert client.get("/mine").status_code == 401
-    assert client.get("/mine", headers={"Authorization": "Bearer x"}).status_code == 401
-    assert client.get("/mine", headers=bearer).json() == {"operator": "op-1"}
-    assert client.get("/admin-only", headers=bearer).status_code == 403
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        assert (await client.get("/mine")).status_code == 401
+        assert (await client.get("/mine", headers={"Authorization": "Bearer x"})).status_code == 401
+        assert (await client.get("/mine", headers=bearer)).json() == {"operator": "op-1"}
+        assert (await client.get("/admin-only", headers=bearer)).status_code == 403
 
 
 def test_passwords_hash_and_verify() -> None:
