@@ -1,0 +1,347 @@
+"""Booking benchmark: bookings per second through the HTTP app against the real database,
+and the outcome of the 50-way race for one slot.
+
+Runs the booking service in this process (lifespan, migrations, outbox relay and all) on a
+throw-away database and topic prefix, books distinct practitioner/slot pairs (so nothing
+conflicts) with N requests in flight, then fires 50 concurrent requests from two call
+centers at overlapping slots of one practitioner. Prints the figures with the machine and
+writes them to ``bench/results/booking.json``.
+
+    uv run python bench/booking/run.py [--bookings 2000] [--concurrency 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import time
+import uuid
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import sqlalchemy as sa
+
+REPO = Path(__file__).resolve().parents[2]
+API = "/api/booking"
+MSK = ZoneInfo("Europe/Moscow")
+PRACTITIONERS = 20
+SLOT_MINUTES = 15
+
+
+def machine() -> dict[str, Any]:
+    """nproc, CPU model, Python and OS of this machine."""
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "nproc": os.cpu_count(),
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+async def _setup(client: httpx.AsyncClient, admin: dict[str, str]) -> tuple[str, str, list[str]]:
+    """A clinic, a 15-minute service and practitioners working around the clock."""
+    clinic = (
+        await client.post(
+            f"{API}/clinics",
+            headers=admin,
+            json={"name": "Bench clinic", "time_zone": "Europe/Moscow"},
+        )
+    ).json()["clinic_id"]
+    service = (
+        await client.post(
+            f"{API}/services",
+            headers=admin,
+            json={
+                "name": "Bench service",
+                "duration_minutes": SLOT_MINUTES,
+                "meeting_methods": ["in_person"],
+            },
+        )
+    ).json()["service_id"]
+    ids = []
+    for n in range(PRACTITIONERS):
+        response = await client.post(
+            f"{API}/practitioners",
+            headers=admin,
+            json={
+                "name": f"Bench practitioner {n}",
+                "clinic_ids": [clinic],
+                "service_ids": [service],
+                "working_hours": [
+                    {"clinic_id": clinic, "weekday": d, "starts": "00:00", "ends": "23:59"}
+                    for d in range(7)
+                ],
+            },
+        )
+        response.raise_for_status()
+        ids.append(response.json()["practitioner_id"])
+    return clinic, service, ids
+
+
+async def _login(client: httpx.AsyncClient, username: str) -> dict[str, str]:
+    response = await client.post(
+        f"{API}/auth/login", json={"username": username, "password": username}
+    )
+    response.raise_for_status()
+    client.cookies.clear()
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+async def throughput(
+    client: httpx.AsyncClient,
+    headers: list[dict[str, str]],
+    clinic: str,
+    service: str,
+    practitioners: list[str],
+    client_id: str,
+    bookings: int,
+    concurrency: int,
+    days_ahead: int,
+) -> dict[str, Any]:
+    """Book ``bookings`` distinct slots from ``days_ahead`` days on, ``concurrency`` requests
+    in flight."""
+    start_day = datetime.now(MSK).date() + timedelta(days=days_ahead)
+    per_day = PRACTITIONERS * (24 * 60 // SLOT_MINUTES - 1)
+    jobs = []
+    for i in range(bookings):
+        day, rest = divmod(i, per_day)
+        slot, practitioner = divmod(rest, PRACTITIONERS)
+        starts = datetime.combine(
+            start_day + timedelta(days=day), datetime.min.time(), tzinfo=MSK
+        ) + timedelta(minutes=SLOT_MINUTES * slot)
+        jobs.append((practitioners[practitioner], starts.astimezone(UTC).isoformat()))
+    queue: asyncio.Queue[tuple[int, tuple[str, str]]] = asyncio.Queue()
+    for item in enumerate(jobs):
+        queue.put_nowait(item)
+    latencies: list[float] = []
+    codes: Counter[int] = Counter()
+
+    async def worker() -> None:
+        while not queue.empty():
+            i, (practitioner, starts_at) = queue.get_nowait()
+            began = time.perf_counter()
+            response = await client.post(
+                f"{API}/appointments",
+                headers=headers[i % 2],
+                json={
+                    "service_id": service,
+                    "clinic_id": clinic,
+                    "practitioner_id": practitioner,
+                    "meeting_method": "in_person",
+                    "starts_at": starts_at,
+                    "client_id": client_id,
+                    "attendee_notes": "bench",
+                    "private_notes": "bench",
+                },
+            )
+            latencies.append(time.perf_counter() - began)
+            codes[response.status_code] += 1
+
+    began = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - began
+    latencies.sort()
+    return {
+        "bookings": bookings,
+        "concurrency": concurrency,
+        "seconds": round(elapsed, 3),
+        "bookings_per_second": round(codes[201] / elapsed, 1),
+        "status_codes": dict(codes),
+        "latency_ms": {
+            "p50": round(statistics.median(latencies) * 1000, 1),
+            "p95": round(latencies[int(len(latencies) * 0.95) - 1] * 1000, 1),
+            "max": round(latencies[-1] * 1000, 1),
+        },
+    }
+
+
+async def race(
+    client: httpx.AsyncClient,
+    headers: list[dict[str, str]],
+    app: Any,
+    clinic: str,
+    service: str,
+    practitioner: str,
+    client_id: str,
+) -> dict[str, Any]:
+    """50 concurrent requests (two call centers) for overlapping slots of one practitioner."""
+    from switchboard_booking.adapters.tables import appointments
+
+    day = datetime.now(MSK).date() + timedelta(days=1)
+    base = datetime.combine(day, datetime.min.time(), tzinfo=MSK) + timedelta(hours=10)
+    # A 15-minute service starting 10:00 … 10:10: every pair overlaps.
+    bodies = [
+        {
+            "service_id": service,
+            "clinic_id": clinic,
+            "practitioner_id": practitioner,
+            "meeting_method": "in_person",
+            "client_id": client_id,
+            "starts_at": (base + timedelta(minutes=5 * (i % 3))).astimezone(UTC).isoformat(),
+        }
+        for i in range(50)
+    ]
+    began = time.perf_counter()
+    responses = await asyncio.gather(
+        *(
+            client.post(f"{API}/appointments", headers=headers[i % 2], json=body)
+            for i, body in enumerate(bodies)
+        )
+    )
+    elapsed = time.perf_counter() - began
+    async with app.state.runtime.sessions() as session:
+        stored = await session.scalar(
+            sa.select(sa.func.count())
+            .select_from(appointments)
+            .where(
+                appointments.c.practitioner_id == practitioner,
+                appointments.c.starts_at >= base - timedelta(hours=1),
+                appointments.c.starts_at < base + timedelta(hours=1),
+            )
+        )
+    codes = Counter(r.status_code for r in responses)
+    return {
+        "requests": 50,
+        "status_codes": dict(codes),
+        "appointments_in_db": stored,
+        "seconds": round(elapsed, 3),
+        "ok": codes == Counter({201: 1, 409: 49}) and stored == 1,
+    }
+
+
+async def main(bookings: int, concurrency: int) -> dict[str, Any]:
+    """Run both measurements on a throw-away database and topic prefix."""
+    from switchboard_runtime.db import drop_database
+    from switchboard_runtime.testing.infra import resolve_endpoints
+
+    endpoints = resolve_endpoints(REPO)
+    run = uuid.uuid4().hex[:8]
+    os.environ.update(
+        {
+            "KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap_servers,
+            "DATABASE_URL": endpoints.database_url,
+            "REDIS_URL": endpoints.redis_url,
+            "TOPIC_PREFIX": f"bench{run}.",
+            "DATABASE_SUFFIX": f"_bench{run}",
+            "LOG_LEVEL": "WARNING",
+            "LOG_JSON": "false",
+        }
+    )
+    from switchboard_booking.bootstrap import build_app
+    from switchboard_booking.entrypoints.seed import seed
+    from switchboard_booking.settings import BookingSettings
+
+    settings = BookingSettings()
+    app = build_app(settings)
+    try:
+        async with app.router.lifespan_context(app):
+            await seed(app.state.runtime.sessions, settings)
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://bench", timeout=120
+            ) as client:
+                admin = await _login(client, "admin")
+                headers = [await _login(client, "anna"), await _login(client, "petr")]
+                clinic, service, practitioners = await _setup(client, admin)
+                client_id = (
+                    await client.post(
+                        f"{API}/clients",
+                        headers=admin,
+                        json={
+                            "first_name": "Bench",
+                            "last_name": "Client",
+                            "mobile": "+79160000000",
+                        },
+                    )
+                ).json()["client_id"]
+                await throughput(
+                    client,
+                    headers,
+                    clinic,
+                    service,
+                    practitioners,
+                    client_id,
+                    min(50, bookings),
+                    concurrency,
+                    days_ahead=400,
+                )  # warm-up
+                measured = await throughput(
+                    client,
+                    headers,
+                    clinic,
+                    service,
+                    practitioners,
+                    client_id,
+                    bookings,
+                    concurrency,
+                    days_ahead=2,
+                )
+                outcome = await race(
+                    client, headers, app, clinic, service, practitioners[0], client_id
+                )
+    finally:
+        await drop_database(settings.service_database_url)
+        await _delete_topics(endpoints.kafka_bootstrap_servers, f"bench{run}.")
+        endpoints.close()
+    return {
+        "benchmark": "booking",
+        "measured_at": datetime.now(UTC).isoformat(),
+        "machine": machine(),
+        "infrastructure": endpoints.source,
+        "throughput": measured,
+        "race": outcome,
+    }
+
+
+async def _delete_topics(bootstrap: str, prefix: str) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        topics = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        if topics:
+            await admin.delete_topics(topics)
+    finally:
+        await admin.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bookings", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    args = parser.parse_args()
+    result = asyncio.run(main(args.bookings, args.concurrency))
+    m, t, r = result["machine"], result["throughput"], result["race"]
+    print(f"machine: {m['nproc']} CPUs, {m['cpu_model']}, Python {m['python']}")
+    print(
+        f"booking throughput: {t['bookings_per_second']} bookings/s "
+        f"({t['bookings']} bookings, {t['concurrency']} in flight, {t['seconds']} s; "
+        f"p50 {t['latency_ms']['p50']} ms, p95 {t['latency_ms']['p95']} ms; "
+        f"status codes {t['status_codes']})"
+    )
+    print(
+        f"race: 50 concurrent requests → {r['status_codes']}, "
+        f"{r['appointments_in_db']} appointment in the database "
+        f"({'OK' if r['ok'] else 'WRONG'})"
+    )
+    out = REPO / "bench" / "results" / "booking.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"written: {out.relative_to(REPO)}")

@@ -1,0 +1,130 @@
+"""Client (patient) rules: the profile, phone numbers, search terms and merging duplicates."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import date
+
+import phonenumbers
+
+from switchboard_booking.domain.errors import InvalidRequest
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def normalise_phone(raw: str, region: str) -> str:
+    """A phone number as E.164 (``+79161234567``), read as in ``region`` when it has no
+    country code; :class:`InvalidRequest` when it is not a valid number."""
+    try:
+        parsed = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidRequest(f"not a phone number: {exc}") from exc
+    if not phonenumbers.is_valid_number(parsed):
+        raise InvalidRequest("not a valid phone number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_search_digits(raw: str, region: str) -> list[str]:
+    """Digit strings to look for in stored E.164 numbers, for a phone typed any way.
+
+    A complete number is normalised; a partial one is matched on its digits, and for a
+    Russian-style trunk prefix (``8 916…``) also with the country code (``7916…``).
+    """
+    digits = re.sub(r"\D", "", raw)
+    if not digits:
+        return []
+    candidates = [digits]
+    try:
+        parsed = phonenumbers.parse(raw, region)
+        if phonenumbers.is_valid_number(parsed):
+            full = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+            candidates.insert(0, full.lstrip("+"))
+    except phonenumbers.NumberParseException:
+        pass
+    if digits.startswith("8") and len(digits) > 1 and region == "RU":
+        candidates.append("7" + digits[1:])
+    return list(dict.fromkeys(candidates))
+
+
+@dataclass(frozen=True)
+class ClientProfile:
+    """A client's personal details as booking keeps them."""
+
+    first_name: str
+    last_name: str
+    email: str | None = None
+    mobile: str | None = None
+    sms_consent: bool = False
+    date_of_birth: date | None = None
+    phones: tuple[str, ...] = ()
+
+    @property
+    def display_name(self) -> str:
+        """``First Last``."""
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def all_phones(self) -> list[str]:
+        """The mobile first, then the extra phones, without repeats."""
+        return list(dict.fromkeys([p for p in (self.mobile, *self.phones) if p]))
+
+
+def new_profile(
+    *,
+    first_name: str,
+    last_name: str,
+    email: str | None,
+    mobile: str | None,
+    sms_consent: bool,
+    region: str,
+    date_of_birth: date | None = None,
+    phones: tuple[str, ...] = (),
+) -> ClientProfile:
+    """A validated profile: first and last name, and an email or a mobile phone at least.
+
+    Phones are stored E.164; an email is lower-cased; SMS consent needs a mobile.
+    """
+    first, last = first_name.strip(), last_name.strip()
+    if not first or not last:
+        raise InvalidRequest("first_name and last_name are required")
+    email = (email or "").strip().lower() or None
+    if email is not None and not _EMAIL.match(email):
+        raise InvalidRequest("email is not a valid address")
+    mobile = normalise_phone(mobile, region) if mobile and mobile.strip() else None
+    if email is None and mobile is None:
+        raise InvalidRequest("an email or a mobile phone is required")
+    if sms_consent and mobile is None:
+        raise InvalidRequest("SMS consent needs a mobile phone")
+    extra = tuple(dict.fromkeys(normalise_phone(p, region) for p in phones if p.strip()))
+    return ClientProfile(
+        first,
+        last,
+        email,
+        mobile,
+        sms_consent,
+        date_of_birth,
+        tuple(p for p in extra if p != mobile),
+    )
+
+
+def merged_profile(primary: ClientProfile, duplicate: ClientProfile) -> ClientProfile:
+    """What the primary looks like after absorbing the duplicate.
+
+    The primary's details win; the duplicate fills what the primary lacks; every phone of
+    both is kept. SMS consent follows the mobile that is kept.
+    """
+    mobile, consent = primary.mobile, primary.sms_consent
+    if mobile is None and duplicate.mobile is not None:
+        mobile, consent = duplicate.mobile, duplicate.sms_consent
+    phones = tuple(
+        p for p in dict.fromkeys([*primary.all_phones, *duplicate.all_phones]) if p != mobile
+    )
+    return replace(
+        primary,
+        email=primary.email or duplicate.email,
+        mobile=mobile,
+        sms_consent=consent,
+        date_of_birth=primary.date_of_birth or duplicate.date_of_birth,
+        phones=phones,
+    )

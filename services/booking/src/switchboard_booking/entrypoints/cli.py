@@ -1,0 +1,45 @@
+"""``switchboard-booking serve | migrate | seed``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from switchboard_runtime.cli import service_main
+
+
+def _configure_seed(parser: argparse.ArgumentParser) -> None:
+    parser.description = "create the demo clinic chain (idempotent) and print the logins"
+
+
+def _run_seed(_args: argparse.Namespace) -> None:
+    import switchboard_booking
+    from switchboard_booking.entrypoints.seed import print_logins, seed
+    from switchboard_booking.settings import BookingSettings
+    from switchboard_runtime.db import make_engine, make_session_factory, migrate, migrations_path
+
+    async def main() -> dict[str, int]:
+        settings = BookingSettings()
+        await migrate(migrations_path(switchboard_booking.__file__), settings.service_database_url)
+        engine = make_engine(settings.service_database_url)
+        try:
+            return await seed(make_session_factory(engine), settings)
+        finally:
+            await engine.dispose()
+
+    added = asyncio.run(main())
+    print("Seeded:", ", ".join(f"{k} +{v}" for k, v in added.items()))
+    print_logins()
+
+
+def main() -> None:
+    """Entry point of the ``switchboard-booking`` command."""
+    from switchboard_booking.bootstrap import build_app
+    from switchboard_booking.settings import BookingSettings
+
+    service_main(
+        package="switchboard_booking",
+        settings=BookingSettings,
+        build_app=build_app,  # type: ignore[arg-type]
+        commands={"seed": (_configure_seed, _run_seed)},
+    )
