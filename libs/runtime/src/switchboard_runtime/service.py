@@ -47,7 +47,9 @@ class ServiceRuntime:
             )
         self.migrations_dir = migrations_dir
         self.topics = set(topics)
-        self.engine: AsyncEngine = make_engine(settings.service_database_url)
+        self.engine: AsyncEngine = make_engine(
+            settings.service_database_url, pool_size=settings.db_pool_size
+        )
         self.sessions: async_sessionmaker[AsyncSession] = make_session_factory(self.engine)
         self.broker: KafkaBroker = make_broker(settings)
         self.relay = OutboxRelay(self.engine, self.broker, settings)

@@ -43,6 +43,8 @@ class ServiceSettings(BaseSettings):
     http_port: int = 8000
     # Shared secret the console and services use to sign operator sessions.
     auth_secret: SecretStr = SecretStr("dev-only-secret-change-me-in-every-deployment")
+    #: Connections kept per process (and as many again on bursts).
+    db_pool_size: int = Field(default=10, ge=1, le=200)
     # Consumer tuning: bounded retries before a message is dead-lettered.
     consumer_max_attempts: int = Field(default=3, ge=1, le=20)
     consumer_batch_max_records: int = Field(default=500, ge=1, le=10_000)
