@@ -152,6 +152,9 @@ def run_migrations_env(target_metadata: sa.MetaData) -> None:
     def _run(connection: sa.Connection) -> None:
         context.configure(connection=connection, target_metadata=target_metadata)
         with context.begin_transaction():
+            # Replicas starting together (or a migration Job racing a pod) take turns:
+            # the lock is released when the migration transaction ends.
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('alembic'))"))
             context.run_migrations()
 
     async def _main() -> None:

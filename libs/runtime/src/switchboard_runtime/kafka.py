@@ -44,7 +44,11 @@ def make_broker(settings: ServiceSettings) -> KafkaBroker:
 
 
 async def ensure_topics(
-    bootstrap_servers: str, topics: Iterable[str], *, partitions: int = DEFAULT_PARTITIONS
+    bootstrap_servers: str,
+    topics: Iterable[str],
+    *,
+    partitions: int = DEFAULT_PARTITIONS,
+    replication: int = 1,
 ) -> None:
     """Create the topics that do not exist yet (idempotent, safe to race)."""
     wanted = sorted(set(topics))
@@ -60,7 +64,10 @@ async def ensure_topics(
         # Another process may create the same topic at the same moment: that is fine.
         with contextlib.suppress(TopicAlreadyExistsError):
             await admin.create_topics(
-                [NewTopic(name=t, num_partitions=partitions, replication_factor=1) for t in missing]
+                [
+                    NewTopic(name=t, num_partitions=partitions, replication_factor=replication)
+                    for t in missing
+                ]
             )
         log.info("kafka.topics_created", topics=missing)
     finally:

@@ -106,9 +106,12 @@ class ServiceRuntime:
         """Migrate the database, create topics, start consumers and the relay."""
         if self.migrations_dir is not None:
             await migrate(self.migrations_dir, self.settings.service_database_url)
-        await ensure_topics(
-            self.settings.kafka_bootstrap_servers, [self.settings.topic(t) for t in self.topics]
-        )
+        if self.settings.kafka_create_topics:
+            await ensure_topics(
+                self.settings.kafka_bootstrap_servers,
+                [self.settings.topic(t) for t in self.topics],
+                replication=self.settings.kafka_topic_replication,
+            )
         await self.broker.start()
         self.relay.start()
         for hook in self._on_start:

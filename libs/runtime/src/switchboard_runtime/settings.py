@@ -43,6 +43,10 @@ class ServiceSettings(BaseSettings):
     http_port: int = 8000
     # Shared secret the console and services use to sign operator sessions.
     auth_secret: SecretStr = SecretStr("dev-only-secret-change-me-in-every-deployment")
+    #: Create missing topics on start (local runs and tests); in Kubernetes the
+    #: Strimzi KafkaTopic resources own topics and this is switched off.
+    kafka_create_topics: bool = True
+    kafka_topic_replication: int = Field(default=1, ge=1, le=5)
     #: Connections kept per process (and as many again on bursts).
     db_pool_size: int = Field(default=10, ge=1, le=200)
     # Consumer tuning: bounded retries before a message is dead-lettered.
@@ -66,6 +70,8 @@ class ServiceSettings(BaseSettings):
             "auth_secret",
             "log_level",
             "log_json",
+            "kafka_create_topics",
+            "kafka_topic_replication",
         ):
             if name not in data and name.upper() in os.environ:
                 data[name] = os.environ[name.upper()]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import httpx
 import pytest
 from fastapi import Depends, FastAPI
-import httpx
 
 from switchboard_runtime.auth import (
     AuthError,
