@@ -4,76 +4,131 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
 
-from switchboard_contracts import PBX_EVENTS_RAW, TELEPHONY_CALLS
+from switchboard_contracts import (
+    BOOKING_DIRECTORY,
+    PBX_EVENTS_RAW,
+    TELEPHONY_CALLS,
+    TELEPHONY_SETTINGS,
+)
 from switchboard_runtime.db import migrations_path
 from switchboard_runtime.logging import get_logger
 from switchboard_runtime.service import ServiceRuntime
 from switchboard_telephony import handlers
-from switchboard_telephony.domain.model import Directory, Timing
+from switchboard_telephony.adapters.callmarker import CallmarkerClient
+from switchboard_telephony.adapters.config_cache import ConfigCache
+from switchboard_telephony.domain.model import Timing
 from switchboard_telephony.entrypoints import consumers
-from switchboard_telephony.entrypoints.api import pbx_router
+from switchboard_telephony.entrypoints.api import (
+    admin_router,
+    callmarker_router,
+    install_error_handlers,
+    pbx_router,
+)
 from switchboard_telephony.settings import TelephonySettings
 
 log = get_logger(__name__)
 
 
+class _Loop:
+    """A background task that runs ``action`` every ``interval`` seconds until stopped."""
+
+    def __init__(self, name: str, interval: float, action: Callable[[], Awaitable[object]]):
+        self._name = name
+        self._interval = interval
+        self._action = action
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self._action()
+            except Exception as exc:
+                log.warning("telephony.background_failed", task=self._name, error=repr(exc))
+            await asyncio.sleep(self._interval)
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=self._name)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
 def build_app(settings: TelephonySettings | None = None) -> FastAPI:
-    """The telephony service: webhook, raw-event consumer, sweeper, outbox relay."""
+    """The telephony service: webhook, admin API, consumers, sweeper, Callmarker push,
+    outbox relay."""
     settings = settings or TelephonySettings()
     import switchboard_telephony
 
     runtime = ServiceRuntime(
         settings,
         migrations_dir=migrations_path(switchboard_telephony.__file__),
-        topics=[PBX_EVENTS_RAW, TELEPHONY_CALLS],
+        topics=[PBX_EVENTS_RAW, TELEPHONY_CALLS, TELEPHONY_SETTINGS, BOOKING_DIRECTORY],
     )
-    directory = Directory(
+    config = ConfigCache(
+        runtime.sessions,
         default_region=settings.default_region,
-        extensions=frozenset(),
-        did_to_clinic={},
-        extension_to_clinic={},
+        fallback_time_lag_minutes=settings.time_lag_minutes,
+        refresh_seconds=settings.config_refresh_seconds,
     )
     timing = Timing(
         reorder_grace=timedelta(seconds=settings.reorder_grace_seconds),
         no_end_timeout=timedelta(seconds=settings.no_end_timeout_seconds),
     )
-    consumers.register(runtime, settings, directory, timing)
-
-    sweeper: asyncio.Task[None] | None = None
-
-    async def sweep_forever() -> None:
-        while True:
-            try:
-                async with runtime.sessions() as session, session.begin():
-                    swept = await handlers.sweep_due_calls(
-                        session,
-                        directory=directory,
-                        timing=timing,
-                        now=datetime.now(UTC),
-                        settings=settings,
-                    )
-                if swept:
-                    runtime.relay.wake()
-            except Exception as exc:
-                log.warning("telephony.sweep_failed", error=repr(exc))
-            await asyncio.sleep(settings.sweep_interval_seconds)
-
-    async def start_sweeper() -> None:
-        nonlocal sweeper
-        sweeper = asyncio.create_task(sweep_forever(), name="call-sweeper")
-
-    async def stop_sweeper() -> None:
-        if sweeper is not None:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
-
-    runtime.on_start(start_sweeper)
-    runtime.on_stop(stop_sweeper)
-    return runtime.fastapi_app(
-        title="Switchboard telephony", routers=[pbx_router(settings, runtime.broker)]
+    deps = handlers.Deps(
+        sessions=runtime.sessions, settings=settings, config=config, wake_relay=runtime.relay.wake
     )
+    consumers.register(runtime, settings, config, timing)
+
+    async def sweep() -> None:
+        await config.ensure_loaded()
+        async with runtime.sessions() as session, session.begin():
+            swept = await handlers.sweep_due_calls(
+                session,
+                directory=config.directory,
+                timing=timing,
+                now=datetime.now(UTC),
+                settings=settings,
+            )
+        if swept:
+            runtime.relay.wake()
+
+    callmarker_client = CallmarkerClient(timeout_seconds=settings.callmarker_timeout_seconds)
+
+    async def push_to_callmarker() -> None:
+        await handlers.push_callmarker_deliveries(deps, callmarker_client, now=datetime.now(UTC))
+
+    loops = [
+        _Loop("call-sweeper", settings.sweep_interval_seconds, sweep),
+        _Loop("callmarker-push", settings.callmarker_poll_interval_seconds, push_to_callmarker),
+    ]
+
+    async def start_background() -> None:
+        await config.refresh()
+        config.start()
+        for loop in loops:
+            await loop.start()
+
+    async def stop_background() -> None:
+        for loop in loops:
+            await loop.stop()
+        await config.stop()
+        await callmarker_client.aclose()
+
+    runtime.on_start(start_background)
+    runtime.on_stop(stop_background)
+    app = runtime.fastapi_app(
+        title="Switchboard telephony",
+        routers=[pbx_router(settings, runtime.broker), admin_router(deps), callmarker_router(deps)],
+    )
+    install_error_handlers(app)
+    # The live configuration, for operators' debugging and for tests that wait on it.
+    app.state.config = config
+    return app

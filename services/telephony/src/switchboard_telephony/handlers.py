@@ -1,28 +1,91 @@
-"""Telephony's handlers: one per consumed message kind, dependencies as arguments."""
+"""Telephony's handlers: one per command or consumed message kind, dependencies as arguments.
+
+Consumed messages (raw PBX events, directory events) are handled inside the consumer's
+transaction (``session``); commands from the API open their own unit of work from
+:class:`Deps`, commit, then refresh the in-memory configuration and wake the outbox relay.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import random
+import re
 import uuid
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from prometheus_client import Counter
+from sqlalchemy import event as sa_event
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from switchboard_contracts import TELEPHONY_CALLS, Envelope, make_envelope
+from switchboard_contracts import (
+    TELEPHONY_CALLS,
+    TELEPHONY_SETTINGS,
+    CallEnded,
+    CallTagged,
+    Envelope,
+    IntegrationSettingsChanged,
+    OperatorChanged,
+    make_envelope,
+)
+from switchboard_runtime.auth import Principal, secrets_equal
 from switchboard_runtime.logging import bind_call_id, get_logger
 from switchboard_runtime.outbox import add_events
 from switchboard_runtime.settings import ServiceSettings
-from switchboard_telephony.adapters import calls_repository
+from switchboard_telephony.adapters import (
+    callmarker,
+    calls_repository,
+    directory_repository,
+    queries,
+)
+from switchboard_telephony.adapters.config_cache import ConfigCache
 from switchboard_telephony.domain.calls import apply, canonical_event_key, next_deadline, tick
+from switchboard_telephony.domain.errors import (
+    Conflict,
+    FieldError,
+    InvalidRequest,
+    NotFound,
+    Unauthorized,
+)
+from switchboard_telephony.domain.integrations import (
+    Integration,
+    IntegrationSettings,
+    TimeLag,
+    backoff_seconds,
+    validate,
+)
 from switchboard_telephony.domain.model import Directory, PbxEvent, Timing
+from switchboard_telephony.domain.numbers import InvalidNumber, is_extension, normalise_number
+from switchboard_telephony.settings import TelephonySettings
 
 log = get_logger(__name__)
+
+CALLMARKER_PUSHES = Counter(
+    "switchboard_telephony_callmarker_pushes_total",
+    "Attempts to push an ended call's data to Callmarker",
+    ["outcome"],
+)
 
 # Canonical event ids are derived from the call and the event kind, so that even a
 # re-emission (say, after a restore) carries the id downstream consumers already saw.
 _EVENT_NAMESPACE = uuid.UUID("5b0c6d1e-3f0a-4c55-9d7e-2a1f0e9c7b11")
 _TIME_FIELDS = ("started_at", "ringing_at", "transferred_at", "answered_at", "ended_at")
+_EXTENSION = re.compile(r"^[0-9]{1,16}$")
+
+
+@dataclass(frozen=True)
+class Deps:
+    """What command handlers need, built once in ``bootstrap``."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    settings: TelephonySettings
+    config: ConfigCache
+    wake_relay: Callable[[], None]
+
+
+# --- raw PBX events -------------------------------------------------------------------------
 
 
 def _occurred_at(event: Any) -> datetime:
@@ -50,6 +113,18 @@ def _envelopes(events: Iterable[Any]) -> list[tuple[str, str, Envelope[Any]]]:
     ]
 
 
+async def _publish_call_events(
+    session: AsyncSession, settings: ServiceSettings, emitted: Sequence[Any], now: datetime
+) -> None:
+    """Stage the canonical events and, for an ended call, its Callmarker delivery."""
+    await add_events(session, settings, _envelopes(emitted))
+    for event in emitted:
+        if isinstance(event, CallEnded):
+            marker, _ = await directory_repository.load_integration(session, "callmarker")
+            if marker.enabled:
+                await callmarker.stage(session, event.call_id, event.model_dump(mode="json"), now)
+
+
 async def handle_pbx_event(
     session: AsyncSession,
     event: PbxEvent,
@@ -64,7 +139,7 @@ async def handle_pbx_event(
         state = await calls_repository.load_for_update(session, event.call_id)
         state, emitted = apply(state, event, directory, now, timing)
         await calls_repository.save(session, event.call_id, state, next_deadline(state, timing))
-        await add_events(session, settings, _envelopes(emitted))
+        await _publish_call_events(session, settings, emitted, now)
         if emitted:
             log.info("telephony.call_events", kinds=[type(e).__name__ for e in emitted])
 
@@ -83,5 +158,326 @@ async def sweep_due_calls(
         with bind_call_id(call_id):
             state, emitted = tick(state, directory, now, timing)
             await calls_repository.save(session, call_id, state, next_deadline(state, timing))
-            await add_events(session, settings, _envelopes(emitted))
+            await _publish_call_events(session, settings, emitted, now)
     return len(due)
+
+
+# --- booking's directory --------------------------------------------------------------------
+
+
+def run_after_commit(session: AsyncSession, action: Callable[[], None]) -> None:
+    """Call ``action`` once the session's current transaction commits (never if it rolls
+    back): e.g. wake the configuration refresher only when the change is visible."""
+    sa_event.listen(session.sync_session, "after_commit", lambda _s: action(), once=True)
+
+
+async def handle_directory_event(
+    session: AsyncSession, envelope: Envelope[Any], *, on_change: Callable[[], None]
+) -> None:
+    """Project ``OperatorChanged`` (who has which extension); other directory events
+    (clinics, call centers) tell telephony nothing."""
+    operator = envelope.payload
+    if not isinstance(operator, OperatorChanged):
+        return
+    extension = (operator.extension or "").strip() or None
+    if await directory_repository.save_operator(session, operator, extension, envelope.occurred_at):
+        run_after_commit(session, on_change)
+
+
+# --- DIDs and extensions (admin) ------------------------------------------------------------
+
+
+def canonical_did(raw: str, default_region: str) -> str:
+    """A DID in E.164, or :class:`InvalidRequest` (an extension is not a DID)."""
+    directory = Directory(default_region=default_region)
+    try:
+        number = normalise_number(raw, directory)
+    except InvalidNumber:
+        raise InvalidRequest([FieldError("did", "is not a phone number")]) from None
+    if is_extension(number, directory):
+        raise InvalidRequest(
+            [FieldError("did", "is an extension; a DID is a public number (E.164)")]
+        )
+    return number
+
+
+def canonical_extension(raw: str) -> str:
+    """A bare extension (digits only), or :class:`InvalidRequest`."""
+    extension = raw.strip()
+    if not _EXTENSION.match(extension):
+        raise InvalidRequest([FieldError("extension", "must be 1 to 16 digits")])
+    return extension
+
+
+async def add_did(deps: Deps, did: str, clinic_id: str, description: str | None) -> queries.DidRow:
+    """Route a public number to a clinic (409 if it is already routed)."""
+    number = canonical_did(did, deps.settings.default_region)
+    async with deps.sessions() as session, session.begin():
+        if not await directory_repository.insert_did(session, number, clinic_id, description):
+            raise Conflict(f"DID {number} is already configured")
+        row = await queries.get_did(session, number)
+    await deps.config.refresh_after_change()
+    assert row is not None
+    return row
+
+
+async def change_did(
+    deps: Deps, did: str, clinic_id: str, description: str | None
+) -> queries.DidRow:
+    """Route a configured public number to another clinic, or redescribe it."""
+    number = canonical_did(did, deps.settings.default_region)
+    async with deps.sessions() as session, session.begin():
+        if not await directory_repository.update_did(session, number, clinic_id, description):
+            raise NotFound(f"DID {number} is not configured")
+        row = await queries.get_did(session, number)
+    await deps.config.refresh_after_change()
+    assert row is not None
+    return row
+
+
+async def remove_did(deps: Deps, did: str) -> None:
+    """Stop routing a public number."""
+    number = canonical_did(did, deps.settings.default_region)
+    async with deps.sessions() as session, session.begin():
+        if not await directory_repository.delete_did(session, number):
+            raise NotFound(f"DID {number} is not configured")
+    await deps.config.refresh_after_change()
+
+
+async def find_did(deps: Deps, did: str) -> queries.DidRow:
+    """One configured DID."""
+    number = canonical_did(did, deps.settings.default_region)
+    async with deps.sessions() as session:
+        row = await queries.get_did(session, number)
+    if row is None:
+        raise NotFound(f"DID {number} is not configured")
+    return row
+
+
+async def add_extension(
+    deps: Deps, extension: str, clinic_id: str | None, description: str | None
+) -> queries.ExtensionRow:
+    """Configure an extension (409 if it already is)."""
+    ext = canonical_extension(extension)
+    async with deps.sessions() as session, session.begin():
+        if not await directory_repository.insert_extension(session, ext, clinic_id, description):
+            raise Conflict(f"extension {ext} is already configured")
+        row = await queries.get_extension(session, ext)
+    await deps.config.refresh_after_change()
+    assert row is not None
+    return row
+
+
+async def change_extension(
+    deps: Deps, extension: str, clinic_id: str | None, description: str | None
+) -> queries.ExtensionRow:
+    """Change a configured extension's clinic or description."""
+    ext = canonical_extension(extension)
+    async with deps.sessions() as session, session.begin():
+        if not await directory_repository.update_extension(session, ext, clinic_id, description):
+            raise NotFound(f"extension {ext} is not configured")
+        row = await queries.get_extension(session, ext)
+    await deps.config.refresh_after_change()
+    assert row is not None
+    return row
+
+
+async def remove_extension(deps: Deps, extension: str) -> None:
+    """Remove a configured extension (operators who have it keep it: booking owns that)."""
+    ext = canonical_extension(extension)
+    async with deps.sessions() as session, session.begin():
+        if not await directory_repository.delete_extension(session, ext):
+            raise NotFound(f"extension {ext} is not configured")
+    await deps.config.refresh_after_change()
+
+
+async def find_extension(deps: Deps, extension: str) -> queries.ExtensionRow:
+    """One extension, configured or known from an operator."""
+    ext = canonical_extension(extension)
+    async with deps.sessions() as session:
+        row = await queries.get_extension(session, ext)
+    if row is None:
+        raise NotFound(f"extension {ext} is neither configured nor any operator's")
+    return row
+
+
+# --- integration settings (admin) -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IntegrationView:
+    """What the API shows of an integration's settings (the token only as ``token_set``)."""
+
+    settings: IntegrationSettings
+    updated_at: datetime | None
+    pbx_time_lag: TimeLag
+
+
+@dataclass(frozen=True, slots=True)
+class IntegrationUpdate:
+    """An admin's new settings. ``token`` is applied only when ``token_given`` (the API
+    omits it to keep the stored token; ``None`` then clears it)."""
+
+    enabled: bool
+    call_data_url: str | None
+    request_data_url: str | None
+    integration_id: str | None
+    time_lag_minutes: int | None
+    token: str | None
+    token_given: bool
+
+
+async def read_integration(deps: Deps, integration: Integration) -> IntegrationView:
+    """An integration's settings as stored, and the time lag in force."""
+    async with deps.sessions() as session:
+        settings, updated_at = await directory_repository.load_integration(session, integration)
+    return IntegrationView(settings, updated_at, deps.config.snapshot.time_lag)
+
+
+async def save_integration(
+    deps: Deps, integration: Integration, update: IntegrationUpdate, actor: Principal
+) -> IntegrationView:
+    """Validate and store an integration's settings; publish ``IntegrationSettingsChanged``
+    (never the token) when anything changed."""
+    async with deps.sessions() as session, session.begin():
+        current, updated_at = await directory_repository.load_integration(
+            session, integration, for_update=True
+        )
+        wanted = validate(
+            IntegrationSettings(
+                integration=integration,
+                enabled=update.enabled,
+                call_data_url=update.call_data_url,
+                request_data_url=update.request_data_url,
+                integration_id=update.integration_id,
+                token=update.token if update.token_given else current.token,
+                time_lag_minutes=update.time_lag_minutes,
+            )
+        )
+        changed = wanted != current or updated_at is None
+        if changed:
+            updated_at = await directory_repository.save_integration(
+                session, wanted, updated_by=actor.operator_id
+            )
+            event = IntegrationSettingsChanged(
+                integration=integration, enabled=wanted.enabled, changed_at=updated_at
+            )
+            envelope = make_envelope(event, producer="telephony", occurred_at=updated_at)
+            await add_events(session, deps.settings, [(TELEPHONY_SETTINGS, integration, envelope)])
+    if changed:
+        deps.wake_relay()
+        await deps.config.refresh_after_change()
+        log.info(
+            "telephony.integration_settings_saved",
+            integration=integration,
+            enabled=wanted.enabled,
+            by_operator_id=actor.operator_id,
+        )
+    return IntegrationView(wanted, updated_at, deps.config.snapshot.time_lag)
+
+
+# --- Callmarker -----------------------------------------------------------------------------
+
+
+async def check_callmarker_token(deps: Deps, token: str | None) -> None:
+    """:class:`Unauthorized` unless Callmarker is enabled and ``token`` is its token
+    (compared in constant time)."""
+    async with deps.sessions() as session:
+        marker, _ = await directory_repository.load_integration(session, "callmarker")
+    if not (marker.enabled and marker.token and secrets_equal(token, marker.token)):
+        raise Unauthorized("missing or wrong Callmarker token")
+
+
+async def tag_call(deps: Deps, call_id: str, tags: Sequence[str]) -> list[str]:
+    """Attach Callmarker's tags to a call (replacing its earlier ones) and publish
+    ``CallTagged``; nothing is published when the tags did not change."""
+    wanted = list(dict.fromkeys(t.strip() for t in tags if t.strip()))
+    now = datetime.now(UTC)
+    async with deps.sessions() as session, session.begin():
+        if not await queries.call_exists(session, call_id):
+            raise NotFound(f"call {call_id} is unknown")
+        if await queries.call_tags_of(session, call_id, "callmarker") == wanted:
+            return wanted
+        await calls_repository.save_tags(session, call_id, "callmarker", wanted, now)
+        event = CallTagged(call_id=call_id, tags=wanted, source="callmarker", tagged_at=now)
+        envelope = make_envelope(event, producer="telephony", occurred_at=now)
+        await add_events(session, deps.settings, [(TELEPHONY_CALLS, call_id, envelope)])
+    deps.wake_relay()
+    with bind_call_id(call_id):
+        log.info("telephony.call_tagged", source="callmarker", count=len(wanted))
+    return wanted
+
+
+async def callmarker_delivery_status(deps: Deps) -> queries.DeliveryStatus:
+    """How the Callmarker push is doing."""
+    async with deps.sessions() as session:
+        return await queries.callmarker_delivery_status(session)
+
+
+async def push_callmarker_deliveries(
+    deps: Deps, client: callmarker.CallmarkerClient, *, now: datetime
+) -> int:
+    """Send due Callmarker deliveries; returns how many were attempted.
+
+    Does nothing while Callmarker is disabled (deliveries wait). The URL, token and ID are
+    read at each round, so fixing a wrong URL also delivers the backlog.
+    """
+    settings = deps.settings
+    async with deps.sessions() as session, session.begin():
+        marker, _ = await directory_repository.load_integration(session, "callmarker")
+        if not (marker.enabled and marker.request_data_url and marker.token):
+            return 0
+        due = await callmarker.claim_due(
+            session,
+            now,
+            limit=settings.callmarker_batch_size,
+            lease=timedelta(seconds=settings.callmarker_timeout_seconds * 3 + 5),
+        )
+    await asyncio.gather(*(_push_one(deps, client, marker, delivery) for delivery in due))
+    return len(due)
+
+
+async def _push_one(
+    deps: Deps,
+    client: callmarker.CallmarkerClient,
+    marker: IntegrationSettings,
+    delivery: callmarker.PendingDelivery,
+) -> None:
+    assert marker.request_data_url and marker.token
+    settings = deps.settings
+    error: str | None = None
+    try:
+        await client.push(
+            marker.request_data_url,
+            token=marker.token,
+            integration_id=marker.integration_id or "",
+            call_id=delivery.call_id,
+            data=delivery.payload,
+        )
+    except callmarker.PushFailed as exc:
+        error = str(exc)
+    now = datetime.now(UTC)
+    async with deps.sessions() as session, session.begin():
+        if error is None:
+            await callmarker.mark_delivered(session, delivery.call_id, now)
+        else:
+            delay = backoff_seconds(
+                delivery.attempts + 1,
+                initial=settings.callmarker_backoff_initial_seconds,
+                maximum=settings.callmarker_backoff_max_seconds,
+                jitter=random.uniform(0.8, 1.2),  # noqa: S311 - spreading retries, not crypto
+            )
+            await callmarker.mark_failed(
+                session,
+                delivery.call_id,
+                next_attempt_at=now + timedelta(seconds=delay),
+                error=error,
+            )
+    CALLMARKER_PUSHES.labels("delivered" if error is None else "failed").inc()
+    if error is not None:
+        with bind_call_id(delivery.call_id):
+            log.warning(
+                "telephony.callmarker_push_failed",
+                attempts=delivery.attempts + 1,
+                error=error,
+            )

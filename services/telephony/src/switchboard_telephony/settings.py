@@ -10,7 +10,11 @@ from switchboard_runtime.settings import ServiceSettings, service_config
 
 
 class TelephonySettings(ServiceSettings):
-    """What the telephony service reads from its environment."""
+    """What the telephony service reads from its environment.
+
+    Integration settings (Calltouch, Callmarker) are not here: an admin edits them through
+    the API and they live in telephony's database.
+    """
 
     service_name: ClassVar[str] = "telephony"
     model_config = service_config("TELEPHONY_")
@@ -20,7 +24,9 @@ class TelephonySettings(ServiceSettings):
     pbx_token: SecretStr = SecretStr("dev-pbx-token")
     #: Region used to read numbers written without a country code.
     default_region: str = "RU"
-    #: Minutes the PBX clock is behind real time; added to every PBX timestamp.
+    #: Minutes the PBX clock is behind real time; added to every PBX timestamp. Only the
+    #: fallback: the time lag of an enabled integration (Calltouch first, then Callmarker)
+    #: wins over it (see ``domain.integrations.effective_time_lag``).
     time_lag_minutes: int = Field(default=0, ge=-1440, le=1440)
     #: How long to wait for a missing earlier event of a call before going on without it.
     reorder_grace_seconds: float = Field(default=10.0, gt=0, le=3600)
@@ -31,3 +37,17 @@ class TelephonySettings(ServiceSettings):
     #: Webhook limits.
     webhook_max_events: int = Field(default=1000, ge=1)
     webhook_max_bytes: int = Field(default=1_048_576, ge=1024)
+    #: How often each replica checks whether DIDs, extensions, operators or integration
+    #: settings changed (a one-row query); a change made in this process applies at once.
+    config_refresh_seconds: float = Field(default=2.0, gt=0, le=300)
+    #: Callmarker push worker: how often it looks for due deliveries.
+    callmarker_poll_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    #: Delay after the first failed delivery; doubled on each failure up to the maximum.
+    callmarker_backoff_initial_seconds: float = Field(default=2.0, gt=0, le=3600)
+    callmarker_backoff_max_seconds: float = Field(default=600.0, gt=0, le=86_400)
+    #: Timeout of one delivery request.
+    callmarker_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    #: Deliveries sent per round (concurrently).
+    callmarker_batch_size: int = Field(default=20, ge=1, le=500)
+    #: Largest body accepted by the Callmarker tags callback.
+    callmarker_tags_max_bytes: int = Field(default=65_536, ge=1024)

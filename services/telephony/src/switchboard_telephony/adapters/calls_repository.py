@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard_telephony.adapters.tables import calls
+from switchboard_telephony.adapters.tables import call_tags, calls
 from switchboard_telephony.domain.model import CallState
 
 
@@ -56,3 +56,18 @@ async def due(
         )
     ).all()
     return [(r.call_id, CallState.from_dict(r.state)) for r in rows]
+
+
+async def save_tags(
+    session: AsyncSession, call_id: str, source: str, tags: list[str], tagged_at: datetime
+) -> None:
+    """Replace the tags ``source`` attached to the call."""
+    stmt = pg_insert(call_tags).values(
+        call_id=call_id, source=source, tags=tags, tagged_at=tagged_at
+    )
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[call_tags.c.call_id, call_tags.c.source],
+            set_={"tags": stmt.excluded.tags, "tagged_at": stmt.excluded.tagged_at},
+        )
+    )

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from switchboard_telephony.domain.model import PbxEvent
 
@@ -55,14 +56,23 @@ class GenericPbxEvent(BaseModel):
     @classmethod
     def _epoch_or_iso(cls, value: Any) -> Any:
         if isinstance(value, int | float) and not isinstance(value, bool):
-            return datetime.fromtimestamp(value, tz=UTC)
+            try:
+                return datetime.fromtimestamp(value, tz=UTC)
+            except (OverflowError, OSError, ValueError) as exc:
+                # E.g. milliseconds sent where seconds are expected: year 50000.
+                raise PydanticCustomError(
+                    "impossible_timestamp", "Unix time out of any plausible range"
+                ) from exc
         return value
 
     @field_validator("timestamp")
     @classmethod
     def _plausible(cls, value: datetime) -> datetime:
         if value < _EARLIEST or value > datetime.now(UTC) + _FUTURE_SLACK:
-            raise ValueError("timestamp is not a plausible call time")
+            raise PydanticCustomError(
+                "impossible_timestamp",
+                "timestamp is not a plausible call time (before 2000 or days in the future)",
+            )
         return value.astimezone(UTC)
 
     def source_key(self, raw: dict[str, Any]) -> str:
@@ -107,6 +117,32 @@ def validation_errors(exc: ValidationError) -> list[dict[str, str]]:
     ]
 
 
+def rejection_reason(exc: ValidationError) -> str:
+    """One word for why an event was refused (the dead-letter reason), most telling first:
+    ``missing_type``, ``unknown_type``, ``missing_call_id``, ``invalid_call_id``,
+    ``missing_timestamp``, ``impossible_timestamp``, ``invalid_timestamp``, else
+    ``invalid_event``."""
+
+    def kind(error: Any) -> str:
+        # null and "" (or blanks) count as missing: a PBX with no value writes one of those.
+        blank = error["type"] == "string_too_short" or error.get("input", "") is None
+        return "missing" if blank else str(error["type"])
+
+    problems = {(str(e["loc"][0]) if e["loc"] else "", kind(e)) for e in exc.errors()}
+    fields = {name for name, _ in problems}
+    if "type" in fields:
+        return "missing_type" if ("type", "missing") in problems else "unknown_type"
+    if "call_id" in fields:
+        return "missing_call_id" if ("call_id", "missing") in problems else "invalid_call_id"
+    if "timestamp" in fields:
+        if ("timestamp", "missing") in problems:
+            return "missing_timestamp"
+        if ("timestamp", "impossible_timestamp") in problems:
+            return "impossible_timestamp"
+        return "invalid_timestamp"
+    return "invalid_event"
+
+
 def parse_generic(raw: Any) -> tuple[GenericPbxEvent, dict[str, Any]]:
     """Validate one decoded JSON value as a generic PBX event."""
     if not isinstance(raw, dict):
@@ -116,9 +152,7 @@ def parse_generic(raw: Any) -> tuple[GenericPbxEvent, dict[str, Any]]:
     try:
         return GenericPbxEvent.model_validate(raw), raw
     except ValidationError as exc:
-        errors = validation_errors(exc)
-        reason = "unknown_type" if any(e["field"] == "type" for e in errors) else "invalid_event"
-        raise InvalidPbxEvent(reason, errors) from exc
+        raise InvalidPbxEvent(rejection_reason(exc), validation_errors(exc)) from exc
 
 
 def decode_raw(value: bytes) -> PbxEventSource:
@@ -139,6 +173,11 @@ class PbxEventSource:
     def __init__(self, event: GenericPbxEvent, raw: dict[str, Any]):
         self.event = event
         self.raw = raw
+
+    @property
+    def source_key(self) -> str:
+        """The dedupe key (see :meth:`GenericPbxEvent.source_key`)."""
+        return self.event.source_key(self.raw)
 
     def to_pbx_event(self, time_lag: timedelta) -> PbxEvent:
         """See :meth:`GenericPbxEvent.to_pbx_event`."""

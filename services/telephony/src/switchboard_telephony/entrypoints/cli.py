@@ -1,4 +1,4 @@
-"""``switchboard-telephony serve | migrate``."""
+"""``switchboard-telephony serve | migrate | ami | simulate``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,15 @@ from switchboard_runtime.cli import service_main
 def main() -> None:
     """Entry point of the ``switchboard-telephony`` command."""
     from switchboard_telephony.bootstrap import build_app
+    from switchboard_telephony.entrypoints import pbx_commands
     from switchboard_telephony.settings import TelephonySettings
 
-    service_main(package="switchboard_telephony", settings=TelephonySettings, build_app=build_app)  # type: ignore[arg-type]
+    service_main(
+        package="switchboard_telephony",
+        settings=TelephonySettings,
+        build_app=build_app,  # type: ignore[arg-type]
+        commands={
+            "ami": (pbx_commands.configure_ami, pbx_commands.run_ami),
+            "simulate": (pbx_commands.configure_simulate, pbx_commands.run_simulate),
+        },
+    )

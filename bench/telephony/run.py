@@ -1,0 +1,377 @@
+"""Telephony benchmark: raw PBX events per second from ``pbx.events.raw`` to ``telephony.calls``.
+
+Makes a clinic-chain day with the PBX simulator (duplicates and late events included),
+publishes all of it to a throw-away ``pbx.events.raw``, then measures, in the same run:
+
+* the baseline: a bare aiokafka consumer reading the whole topic (nothing else done);
+* the service: telephony started in this process (lifespan, migrations, consumer, state
+  machine, outbox relay, as in production) reading the same topic from the start, until
+  every call is settled and every canonical event is published on ``telephony.calls``.
+
+Prints both rates, ours as a fraction of the baseline, the machine, and checks the output
+(one CallStarted and one CallEnded per call); writes ``bench/results/telephony.json``.
+Uses its own topic prefix and database, dropped at the end.
+
+    uv run python bench/telephony/run.py [--events 20000] [--seed 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import time
+import uuid
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+REPO = Path(__file__).resolve().parents[2]
+#: Raw events per simulated call, on average (start, ringing, answer, end, duplicates).
+EVENTS_PER_CALL = 3.85
+
+
+def machine() -> dict[str, Any]:
+    """nproc, CPU model, Python and OS of this machine."""
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "nproc": os.cpu_count(),
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+async def produce(bootstrap: str, topic: str, events: list[dict[str, Any]]) -> float:
+    """Publish ``events`` in order, keyed by call id, acks=all; returns the seconds taken."""
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
+    )
+    await producer.start()
+    began = time.perf_counter()
+    try:
+        futures = [
+            await producer.send(
+                topic,
+                json.dumps(event, separators=(",", ":")).encode(),
+                key=event["call_id"].encode(),
+            )
+            for event in events
+        ]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+    return time.perf_counter() - began
+
+
+async def baseline(bootstrap: str, topic: str, expected: int) -> float:
+    """Seconds a bare aiokafka consumer takes to read ``expected`` records of ``topic``."""
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+        max_poll_records=500,
+    )
+    await consumer.start()
+    try:
+        # The first fetch includes the partition assignment; time from the first record.
+        seen = 0
+        began: float | None = None
+        while seen < expected:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=500)
+            got = sum(len(records) for records in batches.values())
+            if got and began is None:
+                began = time.perf_counter()
+            seen += got
+        assert began is not None
+        return time.perf_counter() - began
+    finally:
+        await consumer.stop()
+
+
+async def db_floor(bootstrap: str, topic: str, expected: int, database_url: str) -> float:
+    """Seconds to read the topic and write each record in one INSERT, 500 per transaction.
+
+    Not the service: a floor for any consumer that touches PostgreSQL once per event on
+    this machine (the service does a few statements per event: lock and load the call,
+    save it, stage what it emits in the outbox).
+    """
+    from aiokafka import AIOKafkaConsumer
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(database_url)
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.text("CREATE TABLE bench_floor (event_id text PRIMARY KEY, body jsonb NOT NULL)")
+        )
+    insert = sa.text(
+        "INSERT INTO bench_floor (event_id, body) VALUES (:id, CAST(:body AS jsonb)) "
+        "ON CONFLICT DO NOTHING"
+    )
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
+    await consumer.start()
+    try:
+        seen = 0
+        began: float | None = None
+        while seen < expected:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=500)
+            records = [r for rs in batches.values() for r in rs]
+            if not records:
+                continue
+            if began is None:
+                began = time.perf_counter()
+            async with engine.begin() as conn:
+                for record in records:
+                    body = record.value.decode()
+                    await conn.execute(insert, {"id": json.loads(body)["event_id"], "body": body})
+            seen += len(records)
+        assert began is not None
+        return time.perf_counter() - began
+    finally:
+        await consumer.stop()
+        async with engine.begin() as conn:
+            await conn.execute(sa.text("DROP TABLE IF EXISTS bench_floor"))
+        await engine.dispose()
+
+
+async def through_service(settings: Any, calls: int, timeout: float) -> dict[str, float]:
+    """Run telephony until ``calls`` calls are settled and the outbox is empty.
+
+    The database is already migrated, so the clock starts with the consumer, not with DDL.
+    """
+    from switchboard_telephony.adapters.tables import calls as calls_table
+    from switchboard_telephony.bootstrap import build_app
+
+    app = build_app(settings)
+    began = time.perf_counter()
+    async with app.router.lifespan_context(app):
+        started = time.perf_counter()
+        engine = app.state.runtime.engine
+        while True:
+            async with engine.connect() as conn:
+                settled = await conn.scalar(
+                    sa.select(sa.func.count()).select_from(calls_table).where(calls_table.c.settled)
+                )
+                pending = await conn.scalar(sa.text("SELECT count(*) FROM outbox"))
+            now = time.perf_counter()
+            if settled == calls and pending == 0:
+                done = now
+                break
+            if now - began > timeout:
+                raise TimeoutError(f"{settled}/{calls} calls settled, {pending} events pending")
+            await asyncio.sleep(0.2)
+    return {
+        "seconds_from_start": done - began,
+        "seconds_after_lifespan": done - started,
+        "startup_seconds": started - began,
+    }
+
+
+async def read_output(bootstrap: str, topic: str) -> Counter[str]:
+    """Canonical events per type on ``topic``, and how many calls repeat a once-only one."""
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
+    )
+    await consumer.start()
+    counts: Counter[str] = Counter()
+    per_call: Counter[tuple[str, str]] = Counter()
+    try:
+        idle = 0
+        while idle < 3:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=2000)
+            records = [r for rs in batches.values() for r in rs]
+            idle = 0 if records else idle + 1
+            for record in records:
+                kind = json.loads(record.value)["event_type"]
+                counts[kind] += 1
+                per_call[(record.key.decode(), kind)] += 1
+    finally:
+        await consumer.stop()
+    # A call rings several extensions, may be transferred more than once; these are once.
+    once = {"CallStarted", "CallAnswered", "CallEnded"}
+    counts["calls_with_repeated_events"] = sum(
+        1 for (_, kind), n in per_call.items() if n > 1 and kind in once
+    )
+    return counts
+
+
+async def main(events: int, seed: int, timeout: float) -> dict[str, Any]:
+    """Generate, publish, measure the baseline and the service; clean up."""
+    from switchboard_runtime.db import drop_database
+    from switchboard_runtime.testing.infra import resolve_endpoints
+
+    endpoints = resolve_endpoints(REPO)
+    run = uuid.uuid4().hex[:8]
+    prefix = f"bench{run}."
+    os.environ.update(
+        {
+            "KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap_servers,
+            "DATABASE_URL": endpoints.database_url,
+            "REDIS_URL": endpoints.redis_url,
+            "TOPIC_PREFIX": prefix,
+            "DATABASE_SUFFIX": f"_bench{run}",
+            "LOG_LEVEL": "WARNING",
+            "LOG_JSON": "false",
+        }
+    )
+    import switchboard_telephony
+    from switchboard_contracts import PBX_EVENTS_RAW, TELEPHONY_CALLS
+    from switchboard_runtime.db import migrate, migrations_path
+    from switchboard_runtime.kafka import ensure_topics
+    from switchboard_telephony.settings import TelephonySettings
+    from switchboard_telephony.simulator import SimulationConfig, simulate_day
+
+    settings = TelephonySettings()
+    bootstrap = settings.kafka_bootstrap_servers
+    raw_topic = settings.topic(PBX_EVENTS_RAW)
+    day = simulate_day(
+        SimulationConfig(
+            day=datetime.now(UTC).date(),
+            calls=max(1, round(events / EVENTS_PER_CALL)),
+            seed=seed,
+            call_id_prefix=f"bench{run}",
+        )
+    )
+    raw = day.events
+    try:
+        await ensure_topics(bootstrap, [raw_topic])
+        produce_seconds = await produce(bootstrap, raw_topic, raw)
+        baseline_seconds = await baseline(bootstrap, raw_topic, len(raw))
+        database_url = settings.service_database_url
+        # Migrated before anything is timed: the service's clock starts with its consumer.
+        await migrate(migrations_path(switchboard_telephony.__file__), database_url)
+        floor_seconds = await db_floor(
+            bootstrap, raw_topic, len(raw), settings.service_database_url
+        )
+        service = await through_service(settings, len(day.calls), timeout)
+        output = await read_output(bootstrap, settings.topic(TELEPHONY_CALLS))
+    finally:
+        await drop_database(settings.service_database_url)
+        await _delete_topics(bootstrap, prefix)
+        endpoints.close()
+    ours = len(raw) / service["seconds_from_start"]
+    base = len(raw) / baseline_seconds
+    floor = len(raw) / floor_seconds
+    exact = (
+        output["CallStarted"] == len(day.calls)
+        and output["CallEnded"] == len(day.calls)
+        and output["calls_with_repeated_events"] == 0
+    )
+    return {
+        "benchmark": "telephony",
+        "measured_at": datetime.now(UTC).isoformat(),
+        "machine": machine(),
+        "infrastructure": endpoints.source,
+        "input": {
+            "raw_events": len(raw),
+            "calls": len(day.calls),
+            "duplicates": sum(d.duplicate for d in day.deliveries),
+            "late": sum(d.late for d in day.deliveries),
+            "partitions": 3,
+            "seed": seed,
+        },
+        "producer_events_per_second": round(len(raw) / produce_seconds, 1),
+        "baseline": {
+            "what": "bare aiokafka consumer reading pbx.events.raw",
+            "seconds": round(baseline_seconds, 3),
+            "events_per_second": round(base, 1),
+        },
+        "baseline_db_floor": {
+            "what": "aiokafka consumer + one PostgreSQL INSERT per event, 500 per transaction",
+            "seconds": round(floor_seconds, 3),
+            "events_per_second": round(floor, 1),
+        },
+        "service": {
+            "what": "telephony in-process: consume, state machine, PostgreSQL, outbox, publish",
+            "seconds": round(service["seconds_from_start"], 3),
+            "startup_seconds": round(service["startup_seconds"], 3),
+            "events_per_second": round(ours, 1),
+            "events_per_second_after_startup": round(
+                len(raw) / service["seconds_after_lifespan"], 1
+            ),
+        },
+        "fraction_of_baseline": round(ours / base, 4),
+        "fraction_of_db_floor": round(ours / floor, 3),
+        "output": dict(output),
+        "output_exactly_once": exact,
+    }
+
+
+async def _delete_topics(bootstrap: str, prefix: str) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        topics = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        if topics:
+            await admin.delete_topics(topics)
+    finally:
+        await admin.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=20_000, help="raw events (about)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--timeout", type=float, default=600.0, help="give up after (s)")
+    args = parser.parse_args()
+    result = asyncio.run(main(args.events, args.seed, args.timeout))
+    m, i, b, s = result["machine"], result["input"], result["baseline"], result["service"]
+    print(f"machine: {m['nproc']} CPUs, {m['cpu_model']}, Python {m['python']}")
+    print(
+        f"input: {i['raw_events']} raw events ({i['calls']} calls, {i['duplicates']} duplicates, "
+        f"{i['late']} late) on {i['partitions']} partitions"
+    )
+    print(
+        f"baseline (bare aiokafka consumer): {b['events_per_second']} events/s ({b['seconds']} s)"
+    )
+    print(
+        f"telephony pbx.events.raw → telephony.calls: {s['events_per_second']} events/s "
+        f"({s['seconds']} s incl. {s['startup_seconds']} s start-up; "
+        f"{s['events_per_second_after_startup']} events/s after start-up)"
+    )
+    f = result["baseline_db_floor"]
+    print(
+        f"floor (aiokafka consumer + one INSERT per event): {f['events_per_second']} events/s "
+        f"({f['seconds']} s)"
+    )
+    print(
+        f"telephony / baseline: {result['fraction_of_baseline']:.2%}; "
+        f"telephony / floor: {result['fraction_of_db_floor']:.1%}"
+    )
+    o = result["output"]
+    print(
+        f"output: {o.get('CallStarted', 0)} CallStarted, {o.get('CallEnded', 0)} CallEnded for "
+        f"{i['calls']} calls ({'exactly once' if result['output_exactly_once'] else 'WRONG'})"
+    )
+    out = REPO / "bench" / "results" / "telephony.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"written: {out.relative_to(REPO)}")

@@ -1,0 +1,189 @@
+"""A fake Asterisk AMI endpoint for tests: accepts a login, replays a transcript.
+
+It speaks what the connector relies on and no more: the ``Asterisk Call Manager`` greeting,
+``Action: Login`` (username and secret checked), ``Action: Ping``, and events written as
+Asterisk writes them (``\\r\\n`` line ends, a blank line after each message). Transcripts
+are replayed byte for byte apart from two things a real Asterisk would do too: line ends
+become ``\\r\\n``, and when ``timestamps`` are given each event gets the ``Timestamp:``
+header that ``timestampevents=yes`` adds after ``Privilege:``.
+
+The replay position is kept across connections: a connection dropped after
+``drop_after`` events is resumed by the next login, as a live PBX goes on without us.
+
+Test modules load this file by path (``--import-mode=importlib`` puts no test folder on
+``sys.path``), see ``load_fake_ami`` in the tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "ami"
+
+
+def transcript_blocks(name: str) -> list[list[str]]:
+    """The messages of ``tests/data/ami/<name>``, each as its list of lines."""
+    blocks: list[list[str]] = []
+    current: list[str] = []
+    for line in (DATA / name).read_text().splitlines():
+        if line.strip():
+            current.append(line)
+        elif current:
+            blocks.append(current)
+            current = []
+    if current:
+        blocks.append(current)
+    return blocks
+
+
+def first_uniqueid(blocks: Sequence[Sequence[str]]) -> str:
+    """The ``Uniqueid`` of a transcript's first message (its call's ``Linkedid``)."""
+    for line in blocks[0]:
+        if line.lower().startswith("uniqueid:"):
+            return line.split(":", 1)[1].strip()
+    raise ValueError("no Uniqueid in the first message")
+
+
+def with_timestamps(blocks: Sequence[Sequence[str]], times: Sequence[float]) -> list[list[str]]:
+    """``blocks`` with ``Timestamp: <times[i]>`` after each ``Privilege:`` line."""
+    out = []
+    for block, at in zip(blocks, times, strict=True):
+        lines = list(block)
+        index = next((i + 1 for i, line in enumerate(lines) if line.startswith("Privilege:")), 1)
+        lines.insert(index, f"Timestamp: {at:.6f}")
+        out.append(lines)
+    return out
+
+
+@dataclass
+class FakeAmi:
+    """A one-port AMI server replaying ``events`` to whoever logs in."""
+
+    events: list[list[str]]
+    username: str = "switchboard"
+    secret: str = "s3cret-ami"
+    drop_after: int | None = None
+    """Close each connection after sending this many events."""
+    silent_after_login: bool = False
+    """Send nothing and answer nothing once logged in (a half-dead connection)."""
+    position: int = 0
+    logins: int = 0
+    refused_logins: int = 0
+    actions: list[dict[str, str]] = field(default_factory=list)
+    port: int = 0
+    _server: asyncio.Server | None = None
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    async def __aenter__(self) -> FakeAmi:
+        self._server = await asyncio.start_server(self._session, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(BaseException):
+                await task
+        await self._server.wait_closed()
+
+    @property
+    def done(self) -> bool:
+        """Whether every event was sent."""
+        return self.position >= len(self.events)
+
+    async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            await self._serve(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self._tasks.discard(task)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"Asterisk Call Manager/6.0.0\r\n")
+        await writer.drain()
+        login = await _read_action(reader)
+        if login is None:
+            return
+        self.actions.append(login)
+        action_id = login.get("actionid", "")
+        if (
+            login.get("action", "").lower() != "login"
+            or login.get("username") != self.username
+            or login.get("secret") != self.secret
+        ):
+            self.refused_logins += 1
+            writer.write(
+                _message(Response="Error", ActionID=action_id, Message="Authentication failed")
+            )
+            await writer.drain()
+            return
+        self.logins += 1
+        writer.write(
+            _message(Response="Success", ActionID=action_id, Message="Authentication accepted")
+        )
+        writer.write(_message(Event="FullyBooted", Privilege="system,all", Status="Fully Booted"))
+        await writer.drain()
+        if self.silent_after_login:
+            while (action := await _read_action(reader)) is not None:
+                self.actions.append(action)  # heard, never answered
+            return
+        pings = asyncio.create_task(self._answer_actions(reader, writer))
+        try:
+            sent = 0
+            while self.position < len(self.events):
+                if self.drop_after is not None and sent >= self.drop_after:
+                    return
+                block = self.events[self.position]
+                writer.write(("\r\n".join(block) + "\r\n\r\n").encode())
+                await writer.drain()
+                self.position += 1
+                sent += 1
+            await pings  # all sent: stay connected, answering pings, until closed
+        finally:
+            pings.cancel()
+            with contextlib.suppress(BaseException):
+                await pings
+
+    async def _answer_actions(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        while (action := await _read_action(reader)) is not None:
+            self.actions.append(action)
+            if action.get("action", "").lower() == "ping":
+                writer.write(
+                    _message(Response="Success", ActionID=action.get("actionid", ""), Ping="Pong")
+                )
+                await writer.drain()
+
+
+async def _read_action(reader: asyncio.StreamReader) -> dict[str, str] | None:
+    action: dict[str, str] = {}
+    while True:
+        line = await reader.readline()
+        if not line:
+            return None
+        text = line.decode().rstrip("\r\n")
+        if not text:
+            if action:
+                return action
+            continue
+        key, _, value = text.partition(":")
+        action[key.strip().lower()] = value.strip()
+
+
+def _message(**headers: str) -> bytes:
+    return ("".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n").encode()
