@@ -4,17 +4,30 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from switchboard_contracts import CRM_TOUCHES
+from switchboard_crm_touch import handlers
+from switchboard_crm_touch.entrypoints import consumers
+from switchboard_crm_touch.entrypoints.api import crm_router, install_error_handlers
 from switchboard_crm_touch.settings import CrmTouchSettings
 from switchboard_runtime.db import migrations_path
 from switchboard_runtime.service import ServiceRuntime
 
 
 def build_app(settings: CrmTouchSettings | None = None) -> FastAPI:
-    """The crm-touch service (so far: its database, health and metrics endpoints)."""
+    """The crm-touch service: caller identification, touches, their API and outbox relay."""
     settings = settings or CrmTouchSettings()
     import switchboard_crm_touch
 
     runtime = ServiceRuntime(
-        settings, migrations_dir=migrations_path(switchboard_crm_touch.__file__)
+        settings,
+        migrations_dir=migrations_path(switchboard_crm_touch.__file__),
+        topics=[*consumers.TOPICS, CRM_TOUCHES],
     )
-    return runtime.fastapi_app(title="Switchboard crm-touch")
+    deps = handlers.Deps(settings=settings)
+    consumers.register(runtime, deps)
+    app = runtime.fastapi_app(
+        title="Switchboard crm-touch",
+        routers=[crm_router(runtime.sessions, deps, runtime.relay.wake)],
+    )
+    install_error_handlers(app)
+    return app

@@ -1,0 +1,70 @@
+"""Touch events staged in the outbox, in the caller's transaction (published after commit)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchboard_contracts import (
+    CRM_TOUCHES,
+    TouchContact,
+    TouchCreated,
+    TouchUpdated,
+    make_envelope,
+)
+from switchboard_crm_touch.domain.touches import Touch
+from switchboard_runtime.outbox import add_events
+from switchboard_runtime.settings import ServiceSettings
+
+PRODUCER = "crm-touch"
+
+
+async def stage_touch_created(
+    session: AsyncSession,
+    settings: ServiceSettings,
+    touch: Touch,
+    contact: TouchContact | None,
+) -> TouchCreated:
+    """Stage ``TouchCreated`` for a new touch (keyed by ``touch_id``, correlated by call)."""
+    event = TouchCreated(
+        touch_id=touch.touch_id,
+        call_id=touch.call_id,
+        channel=touch.channel,
+        direction=touch.direction,
+        contact=contact,
+        phone=touch.phone,
+        operator_id=touch.operator_id,
+        created_at=touch.created_at,
+        clinic_id=touch.clinic_id,
+        extension=touch.extension,
+    )
+    envelope = make_envelope(event, producer=PRODUCER, occurred_at=touch.created_at)
+    await add_events(session, settings, [(CRM_TOUCHES, touch.touch_id, envelope)])
+    return event
+
+
+async def stage_touch_updated(
+    session: AsyncSession,
+    settings: ServiceSettings,
+    touch: Touch,
+    contact: TouchContact | None,
+    at: datetime,
+) -> TouchUpdated:
+    """Stage ``TouchUpdated`` with the touch's whole state after a change made at ``at``."""
+    event = TouchUpdated(
+        touch_id=touch.touch_id,
+        call_id=touch.call_id,
+        status=touch.status,
+        result=touch.result,
+        operator_id=touch.operator_id,
+        disposition=touch.disposition,
+        talk_seconds=touch.talk_seconds,
+        wait_seconds=touch.wait_seconds,
+        appointment_id=touch.appointment_id,
+        contact=contact,
+        updated_at=at,
+    )
+    envelope = make_envelope(event, producer=PRODUCER, occurred_at=at)
+    await add_events(session, settings, [(CRM_TOUCHES, touch.touch_id, envelope)])
+    return event
