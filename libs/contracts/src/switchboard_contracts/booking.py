@@ -25,10 +25,10 @@ __all__ = [
     "AppointmentBooked",
     "AppointmentCancelled",
     "AppointmentRescheduled",
+    "CallCenterChanged",
     "ClientRegistered",
     "ClientUpdated",
     "ClientsMerged",
-    "CallCenterChanged",
     "ClinicChanged",
     "OperatorChanged",
 ]

@@ -21,6 +21,7 @@ from switchboard_contracts.base import (
 
 __all__ = [
     "CallAnswered",
+    "CallClaimed",
     "CallEnded",
     "CallRinging",
     "CallStarted",
@@ -119,3 +120,21 @@ class CallTagged(Event):
     tags: list[str]
     source: str = Field(description='Who tagged the call, e.g. "callmarker".')
     tagged_at: UtcDatetime
+
+
+class CallClaimed(Event):
+    """An operator took a ringing call from the console ("I'll take it").
+
+    Published by notify on ``notify.claims`` (keyed by ``call_id``), not by telephony: it
+    records who the call's admin is, so analytics can show it even before the PBX reports
+    who picked up.
+    """
+
+    event_type: ClassVar[str] = "CallClaimed"
+
+    call_id: NonEmptyStr
+    operator_id: NonEmptyStr
+    claimed_at: UtcDatetime
+    extension: str | None = Field(
+        default=None, description="The extension the operator took the call on, if known."
+    )

@@ -15,15 +15,16 @@ from switchboard_contracts.booking import (
     AppointmentBooked,
     AppointmentCancelled,
     AppointmentRescheduled,
+    CallCenterChanged,
     ClientRegistered,
     ClientsMerged,
-    CallCenterChanged,
     ClientUpdated,
     ClinicChanged,
     OperatorChanged,
 )
 from switchboard_contracts.calls import (
     CallAnswered,
+    CallClaimed,
     CallEnded,
     CallRinging,
     CallStarted,
@@ -62,6 +63,7 @@ CURRENT_EVENTS: tuple[type[Event], ...] = (
     TouchCreated,
     TouchUpdated,
     IntegrationSettingsChanged,
+    CallClaimed,
 )
 """The class each event type is published with now (its latest ``schema_version``)."""
 
@@ -87,6 +89,7 @@ AnyEvent: TypeAlias = (
     | TouchCreated
     | TouchUpdated
     | IntegrationSettingsChanged
+    | CallClaimed
 )
 """The union of every event class ``parse_envelope`` can return (use ``match`` on it)."""
 

@@ -20,6 +20,7 @@ __all__ = [
     "BOOKING_CLIENTS",
     "BOOKING_DIRECTORY",
     "CRM_TOUCHES",
+    "NOTIFY_CLAIMS",
     "PBX_EVENTS_RAW",
     "TELEPHONY_CALLS",
     "TELEPHONY_SETTINGS",
@@ -45,6 +46,8 @@ CRM_TOUCHES = "crm.touches"
 """Touch events, keyed by ``touch_id``."""
 TELEPHONY_SETTINGS = "telephony.settings"
 """Integration settings changes (enabled flags only, never credentials)."""
+NOTIFY_CLAIMS = "notify.claims"
+"""Calls taken from the console pop-up (``CallClaimed``), keyed by ``call_id``."""
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,13 @@ TOPICS: Mapping[str, TopicSpec] = MappingProxyType(
                 "telephony",
                 "integration",
                 IntegrationSettingsChanged="integration",
+            ),
+            _spec(
+                NOTIFY_CLAIMS,
+                "Calls an operator took from the incoming-call pop-up (the call's admin).",
+                "notify",
+                "call_id",
+                CallClaimed="call_id",
             ),
         )
     }

@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Literal
 
 import pytest
 from pydantic import create_model
+
 from switchboard_contracts import EVENT_VERSIONS, CallEnded, ClientRegistered, Event, TouchCreated
 from switchboard_contracts.compat import check_compatible, compare_snapshot, new_since_snapshot
 

@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 
 import pytest
 from pydantic import ValidationError
+
 from switchboard_contracts import (
     EVENT_TYPES,
     AppointmentBooked,

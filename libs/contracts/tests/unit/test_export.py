@@ -7,6 +7,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+
 import switchboard_contracts
 from switchboard_contracts import CURRENT_EVENTS, EVENT_VERSIONS, TOPICS
 from switchboard_contracts._yaml import dump_yaml

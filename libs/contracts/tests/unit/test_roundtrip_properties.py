@@ -7,6 +7,7 @@ from typing import get_args
 
 from hypothesis import given
 from hypothesis import strategies as st
+
 from switchboard_contracts import (
     CallDirection,
     CallDisposition,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
 from switchboard_contracts import (
     ALL_TOPICS,
     CURRENT_EVENTS,
@@ -34,6 +35,7 @@ def test_topic_names() -> None:
         "booking.directory",
         "crm.touches",
         "telephony.settings",
+        "notify.claims",
     }
 
 

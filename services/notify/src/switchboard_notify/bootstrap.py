@@ -2,17 +2,101 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import asyncio
+import contextlib
 
+from fastapi import FastAPI
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from switchboard_contracts import NOTIFY_CLAIMS
+from switchboard_notify import handlers
+from switchboard_notify.adapters.hub import Hub
+from switchboard_notify.adapters.popup_store import PopupStore
+from switchboard_notify.entrypoints import consumers
+from switchboard_notify.entrypoints.api import notify_router
+from switchboard_notify.entrypoints.ws import ConsoleDeps, close_all, heartbeat_forever
 from switchboard_notify.settings import NotifySettings
 from switchboard_runtime.db import migrations_path
 from switchboard_runtime.service import ServiceRuntime
 
 
 def build_app(settings: NotifySettings | None = None) -> FastAPI:
-    """The notify service (so far: its database, health and metrics endpoints)."""
+    """The notify service: consumers, Redis fan-out, console WebSocket and take API."""
     settings = settings or NotifySettings()
     import switchboard_notify
 
-    runtime = ServiceRuntime(settings, migrations_dir=migrations_path(switchboard_notify.__file__))
-    return runtime.fastapi_app(title="Switchboard notify")
+    runtime = ServiceRuntime(
+        settings,
+        migrations_dir=migrations_path(switchboard_notify.__file__),
+        topics=[NOTIFY_CLAIMS],
+    )
+    redis = Redis.from_url(
+        settings.redis_url,
+        decode_responses=True,
+        socket_connect_timeout=2.0,
+        socket_timeout=5.0,
+        health_check_interval=30,
+        # A pooled connection may be stale after a Redis restart: retry on a fresh one.
+        # Every script is idempotent, so a retry after an unseen success changes nothing.
+        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 3),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+    )
+    store = PopupStore(
+        redis,
+        settings.redis_prefix,
+        popup_ttl=settings.popup_ttl_seconds,
+        closed_ttl=settings.closed_ttl_seconds,
+    )
+    hub = Hub(
+        settings.redis_url,
+        extension_pattern=store.extension_pattern,
+        extension_prefix=f"{settings.redis_prefix}ext:",
+        closes_channel=store.closes_channel,
+        directory_channel=store.directory_channel,
+        reconnect_max_seconds=settings.redis_reconnect_max_seconds,
+    )
+    consumers.register(runtime, handlers.Deps(store=store, settings=settings))
+    deps = ConsoleDeps(
+        settings=settings,
+        store=store,
+        hub=hub,
+        sessions=runtime.sessions,
+        wake_relay=runtime.relay.wake,
+    )
+
+    async def check_redis() -> None:
+        await redis.ping()
+        if not hub.connected.is_set():
+            raise RuntimeError("pub/sub not subscribed")
+
+    runtime.readiness["redis"] = check_redis
+    heartbeat: asyncio.Task[None] | None = None
+
+    async def start() -> None:
+        nonlocal heartbeat
+        hub.start()
+        heartbeat = asyncio.create_task(
+            heartbeat_forever(hub, settings.heartbeat_seconds), name="notify-heartbeat"
+        )
+        # Start serving even if Redis is away: readiness says so, and the hub keeps trying.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(hub.connected.wait(), timeout=10)
+
+    async def stop() -> None:
+        await close_all(hub)
+        if heartbeat is not None:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+        await hub.stop()
+        await redis.aclose()
+
+    runtime.on_start(start)
+    runtime.on_stop(stop)
+    app = runtime.fastapi_app(title="Switchboard notify", routers=[notify_router(deps)])
+    app.state.hub = hub
+    return app

@@ -1,0 +1,399 @@
+"""The console's live session: one authenticated WebSocket per browser tab.
+
+The protocol (every message with an example) is in the service README. In short: the
+server says ``hello``, replays the pop-ups still open for the operator's extensions and
+says ``resumed``; from then on it pushes ``call.popup`` (new or ``"update": true``) and
+``call.popup.closed``, sends ``ping`` every ``heartbeat_seconds`` and answers the client's
+``ping`` with ``pong``. The client may send ``{"type": "take", "call_id": …}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse
+from prometheus_client import Counter
+from redis.exceptions import RedisError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from switchboard_notify import handlers
+from switchboard_notify.adapters import directory
+from switchboard_notify.adapters.hub import Hub
+from switchboard_notify.adapters.popup_store import PopupStore
+from switchboard_notify.domain.directory import OperatorInactive, resolve_extensions
+from switchboard_notify.domain.popups import SessionView
+from switchboard_notify.settings import NotifySettings
+from switchboard_runtime.auth import AuthError, Principal, websocket_principal
+from switchboard_runtime.logging import get_logger
+
+log = get_logger(__name__)
+
+SENT = Counter("switchboard_notify_messages_sent_total", "Messages sent to consoles", ["type"])
+
+#: Close codes (4000-4999 are the application's own).
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_IDLE = 4408
+CLOSE_TRY_AGAIN = 1013
+CLOSE_GOING_AWAY = 1001
+
+
+@dataclass
+class ConsoleDeps:
+    """What console sessions need, built once by ``bootstrap``."""
+
+    settings: NotifySettings
+    store: PopupStore
+    hub: Hub
+    sessions: async_sessionmaker[AsyncSession]
+    wake_relay: Callable[[], None]
+
+
+class ConsoleSession:
+    """One connected console tab (see module doc)."""
+
+    def __init__(
+        self,
+        websocket: WebSocket,
+        principal: Principal,
+        name: str,
+        extensions: frozenset[str],
+        source: str,
+        deps: ConsoleDeps,
+    ):
+        self.websocket = websocket
+        self.session_id = uuid.uuid4().hex
+        self.operator_id = principal.operator_id
+        self.name = name
+        self.role = principal.role
+        self.extensions = extensions
+        self.source = source
+        self.deps = deps
+        self.view = SessionView(extensions)
+        self.last_heard = asyncio.get_running_loop().time()
+        self._queue: asyncio.Queue[dict[str, Any] | tuple[int, str]] = asyncio.Queue()
+        self._syncing = 0
+        self._closing = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # Outgoing --------------------------------------------------------------------------
+
+    def send(self, message: dict[str, Any]) -> None:
+        """Queue ``message`` for the client; a client too slow to keep up is let go."""
+        if self._closing:
+            return
+        if self._queue.qsize() >= self.deps.settings.session_queue_max:
+            log.warning("notify.session_too_slow", operator_id=self.operator_id)
+            self.close_soon(CLOSE_TRY_AGAIN, "too slow, reconnect")
+            return
+        self._queue.put_nowait(message)
+
+    def close_soon(self, code: int, reason: str) -> None:
+        """Close the WebSocket after what is already queued."""
+        if not self._closing:
+            self._closing = True
+            self._queue.put_nowait((code, reason))
+
+    async def _sender(self) -> None:
+        while True:
+            item = await self._queue.get()
+            if isinstance(item, tuple):
+                code, reason = item
+                with contextlib.suppress(Exception):
+                    await self.websocket.close(code=code, reason=reason)
+                return
+            await self.websocket.send_text(json.dumps(item, ensure_ascii=False))
+            SENT.labels(item["type"]).inc()
+
+    # From the hub ------------------------------------------------------------------------
+
+    def on_popup(self, msg: dict[str, Any], *, resumed: bool = False) -> None:
+        """An internal pop-up message: show or update it if this session may see it."""
+        out = self.view.popup(msg, resumed=resumed)
+        if out is not None:
+            self.send(out)
+
+    def on_closed(self, msg: dict[str, Any]) -> None:
+        """An internal closed message: close the pop-up if this session shows it."""
+        out = self.view.closed(msg)
+        if out is not None:
+            self.send(out)
+
+    def concerned_by_close(self, call_id: str) -> bool:
+        """While a snapshot is read every close counts (it may overtake the snapshot)."""
+        return self._syncing > 0 or call_id in self.view.showing
+
+    def on_operator_changed(self, change: dict[str, Any]) -> None:
+        """The directory moved or deactivated this operator."""
+        self._spawn(self._apply_operator_change(change))
+
+    def on_resync(self) -> None:
+        """Redis is back after an outage: re-read the open pop-ups and missed closes."""
+        self._spawn(self._resync())
+
+    async def _resync(self) -> None:
+        delay = 0.1
+        cap = self.deps.settings.redis_reconnect_max_seconds
+        while not self._closing:
+            if await self.sync(announce=False, close_on_failure=False):
+                return
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, cap)
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def sync(self, *, announce: bool, close_on_failure: bool = True) -> bool:
+        """Send what is open on the session's extensions and close what closed meanwhile.
+
+        Returns False when Redis could not be read (and, if ``close_on_failure``, asks the
+        client to reconnect later).
+        """
+        self._syncing += 1
+        try:
+            messages = await self.deps.store.snapshot(
+                self.extensions,
+                sorted(self.view.showing),
+                limit=self.deps.settings.resume_max_popups,
+            )
+        except (RedisError, OSError) as exc:
+            log.warning("notify.snapshot_failed", error=repr(exc))
+            if close_on_failure:
+                self.close_soon(CLOSE_TRY_AGAIN, "pop-up state unavailable, reconnect")
+            return False
+        finally:
+            self._syncing -= 1
+        for msg in messages:
+            if msg["kind"] == "popup":
+                self.on_popup(msg, resumed=True)
+            else:
+                self.on_closed(msg)
+        if announce:
+            self.send({"type": "resumed", "open_popups": len(self.view.showing)})
+        return True
+
+    async def _apply_operator_change(self, change: dict[str, Any]) -> None:
+        if not change.get("active", True):
+            self.close_soon(CLOSE_FORBIDDEN, "operator deactivated")
+            return
+        extension = change.get("extension")
+        new = frozenset({extension}) if extension else frozenset()
+        if change.get("name"):
+            self.name = change["name"]
+        if new == self.extensions:
+            return
+        old, self.extensions = self.extensions, new
+        for message in self.view.reassign(new, datetime.now(UTC)):
+            self.send(message)
+        self.deps.hub.move(self, old)
+        self.send({"type": "extensions", "extensions": sorted(new), "source": "directory"})
+        await self.sync(announce=False, close_on_failure=False)
+
+    # Incoming ----------------------------------------------------------------------------
+
+    async def _receiver(self) -> None:
+        limit = self.deps.settings.max_client_message_bytes
+        while True:
+            message = await self.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            self.last_heard = asyncio.get_running_loop().time()
+            text = message.get("text")
+            if text is None:
+                self.send(_error("bad_request", "send JSON text frames"))
+                continue
+            if len(text) > limit:
+                self.send(_error("bad_request", f"message over {limit} bytes"))
+                continue
+            try:
+                body = json.loads(text)
+            except ValueError:
+                self.send(_error("bad_request", "not JSON"))
+                continue
+            if not isinstance(body, dict) or not isinstance(body.get("type"), str):
+                self.send(_error("bad_request", 'expected an object with a "type"'))
+                continue
+            await self._handle(body)
+
+    async def _handle(self, body: dict[str, Any]) -> None:
+        kind = body["type"]
+        if kind == "ping":
+            self.send({"type": "pong", "server_time": _now()})
+        elif kind == "pong":
+            return
+        elif kind == "take":
+            call_id = body.get("call_id")
+            if not isinstance(call_id, str) or not 0 < len(call_id) <= 200:
+                self.send(_error("bad_request", "take needs a call_id"))
+                return
+            await self._take(call_id)
+        else:
+            self.send(_error("bad_request", f"unknown message type {kind[:40]!r}"))
+
+    async def _take(self, call_id: str) -> None:
+        try:
+            outcome = await handlers.take_call(
+                call_id=call_id,
+                operator_id=self.operator_id,
+                name=self.name,
+                extensions=self.extensions,
+                store=self.deps.store,
+                sessions=self.deps.sessions,
+                settings=self.deps.settings,
+                wake_relay=self.deps.wake_relay,
+            )
+        except handlers.RedisUnavailable:
+            self.send(_error("unavailable", "try again", call_id=call_id))
+            return
+        if outcome.status == "taken":
+            self.send({"type": "take.result", "call_id": call_id, "ok": True})
+        elif outcome.status == "already_closed":
+            close = outcome.close or {}
+            self.send(
+                _error(
+                    "already_closed",
+                    "the call was already handled",
+                    call_id=call_id,
+                    reason=close.get("reason"),
+                    handled_by=close.get("handled_by"),
+                )
+            )
+        else:
+            self.send(_error("not_found", "no open pop-up for this call", call_id=call_id))
+
+    # Life cycle --------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Serve the session until the client leaves or the server closes it."""
+        hub = self.deps.hub
+        settings = self.deps.settings
+        self._syncing += 1  # closes must count from the moment the hub knows us
+        hub.register(self)
+        sender = asyncio.create_task(self._sender())
+        try:
+            self.send(
+                {
+                    "type": "hello",
+                    "session_id": self.session_id,
+                    "operator_id": self.operator_id,
+                    "name": self.name,
+                    "role": self.role,
+                    "extensions": sorted(self.extensions),
+                    "extensions_source": self.source,
+                    "heartbeat_seconds": settings.heartbeat_seconds,
+                    "idle_timeout_seconds": settings.idle_timeout_seconds,
+                    "server_time": _now(),
+                }
+            )
+            try:
+                await self.sync(announce=True)
+            finally:
+                self._syncing -= 1
+            receiver = asyncio.create_task(self._receiver())
+            done, _ = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                exc = task.exception()
+                if exc is not None and not isinstance(exc, WebSocketDisconnect | OSError):
+                    log.warning("notify.session_failed", error=repr(exc))
+            receiver.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await receiver
+        finally:
+            hub.unregister(self)
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await sender
+            for task in list(self._tasks):
+                task.cancel()
+
+    def heartbeat(self, now: float) -> None:
+        """Ping the client; let it go when it has been silent too long."""
+        if now - self.last_heard > self.deps.settings.idle_timeout_seconds:
+            self.close_soon(CLOSE_IDLE, "no heartbeat")
+        else:
+            self.send({"type": "ping", "server_time": _now()})
+
+
+async def heartbeat_forever(hub: Hub, interval: float) -> None:
+    """One timer for every session of this replica (cheaper than one task per session)."""
+    loop = asyncio.get_running_loop()
+    while True:
+        await asyncio.sleep(interval)
+        now = loop.time()
+        for session in list(hub.sessions):
+            if isinstance(session, ConsoleSession):
+                session.heartbeat(now)
+
+
+async def close_all(hub: Hub) -> None:
+    """On shutdown: tell every console to reconnect (to another replica)."""
+    for session in list(hub.sessions):
+        if isinstance(session, ConsoleSession):
+            session.close_soon(CLOSE_GOING_AWAY, "server shutting down, reconnect")
+
+
+async def serve_console(websocket: WebSocket, deps: ConsoleDeps) -> None:
+    """Authenticate the handshake, resolve the operator's extensions, run the session."""
+    allowed = deps.settings.allowed_origin_set
+    origin = websocket.headers.get("origin")
+    if allowed and origin is not None and origin.rstrip("/") not in allowed:
+        await _deny(websocket, 403, CLOSE_FORBIDDEN, "origin not allowed")
+        return
+    secret = deps.settings.auth_secret.get_secret_value()
+    try:
+        principal = websocket_principal(websocket, secret)
+    except AuthError:
+        await _deny(websocket, 401, CLOSE_UNAUTHORIZED, "not logged in or session expired")
+        return
+    try:
+        async with deps.sessions() as session:
+            record = await directory.operator(session, principal.operator_id)
+    except Exception as exc:
+        log.warning("notify.directory_unavailable", error=repr(exc))
+        await _deny(websocket, 503, CLOSE_TRY_AGAIN, "directory unavailable, retry")
+        return
+    try:
+        extensions, source = resolve_extensions(record, principal.extension)
+    except OperatorInactive:
+        await _deny(websocket, 403, CLOSE_FORBIDDEN, "operator deactivated")
+        return
+    await websocket.accept()
+    name = record.name if record is not None else principal.name
+    console = ConsoleSession(websocket, principal, name, extensions, source, deps)
+    log.info(
+        "notify.session_opened",
+        operator_id=principal.operator_id,
+        extensions=sorted(extensions),
+        source=source,
+    )
+    try:
+        await console.run()
+    finally:
+        log.info("notify.session_closed", operator_id=principal.operator_id)
+
+
+async def _deny(websocket: WebSocket, status: int, code: int, detail: str) -> None:
+    # Refuse the handshake with a real HTTP status where the server supports it (uvicorn
+    # does); otherwise close before accepting (the client sees 403).
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        await websocket.send_denial_response(JSONResponse({"detail": detail}, status_code=status))
+    else:
+        await websocket.close(code=code, reason=detail)
+
+
+def _error(code: str, detail: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "error", "code": code, "detail": detail, **extra}
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")

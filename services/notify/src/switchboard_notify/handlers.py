@@ -1,0 +1,271 @@
+"""Notify's handlers: one per consumed event kind, and the "I'll take it" command.
+
+Consumed events change the shared pop-up state in Redis (:class:`PopupStore`), which fans
+the change out to every replica. The consumer calls them inside its batch transaction, so
+directory rows and the idempotency marks commit together; the Redis side is idempotent (a
+replayed event finds its change already made and publishes nothing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from switchboard_contracts import (
+    NOTIFY_CLAIMS,
+    CallAnswered,
+    CallClaimed,
+    CallEnded,
+    CallRinging,
+    CallStarted,
+    ClinicChanged,
+    Envelope,
+    OperatorChanged,
+    TouchCreated,
+    TouchUpdated,
+    make_envelope,
+)
+from switchboard_notify.adapters import directory
+from switchboard_notify.adapters.popup_store import CloseResult, PopupStore
+from switchboard_notify.domain import popups
+from switchboard_notify.settings import NotifySettings
+from switchboard_runtime.logging import bind_call_id, get_logger
+from switchboard_runtime.outbox import add_events
+
+log = get_logger(__name__)
+
+# CallClaimed ids derive from the call: a retried take never publishes a second claim.
+_CLAIM_NAMESPACE = uuid.UUID("9f4c2a61-0b7e-4d3a-8e15-6c2d9b7a4f30")
+
+
+class RedisUnavailable(ConnectionError):
+    """Redis did not answer. A builtin ``ConnectionError``, so the runtime's consumer
+    treats it as the infrastructure being away and retries (bounded back-off) rather than
+    dead-lettering the event."""
+
+
+@dataclass(frozen=True)
+class Deps:
+    """What the handlers need, built once by ``bootstrap``."""
+
+    store: PopupStore
+    settings: NotifySettings
+
+
+async def handle_event(session: AsyncSession, envelope: Envelope[Any], deps: Deps) -> None:
+    """Apply one consumed event (call, touch or directory); others are ignored."""
+    event = envelope.payload
+    try:
+        match event:
+            case CallStarted():
+                await _call_started(session, event, deps)
+            case CallRinging():
+                await _call_ringing(session, event, deps)
+            case CallAnswered():
+                await _call_answered(session, event, deps)
+            case CallEnded():
+                await _call_ended(session, event, deps)
+            case TouchCreated() | TouchUpdated():
+                await _touch(event, deps)
+            case OperatorChanged():
+                await _operator_changed(session, event, envelope.occurred_at, deps)
+            case ClinicChanged():
+                await directory.upsert_clinic(session, event, envelope.occurred_at)
+            case _:
+                # CallTransferred, CallTagged, CallCenterChanged: nothing to show. A call that
+                # moves rings again (CallRinging) on its new extension.
+                return
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        raise RedisUnavailable(repr(exc)) from exc
+
+
+async def _call_started(session: AsyncSession, event: CallStarted, deps: Deps) -> None:
+    with bind_call_id(event.call_id):
+        if event.direction != "incoming":
+            await deps.store.ignore(event.call_id)
+            return
+        if not event.extension:
+            return  # not ringing anywhere yet (IVR, queue): a CallRinging will follow
+        clinic = popups.clinic_ref(
+            event.clinic_id, await directory.clinic_name(session, event.clinic_id)
+        )
+        call = popups.call_details(
+            caller=event.caller,
+            clinic=clinic,
+            ringing_since=event.started_at,
+            region=deps.settings.default_region,
+        )
+        if await deps.store.ring(event.call_id, event.extension, call, full=True):
+            log.info("notify.popup_opened", extension=event.extension)
+
+
+async def _call_ringing(session: AsyncSession, event: CallRinging, deps: Deps) -> None:
+    with bind_call_id(event.call_id):
+        clinic = popups.clinic_ref(
+            event.clinic_id, await directory.clinic_name(session, event.clinic_id)
+        )
+        call = popups.call_details(
+            caller=None,
+            clinic=clinic,
+            ringing_since=event.ringing_at,
+            region=deps.settings.default_region,
+        )
+        # A ringing that arrives after the answer finds the call closed: nothing reopens.
+        if await deps.store.ring(event.call_id, event.extension, call, full=False):
+            log.info("notify.popup_opened", extension=event.extension)
+
+
+async def _handler_of(
+    session: AsyncSession, operator_id: str | None, extension: str | None
+) -> dict[str, Any] | None:
+    name = None
+    if operator_id:
+        record = await directory.operator(session, operator_id)
+        name = record.name if record else None
+    return popups.handled_by(operator_id, name, extension)
+
+
+async def _call_answered(session: AsyncSession, event: CallAnswered, deps: Deps) -> None:
+    with bind_call_id(event.call_id):
+        by = await _handler_of(session, event.operator_id, event.extension)
+        result = await deps.store.close(
+            event.call_id, popups.closed_info("answered", event.answered_at, by)
+        )
+        if result.outcome == 1:
+            log.info("notify.popup_closed", reason="answered")
+
+
+async def _call_ended(session: AsyncSession, event: CallEnded, deps: Deps) -> None:
+    with bind_call_id(event.call_id):
+        answered = event.disposition == "answered"
+        by = await _handler_of(session, event.operator_id, event.extension) if answered else None
+        close = popups.closed_info(
+            "answered" if answered else "ended", event.ended_at, by, event.disposition
+        )
+        result = await deps.store.close(event.call_id, close)
+        if result.outcome == 1:
+            log.info("notify.popup_closed", reason=close["reason"])
+
+
+async def _touch(event: TouchCreated | TouchUpdated, deps: Deps) -> None:
+    if not event.call_id:
+        return
+    # A TouchUpdated without a contact says nothing about who is calling (it is about the
+    # touch's status); only a TouchCreated says "nobody" with an empty contact.
+    if isinstance(event, TouchUpdated) and event.contact is None:
+        return
+    phone = event.phone if isinstance(event, TouchCreated) else None
+    with bind_call_id(event.call_id):
+        ident = popups.identification(event.contact, phone, deps.settings.default_region)
+        if isinstance(event, TouchUpdated):
+            ident.pop("caller")  # keep the number the TouchCreated gave
+        if await deps.store.identify(event.call_id, ident):
+            log.info("notify.popup_identified", identification=ident["identification"])
+
+
+async def _operator_changed(
+    session: AsyncSession, event: OperatorChanged, at: datetime, deps: Deps
+) -> None:
+    if await directory.upsert_operator(session, event, at):
+        await deps.store.announce_operator(
+            {
+                "operator_id": event.operator_id,
+                "name": event.name,
+                "extension": event.extension or None,
+                "active": event.active,
+            }
+        )
+
+
+# --- "I'll take it" ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TakeOutcome:
+    """What a take did: ``status`` is ``taken``, ``already_closed`` or ``not_found``."""
+
+    status: str
+    close: dict[str, Any] | None
+
+
+async def take_call(
+    *,
+    call_id: str,
+    operator_id: str,
+    name: str,
+    extensions: frozenset[str],
+    store: PopupStore,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: NotifySettings,
+    wake_relay: Any,
+) -> TakeOutcome:
+    """Close the pop-up for everyone because ``operator_id`` takes the call, and record
+    them as the call's admin (``CallClaimed`` on ``notify.claims``, through the outbox).
+
+    Only an operator on an extension the call is ringing on may take it; for anyone else
+    the call does not exist (``not_found``), so nothing about it leaks.
+    """
+    now = datetime.now(UTC)
+    with bind_call_id(call_id):
+        extension = next(iter(extensions)) if len(extensions) == 1 else None
+        by = popups.handled_by(operator_id, name, extension)
+        try:
+            result: CloseResult = await store.take(
+                call_id, popups.closed_info("taken", now, by), extensions
+            )
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            raise RedisUnavailable(repr(exc)) from exc
+        if result.outcome < 0:
+            return TakeOutcome("not_found", None)
+        if result.outcome == 0 and not _taken_by(result.close, operator_id):
+            return TakeOutcome("already_closed", result.close)
+        claim = CallClaimed(
+            call_id=call_id, operator_id=operator_id, claimed_at=now, extension=result.extension
+        )
+        envelope = make_envelope(
+            claim,
+            producer="notify",
+            occurred_at=now,
+            correlation_id=call_id,
+            event_id=uuid.uuid5(_CLAIM_NAMESPACE, call_id),
+        )
+        await _record_claim(sessions, settings, call_id, envelope)
+        wake_relay()
+        log.info("notify.popup_closed", reason="taken")
+        return TakeOutcome("taken", result.close)
+
+
+def _taken_by(close: dict[str, Any] | None, operator_id: str) -> bool:
+    # A take retried after a success Redis confirmed too late finds its own close.
+    if not close or close.get("reason") != "taken":
+        return False
+    return (close.get("handled_by") or {}).get("operator_id") == operator_id
+
+
+async def _record_claim(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: NotifySettings,
+    call_id: str,
+    envelope: Envelope[Any],
+) -> None:
+    # The take already won in Redis; a database that is briefly away must not lose the
+    # claim, so retry a few times before giving up loudly.
+    delay = 0.1
+    for attempt in range(1, 6):
+        try:
+            async with sessions() as session, session.begin():
+                await add_events(session, settings, [(NOTIFY_CLAIMS, call_id, envelope)])
+            return
+        except Exception as exc:
+            if attempt == 5:
+                log.error("notify.claim_not_recorded", error=repr(exc))
+                return
+            await asyncio.sleep(delay)
+            delay *= 2
