@@ -8,16 +8,21 @@ mkdir -p "$RUN_DIR"
 cd "$REPO"
 
 # service:port — the ports each service's settings default to.
-SERVICES=(telephony:8001 booking:8002 crm-touch:8003 analytics:8004 notify:8005)
+SERVICES=(telephony:8001 booking:8002 crm-touch:8003 analytics:8004 notify:8005 console:8080)
 
 alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 start() {
+    echo "  building the operator console (console/dist)"
+    make -s -C "$REPO" console-build >"$RUN_DIR/console-build.log" 2>&1 \
+        || { tail -n 30 "$RUN_DIR/console-build.log" >&2; exit 1; }
     # shellcheck disable=SC1091
     source "$REPO/.cache/infra/env"
     for entry in "${SERVICES[@]}"; do
         name="${entry%%:*}"; port="${entry##*:}"; pid="$RUN_DIR/$name.pid"
         if alive "$pid"; then echo "  $name already running (pid $(cat "$pid"))"; continue; fi
+        # Touch creation is the Calltouch setting; the demo has it on until an admin says otherwise.
+        CRM_TOUCH_CALLTOUCH_ENABLED_DEFAULT=true \
         nohup "$REPO/.venv/bin/switchboard-$name" serve --port "$port" \
             >"$RUN_DIR/$name.log" 2>&1 &
         echo $! >"$pid"
@@ -37,15 +42,30 @@ start() {
         done
         echo "  $name ready on http://127.0.0.1:$port  (API docs: /docs, log: .cache/run/$name.log)"
     done
+    echo "  seeding the demo chain (booking) and matching the simulator's clinics (telephony)"
+    "$REPO/.venv/bin/switchboard-booking" seed >"$RUN_DIR/seed.log" 2>&1 \
+        || { tail -n 20 "$RUN_DIR/seed.log" >&2; exit 1; }
+    "$REPO/.venv/bin/python" "$REPO/scripts/demo_setup.py"
+    yesterday="$(date -d yesterday +%F)"
+    echo "  playing a simulated clinic day ($yesterday) through the PBX webhook"
+    "$REPO/.venv/bin/switchboard-telephony" simulate --url http://127.0.0.1:8001 \
+        --token dev-pbx-token --day "$yesterday" --speedup 0 --calls 800 \
+        >"$RUN_DIR/simulate.log" 2>&1 || { tail -n 20 "$RUN_DIR/simulate.log" >&2; exit 1; }
     cat <<MSG
 
-Switchboard is running. Send it a call:
+Switchboard is running, with $yesterday's simulated calls in the call log.
+
+  Console: http://127.0.0.1:8080   (log in as anna / anna)
+
+Logins (user/password): admin/admin, anna/anna and boris/boris (call center Central,
+sharing extension 101), petr/petr (call center Partner), maria/maria (manager).
+
+Send it a call of your own:
   curl -X POST http://127.0.0.1:8001/api/telephony/pbx/events \\
        -H 'X-Integration-Token: dev-pbx-token' -H 'Content-Type: application/json' \\
        -d '[{"type":"call.started","call_id":"demo-1","timestamp":"$(date -u +%FT%TZ)","from":"+74951234567","to":"101","extension":"101"},
             {"type":"call.ended","call_id":"demo-1","timestamp":"$(date -u +%FT%TZ)","status":"no_answer"}]'
-and read the call log:
-  curl http://127.0.0.1:8004/api/analytics/calls
+or play today's calls live at 60x: make simulate
 Stop the services with 'make stop', the infrastructure with 'make infra-down'.
 MSG
 }

@@ -1,0 +1,236 @@
+"""The real platform for browser tests: every service and the console gateway as processes.
+
+Each process gets this run's environment (topic prefix, database suffix), its own free
+port and a log file under ``test-artifacts/e2e-logs/``. Booking is seeded first (the demo
+chain and its logins). The console bundle is built when it is missing or older than its
+sources.
+
+Also runnable by hand, to click around a throwaway platform::
+
+    uv run python tests/e2e/live_platform.py        # prints the console URL; Ctrl-C stops it
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+REPO = Path(__file__).resolve().parents[2]
+CONSOLE_DIR = REPO / "console"
+ARTIFACTS = REPO / "test-artifacts"
+SCREENSHOTS = ARTIFACTS / "screenshots"
+SERVICES = ("telephony", "booking", "crm-touch", "analytics", "notify")
+PBX_TOKEN = "dev-pbx-token"
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _bin(name: str) -> str:
+    path = Path(sys.executable).parent / name
+    return str(path) if path.exists() else name
+
+
+def bundle_is_stale() -> bool:
+    """Whether ``console/dist`` is missing or older than any console source file."""
+    index = CONSOLE_DIR / "dist" / "index.html"
+    if not index.is_file():
+        return True
+    built = index.stat().st_mtime
+    sources = [
+        CONSOLE_DIR / "index.html",
+        CONSOLE_DIR / "package-lock.json",
+        CONSOLE_DIR / "vite.config.ts",
+    ]
+    sources += list((CONSOLE_DIR / "src").rglob("*"))
+    return any(p.is_file() and p.stat().st_mtime > built for p in sources)
+
+
+def build_console() -> None:
+    """``npm ci`` (when node_modules is missing) and ``npm run build`` in ``console/``."""
+    npm = shutil.which("npm")
+    if npm is None:
+        raise RuntimeError("npm is needed to build the console (Node 20.19+)")
+    if not (CONSOLE_DIR / "node_modules").is_dir():
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=CONSOLE_DIR, check=True)
+    subprocess.run([npm, "run", "build"], cwd=CONSOLE_DIR, check=True)
+
+
+@dataclass
+class Platform:
+    """The running processes and where they listen."""
+
+    env: dict[str, str]
+    ports: dict[str, int] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    log_dir: Path = ARTIFACTS / "e2e-logs"
+
+    @property
+    def console_url(self) -> str:
+        """Where the browser goes."""
+        return f"http://127.0.0.1:{self.ports['console']}"
+
+    def service_url(self, name: str) -> str:
+        """A service's own address (for the PBX webhook and direct checks)."""
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    def _environment(self) -> dict[str, str]:
+        env = {**os.environ, **self.env, "LOG_JSON": "false", "PYTHONUNBUFFERED": "1"}
+        env["TELEPHONY_PBX_TOKEN"] = PBX_TOKEN
+        # As in `make run`: touches (and so caller identification in pop-ups) are on until
+        # the Calltouch setting says otherwise.
+        env.setdefault("CRM_TOUCH_CALLTOUCH_ENABLED_DEFAULT", "true")
+        for name in SERVICES:
+            env[f"{name.upper().replace('-', '_')}_HTTP_PORT"] = str(self.ports[name])
+        env.update(
+            CONSOLE_TELEPHONY_URL=self.service_url("telephony"),
+            CONSOLE_BOOKING_URL=self.service_url("booking"),
+            CONSOLE_CRM_URL=self.service_url("crm-touch"),
+            CONSOLE_ANALYTICS_URL=self.service_url("analytics"),
+            CONSOLE_NOTIFY_URL=self.service_url("notify"),
+            CONSOLE_STATIC_DIR=str(CONSOLE_DIR / "dist"),
+        )
+        return env
+
+    def start(self, timeout: float = 120.0) -> None:
+        """Seed booking, start every service and the gateway, wait until all are ready."""
+        if bundle_is_stale():
+            build_console()
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for name in (*SERVICES, "console"):
+            self.ports[name] = free_port()
+        env = self._environment()
+        with (self.log_dir / "booking-seed.log").open("wb") as log:
+            subprocess.run(
+                [_bin("switchboard-booking"), "seed"], env=env, stdout=log, stderr=log, check=True
+            )
+        for name in (*SERVICES, "console"):
+            log = (self.log_dir / f"{name}.log").open("wb")
+            self.processes[name] = subprocess.Popen(
+                [_bin(f"switchboard-{name}"), "serve", "--port", str(self.ports[name])],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=REPO,
+            )
+        deadline = time.monotonic() + timeout
+        for name in (*SERVICES, "console"):
+            self._wait_ready(name, deadline)
+
+    def _wait_ready(self, name: str, deadline: float) -> None:
+        url = f"http://127.0.0.1:{self.ports[name]}/readyz"
+        while True:
+            process = self.processes[name]
+            if process.poll() is not None:
+                tail = (self.log_dir / f"{name}.log").read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"{name} exited with {process.returncode}:\n{tail}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} not ready; see {self.log_dir / (name + '.log')}")
+            time.sleep(0.25)
+
+    def stop(self) -> None:
+        """Terminate every process (SIGTERM, then SIGKILL after a grace period)."""
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.processes.clear()
+
+
+def screenshot(page: Any, name: str, *, full_page: bool = False) -> Path:
+    """Save ``test-artifacts/screenshots/<name>.png``."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+def send_pbx(platform: Platform, events: list[dict[str, Any]]) -> None:
+    """POST events to telephony's PBX webhook, as the PBX does."""
+    request = urllib.request.Request(
+        platform.service_url("telephony") + "/api/telephony/pbx/events",
+        data=json.dumps(events).encode(),
+        headers={"X-Integration-Token": PBX_TOKEN, "Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 202, response.read()
+
+
+def api_get(platform: Platform, path: str, username: str) -> Any:
+    """GET through the console gateway as ``username`` (bearer token from booking's login)."""
+    login = urllib.request.Request(
+        platform.console_url + "/api/booking/auth/login",
+        data=json.dumps({"username": username, "password": username}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(login, timeout=10) as response:
+        token = json.loads(response.read())["token"]
+    request = urllib.request.Request(
+        platform.console_url + path, headers={"Authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def iso(moment: datetime) -> str:
+    """An ISO 8601 timestamp with offset, as the PBX sends it."""
+    return moment.astimezone(UTC).isoformat()
+
+
+def booking_day(min_days_ahead: int = 2) -> date:
+    """A weekday at least ``min_days_ahead`` days from today in Moscow (the seeded doctors
+    work Monday to Friday; the seed's own appointments are on the next weekday)."""
+    day = datetime.now(ZoneInfo("Europe/Moscow")).date() + timedelta(days=min_days_ahead)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
+if __name__ == "__main__":
+    import uuid
+
+    run = uuid.uuid4().hex[:8]
+    platform = Platform(env={"TOPIC_PREFIX": f"m{run}.", "DATABASE_SUFFIX": f"_m{run}"})
+    # SIGTERM stops the platform as Ctrl-C does.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    platform.start()
+    print(
+        f"console: {platform.console_url}  (logins: admin/admin, anna/anna, boris/boris, petr/petr)"
+    )
+    print("services:", {k: v for k, v in platform.ports.items()}, flush=True)
+    try:
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        platform.stop()
