@@ -4,10 +4,10 @@ SHELL := /bin/bash
 UV ?= uv
 PYTEST_ARGS ?=
 
-.PHONY: help install infra-up infra-down infra-status run stop test test-unit lint format schemas
+.PHONY: help install infra-up infra-down infra-status run stop simulate test test-unit lint format schemas
 
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 install: ## install uv if missing and every package of the workspace from the lock file
 	@command -v $(UV) >/dev/null || python3 -m pip install --quiet uv
@@ -28,6 +28,9 @@ run: install infra-up ## bring the whole platform up locally and print where to 
 stop: ## stop the services started by make run (infrastructure keeps running)
 	bash scripts/run.sh stop
 
+simulate: ## play today's clinic day of calls into the running platform, live at 60x
+	$(UV) run --frozen switchboard-telephony simulate --url http://127.0.0.1:8001 --speedup 60 --call-id-prefix live-$$(date +%s)-
+
 test: install infra-up ## every test, against real Kafka, PostgreSQL and Redis
 	$(UV) run pytest $(PYTEST_ARGS)
 
@@ -45,3 +48,15 @@ format: install ## apply ruff's fixes and formatting
 
 schemas: install ## export the event contracts as JSON Schema and AsyncAPI into docs/contracts
 	$(UV) run switchboard-contracts export --out docs/contracts
+
+# --- operator console (console/ and services/console/) -----------------------------------
+.PHONY: console-build e2e
+
+console/node_modules/.package-lock.json: console/package.json console/package-lock.json
+	cd console && npm ci --no-audit --no-fund
+
+console-build: console/node_modules/.package-lock.json ## build the operator console into console/dist (Node 20.19+, npm)
+	cd console && npm run build
+
+e2e: install infra-up console-build ## the console's browser tests (Playwright + Debian's /usr/bin/chromium)
+	$(UV) run pytest tests/e2e $(PYTEST_ARGS)

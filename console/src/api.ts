@@ -1,0 +1,747 @@
+/**
+ * The console's one API layer: every HTTP call and the notify WebSocket go through here.
+ *
+ * Everything is same-origin (`/api/<service>/...`): the console gateway (`make run`) or the
+ * Kubernetes ingress routes each prefix to its service. The session is booking's
+ * `sb_session` cookie (httponly, set at login), which every service accepts, so nothing
+ * here handles tokens.
+ *
+ * Where a service's API is still being built, the shapes below follow its issue and are
+ * marked "documented shape"; they are read tolerantly (unknown fields ignored, missing
+ * ones optional) so the UI keeps working while the services grow.
+ */
+
+// --- transport -------------------------------------------------------------------------------
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly body: unknown;
+
+  constructor(status: number, message: string, body: unknown) {
+    super(message);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+type Query = Record<string, string | number | boolean | null | undefined | (string | number)[]>;
+
+/** Builds `?a=1&b=2&b=3`, skipping empty values; arrays repeat the parameter. */
+export function queryString(query: Query = {}): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value === undefined || value === null || value === "") continue;
+    if (Array.isArray(value)) value.forEach((v) => params.append(key, String(v)));
+    else params.append(key, String(value));
+  }
+  const text = params.toString();
+  return text ? `?${text}` : "";
+}
+
+/** Turns FastAPI's error bodies (`detail` string, or a list of field errors) into one sentence. */
+export function errorMessage(body: unknown, fallback: string): string {
+  if (body && typeof body === "object" && "detail" in body) {
+    const detail = (body as { detail: unknown }).detail;
+    if (typeof detail === "string") return detail;
+    if (Array.isArray(detail)) {
+      return detail
+        .map((d) => {
+          const loc = Array.isArray(d?.loc) ? d.loc.filter((p: unknown) => p !== "body").join(".") : "";
+          return loc ? `${loc}: ${d?.msg ?? ""}` : String(d?.msg ?? d);
+        })
+        .join("; ");
+    }
+  }
+  return fallback;
+}
+
+const unauthorizedListeners = new Set<() => void>();
+
+/** Called when any request answers 401 (the session expired or was never there). */
+export function onUnauthorized(listener: () => void): () => void {
+  unauthorizedListeners.add(listener);
+  return () => unauthorizedListeners.delete(listener);
+}
+
+async function request<T>(
+  method: string,
+  path: string,
+  options: { query?: Query; body?: unknown; quiet401?: boolean } = {},
+): Promise<T> {
+  const init: RequestInit = {
+    method,
+    credentials: "same-origin",
+    headers: { Accept: "application/json" },
+  };
+  if (options.body !== undefined) {
+    init.body = JSON.stringify(options.body);
+    (init.headers as Record<string, string>)["Content-Type"] = "application/json";
+  }
+  let response: Response;
+  try {
+    response = await fetch(path + queryString(options.query), init);
+  } catch {
+    throw new ApiError(0, "The server cannot be reached. Check the connection and try again.", null);
+  }
+  const text = await response.text();
+  let body: unknown = null;
+  if (text) {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = text;
+    }
+  }
+  if (!response.ok) {
+    if (response.status === 401 && !options.quiet401) unauthorizedListeners.forEach((l) => l());
+    const fallback =
+      response.status === 502 || response.status === 503
+        ? "The service is unavailable right now."
+        : response.status === 404
+          ? "Not found."
+          : `Request failed (${response.status}).`;
+    throw new ApiError(response.status, errorMessage(body, fallback), body);
+  }
+  return body as T;
+}
+
+const get = <T>(path: string, query?: Query) => request<T>("GET", path, { query });
+const post = <T>(path: string, body?: unknown) => request<T>("POST", path, { body });
+const patch = <T>(path: string, body: unknown) => request<T>("PATCH", path, { body });
+const put = <T>(path: string, body: unknown) => request<T>("PUT", path, { body });
+
+// --- booking: session and directory ---------------------------------------------------------
+
+export type Role = "admin" | "call_centre" | "clinic_staff" | "manager";
+
+export interface Principal {
+  operator_id: string;
+  name: string;
+  role: Role;
+  call_center_id: string | null;
+  extension: string | null;
+}
+
+export interface Clinic {
+  clinic_id: string;
+  name: string;
+  city: string;
+  address: string;
+  time_zone: string;
+  active: boolean;
+}
+
+export interface Question {
+  question_id: string;
+  text: string;
+  required: boolean;
+}
+
+export type MeetingMethod = "in_person" | "video" | "phone";
+
+export interface Service {
+  service_id: string;
+  name: string;
+  duration_minutes: number;
+  meeting_methods: MeetingMethod[];
+  questions: Question[];
+  active: boolean;
+}
+
+export interface Practitioner {
+  practitioner_id: string;
+  name: string;
+  languages: string[];
+  clinic_ids: string[];
+  service_ids: string[];
+  active: boolean;
+}
+
+export interface CallCenter {
+  call_center_id: string;
+  name: string;
+  kind: "internal" | "external";
+  active: boolean;
+}
+
+export interface Operator {
+  operator_id: string;
+  name: string;
+  username: string;
+  role: Role;
+  call_center_id: string | null;
+  extension: string | null;
+  active: boolean;
+}
+
+export interface CancellationReason {
+  reason_id: string;
+  label: string;
+  active: boolean;
+}
+
+interface Items<T> {
+  items: T[];
+}
+
+export const auth = {
+  login: (username: string, password: string) =>
+    request<{ token: string; operator: Principal }>("POST", "/api/booking/auth/login", {
+      body: { username, password },
+      quiet401: true,
+    }),
+  me: () => request<Principal>("GET", "/api/booking/auth/me", { quiet401: true }),
+  logout: () => post<void>("/api/booking/auth/logout"),
+};
+
+export const directory = {
+  clinics: () => get<Items<Clinic>>("/api/booking/clinics").then((r) => r.items),
+  services: () => get<Items<Service>>("/api/booking/services").then((r) => r.items),
+  practitioners: () => get<Items<Practitioner>>("/api/booking/practitioners").then((r) => r.items),
+  callCenters: () => get<Items<CallCenter>>("/api/booking/call-centers").then((r) => r.items),
+  operators: () => get<Items<Operator>>("/api/booking/operators").then((r) => r.items),
+  updateOperator: (operatorId: string, change: Partial<Pick<Operator, "extension" | "active">>) =>
+    patch<Operator>(`/api/booking/operators/${encodeURIComponent(operatorId)}`, change),
+  reasons: () =>
+    get<Items<CancellationReason>>("/api/booking/cancellation-reasons").then((r) => r.items),
+  createReason: (label: string) =>
+    post<CancellationReason>("/api/booking/cancellation-reasons", { label }),
+  updateReason: (reasonId: string, change: Partial<Pick<CancellationReason, "label" | "active">>) =>
+    patch<CancellationReason>(
+      `/api/booking/cancellation-reasons/${encodeURIComponent(reasonId)}`,
+      change,
+    ),
+};
+
+// --- booking: clients and appointments ------------------------------------------------------
+
+export interface Client {
+  client_id: string;
+  first_name: string;
+  last_name: string;
+  display_name: string;
+  email: string | null;
+  mobile: string | null;
+  phones: string[];
+  sms_consent: boolean;
+  date_of_birth: string | null;
+}
+
+export interface Appointment {
+  appointment_id: string;
+  starts_at: string;
+  ends_at: string;
+  status: "booked" | "cancelled";
+  clinic_id: string;
+  clinic_name: string;
+  time_zone: string;
+  practitioner_id: string;
+  practitioner_name: string;
+  service_id: string;
+  service_name: string;
+  meeting_method: MeetingMethod;
+  client_id: string;
+  client_name: string;
+  attendee_client_ids: string[];
+  attendee_notes: string;
+  private_notes: string | null;
+  call_center_id: string | null;
+  call_center_name: string | null;
+  operator_id: string | null;
+  call_id: string | null;
+  touch_id: string | null;
+  cancellation_reason: string | null;
+  /** False for another call center's appointment: shown greyed out, never changed. */
+  editable: boolean;
+}
+
+export interface ClientProfile extends Client {
+  upcoming: Appointment[];
+  past: Appointment[];
+}
+
+export interface NewClient {
+  first_name: string;
+  last_name: string;
+  email?: string | null;
+  mobile?: string | null;
+  sms_consent?: boolean;
+  date_of_birth?: string | null;
+  phones?: string[];
+}
+
+export interface MergePreview {
+  primary: Record<string, unknown>;
+  duplicate: Record<string, unknown>;
+  result: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+export interface Slot {
+  practitioner_id: string;
+  starts_at: string;
+  ends_at: string;
+}
+
+export interface PooledSlot {
+  starts_at: string;
+  ends_at: string;
+  practitioner_ids: string[];
+}
+
+export interface Availability {
+  clinic_id: string;
+  time_zone: string;
+  date: string;
+  slots: Slot[];
+  anyone_available: PooledSlot[];
+}
+
+export interface BookRequest {
+  service_id: string;
+  clinic_id: string;
+  meeting_method: MeetingMethod;
+  starts_at: string;
+  practitioner_id?: string | null;
+  language?: string | null;
+  client_id?: string | null;
+  new_client?: NewClient | null;
+  attendees?: { client_id?: string; new_client?: NewClient }[];
+  attendee_notes?: string;
+  private_notes?: string;
+  answers?: Record<string, string>;
+  call_id?: string | null;
+  touch_id?: string | null;
+}
+
+/** Splits one search box into booking's name / phone / email criteria. */
+export function clientSearchQuery(text: string): Query {
+  const value = text.trim();
+  if (value.includes("@")) return { email: value };
+  const digits = value.replace(/\D/g, "");
+  if (digits.length >= 3 && /^[\d\s()+\-.]+$/.test(value)) return { phone: value };
+  return { name: value };
+}
+
+export const clients = {
+  search: (text: string) =>
+    get<Items<Client>>("/api/booking/clients", { ...clientSearchQuery(text), limit: 50 }).then(
+      (r) => r.items,
+    ),
+  get: (clientId: string) =>
+    get<ClientProfile>(`/api/booking/clients/${encodeURIComponent(clientId)}`),
+  create: (client: NewClient) => post<Client>("/api/booking/clients", client),
+  update: (clientId: string, change: Partial<NewClient>) =>
+    patch<Client>(`/api/booking/clients/${encodeURIComponent(clientId)}`, change),
+  mergePreview: (primaryId: string, duplicateId: string) =>
+    get<MergePreview>("/api/booking/clients/merge-preview", {
+      primary_client_id: primaryId,
+      duplicate_client_id: duplicateId,
+    }),
+  merge: (primaryId: string, duplicateId: string) =>
+    post<{ client: Client; appointments_moved: number }>("/api/booking/clients/merge", {
+      primary_client_id: primaryId,
+      duplicate_client_id: duplicateId,
+    }),
+};
+
+export const appointments = {
+  availability: (q: {
+    clinic_id: string;
+    service_id: string;
+    date: string;
+    practitioner_id?: string;
+    language?: string;
+  }) => get<Availability>("/api/booking/availability", q),
+  book: (body: BookRequest) => post<Appointment>("/api/booking/appointments", body),
+  day: (q: { date: string; clinic_id?: string; practitioner_id?: string }) =>
+    get<{ date: string; items: Appointment[] }>("/api/booking/appointments", q).then((r) => r.items),
+  reschedule: (appointmentId: string, startsAt: string, practitionerId?: string) =>
+    post<Appointment>(`/api/booking/appointments/${encodeURIComponent(appointmentId)}/reschedule`, {
+      starts_at: startsAt,
+      ...(practitionerId ? { practitioner_id: practitionerId } : {}),
+    }),
+  cancel: (appointmentId: string, reasonId: string | null, note: string) =>
+    post<Appointment>(`/api/booking/appointments/${encodeURIComponent(appointmentId)}/cancel`, {
+      reason_id: reasonId,
+      note,
+    }),
+};
+
+/** The call center holding a slot, from booking's 409 `held_by`. */
+export function slotHolder(error: unknown): string | null {
+  if (error instanceof ApiError && error.status === 409 && error.body && typeof error.body === "object") {
+    const heldBy = (error.body as { held_by?: { call_center_name?: string | null } }).held_by;
+    if (heldBy) return heldBy.call_center_name ?? "another booking";
+  }
+  return null;
+}
+
+// --- analytics: call log and calls report ---------------------------------------------------
+
+export type CallType = "incoming" | "outgoing" | "internal";
+export type Disposition = "answered" | "missed" | "busy" | "failed";
+
+/** One call-log row. The fixed fields exist today; the rest follow issue 6 (documented shape). */
+export interface CallLogRow {
+  call_id: string;
+  started_at: string;
+  call_type: CallType;
+  src: string;
+  dst: string;
+  disposition: Disposition | null;
+  admin: string | null;
+  extension: string | null;
+  clinic_id: string | null;
+  wait_seconds: number | null;
+  talk_seconds: number | null;
+  total_seconds: number | null;
+  recording_url: string | null;
+  started_at_local?: string | null;
+  time_zone?: string | null;
+  clinic_name?: string | null;
+  admin_id?: string | null;
+  admin_name?: string | null;
+  contact_id?: string | null;
+  contact_kind?: string | null;
+  contact_name?: string | null;
+  tags?: string[] | null;
+  called_back?: boolean | null;
+  callback_call_id?: string | null;
+  callback_delay_seconds?: number | null;
+  [key: string]: unknown;
+}
+
+export interface CallFilters {
+  /** First day (YYYY-MM-DD), read by analytics in each call's clinic-local time. */
+  from?: string;
+  /** Last day (YYYY-MM-DD), inclusive. */
+  to?: string;
+  callTypes: CallType[];
+  admins: string[];
+  search: string;
+  dispositions: Disposition[];
+  missedOnly: boolean;
+  calledBackOnly: boolean;
+  phoneContains: string;
+  talkMin?: number | null;
+  talkMax?: number | null;
+  totalMin?: number | null;
+  totalMax?: number | null;
+}
+
+export const emptyCallFilters = (): CallFilters => ({
+  callTypes: [],
+  admins: [],
+  search: "",
+  dispositions: [],
+  missedOnly: false,
+  calledBackOnly: false,
+  phoneContains: "",
+});
+
+/** The analytics query parameters for a set of filters (one place to follow the API). */
+export function callFilterQuery(f: CallFilters): Query {
+  return {
+    from: f.from,
+    to: f.to,
+    call_type: f.callTypes,
+    admin: f.admins,
+    q: f.search.trim(),
+    disposition: f.dispositions,
+    missed: f.missedOnly || undefined,
+    called_back: f.calledBackOnly || undefined,
+    phone: f.phoneContains.trim(),
+    talk_min: f.talkMin ?? undefined,
+    talk_max: f.talkMax ?? undefined,
+    total_min: f.totalMin ?? undefined,
+    total_max: f.totalMax ?? undefined,
+  };
+}
+
+/** A sort as the call log takes it: a column, newest/largest first with `-`. */
+function sortQuery(sort?: string): Query {
+  if (!sort) return {};
+  return sort.startsWith("-") ? { sort: sort.slice(1), order: "desc" } : { sort, order: "asc" };
+}
+
+export interface CallLogPage {
+  items: CallLogRow[];
+  next_cursor: string | null;
+}
+
+export type ReportGrouping = "day" | "hour" | "employee_day" | "employee_month";
+
+/** A report row, read tolerantly: group keys plus per-call-type counts and averages. */
+export type ReportRow = Record<string, unknown>;
+
+export interface CallsReport {
+  group_by?: ReportGrouping;
+  items: ReportRow[];
+  totals?: ReportRow | null;
+}
+
+export const analytics = {
+  calls: (f: CallFilters, opts: { cursor?: string | null; limit?: number; sort?: string } = {}) =>
+    get<CallLogPage>("/api/analytics/calls", {
+      ...callFilterQuery(f),
+      limit: opts.limit ?? 50,
+      cursor: opts.cursor ?? undefined,
+      ...sortQuery(opts.sort),
+    }),
+  callsCsvUrl: (f: CallFilters, sort?: string) =>
+    "/api/analytics/calls" + queryString({ ...callFilterQuery(f), ...sortQuery(sort), format: "csv" }),
+  report: async (groupBy: ReportGrouping, f: CallFilters): Promise<CallsReport> => {
+    const body = await get<Record<string, unknown>>("/api/analytics/reports/calls", {
+      ...callFilterQuery(f),
+      group_by: groupBy,
+    });
+    // `rows`: the group keys (day, hour, admin_id + admin_name, month) and, per call type
+    // and `total`, {count, answered, missed, avg_talk_seconds, avg_wait_seconds}.
+    const items = (body.items ?? body.rows ?? []) as ReportRow[];
+    return { group_by: groupBy, items, totals: (body.totals ?? body.total ?? null) as ReportRow | null };
+  },
+  reportCsvUrl: (groupBy: ReportGrouping, f: CallFilters) =>
+    "/api/analytics/reports/calls" + queryString({ ...callFilterQuery(f), group_by: groupBy, format: "csv" }),
+};
+
+// --- telephony: integration settings and extensions -----------------------------------------
+
+export type IntegrationKind = "calltouch" | "callmarker";
+
+/** Documented shape (issue 3): the token is write-only, so reads say only whether one is set. */
+export interface IntegrationSettings {
+  enabled: boolean;
+  call_data_url: string;
+  request_data_url: string;
+  integration_id: string;
+  time_lag_minutes: number;
+  token_set?: boolean;
+}
+
+export interface IntegrationUpdate {
+  enabled: boolean;
+  call_data_url: string;
+  request_data_url: string;
+  integration_id: string;
+  time_lag_minutes: number;
+  token?: string;
+}
+
+export const telephony = {
+  integration: async (kind: IntegrationKind): Promise<IntegrationSettings> => {
+    const body = await get<Record<string, unknown>>(
+      `/api/telephony/settings/integrations/${kind}`,
+    );
+    return {
+      enabled: Boolean(body.enabled),
+      call_data_url: String(body.call_data_url ?? ""),
+      request_data_url: String(body.request_data_url ?? ""),
+      integration_id: String(body.integration_id ?? ""),
+      time_lag_minutes: Number(body.time_lag_minutes ?? 0),
+      token_set: Boolean(body.token_set ?? body.has_token ?? (body.token ? true : false)),
+    };
+  },
+  saveIntegration: (kind: IntegrationKind, settings: IntegrationUpdate) =>
+    put<Record<string, unknown>>(`/api/telephony/settings/integrations/${kind}`, settings),
+  extensions: () =>
+    get<Items<Record<string, unknown>> | Record<string, unknown>[]>("/api/telephony/extensions").then(
+      (r) => (Array.isArray(r) ? r : r.items),
+    ),
+};
+
+// --- crm-touch: identification and timeline -------------------------------------------------
+
+/** One contact behind a number (a patient, i.e. a booking client, or a lead). */
+export interface Contact {
+  contact_id: string;
+  kind: "patient" | "lead" | string;
+  display_name: string;
+  /** The booking client for a patient (crm-touch's patient ids are booking's client ids). */
+  client_id?: string | null;
+  details?: Record<string, unknown> | string | null;
+  /** The console path notify suggests (`/clients/<id>` or `/leads/<id>`). */
+  link?: string | null;
+}
+
+export interface TimelineEntry {
+  kind: "touch" | "appointment" | string;
+  at: string;
+  time_zone?: string;
+  title: string;
+  detail: string;
+}
+
+function readContact(raw: Record<string, unknown>): Contact {
+  const kind = String(raw.kind ?? raw.contact_kind ?? "patient");
+  const id = String(raw.contact_id ?? raw.client_id ?? raw.id ?? "");
+  return {
+    contact_id: id,
+    kind,
+    display_name: String(raw.display_name ?? raw.name ?? id),
+    client_id: (raw.client_id as string | undefined) ?? (kind === "patient" ? id : null),
+    details: (raw.details ?? raw.key_details ?? null) as Contact["details"],
+    link: (raw.link as string | undefined) ?? null,
+  };
+}
+
+export const crm = {
+  identify: async (phone: string): Promise<{ contacts: Contact[]; ambiguous: boolean }> => {
+    const body = await get<Record<string, unknown>>("/api/crm/identify", { phone });
+    const candidates = (body.candidates ?? []) as Record<string, unknown>[];
+    const list = candidates.length ? candidates : body.contact ? [body.contact as Record<string, unknown>] : [];
+    const contacts = list.map(readContact);
+    return { contacts, ambiguous: Boolean(body.ambiguous) || contacts.length > 1 };
+  },
+  /** Touches of a contact (one per call), newest first. */
+  touches: async (contactId: string): Promise<TimelineEntry[]> => {
+    const body = await get<Record<string, unknown>>("/api/crm/touches", { contact_id: contactId, limit: 100 });
+    return ((body.items ?? []) as Record<string, unknown>[]).map(touchEntry);
+  },
+  /** A contact (patient or lead) with its numbers and key details. */
+  contact: (contactId: string) =>
+    get<Record<string, unknown>>(`/api/crm/contacts/${encodeURIComponent(contactId)}`).then(readContactView),
+  /** A contact's touches and appointments, newest first. */
+  timeline: async (contactId: string): Promise<TimelineEntry[]> => {
+    const body = await get<Record<string, unknown>>(`/api/crm/contacts/${encodeURIComponent(contactId)}/timeline`);
+    return ((body.items ?? []) as Record<string, unknown>[]).map((e) => {
+      if (e.type === "touch" && e.touch) return touchEntry(e.touch as Record<string, unknown>);
+      const a = (e.appointment ?? {}) as Record<string, unknown>;
+      return {
+        kind: "appointment",
+        at: String(e.at ?? ""),
+        title: `Appointment ${String(a.status ?? "booked")}`,
+        detail: [a.starts_at ? `for ${String(a.starts_at)}` : "", a.clinic_id, a.practitioner_id]
+          .filter(Boolean)
+          .join(" · "),
+      };
+    });
+  },
+};
+
+export interface ContactView extends Contact {
+  phones: string[];
+  status: string;
+  merged_into: string | null;
+}
+
+function readContactView(raw: Record<string, unknown>): ContactView {
+  return {
+    ...readContact(raw),
+    phones: (raw.phones ?? []) as string[],
+    status: String(raw.status ?? ""),
+    merged_into: (raw.merged_into ?? null) as string | null,
+  };
+}
+
+function touchEntry(t: Record<string, unknown>): TimelineEntry {
+  const direction = t.direction === "outgoing" ? "Outgoing" : t.direction === "internal" ? "Internal" : "Incoming";
+  const talk = typeof t.talk_seconds === "number" ? `talk ${Math.floor(t.talk_seconds / 60)}:${String(t.talk_seconds % 60).padStart(2, "0")}` : "";
+  return {
+    kind: "touch",
+    at: String(t.created_at ?? ""),
+    title: `${direction} call${t.channel && t.channel !== "call" ? ` (${String(t.channel)})` : ""}${t.disposition ? `, ${String(t.disposition)}` : ""}`,
+    detail: [t.status, t.result, talk, t.notes].filter(Boolean).map(String).join(" · "),
+  };
+}
+
+// --- notify: the live session ---------------------------------------------------------------
+
+/** An incoming-call pop-up as the overlay shows it. */
+export interface Popup {
+  call_id: string;
+  caller: string;
+  caller_e164?: string | null;
+  clinic_id?: string | null;
+  clinic_name?: string | null;
+  extension?: string | null;
+  started_at?: string | null;
+  /** `known`, `unknown`, `ambiguous`, or `pending` until crm-touch has identified the caller. */
+  identification?: string;
+  contact?: Contact | null;
+  candidates: Contact[];
+  touch_id?: string | null;
+}
+
+export interface PopupClosed {
+  call_id: string;
+  reason: string;
+  handled_by?: string | null;
+}
+
+export type NotifyMessage =
+  | { type: "popup"; popup: Popup }
+  | { type: "closed"; closed: PopupClosed }
+  | { type: "other"; raw: unknown };
+
+function readPopup(raw: Record<string, unknown>): Popup {
+  const inner = (raw.popup ?? raw.payload ?? raw.data ?? raw) as Record<string, unknown>;
+  const contactRaw = inner.contact as Record<string, unknown> | null | undefined;
+  const candidates = ((inner.candidates ?? []) as Record<string, unknown>[]).map(readContact);
+  const clinic = inner.clinic as Record<string, unknown> | string | null | undefined;
+  // notify sends the caller as {display: "+7 916 123-45-67", number: "+79161234567"}.
+  const rawCaller = inner.caller ?? inner.caller_number ?? inner.phone;
+  const caller =
+    rawCaller && typeof rawCaller === "object"
+      ? {
+          display: String((rawCaller as Record<string, unknown>).display ?? (rawCaller as Record<string, unknown>).number ?? ""),
+          number: ((rawCaller as Record<string, unknown>).number ?? null) as string | null,
+        }
+      : { display: String(rawCaller ?? ""), number: rawCaller ? String(rawCaller) : null };
+  return {
+    call_id: String(inner.call_id ?? raw.call_id ?? ""),
+    caller: caller.display,
+    caller_e164: caller.number,
+    clinic_id: (inner.clinic_id ?? (typeof clinic === "object" && clinic ? (clinic.id ?? clinic.clinic_id) : null) ?? null) as
+      | string
+      | null,
+    clinic_name: (inner.clinic_name ??
+      (typeof clinic === "object" && clinic ? clinic.name : typeof clinic === "string" ? clinic : null) ??
+      null) as string | null,
+    extension: (inner.extension ?? null) as string | null,
+    started_at: (inner.ringing_since ?? inner.started_at ?? null) as string | null,
+    identification: String(inner.identification ?? (contactRaw ? "known" : "unknown")),
+    contact: contactRaw ? readContact(contactRaw) : null,
+    candidates,
+    touch_id: (inner.touch_id ?? null) as string | null,
+  };
+}
+
+/** Reads one notify message (`call.popup`, its update, `call.popup.closed`). */
+export function readNotifyMessage(data: string): NotifyMessage {
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(data);
+  } catch {
+    return { type: "other", raw: data };
+  }
+  const type = String(raw.type ?? raw.event ?? "");
+  if (type === "call.popup" || type === "call.popup.updated" || type === "call.popup.update") {
+    return { type: "popup", popup: readPopup(raw) };
+  }
+  if (type === "call.popup.closed") {
+    const inner = (raw.payload ?? raw.data ?? raw) as Record<string, unknown>;
+    const by = inner.handled_by ?? inner.by ?? inner.operator_name ?? inner.answered_by;
+    return {
+      type: "closed",
+      closed: {
+        call_id: String(inner.call_id ?? raw.call_id ?? ""),
+        reason: String(inner.reason ?? "closed"),
+        handled_by:
+          by && typeof by === "object"
+            ? String((by as Record<string, unknown>).name ?? (by as Record<string, unknown>).operator_id ?? "")
+            : ((by as string | undefined) ?? (inner.handled_by_name as string | undefined) ?? null),
+      },
+    };
+  }
+  return { type: "other", raw };
+}
+
+/** The notify WebSocket URL on this origin (the session cookie authenticates it). */
+export function notifySocketUrl(): string {
+  const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${window.location.host}/api/notify/ws`;
+}
+
+/** The message that tells notify this operator takes the call ("I'll take it"). */
+export const takeCallMessage = (callId: string) => JSON.stringify({ type: "take", call_id: callId });

@@ -1,0 +1,69 @@
+/** The frame of every page: navigation by role, the operator, the live-call connection, pop-ups. */
+import { NavLink, Outlet } from "react-router-dom";
+import { roleLabel } from "../format";
+import { NotifyProvider, useNotify } from "../notify";
+import { can, DirectoryProvider, usePrincipal, useSession } from "../session";
+import PopupOverlay from "./PopupOverlay";
+
+function ConnectionBadge() {
+  const { state } = useNotify();
+  const text = state === "online" ? "Live calls on" : state === "connecting" ? "Connecting…" : "Live calls offline";
+  return (
+    <span className={`conn conn-${state}`} role="status" title="Incoming-call pop-ups" data-testid="notify-state">
+      <span className="conn-dot" aria-hidden="true" />
+      {text}
+    </span>
+  );
+}
+
+export default function Layout() {
+  const principal = usePrincipal();
+  const { logout } = useSession();
+  const links = [
+    { to: "/calls", label: "Call log", show: can.readCallLog(principal.role) },
+    { to: "/reports", label: "Reports", show: can.readReports(principal.role) },
+    { to: "/clients", label: "Clients", show: true },
+    { to: "/booking", label: "Booking", show: true },
+    { to: "/settings", label: "Settings", show: can.manageSettings(principal.role) },
+  ].filter((l) => l.show);
+  return (
+    <DirectoryProvider>
+      <NotifyProvider>
+        <a className="skip-link" href="#main">
+          Skip to content
+        </a>
+        <header className="topbar">
+          <div className="brand">Switchboard</div>
+          <nav aria-label="Main">
+            <ul className="nav">
+              {links.map((l) => (
+                <li key={l.to}>
+                  <NavLink to={l.to} className={({ isActive }) => (isActive ? "active" : undefined)}>
+                    {l.label}
+                  </NavLink>
+                </li>
+              ))}
+            </ul>
+          </nav>
+          <div className="whoami">
+            <ConnectionBadge />
+            <span className="who" data-testid="whoami">
+              <strong>{principal.name}</strong>
+              <span className="muted">
+                {roleLabel[principal.role] ?? principal.role}
+                {principal.extension ? ` · ext. ${principal.extension}` : ""}
+              </span>
+            </span>
+            <button type="button" onClick={() => void logout()}>
+              Log out
+            </button>
+          </div>
+        </header>
+        <main id="main" tabIndex={-1}>
+          <Outlet />
+        </main>
+        <PopupOverlay />
+      </NotifyProvider>
+    </DirectoryProvider>
+  );
+}

@@ -1,0 +1,107 @@
+/** The live notify session: one WebSocket per tab, reconnecting, holding the open pop-ups. */
+import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import { notifySocketUrl, readNotifyMessage, takeCallMessage, type Popup, type PopupClosed } from "./api";
+
+export type ConnectionState = "connecting" | "online" | "offline";
+
+export interface OpenPopup extends Popup {
+  /** Set once notify closed it: shown briefly ("Answered by …"), then removed. */
+  closed?: PopupClosed;
+  taking?: boolean;
+  receivedAt: number;
+}
+
+interface NotifyValue {
+  state: ConnectionState;
+  popups: OpenPopup[];
+  take: (callId: string) => void;
+  dismiss: (callId: string) => void;
+}
+
+const NotifyContext = createContext<NotifyValue | null>(null);
+
+/** How long a closed pop-up stays to say who handled the call. */
+const CLOSED_LINGER_MS = 2500;
+
+export function NotifyProvider({ children }: { children: ReactNode }) {
+  const [state, setState] = useState<ConnectionState>("connecting");
+  const [popups, setPopups] = useState<OpenPopup[]>([]);
+  const socketRef = useRef<WebSocket | null>(null);
+
+  useEffect(() => {
+    let stopped = false;
+    let retry = 0;
+    let timer: number | undefined;
+
+    const connect = () => {
+      setState("connecting");
+      const socket = new WebSocket(notifySocketUrl());
+      socketRef.current = socket;
+      socket.onopen = () => {
+        retry = 0;
+        setState("online");
+      };
+      socket.onmessage = (event) => {
+        const message = readNotifyMessage(String(event.data));
+        if (message.type === "popup") {
+          const popup = message.popup;
+          setPopups((current) => {
+            const existing = current.find((p) => p.call_id === popup.call_id);
+            if (existing) {
+              // A later message (late identification) updates the open pop-up in place.
+              return current.map((p) =>
+                p.call_id === popup.call_id ? { ...p, ...popup, receivedAt: p.receivedAt, closed: p.closed } : p,
+              );
+            }
+            return [...current, { ...popup, receivedAt: Date.now() }];
+          });
+        } else if (message.type === "closed") {
+          const closed = message.closed;
+          setPopups((current) => current.map((p) => (p.call_id === closed.call_id ? { ...p, closed } : p)));
+          window.setTimeout(
+            () => setPopups((current) => current.filter((p) => p.call_id !== closed.call_id || !p.closed)),
+            CLOSED_LINGER_MS,
+          );
+        } else if (
+          message.raw &&
+          typeof message.raw === "object" &&
+          (message.raw as { type?: string }).type === "ping"
+        ) {
+          socket.send(JSON.stringify({ type: "pong" }));
+        }
+      };
+      socket.onclose = () => {
+        socketRef.current = null;
+        if (stopped) return;
+        setState("offline");
+        // Reconnect with capped backoff; notify resends the pop-ups still open on resume.
+        const delay = Math.min(10_000, 500 * 2 ** retry++);
+        timer = window.setTimeout(connect, delay);
+      };
+    };
+    connect();
+    return () => {
+      stopped = true;
+      window.clearTimeout(timer);
+      socketRef.current?.close();
+    };
+  }, []);
+
+  const take = useCallback((callId: string) => {
+    socketRef.current?.send(takeCallMessage(callId));
+    setPopups((current) => current.map((p) => (p.call_id === callId ? { ...p, taking: true } : p)));
+  }, []);
+
+  const dismiss = useCallback((callId: string) => {
+    setPopups((current) => current.filter((p) => p.call_id !== callId));
+  }, []);
+
+  const value = useMemo(() => ({ state, popups, take, dismiss }), [state, popups, take, dismiss]);
+  return <NotifyContext.Provider value={value}>{children}</NotifyContext.Provider>;
+}
+
+export function useNotify(): NotifyValue {
+  const value = useContext(NotifyContext);
+  if (!value) throw new Error("useNotify outside NotifyProvider");
+  return value;
+}

@@ -1,0 +1,769 @@
+/** Booking: the form (service, method, location, practitioner or anyone, slots, attendees,
+ * notes, questions) beside the day calendar of the clinic, where other call centers'
+ * appointments are greyed out and cannot be changed. */
+import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from "react";
+import { useSearchParams } from "react-router-dom";
+import {
+  ApiError,
+  appointments,
+  clients,
+  slotHolder,
+  type Appointment,
+  type Availability,
+  type Client,
+  type MeetingMethod,
+  type NewClient,
+} from "../api";
+import ClientPicker from "../components/ClientPicker";
+import Dialog from "../components/Dialog";
+import {
+  addDays,
+  dateIn,
+  day as dayLabel,
+  languageLabel,
+  meetingMethodLabel,
+  minutesOfDay,
+  phone as formatPhone,
+  time,
+  todayIn,
+  zoneLabel,
+} from "../format";
+import { can, useDirectory, usePrincipal } from "../session";
+
+interface ChosenSlot {
+  starts_at: string;
+  practitioner_id: string | null;
+}
+
+function SlotGrid({
+  availability,
+  anyone,
+  chosen,
+  onChoose,
+  practitionerName,
+}: {
+  availability: Availability | null;
+  anyone: boolean;
+  chosen: ChosenSlot | null;
+  onChoose: (slot: ChosenSlot) => void;
+  practitionerName: (id: string) => string;
+}) {
+  if (!availability) return <p className="muted">Choose a clinic, service and day to see free times.</p>;
+  const tz = availability.time_zone;
+  const slots = anyone
+    ? availability.anyone_available.map((s) => ({ starts_at: s.starts_at, practitioner_id: null, who: s.practitioner_ids }))
+    : availability.slots.map((s) => ({ starts_at: s.starts_at, practitioner_id: s.practitioner_id, who: [s.practitioner_id] }));
+  if (slots.length === 0) return <p className="muted">No free times on this day.</p>;
+  return (
+    <div className="slots" role="listbox" aria-label={`Free times (${zoneLabel(tz)} time)`}>
+      {slots.map((s) => {
+        const selected = chosen?.starts_at === s.starts_at && chosen?.practitioner_id === s.practitioner_id;
+        return (
+          <button
+            type="button"
+            role="option"
+            aria-selected={selected}
+            key={`${s.starts_at}-${s.practitioner_id ?? "any"}`}
+            className={`slot${selected ? " selected" : ""}`}
+            title={s.who.map(practitionerName).join(", ")}
+            data-starts-at={s.starts_at}
+            onClick={() => onChoose({ starts_at: s.starts_at, practitioner_id: s.practitioner_id })}
+          >
+            {time(s.starts_at, tz)}
+          </button>
+        );
+      })}
+    </div>
+  );
+}
+
+function DayCalendar({
+  items,
+  date,
+  timeZone,
+  practitioners,
+  onReschedule,
+  onCancel,
+}: {
+  items: Appointment[];
+  date: string;
+  timeZone: string;
+  practitioners: { id: string; name: string }[];
+  onReschedule: (a: Appointment) => void;
+  onCancel: (a: Appointment) => void;
+}) {
+  const startHour = 8;
+  const endHour = 20;
+  const pxPerMinute = 1.6;
+  const height = (endHour - startHour) * 60 * pxPerMinute;
+  const columns = practitioners.length ? practitioners : [{ id: "", name: "" }];
+  return (
+    <div className="calendar" aria-label={`Appointments on ${date} (${zoneLabel(timeZone)} time)`}>
+      <div className="cal-grid" style={{ gridTemplateColumns: `3.2rem repeat(${columns.length}, minmax(9rem, 1fr))` }}>
+        <div className="cal-corner" />
+        {columns.map((p) => (
+          <div className="cal-col-head" key={p.id}>
+            {p.name}
+          </div>
+        ))}
+        <div className="cal-hours" style={{ height }}>
+          {Array.from({ length: endHour - startHour }, (_, i) => (
+            <div key={i} className="cal-hour" style={{ top: i * 60 * pxPerMinute }}>
+              {String(startHour + i).padStart(2, "0")}:00
+            </div>
+          ))}
+        </div>
+        {columns.map((p) => (
+          <ul className="cal-col" key={p.id} style={{ height }} aria-label={p.name || "Appointments"}>
+            {items
+              .filter((a) => !p.id || a.practitioner_id === p.id)
+              .map((a) => {
+                const top = (minutesOfDay(a.starts_at, timeZone) - startHour * 60) * pxPerMinute;
+                const len = Math.max(24, (Date.parse(a.ends_at) - Date.parse(a.starts_at)) / 60000) * pxPerMinute;
+                return (
+                  <li
+                    key={a.appointment_id}
+                    className={`appt${a.editable ? "" : " appt-foreign"}`}
+                    style={{ top: Math.max(0, top), height: len }}
+                    aria-disabled={!a.editable}
+                    data-appointment-id={a.appointment_id}
+                    data-editable={a.editable}
+                  >
+                    <div className="appt-time">
+                      {time(a.starts_at, timeZone)}–{time(a.ends_at, timeZone)}
+                    </div>
+                    <div className="appt-title">
+                      {a.client_name} · {a.service_name}
+                    </div>
+                    <div className="appt-owner small">
+                      {a.call_center_name ?? "—"}
+                      {!a.editable && " · read only"}
+                    </div>
+                    {a.editable && (
+                      <div className="appt-actions">
+                        <button type="button" className="small" onClick={() => onReschedule(a)}>
+                          Reschedule
+                        </button>
+                        <button type="button" className="small danger" onClick={() => onCancel(a)}>
+                          Cancel
+                        </button>
+                      </div>
+                    )}
+                  </li>
+                );
+              })}
+          </ul>
+        ))}
+      </div>
+    </div>
+  );
+}
+
+function RescheduleDialog({
+  appointment,
+  onClose,
+  onDone,
+}: {
+  appointment: Appointment | null;
+  onClose: () => void;
+  onDone: (message: string) => void;
+}) {
+  const tz = appointment?.time_zone ?? "UTC";
+  const [date, setDate] = useState("");
+  const [availability, setAvailability] = useState<Availability | null>(null);
+  const [chosen, setChosen] = useState<ChosenSlot | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const dir = useDirectory();
+
+  useEffect(() => {
+    if (appointment) {
+      const current = dateIn(appointment.starts_at, tz);
+      const today = todayIn(tz);
+      setDate(current < today ? today : current);
+      setChosen(null);
+      setError(null);
+    }
+  }, [appointment, tz]);
+
+  useEffect(() => {
+    if (!appointment || !date) return;
+    let live = true;
+    appointments
+      .availability({
+        clinic_id: appointment.clinic_id,
+        service_id: appointment.service_id,
+        date,
+        practitioner_id: appointment.practitioner_id,
+      })
+      .then((a) => live && setAvailability(a))
+      .catch((e: Error) => live && setError(e.message));
+    return () => {
+      live = false;
+    };
+  }, [appointment, date]);
+
+  async function confirm() {
+    if (!appointment || !chosen) return;
+    try {
+      await appointments.reschedule(appointment.appointment_id, chosen.starts_at);
+      onDone(`Moved to ${dayLabel(chosen.starts_at, tz)} ${time(chosen.starts_at, tz)}.`);
+    } catch (e) {
+      const holder = slotHolder(e);
+      setError(holder ? `That time is already booked (held by ${holder}). Pick another time.` : (e as Error).message);
+    }
+  }
+
+  return (
+    <Dialog title="Reschedule appointment" open={appointment !== null} onClose={onClose}>
+      {appointment && (
+        <div className="dialog-body">
+          <p>
+            {appointment.client_name} · {appointment.service_name} with {appointment.practitioner_name}, now{" "}
+            {dayLabel(appointment.starts_at, tz)} {time(appointment.starts_at, tz)}
+          </p>
+          <label className="inline">
+            New day
+            <input type="date" value={date} onChange={(e) => setDate(e.target.value)} />
+          </label>
+          <SlotGrid
+            availability={availability}
+            anyone={false}
+            chosen={chosen}
+            onChoose={setChosen}
+            practitionerName={dir.practitionerName}
+          />
+          {error && (
+            <p className="error" role="alert">
+              {error}
+            </p>
+          )}
+          <div className="dialog-actions">
+            <button type="button" onClick={onClose}>
+              Keep as is
+            </button>
+            <button type="button" className="primary" disabled={!chosen} onClick={() => void confirm()}>
+              Move appointment
+            </button>
+          </div>
+        </div>
+      )}
+    </Dialog>
+  );
+}
+
+function CancelDialog({
+  appointment,
+  onClose,
+  onDone,
+}: {
+  appointment: Appointment | null;
+  onClose: () => void;
+  onDone: (message: string) => void;
+}) {
+  const dir = useDirectory();
+  const [reason, setReason] = useState("");
+  const [note, setNote] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    setReason("");
+    setNote("");
+    setError(null);
+  }, [appointment]);
+
+  async function confirm(event: FormEvent) {
+    event.preventDefault();
+    if (!appointment) return;
+    if (!reason) {
+      setError("Choose a cancellation reason.");
+      return;
+    }
+    try {
+      await appointments.cancel(appointment.appointment_id, reason, note);
+      onDone("Appointment cancelled.");
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  }
+
+  return (
+    <Dialog title="Cancel appointment" open={appointment !== null} onClose={onClose}>
+      {appointment && (
+        <form className="dialog-body" onSubmit={confirm}>
+          <p>
+            {appointment.client_name} · {appointment.service_name},{" "}
+            {dayLabel(appointment.starts_at, appointment.time_zone)} {time(appointment.starts_at, appointment.time_zone)}
+          </p>
+          <label>
+            Reason <span aria-hidden="true">*</span>
+            <select required value={reason} onChange={(e) => setReason(e.target.value)}>
+              <option value="">Choose…</option>
+              {dir.reasons
+                .filter((r) => r.active)
+                .map((r) => (
+                  <option key={r.reason_id} value={r.reason_id}>
+                    {r.label}
+                  </option>
+                ))}
+            </select>
+          </label>
+          <label>
+            Note
+            <textarea rows={2} value={note} onChange={(e) => setNote(e.target.value)} />
+          </label>
+          {error && (
+            <p className="error" role="alert">
+              {error}
+            </p>
+          )}
+          <div className="dialog-actions">
+            <button type="button" onClick={onClose}>
+              Keep appointment
+            </button>
+            <button type="submit" className="primary danger">
+              Cancel appointment
+            </button>
+          </div>
+        </form>
+      )}
+    </Dialog>
+  );
+}
+
+const emptyNewClient = (): NewClient => ({ first_name: "", last_name: "", mobile: "", email: "" });
+
+export default function BookingPage() {
+  const principal = usePrincipal();
+  const dir = useDirectory();
+  const [params] = useSearchParams();
+  const mayBook = can.book(principal.role);
+  const callId = params.get("call_id");
+  const touchId = params.get("touch_id");
+
+  const [clinicId, setClinicId] = useState(params.get("clinic_id") ?? "");
+  const [serviceId, setServiceId] = useState("");
+  const [method, setMethod] = useState<MeetingMethod>("in_person");
+  const [practitionerId, setPractitionerId] = useState(""); // "" = anyone available
+  const [language, setLanguage] = useState("");
+  const [date, setDate] = useState(params.get("date") ?? "");
+  const [availability, setAvailability] = useState<Availability | null>(null);
+  const [chosen, setChosen] = useState<ChosenSlot | null>(null);
+  const [client, setClient] = useState<Client | null>(null);
+  const [newClient, setNewClient] = useState<NewClient | null>(null);
+  const [attendees, setAttendees] = useState<Client[]>([]);
+  const [attendeeNotes, setAttendeeNotes] = useState("");
+  const [privateNotes, setPrivateNotes] = useState("");
+  const [answers, setAnswers] = useState<Record<string, string>>({});
+  const [message, setMessage] = useState<{ kind: "ok" | "error"; text: string } | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [calendar, setCalendar] = useState<Appointment[]>([]);
+  const [calendarVersion, setCalendarVersion] = useState(0);
+  const [rescheduling, setRescheduling] = useState<Appointment | null>(null);
+  const [cancelling, setCancelling] = useState<Appointment | null>(null);
+
+  const clinic = dir.clinic(clinicId);
+  const tz = clinic?.time_zone ?? "UTC";
+  const messageRef = useRef<HTMLParagraphElement>(null);
+  useEffect(() => messageRef.current?.scrollIntoView({ block: "nearest" }), [message]);
+  const service = dir.services.find((s) => s.service_id === serviceId);
+
+  // Defaults once the directory is there; a pop-up's clinic/client come from the URL.
+  useEffect(() => {
+    if (!dir.loaded) return;
+    if (!clinicId && dir.clinics[0]) setClinicId(dir.clinics[0].clinic_id);
+    if (!serviceId && dir.services[0]) setServiceId(dir.services[0].service_id);
+  }, [dir.loaded, dir.clinics, dir.services, clinicId, serviceId]);
+  useEffect(() => {
+    if (clinic && !date) setDate(todayIn(clinic.time_zone));
+  }, [clinic, date]);
+  useEffect(() => {
+    const clientId = params.get("client_id");
+    const phoneParam = params.get("phone");
+    if (clientId) {
+      clients
+        .get(clientId)
+        .then((c) => setClient(c))
+        .catch((e: Error) => setMessage({ kind: "error", text: e.message }));
+    } else if (phoneParam) {
+      clients
+        .search(phoneParam)
+        .then((found) => {
+          if (found.length === 1) setClient(found[0]);
+          else setNewClient({ ...emptyNewClient(), mobile: phoneParam });
+        })
+        .catch(() => setNewClient({ ...emptyNewClient(), mobile: phoneParam }));
+    }
+  }, [params]);
+  useEffect(() => {
+    if (service && !service.meeting_methods.includes(method)) setMethod(service.meeting_methods[0]);
+    setAnswers({});
+    // Only when the service changes: its methods and questions decide the rest.
+  }, [service]);
+
+  const practitionersHere = useMemo(
+    () =>
+      dir.practitioners.filter(
+        (p) => p.active && p.clinic_ids.includes(clinicId) && (!serviceId || p.service_ids.includes(serviceId)),
+      ),
+    [dir.practitioners, clinicId, serviceId],
+  );
+  const languages = useMemo(
+    () => Array.from(new Set(practitionersHere.flatMap((p) => p.languages))).sort(),
+    [practitionersHere],
+  );
+  useEffect(() => {
+    if (practitionerId && !practitionersHere.some((p) => p.practitioner_id === practitionerId)) setPractitionerId("");
+  }, [practitionersHere, practitionerId]);
+
+  // Only the latest request may set the slots: an answer for a day the operator has
+  // already left must not overwrite the one on screen.
+  const slotRequest = useRef(0);
+  const loadSlots = useCallback(() => {
+    if (!clinicId || !serviceId || !date) return;
+    setChosen(null);
+    const request = ++slotRequest.current;
+    const current = () => request === slotRequest.current;
+    appointments
+      .availability({
+        clinic_id: clinicId,
+        service_id: serviceId,
+        date,
+        practitioner_id: practitionerId || undefined,
+        language: !practitionerId && language ? language : undefined,
+      })
+      .then((a) => current() && setAvailability(a))
+      .catch((e: Error) => {
+        if (!current()) return;
+        setAvailability(null);
+        setMessage({ kind: "error", text: e.message });
+      });
+  }, [clinicId, serviceId, date, practitionerId, language]);
+  useEffect(loadSlots, [loadSlots]);
+
+  useEffect(() => {
+    if (!clinicId || !date) return;
+    let live = true;
+    appointments
+      .day({ date, clinic_id: clinicId })
+      .then((items) => live && setCalendar(items))
+      .catch((e: Error) => live && setMessage({ kind: "error", text: e.message }));
+    return () => {
+      live = false;
+    };
+  }, [clinicId, date, calendarVersion]);
+
+  const calendarPractitioners = useMemo(() => {
+    const here = dir.practitioners.filter((p) => p.clinic_ids.includes(clinicId));
+    const shown = practitionerId ? here.filter((p) => p.practitioner_id === practitionerId) : here;
+    return shown.map((p) => ({ id: p.practitioner_id, name: p.name }));
+  }, [dir.practitioners, clinicId, practitionerId]);
+
+  async function book(event: FormEvent) {
+    event.preventDefault();
+    setMessage(null);
+    if (!chosen) {
+      setMessage({ kind: "error", text: "Choose a free time." });
+      return;
+    }
+    if (!client && !newClient) {
+      setMessage({ kind: "error", text: "Choose the client, or add a new one." });
+      return;
+    }
+    setBusy(true);
+    try {
+      const appt = await appointments.book({
+        service_id: serviceId,
+        clinic_id: clinicId,
+        meeting_method: method,
+        starts_at: chosen.starts_at,
+        practitioner_id: chosen.practitioner_id,
+        language: !chosen.practitioner_id && language ? language : null,
+        client_id: client?.client_id ?? null,
+        new_client: client ? null : {
+          ...newClient!,
+          email: newClient!.email || null,
+          mobile: newClient!.mobile || null,
+        },
+        attendees: attendees.map((a) => ({ client_id: a.client_id })),
+        attendee_notes: attendeeNotes,
+        private_notes: privateNotes,
+        answers,
+        call_id: callId,
+        touch_id: touchId,
+      });
+      setMessage({
+        kind: "ok",
+        text: `Booked: ${appt.client_name}, ${appt.service_name} with ${appt.practitioner_name}, ${dayLabel(appt.starts_at, appt.time_zone)} ${time(appt.starts_at, appt.time_zone)} (${zoneLabel(appt.time_zone)} time).`,
+      });
+      setAttendeeNotes("");
+      setPrivateNotes("");
+      setAnswers({});
+      setAttendees([]);
+      loadSlots();
+      setCalendarVersion((v) => v + 1);
+    } catch (e) {
+      const holder = slotHolder(e);
+      if (holder) {
+        setMessage({
+          kind: "error",
+          text: `This time is no longer free: it has just been booked by ${holder}. Choose another time.`,
+        });
+        loadSlots();
+        setCalendarVersion((v) => v + 1);
+      } else {
+        setMessage({ kind: "error", text: e instanceof ApiError ? e.message : String(e) });
+      }
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const afterChange = (text: string) => {
+    setRescheduling(null);
+    setCancelling(null);
+    setMessage({ kind: "ok", text });
+    loadSlots();
+    setCalendarVersion((v) => v + 1);
+  };
+
+  return (
+    <div className="page booking">
+      <div className="page-head">
+        <h1>Booking</h1>
+        {callId && <span className="badge badge-call">During call {callId}</span>}
+      </div>
+      <div className="booking-grid">
+        <form className="card booking-form" onSubmit={book} aria-label="New appointment">
+          <fieldset disabled={!mayBook}>
+            <legend className="sr-only">Appointment</legend>
+            <div className="form-row">
+              <label>
+                Service
+                <select value={serviceId} onChange={(e) => setServiceId(e.target.value)}>
+                  {dir.services
+                    .filter((s) => s.active)
+                    .map((s) => (
+                      <option key={s.service_id} value={s.service_id}>
+                        {s.name} ({s.duration_minutes} min)
+                      </option>
+                    ))}
+                </select>
+              </label>
+              <label>
+                Meeting method
+                <select value={method} onChange={(e) => setMethod(e.target.value as MeetingMethod)}>
+                  {(service?.meeting_methods ?? []).map((m) => (
+                    <option key={m} value={m}>
+                      {meetingMethodLabel[m] ?? m}
+                    </option>
+                  ))}
+                </select>
+              </label>
+            </div>
+            <div className="form-row">
+              <label>
+                Location
+                <select value={clinicId} onChange={(e) => setClinicId(e.target.value)}>
+                  {dir.clinics
+                    .filter((c) => c.active)
+                    .map((c) => (
+                      <option key={c.clinic_id} value={c.clinic_id}>
+                        {c.name}
+                        {c.city ? `, ${c.city}` : ""}
+                      </option>
+                    ))}
+                </select>
+              </label>
+              <label>
+                Practitioner
+                <select value={practitionerId} onChange={(e) => setPractitionerId(e.target.value)}>
+                  <option value="">Anyone available</option>
+                  {practitionersHere.map((p) => (
+                    <option key={p.practitioner_id} value={p.practitioner_id}>
+                      {p.name}
+                    </option>
+                  ))}
+                </select>
+              </label>
+              {!practitionerId && (
+                <label>
+                  Language
+                  <select value={language} onChange={(e) => setLanguage(e.target.value)}>
+                    <option value="">Any</option>
+                    {languages.map((l) => (
+                      <option key={l} value={l}>
+                        {languageLabel[l] ?? l}
+                      </option>
+                    ))}
+                  </select>
+                </label>
+              )}
+            </div>
+            <div className="form-row day-row">
+              <button type="button" aria-label="Previous day" onClick={() => setDate(addDays(date, -1))}>
+                ‹
+              </button>
+              <label className="inline">
+                Day
+                <input type="date" value={date} onChange={(e) => setDate(e.target.value)} />
+              </label>
+              <button type="button" aria-label="Next day" onClick={() => setDate(addDays(date, 1))}>
+                ›
+              </button>
+              <span className="muted small">
+                {date && clinic ? `${dayLabel(date + "T12:00:00Z", "UTC")} · times in ${zoneLabel(tz)} time` : ""}
+              </span>
+            </div>
+            <h2 className="h3">Free times</h2>
+            <SlotGrid
+              availability={availability}
+              anyone={!practitionerId}
+              chosen={chosen}
+              onChoose={setChosen}
+              practitionerName={dir.practitionerName}
+            />
+            <h2 className="h3">Client</h2>
+            {client ? (
+              <div className="chosen-client" data-testid="chosen-client">
+                <strong>{client.display_name}</strong>
+                <span className="muted">{[formatPhone(client.mobile), client.email].filter(Boolean).join(" · ")}</span>
+                <button type="button" className="link" onClick={() => setClient(null)}>
+                  Change
+                </button>
+              </div>
+            ) : newClient ? (
+              <div className="new-client">
+                <div className="form-row">
+                  <label>
+                    First name *
+                    <input
+                      required
+                      value={newClient.first_name}
+                      onChange={(e) => setNewClient({ ...newClient, first_name: e.target.value })}
+                    />
+                  </label>
+                  <label>
+                    Last name *
+                    <input
+                      required
+                      value={newClient.last_name}
+                      onChange={(e) => setNewClient({ ...newClient, last_name: e.target.value })}
+                    />
+                  </label>
+                </div>
+                <div className="form-row">
+                  <label>
+                    Mobile
+                    <input
+                      type="tel"
+                      value={newClient.mobile ?? ""}
+                      onChange={(e) => setNewClient({ ...newClient, mobile: e.target.value })}
+                    />
+                  </label>
+                  <label>
+                    Email
+                    <input
+                      type="email"
+                      value={newClient.email ?? ""}
+                      onChange={(e) => setNewClient({ ...newClient, email: e.target.value })}
+                    />
+                  </label>
+                </div>
+                <button type="button" className="link" onClick={() => setNewClient(null)}>
+                  Search existing clients instead
+                </button>
+              </div>
+            ) : (
+              <>
+                <ClientPicker label="Find client" onPick={setClient} />
+                <button type="button" className="link" onClick={() => setNewClient(emptyNewClient())}>
+                  + New client
+                </button>
+              </>
+            )}
+            <h2 className="h3">Attendees</h2>
+            <ul className="chips" aria-label="Attendees">
+              {attendees.map((a) => (
+                <li className="chip" key={a.client_id}>
+                  {a.display_name}
+                  <button
+                    type="button"
+                    aria-label={`Remove ${a.display_name}`}
+                    onClick={() => setAttendees(attendees.filter((x) => x.client_id !== a.client_id))}
+                  >
+                    ×
+                  </button>
+                </li>
+              ))}
+            </ul>
+            <ClientPicker
+              label="Add attendee"
+              exclude={[client?.client_id ?? "", ...attendees.map((a) => a.client_id)]}
+              onPick={(c) => setAttendees([...attendees, c])}
+            />
+            {service && service.questions.length > 0 && (
+              <>
+                <h2 className="h3">Questions</h2>
+                {service.questions.map((q) => (
+                  <label key={q.question_id}>
+                    {q.text}
+                    {q.required ? " *" : ""}
+                    <input
+                      required={q.required}
+                      value={answers[q.question_id] ?? ""}
+                      onChange={(e) => setAnswers({ ...answers, [q.question_id]: e.target.value })}
+                    />
+                  </label>
+                ))}
+              </>
+            )}
+            <label>
+              Notes for the attendees
+              <textarea rows={2} value={attendeeNotes} onChange={(e) => setAttendeeNotes(e.target.value)} />
+            </label>
+            <label>
+              Private notes (your call center only)
+              <textarea rows={2} value={privateNotes} onChange={(e) => setPrivateNotes(e.target.value)} />
+            </label>
+            {message && (
+              <p
+                ref={messageRef}
+                className={message.kind === "ok" ? "notice" : "error"}
+                role={message.kind === "ok" ? "status" : "alert"}
+                data-testid="booking-message"
+              >
+                {message.text}
+              </p>
+            )}
+            <div className="form-actions">
+              <button type="submit" className="primary" disabled={busy || !chosen}>
+                {busy ? "Booking…" : chosen ? `Book ${time(chosen.starts_at, tz)}` : "Book"}
+              </button>
+            </div>
+          </fieldset>
+          {!mayBook && <p className="muted">Your role can view the calendar but not book.</p>}
+        </form>
+        <section className="card calendar-card" aria-labelledby="calendar-title">
+          <div className="page-head">
+            <h2 id="calendar-title">
+              {clinic?.name ?? "Clinic"} · {date ? dayLabel(date + "T12:00:00Z", "UTC") : ""}
+            </h2>
+            <span className="legend">
+              <span className="legend-own">your call center</span>
+              <span className="legend-foreign">other call centers (read only)</span>
+            </span>
+          </div>
+          <DayCalendar
+            items={calendar}
+            date={date}
+            timeZone={tz}
+            practitioners={calendarPractitioners}
+            onReschedule={setRescheduling}
+            onCancel={setCancelling}
+          />
+        </section>
+      </div>
+      <RescheduleDialog appointment={rescheduling} onClose={() => setRescheduling(null)} onDone={afterChange} />
+      <CancelDialog appointment={cancelling} onClose={() => setCancelling(null)} onDone={afterChange} />
+    </div>
+  );
+}

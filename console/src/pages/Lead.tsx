@@ -1,0 +1,81 @@
+/** A lead (an unknown caller crm-touch keeps by number): details, calls, and turning it into a booking. */
+import { useEffect, useState } from "react";
+import { Link, Navigate, useParams } from "react-router-dom";
+import { crm, type ContactView, type TimelineEntry } from "../api";
+import { dateTime, phone } from "../format";
+import { can, useDirectory, usePrincipal } from "../session";
+
+export default function LeadPage() {
+  const { contactId = "" } = useParams();
+  const principal = usePrincipal();
+  const zone = useDirectory().clinics[0]?.time_zone ?? "UTC";
+  const [contact, setContact] = useState<ContactView | null>(null);
+  const [timeline, setTimeline] = useState<TimelineEntry[]>([]);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    crm
+      .contact(contactId)
+      .then(setContact)
+      .catch((e: Error) => setError(e.message));
+    crm
+      .timeline(contactId)
+      .then(setTimeline)
+      .catch(() => setTimeline([]));
+  }, [contactId]);
+
+  if (error) {
+    return (
+      <div className="page">
+        <p className="error" role="alert">
+          {error}
+        </p>
+      </div>
+    );
+  }
+  if (!contact) return <div className="page">Loading…</div>;
+  // A lead that booked became a client: show the client instead.
+  if (contact.merged_into) return <Navigate to={`/clients/${encodeURIComponent(contact.merged_into)}`} replace />;
+  const number = contact.phones[0] ?? "";
+  return (
+    <div className="page">
+      <div className="page-head">
+        <h1>
+          {contact.display_name} <span className="badge badge-lead">Lead</span>
+        </h1>
+        {can.book(principal.role) && (
+          <div className="actions">
+            <Link className="button primary" to={`/booking?phone=${encodeURIComponent(number)}`}>
+              Book appointment
+            </Link>
+            <Link className="button" to={`/clients/new?phone=${encodeURIComponent(number)}`}>
+              Register as client
+            </Link>
+          </div>
+        )}
+      </div>
+      <section className="card">
+        <dl className="facts">
+          <dt>Numbers</dt>
+          <dd>{contact.phones.map(phone).join(", ") || "—"}</dd>
+          <dt>Status</dt>
+          <dd>{contact.status || "—"}</dd>
+        </dl>
+      </section>
+      <section className="card" aria-labelledby="lead-timeline">
+        <h2 id="lead-timeline">Timeline</h2>
+        <ol className="timeline">
+          {timeline.map((entry, i) => (
+            <li key={i} className={`tl tl-${entry.kind}`}>
+              <span className="tl-at">{dateTime(entry.at, zone)}</span>
+              <span className="tl-kind">{entry.kind === "touch" ? "Call" : "Appointment"}</span>
+              <span className="tl-title">{entry.title}</span>
+              <span className="muted small">{entry.detail}</span>
+            </li>
+          ))}
+          {timeline.length === 0 && <li className="muted">Nothing yet.</li>}
+        </ol>
+      </section>
+    </div>
+  );
+}

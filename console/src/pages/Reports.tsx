@@ -1,0 +1,271 @@
+/** Calls report: table and bar chart, four groupings, the call log's filters, CSV. */
+import { useEffect, useMemo, useRef, useState } from "react";
+import {
+  BarController,
+  BarElement,
+  CategoryScale,
+  Chart,
+  Legend,
+  LinearScale,
+  Tooltip,
+} from "chart.js";
+import { analytics, type CallsReport, type ReportGrouping, type ReportRow } from "../api";
+import CallFiltersBar, { initialFilters, toCallFilters, type FilterState } from "../components/CallFiltersBar";
+import { duration } from "../format";
+import { useDirectory, type Directory } from "../session";
+
+Chart.register(BarController, BarElement, CategoryScale, LinearScale, Tooltip, Legend);
+
+const GROUPINGS: { value: ReportGrouping; label: string }[] = [
+  { value: "day", label: "By days" },
+  { value: "hour", label: "By hours" },
+  { value: "employee_day", label: "By employees and days" },
+  { value: "employee_month", label: "By employees and months" },
+];
+
+const TYPES = ["incoming", "outgoing", "internal", "total"] as const;
+type Kind = (typeof TYPES)[number];
+const TYPE_LABEL: Record<Kind, string> = {
+  incoming: "Incoming",
+  outgoing: "Outgoing",
+  internal: "Internal",
+  total: "Total",
+};
+const COLOURS: Record<string, string> = { incoming: "#2563eb", outgoing: "#16a34a", internal: "#a855f7" };
+
+/** Reads `incoming_count`, `incoming.count` or `{incoming: {count}}` alike. */
+function figure(row: ReportRow, kind: string, name: string): number | null {
+  const nested = row[kind];
+  const candidates = [
+    row[`${kind}_${name}`],
+    row[`${kind}.${name}`],
+    nested && typeof nested === "object" ? (nested as Record<string, unknown>)[name] : undefined,
+  ];
+  if (name === "count" && typeof nested === "number") candidates.push(nested);
+  for (const c of candidates) if (typeof c === "number") return c;
+  return null;
+}
+
+const count = (row: ReportRow, kind: string) => figure(row, kind, "count");
+const avgTalk = (row: ReportRow, kind: string) =>
+  figure(row, kind, "avg_talk_seconds") ?? figure(row, kind, "average_talk_seconds") ?? figure(row, kind, "avg_talk");
+const missed = (row: ReportRow) =>
+  (typeof row.missed_count === "number" ? row.missed_count : null) ??
+  (typeof row.missed === "number" ? row.missed : null) ??
+  figure(row, "total", "missed") ??
+  figure(row, "total", "missed_count") ??
+  figure(row, "missed", "count");
+const avgWait = (row: ReportRow) =>
+  (typeof row.avg_wait_seconds === "number" ? row.avg_wait_seconds : null) ??
+  figure(row, "total", "avg_wait_seconds") ??
+  figure(row, "missed", "avg_wait_seconds");
+
+function employeeOf(row: ReportRow, dir: Directory): string {
+  const name = row.employee_name ?? row.admin_name ?? row.operator_name;
+  if (typeof name === "string" && name) return name;
+  const id = row.admin_id ?? row.employee ?? row.admin ?? row.operator_id ?? row.employee_id;
+  return id ? dir.operatorName(String(id)) : "Unassigned";
+}
+
+function hourOf(row: ReportRow): string {
+  const h = row.hour;
+  if (typeof h === "number") return `${String(h).padStart(2, "0")}:00`;
+  if (typeof h === "string") return h.length <= 2 ? `${h.padStart(2, "0")}:00` : h.slice(11, 16) || h;
+  return "";
+}
+
+/** The label of a row's group: its day, hour, employee and month as they apply. */
+export function groupLabel(row: ReportRow, groupBy: ReportGrouping, dir: Directory): string {
+  const dayValue = String(row.day ?? row.date ?? "");
+  const monthValue = String(row.month ?? dayValue.slice(0, 7));
+  switch (groupBy) {
+    case "day":
+      return dayValue;
+    case "hour":
+      return [row.day ?? row.date ? dayValue : "", hourOf(row)].filter(Boolean).join(" ");
+    case "employee_day":
+      return `${employeeOf(row, dir)} · ${dayValue}`;
+    case "employee_month":
+      return `${employeeOf(row, dir)} · ${monthValue}`;
+  }
+}
+
+function ReportChart({ report, dir }: { report: CallsReport; dir: Directory }) {
+  const canvas = useRef<HTMLCanvasElement>(null);
+  const chart = useRef<Chart | null>(null);
+  useEffect(() => {
+    if (!canvas.current) return;
+    const labels = report.items.map((r) => groupLabel(r, report.group_by ?? "day", dir));
+    const datasets = (["incoming", "outgoing", "internal"] as const).map((kind) => ({
+      label: TYPE_LABEL[kind],
+      data: report.items.map((r) => count(r, kind) ?? 0),
+      backgroundColor: COLOURS[kind],
+      stack: "calls",
+      maxBarThickness: 56,
+    }));
+    chart.current?.destroy();
+    chart.current = new Chart(canvas.current, {
+      type: "bar",
+      data: { labels, datasets },
+      options: {
+        responsive: true,
+        maintainAspectRatio: false,
+        animation: false,
+        scales: {
+          x: { stacked: true, ticks: { autoSkip: true, maxRotation: 60 } },
+          y: { stacked: true, beginAtZero: true, title: { display: true, text: "Calls" }, ticks: { precision: 0 } },
+        },
+        plugins: { legend: { position: "top" } },
+      },
+    });
+    return () => {
+      chart.current?.destroy();
+      chart.current = null;
+    };
+  }, [report, dir]);
+  return (
+    <div className="chart-box" data-testid="report-chart" data-group-by={report.group_by}>
+      <canvas
+        ref={canvas}
+        role="img"
+        aria-label={`Bar chart of calls ${GROUPINGS.find((g) => g.value === report.group_by)?.label.toLowerCase() ?? ""}`}
+      />
+    </div>
+  );
+}
+
+function ReportTable({ report, dir }: { report: CallsReport; dir: Directory }) {
+  const groupBy = report.group_by ?? "day";
+  const rows = report.totals ? [...report.items, report.totals] : report.items;
+  return (
+    <div className="table-wrap">
+      <table className="data report" data-testid="report-table" data-group-by={groupBy}>
+        <thead>
+          <tr>
+            <th scope="col" rowSpan={2}>
+              {groupBy === "day" ? "Day" : groupBy === "hour" ? "Hour" : groupBy === "employee_day" ? "Employee · day" : "Employee · month"}
+            </th>
+            {TYPES.map((t) => (
+              <th scope="colgroup" colSpan={2} key={t}>
+                {TYPE_LABEL[t]}
+              </th>
+            ))}
+            <th scope="colgroup" colSpan={2}>
+              Missed
+            </th>
+          </tr>
+          <tr>
+            {TYPES.map((t) => [
+              <th scope="col" className="num" key={`${t}-n`}>
+                Calls
+              </th>,
+              <th scope="col" className="num" key={`${t}-t`}>
+                Avg talk
+              </th>,
+            ])}
+            <th scope="col" className="num">
+              Calls
+            </th>
+            <th scope="col" className="num">
+              Avg wait
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((row, i) => (
+            <tr key={i} className={report.totals && i === rows.length - 1 ? "totals" : undefined}>
+              <th scope="row">{report.totals && i === rows.length - 1 ? "Total" : groupLabel(row, groupBy, dir)}</th>
+              {TYPES.map((t) => [
+                <td className="num" key={`${t}-n`}>
+                  {count(row, t) ?? ""}
+                </td>,
+                <td className="num" key={`${t}-t`}>
+                  {duration(avgTalk(row, t))}
+                </td>,
+              ])}
+              <td className="num">{missed(row) ?? ""}</td>
+              <td className="num">{duration(avgWait(row))}</td>
+            </tr>
+          ))}
+          {rows.length === 0 && (
+            <tr>
+              <td colSpan={11} className="empty">
+                No calls in this period.
+              </td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+export default function ReportsPage() {
+  const dir = useDirectory();
+  const zone = dir.clinics[0]?.time_zone ?? "UTC";
+  const [groupBy, setGroupBy] = useState<ReportGrouping>("day");
+  const [view, setView] = useState<"table" | "chart">("table");
+  const [filters, setFilters] = useState<FilterState>(initialFilters);
+  const [report, setReport] = useState<CallsReport | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [loading, setLoading] = useState(false);
+  const apiFilters = useMemo(() => toCallFilters(filters), [filters, zone]);
+
+  useEffect(() => {
+    let live = true;
+    setLoading(true);
+    analytics
+      .report(groupBy, apiFilters)
+      .then((r) => {
+        if (!live) return;
+        setReport(r);
+        setError(null);
+      })
+      .catch((e: Error) => {
+        if (!live) return;
+        setReport(null);
+        setError(e.message);
+      })
+      .finally(() => live && setLoading(false));
+    return () => {
+      live = false;
+    };
+  }, [groupBy, apiFilters]);
+
+  return (
+    <div className="page">
+      <div className="page-head">
+        <h1>Calls report</h1>
+        <div className="actions">
+          <div className="segmented" role="group" aria-label="View">
+            <button type="button" aria-pressed={view === "table"} onClick={() => setView("table")}>
+              Table
+            </button>
+            <button type="button" aria-pressed={view === "chart"} onClick={() => setView("chart")}>
+              Chart
+            </button>
+          </div>
+          <a className="button" href={analytics.reportCsvUrl(groupBy, apiFilters)} download={`calls-report-${groupBy}.csv`}>
+            Export CSV
+          </a>
+        </div>
+      </div>
+      <div className="segmented groupings" role="group" aria-label="Group by">
+        {GROUPINGS.map((g) => (
+          <button key={g.value} type="button" aria-pressed={groupBy === g.value} onClick={() => setGroupBy(g.value)}>
+            {g.label}
+          </button>
+        ))}
+      </div>
+      <CallFiltersBar value={filters} timeZone={zone} onChange={setFilters} showSearch={false} />
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      <div aria-busy={loading}>
+        {report && report.group_by === groupBy && (view === "table" ? <ReportTable report={report} dir={dir} /> : <ReportChart report={report} dir={dir} />)}
+      </div>
+    </div>
+  );
+}

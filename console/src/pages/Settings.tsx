@@ -1,0 +1,418 @@
+/** Settings (admin): Calltouch and Callmarker, operators' extensions, cancellation reasons. */
+import { useEffect, useMemo, useState, type FormEvent } from "react";
+import {
+  ApiError,
+  directory,
+  telephony,
+  type IntegrationKind,
+  type IntegrationUpdate,
+  type Operator,
+} from "../api";
+import { roleLabel } from "../format";
+import { useDirectory } from "../session";
+
+type Tab = "integrations" | "extensions" | "reasons";
+
+// --- integrations ------------------------------------------------------------------------
+
+interface IntegrationForm {
+  enabled: boolean;
+  call_data_url: string;
+  request_data_url: string;
+  integration_id: string;
+  token: string;
+  time_lag_minutes: string;
+}
+
+type Field = keyof IntegrationForm;
+type Errors = Partial<Record<Field, string>>;
+
+const FIELD_LABEL: Record<Field, string> = {
+  enabled: "Enabled",
+  call_data_url: "Call Data URL",
+  request_data_url: "Request Data URL",
+  integration_id: "ID",
+  token: "Token",
+  time_lag_minutes: "Time lag (minutes)",
+};
+
+function isUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === "http:" || url.protocol === "https:") && Boolean(url.hostname);
+  } catch {
+    return false;
+  }
+}
+
+/** The form's rules: every field is mandatory when the integration is enabled. */
+export function validateIntegration(form: IntegrationForm, name: string, tokenSet: boolean): Errors {
+  const errors: Errors = {};
+  const required = (field: Field) => {
+    if (form.enabled && !String(form[field]).trim()) {
+      errors[field] = `${FIELD_LABEL[field]} is required when ${name} is enabled.`;
+    }
+  };
+  for (const field of ["call_data_url", "request_data_url"] as const) {
+    required(field);
+    const value = form[field].trim();
+    if (value && !isUrl(value)) errors[field] = `${FIELD_LABEL[field]} must be a full http:// or https:// address.`;
+  }
+  required("integration_id");
+  if (form.enabled && !form.token.trim() && !tokenSet) {
+    errors.token = `Token is required when ${name} is enabled.`;
+  }
+  required("time_lag_minutes");
+  const lag = form.time_lag_minutes.trim();
+  if (lag && !/^[-+]?\d+$/.test(lag)) errors.time_lag_minutes = "Time lag must be a whole number of minutes.";
+  else if (lag && Math.abs(Number(lag)) > 1440) errors.time_lag_minutes = "Time lag must be within ±1440 minutes.";
+  return errors;
+}
+
+/** Field errors from the server's 422 (FastAPI `detail` list), by field name. */
+function serverErrors(error: unknown): Errors {
+  const out: Errors = {};
+  if (error instanceof ApiError && error.body && typeof error.body === "object") {
+    const detail = (error.body as { detail?: unknown }).detail;
+    if (Array.isArray(detail)) {
+      for (const d of detail) {
+        const loc: unknown[] = Array.isArray(d?.loc) ? d.loc : [];
+        const field = loc.find((p) => typeof p === "string" && p in FIELD_LABEL) as Field | undefined;
+        if (field) out[field] = String(d.msg ?? "invalid");
+      }
+    }
+  }
+  return out;
+}
+
+function IntegrationSettingsForm({ kind, name }: { kind: IntegrationKind; name: string }) {
+  const [form, setForm] = useState<IntegrationForm>({
+    enabled: false,
+    call_data_url: "",
+    request_data_url: "",
+    integration_id: "",
+    token: "",
+    time_lag_minutes: "0",
+  });
+  const [tokenSet, setTokenSet] = useState(false);
+  const [errors, setErrors] = useState<Errors>({});
+  const [notice, setNotice] = useState<{ kind: "ok" | "error" | "info"; text: string } | null>(null);
+  const [busy, setBusy] = useState(false);
+  // The form stays disabled until the current settings are read, so nothing typed is lost.
+  const [loaded, setLoaded] = useState(false);
+
+  useEffect(() => {
+    telephony
+      .integration(kind)
+      .then((s) => {
+        setForm({
+          enabled: s.enabled,
+          call_data_url: s.call_data_url,
+          request_data_url: s.request_data_url,
+          integration_id: s.integration_id,
+          token: "",
+          time_lag_minutes: String(s.time_lag_minutes ?? 0),
+        });
+        setTokenSet(Boolean(s.token_set));
+      })
+      .catch((e: Error) => setNotice({ kind: "info", text: `Current settings could not be read: ${e.message}` }))
+      .finally(() => setLoaded(true));
+  }, [kind]);
+
+  const set = (change: Partial<IntegrationForm>) => {
+    const next = { ...form, ...change };
+    setForm(next);
+    // Once the operator has tried to save, errors follow the edits as they happen.
+    if (Object.keys(errors).length) setErrors(validateIntegration(next, name, tokenSet));
+  };
+
+  async function save(event: FormEvent) {
+    event.preventDefault();
+    const found = validateIntegration(form, name, tokenSet);
+    setErrors(found);
+    if (Object.keys(found).length) {
+      setNotice({ kind: "error", text: "Fix the highlighted fields." });
+      return;
+    }
+    const body: IntegrationUpdate = {
+      enabled: form.enabled,
+      call_data_url: form.call_data_url.trim(),
+      request_data_url: form.request_data_url.trim(),
+      integration_id: form.integration_id.trim(),
+      time_lag_minutes: Number(form.time_lag_minutes || 0),
+    };
+    if (form.token.trim()) body.token = form.token.trim();
+    setBusy(true);
+    try {
+      await telephony.saveIntegration(kind, body);
+      if (body.token) setTokenSet(true);
+      setForm({ ...form, token: "" });
+      setNotice({ kind: "ok", text: `${name} settings saved.` });
+    } catch (e) {
+      setErrors(serverErrors(e));
+      setNotice({ kind: "error", text: (e as Error).message });
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const input = (field: Exclude<Field, "enabled">, props: React.InputHTMLAttributes<HTMLInputElement> = {}) => {
+    const id = `${kind}-${field}`;
+    const mandatory = form.enabled && (field !== "token" || !tokenSet);
+    return (
+      <label htmlFor={id}>
+        <span>
+          {FIELD_LABEL[field]}
+          {mandatory && <span aria-hidden="true"> *</span>}
+        </span>
+        <input
+          id={id}
+          name={field}
+          value={form[field]}
+          aria-invalid={Boolean(errors[field])}
+          aria-describedby={errors[field] ? `${id}-error` : undefined}
+          aria-required={mandatory}
+          onChange={(e) => set({ [field]: e.target.value } as Partial<IntegrationForm>)}
+          {...props}
+        />
+        {errors[field] && (
+          <span className="field-error" id={`${id}-error`}>
+            {errors[field]}
+          </span>
+        )}
+      </label>
+    );
+  };
+
+  return (
+    <form className="card integration" onSubmit={save} noValidate aria-labelledby={`${kind}-title`} data-testid={`${kind}-form`}>
+      <h2 id={`${kind}-title`}>{name}</h2>
+      <fieldset disabled={!loaded || busy} aria-busy={!loaded}>
+      <legend className="sr-only">{name} settings</legend>
+      <label className="check switch">
+        <input type="checkbox" name="enabled" checked={form.enabled} onChange={(e) => set({ enabled: e.target.checked })} />
+        Enabled
+      </label>
+      {input("call_data_url", { type: "url", placeholder: "https://…", inputMode: "url" })}
+      {input("request_data_url", { type: "url", placeholder: "https://…", inputMode: "url" })}
+      {input("integration_id")}
+      {input("token", {
+        type: "password",
+        autoComplete: "off",
+        placeholder: tokenSet ? "•••••••• (set — type to replace)" : "",
+      })}
+      {input("time_lag_minutes", { inputMode: "numeric" })}
+      {notice && (
+        <p className={notice.kind === "ok" ? "notice" : notice.kind === "info" ? "muted small" : "error"} role={notice.kind === "error" ? "alert" : "status"}>
+          {notice.text}
+        </p>
+      )}
+      <div className="form-actions">
+        <button type="submit" className="primary">
+          Save {name}
+        </button>
+      </div>
+      </fieldset>
+    </form>
+  );
+}
+
+// --- extensions --------------------------------------------------------------------------
+
+function ExtensionRow({ operator, onSaved }: { operator: Operator; onSaved: () => void }) {
+  const [value, setValue] = useState(operator.extension ?? "");
+  const [state, setState] = useState<string | null>(null);
+  const changed = value.trim() !== (operator.extension ?? "");
+  const dir = useDirectory();
+
+  async function save() {
+    if (value.trim() && !/^\d{2,8}$/.test(value.trim())) {
+      setState("An extension is 2–8 digits.");
+      return;
+    }
+    try {
+      await directory.updateOperator(operator.operator_id, { extension: value.trim() || null });
+      setState("Saved");
+      onSaved();
+    } catch (e) {
+      setState((e as Error).message);
+    }
+  }
+
+  return (
+    <tr>
+      <th scope="row">{operator.name}</th>
+      <td>{roleLabel[operator.role] ?? operator.role}</td>
+      <td>{dir.callCenters.find((c) => c.call_center_id === operator.call_center_id)?.name ?? "—"}</td>
+      <td>
+        <input
+          aria-label={`Extension of ${operator.name}`}
+          value={value}
+          inputMode="numeric"
+          size={6}
+          onChange={(e) => {
+            setValue(e.target.value);
+            setState(null);
+          }}
+        />
+      </td>
+      <td>
+        <button type="button" className="small" disabled={!changed} onClick={() => void save()}>
+          Save
+        </button>{" "}
+        {state && <span className={state === "Saved" ? "muted small" : "field-error"}>{state}</span>}
+      </td>
+    </tr>
+  );
+}
+
+function Extensions() {
+  const dir = useDirectory();
+  const shared = useMemo(() => {
+    const byExt = new Map<string, string[]>();
+    for (const o of dir.operators) {
+      if (o.extension) byExt.set(o.extension, [...(byExt.get(o.extension) ?? []), o.name]);
+    }
+    return [...byExt.entries()].sort(([a], [b]) => a.localeCompare(b));
+  }, [dir.operators]);
+  return (
+    <section className="card" aria-labelledby="ext-title">
+      <h2 id="ext-title">Operators' extensions</h2>
+      <p className="muted">
+        Several operators may share one extension: every one of them gets the pop-up when it rings.
+      </p>
+      <ul className="chips" aria-label="Extensions in use">
+        {shared.map(([ext, names]) => (
+          <li className="chip" key={ext}>
+            <strong>{ext}</strong>&nbsp;{names.join(", ")}
+            {names.length > 1 && <span className="badge">shared</span>}
+          </li>
+        ))}
+      </ul>
+      <div className="table-wrap">
+        <table className="data">
+          <thead>
+            <tr>
+              <th scope="col">Operator</th>
+              <th scope="col">Role</th>
+              <th scope="col">Call center</th>
+              <th scope="col">Extension</th>
+              <th scope="col" />
+            </tr>
+          </thead>
+          <tbody>
+            {dir.operators.map((o) => (
+              <ExtensionRow key={`${o.operator_id}-${o.extension}`} operator={o} onSaved={dir.reload} />
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}
+
+// --- cancellation reasons ----------------------------------------------------------------
+
+function Reasons() {
+  const dir = useDirectory();
+  const [label, setLabel] = useState("");
+  const [error, setError] = useState<string | null>(null);
+
+  async function add(event: FormEvent) {
+    event.preventDefault();
+    if (!label.trim()) {
+      setError("Write the reason.");
+      return;
+    }
+    try {
+      await directory.createReason(label.trim());
+      setLabel("");
+      setError(null);
+      dir.reload();
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  }
+
+  async function change(reasonId: string, value: { label?: string; active?: boolean }) {
+    try {
+      await directory.updateReason(reasonId, value);
+      setError(null);
+      dir.reload();
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  }
+
+  return (
+    <section className="card" aria-labelledby="reasons-title">
+      <h2 id="reasons-title">Cancellation reasons</h2>
+      <ul className="plain reasons">
+        {dir.reasons.map((r) => (
+          <li key={`${r.reason_id}-${r.label}-${r.active}`} className={r.active ? "" : "inactive"}>
+            <input
+              aria-label={`Label of ${r.label}`}
+              defaultValue={r.label}
+              onBlur={(e) => e.target.value.trim() && e.target.value !== r.label && void change(r.reason_id, { label: e.target.value.trim() })}
+            />
+            <label className="check inline">
+              <input type="checkbox" checked={r.active} onChange={(e) => void change(r.reason_id, { active: e.target.checked })} />
+              in use
+            </label>
+          </li>
+        ))}
+      </ul>
+      <form className="inline-form" onSubmit={add}>
+        <label className="inline">
+          New reason
+          <input value={label} onChange={(e) => setLabel(e.target.value)} />
+        </label>
+        <button type="submit">Add</button>
+      </form>
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+    </section>
+  );
+}
+
+export default function SettingsPage() {
+  const [tab, setTab] = useState<Tab>("integrations");
+  const tabs: { value: Tab; label: string }[] = [
+    { value: "integrations", label: "Integrations" },
+    { value: "extensions", label: "Extensions" },
+    { value: "reasons", label: "Cancellation reasons" },
+  ];
+  return (
+    <div className="page">
+      <h1>Settings</h1>
+      <div className="tabs" role="tablist" aria-label="Settings">
+        {tabs.map((t) => (
+          <button
+            key={t.value}
+            type="button"
+            role="tab"
+            id={`tab-${t.value}`}
+            aria-selected={tab === t.value}
+            aria-controls={`panel-${t.value}`}
+            onClick={() => setTab(t.value)}
+          >
+            {t.label}
+          </button>
+        ))}
+      </div>
+      <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
+        {tab === "integrations" && (
+          <div className="two-col">
+            <IntegrationSettingsForm kind="calltouch" name="Calltouch" />
+            <IntegrationSettingsForm kind="callmarker" name="Callmarker" />
+          </div>
+        )}
+        {tab === "extensions" && <Extensions />}
+        {tab === "reasons" && <Reasons />}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,1 @@
+"""Console gateway: the operator console's static bundle and its APIs from one origin."""

@@ -1,0 +1,63 @@
+"""The gateway's routes: ``/api/<service>/…`` relayed (HTTP and WebSocket), the bundle
+everywhere else, and its own health endpoints."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+from fastapi import APIRouter, Request, WebSocket
+from starlette.responses import JSONResponse, Response
+
+from switchboard_console.adapters.http_proxy import relay
+from switchboard_console.adapters.static import StaticBundle
+from switchboard_console.adapters.ws_proxy import relay_websocket
+from switchboard_console.domain.routing import resolve
+from switchboard_console.settings import ConsoleSettings
+
+_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+def gateway_router(
+    settings: ConsoleSettings, bundle: StaticBundle, client: Callable[[], httpx.AsyncClient]
+) -> APIRouter:
+    """Every route of the gateway; ``client`` returns the pooled httpx client of the app."""
+    router = APIRouter()
+    upstreams = settings.upstreams() if settings.proxy_enabled else {}
+
+    @router.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        ready = bundle.built
+        return JSONResponse(
+            {
+                "status": "ready" if ready else "not ready",
+                "bundle": str(bundle.root),
+                "built": ready,
+            },
+            status_code=200 if ready else 503,
+        )
+
+    @router.api_route("/api/{rest:path}", methods=_METHODS, include_in_schema=False)
+    async def api(request: Request, rest: str) -> Response:
+        route = resolve(request.url.path, request.url.query, upstreams)
+        if route is None:
+            return JSONResponse({"detail": f"no service behind /api/{rest.split('/')[0]}"}, 404)
+        return await relay(client(), request, route)
+
+    @router.websocket("/api/{rest:path}")
+    async def api_socket(websocket: WebSocket, rest: str) -> None:
+        route = resolve(websocket.url.path, websocket.url.query, upstreams, websocket=True)
+        if route is None:
+            await websocket.close(code=4404, reason="no such socket")
+            return
+        await relay_websocket(websocket, route, open_timeout=settings.connect_timeout_seconds)
+
+    @router.api_route("/{path:path}", methods=["GET", "HEAD"], include_in_schema=False)
+    async def console(path: str) -> Response:
+        return bundle.response(path)
+
+    return router
