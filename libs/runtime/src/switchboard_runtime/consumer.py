@@ -79,6 +79,7 @@ class Delivery:
 Parser = Callable[[Delivery], T]
 DedupeKey = Callable[[T], str]
 Handler = Callable[[AsyncSession, T], Awaitable[None]]
+BatchHandler = Callable[[AsyncSession, list[T]], Awaitable[None]]
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -114,8 +115,11 @@ class BatchProcessor(Generic[T]):
     sessions: async_sessionmaker[AsyncSession]
     parse: Parser[T]
     dedupe_key: DedupeKey[T]
-    handle: Handler[T]
+    handle: Handler[T] | None
     dead_letter: Callable[[Delivery, str, str], Awaitable[None]]
+    #: Given instead of ``handle``: receives every fresh value of a batch at once, in
+    #: arrival order, so it can load and write a whole batch in a few statements.
+    handle_batch: BatchHandler[T] | None = None
     max_attempts: int = 3
     after_commit: Callable[[], None] | None = None
     _backoff_cap: float = field(default=5.0, repr=False)
@@ -187,10 +191,15 @@ class BatchProcessor(Generic[T]):
                     )
                 ).scalars()
             )
-            for key, (delivery, value) in keyed.items():
-                if key in fresh:
+            todo = [(d, v) for k, (d, v) in keyed.items() if k in fresh]
+            if self.handle_batch is not None:
+                if todo:
+                    await self.handle_batch(session, [v for _, v in todo])
+            elif self.handle is not None:
+                for _, value in todo:
                     await self.handle(session, value)
-                    CONSUMED.labels(self.group, delivery.topic).inc()
+            for delivery, _ in todo:
+                CONSUMED.labels(self.group, delivery.topic).inc()
         skipped = len(items) - len(fresh)
         if skipped:
             DUPLICATES.labels(self.group).inc(skipped)
@@ -228,7 +237,8 @@ def subscribe(
     group: str,
     parse: Parser[T],
     dedupe_key: DedupeKey[T],
-    handle: Handler[T],
+    handle: Handler[T] | None = None,
+    handle_batch: BatchHandler[T] | None = None,
     after_commit: Callable[[], None] | None = None,
 ) -> BatchProcessor[T]:
     """Subscribe an idempotent, dead-lettering batch handler to logical ``topics``.
@@ -236,8 +246,11 @@ def subscribe(
     ``group`` is the logical consumer group (the dead-letter topic is named after it);
     ``parse`` turns a :class:`Delivery` into a value or raises :class:`PermanentError`;
     ``dedupe_key`` gives the idempotency key (the envelope's ``event_id``, or a natural
-    key for foreign input); ``handle`` applies one value inside the batch transaction.
+    key for foreign input); ``handle`` applies one value inside the batch transaction, or
+    ``handle_batch`` all of a batch's fresh values at once (give exactly one of them).
     """
+    if (handle is None) == (handle_batch is None):
+        raise ValueError("give exactly one of handle and handle_batch")
 
     async def dead_letter(delivery: Delivery, reason: str, detail: str) -> None:
         original = delivery.topic.removeprefix(settings.topic_prefix)
@@ -261,6 +274,7 @@ def subscribe(
         parse=parse,
         dedupe_key=dedupe_key,
         handle=handle,
+        handle_batch=handle_batch,
         dead_letter=dead_letter,
         max_attempts=settings.consumer_max_attempts,
         after_commit=after_commit,

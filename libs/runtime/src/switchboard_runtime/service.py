@@ -18,7 +18,14 @@ from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaBroker
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from switchboard_runtime.consumer import BatchProcessor, DedupeKey, Handler, Parser, subscribe
+from switchboard_runtime.consumer import (
+    BatchHandler,
+    BatchProcessor,
+    DedupeKey,
+    Handler,
+    Parser,
+    subscribe,
+)
 from switchboard_runtime.db import make_engine, make_session_factory, migrate
 from switchboard_runtime.health import ReadinessCheck, health_router
 from switchboard_runtime.kafka import ensure_topics, make_broker
@@ -69,7 +76,8 @@ class ServiceRuntime:
         group: str,
         parse: Parser[Any],
         dedupe_key: DedupeKey[Any],
-        handle: Handler[Any],
+        handle: Handler[Any] | None = None,
+        handle_batch: BatchHandler[Any] | None = None,
     ) -> BatchProcessor[Any]:
         """Register an idempotent consumer (see :func:`switchboard_runtime.consumer.subscribe`).
 
@@ -89,6 +97,7 @@ class ServiceRuntime:
             parse=parse,
             dedupe_key=dedupe_key,
             handle=handle,
+            handle_batch=handle_batch,
             after_commit=self.relay.wake,
         )
         self._processors.append(processor)

@@ -116,12 +116,13 @@ def _envelopes(events: Iterable[Any]) -> list[tuple[str, str, Envelope[Any]]]:
 async def _publish_call_events(
     session: AsyncSession, settings: ServiceSettings, emitted: Sequence[Any], now: datetime
 ) -> None:
-    """Stage the canonical events and, for an ended call, its Callmarker delivery."""
+    """Stage the canonical events and, for each ended call, its Callmarker delivery."""
     await add_events(session, settings, _envelopes(emitted))
-    for event in emitted:
-        if isinstance(event, CallEnded):
-            marker, _ = await directory_repository.load_integration(session, "callmarker")
-            if marker.enabled:
+    ended = [e for e in emitted if isinstance(e, CallEnded)]
+    if ended:
+        marker, _ = await directory_repository.load_integration(session, "callmarker")
+        if marker.enabled:
+            for event in ended:
                 await callmarker.stage(session, event.call_id, event.model_dump(mode="json"), now)
 
 
@@ -135,13 +136,40 @@ async def handle_pbx_event(
     settings: ServiceSettings,
 ) -> None:
     """Feed one raw PBX event to its call's state machine; stage what it emits."""
-    with bind_call_id(event.call_id):
-        state = await calls_repository.load_for_update(session, event.call_id)
-        state, emitted = apply(state, event, directory, now, timing)
-        await calls_repository.save(session, event.call_id, state, next_deadline(state, timing))
-        await _publish_call_events(session, settings, emitted, now)
-        if emitted:
-            log.info("telephony.call_events", kinds=[type(e).__name__ for e in emitted])
+    await handle_pbx_events(
+        session, [event], directory=directory, timing=timing, now=now, settings=settings
+    )
+
+
+async def handle_pbx_events(
+    session: AsyncSession,
+    events: Sequence[PbxEvent],
+    *,
+    directory: Directory,
+    timing: Timing,
+    now: datetime,
+    settings: ServiceSettings,
+) -> None:
+    """Feed a batch of raw PBX events, in arrival order, to their calls' state machines.
+
+    The batch's calls are locked and loaded in one statement and saved in one, and what
+    the state machines emit is staged together: the same result as one event at a time,
+    in a handful of round trips instead of several per event.
+    """
+    states = await calls_repository.load_many_for_update(session, [e.call_id for e in events])
+    emitted: list[Any] = []
+    for event in events:
+        with bind_call_id(event.call_id):
+            state, out = apply(states.get(event.call_id), event, directory, now, timing)
+            states[event.call_id] = state
+            emitted.extend(out)
+    touched = dict.fromkeys(e.call_id for e in events)
+    await calls_repository.save_many(
+        session, [(cid, states[cid], next_deadline(states[cid], timing)) for cid in touched]
+    )
+    await _publish_call_events(session, settings, emitted, now)
+    if emitted:
+        log.info("telephony.call_events", calls=len(touched), events=len(emitted))
 
 
 async def sweep_due_calls(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -22,17 +23,48 @@ async def load_for_update(session: AsyncSession, call_id: str) -> CallState | No
     return CallState.from_dict(row) if row is not None else None
 
 
+async def load_many_for_update(
+    session: AsyncSession, call_ids: Sequence[str]
+) -> dict[str, CallState]:
+    """The states of ``call_ids`` that exist, locked until the transaction ends.
+
+    Rows are locked in call id order, the same order every batch uses, so two
+    transactions locking overlapping calls cannot deadlock.
+    """
+    rows = (
+        await session.execute(
+            sa.select(calls.c.call_id, calls.c.state)
+            .where(calls.c.call_id.in_(sorted(set(call_ids))))
+            .order_by(calls.c.call_id)
+            .with_for_update()
+        )
+    ).all()
+    return {r.call_id: CallState.from_dict(r.state) for r in rows}
+
+
 async def save(
     session: AsyncSession, call_id: str, state: CallState, next_deadline: datetime | None
 ) -> None:
     """Insert or replace the call's state."""
-    values = {
-        "call_id": call_id,
-        "state": state.to_dict(),
-        "next_deadline": next_deadline,
-        "settled": next_deadline is None,
-        "updated_at": sa.func.now(),
-    }
+    await save_many(session, [(call_id, state, next_deadline)])
+
+
+async def save_many(
+    session: AsyncSession, rows: Sequence[tuple[str, CallState, datetime | None]]
+) -> None:
+    """Insert or replace the states of several distinct calls in one statement."""
+    if not rows:
+        return
+    values = [
+        {
+            "call_id": call_id,
+            "state": state.to_dict(),
+            "next_deadline": next_deadline,
+            "settled": next_deadline is None,
+            "updated_at": sa.func.now(),
+        }
+        for call_id, state, next_deadline in rows
+    ]
     stmt = pg_insert(calls).values(values)
     await session.execute(
         stmt.on_conflict_do_update(

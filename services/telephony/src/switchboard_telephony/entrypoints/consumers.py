@@ -50,13 +50,13 @@ def register(
     """Subscribe the state machine to ``pbx.events.raw`` and the operator projection to
     ``booking.directory``."""
 
-    async def handle_raw(session: AsyncSession, source: PbxEventSource) -> None:
+    async def handle_raw(session: AsyncSession, sources: list[PbxEventSource]) -> None:
         # The consumers may start before the background refresher's first load.
         await config.ensure_loaded()
         # The time lag is applied first: everything after sees corrected PBX times.
-        await handlers.handle_pbx_event(
+        await handlers.handle_pbx_events(
             session,
-            source.to_pbx_event(config.time_lag),
+            [source.to_pbx_event(config.time_lag) for source in sources],
             directory=config.directory,
             timing=timing,
             now=datetime.now(UTC),
@@ -68,7 +68,7 @@ def register(
         group=GROUP,
         parse=parse_raw,
         dedupe_key=lambda source: source.source_key,
-        handle=handle_raw,
+        handle_batch=handle_raw,
     )
 
     async def handle_directory(session: AsyncSession, envelope: Envelope[Any]) -> None:
