@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 # The helpers module sits beside this file (pytest runs with --import-mode=importlib).
 sys.path.insert(0, str(Path(__file__).parent))
@@ -30,6 +31,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 DESKTOP = {"width": 1280, "height": 800}
+
+# CI shares two cores between Kafka, PostgreSQL, Redis, six services and Chromium: give every
+# expectation room beyond Playwright's 5 s default (they still wait on a condition).
+expect.set_options(timeout=15_000)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -54,7 +59,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def platform(settings_env: dict[str, str]) -> Iterator[Platform]:
     """Every service and the console gateway, started for this run and seeded."""
-    running = Platform(env=dict(settings_env))
+    # Topics and databases of its own: other packages' long-lived services and saved
+    # settings (a time lag, a Calltouch switch) must not leak into the browser's platform.
+    env = dict(settings_env)
+    env["TOPIC_PREFIX"] = f"{settings_env['TOPIC_PREFIX']}e2e."
+    env["DATABASE_SUFFIX"] = f"_e2e{settings_env['DATABASE_SUFFIX']}"
+    running = Platform(env=env)
     try:
         running.start()
         yield running

@@ -12,11 +12,21 @@ from typing import Any
 
 import pytest
 
+from switchboard_runtime.auth import Principal, issue_token
 from switchboard_runtime.testing import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
 TOKEN = "dev-pbx-token"
+
+
+def _manager_session() -> dict[str, str]:
+    """The headers of a logged-in manager (the call log is not public)."""
+    from switchboard_analytics.settings import AnalyticsSettings
+
+    secret = AnalyticsSettings().auth_secret.get_secret_value()
+    maria = Principal(operator_id="op-maria", name="Maria", role="manager")
+    return {"Authorization": f"Bearer {issue_token(maria, secret)}"}
 
 
 def _events(call_id: str) -> list[dict[str, Any]]:
@@ -49,8 +59,13 @@ def _events(call_id: str) -> list[dict[str, Any]]:
 
 
 async def test_a_call_travels_from_the_webhook_to_the_call_log(
-    settings_env: dict[str, str], running_service: Any, topic_reader: Any
+    settings_env: dict[str, str],
+    running_service: Any,
+    topic_reader: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # Fresh telephony and analytics databases: no time lag or settings saved by other tests.
+    monkeypatch.setenv("DATABASE_SUFFIX", f"_first{settings_env['DATABASE_SUFFIX']}")
     from switchboard_analytics.bootstrap import build_app as build_analytics
     from switchboard_telephony.bootstrap import build_app as build_telephony
 
@@ -74,7 +89,11 @@ async def test_a_call_travels_from_the_webhook_to_the_call_log(
         assert again.status_code == 202, again.text
 
         async def logged() -> list[dict[str, Any]]:
-            page = (await analytics.get("/api/analytics/calls", params={"limit": 500})).json()
+            response = await analytics.get(
+                "/api/analytics/calls", params={"limit": 500}, headers=_manager_session()
+            )
+            assert response.status_code == 200, response.text
+            page = response.json()
             return [row for row in page["items"] if row["call_id"] == call_id]
 
         rows = await wait_until(logged, timeout=20, message="call in the call log")
@@ -96,7 +115,7 @@ async def test_a_call_travels_from_the_webhook_to_the_call_log(
     assert row["src"] == "+79161234567"
     assert row["dst"] == "101"
     assert row["disposition"] == "answered"
-    assert row["admin"] == "op-anna"
+    assert row["admin_id"] == "op-anna"
     assert (row["wait_seconds"], row["talk_seconds"], row["total_seconds"]) == (7, 90, 97)
     assert row["recording_url"] == "https://pbx.example/rec/1.mp3"
     assert row["started_at"].startswith("2026-11-25T07:00:00")

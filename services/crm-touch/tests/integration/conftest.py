@@ -277,7 +277,7 @@ class Crm:
         await wait_until(done, timeout=20, message="events processed by crm-touch")
 
 
-@pytest_asyncio.fixture(scope="package", loop_scope="session")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def crm(settings_env: dict[str, str], running_service: Any, infra: Any) -> AsyncIterator[Crm]:
     """crm-touch with Calltouch switched on (by a settings event, as telephony would)."""
     from switchboard_crm_touch.bootstrap import build_app
