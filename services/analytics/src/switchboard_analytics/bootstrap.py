@@ -4,25 +4,48 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from switchboard_analytics.adapters.store import zone_known
 from switchboard_analytics.entrypoints import consumers
 from switchboard_analytics.entrypoints.api import calls_router
+from switchboard_analytics.handlers import Projection
 from switchboard_analytics.settings import AnalyticsSettings
-from switchboard_contracts import TELEPHONY_CALLS
+from switchboard_runtime.auth import authenticator
 from switchboard_runtime.db import migrations_path
 from switchboard_runtime.service import ServiceRuntime
 
 
+def projection_for(settings: AnalyticsSettings, *, serialise: bool = True) -> Projection:
+    """The projection rules the settings ask for."""
+    return Projection(
+        default_time_zone=settings.default_time_zone,
+        callback_window=settings.callback_window,
+        serialise=serialise,
+    )
+
+
 def build_app(settings: AnalyticsSettings | None = None) -> FastAPI:
-    """The analytics service: call-event projection and the call log API."""
+    """The analytics service: the projection consumer and the call log / report API."""
     settings = settings or AnalyticsSettings()
     import switchboard_analytics
 
     runtime = ServiceRuntime(
         settings,
         migrations_dir=migrations_path(switchboard_analytics.__file__),
-        topics=[TELEPHONY_CALLS],
+        topics=consumers.TOPICS,
     )
-    consumers.register(runtime)
+    consumers.register(runtime, projection_for(settings))
+
+    async def check_default_zone() -> None:
+        async with runtime.sessions() as session:
+            if not await zone_known(session, settings.default_time_zone):
+                raise RuntimeError(
+                    f"PostgreSQL does not know ANALYTICS_DEFAULT_TIME_ZONE="
+                    f"{settings.default_time_zone}"
+                )
+
+    runtime.on_start(check_default_zone)
+    current = authenticator(lambda: settings.auth_secret.get_secret_value())
     return runtime.fastapi_app(
-        title="Switchboard analytics", routers=[calls_router(runtime.sessions)]
+        title="Switchboard analytics",
+        routers=[calls_router(runtime.sessions, current, settings.phone_region)],
     )

@@ -21,7 +21,7 @@ def build_app(settings: CrmTouchSettings | None = None) -> FastAPI:
     runtime = ServiceRuntime(
         settings,
         migrations_dir=migrations_path(switchboard_crm_touch.__file__),
-        topics=[*consumers.TOPICS, CRM_TOUCHES],
+        topics=[CRM_TOUCHES],
     )
     deps = handlers.Deps(settings=settings)
     consumers.register(runtime, deps)

@@ -1,26 +1,72 @@
-"""Read models: the call log as typed rows."""
+"""Read models: the call log as typed rows, and the calls report from roll-ups or the log."""
 
 from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard_analytics.adapters.tables import call_log
+from switchboard_analytics.adapters.tables import (
+    call_log,
+    calls_by_day,
+    calls_by_hour,
+    calls_by_hour_total,
+    clinics,
+    operators,
+)
+from switchboard_analytics.domain.periods import Period
+from switchboard_analytics.domain.phones import number_fragments
+from switchboard_analytics.domain.reports import CALL_TYPES, GROUP_KEYS, GroupFigures
+
+
+class QueryError(ValueError):
+    """A query the read model cannot answer as asked (a bad cursor, a forced source…)."""
 
 
 @dataclass(frozen=True)
 class CallLogFilter:
-    """What a call log query may be narrowed by."""
+    """What the call log and the calls report may be narrowed by (all optional)."""
 
-    period_from: datetime | None = None
-    period_to: datetime | None = None
+    period: Period = field(default_factory=Period)
     call_types: frozenset[str] = frozenset()
     dispositions: frozenset[str] = frozenset()
+    admin_ids: frozenset[str] = frozenset()
+    clinic_ids: frozenset[str] = frozenset()
+    # True: only missed incoming calls; False: every call but those.
+    missed: bool | None = None
+    called_back: bool | None = None
+    phone: str | None = None
+    search: str | None = None
+    tags: frozenset[str] = frozenset()
+    talk_min: int | None = None
+    talk_max: int | None = None
+    total_min: int | None = None
+    total_max: int | None = None
+    phone_region: str = "RU"
+    # The operators whose names match ``search``, looked up first (see
+    # :func:`resolve_search`): an id list keeps the search's alternatives indexable.
+    search_admin_ids: frozenset[str] | None = None
+
+    @property
+    def needs_call_log(self) -> bool:
+        """Whether a filter looks at single calls (numbers, names, tags, durations) or at
+        instants, which roll-ups (counts per clinic-local hour) cannot answer."""
+        return bool(
+            self.phone
+            or self.search
+            or self.tags
+            or self.period.has_instants
+            or any(
+                bound is not None
+                for bound in (self.talk_min, self.talk_max, self.total_min, self.total_max)
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -29,66 +75,483 @@ class CallLogRow:
 
     call_id: str
     started_at: datetime
+    started_at_local: str
+    time_zone: str
+    clinic_id: str | None
+    clinic_name: str | None
     call_type: str
     src: str
     dst: str
     disposition: str | None
     admin: str | None
+    admin_id: str | None
+    admin_name: str | None
     extension: str | None
-    clinic_id: str | None
-    wait_seconds: int | None
+    contact_id: str | None
+    contact_kind: str | None
+    contact_name: str | None
     talk_seconds: int | None
+    wait_seconds: int | None
     total_seconds: int | None
     recording_url: str | None
+    tags: list[str]
+    called_back: bool
+    callback_call_id: str | None
+    callback_delay_seconds: int | None
 
 
-def encode_cursor(row: CallLogRow) -> str:
-    """An opaque cursor pointing after ``row`` (newest first order)."""
-    raw = json.dumps([row.started_at.isoformat(), row.call_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode()
+CSV_COLUMNS: tuple[str, ...] = (
+    "call_id",
+    "started_at_local",
+    "started_at",
+    "time_zone",
+    "clinic_id",
+    "clinic_name",
+    "call_type",
+    "src",
+    "dst",
+    "disposition",
+    "admin_id",
+    "admin_name",
+    "extension",
+    "contact_id",
+    "contact_kind",
+    "contact_name",
+    "talk_seconds",
+    "wait_seconds",
+    "total_seconds",
+    "recording_url",
+    "tags",
+    "called_back",
+    "callback_call_id",
+    "callback_delay_seconds",
+)
+"""The call log's CSV columns (tags joined by ``;``)."""
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    """Read a cursor made by :func:`encode_cursor`; ``ValueError`` when it is not one."""
+def _text(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    # Byte order ("C"), whatever the database's locale: stable, and what clients expect.
+    return sa.collate(sa.func.coalesce(column, ""), "C")
+
+
+_admin_name = sa.func.coalesce(operators.c.name, call_log.c.admin_id)
+
+#: Sortable columns: the expression sorted by (never NULL, so keyset comparisons hold).
+SORTS: Mapping[str, sa.ColumnElement[Any]] = {
+    "started_at": call_log.c.started_at,
+    "started_at_local": call_log.c.local_started_at,
+    "call_type": _text(call_log.c.call_type),
+    "src": _text(call_log.c.src),
+    "dst": _text(call_log.c.dst),
+    "disposition": _text(call_log.c.disposition),
+    "admin": _text(_admin_name),
+    "contact": _text(call_log.c.contact_name),
+    "clinic": _text(sa.func.coalesce(clinics.c.name, call_log.c.clinic_id)),
+    "extension": _text(call_log.c.extension),
+    "talk_seconds": sa.func.coalesce(call_log.c.talk_seconds, 0),
+    "wait_seconds": sa.func.coalesce(call_log.c.wait_seconds, 0),
+    "total_seconds": sa.func.coalesce(call_log.c.total_seconds, 0),
+    "recording_url": _text(call_log.c.recording_url),
+    "tags": _text(sa.func.array_to_string(call_log.c.tags, ",")),
+    "called_back": call_log.c.called_back,
+    "callback_delay_seconds": sa.func.coalesce(call_log.c.callback_delay_seconds, -1),
+}
+
+_SELECTED = (
+    call_log.c.call_id,
+    call_log.c.started_at,
+    call_log.c.local_started_at,
+    call_log.c.time_zone,
+    call_log.c.clinic_id,
+    clinics.c.name.label("clinic_name"),
+    call_log.c.call_type,
+    call_log.c.src,
+    call_log.c.dst,
+    call_log.c.disposition,
+    call_log.c.admin_id,
+    operators.c.name.label("admin_name"),
+    call_log.c.extension,
+    call_log.c.contact_id,
+    call_log.c.contact_kind,
+    call_log.c.contact_name,
+    call_log.c.talk_seconds,
+    call_log.c.wait_seconds,
+    call_log.c.total_seconds,
+    call_log.c.recording_url,
+    call_log.c.tags,
+    call_log.c.called_back,
+    call_log.c.callback_call_id,
+    call_log.c.callback_delay_seconds,
+)
+
+_FROM = call_log.outerjoin(operators, operators.c.operator_id == call_log.c.admin_id).outerjoin(
+    clinics, clinics.c.clinic_id == call_log.c.clinic_id
+)
+
+
+def _local_iso(started_at: datetime, local: datetime) -> str:
+    """The clinic-local wall time with its UTC offset, e.g. ``2026-03-08T03:30:00-04:00``."""
+    offset = local - started_at.astimezone(UTC).replace(tzinfo=None)
+    return local.replace(tzinfo=timezone(offset)).isoformat()
+
+
+def _row(mapping: Mapping[Any, Any]) -> CallLogRow:
+    values = dict(mapping)
+    local = values.pop("local_started_at")
+    values["started_at_local"] = _local_iso(values["started_at"], local)
+    values["admin"] = values["admin_name"] or values["admin_id"]
+    values["tags"] = list(values["tags"] or [])
+    return CallLogRow(**values)
+
+
+def _number_condition(text: str, region: str) -> sa.ColumnElement[bool] | None:
+    fragments = number_fragments(text, region)
+    if not fragments:
+        return None
+    return sa.or_(*[call_log.c.numbers_digits.contains(f) for f in fragments])
+
+
+_DAY = timedelta(days=1)
+
+
+def _admins_named(text: str) -> sa.Select[Any]:
+    return sa.select(operators.c.operator_id).where(
+        operators.c.name.icontains(text, autoescape=True)
+    )
+
+
+async def resolve_search(session: AsyncSession, flt: CallLogFilter) -> CallLogFilter:
+    """``flt`` with the operators its free-text search names looked up.
+
+    Inside the search's OR, a subquery over operators is a filter PostgreSQL must test
+    row by row (a search matching nothing would read the whole log); a list of ids is
+    one more index to OR with the number and contact-name trigram indexes.
+    """
+    if not flt.search or flt.search_admin_ids is not None:
+        return flt
+    rows = await session.execute(_admins_named(flt.search.strip()))
+    return replace(flt, search_admin_ids=frozenset(rows.scalars()))
+
+
+def call_log_conditions(flt: CallLogFilter) -> list[sa.ColumnElement[bool]]:
+    """The WHERE conditions of a filter over the call log (ended calls only)."""
+    c = call_log.c
+    conditions: list[sa.ColumnElement[bool]] = [c.ended_at.is_not(None)]
+    period = flt.period
+    if period.from_instant is not None:
+        conditions.append(c.started_at >= period.from_instant)
+    if period.to_instant is not None:
+        conditions.append(c.started_at < period.to_instant)
+    # A clinic's wall clock is within a day of UTC (zone offsets stay within ±15 h), so a
+    # local period also bounds started_at: redundant for the result, but it lets the
+    # started_at index (the default order) narrow the scan to the period.
+    if period.from_local is not None:
+        conditions.append(c.local_started_at >= period.from_local)
+        conditions.append(c.started_at >= (period.from_local - _DAY).replace(tzinfo=UTC))
+    if period.to_local is not None:
+        conditions.append(c.local_started_at < period.to_local)
+        conditions.append(c.started_at < (period.to_local + _DAY).replace(tzinfo=UTC))
+    if flt.call_types:
+        conditions.append(c.call_type.in_(sorted(flt.call_types)))
+    if flt.dispositions:
+        conditions.append(c.disposition.in_(sorted(flt.dispositions)))
+    if flt.admin_ids:
+        conditions.append(c.admin_id.in_(sorted(flt.admin_ids)))
+    if flt.clinic_ids:
+        conditions.append(c.clinic_id.in_(sorted(flt.clinic_ids)))
+    missed = sa.and_(c.call_type == "incoming", c.disposition == "missed")
+    if flt.missed is True:
+        conditions.append(missed)
+    elif flt.missed is False:
+        conditions.append(sa.not_(missed))
+    if flt.called_back is not None:
+        conditions.append(c.called_back.is_(flt.called_back))
+    if flt.phone:
+        number = _number_condition(flt.phone, flt.phone_region)
+        if number is None:
+            raise QueryError("phone: type at least one digit")
+        conditions.append(number)
+    if flt.search:
+        text = flt.search.strip()
+        alternatives = [c.contact_name.icontains(text, autoescape=True)]
+        if flt.search_admin_ids is None:
+            alternatives.append(c.admin_id.in_(_admins_named(text)))
+        elif flt.search_admin_ids:
+            alternatives.append(c.admin_id.in_(sorted(flt.search_admin_ids)))
+        number = _number_condition(text, flt.phone_region)
+        if number is not None:
+            alternatives.append(number)
+        conditions.append(sa.or_(*alternatives))
+    if flt.tags:
+        conditions.append(c.tags.overlap(sorted(flt.tags)))
+    if flt.talk_min is not None:
+        conditions.append(c.talk_seconds >= flt.talk_min)
+    if flt.talk_max is not None:
+        conditions.append(c.talk_seconds <= flt.talk_max)
+    if flt.total_min is not None:
+        conditions.append(c.total_seconds >= flt.total_min)
+    if flt.total_max is not None:
+        conditions.append(c.total_seconds <= flt.total_max)
+    return conditions
+
+
+# ---------------------------------------------------------------------------------------
+# Cursors
+
+
+def _cursor_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def encode_cursor(sort: str, order: str, value: Any, call_id: str) -> str:
+    """An opaque cursor pointing after the row with sort ``value`` and ``call_id``."""
+    raw = json.dumps({"s": sort, "o": order, "v": _cursor_value(value), "id": call_id})
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def decode_cursor(cursor: str, sort: str, order: str) -> tuple[Any, str]:
+    """``(sort value, call_id)`` of a cursor made by :func:`encode_cursor` for the same sort;
+    :class:`QueryError` when it is not one."""
     try:
-        started, call_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return datetime.fromisoformat(started), str(call_id)
+        data = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        value, call_id = data["v"], str(data["id"])
+        if data["s"] != sort or data["o"] != order:
+            raise QueryError("cursor: it belongs to another sort order; start from the first page")
+        if sort in ("started_at", "started_at_local"):
+            value = datetime.fromisoformat(value)
+        elif sort == "called_back":
+            value = bool(value)
+        elif SORTS[sort].type.python_type is int:
+            value = int(value)
+        else:
+            value = str(value)
+        return value, call_id
+    except QueryError:
+        raise
     except Exception as exc:
-        raise ValueError("invalid cursor") from exc
+        raise QueryError("cursor: not a cursor of this call log") from exc
 
 
 async def call_log_page(
-    session: AsyncSession, flt: CallLogFilter, *, limit: int, cursor: str | None
+    session: AsyncSession,
+    flt: CallLogFilter,
+    *,
+    limit: int,
+    cursor: str | None = None,
+    sort: str = "started_at",
+    order: str = "desc",
 ) -> tuple[list[CallLogRow], str | None]:
-    """One page of ended calls, newest first, and the cursor of the next page."""
-    c = call_log.c
-    query = sa.select(
-        c.call_id,
-        c.started_at,
-        c.call_type,
-        c.src,
-        c.dst,
-        c.disposition,
-        c.operator_id.label("admin"),
-        c.extension,
-        c.clinic_id,
-        c.wait_seconds,
-        c.talk_seconds,
-        c.total_seconds,
-        c.recording_url,
-    ).where(c.ended_at.is_not(None))
-    if flt.period_from is not None:
-        query = query.where(c.started_at >= flt.period_from)
-    if flt.period_to is not None:
-        query = query.where(c.started_at < flt.period_to)
-    if flt.call_types:
-        query = query.where(c.call_type.in_(sorted(flt.call_types)))
-    if flt.dispositions:
-        query = query.where(c.disposition.in_(sorted(flt.dispositions)))
+    """One page of ended calls in ``sort`` order (ties by call id), and the next cursor."""
+    if sort not in SORTS:
+        raise QueryError(f"sort: one of {', '.join(SORTS)}")
+    key = SORTS[sort]
+    descending = order == "desc"
+    flt = await resolve_search(session, flt)
+    query = (
+        sa.select(*_SELECTED, key.label("sort_value"))
+        .select_from(_FROM)
+        .where(*call_log_conditions(flt))
+    )
     if cursor is not None:
-        started, call_id = decode_cursor(cursor)
-        query = query.where(sa.tuple_(c.started_at, c.call_id) < sa.tuple_(started, call_id))
-    query = query.order_by(c.started_at.desc(), c.call_id.desc()).limit(limit + 1)
-    rows = [CallLogRow(**r._mapping) for r in (await session.execute(query)).all()]
-    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+        value, call_id = decode_cursor(cursor, sort, order)
+        after = sa.tuple_(key, call_log.c.call_id)
+        bound = sa.tuple_(sa.literal(value, key.type), sa.literal(call_id))
+        query = query.where(after < bound if descending else after > bound)
+    if descending:
+        query = query.order_by(key.desc(), call_log.c.call_id.desc())
+    else:
+        query = query.order_by(key.asc(), call_log.c.call_id.asc())
+    result = (await session.execute(query.limit(limit + 1))).all()
+    rows = [_row({k: v for k, v in r._mapping.items() if k != "sort_value"}) for r in result]
+    next_cursor = None
+    if len(result) > limit:
+        last = result[limit - 1]._mapping
+        next_cursor = encode_cursor(sort, order, last["sort_value"], last["call_id"])
     return rows[:limit], next_cursor
+
+
+async def stream_call_log(
+    session: AsyncSession,
+    flt: CallLogFilter,
+    *,
+    sort: str = "started_at",
+    order: str = "desc",
+    chunk: int = 1000,
+) -> AsyncIterator[list[CallLogRow]]:
+    """Every matching call in ``sort`` order, in chunks, through a server-side cursor (the
+    whole result is never held in memory)."""
+    if sort not in SORTS:
+        raise QueryError(f"sort: one of {', '.join(SORTS)}")
+    key = SORTS[sort]
+    direction = sa.desc if order == "desc" else sa.asc
+    flt = await resolve_search(session, flt)
+    query = (
+        sa.select(*_SELECTED)
+        .select_from(_FROM)
+        .where(*call_log_conditions(flt))
+        .order_by(direction(key), direction(call_log.c.call_id))
+        .execution_options(yield_per=chunk)
+    )
+    result = await session.stream(query)
+    async for partition in result.partitions(chunk):
+        yield [_row(r._mapping) for r in partition]
+
+
+# ---------------------------------------------------------------------------------------
+# The calls report
+
+
+@dataclass(frozen=True)
+class _Source:
+    table: sa.Table
+    time_column: str  # local_hour or local_day
+    has_clinic: bool
+    has_admin: bool
+
+
+_ROLLUPS = (
+    _Source(calls_by_hour_total, "local_hour", has_clinic=False, has_admin=False),
+    _Source(calls_by_day, "local_day", has_clinic=True, has_admin=True),
+    _Source(calls_by_hour, "local_hour", has_clinic=True, has_admin=True),
+)
+
+
+def choose_rollup(flt: CallLogFilter, group_by: str) -> sa.Table | None:
+    """The smallest roll-up that answers the report exactly, or ``None`` (the call log)."""
+    if flt.needs_call_log or not flt.period.local_bounds_aligned(timedelta(hours=1)):
+        return None
+    needs_admin = group_by.startswith("employee") or bool(flt.admin_ids)
+    needs_clinic = bool(flt.clinic_ids)
+    needs_hours = group_by == "hour" or not flt.period.local_bounds_aligned(timedelta(days=1))
+    for source in _ROLLUPS:
+        if (needs_admin and not source.has_admin) or (needs_clinic and not source.has_clinic):
+            continue
+        if needs_hours and source.time_column != "local_hour":
+            continue
+        return source.table
+    return None
+
+
+def _group_columns(
+    group_by: str, time: sa.ColumnElement[Any], admin: sa.ColumnElement[Any]
+) -> list[sa.ColumnElement[Any]]:
+    day = sa.cast(time, sa.Date)
+    parts: dict[str, sa.ColumnElement[Any]] = {
+        "day": day,
+        "hour": sa.cast(sa.extract("hour", time), sa.Integer),
+        "month": sa.cast(sa.func.date_trunc("month", time), sa.Date),
+        "admin_id": admin,
+    }
+    return [parts[name].label(name) for name in GROUP_KEYS[group_by]]
+
+
+async def report_aggregates(
+    session: AsyncSession, flt: CallLogFilter, group_by: str, table: sa.Table | None
+) -> list[GroupFigures]:
+    """Counts and sums per group and call type, from roll-up ``table`` or the call log.
+
+    The pivot by call type happens in SQL (one row per group), so a year of employee-days
+    comes back as a few thousand rows, not one per group and type.
+    """
+    if table is None:
+        flt = await resolve_search(session, flt)
+        c = call_log.c
+        keys = _group_columns(group_by, c.local_started_at, c.admin_id)
+
+        def measures(call_type: str) -> list[sa.ColumnElement[Any]]:
+            of_type = c.call_type == call_type
+            return [
+                sa.func.count().filter(of_type),
+                sa.func.count().filter(of_type, c.disposition == "answered"),
+                sa.func.count().filter(of_type, c.disposition == "missed"),
+                sa.func.coalesce(sa.func.sum(c.talk_seconds).filter(of_type), 0),
+                sa.func.coalesce(sa.func.sum(c.wait_seconds).filter(of_type), 0),
+            ]
+
+        query = (
+            sa.select(*keys, *[m for t in CALL_TYPES for m in measures(t)])
+            .where(*call_log_conditions(flt))
+            .group_by(*keys)
+        )
+    else:
+        r = table.c
+        time = r.local_hour if "local_hour" in r else r.local_day
+        admin = sa.func.nullif(r.admin_id, "") if "admin_id" in r else sa.null()
+        keys = _group_columns(group_by, time, admin)
+
+        def measures(call_type: str) -> list[sa.ColumnElement[Any]]:
+            of_type = r.call_type == call_type
+
+            def total(column: sa.ColumnElement[Any], *where: Any) -> sa.ColumnElement[Any]:
+                # bigint, not numeric: no Decimal to decode per value.
+                summed = sa.func.sum(column).filter(of_type, *where)
+                return sa.cast(sa.func.coalesce(summed, 0), sa.BigInteger)
+
+            return [
+                total(r.calls),
+                total(r.calls, r.disposition == "answered"),
+                total(r.calls, r.disposition == "missed"),
+                total(r.talk_seconds),
+                total(r.wait_seconds),
+            ]
+
+        query = (
+            sa.select(*keys, *[m for t in CALL_TYPES for m in measures(t)])
+            .where(*_rollup_conditions(flt, table))
+            .group_by(*keys)
+            # Roll-up rows whose calls all moved elsewhere (a changed admin…) stay as zeros.
+            .having(sa.func.sum(r.calls) > 0)
+        )
+    width = len(GROUP_KEYS[group_by])
+    slices = [(t, width + 5 * i, width + 5 * i + 5) for i, t in enumerate(CALL_TYPES)]
+    return [
+        GroupFigures(
+            key=tuple(row[:width]),
+            by_type={t: tuple(map(int, row[a:b])) for t, a, b in slices},  # type: ignore[misc]
+        )
+        for row in (await session.execute(query)).all()
+    ]
+
+
+def _rollup_conditions(flt: CallLogFilter, table: sa.Table) -> list[sa.ColumnElement[bool]]:
+    r = table.c
+    conditions: list[sa.ColumnElement[bool]] = []
+    period = flt.period
+    if "local_hour" in r:
+        if period.from_local is not None:
+            conditions.append(r.local_hour >= period.from_local)
+        if period.to_local is not None:
+            conditions.append(r.local_hour < period.to_local)
+    else:
+        if period.from_local is not None:
+            conditions.append(r.local_day >= period.from_local.date())
+        if period.to_local is not None:
+            conditions.append(r.local_day < period.to_local.date())
+    if flt.call_types:
+        conditions.append(r.call_type.in_(sorted(flt.call_types)))
+    if flt.dispositions:
+        conditions.append(r.disposition.in_(sorted(flt.dispositions)))
+    if flt.admin_ids:
+        conditions.append(r.admin_id.in_(sorted(flt.admin_ids)))
+    if flt.clinic_ids:
+        conditions.append(r.clinic_id.in_(sorted(flt.clinic_ids)))
+    missed = sa.and_(r.call_type == "incoming", r.disposition == "missed")
+    if flt.missed is True:
+        conditions.append(missed)
+    elif flt.missed is False:
+        conditions.append(sa.not_(missed))
+    if flt.called_back is not None:
+        conditions.append(r.called_back.is_(flt.called_back))
+    return conditions
+
+
+async def admin_names(session: AsyncSession, admin_ids: set[str]) -> dict[str, str]:
+    """Operator names by id (those the directory told us about)."""
+    if not admin_ids:
+        return {}
+    rows = await session.execute(
+        sa.select(operators.c.operator_id, operators.c.name).where(
+            operators.c.operator_id.in_(sorted(admin_ids))
+        )
+    )
+    return {operator_id: name for operator_id, name in rows.all()}

@@ -1,14 +1,21 @@
-"""Analytics' tables: the call log projection."""
+"""Analytics' tables: the call log, the report roll-ups and the projections they join.
+
+Every table here is *projection* state: derived from the topics' history, so the
+``rebuild`` command can create the same tables afresh, replay the topics into them and
+swap them in (:data:`PROJECTION_TABLES`). Migrations create the same definitions.
+"""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
 
 from switchboard_runtime.db import make_metadata
 
 metadata = make_metadata()
 
-#: One row per call, filled as its canonical events arrive.
+#: One row per call, filled as its canonical events arrive; a call shows in the call log
+#: and counts in the roll-ups once it has ended (``ended_at`` is set).
 call_log = sa.Table(
     "call_log",
     metadata,
@@ -21,6 +28,7 @@ call_log = sa.Table(
     sa.Column("dst", sa.Text, nullable=False),
     sa.Column("extension", sa.Text),
     sa.Column("clinic_id", sa.Text),
+    # The operator who answered (from the call events).
     sa.Column("operator_id", sa.Text),
     sa.Column("disposition", sa.Text),
     sa.Column("wait_seconds", sa.Integer),
@@ -28,5 +36,170 @@ call_log = sa.Table(
     sa.Column("total_seconds", sa.Integer),
     sa.Column("recording_url", sa.Text),
     sa.Column("end_reason", sa.Text),
+    # The clinic's IANA zone when known (from booking.directory), else the default zone;
+    # kept equal to it when the clinic's zone arrives or changes later.
+    sa.Column("time_zone", sa.Text, nullable=False),
+    sa.Column(
+        "local_started_at",
+        sa.DateTime(timezone=False),
+        sa.Computed("timezone(time_zone, started_at)", persisted=True),
+    ),
+    sa.Column("tags", pg.ARRAY(sa.Text), nullable=False, server_default=sa.text("'{}'")),
+    # The operator the call's touch is assigned to (crm.touches).
+    sa.Column("assigned_operator_id", sa.Text),
+    # "admin": who answered, else who the call is assigned to.
+    sa.Column(
+        "admin_id",
+        sa.Text,
+        sa.Computed("coalesce(operator_id, assigned_operator_id)", persisted=True),
+    ),
+    sa.Column("contact_id", sa.Text),
+    sa.Column("contact_kind", sa.Text),
+    sa.Column("contact_name", sa.Text),
+    sa.Column("called_back", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("callback_call_id", sa.Text),
+    sa.Column("callback_delay_seconds", sa.Integer),
+    # Digits of both numbers, for "phone contains" and free-text search (trigram index).
+    sa.Column(
+        "numbers_digits",
+        sa.Text,
+        sa.Computed(
+            "regexp_replace(src, '[^0-9]', '', 'g') || ' ' || "
+            "regexp_replace(dst, '[^0-9]', '', 'g')",
+            persisted=True,
+        ),
+    ),
     sa.Index("ix_call_log_started_at_call_id", "started_at", "call_id"),
+    sa.Index("ix_call_log_local_started_at_call_id", "local_started_at", "call_id"),
+    sa.Index("ix_call_log_src_started_at", "src", "started_at"),
+    sa.Index("ix_call_log_dst_started_at", "dst", "started_at"),
+    sa.Index("ix_call_log_admin_id_started_at", "admin_id", "started_at"),
+    sa.Index("ix_call_log_clinic_id_started_at", "clinic_id", "started_at"),
+    sa.Index(
+        "ix_call_log_numbers_digits_trgm",
+        "numbers_digits",
+        postgresql_using="gin",
+        postgresql_ops={"numbers_digits": "gin_trgm_ops"},
+    ),
+    sa.Index(
+        "ix_call_log_contact_name_trgm",
+        "contact_name",
+        postgresql_using="gin",
+        postgresql_ops={"contact_name": "gin_trgm_ops"},
+    ),
+    sa.Index("ix_call_log_tags", "tags", postgresql_using="gin"),
+)
+
+#: Operators from booking.directory: names for the "admin" column and search.
+operators = sa.Table(
+    "operators",
+    metadata,
+    sa.Column("operator_id", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("role", sa.Text),
+    sa.Column("extension", sa.Text),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("version_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+#: Clinics from booking.directory: time zone (for clinic-local time) and name.
+clinics = sa.Table(
+    "clinics",
+    metadata,
+    sa.Column("clinic_id", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("time_zone", sa.Text, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("version_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+#: Touches from crm.touches: who each call was with (contact) and assigned to.
+touches = sa.Table(
+    "touches",
+    metadata,
+    sa.Column("touch_id", sa.Text, primary_key=True),
+    sa.Column("call_id", sa.Text),
+    sa.Column("contact_id", sa.Text),
+    sa.Column("contact_kind", sa.Text),
+    sa.Column("contact_name", sa.Text),
+    sa.Column("operator_id", sa.Text),
+    sa.Column("version_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_touches_call_id", "call_id"),
+)
+
+#: The latest tags each source (Callmarker …) put on a call; a call's tags are the union.
+call_tags = sa.Table(
+    "call_tags",
+    metadata,
+    sa.Column("call_id", sa.Text, primary_key=True),
+    sa.Column("source", sa.Text, primary_key=True),
+    sa.Column("tags", pg.ARRAY(sa.Text), nullable=False),
+    sa.Column("tagged_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+def _measures() -> list[sa.Column[int]]:
+    return [
+        sa.Column("calls", sa.BigInteger, nullable=False),
+        sa.Column("talk_seconds", sa.BigInteger, nullable=False),
+        sa.Column("wait_seconds", sa.BigInteger, nullable=False),
+    ]
+
+
+# Roll-ups: counts and sums of ended calls per clinic-local hour (or day) and the
+# report's dimensions. Missing values are '' (no clinic, no admin): key columns cannot be
+# NULL. They are kept incrementally, in the transaction that changes the call log.
+
+#: The issue's grain: clinic-local hour x clinic x admin x call type x disposition x
+#: called back. Answers every report.
+calls_by_hour = sa.Table(
+    "calls_by_hour",
+    metadata,
+    sa.Column("local_hour", sa.DateTime(timezone=False), primary_key=True),
+    sa.Column("clinic_id", sa.Text, primary_key=True),
+    sa.Column("admin_id", sa.Text, primary_key=True),
+    sa.Column("call_type", sa.Text, primary_key=True),
+    sa.Column("disposition", sa.Text, primary_key=True),
+    sa.Column("called_back", sa.Boolean, primary_key=True),
+    *_measures(),
+)
+
+#: The same per clinic-local day: 24 times fewer rows for day and employee reports.
+calls_by_day = sa.Table(
+    "calls_by_day",
+    metadata,
+    sa.Column("local_day", sa.Date, primary_key=True),
+    sa.Column("clinic_id", sa.Text, primary_key=True),
+    sa.Column("admin_id", sa.Text, primary_key=True),
+    sa.Column("call_type", sa.Text, primary_key=True),
+    sa.Column("disposition", sa.Text, primary_key=True),
+    sa.Column("called_back", sa.Boolean, primary_key=True),
+    *_measures(),
+)
+
+#: Per clinic-local hour without clinic and admin: the chain-wide day and hour reports.
+calls_by_hour_total = sa.Table(
+    "calls_by_hour_total",
+    metadata,
+    sa.Column("local_hour", sa.DateTime(timezone=False), primary_key=True),
+    sa.Column("call_type", sa.Text, primary_key=True),
+    sa.Column("disposition", sa.Text, primary_key=True),
+    sa.Column("called_back", sa.Boolean, primary_key=True),
+    *_measures(),
+)
+
+ROLLUP_TABLES: tuple[sa.Table, ...] = (calls_by_hour, calls_by_day, calls_by_hour_total)
+
+processed_events = metadata.tables["processed_events"]
+
+#: What ``rebuild`` creates afresh and swaps in. ``processed_events`` goes with them: the
+#: live consumer then skips exactly the events the rebuilt tables already contain.
+PROJECTION_TABLES: tuple[sa.Table, ...] = (
+    processed_events,
+    call_log,
+    operators,
+    clinics,
+    touches,
+    call_tags,
+    *ROLLUP_TABLES,
 )

@@ -1,44 +1,288 @@
-"""Analytics' HTTP API: the call log."""
+"""Analytics' HTTP API: the call log and the calls report (JSON or CSV).
+
+Who may read: every logged-in role reads the call log (call-centre operators and clinic
+staff work from it: who called, who to call back); the calls report, which shows each
+employee's figures, is for ``manager`` and ``admin``.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from datetime import datetime
+import csv
+import io
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import asdict, replace
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from switchboard_analytics.adapters.queries import CallLogFilter, call_log_page
+from switchboard_analytics.adapters.queries import (
+    CSV_COLUMNS,
+    CallLogFilter,
+    CallLogRow,
+    QueryError,
+    admin_names,
+    call_log_conditions,
+    call_log_page,
+    choose_rollup,
+    report_aggregates,
+    stream_call_log,
+)
+from switchboard_analytics.domain.periods import PeriodError, parse_period
+from switchboard_analytics.domain.reports import build_rows, csv_header, csv_record
+from switchboard_runtime.auth import Principal, Role, require_roles
 
 CallType = Literal["incoming", "outgoing", "internal"]
 Disposition = Literal["answered", "missed", "busy", "failed"]
+SortKey = Literal[
+    "started_at",
+    "started_at_local",
+    "call_type",
+    "src",
+    "dst",
+    "disposition",
+    "admin",
+    "contact",
+    "clinic",
+    "extension",
+    "talk_seconds",
+    "wait_seconds",
+    "total_seconds",
+    "recording_url",
+    "tags",
+    "called_back",
+    "callback_delay_seconds",
+]
+GroupBy = Literal["day", "hour", "employee_day", "employee_month"]
+
+CALL_LOG_ROLES: tuple[Role, ...] = ("admin", "manager", "call_centre", "clinic_staff")
+REPORT_ROLES: tuple[Role, ...] = ("admin", "manager")
+
+Seconds = Annotated[int | None, Query(ge=0, le=10_000_000)]
 
 
-def calls_router(sessions: async_sessionmaker[AsyncSession]) -> APIRouter:
-    """``GET /api/analytics/calls``: the call log, newest first, cursor-paginated."""
-    router = APIRouter(prefix="/api/analytics", tags=["call log"])
+def _unprocessable(detail: str) -> HTTPException:
+    # 422, like FastAPI's own validation errors for the same parameters.
+    return HTTPException(422, detail)
 
-    @router.get("/calls")
+
+def call_filter(
+    period_from: Annotated[
+        str | None,
+        Query(
+            alias="from",
+            description="Start (inclusive): a date or date-time in clinic-local time, or an "
+            "instant with a UTC offset.",
+        ),
+    ] = None,
+    period_to: Annotated[
+        str | None,
+        Query(
+            alias="to",
+            description="End (exclusive; a date-only end includes that day), as for `from`.",
+        ),
+    ] = None,
+    call_type: Annotated[list[CallType] | None, Query(description="Any subset.")] = None,
+    disposition: Annotated[list[Disposition] | None, Query(description="Any subset.")] = None,
+    admin: Annotated[list[str] | None, Query(description="Operator ids, any subset.")] = None,
+    clinic: Annotated[list[str] | None, Query(description="Clinic ids, any subset.")] = None,
+    missed: Annotated[
+        bool | None, Query(description="true: only missed incoming calls; false: all but those.")
+    ] = None,
+    called_back: Annotated[
+        bool | None, Query(description="true: only called-back calls; false: all but those.")
+    ] = None,
+    phone: Annotated[
+        str | None,
+        Query(max_length=64, description="Either number contains these digits (any format)."),
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            description="Free text: part of a number (any format), a contact or admin name.",
+        ),
+    ] = None,
+    tag: Annotated[list[str] | None, Query(description="Calls with any of these tags.")] = None,
+    talk_min: Seconds = None,
+    talk_max: Seconds = None,
+    total_min: Seconds = None,
+    total_max: Seconds = None,
+) -> CallLogFilter:
+    """The filter query parameters the call log and the report share, validated."""
+    try:
+        period = parse_period(period_from, period_to)
+    except PeriodError as exc:
+        raise _unprocessable(str(exc)) from exc
+    for name, low, high in (("talk", talk_min, talk_max), ("total", total_min, total_max)):
+        if low is not None and high is not None and low > high:
+            raise _unprocessable(f"{name}_min: greater than {name}_max")
+    flt = CallLogFilter(
+        period=period,
+        call_types=frozenset(call_type or ()),
+        dispositions=frozenset(disposition or ()),
+        admin_ids=frozenset(admin or ()),
+        clinic_ids=frozenset(clinic or ()),
+        missed=missed,
+        called_back=called_back,
+        phone=phone.strip() if phone and phone.strip() else None,
+        search=q.strip() if q and q.strip() else None,
+        tags=frozenset(tag or ()),
+        talk_min=talk_min,
+        talk_max=talk_max,
+        total_min=total_min,
+        total_max=total_max,
+    )
+    try:
+        call_log_conditions(flt)
+    except QueryError as exc:
+        raise _unprocessable(str(exc)) from exc
+    return flt
+
+
+def _csv_lines(rows: Iterable[Iterable[Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+#: Columns holding what people typed (names, tags): a spreadsheet must not run them.
+_FREE_TEXT = frozenset({"clinic_name", "admin_name", "contact_name", "tags"})
+
+
+def _spreadsheet_safe(text: str) -> str:
+    """Text a spreadsheet would read as a formula, quoted so it shows as typed (OWASP
+    "CSV injection")."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _csv_value(row: CallLogRow, column: str) -> Any:
+    value = getattr(row, column)
+    if column == "tags":
+        return _spreadsheet_safe(";".join(value))
+    if column in _FREE_TEXT and value:
+        return _spreadsheet_safe(value)
+    if column == "started_at":
+        return value.isoformat().replace("+00:00", "Z")
+    if value is None:
+        return ""
+    return "true" if value is True else "false" if value is False else value
+
+
+def _report_csv(group_by: str, rows: list[dict[str, Any]]) -> list[list[Any]]:
+    header = csv_header(group_by)
+    out = []
+    for row in rows:
+        values = []
+        for column, value in zip(header, csv_record(group_by, row), strict=True):
+            if value is None:
+                value = ""
+            elif column == "admin_name":
+                value = _spreadsheet_safe(value)
+            values.append(value)
+        out.append(values)
+    return out
+
+
+def _csv_response(body: AsyncIterator[str], filename: str) -> StreamingResponse:
+    return StreamingResponse(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def calls_router(
+    sessions: async_sessionmaker[AsyncSession],
+    current: Callable[..., Principal],
+    phone_region: str = "RU",
+) -> APIRouter:
+    """``GET /api/analytics/calls`` and ``GET /api/analytics/reports/calls``."""
+    router = APIRouter(prefix="/api/analytics")
+    call_log_reader = require_roles(current, CALL_LOG_ROLES)
+    report_reader = require_roles(current, REPORT_ROLES)
+
+    def with_region(flt: CallLogFilter) -> CallLogFilter:
+        return replace(flt, phone_region=phone_region)
+
+    @router.get("/calls", tags=["call log"], dependencies=[Depends(call_log_reader)])
     async def list_calls(
-        period_from: Annotated[datetime | None, Query(alias="from")] = None,
-        period_to: Annotated[datetime | None, Query(alias="to")] = None,
-        call_type: Annotated[list[CallType] | None, Query()] = None,
-        disposition: Annotated[list[Disposition] | None, Query()] = None,
+        flt: Annotated[CallLogFilter, Depends(call_filter)],
+        sort: SortKey = "started_at",
+        order: Literal["asc", "desc"] = "desc",
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        cursor: str | None = None,
-    ) -> dict[str, Any]:
-        flt = CallLogFilter(
-            period_from=period_from,
-            period_to=period_to,
-            call_types=frozenset(call_type or ()),
-            dispositions=frozenset(disposition or ()),
-        )
+        cursor: Annotated[str | None, Query(max_length=2000)] = None,
+        format: Literal["json", "csv"] = "json",
+    ) -> Any:
+        """Ended calls, filtered and sorted; JSON pages (``next_cursor``) or the whole
+        filtered result as CSV."""
+        flt = with_region(flt)
+        if format == "csv":
+
+            async def body() -> AsyncIterator[str]:
+                yield "\ufeff" + _csv_lines([CSV_COLUMNS])
+                async with sessions() as session:
+                    async for chunk in stream_call_log(session, flt, sort=sort, order=order):
+                        yield _csv_lines(
+                            [_csv_value(row, column) for column in CSV_COLUMNS] for row in chunk
+                        )
+
+            return _csv_response(body(), "calls.csv")
         async with sessions() as session:
             try:
-                rows, next_cursor = await call_log_page(session, flt, limit=limit, cursor=cursor)
-            except ValueError as exc:
-                raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
-        return {"items": [asdict(r) for r in rows], "next_cursor": next_cursor}
+                rows, next_cursor = await call_log_page(
+                    session, flt, limit=limit, cursor=cursor, sort=sort, order=order
+                )
+            except QueryError as exc:
+                raise _unprocessable(str(exc)) from exc
+        items = []
+        for row in rows:
+            item = asdict(row)
+            item["started_at"] = row.started_at.isoformat().replace("+00:00", "Z")
+            items.append(item)
+        return JSONResponse({"items": items, "next_cursor": next_cursor})
+
+    @router.get("/reports/calls", tags=["reports"], dependencies=[Depends(report_reader)])
+    async def calls_report(
+        flt: Annotated[CallLogFilter, Depends(call_filter)],
+        group_by: GroupBy,
+        source: Annotated[
+            Literal["auto", "rollup", "call_log"],
+            Query(description="auto: a roll-up when one answers the filters, else the call log."),
+        ] = "auto",
+        format: Literal["json", "csv"] = "json",
+    ) -> Any:
+        """Counts and average durations per clinic-local day, hour, employee x day or
+        employee x month, for incoming, outgoing, internal calls and in total."""
+        flt = with_region(flt)
+        table = choose_rollup(flt, group_by) if source != "call_log" else None
+        if source == "rollup" and table is None:
+            raise _unprocessable(
+                "source: no roll-up answers these filters (numbers, names, tags, durations "
+                "and instants need the call log)"
+            )
+        async with sessions() as session:
+            groups = await report_aggregates(session, flt, group_by, table)
+            ids = {g.key[0] for g in groups if group_by.startswith("employee") and g.key[0]}
+            names = await admin_names(session, ids)
+        rows = build_rows(group_by, groups, names)
+        if format == "csv":
+
+            async def body() -> AsyncIterator[str]:
+                yield "\ufeff" + _csv_lines([csv_header(group_by)])
+                for start in range(0, len(rows), 1000):
+                    yield _csv_lines(_report_csv(group_by, rows[start : start + 1000]))
+
+            return _csv_response(body(), f"calls-report-{group_by}.csv")
+        # Plain data already: skip FastAPI's per-value encoder (a year of rows is large).
+        return JSONResponse(
+            {
+                "group_by": group_by,
+                "source": table.name if table is not None else "call_log",
+                "rows": rows,
+            }
+        )
 
     return router

@@ -1,8 +1,43 @@
-"""``switchboard-analytics serve | migrate``."""
+"""``switchboard-analytics serve | migrate | rebuild``."""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import json
+
 from switchboard_runtime.cli import service_main
+
+
+def _configure_rebuild(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Replay telephony.calls, crm.touches and booking.directory from offset 0 into fresh "
+        "tables and swap them in for the live projection (the service may keep running)."
+    )
+    parser.add_argument(
+        "--keep-old",
+        action="store_true",
+        help="keep the replaced tables in an analytics_retired_* schema instead of dropping them",
+    )
+
+
+def _run_rebuild(args: argparse.Namespace) -> None:
+    from switchboard_analytics.bootstrap import projection_for
+    from switchboard_analytics.rebuild import rebuild
+    from switchboard_analytics.settings import AnalyticsSettings
+    from switchboard_runtime.logging import configure_logging
+
+    settings = AnalyticsSettings()
+    configure_logging(settings.service_name, level=settings.log_level, json=settings.log_json)
+    report = asyncio.run(
+        rebuild(
+            settings,
+            projection_for(settings),
+            keep_old=args.keep_old,
+            progress=lambda message: print(message, flush=True),
+        )
+    )
+    print(json.dumps(report.as_dict(), indent=2))
 
 
 def main() -> None:
@@ -10,4 +45,9 @@ def main() -> None:
     from switchboard_analytics.bootstrap import build_app
     from switchboard_analytics.settings import AnalyticsSettings
 
-    service_main(package="switchboard_analytics", settings=AnalyticsSettings, build_app=build_app)  # type: ignore[arg-type]
+    service_main(
+        package="switchboard_analytics",
+        settings=AnalyticsSettings,
+        build_app=build_app,  # type: ignore[arg-type]
+        commands={"rebuild": (_configure_rebuild, _run_rebuild)},
+    )

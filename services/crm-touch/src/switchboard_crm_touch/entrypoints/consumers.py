@@ -25,13 +25,6 @@ from switchboard_runtime.consumer import Delivery, PermanentError
 from switchboard_runtime.service import ServiceRuntime
 
 GROUP = "crm-touch"
-TOPICS = [
-    TELEPHONY_SETTINGS,
-    BOOKING_DIRECTORY,
-    BOOKING_CLIENTS,
-    TELEPHONY_CALLS,
-    BOOKING_APPOINTMENTS,
-]
 
 
 def parse(delivery: Delivery) -> Envelope[Any]:
@@ -49,7 +42,13 @@ def register(runtime: ServiceRuntime, deps: handlers.Deps) -> None:
         await handlers.handle_event(session, deps, envelope)
 
     runtime.subscribe(
-        topics=TOPICS,
+        topics=[
+            TELEPHONY_SETTINGS,
+            BOOKING_DIRECTORY,
+            BOOKING_CLIENTS,
+            TELEPHONY_CALLS,
+            BOOKING_APPOINTMENTS,
+        ],
         group=GROUP,
         parse=parse,
         dedupe_key=lambda env: str(env.event_id),

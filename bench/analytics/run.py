@@ -1,0 +1,814 @@
+"""Analytics benchmark: a year of a clinic chain's calls, the live projection's throughput,
+and report and call log latency, roll-ups against GROUP BY over the raw call log.
+
+On a throw-away database and topic prefix:
+
+1. **Baseline**: N calls over one year (2025) in 12 clinics across 7 time zones, 150
+   operators, touches, tags and call-backs, generated in time order and bulk-loaded with
+   PostgreSQL ``COPY`` (secondary indexes built afterwards), then the roll-ups filled from
+   the call log with the service's own set-based roll-up statement.
+2. **Projection throughput**: canonical events of further calls (CallStarted, CallAnswered,
+   CallEnded, TouchCreated, CallTagged …) are published to Kafka, then the service starts
+   and its consumer drains them into the call log and the roll-ups (on top of the N
+   calls). Events/s = events / (last - first ``processed_at``), both stamped by PostgreSQL.
+3. **Visibility**: single calls published one at a time; seconds from CallEnded published
+   to the call showing in ``GET /api/analytics/calls``.
+4. **Reports**: ``GET /api/analytics/reports/calls`` over the whole year for every
+   ``group_by``, from the roll-ups (``source=auto``) and by GROUP BY over the call log
+   (``source=call_log``), p50/p95 and the ratio of the p50s.
+5. **Call log**: the first page (newest first), and filtered first pages.
+6. **Rebuild**: ``rebuild`` replays the topics (the events of step 2 and 3) into fresh
+   tables and swaps them in, with the service running: events/s of a replay.
+
+Prints the figures and the machine and writes ``bench/results/analytics.json``.
+
+    uv run python bench/analytics/run.py --quick          # ~1 minute
+    uv run python bench/analytics/run.py                  # 10 million calls
+    uv run python bench/analytics/run.py --calls 2000000 --projection-calls 5000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import statistics
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import sqlalchemy as sa
+
+REPO = Path(__file__).resolve().parents[2]
+YEAR = 2025
+CLINICS = [
+    ("msk-1", "Moscow Arbat", "Europe/Moscow", 5),
+    ("msk-2", "Moscow Sokol", "Europe/Moscow", 4),
+    ("msk-3", "Moscow Tushino", "Europe/Moscow", 3),
+    ("msk-4", "Moscow Lublino", "Europe/Moscow", 3),
+    ("spb-1", "Saint Petersburg", "Europe/Moscow", 4),
+    ("kzn-1", "Kazan", "Europe/Moscow", 2),
+    ("smr-1", "Samara", "Europe/Samara", 2),
+    ("ekb-1", "Yekaterinburg", "Asia/Yekaterinburg", 3),
+    ("ekb-2", "Chelyabinsk", "Asia/Yekaterinburg", 1),
+    ("nsk-1", "Novosibirsk", "Asia/Novosibirsk", 2),
+    ("kgd-1", "Kaliningrad", "Europe/Kaliningrad", 1),
+    ("vvo-1", "Vladivostok", "Asia/Vladivostok", 1),
+]
+OPERATORS = 150
+HOUR_WEIGHTS = [1, 1, 1, 1, 1, 1, 2, 6, 14, 20, 22, 21, 18, 19, 21, 20, 18, 15, 10, 6, 4, 2, 1, 1]
+NAMES = [
+    "Анна",
+    "Мария",
+    "Ольга",
+    "Елена",
+    "Ирина",
+    "Наталья",
+    "Иван",
+    "Пётр",
+    "Сергей",
+    "Алексей",
+    "Дмитрий",
+    "Николай",
+    "John",
+    "Emma",
+    "Liam",
+    "Sofia",
+]
+SURNAMES = [
+    "Иванова",
+    "Петрова",
+    "Смирнова",
+    "Кузнецова",
+    "Попова",
+    "Соколова",
+    "Lebedeva",
+    "Novikova",
+    "Morozova",
+    "Volkova",
+]
+TAGS = ["booking", "price", "complaint", "angry", "repeat", "spam"]
+CALLBACK_WINDOW = timedelta(hours=24)
+
+
+def machine() -> dict[str, Any]:
+    """nproc, CPU model, memory, Python and OS of this machine."""
+    model, memory = "unknown", "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                memory = f"{int(line.split()[1]) // 1024 // 1024} GiB"
+                break
+    except OSError:
+        pass
+    return {
+        "nproc": os.cpu_count(),
+        "cpu_model": model,
+        "memory": memory,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The ``share`` percentile (nearest rank) of ``values``."""
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, round(share * len(ordered)) - 1))]
+
+
+def _ms(values: list[float]) -> dict[str, float]:
+    return {
+        "p50": round(statistics.median(values) * 1000, 1),
+        "p95": round(percentile(values, 0.95) * 1000, 1),
+        "n": len(values),
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# Baseline data
+
+
+COPY_COLUMNS = (
+    "call_id", "started_at", "answered_at", "ended_at", "call_type", "src", "dst",
+    "extension", "clinic_id", "operator_id", "disposition", "wait_seconds", "talk_seconds",
+    "total_seconds", "recording_url", "end_reason", "time_zone", "tags",
+    "assigned_operator_id", "contact_id", "contact_kind", "contact_name", "called_back",
+    "callback_call_id", "callback_delay_seconds",
+)  # fmt: skip
+_I = {name: i for i, name in enumerate(COPY_COLUMNS)}
+
+
+class Chain:
+    """The generated chain: clinics, their operators and extensions, a pool of numbers."""
+
+    def __init__(self, rng: random.Random, numbers: int):
+        self.rng = rng
+        self.clinics = CLINICS
+        self.weights = [c[3] for c in CLINICS]
+        self.operators: dict[str, list[str]] = {c[0]: [] for c in CLINICS}
+        self.operator_names: dict[str, str] = {}
+        for n in range(OPERATORS):
+            clinic = rng.choices(CLINICS, weights=self.weights)[0][0]
+            operator_id = f"op-{n:04d}"
+            self.operators[clinic].append(operator_id)
+            self.operator_names[operator_id] = f"{rng.choice(NAMES)} {rng.choice(SURNAMES)}"
+        for clinic in self.operators:
+            if not self.operators[clinic]:
+                self.operators[clinic].append("op-0000")
+        self.numbers = numbers
+
+    def number(self) -> str:
+        """A caller's number from the pool (so that some call more than once)."""
+        return f"+7916{self.rng.randrange(self.numbers):07d}"
+
+
+def generate_calls(chain: Chain, count: int, prefix: str, year: int) -> Iterator[list[tuple]]:
+    """``count`` calls over ``year`` in time order, as COPY records, one day per yield.
+
+    Missed incoming calls are called back (an outgoing call within hours) about half the
+    time; the called-back columns are filled in by a time-ordered pass over the calls,
+    the way the rule says (earliest call to or from the number within 24 h).
+    """
+    rng = chain.rng
+    days = (date(year + 1, 1, 1) - date(year, 1, 1)).days
+    per_day = count / days
+    zones = {c[0]: ZoneInfo(c[2]) for c in chain.clinics}
+    serial = 0
+    pending: dict[str, list[list[Any]]] = {}  # number -> missed calls not yet called back
+    carried: list[tuple[datetime, list[Any]]] = []  # call-backs falling on a later day
+    buffer: list[list[Any]] = []  # the previous day's rows: may still be called back
+    for day_number in range(days):
+        day = date(year, 1, 1) + timedelta(days=day_number)
+        # ``serial`` counts every call so far, call-backs included.
+        target = round(per_day * (day_number + 1)) - serial
+        calls: list[tuple[datetime, list[Any]]] = []
+        for _ in range(max(0, target)):
+            clinic = rng.choices(chain.clinics, weights=chain.weights)[0]
+            clinic_id, zone = clinic[0], zones[clinic[0]]
+            local = datetime(day.year, day.month, day.day, tzinfo=zone) + timedelta(
+                hours=rng.choices(range(24), weights=HOUR_WEIGHTS)[0],
+                seconds=rng.randrange(3600),
+            )
+            started = local.astimezone(UTC)
+            serial += 1
+            row = _call(chain, f"{prefix}{serial:09d}", clinic_id, clinic[2], started)
+            calls.append((started, row))
+            missed = row[_I["call_type"]] == "incoming" and row[_I["disposition"]] == "missed"
+            if missed and rng.random() < 0.5:
+                serial += 1
+                back = started + timedelta(seconds=rng.randrange(300, 20 * 3600))
+                callback = _call(
+                    chain,
+                    f"{prefix}{serial:09d}",
+                    clinic_id,
+                    clinic[2],
+                    back,
+                    call_type="outgoing",
+                    number=row[_I["src"]],
+                )
+                carried.append((back, callback))
+        next_day = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+        calls += [c for c in carried if c[0] < next_day]
+        carried = [c for c in carried if c[0] >= next_day]
+        calls.sort(key=lambda c: (c[0], c[1][0]))
+        for started, row in calls:
+            number = _reached(row)
+            if number is not None and number in pending:
+                still = []
+                for missed in pending[number]:
+                    delay = started - missed[_I["started_at"]]
+                    if timedelta(0) < delay <= CALLBACK_WINDOW:
+                        missed[_I["called_back"]] = True
+                        missed[_I["callback_call_id"]] = row[0]
+                        missed[_I["callback_delay_seconds"]] = int(delay.total_seconds())
+                    elif delay <= timedelta(0):
+                        still.append(missed)
+                if still:
+                    pending[number] = still
+                else:
+                    del pending[number]
+            if row[_I["call_type"]] == "incoming" and row[_I["disposition"]] == "missed":
+                pending.setdefault(row[_I["src"]], []).append(row)
+        if day_number % 7 == 0:  # forget missed calls nobody can call back any more
+            horizon = next_day - timedelta(days=2)
+            pending = {
+                n: kept
+                for n, rows in pending.items()
+                if (kept := [r for r in rows if r[_I["started_at"]] > horizon])
+            }
+        if buffer:
+            yield [tuple(r) for r in buffer]
+        buffer = [row for _, row in calls]
+    yield [tuple(r) for r in buffer]
+
+
+def _reached(row: list[Any]) -> str | None:
+    if row[_I["call_type"]] == "outgoing":
+        return row[_I["dst"]]
+    if row[_I["call_type"]] == "incoming" and row[_I["disposition"]] == "answered":
+        return row[_I["src"]]
+    return None
+
+
+def _call(
+    chain: Chain,
+    call_id: str,
+    clinic_id: str,
+    zone: str,
+    started: datetime,
+    call_type: str | None = None,
+    number: str | None = None,
+) -> list[Any]:
+    rng = chain.rng
+    call_type = call_type or rng.choices(("incoming", "outgoing", "internal"), (6, 3, 1))[0]
+    extension = f"{100 + rng.randrange(60)}"
+    number = number or chain.number()
+    if call_type == "incoming":
+        src, dst = number, extension
+        disposition = rng.choices(("answered", "missed", "busy", "failed"), (70, 24, 3, 3))[0]
+    elif call_type == "outgoing":
+        src, dst = extension, number
+        disposition = rng.choices(("answered", "missed", "busy", "failed"), (65, 25, 7, 3))[0]
+    else:
+        src, dst = extension, f"{100 + rng.randrange(60)}"
+        disposition = rng.choices(("answered", "missed"), (85, 15))[0]
+    answered = disposition == "answered"
+    wait = rng.randrange(0, 60) if answered else rng.randrange(0, 120)
+    talk = int(rng.expovariate(1 / 180)) + 5 if answered else 0
+    operator = rng.choice(chain.operators[clinic_id]) if answered else None
+    assigned = (
+        rng.choice(chain.operators[clinic_id]) if not answered and rng.random() < 0.4 else None
+    )
+    contact = None
+    if call_type != "internal" and rng.random() < 0.6:
+        n = rng.randrange(400_000)
+        contact = (
+            f"client-{n}",
+            "patient" if n % 5 else "lead",
+            f"{NAMES[n % len(NAMES)]} {SURNAMES[n % len(SURNAMES)]} {n}",
+        )
+    tags = sorted(rng.sample(TAGS, rng.randrange(1, 3))) if answered and rng.random() < 0.1 else []
+    answered_at = started + timedelta(seconds=wait) if answered else None
+    return [
+        call_id, started, answered_at, started + timedelta(seconds=wait + talk), call_type,
+        src, dst, extension, clinic_id, operator, disposition, wait, talk, wait + talk,
+        f"https://pbx.example/rec/{call_id}.mp3" if answered else None, None, zone, tags,
+        assigned, contact[0] if contact else None, contact[1] if contact else None,
+        contact[2] if contact else None, False, None, None,
+    ]  # fmt: skip
+
+
+async def load_baseline(settings: Any, chain: Chain, count: int) -> dict[str, Any]:
+    """COPY ``count`` calls into the call log, build its indexes, fill the roll-ups."""
+    import asyncpg
+
+    from switchboard_analytics.adapters import store
+    from switchboard_analytics.adapters.tables import call_log, clinics, operators
+    from switchboard_runtime.db import make_engine
+
+    dsn = settings.service_database_url.replace("postgresql+asyncpg", "postgresql")
+    engine = make_engine(settings.service_database_url, pool_size=2)
+    secondary = [index for index in call_log.indexes]
+    timings: dict[str, Any] = {}
+    async with engine.begin() as conn:
+        for index in secondary:
+            await conn.execute(sa.text(f"DROP INDEX IF EXISTS {index.name}"))
+        await conn.execute(
+            sa.insert(clinics),
+            [
+                {
+                    "clinic_id": c[0],
+                    "name": c[1],
+                    "time_zone": c[2],
+                    "version_at": datetime.now(UTC),
+                }
+                for c in CLINICS
+            ],
+        )
+        await conn.execute(
+            sa.insert(operators),
+            [
+                {
+                    "operator_id": op,
+                    "name": name,
+                    "role": "call_centre",
+                    "version_at": datetime.now(UTC),
+                }
+                for op, name in chain.operator_names.items()
+            ],
+        )
+    began = time.perf_counter()
+    loaded = 0
+    connection = await asyncpg.connect(dsn)
+    try:
+        for records in generate_calls(chain, count, "b", YEAR):
+            await connection.copy_records_to_table(
+                "call_log", records=records, columns=list(COPY_COLUMNS)
+            )
+            loaded += len(records)
+    finally:
+        await connection.close()
+    timings["generate_and_copy_seconds"] = round(time.perf_counter() - began, 1)
+    began = time.perf_counter()
+    async with engine.begin() as conn:
+        await conn.execute(sa.text("SET LOCAL maintenance_work_mem = '1GB'"))
+        for index in secondary:
+            await conn.execute(sa.schema.CreateIndex(index))
+    timings["index_seconds"] = round(time.perf_counter() - began, 1)
+    began = time.perf_counter()
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    async with AsyncSession(engine) as session, session.begin():
+        await session.execute(sa.text("SET LOCAL work_mem = '256MB'"))
+        await store.rebuild_rollups(session)
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(sa.text("VACUUM ANALYZE"))
+        sizes = {
+            name: int(await conn.scalar(sa.text(f"SELECT count(*) FROM {name}")) or 0)
+            for name in ("call_log", "calls_by_hour", "calls_by_day", "calls_by_hour_total")
+        }
+        database_size = await conn.scalar(
+            sa.text("SELECT pg_size_pretty(pg_database_size(current_database()))")
+        )
+    timings["rollups_and_analyze_seconds"] = round(time.perf_counter() - began, 1)
+    await engine.dispose()
+    return {"calls": loaded, "rows": sizes, "database_size": database_size, **timings}
+
+
+# ---------------------------------------------------------------------------------------
+# Events for the live projection
+
+
+def call_envelopes(chain: Chain, count: int, prefix: str) -> list[Any]:
+    """Canonical events of ``count`` further calls of the same year (touches and tags
+    included), in the order telephony and crm-touch would publish them."""
+    from switchboard_contracts import (
+        CallAnswered,
+        CallEnded,
+        CallStarted,
+        CallTagged,
+        TouchContact,
+        TouchCreated,
+        make_envelope,
+    )
+
+    rng = chain.rng
+    envelopes = []
+    for records in generate_calls(chain, count, prefix, YEAR):
+        for record in records:
+            row = dict(zip(COPY_COLUMNS, record, strict=True))
+            started, ended = row["started_at"], row["ended_at"]
+            events: list[Any] = [
+                CallStarted(
+                    call_id=row["call_id"], direction=row["call_type"], caller=row["src"],
+                    callee=row["dst"], extension=row["extension"], clinic_id=row["clinic_id"],
+                    started_at=started,
+                )
+            ]  # fmt: skip
+            if row["answered_at"] is not None:
+                events.append(
+                    CallAnswered(call_id=row["call_id"], answered_at=row["answered_at"],
+                                 extension=row["extension"], operator_id=row["operator_id"])
+                )  # fmt: skip
+            events.append(
+                CallEnded(
+                    call_id=row["call_id"], ended_at=ended, disposition=row["disposition"],
+                    wait_seconds=row["wait_seconds"], talk_seconds=row["talk_seconds"],
+                    total_seconds=row["total_seconds"], recording_url=row["recording_url"],
+                    direction=row["call_type"], caller=row["src"], callee=row["dst"],
+                    extension=row["extension"], clinic_id=row["clinic_id"],
+                    started_at=started, answered_at=row["answered_at"],
+                    operator_id=row["operator_id"],
+                )
+            )  # fmt: skip
+            if row["contact_id"] or row["assigned_operator_id"]:
+                contact = (
+                    TouchContact(id=row["contact_id"], kind=row["contact_kind"],
+                                 display_name=row["contact_name"])
+                    if row["contact_id"] else None
+                )  # fmt: skip
+                events.append(
+                    TouchCreated(touch_id=f"t-{row['call_id']}", call_id=row["call_id"],
+                                 contact=contact, operator_id=row["assigned_operator_id"],
+                                 created_at=started + timedelta(seconds=1), phone=row["src"])
+                )  # fmt: skip
+            if row["tags"]:
+                events.append(
+                    CallTagged(call_id=row["call_id"], tags=row["tags"], source="callmarker",
+                               tagged_at=ended + timedelta(minutes=rng.randrange(1, 30)))
+                )  # fmt: skip
+            for event in events:
+                at = getattr(event, "started_at", None) or started
+                envelopes.append(make_envelope(event, producer="bench", occurred_at=at))
+    return envelopes
+
+
+async def publish(settings: Any, envelopes: list[Any]) -> None:
+    """Send envelopes to this run's topics, keyed as the contracts say."""
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True,
+        linger_ms=5, max_batch_size=256 * 1024,
+    )  # fmt: skip
+    await producer.start()
+    try:
+        pending = []
+        for envelope in envelopes:
+            pending.append(
+                await producer.send(
+                    settings.topic(envelope.topic), envelope.to_bytes(), key=envelope.key.encode()
+                )
+            )
+            if len(pending) >= 5000:
+                await asyncio.gather(*pending)
+                pending = []
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+
+
+async def projection_throughput(app: Any, expected: int, timeout: float) -> dict[str, Any]:
+    """Wait until the consumer processed ``expected`` events; rate from PostgreSQL stamps."""
+    deadline = time.monotonic() + timeout
+    began = time.perf_counter()
+    while True:
+        async with app.state.runtime.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.text(
+                        "SELECT count(*), min(processed_at), max(processed_at) "
+                        "FROM processed_events"
+                    )
+                )
+            ).one()
+        if row[0] >= expected:
+            break
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"projected {row[0]} of {expected} events")
+        await asyncio.sleep(0.5)
+    span = (row[2] - row[1]).total_seconds()
+    return {
+        "events": int(row[0]),
+        "seconds": round(span, 2),
+        "events_per_second": round(row[0] / span, 1) if span else None,
+        "wall_seconds_since_start": round(time.perf_counter() - began, 1),
+    }
+
+
+async def visibility(
+    app: Any, client: httpx.AsyncClient, headers: dict[str, str], chain: Chain, count: int
+) -> dict[str, float]:
+    """Seconds from publishing a CallEnded to the call showing in the call log."""
+    from switchboard_contracts import CallEnded, CallStarted, make_envelope
+
+    settings = app.state.runtime.settings
+    seconds = []
+    for n in range(count):
+        call_id = f"vis-{uuid.uuid4().hex[:10]}"
+        started = datetime(YEAR, 12, 31, 12, 0, tzinfo=UTC) + timedelta(minutes=n)
+        number = f"+7999{n:07d}"
+        start = CallStarted(
+            call_id=call_id,
+            direction="incoming",
+            caller=number,
+            callee="101",
+            extension="101",
+            clinic_id="msk-1",
+            started_at=started,
+        )
+        end = CallEnded(call_id=call_id, ended_at=started + timedelta(seconds=30),
+                        disposition="missed", wait_seconds=30, talk_seconds=0, total_seconds=30,
+                        direction="incoming", caller=number, callee="101", extension="101",
+                        clinic_id="msk-1", started_at=started)  # fmt: skip
+        await publish(settings, [make_envelope(start, producer="bench", occurred_at=started)])
+        published = time.perf_counter()
+        await publish(settings, [make_envelope(end, producer="bench", occurred_at=started)])
+        # What a console's refresh of the call log around that time asks for.
+        window = {
+            "from": started.isoformat(),
+            "to": (started + timedelta(seconds=1)).isoformat(),
+            "limit": 50,
+        }
+        while True:
+            response = await client.get("/api/analytics/calls", params=window, headers=headers)
+            if any(item["call_id"] == call_id for item in response.json()["items"]):
+                break
+            await asyncio.sleep(0.01)
+        seconds.append(time.perf_counter() - published)
+    return _ms(seconds)
+
+
+async def timed(
+    client: httpx.AsyncClient, url: str, params: dict[str, Any], headers: dict[str, str], reps: int
+) -> list[float]:
+    """``reps`` timings of one GET (after one unmeasured warm-up)."""
+    response = await client.get(url, params=params, headers=headers)
+    response.raise_for_status()
+    out = []
+    for _ in range(reps):
+        began = time.perf_counter()
+        response = await client.get(url, params=params, headers=headers)
+        out.append(time.perf_counter() - began)
+        response.raise_for_status()
+    return out
+
+
+async def reports(
+    app: Any, client: httpx.AsyncClient, headers: dict[str, str], reps: int, raw_reps: int
+) -> dict[str, Any]:
+    """Every group_by over the year: roll-ups against GROUP BY over the call log, through
+    the API (JSON of every row included) and the query alone (SQL and reading the rows)."""
+    from switchboard_analytics.adapters.queries import (
+        CallLogFilter,
+        choose_rollup,
+        report_aggregates,
+    )
+    from switchboard_analytics.domain.periods import parse_period
+
+    out = {}
+    year = {"from": f"{YEAR}-01-01", "to": f"{YEAR}-12-31"}
+    flt = CallLogFilter(period=parse_period(year["from"], year["to"]))
+
+    async def query(group_by: str, table: Any, times: int) -> list[float]:
+        seconds = []
+        for _ in range(times + 1):
+            async with app.state.runtime.sessions() as session:
+                began = time.perf_counter()
+                await report_aggregates(session, flt, group_by, table)
+                seconds.append(time.perf_counter() - began)
+        return seconds[1:]
+
+    for group_by in ("day", "hour", "employee_day", "employee_month"):
+        params = {"group_by": group_by, **year}
+        first = await client.get("/api/analytics/reports/calls", params=params, headers=headers)
+        rollup = await timed(client, "/api/analytics/reports/calls", params, headers, reps)
+        raw = await timed(
+            client,
+            "/api/analytics/reports/calls",
+            {**params, "source": "call_log"},
+            headers,
+            raw_reps,
+        )
+        rollup_query = await query(group_by, choose_rollup(flt, group_by), reps)
+        raw_query = await query(group_by, None, raw_reps)
+        out[group_by] = {
+            "rows": len(first.json()["rows"]),
+            "rollup_table": first.json()["source"],
+            "api_rollup_ms": _ms(rollup),
+            "api_call_log_group_by_ms": _ms(raw),
+            "api_ratio_p50": round(statistics.median(raw) / statistics.median(rollup), 1),
+            "query_rollup_ms": _ms(rollup_query),
+            "query_call_log_group_by_ms": _ms(raw_query),
+            "query_ratio_p50": round(
+                statistics.median(raw_query) / statistics.median(rollup_query), 1
+            ),
+        }
+    return out
+
+
+async def call_log_pages(
+    client: httpx.AsyncClient, headers: dict[str, str], reps: int
+) -> dict[str, Any]:
+    """The call log's first page, unfiltered and with typical filters."""
+    cases = {
+        "first_page": {},
+        "missed_not_called_back_in_a_clinic_in_march": {
+            "missed": "true", "called_back": "false", "clinic": "msk-2",
+            "from": f"{YEAR}-03-01", "to": f"{YEAR}-03-31",
+        },
+        "one_admin_incoming_by_talk": {
+            "admin": "op-0007", "call_type": "incoming", "sort": "talk_seconds",
+        },
+        "phone_contains": {"phone": "916 123"},
+        "search_contact_name": {"q": "Смирнова 1234"},
+        "search_matching_nothing": {"q": "Nobody Atall"},
+        "talk_over_10_minutes_in_june": {
+            "talk_min": 600, "from": f"{YEAR}-06-01", "to": f"{YEAR}-06-30",
+        },
+    }  # fmt: skip
+    return {
+        name: _ms(await timed(client, "/api/analytics/calls", {"limit": 50, **params},
+                              headers, reps))
+        for name, params in cases.items()
+    }  # fmt: skip
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    """Run every measurement on a throw-away database and topic prefix."""
+    from switchboard_runtime.db import drop_database, migrate, migrations_path
+    from switchboard_runtime.testing.infra import resolve_endpoints
+
+    endpoints = resolve_endpoints(REPO)
+    run = uuid.uuid4().hex[:8]
+    os.environ.update(
+        {
+            "KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap_servers,
+            "DATABASE_URL": endpoints.database_url,
+            "REDIS_URL": endpoints.redis_url,
+            "TOPIC_PREFIX": f"bench{run}.",
+            "DATABASE_SUFFIX": f"_bench{run}",
+            "LOG_LEVEL": "WARNING",
+            "LOG_JSON": "false",
+        }
+    )
+    import switchboard_analytics
+    from switchboard_analytics.bootstrap import build_app, projection_for
+    from switchboard_analytics.rebuild import rebuild
+    from switchboard_analytics.settings import AnalyticsSettings
+    from switchboard_runtime.auth import Principal, issue_token
+
+    settings = AnalyticsSettings()
+    headers = {
+        "Authorization": "Bearer "
+        + issue_token(
+            Principal("bench", "Bench", "manager"), settings.auth_secret.get_secret_value()
+        )
+    }
+    chain = Chain(random.Random(args.seed), numbers=args.numbers)
+    result: dict[str, Any] = {
+        "benchmark": "analytics",
+        "measured_at": datetime.now(UTC).isoformat(),
+        "machine": machine(),
+        "infrastructure": endpoints.source,
+        "parameters": {
+            "calls": args.calls, "projection_calls": args.projection_calls,
+            "report_reps": args.reps, "call_log_group_by_reps": args.raw_reps,
+            "year": YEAR, "clinics": len(CLINICS), "operators": OPERATORS,
+            "distinct_numbers": args.numbers,
+        },
+    }  # fmt: skip
+    try:
+        await migrate(
+            migrations_path(switchboard_analytics.__file__), settings.service_database_url
+        )
+        print(f"loading {args.calls:,} calls …", flush=True)
+        result["baseline"] = await load_baseline(settings, chain, args.calls)
+        print(f"baseline: {json.dumps(result['baseline'])}", flush=True)
+        envelopes = call_envelopes(chain, args.projection_calls, "p")
+        await publish(settings, envelopes)
+        print(f"published {len(envelopes):,} events; projecting …", flush=True)
+        app = build_app(settings)
+        async with app.router.lifespan_context(app):
+            result["projection"] = await projection_throughput(
+                app, len(envelopes), timeout=max(600, len(envelopes) / 20)
+            )
+            result["projection"]["calls"] = args.projection_calls
+            print(f"projection: {json.dumps(result['projection'])}", flush=True)
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://bench", timeout=600
+            ) as client:
+                result["visibility_after_call_ended_ms"] = await visibility(
+                    app, client, headers, chain, 10
+                )
+                result["reports_one_year"] = await reports(
+                    app, client, headers, args.reps, args.raw_reps
+                )
+                result["call_log_ms"] = await call_log_pages(client, headers, args.reps)
+            # Last, as it swaps the baseline out: replaying the topics (only the projected
+            # calls' events are on them; the baseline was loaded with COPY).
+            rebuilt = await rebuild(settings, projection_for(settings))
+            result["rebuild"] = {
+                **rebuilt.as_dict(),
+                "events_per_second": round(rebuilt.events / rebuilt.seconds, 1),
+            }
+    finally:
+        if not args.keep:
+            await drop_database(settings.service_database_url)
+            await _delete_topics(endpoints.kafka_bootstrap_servers, f"bench{run}.")
+        endpoints.close()
+    return result
+
+
+async def _delete_topics(bootstrap: str, prefix: str) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        topics = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        if topics:
+            await admin.delete_topics(topics)
+    finally:
+        await admin.close()
+
+
+def report_lines(result: dict[str, Any]) -> list[str]:
+    """The figures as the lines the benchmark prints."""
+    m, b, p = result["machine"], result["baseline"], result["projection"]
+    lines = [
+        f"machine: {m['nproc']} CPUs, {m['cpu_model']}, {m['memory']}, Python {m['python']}",
+        f"baseline: {b['calls']:,} calls over {YEAR} (generation and COPY "
+        f"{b['generate_and_copy_seconds']} s, indexes {b['index_seconds']} s, "
+        f"roll-ups {b['rollups_and_analyze_seconds']} s); "
+        f"roll-up rows: hour {b['rows']['calls_by_hour']:,}, day {b['rows']['calls_by_day']:,}, "
+        f"hour total {b['rows']['calls_by_hour_total']:,}; database {b['database_size']}",
+        f"projection: {p['events_per_second']} events/s into the call log and roll-ups "
+        f"({p['events']:,} events of {p['calls']:,} calls in {p['seconds']} s, "
+        "on top of the baseline)",
+        f"visible after CallEnded: p50 {result['visibility_after_call_ended_ms']['p50']} ms, "
+        f"p95 {result['visibility_after_call_ended_ms']['p95']} ms",
+    ]
+    for group_by, r in result["reports_one_year"].items():
+        a, b = r["api_rollup_ms"], r["api_call_log_group_by_ms"]
+        c, d = r["query_rollup_ms"], r["query_call_log_group_by_ms"]
+        lines.append(
+            f"report {group_by:<14} one year, {r['rows']:>6} rows, roll-up {r['rollup_table']}: "
+            f"API p50/p95 {a['p50']}/{a['p95']} ms vs GROUP BY call log {b['p50']}/{b['p95']} ms "
+            f"(x{r['api_ratio_p50']}); query alone {c['p50']}/{c['p95']} ms vs "
+            f"{d['p50']}/{d['p95']} ms (x{r['query_ratio_p50']})"
+        )
+    for name, t in result["call_log_ms"].items():
+        lines.append(f"call log {name}: p50 {t['p50']} ms, p95 {t['p95']} ms")
+    r = result["rebuild"]
+    lines.append(
+        f"rebuild: {r['events_replayed']:,} events replayed into fresh tables and swapped in, "
+        f"{r['seconds']} s ({r['events_per_second']} events/s)"
+    )
+    return lines
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=10_000_000, help="baseline calls (COPY)")
+    parser.add_argument(
+        "--projection-calls",
+        type=int,
+        default=20_000,
+        help="calls whose events the live projection consumes",
+    )
+    parser.add_argument("--numbers", type=int, default=2_000_000, help="distinct caller numbers")
+    parser.add_argument("--reps", type=int, default=30, help="timed requests per roll-up case")
+    parser.add_argument("--raw-reps", type=int, default=3, help="timed GROUP BY over the call log")
+    parser.add_argument("--seed", type=int, default=2025)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="100k calls, 1k projected calls: a run of about a minute and a half",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the database and topics")
+    arguments = parser.parse_args()
+    if arguments.quick:
+        arguments.calls, arguments.projection_calls = 100_000, 1_000
+        arguments.numbers, arguments.reps, arguments.raw_reps = 50_000, 8, 3
+    outcome = asyncio.run(main(arguments))
+    for line in report_lines(outcome):
+        print(line)
+    out = REPO / "bench" / "results" / "analytics.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(outcome, indent=2, ensure_ascii=False) + "\n")
+    print(f"written: {out.relative_to(REPO)}")

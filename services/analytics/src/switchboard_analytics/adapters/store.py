@@ -1,0 +1,612 @@
+"""Write-side SQL of the projection: call rows, roll-up deltas, touches, tags, directory.
+
+Every statement is built once, at import, with bind parameters: building SQLAlchemy
+constructs per event costs more than PostgreSQL takes to run them. Every statement goes
+through the :mod:`.tables` objects (never a table name in text), so that ``rebuild`` runs
+the very same code against fresh tables in another schema (``schema_translate_map``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchboard_analytics.adapters.tables import (
+    ROLLUP_TABLES,
+    call_log,
+    call_tags,
+    clinics,
+    operators,
+    touches,
+)
+from switchboard_analytics.domain.callback import CallFacts
+
+#: Key of the transaction-level advisory lock that serialises the live projection when
+#: several replicas consume (each takes some partitions): roll-up rows are shared by calls
+#: of every partition, and serial updates can never deadlock.
+PROJECTION_LOCK_KEY = 0x5B_A7_A1_C5
+
+#: The call log columns a call event sets (the rest are derived or maintained here).
+CALL_COLUMNS = (
+    "call_id",
+    "started_at",
+    "answered_at",
+    "ended_at",
+    "call_type",
+    "src",
+    "dst",
+    "extension",
+    "clinic_id",
+    "operator_id",
+    "disposition",
+    "wait_seconds",
+    "talk_seconds",
+    "total_seconds",
+    "recording_url",
+    "end_reason",
+)
+CALLBACK_COLUMNS = ("called_back", "callback_call_id", "callback_delay_seconds")
+_WRITTEN = (*CALL_COLUMNS, *CALLBACK_COLUMNS)
+
+
+def _param(name: str, column: sa.Column[Any] | None = None) -> sa.BindParameter[Any]:
+    return sa.bindparam(name, type_=column.type if column is not None else sa.Text)
+
+
+_LOCK = sa.select(sa.func.pg_advisory_xact_lock(PROJECTION_LOCK_KEY))
+
+
+async def lock_projection(session: AsyncSession) -> None:
+    """Take the projection's advisory lock for this transaction (once per transaction)."""
+    if session.info.get("analytics_locked"):
+        return
+    await session.execute(_LOCK)
+    session.info["analytics_locked"] = True
+
+
+# ---------------------------------------------------------------------------------------
+# Roll-ups
+
+
+def _rollup_statement(where: sa.ColumnElement[bool]) -> sa.Select[Any]:
+    """Add ``:sign`` times the ended calls matching ``where`` to every roll-up, in one
+    statement (one INSERT … ON CONFLICT per roll-up, as CTEs over one source)."""
+    c = call_log.c
+    sign = sa.bindparam("sign", type_=sa.Integer)
+    source = (
+        sa.select(
+            sa.func.date_trunc("hour", c.local_started_at).label("local_hour"),
+            sa.cast(c.local_started_at, sa.Date).label("local_day"),
+            sa.func.coalesce(c.clinic_id, "").label("clinic_id"),
+            sa.func.coalesce(c.admin_id, "").label("admin_id"),
+            c.call_type,
+            c.disposition,
+            c.called_back,
+            sa.func.coalesce(c.talk_seconds, 0).label("talk_seconds"),
+            sa.func.coalesce(c.wait_seconds, 0).label("wait_seconds"),
+        )
+        .where(c.ended_at.is_not(None), c.disposition.is_not(None), where)
+        .cte("rollup_source")
+    )
+    upserts = []
+    for table in ROLLUP_TABLES:
+        keys = [col.name for col in table.primary_key.columns]
+        grouped = sa.select(
+            *[source.c[k] for k in keys],
+            (sa.func.count() * sign).label("calls"),
+            (sa.func.sum(source.c.talk_seconds) * sign).label("talk_seconds"),
+            (sa.func.sum(source.c.wait_seconds) * sign).label("wait_seconds"),
+        ).group_by(*[source.c[k] for k in keys])
+        insert = pg_insert(table).from_select(
+            [*keys, "calls", "talk_seconds", "wait_seconds"], grouped
+        )
+        upserts.append(
+            insert.on_conflict_do_update(
+                index_elements=keys,
+                set_={
+                    measure: table.c[measure] + insert.excluded[measure]
+                    for measure in ("calls", "talk_seconds", "wait_seconds")
+                },
+            ).cte(f"upsert_{table.name}")
+        )
+    return sa.select(sa.literal(1)).add_cte(source, *upserts)
+
+
+_ROLLUP_CALL = _rollup_statement(call_log.c.call_id == _param("call_id"))
+_ROLLUP_CALLS = _rollup_statement(
+    call_log.c.call_id.in_(sa.bindparam("call_ids", expanding=True, type_=sa.Text))
+)
+_ROLLUP_CLINIC = _rollup_statement(call_log.c.clinic_id == _param("clinic_id"))
+_ROLLUP_ALL = _rollup_statement(sa.true())
+
+# Every change to a counted call is "take its contribution away, change it, add it back",
+# so a roll-up always equals a GROUP BY over the call log, whatever changed (disposition,
+# admin, called-back flag, the clinic's time zone).
+
+
+async def count_call(session: AsyncSession, call_id: str, sign: int) -> None:
+    """Add (``sign=1``) or take away (``-1``) one call (if ended) in every roll-up."""
+    await session.execute(_ROLLUP_CALL, {"call_id": call_id, "sign": sign})
+
+
+async def count_calls(session: AsyncSession, call_ids: Sequence[str], sign: int) -> None:
+    """:func:`count_call` for several calls, in one statement."""
+    await session.execute(_ROLLUP_CALLS, {"call_ids": list(call_ids), "sign": sign})
+
+
+async def count_clinic(session: AsyncSession, clinic_id: str, sign: int) -> None:
+    """:func:`count_call` for every call of a clinic."""
+    await session.execute(_ROLLUP_CLINIC, {"clinic_id": clinic_id, "sign": sign})
+
+
+async def rebuild_rollups(session: AsyncSession) -> None:
+    """Empty the roll-ups and fill them from the call log (bulk loads)."""
+    for table in ROLLUP_TABLES:
+        await session.execute(sa.delete(table))
+    await session.execute(_ROLLUP_ALL, {"sign": 1})
+
+
+# ---------------------------------------------------------------------------------------
+# Call rows
+
+
+def _derived_values() -> dict[str, Any]:
+    """What a call row takes from the other projections, for the call ``:d_call_id`` of
+    clinic ``:d_clinic_id``: the clinic's zone (``:d_default_zone`` while unknown), the
+    contact and assigned operator of its latest touch, the union of its tags."""
+    call_id = _param("d_call_id")
+    zone = sa.select(clinics.c.time_zone).where(clinics.c.clinic_id == _param("d_clinic_id"))
+
+    def latest(column: sa.Column[Any]) -> sa.ScalarSelect[Any]:
+        return (
+            sa.select(column)
+            .where(touches.c.call_id == call_id)
+            .order_by(touches.c.version_at.desc(), touches.c.touch_id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    return {
+        "time_zone": sa.func.coalesce(zone.scalar_subquery(), _param("d_default_zone")),
+        "contact_id": latest(touches.c.contact_id),
+        "contact_kind": latest(touches.c.contact_kind),
+        "contact_name": latest(touches.c.contact_name),
+        "assigned_operator_id": latest(touches.c.operator_id),
+        "tags": _tags_of(call_id),
+    }
+
+
+def _tags_of(call_id: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """The sorted union of every source's tags of the call ``call_id`` ('{}' if none)."""
+    # unnest() in FROM beside call_tags is implicitly LATERAL; no FROM subquery, so the
+    # call id may be a correlated column as well as a parameter.
+    unnested = sa.func.unnest(call_tags.c.tags).table_valued("tag").render_derived("call_tag")
+    tag = unnested.c.tag
+    union = (
+        sa.select(sa.func.array_agg(pg.aggregate_order_by(sa.distinct(tag), tag)))
+        .select_from(call_tags.join(unnested, sa.true()))
+        .where(call_tags.c.call_id == call_id)
+        .scalar_subquery()
+    )
+    return sa.func.coalesce(union, sa.cast(sa.literal([], pg.ARRAY(sa.Text)), pg.ARRAY(sa.Text)))
+
+
+_DERIVED = _derived_values()
+_CALL_VALUES = {k: _param(f"v_{k}", call_log.c[k]) for k in _WRITTEN} | _DERIVED
+_INSERT_CALL = pg_insert(call_log).values(_CALL_VALUES)
+_INSERT_CALL_IF_NEW = _INSERT_CALL.on_conflict_do_nothing()
+_UPSERT_CALL = _INSERT_CALL.on_conflict_do_update(
+    index_elements=[call_log.c.call_id],
+    set_={k: _INSERT_CALL.excluded[k] for k in _CALL_VALUES if k != "call_id"},
+)
+_GET_CALL = sa.select(call_log).where(call_log.c.call_id == _param("call_id")).with_for_update()
+_RECORD_ANSWER = (
+    sa.update(call_log)
+    .where(call_log.c.call_id == _param("w_call_id"), call_log.c.ended_at.is_(None))
+    .values(
+        answered_at=_param("v_answered_at", call_log.c.answered_at),
+        operator_id=_param("v_operator_id"),
+    )
+)
+
+
+def _call_params(values: Mapping[str, Any], default_zone: str) -> dict[str, Any]:
+    params = {f"v_{k}": values.get(k) for k in _WRITTEN}
+    params["v_called_back"] = bool(values.get("called_back", False))
+    params.update(
+        d_call_id=values["call_id"],
+        d_clinic_id=values.get("clinic_id"),
+        d_default_zone=default_zone,
+    )
+    return params
+
+
+async def get_call(session: AsyncSession, call_id: str) -> sa.RowMapping | None:
+    """The call's row, locked for this transaction, or ``None``."""
+    row = (await session.execute(_GET_CALL, {"call_id": call_id})).first()
+    return row._mapping if row is not None else None
+
+
+async def insert_call_if_new(
+    session: AsyncSession, values: Mapping[str, Any], default_zone: str
+) -> None:
+    """Insert a call row (with its derived columns) unless the call already has one."""
+    await session.execute(_INSERT_CALL_IF_NEW, _call_params(values, default_zone))
+
+
+async def write_call(session: AsyncSession, values: Mapping[str, Any], default_zone: str) -> None:
+    """Insert or overwrite a call row with ``values`` (and its derived columns)."""
+    await session.execute(_UPSERT_CALL, _call_params(values, default_zone))
+
+
+async def record_answer(
+    session: AsyncSession, call_id: str, answered_at: datetime, operator_id: str | None
+) -> None:
+    """Who answered a call that has not ended yet (CallEnded repeats it for ended calls)."""
+    await session.execute(
+        _RECORD_ANSWER,
+        {"w_call_id": call_id, "v_answered_at": answered_at, "v_operator_id": operator_id},
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Called back
+
+
+def facts_of(row: Mapping[Any, Any]) -> CallFacts:
+    """The called-back rule's view of a call row."""
+    return CallFacts(
+        call_id=row["call_id"],
+        call_type=row["call_type"],
+        disposition=row["disposition"] or "",
+        src=row["src"],
+        dst=row["dst"],
+        started_at=row["started_at"],
+    )
+
+
+_FACT_COLUMNS = (
+    call_log.c.call_id,
+    call_log.c.call_type,
+    call_log.c.disposition,
+    call_log.c.src,
+    call_log.c.dst,
+    call_log.c.started_at,
+)
+_CANDIDATES = sa.select(*_FACT_COLUMNS).where(
+    call_log.c.ended_at.is_not(None),
+    call_log.c.started_at > _param("after", call_log.c.started_at),
+    call_log.c.started_at <= _param("until", call_log.c.started_at),
+    sa.or_(
+        sa.and_(call_log.c.call_type == "outgoing", call_log.c.dst == _param("number")),
+        sa.and_(
+            call_log.c.call_type == "incoming",
+            call_log.c.disposition == "answered",
+            call_log.c.src == _param("number"),
+        ),
+    ),
+)
+_MISSED_FROM = (
+    sa.select(*_FACT_COLUMNS, *[call_log.c[k] for k in CALLBACK_COLUMNS])
+    .where(
+        call_log.c.src == _param("number"),
+        call_log.c.call_type == "incoming",
+        call_log.c.disposition == "missed",
+        call_log.c.ended_at.is_not(None),
+        call_log.c.started_at >= _param("since", call_log.c.started_at),
+        call_log.c.started_at < _param("before", call_log.c.started_at),
+    )
+    .with_for_update()
+)
+_SET_CALLBACK = (
+    sa.update(call_log)
+    .where(call_log.c.call_id == _param("w_call_id"))
+    .values({k: _param(f"v_{k}", call_log.c[k]) for k in CALLBACK_COLUMNS})
+)
+
+
+async def callback_candidates(
+    session: AsyncSession, number: str, after: datetime, until: datetime
+) -> list[CallFacts]:
+    """Settled calls that reach ``number`` and start in ``(after, until]``: the calls that
+    may call back a missed call from it (the rule itself decides)."""
+    rows = await session.execute(_CANDIDATES, {"number": number, "after": after, "until": until})
+    return [facts_of(r._mapping) for r in rows]
+
+
+async def missed_calls_from(
+    session: AsyncSession, number: str, since: datetime, before: datetime
+) -> list[sa.RowMapping]:
+    """Settled missed incoming calls from ``number`` that started in ``[since, before)``,
+    with their current called-back columns, locked for this transaction."""
+    rows = await session.execute(_MISSED_FROM, {"number": number, "since": since, "before": before})
+    return [r._mapping for r in rows]
+
+
+async def set_callbacks(session: AsyncSession, changes: Sequence[Mapping[str, Any]]) -> None:
+    """Write new called-back columns of counted calls, keeping the roll-ups in step."""
+    if not changes:
+        return
+    call_ids = [change["call_id"] for change in changes]
+    await count_calls(session, call_ids, -1)
+    await session.execute(
+        _SET_CALLBACK,
+        [
+            {"w_call_id": change["call_id"], **{f"v_{k}": change[k] for k in CALLBACK_COLUMNS}}
+            for change in changes
+        ],
+    )
+    await count_calls(session, call_ids, 1)
+
+
+# ---------------------------------------------------------------------------------------
+# Touches and tags
+
+_TOUCH_CALL_ID = (
+    sa.select(touches.c.call_id).where(touches.c.touch_id == _param("touch_id")).with_for_update()
+)
+_TOUCH_INSERT = pg_insert(touches).values(
+    {column.name: _param(f"v_{column.name}", column) for column in touches.columns}
+)
+_NEWER_TOUCH = touches.c.version_at <= _TOUCH_INSERT.excluded.version_at
+_UPSERT_TOUCH = _TOUCH_INSERT.on_conflict_do_update(
+    index_elements=[touches.c.touch_id],
+    set_={
+        # The newer state wins column by column, except that a touch keeps the call it was
+        # linked to when the newer state names none: the end state is the same whichever
+        # of a touch's events comes first.
+        "call_id": sa.case(
+            (_NEWER_TOUCH, sa.func.coalesce(_TOUCH_INSERT.excluded.call_id, touches.c.call_id)),
+            else_=sa.func.coalesce(touches.c.call_id, _TOUCH_INSERT.excluded.call_id),
+        ),
+        **{
+            name: sa.case((_NEWER_TOUCH, _TOUCH_INSERT.excluded[name]), else_=touches.c[name])
+            for name in ("contact_id", "contact_kind", "contact_name", "operator_id")
+        },
+        "version_at": sa.func.greatest(touches.c.version_at, _TOUCH_INSERT.excluded.version_at),
+    },
+)
+_TOUCH_COLUMNS = ("contact_id", "contact_kind", "contact_name", "assigned_operator_id")
+_CALL_TOUCH_COLUMNS = (
+    sa.select(call_log.c.ended_at, *[call_log.c[k] for k in _TOUCH_COLUMNS])
+    .where(call_log.c.call_id == _param("call_id"))
+    .with_for_update()
+)
+_LATEST_TOUCH = (
+    sa.select(
+        touches.c.contact_id,
+        touches.c.contact_kind,
+        touches.c.contact_name,
+        touches.c.operator_id,
+    )
+    .where(touches.c.call_id == _param("call_id"))
+    .order_by(touches.c.version_at.desc(), touches.c.touch_id.desc())
+    .limit(1)
+)
+_SET_TOUCH_COLUMNS = (
+    sa.update(call_log)
+    .where(call_log.c.call_id == _param("w_call_id"))
+    .values({k: _param(f"v_{k}") for k in _TOUCH_COLUMNS})
+)
+_TAGS_INSERT = pg_insert(call_tags).values(
+    {column.name: _param(f"v_{column.name}", column) for column in call_tags.columns}
+)
+_UPSERT_TAGS = _TAGS_INSERT.on_conflict_do_update(
+    index_elements=[call_tags.c.call_id, call_tags.c.source],
+    set_={"tags": _TAGS_INSERT.excluded.tags, "tagged_at": _TAGS_INSERT.excluded.tagged_at},
+    where=call_tags.c.tagged_at <= _TAGS_INSERT.excluded.tagged_at,
+)
+_REFRESH_TAGS = (
+    sa.update(call_log)
+    .where(call_log.c.call_id == _param("d_call_id"))
+    .values(tags=_DERIVED["tags"])
+)
+
+
+async def touch_call_id(session: AsyncSession, touch_id: str) -> str | None:
+    """The call a stored touch is linked to (locking the touch), if any."""
+    result = await session.execute(_TOUCH_CALL_ID, {"touch_id": touch_id})
+    return result.scalar_one_or_none()
+
+
+async def upsert_touch(session: AsyncSession, values: Mapping[str, Any]) -> None:
+    """Store a touch's state unless a newer one is stored (a lost link to a call is kept)."""
+    await session.execute(_UPSERT_TOUCH, {f"v_{k}": v for k, v in values.items()})
+
+
+async def refresh_touch_columns(session: AsyncSession, call_id: str) -> None:
+    """Copy the latest touch of a call onto its call row (if it has one yet)."""
+    current = (await session.execute(_CALL_TOUCH_COLUMNS, {"call_id": call_id})).first()
+    if current is None:
+        return
+    latest = (await session.execute(_LATEST_TOUCH, {"call_id": call_id})).first()
+    wanted = tuple(latest) if latest is not None else (None, None, None, None)
+    if tuple(current)[1:] == wanted:
+        return
+    # The assigned operator is the admin of a call nobody answered: a roll-up dimension.
+    counted = current.ended_at is not None and current.assigned_operator_id != wanted[3]
+    if counted:
+        await count_call(session, call_id, -1)
+    await session.execute(
+        _SET_TOUCH_COLUMNS,
+        {
+            "w_call_id": call_id,
+            **{f"v_{k}": v for k, v in zip(_TOUCH_COLUMNS, wanted, strict=True)},
+        },
+    )
+    if counted:
+        await count_call(session, call_id, 1)
+
+
+async def upsert_tags(
+    session: AsyncSession,
+    call_id: str,
+    source: str,
+    tags: Iterable[str],
+    tagged_at: datetime,
+    *,
+    refresh_call: bool = True,
+) -> None:
+    """Store a source's latest tags of a call and refresh the call row's tags."""
+    await session.execute(
+        _UPSERT_TAGS,
+        {
+            "v_call_id": call_id,
+            "v_source": source,
+            "v_tags": sorted(set(tags)),
+            "v_tagged_at": tagged_at,
+        },
+    )
+    if refresh_call:
+        await session.execute(_REFRESH_TAGS, {"d_call_id": call_id})
+
+
+# ---------------------------------------------------------------------------------------
+# Directory
+
+
+def _versioned_upsert(table: sa.Table, key: str) -> Any:
+    insert = pg_insert(table).values(
+        {column.name: _param(f"v_{column.name}", column) for column in table.columns}
+    )
+    return insert.on_conflict_do_update(
+        index_elements=[table.c[key]],
+        set_={c.name: insert.excluded[c.name] for c in table.columns if c.name != key},
+        where=table.c.version_at <= insert.excluded.version_at,
+    )
+
+
+_UPSERT_OPERATOR = _versioned_upsert(operators, "operator_id")
+_UPSERT_CLINIC = _versioned_upsert(clinics, "clinic_id").returning(clinics.c.time_zone)
+_CLINIC_ZONE = (
+    sa.select(clinics.c.time_zone)
+    .where(clinics.c.clinic_id == _param("clinic_id"))
+    .with_for_update()
+)
+_REZONE = (
+    sa.update(call_log)
+    .where(
+        call_log.c.clinic_id == _param("w_clinic_id"),
+        call_log.c.time_zone != _param("v_time_zone"),
+    )
+    .values(time_zone=_param("v_time_zone"))
+)
+
+
+_ZONE_KNOWN = sa.select(
+    sa.exists()
+    .where(sa.column("name") == _param("zone"))
+    .select_from(sa.table("pg_timezone_names"))
+)
+
+
+async def zone_known(session: AsyncSession, zone: str) -> bool:
+    """Whether PostgreSQL's time zone database knows ``zone`` (it computes local times)."""
+    return bool(await session.scalar(_ZONE_KNOWN, {"zone": zone}))
+
+
+async def upsert_operator(session: AsyncSession, values: Mapping[str, Any]) -> None:
+    """Store an operator's latest state (an older event than the stored one is ignored)."""
+    await session.execute(_UPSERT_OPERATOR, {f"v_{k}": v for k, v in values.items()})
+
+
+async def clinic_zone(session: AsyncSession, clinic_id: str) -> str | None:
+    """The stored time zone of a clinic (locking its row), if known."""
+    result = await session.execute(_CLINIC_ZONE, {"clinic_id": clinic_id})
+    return result.scalar_one_or_none()
+
+
+async def upsert_clinic(session: AsyncSession, values: Mapping[str, Any]) -> str | None:
+    """Store a clinic's latest state; its time zone now, or ``None`` if the event was older
+    than the stored state (and so ignored)."""
+    result = await session.execute(_UPSERT_CLINIC, {f"v_{k}": v for k, v in values.items()})
+    return result.scalar_one_or_none()
+
+
+async def rezone_clinic(session: AsyncSession, clinic_id: str, time_zone: str) -> None:
+    """Move a clinic's calls to its (new) time zone: clinic-local times and the roll-up
+    buckets they count in."""
+    await count_clinic(session, clinic_id, -1)
+    await session.execute(_REZONE, {"w_clinic_id": clinic_id, "v_time_zone": time_zone})
+    await count_clinic(session, clinic_id, 1)
+
+
+# ---------------------------------------------------------------------------------------
+# Set-based passes (a rebuild's replay stores facts only, then runs these once)
+
+
+def _derived_for_each_row() -> dict[str, Any]:
+    """:func:`_derived_values`, correlated to each call log row instead of parameters."""
+
+    def latest(column: sa.Column[Any]) -> sa.ScalarSelect[Any]:
+        return (
+            sa.select(column)
+            .where(touches.c.call_id == call_log.c.call_id)
+            .order_by(touches.c.version_at.desc(), touches.c.touch_id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    zone = sa.select(clinics.c.time_zone).where(clinics.c.clinic_id == call_log.c.clinic_id)
+    return {
+        "time_zone": sa.func.coalesce(zone.scalar_subquery(), _param("d_default_zone")),
+        "contact_id": latest(touches.c.contact_id),
+        "contact_kind": latest(touches.c.contact_kind),
+        "contact_name": latest(touches.c.contact_name),
+        "assigned_operator_id": latest(touches.c.operator_id),
+        "tags": _tags_of(call_log.c.call_id),
+    }
+
+
+_REFRESH_ALL_DERIVED = sa.update(call_log).values(_derived_for_each_row())
+
+_REACHED = sa.case((call_log.c.call_type == "outgoing", call_log.c.dst), else_=call_log.c.src)
+#: Every settled call that is a missed incoming call or may call a number back, by number
+#: and time: each number's calls come together.
+_CALLBACK_FACTS = (
+    sa.select(
+        _REACHED.label("number"),
+        *_FACT_COLUMNS,
+        *[call_log.c[k] for k in CALLBACK_COLUMNS],
+    )
+    .where(
+        call_log.c.ended_at.is_not(None),
+        sa.or_(
+            call_log.c.call_type == "outgoing",
+            sa.and_(
+                call_log.c.call_type == "incoming",
+                call_log.c.disposition.in_(["missed", "answered"]),
+            ),
+        ),
+    )
+    .order_by(_REACHED, call_log.c.started_at, call_log.c.call_id)
+)
+
+
+async def refresh_all_derived(session: AsyncSession, default_zone: str) -> None:
+    """Recompute every call row's clinic zone, touch columns and tags from their tables."""
+    await session.execute(_REFRESH_ALL_DERIVED, {"d_default_zone": default_zone})
+
+
+async def stream_callback_facts(session: AsyncSession) -> Any:
+    """The rows of :data:`_CALLBACK_FACTS`, streamed (an async iterator of row mappings)."""
+    result = await session.stream(_CALLBACK_FACTS.execution_options(yield_per=5000))
+    return result.mappings()
+
+
+async def write_callbacks(session: AsyncSession, changes: Sequence[Mapping[str, Any]]) -> None:
+    """Write called-back columns as they are (the roll-ups are rebuilt afterwards)."""
+    if changes:
+        await session.execute(
+            _SET_CALLBACK,
+            [
+                {"w_call_id": c["call_id"], **{f"v_{k}": c[k] for k in CALLBACK_COLUMNS}}
+                for c in changes
+            ],
+        )

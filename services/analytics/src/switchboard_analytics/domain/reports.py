@@ -1,0 +1,118 @@
+"""The calls report as plain data: grouping keys, per-call-type figures, averages.
+
+The report's reads (from a roll-up or from the call log) return one :class:`GroupFigures`
+per group, with the counts and sums of each call type; :func:`build_rows` turns them
+into the rows the API shows, with each type's averages and the total.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+CALL_TYPES: tuple[str, ...] = ("incoming", "outgoing", "internal")
+"""The call types, in the order reports show them (before the total)."""
+
+GroupBy = Literal["day", "hour", "employee_day", "employee_month"]
+
+GROUP_KEYS: Mapping[str, tuple[str, ...]] = {
+    "day": ("day",),
+    "hour": ("day", "hour"),
+    "employee_day": ("admin_id", "day"),
+    "employee_month": ("admin_id", "month"),
+}
+"""The key columns of each ``group_by``, in the order rows are sorted by."""
+
+FIGURES: tuple[str, ...] = ("count", "answered", "missed", "avg_talk_seconds", "avg_wait_seconds")
+"""What a report shows for each call type and the total."""
+
+Sums = tuple[int, int, int, int, int]
+"""``(calls, answered, missed, talk_seconds, wait_seconds)`` of a set of calls."""
+
+
+@dataclass(frozen=True)
+class GroupFigures:
+    """Counts and sums of one group's calls, per call type."""
+
+    key: tuple[Any, ...]
+    by_type: Mapping[str, Sums]
+
+
+def figures(sums: Sums) -> dict[str, Any]:
+    """The figures of a set of calls: counts, the average talk of the answered calls and
+    the average wait (start until answer, or until the caller gave up) of all of them."""
+    calls, answered, missed, talk, wait = sums
+    return {
+        "count": calls,
+        "answered": answered,
+        "missed": missed,
+        "avg_talk_seconds": round(talk / answered, 2) if answered else None,
+        "avg_wait_seconds": round(wait / calls, 2) if calls else None,
+    }
+
+
+def _sort_key(key: tuple[Any, ...]) -> tuple[Any, ...]:
+    # Calls nobody answered or was assigned to (no admin) sort after everyone's.
+    return tuple((value is None, "" if value is None else value) for value in key)
+
+
+def _key_value(value: Any, name: str) -> Any:
+    if name == "month" and isinstance(value, date):
+        return value.strftime("%Y-%m")
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def build_rows(
+    group_by: str,
+    groups: Iterable[GroupFigures],
+    admin_names: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """One row per group, sorted by its key (see :data:`GROUP_KEYS`), as the API shows it.
+
+    ``admin_names`` maps operator ids to names for the employee groupings; an operator
+    without a known name is shown by id.
+    """
+    names = GROUP_KEYS[group_by]
+    by_employee = "admin_id" in names
+    zero: Sums = (0, 0, 0, 0, 0)
+    rows = []
+    for group in sorted(groups, key=lambda g: _sort_key(g.key)):
+        row: dict[str, Any] = {
+            name: _key_value(value, name) for name, value in zip(names, group.key, strict=True)
+        }
+        if by_employee:
+            admin_id = row["admin_id"]
+            row["admin_name"] = (
+                None if admin_id is None else (admin_names or {}).get(admin_id, admin_id)
+            )
+        total = [0, 0, 0, 0, 0]
+        for call_type in CALL_TYPES:
+            sums = group.by_type.get(call_type, zero)
+            row[call_type] = figures(sums)
+            for i, value in enumerate(sums):
+                total[i] += value
+        row["total"] = figures((total[0], total[1], total[2], total[3], total[4]))
+        rows.append(row)
+    return rows
+
+
+def csv_header(group_by: str) -> list[str]:
+    """The CSV columns of a report: its keys, then five figures per call type and total."""
+    keys = list(GROUP_KEYS[group_by])
+    if "admin_id" in keys:
+        keys.insert(keys.index("admin_id") + 1, "admin_name")
+    return keys + [f"{kind}_{name}" for kind in (*CALL_TYPES, "total") for name in FIGURES]
+
+
+def csv_record(group_by: str, row: Mapping[str, Any]) -> list[Any]:
+    """One report row (from :func:`build_rows`) as CSV values, in :func:`csv_header` order."""
+    out: list[Any] = []
+    for column in csv_header(group_by):
+        if column in row:
+            out.append(row[column])
+        else:
+            kind, _, name = column.partition("_")
+            out.append(row[kind][name])
+    return out

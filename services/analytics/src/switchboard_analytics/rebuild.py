@@ -1,0 +1,270 @@
+"""Rebuilding the projection: replay the topics from offset 0 into fresh tables, swap them in.
+
+1. Create every projection table (:data:`~.tables.PROJECTION_TABLES`) in a new schema.
+2. Replay the topics from the beginning into it with the live handlers (the same code,
+   pointed at the new schema by SQLAlchemy's ``schema_translate_map``), the directory
+   first, then touches, then calls (any order gives the same numbers). The replay runs
+   them in ``deferred`` mode: each event only stores its facts; then one set-based pass
+   derives every call row's zone, contact and tags, applies the called-back rule (the
+   same pure function) to every missed call and fills the roll-ups from the call log.
+   What arrives after that is applied event by event, as live.
+3. In one transaction: lock the live tables (``processed_events`` first, which is the
+   first table the live consumer's transaction touches, so the two cannot deadlock),
+   replay what arrived since, and move the live tables out and the fresh ones in.
+   The fresh ``processed_events`` lists exactly the events the fresh tables contain,
+   so the live consumer, once unblocked, skips those and applies the rest: nothing is
+   lost or counted twice across the swap.
+4. Drop the old tables (or keep them in their schema with ``keep_old``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+from uuid import uuid4
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from switchboard_analytics.adapters.tables import PROJECTION_TABLES, metadata
+from switchboard_analytics.entrypoints.consumers import GROUP, dedupe_key, parse
+from switchboard_analytics.handlers import Projection, finish_deferred, project_event
+from switchboard_analytics.settings import AnalyticsSettings
+from switchboard_contracts import BOOKING_DIRECTORY, CRM_TOUCHES, TELEPHONY_CALLS
+from switchboard_runtime.consumer import BatchProcessor, Delivery
+from switchboard_runtime.db import make_engine
+from switchboard_runtime.logging import get_logger
+
+log = get_logger(__name__)
+
+#: Replay order (see the module doc).
+REPLAY_ORDER = (BOOKING_DIRECTORY, CRM_TOUCHES, TELEPHONY_CALLS)
+
+
+@dataclass
+class RebuildReport:
+    """What a rebuild did."""
+
+    schema: str
+    events: int = 0
+    skipped: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    calls: int = 0
+    kept_old_schema: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as JSON-able data."""
+        return {
+            "rebuilt_in_schema": self.schema,
+            "events_replayed": self.events,
+            "events_skipped": len(self.skipped),
+            "calls": self.calls,
+            "seconds": round(self.seconds, 2),
+            "old_tables_kept_in": self.kept_old_schema,
+        }
+
+
+def _quote(engine: AsyncEngine, name: str) -> str:
+    return engine.dialect.identifier_preparer.quote(name)
+
+
+class _Replay:
+    """Reads this deployment's topics from offset 0 and applies them to the fresh tables."""
+
+    def __init__(self, settings: AnalyticsSettings, processor: BatchProcessor[Any]):
+        self.settings = settings
+        self.processor = processor
+        self.events = 0
+        self._consumer: Any = None
+        self._by_topic: dict[str, list[Any]] = {}
+
+    async def start(self) -> None:
+        from aiokafka import AIOKafkaConsumer, TopicPartition
+
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self.settings.consumer_batch_max_records,
+        )
+        await self._consumer.start()
+        partitions = await self._partitions([self.settings.topic(t) for t in REPLAY_ORDER])
+        for logical in REPLAY_ORDER:
+            physical = self.settings.topic(logical)
+            self._by_topic[logical] = [
+                TopicPartition(physical, p) for p in partitions.get(physical, [])
+            ]
+        everything = [tp for tps in self._by_topic.values() for tp in tps]
+        self._consumer.assign(everything)
+        if everything:
+            await self._consumer.seek_to_beginning(*everything)
+            self._consumer.pause(*everything)
+
+    async def _partitions(self, topics: list[str]) -> dict[str, list[int]]:
+        """The partitions of each topic that exists (a missing topic has no history)."""
+        from aiokafka.admin import AIOKafkaAdminClient
+
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap_servers)
+        await admin.start()
+        try:
+            existing = set(await admin.list_topics())
+            wanted = [t for t in topics if t in existing]
+            described = await admin.describe_topics(wanted) if wanted else []
+        finally:
+            await admin.close()
+        return {
+            d["topic"]: sorted(p["partition"] for p in d["partitions"])
+            for d in described
+            if not d.get("error_code")
+        }
+
+    async def stop(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+    async def replay_in_order(self) -> None:
+        """Each topic up to its end as of now, directory first."""
+        for logical in REPLAY_ORDER:
+            tps = self._by_topic[logical]
+            if tps:
+                self._consumer.resume(*tps)
+                await self.drain(tps)
+
+    async def catch_up(self) -> None:
+        """Every topic up to its end as of now."""
+        await self.drain([tp for tps in self._by_topic.values() for tp in tps])
+
+    async def drain(self, tps: Sequence[Any]) -> None:
+        """Consume (every resumed partition) until ``tps`` reach their current end offsets."""
+        if not tps:
+            return
+        end = await self._consumer.end_offsets(list(tps))
+        while True:
+            behind = [tp for tp in tps if await self._consumer.position(tp) < end[tp]]
+            if not behind:
+                return
+            batches = await self._consumer.getmany(timeout_ms=500)
+            deliveries = [
+                Delivery(
+                    topic=r.topic,
+                    partition=r.partition,
+                    offset=r.offset,
+                    key=r.key,
+                    value=r.value if r.value is not None else b"",
+                    headers=tuple((k, v) for k, v in (r.headers or ())),
+                    timestamp_ms=r.timestamp,
+                )
+                for records in batches.values()
+                for r in records
+            ]
+            if deliveries:
+                await self.processor.process(deliveries)
+                self.events += len(deliveries)
+
+
+async def rebuild(
+    settings: AnalyticsSettings,
+    projection: Projection,
+    *,
+    keep_old: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> RebuildReport:
+    """Replay the topics into fresh tables and swap them in (see the module doc)."""
+    say = progress or (lambda message: log.info("rebuild.progress", step=message))
+    started = time.monotonic()
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S") + uuid4().hex[:6]
+    fresh, retired = f"analytics_rebuild_{stamp}", f"analytics_retired_{stamp}"
+    report = RebuildReport(schema=fresh)
+    engine = make_engine(settings.service_database_url, pool_size=4)
+
+    def q(name: str) -> str:
+        return _quote(engine, name)
+
+    try:
+        async with engine.begin() as conn:
+            live = str(await conn.scalar(sa.text("SELECT current_schema()")))
+            await conn.execute(sa.text(f"CREATE SCHEMA {q(fresh)}"))
+            translated = await conn.execution_options(schema_translate_map={None: fresh})
+            await translated.run_sync(
+                lambda sync: metadata.create_all(sync, tables=list(PROJECTION_TABLES))
+            )
+        say(f"created the projection tables in schema {fresh}")
+
+        fresh_engine = engine.execution_options(schema_translate_map={None: fresh})
+        sessions: async_sessionmaker[AsyncSession] = async_sessionmaker(
+            fresh_engine, expire_on_commit=False
+        )
+        # The fresh tables have one writer: no lock (it would only stall the live
+        # consumer). The replay stores facts only; one set-based pass then derives the
+        # rest, and what arrives after it is applied event by event, as live.
+        live_mode = replace(projection, serialise=False, deferred=False)
+        mode = {"projection": replace(live_mode, deferred=True)}
+
+        async def handle(session: AsyncSession, envelope: Any) -> None:
+            await project_event(session, envelope, mode["projection"])
+
+        async def skip(delivery: Delivery, reason: str, detail: str) -> None:
+            # The live consumer dead-lettered it already; a rebuild only reports it.
+            report.skipped.append(f"{delivery.topic}/{delivery.partition}@{delivery.offset}")
+            log.warning("rebuild.skipped", topic=delivery.topic, reason=reason, detail=detail[:300])
+
+        processor: BatchProcessor[Any] = BatchProcessor(
+            group=GROUP,
+            sessions=sessions,
+            parse=parse,
+            dedupe_key=dedupe_key,
+            handle=handle,
+            dead_letter=skip,
+            max_attempts=settings.consumer_max_attempts,
+        )
+        replay = _Replay(settings, processor)
+        await replay.start()
+        try:
+            await replay.replay_in_order()
+            await replay.catch_up()
+            say(f"replayed {replay.events} events; deriving call-backs and roll-ups")
+            await finish_deferred(sessions, live_mode)
+            mode["projection"] = live_mode
+            await replay.catch_up()
+            say(f"caught up at {replay.events} events; swapping")
+            async with engine.connect() as conn, conn.begin():
+                live_tables = ", ".join(f"{q(live)}.{q(t.name)}" for t in PROJECTION_TABLES)
+                await conn.execute(sa.text(f"LOCK TABLE {live_tables} IN ACCESS EXCLUSIVE MODE"))
+                await replay.catch_up()
+                await conn.execute(sa.text(f"CREATE SCHEMA {q(retired)}"))
+                for table in PROJECTION_TABLES:
+                    await conn.execute(
+                        sa.text(f"ALTER TABLE {q(live)}.{q(table.name)} SET SCHEMA {q(retired)}")
+                    )
+                for table in PROJECTION_TABLES:
+                    await conn.execute(
+                        sa.text(f"ALTER TABLE {q(fresh)}.{q(table.name)} SET SCHEMA {q(live)}")
+                    )
+        finally:
+            await replay.stop()
+        report.events = replay.events
+        async with engine.begin() as conn:
+            await conn.execute(sa.text(f"DROP SCHEMA {q(fresh)}"))
+            if keep_old:
+                report.kept_old_schema = retired
+            else:
+                await conn.execute(sa.text(f"DROP SCHEMA {q(retired)} CASCADE"))
+            report.calls = int(
+                await conn.scalar(
+                    sa.text(f"SELECT count(*) FROM {q(live)}.call_log WHERE ended_at IS NOT NULL")  # noqa: S608
+                )
+                or 0
+            )
+        say("swapped in the rebuilt tables")
+    except BaseException:
+        async with engine.begin() as conn:
+            await conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {q(fresh)} CASCADE"))
+        raise
+    finally:
+        report.seconds = time.monotonic() - started
+        await engine.dispose()
+    return report

@@ -1,0 +1,263 @@
+"""The calls report through real Kafka and PostgreSQL: every group_by, the filters, the
+roll-up path against the call-log path, DST days in two zones, and the CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+
+URL = "/api/analytics/reports/calls"
+GROUP_BYS = ("day", "hour", "employee_day", "employee_month")
+KINDS = ("incoming", "outgoing", "internal", "total")
+
+
+def _local_between(start: datetime, end: datetime) -> Callable[[Any, Any], bool]:
+    return lambda w, c: start <= w.local(c).replace(tzinfo=None) < end
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+# (name, params, predicate, answered by a roll-up?)
+FILTERS: list[tuple[str, dict[str, Any], Callable[[Any, Any], bool], bool]] = [
+    ("everything", {}, lambda w, c: True, True),
+    (
+        "clinic-local days",
+        {"from": "2026-03-08", "to": "2026-03-14"},
+        _local_between(datetime(2026, 3, 8), datetime(2026, 3, 15)),
+        True,
+    ),
+    (
+        "clinic-local hours",
+        {"from": "2026-03-08T03:00", "to": "2026-03-08T20:00"},
+        _local_between(datetime(2026, 3, 8, 3), datetime(2026, 3, 8, 20)),
+        True,
+    ),
+    (
+        "missed incoming, called back",
+        {"call_type": ["incoming"], "missed": "true", "called_back": "true"},
+        lambda w, c: (
+            c.call_type == "incoming" and c.disposition == "missed" and w.callback(c) is not None
+        ),
+        True,
+    ),
+    ("admins", {"admin": ["op-2", "op-3"]}, lambda w, c: w.admin_id(c) in ("op-2", "op-3"), True),
+    (
+        "clinic and dispositions",
+        {"clinic": ["clinic-berlin"], "disposition": ["answered", "missed"]},
+        lambda w, c: c.clinic_id == "clinic-berlin" and c.disposition in ("answered", "missed"),
+        True,
+    ),
+    (
+        "neither missed nor called back",
+        {"missed": "false", "called_back": "false"},
+        lambda w, c: (
+            not (c.call_type == "incoming" and c.disposition == "missed") and w.callback(c) is None
+        ),
+        True,
+    ),
+    (
+        "phone contains",
+        {"phone": "+7916"},
+        lambda w, c: "7916" in _digits(c.src) or "7916" in _digits(c.dst),
+        False,
+    ),
+    (
+        "durations",
+        {"talk_min": 100, "total_max": 600},
+        lambda w, c: c.talk_seconds >= 100 and c.total_seconds <= 600,
+        False,
+    ),
+    (
+        "instants",
+        {"from": "2026-03-08T10:00:00Z", "to": "2026-03-20T00:00:00Z"},
+        lambda w, c: (
+            datetime(2026, 3, 8, 10, tzinfo=UTC) <= c.started_at < datetime(2026, 3, 20, tzinfo=UTC)
+        ),
+        False,
+    ),
+    (
+        "local bounds inside an hour",
+        {"from": "2026-03-08T03:30", "to": "2026-03-21"},
+        _local_between(datetime(2026, 3, 8, 3, 30), datetime(2026, 3, 22)),
+        False,
+    ),
+    ("tag", {"tag": ["booking"]}, lambda w, c: "booking" in w.tags(c), False),
+    (
+        "search by admin name",
+        {"q": "carla"},
+        lambda w, c: "carla" in (w.row(c)["admin_name"] or "").lower(),
+        False,
+    ),
+]
+
+
+def _key(group_by: str, row: dict[str, Any]) -> tuple[Any, ...]:
+    return {
+        "day": lambda: (row["day"],),
+        "hour": lambda: (row["day"], row["hour"]),
+        "employee_day": lambda: (row["admin_id"], row["day"]),
+        "employee_month": lambda: (row["admin_id"], row["month"]),
+    }[group_by]()
+
+
+def _assert_matches(group_by: str, rows: list[dict[str, Any]], want: dict[tuple, dict]) -> None:
+    got = {_key(group_by, row): row for row in rows}
+    assert sorted(got, key=repr) == sorted(want, key=repr)
+    for key, expected in want.items():
+        row = got[key]
+        for kind in KINDS:
+            for figure in ("count", "answered", "missed"):
+                assert row[kind][figure] == expected[kind][figure], (key, kind, figure)
+            for figure in ("avg_talk_seconds", "avg_wait_seconds"):
+                if expected[kind][figure] is None:
+                    assert row[kind][figure] is None, (key, kind, figure)
+                else:
+                    assert row[kind][figure] == pytest.approx(expected[kind][figure], abs=0.006)
+        if group_by.startswith("employee"):
+            assert row["admin_name"] == expected["admin_name"], key
+
+
+def _sorted_keys(group_by: str, rows: list[dict[str, Any]]) -> bool:
+    keys = [tuple((v is None, "" if v is None else v) for v in _key(group_by, r)) for r in rows]
+    return keys == sorted(keys)
+
+
+@pytest.mark.parametrize("group_by", GROUP_BYS)
+@pytest.mark.parametrize(
+    ("params", "predicate", "by_rollup"),
+    [f[1:] for f in FILTERS],
+    ids=[f[0] for f in FILTERS],
+)
+async def test_report_rows_equal_plain_python_grouping_by_either_path(
+    analytics: Any,
+    group_by: str,
+    params: dict[str, Any],
+    predicate: Callable[[Any, Any], bool],
+    by_rollup: bool,
+) -> None:
+    world = analytics.world
+    want = world.report(group_by, lambda c: predicate(world, c))
+    assert want, "a filter case that selects nothing proves little"
+
+    auto = await analytics.get(URL, group_by=group_by, **params)
+    assert auto.status_code == 200, auto.text
+    body = auto.json()
+    assert (body["source"] != "call_log") is by_rollup, body["source"]
+    _assert_matches(group_by, body["rows"], want)
+    assert _sorted_keys(group_by, body["rows"])
+
+    # The same report by GROUP BY over the call log gives the same rows, to the byte.
+    raw = await analytics.get(URL, group_by=group_by, source="call_log", **params)
+    assert raw.status_code == 200, raw.text
+    assert raw.json()["source"] == "call_log"
+    assert raw.json()["rows"] == body["rows"]
+
+
+@pytest.mark.parametrize("group_by", GROUP_BYS)
+async def test_every_rollup_that_can_answer_gives_the_same_rows(
+    analytics: Any, group_by: str
+) -> None:
+    """Forcing each answering roll-up (not only the one ``auto`` picks) changes nothing."""
+    world = analytics.world
+    reference = (await analytics.get(URL, group_by=group_by, source="call_log")).json()["rows"]
+    for params in ({}, {"clinic": ["clinic-ny", "clinic-msk"]}, {"from": "2026-03-02T05:00"}):
+        rollup = await analytics.get(URL, group_by=group_by, source="rollup", **params)
+        raw = await analytics.get(URL, group_by=group_by, source="call_log", **params)
+        assert rollup.status_code == raw.status_code == 200, rollup.text
+        assert rollup.json()["rows"] == raw.json()["rows"]
+    _assert_matches(group_by, reference, world.report(group_by, lambda c: True))
+
+
+async def test_new_york_spring_forward_day_has_no_2am_and_23_hours(analytics: Any) -> None:
+    world = analytics.world
+    response = await analytics.get(
+        URL, group_by="hour", clinic=["clinic-ny"], **{"from": "2026-03-08", "to": "2026-03-08"}
+    )
+    rows = response.json()["rows"]
+    hours = [row["hour"] for row in rows]
+    assert 2 not in hours  # 02:00-02:59 did not exist in New York that night
+    assert {0, 1, 3, 23} <= set(hours)  # ny-1, ny-2, ny-3, ny-4
+    assert all(row["day"] == "2026-03-08" for row in rows)
+    ny_calls = [
+        c
+        for c in world.calls
+        if c.clinic_id == "clinic-ny" and world.local(c).date().isoformat() == "2026-03-08"
+    ]
+    assert sum(row["total"]["count"] for row in rows) == len(ny_calls)
+    # ny-0 (04:59 UTC) is still March 7 in New York; ny-5 (04:30 UTC on the 9th) is 00:30.
+    day_before = await analytics.get(
+        URL,
+        group_by="hour",
+        clinic=["clinic-ny"],
+        **{"from": "2026-03-07T23:00", "to": "2026-03-08T00:00"},
+    )
+    assert [(r["day"], r["hour"]) for r in day_before.json()["rows"]][-1] == ("2026-03-07", 23)
+    day_after = await analytics.get(
+        URL,
+        group_by="hour",
+        clinic=["clinic-ny"],
+        **{"from": "2026-03-09T00:00", "to": "2026-03-09T01:00"},
+    )
+    assert [(r["day"], r["hour"]) for r in day_after.json()["rows"]] == [("2026-03-09", 0)]
+
+
+async def test_berlin_dst_days_in_a_second_zone(analytics: Any) -> None:
+    # 2026-03-29: be-0 at 23:00 UTC the day before is 00:00 CET; be-4 at 22:00 UTC is
+    # 00:00 CEST of the 30th.
+    march = await analytics.get(
+        URL,
+        group_by="hour",
+        clinic=["clinic-berlin"],
+        **{"from": "2026-03-29", "to": "2026-03-30T01:00"},
+    )
+    buckets = {(r["day"], r["hour"]): r["total"]["count"] for r in march.json()["rows"]}
+    assert ("2026-03-29", 0) in buckets and ("2026-03-30", 0) in buckets
+    assert ("2026-03-29", 2) not in buckets
+    # 2026-10-25: 02:30 happened twice (CEST, then CET); both calls are in local hour 2.
+    october = await analytics.get(
+        URL, group_by="hour", clinic=["clinic-berlin"], **{"from": "2026-10-25", "to": "2026-10-25"}
+    )
+    rows = october.json()["rows"]
+    assert [(r["day"], r["hour"], r["total"]["count"]) for r in rows] == [("2026-10-25", 2, 2)]
+    assert (rows[0]["incoming"]["answered"], rows[0]["incoming"]["missed"]) == (1, 1)
+
+
+@pytest.mark.parametrize("group_by", GROUP_BYS)
+async def test_report_csv_has_the_same_figures(analytics: Any, group_by: str) -> None:
+    world = analytics.world
+    params = {"call_type": ["incoming", "outgoing"], "from": "2026-03-01", "to": "2026-03-31"}
+    response = await analytics.get(URL, group_by=group_by, format="csv", **params)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/csv")
+    table = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    rows = []
+    for record in table:
+        row: dict[str, Any] = {}
+        for column, value in record.items():
+            kind, _, figure = column.partition("_")
+            if kind in KINDS:
+                number = None if value == "" else float(value) if "avg" in figure else int(value)
+                row.setdefault(kind, {})[figure] = number
+            else:
+                row[column] = int(value) if column == "hour" else (None if value == "" else value)
+        rows.append(row)
+    want = world.report(
+        group_by,
+        lambda c: (
+            c.call_type in ("incoming", "outgoing")
+            and datetime(2026, 3, 1) <= world.local(c).replace(tzinfo=None) < datetime(2026, 4, 1)
+        ),
+    )
+    _assert_matches(group_by, rows, want)
+    json_rows = (await analytics.get(URL, group_by=group_by, **params)).json()["rows"]
+    assert [_key(group_by, r) for r in rows] == [_key(group_by, r) for r in json_rows]
