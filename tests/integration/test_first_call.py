@@ -64,14 +64,16 @@ async def test_a_call_travels_from_the_webhook_to_the_call_log(
     topic_reader: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Fresh telephony and analytics databases: no time lag or settings saved by other tests.
+    # Topics, consumer groups and databases of its own: no time lag saved by another test,
+    # and no other package's long-lived analytics sharing the consumer group.
     monkeypatch.setenv("DATABASE_SUFFIX", f"_first{settings_env['DATABASE_SUFFIX']}")
+    monkeypatch.setenv("TOPIC_PREFIX", f"{settings_env['TOPIC_PREFIX']}first.")
     from switchboard_analytics.bootstrap import build_app as build_analytics
     from switchboard_telephony.bootstrap import build_app as build_telephony
 
     call_id = f"it-{uuid.uuid4().hex[:10]}"
     events = _events(call_id)
-    calls_topic = await topic_reader("telephony.calls")
+    calls_topic = await topic_reader("first.telephony.calls")
 
     async with (
         running_service(build_telephony()) as telephony,
