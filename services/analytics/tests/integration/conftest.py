@@ -698,23 +698,35 @@ async def publish_and_wait(
     await wait_until(done, timeout=120, interval=0.2, message=f"{expected_total} events projected")
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def analytics(settings_env: dict[str, str], running_service: Any) -> AsyncIterator[Analytics]:
-    """Analytics with the generated world projected (in three out-of-order phases)."""
+@pytest_asyncio.fixture(scope="package", loop_scope="session")
+async def analytics(
+    settings_env: dict[str, str], run_id: str, running_service: Any
+) -> AsyncIterator[Analytics]:
+    """Analytics with the generated world projected (in three out-of-order phases).
+
+    Topics, consumer group and database of its own, and stopped after this folder's
+    tests: no other package's events reach the world, and this consumer never takes
+    partitions from another package's analytics.
+    """
     from switchboard_analytics.bootstrap import build_app
     from switchboard_analytics.settings import AnalyticsSettings
 
+    env = dict(settings_env, TOPIC_PREFIX=f"t{run_id}.an.", DATABASE_SUFFIX=f"_an_{run_id}")
     world = generate_world()
     plan = plan_phases(world)
-    app = build_app(AnalyticsSettings(log_json=False))
+    app = build_app(
+        AnalyticsSettings(
+            topic_prefix=env["TOPIC_PREFIX"], database_suffix=env["DATABASE_SUFFIX"], log_json=False
+        )
+    )
     async with running_service(app) as client:
         seen: set[str] = set()
         for number, phase in enumerate(plan.phases):
             seen |= {str(e.event_id) for e in phase}
             extra = plan.duplicates if number == 2 else []
             raw = plan.garbage if number == 2 else ()
-            await publish_and_wait(app, settings_env, phase + extra, len(seen), raw)
-        yield Analytics(client, app, world, settings_env, role_headers())
+            await publish_and_wait(app, env, phase + extra, len(seen), raw)
+        yield Analytics(client, app, world, env, role_headers())
 
 
 @pytest.fixture(scope="session")

@@ -92,13 +92,14 @@ async def test_like_wildcards_in_search_are_literal(analytics: Any) -> None:
 async def test_messages_that_are_not_events_are_dead_lettered(
     analytics: Any, topic_reader: Any
 ) -> None:
-    reader = await topic_reader("telephony.calls.dlq.analytics.calls")
+    # The world's topics are "an."-prefixed (see conftest.py).
+    reader = await topic_reader("an.telephony.calls.dlq.analytics.calls")
     await reader.wait_for(
         lambda records: any(r.value == b"this is not an event" for r in records),
         timeout=30,
         message="the bad message dead-lettered",
     )
-    touches = await topic_reader("crm.touches.dlq.analytics.calls")
+    touches = await topic_reader("an.crm.touches.dlq.analytics.calls")
     await touches.wait_for(lambda records: len(records) >= 1, timeout=30, message="bad touch")
 
 
