@@ -33,9 +33,9 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import random
 import statistics
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -48,6 +48,9 @@ import httpx
 import sqlalchemy as sa
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "bench"))
+from common import delete_topics, machine  # noqa: E402 - bench/ is not a package
+
 YEAR = 2025
 CLINICS = [
     ("msk-1", "Moscow Arbat", "Europe/Moscow", 5),
@@ -97,29 +100,6 @@ SURNAMES = [
 ]
 TAGS = ["booking", "price", "complaint", "angry", "repeat", "spam"]
 CALLBACK_WINDOW = timedelta(hours=24)
-
-
-def machine() -> dict[str, Any]:
-    """nproc, CPU model, memory, Python and OS of this machine."""
-    model, memory = "unknown", "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                memory = f"{int(line.split()[1]) // 1024 // 1024} GiB"
-                break
-    except OSError:
-        pass
-    return {
-        "nproc": os.cpu_count(),
-        "cpu_model": model,
-        "memory": memory,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -729,22 +709,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         if not args.keep:
             await drop_database(settings.service_database_url)
-            await _delete_topics(endpoints.kafka_bootstrap_servers, f"bench{run}.")
+            await delete_topics(endpoints.kafka_bootstrap_servers, f"bench{run}.")
         endpoints.close()
     return result
-
-
-async def _delete_topics(bootstrap: str, prefix: str) -> None:
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        topics = [t for t in await admin.list_topics() if t.startswith(prefix)]
-        if topics:
-            await admin.delete_topics(topics)
-    finally:
-        await admin.close()
 
 
 def report_lines(result: dict[str, Any]) -> list[str]:

@@ -16,8 +16,8 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import statistics
+import sys
 import time
 import uuid
 from collections import Counter
@@ -30,28 +30,13 @@ import httpx
 import sqlalchemy as sa
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "bench"))
+from common import delete_topics, machine  # noqa: E402 - bench/ is not a package
+
 API = "/api/booking"
 MSK = ZoneInfo("Europe/Moscow")
 PRACTITIONERS = 20
 SLOT_MINUTES = 15
-
-
-def machine() -> dict[str, Any]:
-    """nproc, CPU model, Python and OS of this machine."""
-    model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "nproc": os.cpu_count(),
-        "cpu_model": model,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
 
 
 async def _setup(client: httpx.AsyncClient, admin: dict[str, str]) -> tuple[str, str, list[str]]:
@@ -297,7 +282,7 @@ async def main(bookings: int, concurrency: int) -> dict[str, Any]:
                 )
     finally:
         await drop_database(settings.service_database_url)
-        await _delete_topics(endpoints.kafka_bootstrap_servers, f"bench{run}.")
+        await delete_topics(endpoints.kafka_bootstrap_servers, f"bench{run}.")
         endpoints.close()
     return {
         "benchmark": "booking",
@@ -307,19 +292,6 @@ async def main(bookings: int, concurrency: int) -> dict[str, Any]:
         "throughput": measured,
         "race": outcome,
     }
-
-
-async def _delete_topics(bootstrap: str, prefix: str) -> None:
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        topics = [t for t in await admin.list_topics() if t.startswith(prefix)]
-        if topics:
-            await admin.delete_topics(topics)
-    finally:
-        await admin.close()
 
 
 if __name__ == "__main__":

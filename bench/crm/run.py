@@ -28,8 +28,8 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import random
+import sys
 import time
 import uuid
 from datetime import UTC, datetime
@@ -40,25 +40,10 @@ import httpx
 import sqlalchemy as sa
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "bench"))
+from common import delete_topics, machine  # noqa: E402 - bench/ is not a package
+
 CLIENT_EVENTS = 1000
-
-
-def machine() -> dict[str, Any]:
-    """nproc, CPU model, Python and OS of this machine."""
-    model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "nproc": os.cpu_count(),
-        "cpu_model": model,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:
@@ -381,7 +366,7 @@ async def main(phone_count: int, lookups: int, calls: int) -> dict[str, Any]:
             touches = await touch_latency(endpoints.kafka_bootstrap_servers, prefix, phones, calls)
     finally:
         await drop_database(settings.service_database_url)
-        await _delete_topics(endpoints.kafka_bootstrap_servers, prefix)
+        await delete_topics(endpoints.kafka_bootstrap_servers, prefix)
         endpoints.close()
     touches["baseline_kafka_hop_ms"] = hop
     touches["p50_over_kafka_hop"] = round(touches["latency_ms"]["p50"] / max(hop["p50"], 0.001), 1)
@@ -395,19 +380,6 @@ async def main(phone_count: int, lookups: int, calls: int) -> dict[str, Any]:
         "identify": identify,
         "call_to_touch": touches,
     }
-
-
-async def _delete_topics(bootstrap: str, prefix: str) -> None:
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        topics = [t for t in await admin.list_topics() if t.startswith(prefix)]
-        if topics:
-            await admin.delete_topics(topics)
-    finally:
-        await admin.close()
 
 
 if __name__ == "__main__":

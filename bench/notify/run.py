@@ -28,7 +28,6 @@ import asyncio
 import contextlib
 import json
 import os
-import platform
 import random
 import socket
 import statistics
@@ -44,30 +43,11 @@ import httpx
 import websockets
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "bench"))
+from common import machine  # noqa: E402 - bench/ is not a package
+
 PER_EXTENSION = 5
 PBX_TOKEN = "dev-pbx-token"
-
-
-def machine() -> dict[str, Any]:
-    """nproc, CPU model, memory, Python and OS of this machine."""
-    model = "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    mem_gib = None
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                mem_gib = round(int(line.split()[1]) / 1024 / 1024, 1)
-    return {
-        "nproc": os.cpu_count(),
-        "cpu_model": model,
-        "mem_gib": mem_gib,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
 
 
 def free_port() -> int:
@@ -666,7 +646,7 @@ async def cleanup(endpoints: Any, run: str, prefix: str) -> None:
 def report(result: dict[str, Any]) -> None:
     """Print the figures."""
     m = result["machine"]
-    print(f"machine: {m['nproc']} x {m['cpu_model']}, {m['mem_gib']} GiB, Python {m['python']}")
+    print(f"machine: {m['nproc']} x {m['cpu_model']}, {m['memory']}, Python {m['python']}")
     print(f"infrastructure: {result['infrastructure']}")
     print(
         f"consoles: {result['consoles']} ({result['operators_per_extension']} per extension, "

@@ -21,7 +21,7 @@ import argparse
 import asyncio
 import json
 import os
-import platform
+import sys
 import time
 import uuid
 from collections import Counter
@@ -32,26 +32,11 @@ from typing import Any
 import sqlalchemy as sa
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "bench"))
+from common import delete_topics, machine  # noqa: E402 - bench/ is not a package
+
 #: Raw events per simulated call, on average (start, ringing, answer, end, duplicates).
 EVENTS_PER_CALL = 3.85
-
-
-def machine() -> dict[str, Any]:
-    """nproc, CPU model, Python and OS of this machine."""
-    model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "nproc": os.cpu_count(),
-        "cpu_model": model,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
 
 
 async def produce(bootstrap: str, topic: str, events: list[dict[str, Any]]) -> float:
@@ -273,7 +258,7 @@ async def main(events: int, seed: int, timeout: float) -> dict[str, Any]:
         output = await read_output(bootstrap, settings.topic(TELEPHONY_CALLS))
     finally:
         await drop_database(settings.service_database_url)
-        await _delete_topics(bootstrap, prefix)
+        await delete_topics(bootstrap, prefix)
         endpoints.close()
     ours = len(raw) / service["seconds_from_start"]
     base = len(raw) / baseline_seconds
@@ -321,19 +306,6 @@ async def main(events: int, seed: int, timeout: float) -> dict[str, Any]:
         "output": dict(output),
         "output_exactly_once": exact,
     }
-
-
-async def _delete_topics(bootstrap: str, prefix: str) -> None:
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        topics = [t for t in await admin.list_topics() if t.startswith(prefix)]
-        if topics:
-            await admin.delete_topics(topics)
-    finally:
-        await admin.close()
 
 
 if __name__ == "__main__":
