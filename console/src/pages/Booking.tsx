@@ -339,12 +339,16 @@ export default function BookingPage() {
   const callId = params.get("call_id");
   const touchId = params.get("touch_id");
 
-  const [clinicId, setClinicId] = useState(params.get("clinic_id") ?? "");
-  const [serviceId, setServiceId] = useState("");
+  // The operator's choice, else the directory's first entry: derived rather than set by an
+  // effect, so a choice made the instant the options appear is never overwritten.
+  const [clinicChoice, setClinicId] = useState(params.get("clinic_id") ?? "");
+  const [serviceChoice, setServiceId] = useState("");
+  const clinicId = clinicChoice || dir.clinics[0]?.clinic_id || "";
+  const serviceId = serviceChoice || dir.services[0]?.service_id || "";
   const [method, setMethod] = useState<MeetingMethod>("in_person");
   const [practitionerId, setPractitionerId] = useState(""); // "" = anyone available
   const [language, setLanguage] = useState("");
-  const [date, setDate] = useState(params.get("date") ?? "");
+  const [dateChoice, setDate] = useState(params.get("date") ?? "");
   const [availability, setAvailability] = useState<Availability | null>(null);
   const [chosen, setChosen] = useState<ChosenSlot | null>(null);
   const [client, setClient] = useState<Client | null>(null);
@@ -362,19 +366,12 @@ export default function BookingPage() {
 
   const clinic = dir.clinic(clinicId);
   const tz = clinic?.time_zone ?? "UTC";
+  const date = dateChoice || (clinic ? todayIn(clinic.time_zone) : "");
   const messageRef = useRef<HTMLParagraphElement>(null);
   useEffect(() => messageRef.current?.scrollIntoView({ block: "nearest" }), [message]);
   const service = dir.services.find((s) => s.service_id === serviceId);
 
-  // Defaults once the directory is there; a pop-up's clinic/client come from the URL.
-  useEffect(() => {
-    if (!dir.loaded) return;
-    if (!clinicId && dir.clinics[0]) setClinicId(dir.clinics[0].clinic_id);
-    if (!serviceId && dir.services[0]) setServiceId(dir.services[0].service_id);
-  }, [dir.loaded, dir.clinics, dir.services, clinicId, serviceId]);
-  useEffect(() => {
-    if (clinic && !date) setDate(todayIn(clinic.time_zone));
-  }, [clinic, date]);
+  // A pop-up's clinic/client come from the URL.
   useEffect(() => {
     const clientId = params.get("client_id");
     const phoneParam = params.get("phone");
