@@ -15,13 +15,14 @@
 #   SB_PG_PORT=15432     SB_REDIS_PORT=16379
 # Non-default ports keep these processes clear of any system-wide Kafka/PostgreSQL/Redis.
 #
-# Everything (jars, data, logs, pid files) lives in $REPO/.cache/infra/, which is git-ignored.
+# Everything (jars, data, logs, pid files) lives in $REPO/.cache/infra/ (git-ignored), or in
+# SB_INFRA_DIR when set: a second, independent instance (the fault tests restart theirs).
 # Missing PostgreSQL / Redis / Java / Maven are installed with apt-get (root, or passwordless sudo).
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 REPO=$(cd "$SCRIPT_DIR/.." && pwd -P)
-INFRA="$REPO/.cache/infra"
+INFRA="${SB_INFRA_DIR:-$REPO/.cache/infra}"
 
 HOST=127.0.0.1
 KAFKA_PORT=${SB_KAFKA_PORT:-19092}
