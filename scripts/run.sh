@@ -60,11 +60,15 @@ Switchboard is running, with $yesterday's simulated calls in the call log.
 Logins (user/password): admin/admin, anna/anna and boris/boris (call center Central,
 sharing extension 101), petr/petr (call center Partner), maria/maria (manager).
 
-Send it a call of your own:
+Send it a call of your own (each delivery is signed with the integration token, see
+services/telephony/README.md "Signing a delivery"):
+  BODY='[{"type":"call.started","call_id":"demo-1","timestamp":"$(date -u +%FT%TZ)","from":"+74951234567","to":"101","extension":"101"},
+         {"type":"call.ended","call_id":"demo-1","timestamp":"$(date -u +%FT%TZ)","status":"no_answer"}]'
+  TS=\$(date +%s)
+  SIG=\$(printf 'v1:%s:%s' "\$TS" "\$BODY" | openssl dgst -sha256 -hmac dev-pbx-token -r | cut -d' ' -f1)
   curl -X POST http://127.0.0.1:8001/api/telephony/pbx/events \\
-       -H 'X-Integration-Token: dev-pbx-token' -H 'Content-Type: application/json' \\
-       -d '[{"type":"call.started","call_id":"demo-1","timestamp":"$(date -u +%FT%TZ)","from":"+74951234567","to":"101","extension":"101"},
-            {"type":"call.ended","call_id":"demo-1","timestamp":"$(date -u +%FT%TZ)","status":"no_answer"}]'
+       -H "X-Switchboard-Timestamp: \$TS" -H "X-Switchboard-Signature: v1=\$SIG" \\
+       -H 'Content-Type: application/json' -d "\$BODY"
 or play today's calls live at 60x: make simulate
 Stop the services with 'make stop', the infrastructure with 'make infra-down'.
 MSG

@@ -91,7 +91,8 @@ class Platform:
         return f"http://127.0.0.1:{self.ports[name]}"
 
     def _environment(self) -> dict[str, str]:
-        env = {**os.environ, **self.env, "LOG_JSON": "false", "PYTHONUNBUFFERED": "1"}
+        # Readable logs unless the caller asks for the production format (LOG_JSON=true).
+        env = {**os.environ, "LOG_JSON": "false", **self.env, "PYTHONUNBUFFERED": "1"}
         env["TELEPHONY_PBX_TOKEN"] = PBX_TOKEN
         # As in `make run`: touches (and so caller identification in pop-ups) are on until
         # the Calltouch setting says otherwise.
@@ -174,11 +175,15 @@ def screenshot(page: Any, name: str, *, full_page: bool = False) -> Path:
 
 
 def send_pbx(platform: Platform, events: list[dict[str, Any]]) -> None:
-    """POST events to telephony's PBX webhook, as the PBX does."""
+    """POST events to telephony's PBX webhook, signed with the integration token as the PBX
+    does."""
+    from switchboard_telephony.domain.signing import signed_json
+
+    body, headers = signed_json(PBX_TOKEN, events)
     request = urllib.request.Request(
         platform.service_url("telephony") + "/api/telephony/pbx/events",
-        data=json.dumps(events).encode(),
-        headers={"X-Integration-Token": PBX_TOKEN, "Content-Type": "application/json"},
+        data=body,
+        headers=headers,
         method="POST",
     )
     with urllib.request.urlopen(request, timeout=10) as response:

@@ -14,6 +14,7 @@ import pytest
 
 from switchboard_runtime.auth import Principal, issue_token
 from switchboard_runtime.testing import wait_until
+from switchboard_telephony.domain.signing import signed_json
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -79,15 +80,13 @@ async def test_a_call_travels_from_the_webhook_to_the_call_log(
         running_service(build_telephony()) as telephony,
         running_service(build_analytics()) as analytics,
     ):
-        first = await telephony.post(
-            "/api/telephony/pbx/events", json=events, headers={"X-Integration-Token": TOKEN}
-        )
+        body, headers = signed_json(TOKEN, events)
+        first = await telephony.post("/api/telephony/pbx/events", content=body, headers=headers)
         assert first.status_code == 202, first.text
         assert first.json() == {"accepted": 3}
         # The PBX delivers the answer again: one call, one row, one CallAnswered.
-        again = await telephony.post(
-            "/api/telephony/pbx/events", json=events[1], headers={"X-Integration-Token": TOKEN}
-        )
+        body, headers = signed_json(TOKEN, events[1])
+        again = await telephony.post("/api/telephony/pbx/events", content=body, headers=headers)
         assert again.status_code == 202, again.text
 
         async def logged() -> list[dict[str, Any]]:
@@ -131,9 +130,6 @@ async def test_the_webhook_refuses_a_wrong_token(
     from switchboard_telephony.bootstrap import build_app as build_telephony
 
     async with running_service(build_telephony()) as telephony:
-        response = await telephony.post(
-            "/api/telephony/pbx/events",
-            json=_events("x")[0],
-            headers={"X-Integration-Token": "wrong"},
-        )
+        body, headers = signed_json("wrong", _events("x")[0])
+        response = await telephony.post("/api/telephony/pbx/events", content=body, headers=headers)
     assert response.status_code == 401

@@ -2,8 +2,9 @@
 
 Two rules hold for every log line, whoever writes it: phone numbers are masked
 (only the last three digits stay) and secrets (tokens, passwords, authorization
-headers) never appear. The call id is bound with :func:`bind_call_id` so every line
-written while a call is handled carries it.
+headers) never appear, neither as a field nor inside a library's message text. The
+call id is bound with :func:`bind_call_id` so every line written while a call is handled
+carries it.
 """
 
 from __future__ import annotations
@@ -20,15 +21,34 @@ import structlog
 _SECRET_KEYS = re.compile(r"(token|secret|password|authorization|api[_-]?key)", re.IGNORECASE)
 # Identifiers and counters look like digits but are not phone numbers.
 _NOT_PHONES = frozenset({"timestamp", "offset", "partition", "count", "duration_ms"})
-# A run of 7+ digits, optionally with a leading + and the separators people type.
-_PHONE = re.compile(r"\+?\d(?:[\s().-]{0,2}\d){6,}")
+# A run of 7+ digits, optionally with a leading + and the separators people type, also
+# as a URL's query string writes them (``+`` for a space, ``%2B``, ``%20``, ``%28``…).
+_ESCAPE = re.compile(r"%2[0-9A-Fa-f]")
+_SEPARATOR = rf"(?:[\s().+-]|{_ESCAPE.pattern})"
+_PHONE = re.compile(rf"(?:\+|%2[Bb])?\d(?:{_SEPARATOR}{{0,3}}\d){{6,}}")
+
+
+# A JWT (session token) wherever it appears: a query string, a cookie, a header line that
+# a library logs at DEBUG (websockets' handshake, httpcore's response headers).
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+# ``token=…`` in a query string, ``Authorization: …`` in a header line, ``(b'x-…-token',
+# b'…')`` in a header list: the value after a secret-looking name.
+_SECRET_VALUE = re.compile(
+    r"(?i)((?:token|secret|password|passwd|authorization|api[_-]?key|sb_session|cookie)"
+    r"[\w-]*['\"]?\s*(?:[:=]|,\s*b?['\"])\s*(?:bearer\s+)?)([^\s'\";,&)]+)"
+)
+
+
+def mask_secrets(text: str) -> str:
+    """Hide session tokens and the values of secret-looking names inside free text."""
+    return _SECRET_VALUE.sub(r"\1***", _JWT.sub("***", text))
 
 
 def mask_phone(text: str) -> str:
     """Mask every phone-number-like run of digits in ``text``, keeping the last three."""
 
     def _mask(match: re.Match[str]) -> str:
-        digits = re.sub(r"\D", "", match.group(0))
+        digits = re.sub(r"\D", "", _ESCAPE.sub("", match.group(0)))
         return "***" + digits[-3:]
 
     return _PHONE.sub(_mask, text)
@@ -36,7 +56,7 @@ def mask_phone(text: str) -> str:
 
 def _scrub(value: Any) -> Any:
     if isinstance(value, str):
-        return mask_phone(value)
+        return mask_phone(mask_secrets(value))
     if isinstance(value, dict):
         return {
             k: ("***" if isinstance(k, str) and _SECRET_KEYS.search(k) else _scrub(v))

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -34,6 +35,26 @@ from switchboard_runtime.outbox import OutboxRelay
 from switchboard_runtime.settings import ServiceSettings
 
 log = get_logger(__name__)
+
+#: SQLSTATEs of text PostgreSQL cannot store: character_not_in_repertoire (a NUL byte),
+#: untranslatable_character (``\\u0000`` inside JSON).
+_UNSTORABLE_TEXT = frozenset({"22021", "22P05"})
+
+
+async def unstorable_text(request: Request, exc: Exception) -> JSONResponse:
+    """422 for a request whose text PostgreSQL cannot store (a NUL character, in a body
+    field or a query parameter); any other database error stays a 500.
+
+    Every text column and query of every service would otherwise need its own check for
+    the one character PostgreSQL refuses.
+    """
+    orig = getattr(exc, "orig", None)
+    if getattr(orig, "sqlstate", None) not in _UNSTORABLE_TEXT:
+        raise exc
+    return JSONResponse(
+        {"detail": "text contains a character that cannot be stored (NUL, \\u0000)"},
+        status_code=422,
+    )
 
 
 class ServiceRuntime:
@@ -151,6 +172,7 @@ class ServiceRuntime:
 
         app = FastAPI(title=title, lifespan=lifespan)
         app.state.runtime = self
+        app.add_exception_handler(sa.exc.DBAPIError, unstorable_text)
         app.include_router(health_router(self.readiness))
         for router in routers:
             app.include_router(router)
@@ -163,4 +185,6 @@ class ServiceRuntime:
     async def _check_kafka(self) -> None:
         if not self.started:
             raise RuntimeError("not started")
-        await self.broker.ping(timeout=2.0)
+        # ``ping`` answers False (it does not raise) when no broker answered in time.
+        if not await self.broker.ping(timeout=1.5):
+            raise ConnectionError("no Kafka broker answered")

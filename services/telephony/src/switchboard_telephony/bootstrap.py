@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
+from redis.asyncio import Redis
 
 from switchboard_contracts import (
     BOOKING_DIRECTORY,
@@ -21,6 +22,7 @@ from switchboard_runtime.service import ServiceRuntime
 from switchboard_telephony import handlers
 from switchboard_telephony.adapters.callmarker import CallmarkerClient
 from switchboard_telephony.adapters.config_cache import ConfigCache
+from switchboard_telephony.adapters.delivery_log import DeliveryLog
 from switchboard_telephony.domain.model import Timing
 from switchboard_telephony.entrypoints import consumers
 from switchboard_telephony.entrypoints.api import (
@@ -100,6 +102,11 @@ def build_app(settings: TelephonySettings | None = None) -> FastAPI:
         if swept:
             runtime.relay.wake()
 
+    # Accepted webhook deliveries, shared by every replica: a replay is refused by all.
+    deliveries = DeliveryLog(
+        Redis.from_url(settings.redis_url, socket_connect_timeout=2.0, socket_timeout=2.0),
+        settings.delivery_log_prefix,
+    )
     callmarker_client = CallmarkerClient(timeout_seconds=settings.callmarker_timeout_seconds)
 
     async def push_to_callmarker() -> None:
@@ -121,12 +128,17 @@ def build_app(settings: TelephonySettings | None = None) -> FastAPI:
             await loop.stop()
         await config.stop()
         await callmarker_client.aclose()
+        await deliveries.aclose()
 
     runtime.on_start(start_background)
     runtime.on_stop(stop_background)
     app = runtime.fastapi_app(
         title="Switchboard telephony",
-        routers=[pbx_router(settings, runtime.broker), admin_router(deps), callmarker_router(deps)],
+        routers=[
+            pbx_router(settings, runtime.broker, deliveries),
+            admin_router(deps),
+            callmarker_router(deps),
+        ],
     )
     install_error_handlers(app)
     # The live configuration, for operators' debugging and for tests that wait on it.

@@ -20,8 +20,12 @@ class TelephonySettings(ServiceSettings):
     model_config = service_config("TELEPHONY_")
 
     http_port: int = 8001
-    #: The PBX integration token the webhook demands (header ``X-Integration-Token``).
+    #: The PBX integration token: the key the PBX signs each webhook delivery with
+    #: (``X-Switchboard-Signature``, see ``domain.signing``); it never travels itself.
     pbx_token: SecretStr = SecretStr("dev-pbx-token")
+    #: How far a delivery's ``X-Switchboard-Timestamp`` may be from this server's clock;
+    #: an accepted delivery is remembered this long so that it cannot be replayed.
+    pbx_signature_tolerance_seconds: int = Field(default=300, ge=10, le=3600)
     #: Region used to read numbers written without a country code.
     default_region: str = "RU"
     #: Minutes the PBX clock is behind real time; added to every PBX timestamp. Only the
@@ -51,3 +55,8 @@ class TelephonySettings(ServiceSettings):
     callmarker_batch_size: int = Field(default=20, ge=1, le=500)
     #: Largest body accepted by the Callmarker tags callback.
     callmarker_tags_max_bytes: int = Field(default=65_536, ge=1024)
+
+    @property
+    def delivery_log_prefix(self) -> str:
+        """The prefix of the Redis keys remembering accepted PBX deliveries."""
+        return f"{self.topic_prefix}telephony:pbx-delivery:"

@@ -21,7 +21,13 @@ import httpx
 import pytest
 
 PBX_TOKEN = "it-pbx-token"
-TOKEN_HEADERS = {"X-Integration-Token": PBX_TOKEN}
+
+
+def signed(body: bytes, token: str = PBX_TOKEN) -> dict[str, str]:
+    """The headers of a delivery of ``body`` signed now with ``token``."""
+    from switchboard_telephony.domain.signing import signed_headers
+
+    return signed_headers(token, body)
 
 
 @dataclass
@@ -52,10 +58,11 @@ class Telephony:
         return {"Authorization": f"Bearer {token}"}
 
     async def post_events(self, events: Any) -> httpx.Response:
-        """POST to the PBX webhook with the right token."""
-        return await self.client.post(
-            "/api/telephony/pbx/events", json=events, headers=TOKEN_HEADERS
-        )
+        """POST to the PBX webhook, signed with the right token."""
+        from switchboard_telephony.domain.signing import signed_json
+
+        body, headers = signed_json(PBX_TOKEN, events)
+        return await self.client.post("/api/telephony/pbx/events", content=body, headers=headers)
 
 
 StartTelephony = Callable[..., AbstractAsyncContextManager[Telephony]]

@@ -26,6 +26,8 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from switchboard_telephony.domain.signing import signed_json
+
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -165,9 +167,8 @@ async def test_ami_replay_gives_the_same_canonical_calls_as_the_webhook(
         ) as (connector, _task),
     ):
         for events in hooks.values():
-            response = await client.post(
-                "/api/telephony/pbx/events", json=events, headers={"X-Integration-Token": TOKEN}
-            )
+            body, headers = signed_json(TOKEN, events)
+            response = await client.post("/api/telephony/pbx/events", content=body, headers=headers)
             assert response.status_code == 202, response.text
         await calls.wait_for(ended, timeout=60, message="CallEnded of all six calls")
         assert server.done and connector.connections == 1

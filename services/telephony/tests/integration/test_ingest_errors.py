@@ -61,8 +61,11 @@ async def test_the_webhook_says_what_is_wrong_and_keeps_the_valid_items(
         client = telephony.client
         url = "/api/telephony/pbx/events"
 
-        missing = await client.post(url, json=started)
-        wrong = await client.post(url, json=started, headers={"X-Integration-Token": "nope"})
+        started_body = json.dumps(started).encode()
+        missing = await client.post(url, content=started_body)
+        wrong = await client.post(
+            url, content=started_body, headers=helpers.signed(started_body, token="nope")
+        )
         assert (missing.status_code, wrong.status_code) == (401, 401)
         assert "nope" not in wrong.text
 
@@ -73,7 +76,7 @@ async def test_the_webhook_says_what_is_wrong_and_keeps_the_valid_items(
         assert too_big.status_code == 413, too_big.text
 
         not_json = await client.post(
-            url, content=b"{nope", headers={**helpers.TOKEN_HEADERS, "content-type": "x"}
+            url, content=b"{nope", headers={**helpers.signed(b"{nope"), "content-type": "x"}
         )
         assert not_json.status_code == 400
 

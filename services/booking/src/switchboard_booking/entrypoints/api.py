@@ -8,11 +8,11 @@ built inside :func:`booking_router` as real objects, not strings.
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response, status
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -98,6 +98,27 @@ class Body(BaseModel):
     """Request bodies refuse unknown fields, so a typo is a 422 rather than ignored."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class Patch(Body):
+    """A PATCH body: a field left out keeps its value. ``null`` clears a field only where
+    the thing may lack it (``clearable``); elsewhere it is a 422 naming the field, not a
+    value the database refuses."""
+
+    clearable: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _null_only_where_clearable(self) -> Self:
+        nulls = sorted(
+            name
+            for name in self.model_fields_set
+            if getattr(self, name) is None and name not in self.clearable
+        )
+        if nulls:
+            raise ValueError(
+                f"{', '.join(nulls)} cannot be null (leave a field out to keep its value)"
+            )
+        return self
 
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
@@ -195,7 +216,7 @@ class ClinicBody(Body):
     active: bool = True
 
 
-class ClinicPatch(Body):
+class ClinicPatch(Patch):
     name: Name | None = None
     city: str | None = None
     address: str | None = None
@@ -219,7 +240,7 @@ class ServiceBody(Body):
     active: bool = True
 
 
-class ServicePatch(Body):
+class ServicePatch(Patch):
     name: Name | None = None
     duration_minutes: Annotated[int, Field(gt=0, le=24 * 60)] | None = None
     meeting_methods: list[Literal["in_person", "video", "phone"]] | None = None
@@ -244,7 +265,7 @@ class PractitionerBody(Body):
     active: bool = True
 
 
-class PractitionerPatch(Body):
+class PractitionerPatch(Patch):
     name: Name | None = None
     languages: list[str] | None = None
     clinic_ids: list[str] | None = None
@@ -260,7 +281,7 @@ class CallCenterBody(Body):
     active: bool = True
 
 
-class CallCenterPatch(Body):
+class CallCenterPatch(Patch):
     name: Name | None = None
     kind: Literal["internal", "external"] | None = None
     active: bool | None = None
@@ -277,7 +298,9 @@ class OperatorBody(Body):
     active: bool = True
 
 
-class OperatorPatch(Body):
+class OperatorPatch(Patch):
+    clearable: ClassVar[frozenset[str]] = frozenset({"call_center_id", "extension"})
+
     name: Name | None = None
     username: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     password: Annotated[str, Field(min_length=1, max_length=200)] | None = None
@@ -293,7 +316,7 @@ class ReasonBody(Body):
     active: bool = True
 
 
-class ReasonPatch(Body):
+class ReasonPatch(Patch):
     label: Name | None = None
     active: bool | None = None
 

@@ -4,9 +4,11 @@ everywhere else, and its own health endpoints."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import quote
 
 import httpx
 from fastapi import APIRouter, Request, WebSocket
+from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse, Response
 
 from switchboard_console.adapters.http_proxy import relay
@@ -16,6 +18,19 @@ from switchboard_console.domain.routing import resolve
 from switchboard_console.settings import ConsoleSettings
 
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+_PRINTABLE_ASCII = "".join(map(chr, range(0x21, 0x7F)))
+
+
+def _sent_path(connection: HTTPConnection) -> str:
+    """The path as the client sent it, still percent-encoded.
+
+    Relaying the decoded path would turn an encoded "/", "?" or "#" into structure of the
+    upstream URL (another resource, a query, a dropped fragment) and an encoded control
+    character into a URL the HTTP client refuses (a 500): the service must see what the
+    client sent (bytes that are not printable ASCII percent-encoded, as they must be in a URL).
+    """
+    raw = connection.scope.get("raw_path")
+    return quote(raw, safe=_PRINTABLE_ASCII) if raw else connection.url.path
 
 
 def gateway_router(
@@ -43,14 +58,14 @@ def gateway_router(
 
     @router.api_route("/api/{rest:path}", methods=_METHODS, include_in_schema=False)
     async def api(request: Request, rest: str) -> Response:
-        route = resolve(request.url.path, request.url.query, upstreams)
+        route = resolve(_sent_path(request), request.url.query, upstreams)
         if route is None:
             return JSONResponse({"detail": f"no service behind /api/{rest.split('/')[0]}"}, 404)
         return await relay(client(), request, route)
 
     @router.websocket("/api/{rest:path}")
     async def api_socket(websocket: WebSocket, rest: str) -> None:
-        route = resolve(websocket.url.path, websocket.url.query, upstreams, websocket=True)
+        route = resolve(_sent_path(websocket), websocket.url.query, upstreams, websocket=True)
         if route is None:
             await websocket.close(code=4404, reason="no such socket")
             return

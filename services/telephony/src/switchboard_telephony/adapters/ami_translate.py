@@ -58,6 +58,10 @@ _CHANNEL = re.compile(
 _DIALLABLE = re.compile(r"^\+?[0-9][0-9\-\s()]*$")
 _EXTENSION = re.compile(r"^[0-9]{1,8}$")
 _UNKNOWN = frozenset({"", "<unknown>", "unknown", "<none>"})
+#: The longest ``from``/``to`` the generic format accepts (``GenericPbxEvent``).
+_MAX_NUMBER_LENGTH = 64
+#: The longest ``status`` the generic format accepts.
+_MAX_STATUS_LENGTH = 64
 
 # DialStatus words, strongest first: which one tells how an unanswered call ended when a
 # ring group or queue dialled several phones. A caller who hung up first is the fact about
@@ -139,16 +143,25 @@ def end_status(answered: bool, dial_statuses: list[str], cause: str | None) -> s
         if status in seen:
             return _DIAL_STATUS_WORDS[status]
     if seen:
-        return sorted(seen)[0].lower()
+        return _unknown_status(sorted(seen)[0])
     return _CAUSE_WORDS.get((cause or "").strip(), "no_answer")
 
 
+def _unknown_status(status: str) -> str:
+    """A status word the translator does not know, passed on in lower case (the state
+    machine counts it as missed); one too long for the generic format is "unknown", so
+    that the call's end is never refused for it."""
+    word = status.lower()
+    return word if len(word) <= _MAX_STATUS_LENGTH else "unknown"
+
+
 def _number(value: str | None) -> str | None:
-    """A caller id or dialled number worth passing on; None for "<unknown>", "s", "~~s~~"."""
+    """A caller id or dialled number worth passing on; None for "<unknown>", "s", "~~s~~",
+    and for one longer than the generic format carries (the call is kept, the number not)."""
     if value is None:
         return None
     text = value.strip()
-    if text.lower() in _UNKNOWN:
+    if text.lower() in _UNKNOWN or len(text) > _MAX_NUMBER_LENGTH:
         return None
     return text if _DIALLABLE.match(text) else None
 
@@ -294,6 +307,8 @@ class AmiTranslator:
     def _hangup(self, m: AmiMessage, at: datetime) -> list[dict[str, Any]]:
         uniqueid = m.get("uniqueid", "")
         linkedid = m.get("linkedid") or uniqueid
+        if not uniqueid:
+            return []  # no channel named: it cannot end any call
         call = self._calls.get(linkedid)
         if call is None:
             if uniqueid != linkedid or self._call_id(linkedid) in self._ended:
@@ -332,7 +347,7 @@ class AmiTranslator:
             )
         ]
         disposition = (m.get("disposition") or "").strip().upper()
-        status = _CDR_DISPOSITIONS.get(disposition, disposition.lower() or "no_answer")
+        status = _CDR_DISPOSITIONS.get(disposition, _unknown_status(disposition) or "no_answer")
         if answered is not None and status == "answered":
             extension = channel_extension(m.get("destinationchannel"))
             out.append(self._event(m, "call.answered", call, answered, extension=extension))

@@ -159,7 +159,9 @@ def decode_raw(value: bytes) -> PbxEventSource:
     """Decode the bytes of one ``pbx.events.raw`` record."""
     try:
         raw = json.loads(value)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:
+        # ValueError: not UTF-8, not JSON, or an integer of more digits than Python converts;
+        # RecursionError: arrays/objects nested deeper than the decoder recurses.
         raise InvalidPbxEvent("not_json", [{"field": "(body)", "message": str(exc)}]) from exc
     event, raw = parse_generic(raw)
     return PbxEventSource(event, raw)

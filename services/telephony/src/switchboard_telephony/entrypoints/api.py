@@ -8,7 +8,10 @@ No ``from __future__ import annotations`` here: FastAPI must see the dependencie
 inside the router factories (``Depends(admin)``) as real objects, not strings.
 """
 
+import contextlib
 import json
+import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -19,12 +22,14 @@ from faststream.kafka import KafkaBroker
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
 
 from switchboard_contracts import PBX_EVENTS_RAW
-from switchboard_runtime.auth import Principal, authenticator, require_roles, secrets_equal
+from switchboard_runtime.auth import Principal, authenticator, require_roles
 from switchboard_runtime.logging import get_logger
 from switchboard_telephony import handlers
 from switchboard_telephony.adapters import queries
 from switchboard_telephony.adapters.callmarker import TOKEN_HEADER
+from switchboard_telephony.adapters.delivery_log import DeliveryLog, DeliveryLogUnavailable
 from switchboard_telephony.adapters.pbx_generic import InvalidPbxEvent, parse_generic
+from switchboard_telephony.domain import signing
 from switchboard_telephony.domain.errors import (
     Conflict,
     FieldError,
@@ -109,26 +114,55 @@ async def _read_body(request: Request, limit: int) -> bytes:
 # --- the PBX webhook ------------------------------------------------------------------------
 
 
-def pbx_router(settings: TelephonySettings, broker: KafkaBroker) -> APIRouter:
-    """``POST /api/telephony/pbx/events``: one event or a JSON array of them."""
+def pbx_router(
+    settings: TelephonySettings,
+    broker: KafkaBroker,
+    deliveries: DeliveryLog,
+    *,
+    clock: Callable[[], float] = time.time,
+) -> APIRouter:
+    """``POST /api/telephony/pbx/events``: one event or a JSON array of them, in a delivery
+    signed with the integration token (:mod:`switchboard_telephony.domain.signing`)."""
     router = APIRouter(prefix="/api/telephony", tags=["pbx"])
+    tolerance = settings.pbx_signature_tolerance_seconds
+
+    def refused(reason: str) -> HTTPException:
+        log.info("pbx.webhook_refused", reason=reason)
+        return HTTPException(status.HTTP_401_UNAUTHORIZED, reason)
 
     @router.post(
         "/pbx/events",
         status_code=status.HTTP_202_ACCEPTED,
         responses={
-            401: {"description": "missing or wrong integration token"},
+            400: {"description": "body is not JSON"},
+            401: {
+                "description": "unsigned, wrongly signed or stale delivery "
+                f"(headers {signing.TIMESTAMP_HEADER}, {signing.SIGNATURE_HEADER})"
+            },
+            409: {"description": "this delivery was already accepted (a replay)"},
             413: {"description": "batch too large"},
             422: {"description": "some or all events invalid; valid ones accepted"},
+            503: {"description": "the replay check is unavailable; retry later"},
         },
     )
     async def receive_pbx_events(
         request: Request,
-        x_integration_token: Annotated[str | None, Header()] = None,
+        x_switchboard_timestamp: Annotated[str | None, Header()] = None,
+        x_switchboard_signature: Annotated[str | None, Header()] = None,
     ) -> JSONResponse:
-        if not secrets_equal(x_integration_token, settings.pbx_token.get_secret_value()):
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or wrong integration token")
+        # Cheap checks before the body is read: an unsigned or stale sender learns nothing.
+        try:
+            timestamp = signing.parse_timestamp(x_switchboard_timestamp)
+            signing.check_fresh(timestamp, now=clock(), tolerance_seconds=tolerance)
+        except signing.DeliveryRejected as exc:
+            raise refused(exc.reason) from None
         body = await _read_body(request, settings.webhook_max_bytes)
+        try:
+            delivery = signing.verify(
+                settings.pbx_token.get_secret_value(), timestamp, x_switchboard_signature, body
+            )
+        except signing.DeliveryRejected as exc:
+            raise refused(exc.reason) from None
         try:
             decoded: Any = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -139,37 +173,67 @@ def pbx_router(settings: TelephonySettings, broker: KafkaBroker) -> APIRouter:
                 HTTP_413,
                 f"more than {settings.webhook_max_events} events in one batch",
             )
-        valid: list[tuple[str, dict[str, Any]]] = []
-        errors: list[dict[str, Any]] = []
-        for index, item in enumerate(items):
-            try:
-                event, raw = parse_generic(item)
-            except InvalidPbxEvent as exc:
-                errors.append({"index": index, "reason": exc.reason, "errors": exc.errors})
-                continue
-            valid.append((event.call_id, raw))
-        # 202 means durable: wait for every acknowledgement (acks=all) before answering.
-        futures = [
-            await broker.publish(
-                json.dumps(raw, separators=(",", ":")).encode(),
-                topic=settings.topic(PBX_EVENTS_RAW),
-                key=call_id.encode(),
-                headers={"content-type": "application/json"},
-                no_confirm=True,
+        ttl = signing.replay_ttl_seconds(timestamp, now=clock(), tolerance_seconds=tolerance)
+        try:
+            first = await deliveries.first_time(delivery.digest, ttl)
+        except DeliveryLogUnavailable as exc:
+            log.warning("pbx.delivery_log_unavailable", error=str(exc))
+            raise HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+                "cannot check for replays right now; retry later",
+                headers={"Retry-After": "5"},
+            ) from None
+        if not first:
+            log.info("pbx.webhook_replay_refused", timestamp=timestamp)
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                "this delivery (same timestamp, body and signature) was already accepted",
             )
-            for call_id, raw in valid
-        ]
-        for future in futures:
-            await future
-        if errors:
-            log.info("pbx.webhook_rejected_items", accepted=len(valid), rejected=len(errors))
-            return JSONResponse(
-                status_code=HTTP_422,
-                content={"accepted": len(valid), "rejected": errors},
-            )
-        return JSONResponse(status_code=status.HTTP_202_ACCEPTED, content={"accepted": len(valid)})
+        try:
+            return await _publish_items(settings, broker, items)
+        except Exception:
+            # Not accepted: let the sender's retry of this delivery through (events that
+            # did reach the topic are deduplicated downstream).
+            with contextlib.suppress(DeliveryLogUnavailable):
+                await deliveries.forget(delivery.digest)
+            raise
 
     return router
+
+
+async def _publish_items(
+    settings: TelephonySettings, broker: KafkaBroker, items: list[Any]
+) -> JSONResponse:
+    """Publish the valid items to ``pbx.events.raw``; 202, or 422 naming the invalid ones."""
+    valid: list[tuple[str, dict[str, Any]]] = []
+    errors: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
+        try:
+            event, raw = parse_generic(item)
+        except InvalidPbxEvent as exc:
+            errors.append({"index": index, "reason": exc.reason, "errors": exc.errors})
+            continue
+        valid.append((event.call_id, raw))
+    # 202 means durable: wait for every acknowledgement (acks=all) before answering.
+    futures = [
+        await broker.publish(
+            json.dumps(raw, separators=(",", ":")).encode(),
+            topic=settings.topic(PBX_EVENTS_RAW),
+            key=call_id.encode(),
+            headers={"content-type": "application/json"},
+            no_confirm=True,
+        )
+        for call_id, raw in valid
+    ]
+    for future in futures:
+        await future
+    if errors:
+        log.info("pbx.webhook_rejected_items", accepted=len(valid), rejected=len(errors))
+        return JSONResponse(
+            status_code=HTTP_422,
+            content={"accepted": len(valid), "rejected": errors},
+        )
+    return JSONResponse(status_code=status.HTTP_202_ACCEPTED, content={"accepted": len(valid)})
 
 
 # --- request and response bodies ------------------------------------------------------------

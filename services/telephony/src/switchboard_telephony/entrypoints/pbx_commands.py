@@ -28,6 +28,7 @@ from switchboard_runtime.kafka import ensure_topics, make_broker
 from switchboard_runtime.logging import configure_logging, get_logger
 from switchboard_telephony.adapters.ami import AmiConnector, AmiEndpoint, KafkaRawPublisher
 from switchboard_telephony.adapters.ami_translate import AmiTranslator
+from switchboard_telephony.domain.signing import signed_json
 from switchboard_telephony.settings import TelephonySettings
 from switchboard_telephony.simulator import Delivery, SimulationConfig, simulate_day
 
@@ -299,19 +300,20 @@ async def webhook_sender(
 ) -> AsyncIterator[SendBatch]:
     """Sends batches to ``POST {url}/api/telephony/pbx/events``, retrying outages.
 
-    A retried batch may be stored twice: harmless, every event carries an ``event_id``.
+    Each attempt is signed afresh (a retry after a long outage is not stale). A retried
+    batch may be stored twice: harmless, every event carries an ``event_id``.
     """
     import httpx
 
     endpoint = url.rstrip("/") + "/api/telephony/pbx/events"
-    headers = {"X-Integration-Token": token.get_secret_value()}
     async with httpx.AsyncClient(timeout=30.0) as client:
 
         async def send(events: list[dict[str, Any]]) -> int:
             delay = 0.5
             for attempt in range(1, attempts + 1):
+                body, headers = signed_json(token.get_secret_value(), events)
                 try:
-                    response = await client.post(endpoint, json=events, headers=headers)
+                    response = await client.post(endpoint, content=body, headers=headers)
                 except httpx.TransportError as exc:
                     if attempt == attempts:
                         raise
@@ -319,6 +321,10 @@ async def webhook_sender(
                 else:
                     if response.status_code == 202:
                         return int(response.json().get("accepted", len(events)))
+                    if response.status_code == 409:
+                        # The same signed delivery went through on an attempt whose answer
+                        # was lost: it is stored.
+                        return len(events)
                     if response.status_code == 422:
                         body = response.json()
                         log.warning("simulator.events_rejected", rejected=body.get("rejected"))
