@@ -4,7 +4,7 @@ SHELL := /bin/bash
 UV ?= uv
 PYTEST_ARGS ?=
 
-.PHONY: help install infra-up infra-down infra-status run stop simulate test test-unit lint format schemas
+.PHONY: help install infra-up infra-down infra-status run stop simulate test test-unit lint audit format schemas
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -37,10 +37,22 @@ test: install infra-up ## every test, against real Kafka, PostgreSQL and Redis
 test-unit: install ## the tests that need no infrastructure
 	$(UV) run pytest -m "not integration" $(PYTEST_ARGS)
 
-lint: install ## ruff and mypy
+lint: install ## ruff, mypy, and pip-audit of the locked dependencies
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 	$(UV) run mypy libs/contracts/src libs/runtime/src
+	$(MAKE) --no-print-directory audit
+
+# Every third-party package pinned in uv.lock (dev tools included; the workspace's own
+# packages are not on PyPI), checked against PyPI's advisory data. A package PyPI cannot
+# describe is listed as skipped; PIP_AUDIT_ARGS=--strict makes that an error too.
+# Ignored advisories go in PIP_AUDIT_IGNORE as --ignore-vuln ID, each with its reason: none.
+PIP_AUDIT_IGNORE :=
+PIP_AUDIT_ARGS ?=
+audit: install ## known vulnerabilities in the locked dependencies (pip-audit)
+	$(UV) export --frozen --no-hashes --all-packages --no-emit-workspace --format requirements-txt \
+		| $(UV) run pip-audit --requirement /dev/stdin --no-deps --disable-pip \
+			--progress-spinner off $(PIP_AUDIT_IGNORE) $(PIP_AUDIT_ARGS)
 
 format: install ## apply ruff's fixes and formatting
 	$(UV) run ruff check --fix .
@@ -48,6 +60,15 @@ format: install ## apply ruff's fixes and formatting
 
 schemas: install ## export the event contracts as JSON Schema and AsyncAPI into docs/contracts
 	$(UV) run switchboard-contracts export --out docs/contracts
+
+# --- benchmarks (bench/README.md): figures beside same-run baselines; never fail on time ------
+.PHONY: bench bench-quick
+
+bench: install infra-up ## every benchmark at full size; figures to bench/results, table printed
+	$(UV) run --frozen python bench/run_all.py
+
+bench-quick: install infra-up ## every benchmark at small sizes (under 5 minutes) into bench/results/quick
+	$(UV) run --frozen python bench/run_all.py --quick
 
 # --- operator console (console/ and services/console/) -----------------------------------
 .PHONY: console-build e2e

@@ -18,7 +18,9 @@ On a throw-away database and topic prefix:
    (``source=call_log``), p50/p95 and the ratio of the p50s.
 5. **Call log**: the first page (newest first), and filtered first pages.
 6. **Rebuild**: ``rebuild`` replays the topics (the events of step 2 and 3) into fresh
-   tables and swaps them in, with the service running: events/s of a replay.
+   tables and swaps them in, with the service running: events/s of a replay. Baselines in
+   the same run: a bare aiokafka consumer reading the same topics from offset 0, and the
+   same read storing every record with PostgreSQL ``COPY``.
 
 Prints the figures and the machine and writes ``bench/results/analytics.json``.
 
@@ -461,6 +463,83 @@ async def publish(settings: Any, envelopes: list[Any]) -> None:
         await producer.stop()
 
 
+async def replay_baselines(settings: Any) -> dict[str, Any]:
+    """The rebuild's baselines: read the replayed topics from offset 0, bare and with COPY.
+
+    Same topics, same records as ``rebuild`` reads: a bare aiokafka consumer (reads, nothing
+    else), then the same read storing every record with one PostgreSQL ``COPY`` per fetched
+    batch into a scratch table (dropped afterwards).
+    """
+    import asyncpg
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka.admin import AIOKafkaAdminClient
+    from sqlalchemy.engine import make_url
+
+    from switchboard_analytics.rebuild import REPLAY_ORDER
+
+    topics = [settings.topic(t) for t in REPLAY_ORDER]
+    # The partitions of each replayed topic that exists, as the rebuild finds them.
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        described = await admin.describe_topics([t for t in topics if t in existing])
+    finally:
+        await admin.close()
+    partitions = {d["topic"]: [p["partition"] for p in d["partitions"]] for d in described}
+
+    async def read_all(store: Any) -> tuple[int, float]:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False,
+            group_id=None, auto_offset_reset="earliest",
+        )  # fmt: skip
+        await consumer.start()
+        try:
+            tps = [TopicPartition(t, n) for t, ns in partitions.items() for n in ns]
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+            ends = await consumer.end_offsets(tps)
+            expected = sum(ends.values())
+            seen, began = 0, time.perf_counter()
+            while seen < expected:
+                batches = await consumer.getmany(timeout_ms=1000, max_records=500)
+                records = [r for rs in batches.values() for r in rs]
+                seen += len(records)
+                if records and store is not None:
+                    await store(records)
+            return seen, time.perf_counter() - began
+        finally:
+            await consumer.stop()
+
+    url = make_url(settings.service_database_url).set(drivername="postgresql")
+    conn = await asyncpg.connect(url.render_as_string(hide_password=False))
+    await conn.execute("CREATE TABLE bench_replay_copy (topic text, key text, body jsonb NOT NULL)")
+
+    async def copy(records: list[Any]) -> None:
+        await conn.copy_records_to_table(
+            "bench_replay_copy",
+            records=[(r.topic, r.key.decode() if r.key else None, r.value.decode())
+                     for r in records],
+        )  # fmt: skip
+
+    try:
+        bare_events, bare_seconds = await read_all(None)
+        copy_events, copy_seconds = await read_all(copy)
+    finally:
+        await conn.execute("DROP TABLE IF EXISTS bench_replay_copy")
+        await conn.close()
+    return {
+        "bare_consumer": {
+            "events": bare_events, "seconds": round(bare_seconds, 3),
+            "events_per_second": round(bare_events / bare_seconds, 1),
+        },
+        "copy": {
+            "events": copy_events, "seconds": round(copy_seconds, 3),
+            "events_per_second": round(copy_events / copy_seconds, 1),
+        },
+    }  # fmt: skip
+
+
 async def projection_throughput(app: Any, expected: int, timeout: float) -> dict[str, Any]:
     """Wait until the consumer processed ``expected`` events; rate from PostgreSQL stamps."""
     deadline = time.monotonic() + timeout
@@ -706,6 +785,12 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 **rebuilt.as_dict(),
                 "events_per_second": round(rebuilt.events / rebuilt.seconds, 1),
             }
+            result["replay_baselines"] = await replay_baselines(settings)
+            for name, base in result["replay_baselines"].items():
+                for what in ("projection", "rebuild"):
+                    result[what][f"fraction_of_{name}"] = round(
+                        result[what]["events_per_second"] / base["events_per_second"], 4
+                    )
     finally:
         if not args.keep:
             await drop_database(settings.service_database_url)
@@ -746,6 +831,14 @@ def report_lines(result: dict[str, Any]) -> list[str]:
         f"rebuild: {r['events_replayed']:,} events replayed into fresh tables and swapped in, "
         f"{r['seconds']} s ({r['events_per_second']} events/s)"
     )
+    if "replay_baselines" in result:
+        bare, copy = result["replay_baselines"]["bare_consumer"], result["replay_baselines"]["copy"]
+        lines.append(
+            f"replay baselines, same topics: bare consumer {bare['events_per_second']} events/s, "
+            f"COPY {copy['events_per_second']} events/s; rebuild is "
+            f"{r['fraction_of_bare_consumer']:.2%} / {r['fraction_of_copy']:.1%} of them, "
+            f"projection {p['fraction_of_bare_consumer']:.2%} / {p['fraction_of_copy']:.1%}"
+        )
     return lines
 
 
@@ -768,6 +861,7 @@ if __name__ == "__main__":
         help="100k calls, 1k projected calls: a run of about a minute and a half",
     )
     parser.add_argument("--keep", action="store_true", help="keep the database and topics")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "analytics.json")
     arguments = parser.parse_args()
     if arguments.quick:
         arguments.calls, arguments.projection_calls = 100_000, 1_000
@@ -775,7 +869,6 @@ if __name__ == "__main__":
     outcome = asyncio.run(main(arguments))
     for line in report_lines(outcome):
         print(line)
-    out = REPO / "bench" / "results" / "analytics.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(outcome, indent=2, ensure_ascii=False) + "\n")
-    print(f"written: {out.relative_to(REPO)}")
+    arguments.out.parent.mkdir(parents=True, exist_ok=True)
+    arguments.out.write_text(json.dumps(outcome, indent=2, ensure_ascii=False) + "\n")
+    print(f"written: {arguments.out}")

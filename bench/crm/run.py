@@ -387,6 +387,7 @@ if __name__ == "__main__":
     parser.add_argument("--phones", type=int, default=100_000)
     parser.add_argument("--lookups", type=int, default=2000)
     parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "crm.json")
     args = parser.parse_args()
     started = time.perf_counter()
     result = asyncio.run(main(args.phones, args.lookups, args.calls))
@@ -421,7 +422,6 @@ if __name__ == "__main__":
         f"staged → read back p50 {t['staged_to_read_ms']['p50']} ms"
     )
     print(f"wall time: {result['wall_seconds']} s")
-    out = REPO / "bench" / "results" / "crm.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"written: {out.relative_to(REPO)}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"written: {args.out}")

@@ -375,6 +375,8 @@ async def load(
     # Where the time goes: when this process sees each CallStarted on telephony.calls.
     from aiokafka import AIOKafkaConsumer
 
+    from switchboard_telephony.domain.signing import signed_json
+
     seen_started: dict[str, float] = {}
     consumer = AIOKafkaConsumer(
         calls_topic, bootstrap_servers=bootstrap, auto_offset_reset="latest", group_id=None
@@ -392,7 +394,6 @@ async def load(
 
     watcher = asyncio.create_task(watch())
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-    headers = {"X-Integration-Token": PBX_TOKEN}
     async with httpx.AsyncClient(base_url=telephony, limits=limits, timeout=60) as client:
 
         async def ring(n: int) -> None:
@@ -407,7 +408,8 @@ async def load(
                 "extension": ext,
             }
             t_post = time.perf_counter()
-            response = await client.post("/api/telephony/pbx/events", json=event, headers=headers)
+            body, headers = signed_json(PBX_TOKEN, event)
+            response = await client.post("/api/telephony/pbx/events", content=body, headers=headers)
             t_accepted = time.perf_counter()
             status_codes[response.status_code] = status_codes.get(response.status_code, 0) + 1
             if response.status_code == 202:
@@ -426,7 +428,8 @@ async def load(
                 {"type": "call.ended", "call_id": c, "timestamp": stamp, "status": "no_answer"}
                 for c in due
             ]
-            await client.post("/api/telephony/pbx/events", json=events, headers=headers)
+            body, headers = signed_json(PBX_TOKEN, events)
+            await client.post("/api/telephony/pbx/events", content=body, headers=headers)
 
         tasks: list[asyncio.Task[None]] = []
         began = time.perf_counter()
@@ -698,11 +701,12 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=float, default=50.0, help="calls per second")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--quick", action="store_true", help="100 consoles, 20 calls/s, 5 s")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "notify.json")
     args = parser.parse_args()
     if args.quick:
         args.consoles, args.rate, args.seconds = 100, 20.0, 5.0
     outcome = asyncio.run(main(args.consoles, args.rate, args.seconds))
     report(outcome)
-    out = REPO / "bench" / "results" / "notify.json"
-    out.write_text(json.dumps(outcome, indent=2) + "\n")
-    print(f"wrote {out.relative_to(REPO)}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(outcome, indent=2) + "\n")
+    print(f"written: {args.out}")
