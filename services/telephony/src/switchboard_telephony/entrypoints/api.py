@@ -165,7 +165,7 @@ def pbx_router(
             raise refused(exc.reason) from None
         try:
             decoded: Any = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, limits
             raise HTTPException(status.HTTP_400_BAD_REQUEST, f"body is not JSON: {exc}") from exc
         items = decoded if isinstance(decoded, list) else [decoded]
         if len(items) > settings.webhook_max_events:
