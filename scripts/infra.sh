@@ -2,13 +2,14 @@
 # Local infrastructure for Switchboard dev and tests, without Docker:
 #   Apache Kafka 3.9.1 (KRaft, one combined broker+controller node), PostgreSQL, Redis.
 #
-# Usage: scripts/infra.sh [up|down|status|env|restart-kafka|restart-postgres|restart-redis]
+# Usage: scripts/infra.sh [up|down|status|env|{restart,stop,start}-{kafka,postgres,redis}]
 #   up      (default) start whatever is not running yet; idempotent. Prints where things listen
 #           and writes the connection settings to .cache/infra/env.
 #   down    stop exactly what `up` started (data is kept).
 #   status  one line per component; exit code 0 only if all three are running.
 #   env     print `export ...` lines:  eval "$(scripts/infra.sh env)"
 #   restart-<component>  stop then start one component (used by fault-injection tests).
+#   stop-<component>, start-<component>  the two halves, to keep a component away for a while.
 #
 # Ports (all on 127.0.0.1), overridable through the environment:
 #   SB_KAFKA_PORT=19092  (KRaft controller listener: SB_KAFKA_CONTROLLER_PORT, default +1)
@@ -584,6 +585,12 @@ case "${1:-up}" in
     restart-kafka) take_lock; kafka_stop; kafka_launch; kafka_wait; kafka_status ;;
     restart-postgres) take_lock; pg_stop; pg_start; pg_status ;;
     restart-redis) take_lock; redis_stop; redis_start; redis_status ;;
+    stop-kafka) take_lock; kafka_stop ;;
+    stop-postgres) take_lock; pg_stop ;;
+    stop-redis) take_lock; redis_stop ;;
+    start-kafka) take_lock; kafka_launch; kafka_wait; kafka_status ;;
+    start-postgres) take_lock; pg_start; pg_status ;;
+    start-redis) take_lock; redis_start; redis_status ;;
     -h | --help | help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' ;;
-    *) die "unknown command '$1' (try: up, down, status, env, restart-kafka, restart-postgres, restart-redis)" ;;
+    *) die "unknown command '$1' (try: up, down, status, env, restart-|stop-|start-kafka|postgres|redis)" ;;
 esac

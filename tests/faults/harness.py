@@ -93,7 +93,7 @@ class FaultInfra:
             raise RuntimeError(f"infra.sh {command} failed:\n{done.stdout}\n{done.stderr}")
 
     def _start(self, command: str) -> None:
-        """``command`` (``up`` or ``restart-*``), then ``up`` again if a component did not
+        """``command`` (``up`` or ``start-*``), then ``up`` again if a component did not
         start: the port range is inside Linux's ephemeral range, so a client connecting
         while the component is away may briefly hold its port (a TCP self-connect)."""
         for attempt in range(4):
@@ -134,9 +134,12 @@ class FaultInfra:
                 self.endpoints[name] = value.strip().strip('"')
         return self.endpoints
 
-    async def restart(self, component: str) -> None:
-        """``restart-kafka|postgres|redis``, off the event loop (it takes seconds)."""
-        await asyncio.to_thread(self._start, f"restart-{component}")
+    async def stop(self, component: str) -> None:
+        """``stop-kafka|postgres|redis``: the component stays away until :meth:`start`."""
+        await asyncio.to_thread(self.run, f"stop-{component}")
+
+    async def start(self, component: str) -> None:
+        await asyncio.to_thread(self._start, f"start-{component}")
 
 
 def _listening(port: int) -> bool:
@@ -700,6 +703,18 @@ class ReadyzWatcher:
             return all(seen and seen[-1] == 200 for seen in self.seen.values())
 
         await wait_until(probe, timeout=timeout, interval=0.1, message=f"all ready: {self.seen}")
+
+    async def wait_not_ready(self, services: Iterable[str], timeout: float = 60) -> None:
+        """Until each of ``services`` has answered something other than 200 since the call."""
+        marks = {name: len(self.seen[name]) for name in services}
+
+        async def probe() -> bool:
+            return all(
+                any(s != 200 for s in self.seen[name][max(mark - 1, 0) :])
+                for name, mark in marks.items()
+            )
+
+        await wait_until(probe, timeout=timeout, interval=0.05, message=f"not ready: {self.seen}")
 
     def went_down_and_up(self) -> dict[str, bool]:
         """Per service: was it not ready at some point, and ready after that?"""
