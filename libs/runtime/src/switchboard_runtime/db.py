@@ -8,18 +8,26 @@ first migration creates them with :func:`create_runtime_tables`.
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import random
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+
+from switchboard_runtime.logging import get_logger
 
 #: Naming convention so that Alembic autogenerate and hand-written migrations agree.
 NAMING_CONVENTION = {
@@ -70,6 +78,56 @@ def create_runtime_tables() -> None:
 
     for table in runtime_tables(sa.MetaData(naming_convention=NAMING_CONVENTION)):
         table.create(op.get_bind())
+
+
+log = get_logger(__name__)
+
+#: PostgreSQL's answers that mean "run the same transaction again": deadlock_detected and
+#: serialization_failure. Its exclusion constraints can deadlock two inserts that overlap.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Did PostgreSQL abort the transaction only because of a concurrent one?"""
+    return isinstance(exc, DBAPIError) and (
+        getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+    )
+
+
+def retry_transaction(
+    attempts: int = 5, first_delay: float = 0.01
+) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
+    """Decorate a function that runs ONE whole transaction (opens its session, commits,
+    nothing else with side effects) so that a deadlock or serialization failure runs it
+    again, after a short jittered backoff, instead of failing the request; the last
+    attempt's error is raised as is."""
+
+    def decorate(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+        @functools.wraps(fn)
+        async def run(*args: P.args, **kwargs: P.kwargs) -> R:
+            for attempt in range(1, attempts + 1):
+                try:
+                    return await fn(*args, **kwargs)
+                except DBAPIError as exc:
+                    if attempt == attempts or not is_retryable(exc):
+                        raise
+                    log.info(
+                        "db.transaction_retried",
+                        transaction=fn.__qualname__,
+                        sqlstate=getattr(exc.orig, "sqlstate", None),
+                        attempt=attempt,
+                    )
+                # Jitter so the transactions that collided do not collide again in step.
+                jitter = 0.5 + random.random()  # noqa: S311 - not a secret
+                await asyncio.sleep(first_delay * 2 ** (attempt - 1) * jitter)
+            raise AssertionError("unreachable")
+
+        return run
+
+    return decorate
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:

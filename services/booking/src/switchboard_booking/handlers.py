@@ -2,7 +2,9 @@
 
 Each opens a unit of work, loads what it needs, lets the domain decide, writes, stages
 the events in the outbox inside the same transaction, and commits. The caller wakes the
-outbox relay afterwards.
+outbox relay afterwards. A writing handler is one transaction and nothing else, so when
+PostgreSQL aborts it for a deadlock or a serialization failure (overlapping bookings racing
+on the exclusion constraint can deadlock) it runs again whole (``retry_transaction``).
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ from switchboard_contracts import (
     topic_for,
 )
 from switchboard_runtime.auth import Principal, hash_password, verify_password
+from switchboard_runtime.db import retry_transaction
 from switchboard_runtime.outbox import add_events
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -201,6 +204,7 @@ async def _client_for(
     return await _register(session, settings, data)
 
 
+@retry_transaction()
 async def register_client(
     sessions: Sessions, settings: BookingSettings, actor: Actor, data: NewClient
 ) -> str:
@@ -210,6 +214,7 @@ async def register_client(
         return await _register(session, settings, data)
 
 
+@retry_transaction()
 async def update_client(
     sessions: Sessions, settings: BookingSettings, actor: Actor, cmd: UpdateClient
 ) -> None:
@@ -278,6 +283,7 @@ def _profile_dict(client_id: str, p: ClientProfile) -> dict[str, Any]:
     }
 
 
+@retry_transaction()
 async def merge_clients(
     sessions: Sessions, settings: BookingSettings, actor: Actor, cmd: MergeClients
 ) -> int:
@@ -360,6 +366,7 @@ async def _candidates(
     return sorted((d.practitioner_id for d in fitting), key=lambda pid: bool(busy[pid]))
 
 
+@retry_transaction()
 async def book_appointment(
     sessions: Sessions, settings: BookingSettings, actor: Actor, cmd: BookAppointment
 ) -> str:
@@ -439,6 +446,7 @@ async def book_appointment(
     return appointment.appointment_id
 
 
+@retry_transaction()
 async def reschedule_appointment(
     sessions: Sessions, settings: BookingSettings, actor: Actor, cmd: RescheduleAppointment
 ) -> None:
@@ -491,6 +499,7 @@ async def reschedule_appointment(
         )
 
 
+@retry_transaction()
 async def cancel_appointment(
     sessions: Sessions, settings: BookingSettings, actor: Actor, cmd: CancelAppointment
 ) -> None:
@@ -593,6 +602,7 @@ async def _upsert(
     return key_value
 
 
+@retry_transaction()
 async def save_clinic(
     sessions: Sessions,
     settings: BookingSettings,
@@ -627,6 +637,7 @@ async def save_clinic(
         return cid
 
 
+@retry_transaction()
 async def save_service(
     sessions: Sessions, actor: Actor, service_id: str | None, values: dict[str, Any]
 ) -> str:
@@ -638,6 +649,7 @@ async def save_service(
         return await _upsert(session, services, "service_id", service_id, values)
 
 
+@retry_transaction()
 async def save_call_center(
     sessions: Sessions,
     settings: BookingSettings,
@@ -666,6 +678,7 @@ async def save_call_center(
         return cid
 
 
+@retry_transaction()
 async def save_cancellation_reason(
     sessions: Sessions, actor: Actor, reason_id: str | None, values: dict[str, Any]
 ) -> str:
@@ -675,6 +688,7 @@ async def save_cancellation_reason(
         return await _upsert(session, cancellation_reasons, "reason_id", reason_id, values)
 
 
+@retry_transaction()
 async def save_practitioner(
     sessions: Sessions, actor: Actor, practitioner_id: str | None, values: dict[str, Any]
 ) -> str:
@@ -746,6 +760,7 @@ async def _replace_links(
         )
 
 
+@retry_transaction()
 async def save_operator(
     sessions: Sessions,
     settings: BookingSettings,
