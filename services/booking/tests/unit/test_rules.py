@@ -195,6 +195,21 @@ def test_client_profile_rules() -> None:
         new_profile(
             first_name="A", last_name="B", email=None, mobile=None, sms_consent=False, region="RU"
         )
+    # A bad number is refused with the field it came in.
+    with pytest.raises(InvalidRequest, match=r"^mobile: not a"):
+        new_profile(
+            first_name="A", last_name="B", email=None, mobile="12", sms_consent=False, region="RU"
+        )
+    with pytest.raises(InvalidRequest, match=r"^phones: not a"):
+        new_profile(
+            first_name="A",
+            last_name="B",
+            email="a@example.com",
+            mobile=None,
+            sms_consent=False,
+            region="RU",
+            phones=("not a number",),
+        )
     with pytest.raises(InvalidRequest, match="first_name"):
         new_profile(
             first_name=" ",

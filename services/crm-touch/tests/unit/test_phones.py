@@ -28,6 +28,9 @@ from switchboard_crm_touch.domain.phones import (
         "  +7 495 123 45 67 ",
         "tel:+74951234567",
         "+7.495.123.45.67",
+        "٨٤٩٥١٢٣٤٥٦٧",  # Arabic-Indic digits
+        "+\uff17 \uff14\uff19\uff15 \uff11\uff12\uff13-\uff14\uff15-\uff16\uff17",  # fullwidth
+        "८४९५१२३४५६७",  # Devanagari digits
     ],
 )
 def test_the_ways_of_writing_a_moscow_number_are_one_number(raw: str) -> None:

@@ -13,15 +13,15 @@ from switchboard_booking.domain.errors import InvalidRequest
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-def normalise_phone(raw: str, region: str) -> str:
+def normalise_phone(raw: str, region: str, field: str = "phone") -> str:
     """A phone number as E.164 (``+79161234567``), read as in ``region`` when it has no
-    country code; :class:`InvalidRequest` when it is not a valid number."""
+    country code; :class:`InvalidRequest` naming ``field`` when it is not a valid number."""
     try:
         parsed = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:
-        raise InvalidRequest(f"not a phone number: {exc}") from exc
+        raise InvalidRequest(f"{field}: not a phone number ({exc})") from exc
     if not phonenumbers.is_valid_number(parsed):
-        raise InvalidRequest("not a valid phone number")
+        raise InvalidRequest(f"{field}: not a valid phone number")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -91,12 +91,12 @@ def new_profile(
     email = (email or "").strip().lower() or None
     if email is not None and not _EMAIL.match(email):
         raise InvalidRequest("email is not a valid address")
-    mobile = normalise_phone(mobile, region) if mobile and mobile.strip() else None
+    mobile = normalise_phone(mobile, region, "mobile") if mobile and mobile.strip() else None
     if email is None and mobile is None:
         raise InvalidRequest("an email or a mobile phone is required")
     if sms_consent and mobile is None:
         raise InvalidRequest("SMS consent needs a mobile phone")
-    extra = tuple(dict.fromkeys(normalise_phone(p, region) for p in phones if p.strip()))
+    extra = tuple(dict.fromkeys(normalise_phone(p, region, "phones") for p in phones if p.strip()))
     return ClientProfile(
         first,
         last,

@@ -22,6 +22,12 @@ _SEPARATORS = re.compile(r"[\s\-().\/]")
 _URI_PREFIX = re.compile(r"^(?:tel|sips?):", re.IGNORECASE)
 
 
+def _ascii_digits(text: str) -> str:
+    """Digits of any script (Arabic-Indic, Devanagari, fullwidth…) as ASCII, as booking's
+    ``phonenumbers.parse`` reads them, so a number typed the way it was registered matches."""
+    return "".join(str(int(c)) if c.isdecimal() else c for c in text)
+
+
 def normalise_phone(raw: str, region: str) -> str:
     """``raw`` as E.164, read in ``region`` when it has no country code.
 
@@ -30,7 +36,7 @@ def normalise_phone(raw: str, region: str) -> str:
     than metadata. "00…" is tried as an international prefix first. Raises
     :class:`InvalidPhone` for anything else (letters, too short, too long).
     """
-    text = _URI_PREFIX.sub("", raw.strip()).split("@", 1)[0]
+    text = _ascii_digits(_URI_PREFIX.sub("", raw.strip()).split("@", 1)[0])
     if not _PHONE_TEXT.match(text):
         raise InvalidPhone("not a phone number: use digits, spaces, '+', '-', '(' and ')'")
     compact = _SEPARATORS.sub("", text)
