@@ -325,6 +325,18 @@ def test_telephony_without_a_session_is_refused_cleanly(case: Any) -> None:
     _without_session(case)
 
 
+@crm.parametrize()
+@UNAUTHENTICATED
+def test_crm_touch_without_a_session_is_refused_cleanly(case: Any) -> None:
+    _without_session(case)
+
+
+@notify.parametrize()
+@UNAUTHENTICATED
+def test_notify_without_a_session_is_refused_cleanly(case: Any) -> None:
+    _without_session(case)
+
+
 # --- the PBX webhook reads raw bytes: its bodies are fuzzed here ------------------------------
 
 json_scalars = (
