@@ -1,10 +1,13 @@
-"""What every benchmark shares: the machine it ran on, and removing its throw-away topics."""
+"""What every benchmark shares: the machine it ran on, timing a read of a whole topic, and
+removing its throw-away topics."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import platform
+import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,3 +46,46 @@ async def delete_topics(bootstrap: str, prefix: str) -> None:
             await admin.delete_topics(topics)
     finally:
         await admin.close()
+
+
+async def timed_drain(
+    bootstrap: str,
+    topic: str,
+    expected: int,
+    handle: Callable[[list[Any]], Awaitable[None]] | None = None,
+) -> float:
+    """Seconds a bare aiokafka consumer takes to read ``expected`` records of ``topic`` from
+    its start, 500 per fetch: the baseline a service's consumer is measured against.
+
+    The clock starts with the first record, not the first fetch: that one also waits for
+    the partition assignment, which is not reading. ``handle`` gets each fetched batch
+    (what a baseline does per batch: an ``INSERT`` per record, one ``COPY``); without it
+    the records are only counted, so the bare baseline does nothing else.
+    """
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
+    await consumer.start()
+    try:
+        seen = 0
+        began: float | None = None
+        while seen < expected:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=500)
+            got = sum(len(records) for records in batches.values())
+            if not got:
+                continue
+            if began is None:
+                began = time.perf_counter()
+            if handle is not None:
+                await handle([r for records in batches.values() for r in records])
+            seen += got
+        assert began is not None
+        return time.perf_counter() - began
+    finally:
+        await consumer.stop()

@@ -91,7 +91,7 @@ def main(idle: float) -> dict[str, Any]:
     import live_platform
 
     from switchboard_runtime.testing.infra import resolve_endpoints
-    from switchboard_runtime.testing.plugin import _cleanup_run
+    from switchboard_runtime.testing.plugin import cleanup_run
 
     endpoints = resolve_endpoints(REPO)
     run = f"mem{uuid.uuid4().hex[:8]}"
@@ -125,7 +125,7 @@ def main(idle: float) -> dict[str, Any]:
             }
     finally:
         platform.stop()
-        asyncio.run(_cleanup_run(endpoints, run))
+        asyncio.run(cleanup_run(endpoints, run))
         endpoints.close()
     return {
         "benchmark": "memory",

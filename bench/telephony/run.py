@@ -35,7 +35,7 @@ import sqlalchemy as sa
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "bench"))
-from common import delete_topics, machine  # noqa: E402 - bench/ is not a package
+from common import delete_topics, machine, timed_drain  # noqa: E402 - bench/ is not a package
 
 #: Raw events per simulated call, on average (start, ringing, answer, end, duplicates).
 EVENTS_PER_CALL = 3.85
@@ -65,35 +65,6 @@ async def produce(bootstrap: str, topic: str, events: list[dict[str, Any]]) -> f
     return time.perf_counter() - began
 
 
-async def baseline(bootstrap: str, topic: str, expected: int) -> float:
-    """Seconds a bare aiokafka consumer takes to read ``expected`` records of ``topic``."""
-    from aiokafka import AIOKafkaConsumer
-
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        group_id=None,
-        max_poll_records=500,
-    )
-    await consumer.start()
-    try:
-        # The first fetch includes the partition assignment; time from the first record.
-        seen = 0
-        began: float | None = None
-        while seen < expected:
-            batches = await consumer.getmany(timeout_ms=1000, max_records=500)
-            got = sum(len(records) for records in batches.values())
-            if got and began is None:
-                began = time.perf_counter()
-            seen += got
-        assert began is not None
-        return time.perf_counter() - began
-    finally:
-        await consumer.stop()
-
-
 async def db_floor(bootstrap: str, topic: str, expected: int, database_url: str) -> float:
     """Seconds to read the topic and write each record in one INSERT, 500 per transaction.
 
@@ -101,7 +72,6 @@ async def db_floor(bootstrap: str, topic: str, expected: int, database_url: str)
     this machine (the service does a few statements per event: lock and load the call,
     save it, stage what it emits in the outbox).
     """
-    from aiokafka import AIOKafkaConsumer
     from sqlalchemy.ext.asyncio import create_async_engine
 
     engine = create_async_engine(database_url)
@@ -113,33 +83,16 @@ async def db_floor(bootstrap: str, topic: str, expected: int, database_url: str)
         "INSERT INTO bench_floor (event_id, body) VALUES (:id, CAST(:body AS jsonb)) "
         "ON CONFLICT DO NOTHING"
     )
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        group_id=None,
-    )
-    await consumer.start()
+
+    async def insert_each(records: list[Any]) -> None:
+        async with engine.begin() as conn:
+            for record in records:
+                body = record.value.decode()
+                await conn.execute(insert, {"id": json.loads(body)["event_id"], "body": body})
+
     try:
-        seen = 0
-        began: float | None = None
-        while seen < expected:
-            batches = await consumer.getmany(timeout_ms=1000, max_records=500)
-            records = [r for rs in batches.values() for r in rs]
-            if not records:
-                continue
-            if began is None:
-                began = time.perf_counter()
-            async with engine.begin() as conn:
-                for record in records:
-                    body = record.value.decode()
-                    await conn.execute(insert, {"id": json.loads(body)["event_id"], "body": body})
-            seen += len(records)
-        assert began is not None
-        return time.perf_counter() - began
+        return await timed_drain(bootstrap, topic, expected, insert_each)
     finally:
-        await consumer.stop()
         async with engine.begin() as conn:
             await conn.execute(sa.text("DROP TABLE IF EXISTS bench_floor"))
         await engine.dispose()
@@ -152,41 +105,23 @@ async def db_copy(bootstrap: str, topic: str, expected: int, database_url: str) 
     database takes when nothing is done per event but storing it.
     """
     import asyncpg
-    from aiokafka import AIOKafkaConsumer
     from sqlalchemy.engine import make_url
 
     url = make_url(database_url).set(drivername="postgresql")
     conn = await asyncpg.connect(url.render_as_string(hide_password=False))
     await conn.execute("CREATE TABLE bench_copy (event_id text NOT NULL, body jsonb NOT NULL)")
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        group_id=None,
-    )
-    await consumer.start()
+
+    async def copy_batch(records: list[Any]) -> None:
+        rows = []
+        for record in records:
+            body = record.value.decode()
+            rows.append((json.loads(body)["event_id"], body))
+        # The rows as delivered (duplicates too): a bulk load of raw events, no dedupe.
+        await conn.copy_records_to_table("bench_copy", records=rows)
+
     try:
-        seen = 0
-        began: float | None = None
-        while seen < expected:
-            batches = await consumer.getmany(timeout_ms=1000, max_records=500)
-            records = [r for rs in batches.values() for r in rs]
-            if not records:
-                continue
-            if began is None:
-                began = time.perf_counter()
-            rows = []
-            for record in records:
-                body = record.value.decode()
-                rows.append((json.loads(body)["event_id"], body))
-            # The rows as delivered (duplicates too): a bulk load of raw events, no dedupe.
-            await conn.copy_records_to_table("bench_copy", records=rows)
-            seen += len(records)
-        assert began is not None
-        return time.perf_counter() - began
+        return await timed_drain(bootstrap, topic, expected, copy_batch)
     finally:
-        await consumer.stop()
         await conn.execute("DROP TABLE IF EXISTS bench_copy")
         await conn.close()
 
@@ -295,7 +230,7 @@ async def main(events: int, seed: int, timeout: float) -> dict[str, Any]:
     try:
         await ensure_topics(bootstrap, [raw_topic])
         produce_seconds = await produce(bootstrap, raw_topic, raw)
-        baseline_seconds = await baseline(bootstrap, raw_topic, len(raw))
+        baseline_seconds = await timed_drain(bootstrap, raw_topic, len(raw))
         database_url = settings.service_database_url
         # Migrated before anything is timed: the service's clock starts with its consumer.
         await migrate(migrations_path(switchboard_telephony.__file__), database_url)

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from harness import FaultInfra, FaultPlatform, configure_chain, login
 
 from switchboard_runtime.testing.infra import Endpoints
-from switchboard_runtime.testing.plugin import _cleanup_run
+from switchboard_runtime.testing.plugin import cleanup_run
 
 _FIRST_DAY = date(2026, 10, 5)
 # Days three apart: no call of one test is within the 24 h call-back window of another's.
@@ -63,7 +63,7 @@ def fault_platform(fault_infra: FaultInfra, run_id: str) -> Iterator[FaultPlatfo
     finally:
         platform.stop()
         asyncio.run(
-            _cleanup_run(
+            cleanup_run(
                 Endpoints(
                     endpoints["KAFKA_BOOTSTRAP_SERVERS"],
                     endpoints["DATABASE_URL"],

@@ -16,7 +16,6 @@ together. crm-touch, started in this process, consumes ``booking.clients``.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import socket
@@ -39,6 +38,7 @@ from sqlalchemy.pool import NullPool
 
 from switchboard_runtime.auth import Principal, issue_token
 from switchboard_runtime.testing import wait_until
+from switchboard_runtime.testing.plugin import TopicReader
 
 pytestmark = [
     pytest.mark.integration,
@@ -200,41 +200,13 @@ class Stage:
 async def copies_on_topic(bootstrap: str, topic: str, event_id: str) -> int:
     """How many records of ``topic`` carry ``event_id``, reading every partition up to the
     end offset it has now (so the count is complete once nobody is publishing)."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-
-    # Subscribed (no group) only to learn the topic's partitions from its metadata.
-    probe = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap)
-    await probe.start()
+    reader = TopicReader(bootstrap, topic)
+    await reader.start()
     try:
-        numbers = probe.partitions_for_topic(topic)
+        await reader.read_to_end()
     finally:
-        await probe.stop()
-    assert numbers, f"no partitions known for {topic}"
-    partitions = [TopicPartition(topic, p) for p in numbers]
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    try:
-        consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
-        pending = {tp for tp, end in ends.items() if end > 0}
-        count = 0
-
-        async def read_to_end() -> bool:
-            nonlocal count
-            batches = await consumer.getmany(*pending, timeout_ms=200)
-            for tp, records in batches.items():
-                count += sum(1 for r in records if json.loads(r.value)["event_id"] == event_id)
-                if records and records[-1].offset >= ends[tp] - 1:
-                    pending.discard(tp)
-            return not pending
-
-        if pending:
-            await wait_until(read_to_end, timeout=15, interval=0, message=f"{topic} read")
-        return count
-    finally:
-        await consumer.stop()
+        await reader.stop()
+    return sum(1 for value in reader.values() if value["event_id"] == event_id)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

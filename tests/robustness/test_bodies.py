@@ -19,6 +19,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -73,6 +74,16 @@ def detail(response: httpx.Response) -> str:
     return json.dumps(response.json(), ensure_ascii=False)
 
 
+async def created(
+    client: httpx.AsyncClient, path: str, body: dict[str, Any], headers: dict[str, str]
+) -> dict[str, Any]:
+    """POST ``body`` to ``path``, which must answer 201; returns what was created."""
+    response = await client.post(path, json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
 # --- oversized, truncated, wrongly typed, wrongly labelled -----------------------------------
 
 #: (service, method, path, a JSON object that would be valid but for its size)
@@ -91,25 +102,38 @@ def padded(body: dict[str, Any], size: int) -> bytes:
     return json.dumps(grown, ensure_ascii=False).encode()
 
 
-@pytest.mark.parametrize(
-    ("service", "method", "path", "body"), BODY_ENDPOINTS, ids=[e[2] for e in BODY_ENDPOINTS]
-)
-async def test_a_20_mb_body_is_refused_with_a_4xx_without_hanging(
+@dataclass(frozen=True)
+class BodyEndpoint:
+    """One row of :data:`BODY_ENDPOINTS`, called as its service's admin with a JSON label."""
+
+    client: httpx.AsyncClient
+    headers: dict[str, str]
+    method: str
+    path: str
+    body: dict[str, Any]
+
+    async def send(self, content: bytes) -> httpx.Response:
+        """Send ``content`` as the body, labelled ``application/json``."""
+        return await self.client.request(
+            self.method, self.path, content=content, headers=self.headers
+        )
+
+
+@pytest.fixture(params=BODY_ENDPOINTS, ids=[e[2] for e in BODY_ENDPOINTS])
+def endpoint(
+    request: pytest.FixtureRequest,
     services: dict[str, httpx.AsyncClient],
     robust_settings: dict[str, Any],
-    service: str,
-    method: str,
-    path: str,
-    body: dict[str, Any],
-) -> None:
+) -> BodyEndpoint:
+    """Each endpoint of :data:`BODY_ENDPOINTS` in turn (one test per endpoint)."""
+    service, method, path, body = request.param
     headers = {**admin(robust_settings, service), "content-type": "application/json"}
-    client = services[service]
-    valid_json = await answered(
-        client.request(method, path, content=padded(body, 20 * MB), headers=headers)
-    )
-    junk = await answered(
-        client.request(method, path, content=b"\x00\xff" * (10 * MB), headers=headers)
-    )
+    return BodyEndpoint(services[service], headers, method, path, body)
+
+
+async def test_a_20_mb_body_is_refused_with_a_4xx_without_hanging(endpoint: BodyEndpoint) -> None:
+    valid_json = await answered(endpoint.send(padded(endpoint.body, 20 * MB)))
+    junk = await answered(endpoint.send(b"\x00\xff" * (10 * MB)))
     for response in (valid_json, junk):
         assert 400 <= response.status_code < 500, (response.status_code, response.text[:300])
         assert detail(response)
@@ -137,23 +161,10 @@ async def test_a_streamed_20_mb_delivery_to_the_pbx_webhook_is_a_413(
     assert sent < 20, "the webhook read the whole 20 MB"
 
 
-@pytest.mark.parametrize(
-    ("service", "method", "path", "body"), BODY_ENDPOINTS, ids=[e[2] for e in BODY_ENDPOINTS]
-)
-async def test_truncated_json_is_a_4xx_saying_so(
-    services: dict[str, httpx.AsyncClient],
-    robust_settings: dict[str, Any],
-    service: str,
-    method: str,
-    path: str,
-    body: dict[str, Any],
-) -> None:
-    whole = json.dumps(body, ensure_ascii=False).encode()
-    headers = {**admin(robust_settings, service), "content-type": "application/json"}
+async def test_truncated_json_is_a_4xx_saying_so(endpoint: BodyEndpoint) -> None:
+    whole = json.dumps(endpoint.body, ensure_ascii=False).encode()
     for cut in {1, len(whole) // 2, len(whole) - 1}:
-        response = await services[service].request(
-            method, path, content=whole[:cut], headers=headers
-        )
+        response = await endpoint.send(whole[:cut])
         assert response.status_code == 422, (cut, response.text)
         assert "json" in detail(response).lower(), response.text
 
@@ -270,13 +281,8 @@ async def test_names_in_any_script_are_stored_returned_and_published_unchanged(
     booking = services["booking"]
     headers = admin(robust_settings, "booking")
     clients_topic = await topic_reader("rob.booking.clients")
-    created = await booking.post(
-        "/api/booking/clients",
-        json={"first_name": first, "last_name": last, "mobile": unique_mobile()},
-        headers=headers,
-    )
-    assert created.status_code == 201, created.text
-    client_id = created.json()["client_id"]
+    body = {"first_name": first, "last_name": last, "mobile": unique_mobile()}
+    client_id = (await created(booking, "/api/booking/clients", body, headers))["client_id"]
     stored = (await booking.get(f"/api/booking/clients/{client_id}", headers=headers)).json()
     assert (stored["first_name"], stored["last_name"]) == (first, last)
     found = await booking.get("/api/booking/clients", params={"name": last}, headers=headers)
@@ -315,14 +321,14 @@ async def test_a_mobile_typed_in_other_digits_is_the_same_number(
     expected = f"+7{subscriber}"
     arabic = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
     typed = "+" + "7".translate(arabic) + " " + subscriber.translate(arabic)
-    created = await booking.post(
+    client = await created(
+        booking,
         "/api/booking/clients",
-        json={"first_name": "Лейла", "last_name": "Арабова", "mobile": typed},
-        headers=headers,
+        {"first_name": "Лейла", "last_name": "Арабова", "mobile": typed},
+        headers,
     )
-    assert created.status_code == 201, created.text
-    client_id = created.json()["client_id"]
-    assert created.json()["mobile"] == expected
+    client_id = client["client_id"]
+    assert client["mobile"] == expected
     fullwidth = str.maketrans("0123456789", "０１２３４５６７８９")
     search = await booking.get(
         "/api/booking/clients",
@@ -377,32 +383,33 @@ async def _berlin_clinic(
     """A Berlin clinic open 01:00-05:00 on Sundays, a 30-minute service, one doctor."""
     tag = uuid.uuid4().hex[:6]
     sunday_night = [{"weekday": 6, "opens": "01:00", "closes": "05:00"}]
-    clinic = await booking.post(
+    clinic = await created(
+        booking,
         "/api/booking/clinics",
-        json={
+        {
             "name": f"Berlin Mitte {tag}",
             "city": "Berlin",
             "time_zone": "Europe/Berlin",
             "opening_hours": sunday_night,
         },
-        headers=headers,
+        headers,
     )
-    assert clinic.status_code == 201, clinic.text
-    clinic_id = clinic.json()["clinic_id"]
-    service = await booking.post(
+    clinic_id = clinic["clinic_id"]
+    service = await created(
+        booking,
         "/api/booking/services",
-        json={
+        {
             "name": f"Night consultation {tag}",
             "duration_minutes": 30,
             "meeting_methods": ["in_person"],
         },
-        headers=headers,
+        headers,
     )
-    assert service.status_code == 201, service.text
-    service_id = service.json()["service_id"]
-    doctor = await booking.post(
+    service_id = service["service_id"]
+    doctor = await created(
+        booking,
         "/api/booking/practitioners",
-        json={
+        {
             "name": f"Dr Weber {tag}",
             "languages": ["de"],
             "clinic_ids": [clinic_id],
@@ -411,10 +418,9 @@ async def _berlin_clinic(
                 {"clinic_id": clinic_id, "weekday": 6, "starts": "01:00", "ends": "05:00"}
             ],
         },
-        headers=headers,
+        headers,
     )
-    assert doctor.status_code == 201, doctor.text
-    return clinic_id, service_id, doctor.json()["practitioner_id"]
+    return clinic_id, service_id, doctor["practitioner_id"]
 
 
 def _berlin_wall_clock(iso: str) -> str:
@@ -438,6 +444,24 @@ async def test_booking_on_the_days_berlin_changes_its_clocks(
         assert response.status_code == 200, response.text
         assert response.json()["time_zone"] == "Europe/Berlin"
         return [s["starts_at"] for s in response.json()["slots"]]
+
+    async def book(starts_at: str, first_name: str, last_name: str) -> httpx.Response:
+        """Book the Berlin doctor at ``starts_at`` for a new client, as Anna."""
+        return await booking.post(
+            "/api/booking/appointments",
+            json={
+                "service_id": service_id,
+                "clinic_id": clinic_id,
+                "practitioner_id": doctor_id,
+                "starts_at": starts_at,
+                "new_client": {
+                    "first_name": first_name,
+                    "last_name": last_name,
+                    "mobile": unique_mobile(),
+                },
+            },
+            headers=operator(robust_settings),
+        )
 
     step = timedelta(minutes=robust_settings["booking"].slot_step_minutes)
 
@@ -466,21 +490,7 @@ async def test_booking_on_the_days_berlin_changes_its_clocks(
 
     # The second 02:30 (CET, 01:30 UTC) is booked; the first (CEST, 00:30 UTC) stays free.
     second_half_past_two = datetime(2027, 10, 31, 1, 30, tzinfo=UTC)
-    booked = await booking.post(
-        "/api/booking/appointments",
-        json={
-            "service_id": service_id,
-            "clinic_id": clinic_id,
-            "practitioner_id": doctor_id,
-            "starts_at": second_half_past_two.isoformat(),
-            "new_client": {
-                "first_name": "Jürgen",
-                "last_name": "Groß",
-                "mobile": unique_mobile(),
-            },
-        },
-        headers=operator(robust_settings),
-    )
+    booked = await book(second_half_past_two.isoformat(), "Jürgen", "Groß")
     assert booked.status_code == 201, booked.text
     appointment = booked.json()
     assert datetime.fromisoformat(appointment["starts_at"]) == second_half_past_two
@@ -492,20 +502,6 @@ async def test_booking_on_the_days_berlin_changes_its_clocks(
 
     # 02:30 on the spring day does not exist: whatever offset it is written with, it is a
     # real instant (03:30 CEST or 01:30 CET) and the answer is a clear booking or refusal.
-    ghost = await booking.post(
-        "/api/booking/appointments",
-        json={
-            "service_id": service_id,
-            "clinic_id": clinic_id,
-            "practitioner_id": doctor_id,
-            "starts_at": "2027-03-28T02:30:00+01:00",
-            "new_client": {
-                "first_name": "Ghost",
-                "last_name": "Hour",
-                "mobile": unique_mobile(),
-            },
-        },
-        headers=operator(robust_settings),
-    )
+    ghost = await book("2027-03-28T02:30:00+01:00", "Ghost", "Hour")
     assert ghost.status_code == 201, ghost.text
     assert _berlin_wall_clock(ghost.json()["starts_at"]) == "03:30 CEST"

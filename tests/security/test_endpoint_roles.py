@@ -53,6 +53,7 @@ MSK = ZoneInfo("Europe/Moscow")
 
 HEALTH = "health and metrics: probed by Kubernetes and scraped by Prometheus; no operator data"
 DOCS = "API documentation (schemas only, no data)"
+BUNDLE = "the console's static bundle: the login page loads before there is a session"
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,35 @@ def _docs(service: str) -> dict[tuple[str, str, str], Row]:
     return rows
 
 
+def _admin_only(
+    service: str, collection: str, item: str, item_id: str, create: Any, change: Any
+) -> dict[tuple[str, str, str], Row]:
+    """A list only the admin keeps (DIDs, extensions): list, create, read, change, delete
+    ``{collection}/{item}``, the item being ``item_id``."""
+    template, path = f"{collection}/{{{item}}}", f"{collection}/{item_id}"
+    return {
+        (service, "GET", collection): Guarded(ADMIN),
+        (service, "POST", collection): Guarded(ADMIN, Req(body=create)),
+        (service, "GET", template): Guarded(ADMIN, Req(path)),
+        (service, "PUT", template): Guarded(ADMIN, Req(path, body=change)),
+        (service, "DELETE", template): Guarded(ADMIN, Req(path)),
+    }
+
+
+def _admin_edited(
+    service: str, collection: str, item: str, item_id: str, create: Any, change: Any
+) -> dict[tuple[str, str, str], Row]:
+    """A list every role reads and only the admin edits (clinics, services, ...): list,
+    create, and change ``{collection}/{item}``, the item being ``item_id``."""
+    return {
+        (service, "GET", collection): Guarded(EVERYONE),
+        (service, "POST", collection): Guarded(ADMIN, Req(body=create)),
+        (service, "PATCH", f"{collection}/{{{item}}}"): Guarded(
+            ADMIN, Req(f"{collection}/{item_id}", body=change)
+        ),
+    }
+
+
 DID = "+74950000123"
 TABLE: dict[tuple[str, str, str], Row] = {
     # --- telephony ---------------------------------------------------------------------
@@ -129,31 +159,21 @@ TABLE: dict[tuple[str, str, str], Row] = {
         "Callmarker's callback carries Callmarker's token (X-Callmarker-Token)",
         Req(body={"call_id": "sec-x", "tags": ["a"]}),
     ),
-    ("telephony", "GET", "/api/telephony/dids"): Guarded(ADMIN),
-    ("telephony", "POST", "/api/telephony/dids"): Guarded(
-        ADMIN, Req(body={"did": DID, "clinic_id": "clinic-msk-center"})
+    **_admin_only(
+        "telephony",
+        "/api/telephony/dids",
+        "did",
+        quote(DID),
+        create={"did": DID, "clinic_id": "clinic-msk-center"},
+        change={"clinic_id": "clinic-msk-north"},
     ),
-    ("telephony", "GET", "/api/telephony/dids/{did}"): Guarded(
-        ADMIN, Req("/api/telephony/dids/" + quote(DID))
-    ),
-    ("telephony", "PUT", "/api/telephony/dids/{did}"): Guarded(
-        ADMIN, Req("/api/telephony/dids/" + quote(DID), body={"clinic_id": "clinic-msk-north"})
-    ),
-    ("telephony", "DELETE", "/api/telephony/dids/{did}"): Guarded(
-        ADMIN, Req("/api/telephony/dids/" + quote(DID))
-    ),
-    ("telephony", "GET", "/api/telephony/extensions"): Guarded(ADMIN),
-    ("telephony", "POST", "/api/telephony/extensions"): Guarded(
-        ADMIN, Req(body={"extension": "190", "clinic_id": "clinic-msk-center"})
-    ),
-    ("telephony", "GET", "/api/telephony/extensions/{extension}"): Guarded(
-        ADMIN, Req("/api/telephony/extensions/190")
-    ),
-    ("telephony", "PUT", "/api/telephony/extensions/{extension}"): Guarded(
-        ADMIN, Req("/api/telephony/extensions/190", body={"description": "security"})
-    ),
-    ("telephony", "DELETE", "/api/telephony/extensions/{extension}"): Guarded(
-        ADMIN, Req("/api/telephony/extensions/190")
+    **_admin_only(
+        "telephony",
+        "/api/telephony/extensions",
+        "extension",
+        "190",
+        create={"extension": "190", "clinic_id": "clinic-msk-center"},
+        change={"description": "security"},
     ),
     ("telephony", "GET", "/api/telephony/settings/integrations/{integration}"): Guarded(
         ADMIN, Req("/api/telephony/settings/integrations/calltouch")
@@ -228,56 +248,58 @@ TABLE: dict[tuple[str, str, str], Row] = {
         BOOKERS,
         Req("/api/booking/appointments/{appointment_id}/cancel", body={"reason_id": "other"}),
     ),
-    ("booking", "GET", "/api/booking/clinics"): Guarded(EVERYONE),
-    ("booking", "POST", "/api/booking/clinics"): Guarded(
-        ADMIN, Req(body={"name": "Security clinic", "time_zone": "Europe/Moscow"})
+    **_admin_edited(
+        "booking",
+        "/api/booking/clinics",
+        "clinic_id",
+        "clinic-ekb",
+        create={"name": "Security clinic", "time_zone": "Europe/Moscow"},
+        change={"city": "Yekaterinburg"},
     ),
-    ("booking", "PATCH", "/api/booking/clinics/{clinic_id}"): Guarded(
-        ADMIN, Req("/api/booking/clinics/clinic-ekb", body={"city": "Yekaterinburg"})
+    **_admin_edited(
+        "booking",
+        "/api/booking/services",
+        "service_id",
+        "svc-dental",
+        create={"name": "Security check", "duration_minutes": 30, "meeting_methods": ["phone"]},
+        change={"active": True},
     ),
-    ("booking", "GET", "/api/booking/services"): Guarded(EVERYONE),
-    ("booking", "POST", "/api/booking/services"): Guarded(
-        ADMIN,
-        Req(body={"name": "Security check", "duration_minutes": 30, "meeting_methods": ["phone"]}),
+    **_admin_edited(
+        "booking",
+        "/api/booking/practitioners",
+        "practitioner_id",
+        "pr-smith",
+        create={"name": "Dr Security"},
+        change={"active": True},
     ),
-    ("booking", "PATCH", "/api/booking/services/{service_id}"): Guarded(
-        ADMIN, Req("/api/booking/services/svc-dental", body={"active": True})
+    **_admin_edited(
+        "booking",
+        "/api/booking/call-centers",
+        "call_center_id",
+        "cc-partner",
+        create={"name": "Security CC", "kind": "external"},
+        change={"name": "Partner"},
     ),
-    ("booking", "GET", "/api/booking/practitioners"): Guarded(EVERYONE),
-    ("booking", "POST", "/api/booking/practitioners"): Guarded(
-        ADMIN, Req(body={"name": "Dr Security"})
+    **_admin_edited(
+        "booking",
+        "/api/booking/cancellation-reasons",
+        "reason_id",
+        "other",
+        create={"label": "Security reason"},
+        change={"label": "Other"},
     ),
-    ("booking", "PATCH", "/api/booking/practitioners/{practitioner_id}"): Guarded(
-        ADMIN, Req("/api/booking/practitioners/pr-smith", body={"active": True})
-    ),
-    ("booking", "GET", "/api/booking/call-centers"): Guarded(EVERYONE),
-    ("booking", "POST", "/api/booking/call-centers"): Guarded(
-        ADMIN, Req(body={"name": "Security CC", "kind": "external"})
-    ),
-    ("booking", "PATCH", "/api/booking/call-centers/{call_center_id}"): Guarded(
-        ADMIN, Req("/api/booking/call-centers/cc-partner", body={"name": "Partner"})
-    ),
-    ("booking", "GET", "/api/booking/cancellation-reasons"): Guarded(EVERYONE),
-    ("booking", "POST", "/api/booking/cancellation-reasons"): Guarded(
-        ADMIN, Req(body={"label": "Security reason"})
-    ),
-    ("booking", "PATCH", "/api/booking/cancellation-reasons/{reason_id}"): Guarded(
-        ADMIN, Req("/api/booking/cancellation-reasons/other", body={"label": "Other"})
-    ),
-    ("booking", "GET", "/api/booking/operators"): Guarded(EVERYONE),
-    ("booking", "POST", "/api/booking/operators"): Guarded(
-        ADMIN,
-        Req(
-            body={
-                "name": "Matrix Operator",
-                "username": "matrix-op",
-                "password": "{new_password}",
-                "role": "manager",
-            }
-        ),
-    ),
-    ("booking", "PATCH", "/api/booking/operators/{operator_id}"): Guarded(
-        ADMIN, Req("/api/booking/operators/op-boris", body={"name": "Boris"})
+    **_admin_edited(
+        "booking",
+        "/api/booking/operators",
+        "operator_id",
+        "op-boris",
+        create={
+            "name": "Matrix Operator",
+            "username": "matrix-op",
+            "password": "{new_password}",
+            "role": "manager",
+        },
+        change={"name": "Boris"},
     ),
     # --- crm-touch ---------------------------------------------------------------------
     **_docs("crm-touch"),
@@ -313,12 +335,8 @@ TABLE: dict[tuple[str, str, str], Row] = {
     ("console", "HEAD", "/openapi.json"): Public(DOCS),
     ("console", "GET", "/healthz"): Public(HEALTH),
     ("console", "GET", "/readyz"): Public(HEALTH),
-    ("console", "GET", "/{path:path}"): Public(
-        "the console's static bundle: the login page loads before there is a session"
-    ),
-    ("console", "HEAD", "/{path:path}"): Public(
-        "the console's static bundle: the login page loads before there is a session"
-    ),
+    ("console", "GET", "/{path:path}"): Public(BUNDLE),
+    ("console", "HEAD", "/{path:path}"): Public(BUNDLE),
     ("console", "GET", "/api/{rest:path}"): Proxy(
         ("analytics", "GET", "/api/analytics/reports/calls")
     ),

@@ -202,33 +202,14 @@ class Crm:
 
     async def caught_up(self) -> None:
         """Wait until everything crm-touch staged is published and read back by
-        ``touches``: its outbox is empty, and the reader has reached every partition's end
-        (partitions are read independently, so one event seen proves nothing of another)."""
-        from aiokafka import AIOKafkaConsumer, TopicPartition
+        ``touches``: its outbox is empty, and the reader has reached every partition's end."""
 
         async def outbox_empty() -> bool:
             async with self.app.state.runtime.sessions() as session:
                 return not await session.scalar(sa.text("SELECT count(*) FROM outbox"))
 
         await wait_until(outbox_empty, timeout=20, message="crm-touch's outbox drained")
-        topic = self.touches.topic
-        # Subscribed (no group), so that its metadata covers the topic's partitions.
-        probe = AIOKafkaConsumer(topic, bootstrap_servers=self.bootstrap)
-        await probe.start()
-        try:
-            numbers = probe.partitions_for_topic(topic)
-            assert numbers, f"no partitions known for {topic}"
-            ends = await probe.end_offsets([TopicPartition(topic, p) for p in numbers])
-        finally:
-            await probe.stop()
-
-        def reached(records: list[Any]) -> bool:
-            last: dict[int, int] = {}
-            for r in records:
-                last[r.partition] = max(last.get(r.partition, -1), r.offset)
-            return all(last.get(tp.partition, -1) >= end - 1 for tp, end in ends.items())
-
-        await self.touches.wait_for(reached, message="crm.touches read to its end", timeout=20)
+        await self.touches.read_to_end(timeout=20)
 
     async def set_calltouch(self, enabled: bool) -> None:
         """Switch Calltouch as telephony would, and wait until crm-touch follows."""

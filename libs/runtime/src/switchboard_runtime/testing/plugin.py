@@ -6,7 +6,8 @@ Fixtures:
 * ``run_id`` — a short id; topics and consumer groups get the prefix ``t<run_id>.``
   and service databases the suffix ``_<run_id>``, so runs never see each other's data;
 * ``settings_env`` — the environment a service under test reads its settings from;
-* ``topic_reader`` — reads envelopes back from a topic, waiting for a condition;
+* ``topic_reader`` — reads envelopes back from a topic, waiting for a condition or for
+  the end offsets the topic has now;
 * ``running_service`` — starts a service's FastAPI app in-process (lifespan and all)
   and gives an ``httpx.AsyncClient`` for it.
 
@@ -86,10 +87,16 @@ def settings_env(infra: Endpoints, run_id: str) -> Iterator[dict[str, str]]:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
-    asyncio.run(_cleanup_run(infra, run_id))
+    asyncio.run(cleanup_run(infra, run_id))
 
 
-async def _cleanup_run(infra: Endpoints, run_id: str) -> None:
+async def cleanup_run(infra: Endpoints, run_id: str) -> None:
+    """Drop every database whose name ends in ``_<run_id>`` and delete every topic whose
+    name starts with ``t<run_id>.``: all a run (a test session, a benchmark) made.
+
+    Public so that whatever starts the platform with a run id of its own (the fault tests
+    on their own infrastructure, the memory benchmark) leaves nothing behind either.
+    """
     import sqlalchemy as sa
     from aiokafka.admin import AIOKafkaAdminClient
     from sqlalchemy.engine import make_url
@@ -174,6 +181,35 @@ class TopicReader:
 
         result = await wait_until(probe, timeout=timeout, message=f"{message} on {self.topic}")
         return result or []
+
+    async def end_offsets(self) -> dict[int, int]:
+        """Every partition of the topic and the offset its next record will get, as of now."""
+        from aiokafka import TopicPartition
+
+        numbers = self._consumer.partitions_for_topic(self.topic)
+        assert numbers, f"no partitions known for {self.topic}"
+        ends = await self._consumer.end_offsets([TopicPartition(self.topic, p) for p in numbers])
+        return {tp.partition: end for tp, end in ends.items()}
+
+    async def read_to_end(self, *, timeout: float = 15.0) -> list[Any]:
+        """Poll until every partition is read up to the end offset it has now; returns the
+        records.
+
+        Partitions are read independently, so a record seen on one proves nothing of
+        another: only reaching each partition's end does. Once nobody is publishing, what
+        was read is all the topic holds (a count of copies is then complete).
+        """
+        ends = await self.end_offsets()
+
+        def reached(records: list[Any]) -> bool:
+            last: dict[int, int] = {}
+            for record in records:
+                last[record.partition] = max(last.get(record.partition, -1), record.offset)
+            return all(last.get(partition, -1) >= end - 1 for partition, end in ends.items())
+
+        if reached(self.records):  # nothing to wait for (an empty topic too)
+            return self.records
+        return await self.wait_for(reached, timeout=timeout, message="records up to the end")
 
 
 @pytest_asyncio.fixture(loop_scope="session")
