@@ -11,8 +11,9 @@ first; the end state depends only on the set of events, never on their order.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from switchboard_analytics.adapters import store
 from switchboard_analytics.domain.callback import (
     DEFAULT_WINDOW,
+    CallBack,
     CallFacts,
     find_callback,
     is_missed_incoming,
@@ -53,25 +55,82 @@ class Projection:
     deferred: bool = False
 
 
+CallEvent = CallStarted | CallAnswered | CallEnded
+TouchEvent = TouchCreated | TouchUpdated
+
+
 async def project_event(session: AsyncSession, envelope: Envelope[Any], p: Projection) -> None:
-    """Apply one consumed event (any topic) in the caller's transaction."""
-    event = envelope.payload
+    """Apply one consumed event (any topic) in the caller's transaction: a batch of one."""
+    await project_batch(session, [envelope], p)
+
+
+async def project_batch(
+    session: AsyncSession, envelopes: Sequence[Envelope[Any]], p: Projection
+) -> None:
+    """Apply a batch of consumed events (any topics, arrival order) in the caller's
+    transaction.
+
+    Each run of consecutive events of one kind is applied together, in a few multi-row
+    statements: call events (the bulk of the traffic) by :func:`apply_calls`, touch events
+    by :func:`apply_touches`, tags by ``store.upsert_tags``. Directory events (rare) are
+    applied one by one between the runs, so the order across kinds is the arrival order.
+    """
+    if not envelopes:
+        return
     if p.serialise:
         await store.lock_projection(session)
-    if isinstance(event, CallStarted):
-        await on_call_started(session, event, p)
-    elif isinstance(event, CallAnswered):
-        await store.record_answer(session, event.call_id, event.answered_at, event.operator_id)
-    elif isinstance(event, CallEnded):
-        await on_call_ended(session, event, p)
-    elif isinstance(event, CallTagged):
+    run: list[Any] = []
+    for envelope in envelopes:
+        event = envelope.payload
+        kind = _run_kind(event)
+        if kind is None:
+            # Anything else on these topics (ringing, transfers…) is not needed here.
+            continue
+        if run and kind != _run_kind(run[0]):
+            await _apply_run(session, run, p)
+            run = []
+        if kind == "directory":
+            await _apply_directory(session, envelope, p)
+        else:
+            run.append(event)
+    if run:
+        await _apply_run(session, run, p)
+
+
+def _run_kind(event: Any) -> str | None:
+    """Which run an event joins (``directory`` events are applied one by one), or
+    ``None`` for an event the projection does not use."""
+    if isinstance(event, CallEvent):
+        return "calls"
+    if isinstance(event, TouchEvent):
+        return "touches"
+    if isinstance(event, CallTagged):
+        return "tags"
+    if isinstance(event, OperatorChanged | ClinicChanged):
+        return "directory"
+    return None
+
+
+async def _apply_run(session: AsyncSession, run: list[Any], p: Projection) -> None:
+    if isinstance(run[0], CallEvent):
+        await apply_calls(session, run, p)
+    elif isinstance(run[0], TouchEvent):
+        await apply_touches(session, run, p)
+    else:
         await store.upsert_tags(
-            session, event.call_id, event.source, event.tags, event.tagged_at,
-            refresh_call=not p.deferred,
-        )  # fmt: skip
-    elif isinstance(event, TouchCreated | TouchUpdated):
-        await on_touch(session, event, p)
-    elif isinstance(event, OperatorChanged):
+            session,
+            [
+                {"call_id": e.call_id, "source": e.source, "tags": e.tags, "tagged_at": e.tagged_at}
+                for e in run
+            ],
+            refresh_calls=not p.deferred,
+        )
+
+
+async def _apply_directory(session: AsyncSession, envelope: Envelope[Any], p: Projection) -> None:
+    """Apply one directory event (operator, clinic): they are rare, one at a time."""
+    event = envelope.payload
+    if isinstance(event, OperatorChanged):
         await store.upsert_operator(
             session,
             {
@@ -85,30 +144,28 @@ async def project_event(session: AsyncSession, envelope: Envelope[Any], p: Proje
         )
     elif isinstance(event, ClinicChanged):
         await on_clinic_changed(session, event, envelope, p)
-    # Anything else on these topics (ringing, transfers, appointments…) is not needed here.
 
 
-async def on_call_started(session: AsyncSession, event: CallStarted, p: Projection) -> None:
-    """A new call row (not in the log until it ends); nothing if the call has one."""
-    await store.insert_call_if_new(
-        session,
-        {
-            "call_id": event.call_id,
-            "started_at": event.started_at,
-            "call_type": event.direction,
-            "src": event.caller,
-            "dst": event.callee,
-            "extension": event.extension,
-            "clinic_id": event.clinic_id,
-        },
-        p.default_time_zone,
+def started_row(event: CallStarted) -> dict[str, Any]:
+    """A new call's row (not in the log until it ends)."""
+    row: dict[str, Any] = dict.fromkeys(store.CALL_COLUMNS)
+    row.update(
+        call_id=event.call_id,
+        started_at=event.started_at,
+        call_type=event.direction,
+        src=event.caller,
+        dst=event.callee,
+        extension=event.extension,
+        clinic_id=event.clinic_id,
+        called_back=False,
+        callback_call_id=None,
+        callback_delay_seconds=None,
     )
+    return row
 
 
-async def on_call_ended(session: AsyncSession, event: CallEnded, p: Projection) -> None:
-    """Settle a call row, count it in the roll-ups, and apply the called-back rule both ways:
-    to this call if it is a missed one, and to the missed calls this call may call back."""
-    existing = await store.get_call(session, event.call_id)
+def ended_row(existing: Mapping[str, Any] | None, event: CallEnded) -> dict[str, Any]:
+    """A call's row once ``event`` settles it (called-back columns still to be decided)."""
     row: dict[str, Any] = {k: existing[k] for k in store.CALL_COLUMNS} if existing else {}
     # CallEnded carries the call's whole story; what it does not know, earlier events may.
     known = {
@@ -135,92 +192,152 @@ async def on_call_ended(session: AsyncSession, event: CallEnded, p: Projection) 
         total_seconds=event.total_seconds,
         recording_url=event.recording_url,
         end_reason=event.end_reason,
+        called_back=False,
+        callback_call_id=None,
+        callback_delay_seconds=None,
     )
-    facts = store.facts_of(row)
+    return row
+
+
+async def apply_calls(session: AsyncSession, events: Sequence[CallEvent], p: Projection) -> None:
+    """Apply call events (several calls, each call's in arrival order) in a few statements.
+
+    The calls' rows are loaded (locked) at once and each call's events folded over its
+    row in memory, as one event at a time would change it: ``CallStarted`` inserts a row
+    only for a call that has none, ``CallAnswered`` records who answered a call that has
+    not ended, ``CallEnded`` settles the row (again, if it comes again). Then every
+    changed row is written in one upsert, the roll-ups lose the old contribution of the
+    calls that were counted and gain the new one (a delta summed per batch), and the
+    called-back rule runs, with one look-up for all the batch's numbers, for the missed
+    calls settled here and the missed calls that the settled calls (with their new and
+    their former facts) may call back.
+    """
+    call_ids = sorted({event.call_id for event in events})
+    existing = await store.get_calls(session, call_ids)
+    rows: dict[str, dict[str, Any]] = {
+        call_id: {k: row[k] for k in store.WRITTEN_COLUMNS} for call_id, row in existing.items()
+    }
+    changed: set[str] = set()
+    ended: set[str] = set()
+    # Facts the batch's settled calls had before (in the table, or earlier in the batch):
+    # missed calls they called back may need another call-back now.
+    former: list[CallFacts] = []
+    for event in events:
+        row = rows.get(event.call_id)
+        if isinstance(event, CallStarted):
+            if row is None:
+                rows[event.call_id] = started_row(event)
+                changed.add(event.call_id)
+        elif isinstance(event, CallAnswered):
+            if row is not None and row["ended_at"] is None:
+                row.update(answered_at=event.answered_at, operator_id=event.operator_id)
+                changed.add(event.call_id)
+        else:
+            if row is not None and row["ended_at"] is not None:
+                former.append(store.facts_of(row))
+            rows[event.call_id] = ended_row(row, event)
+            changed.add(event.call_id)
+            ended.add(event.call_id)
+    if not changed:
+        return
+    written = sorted(changed)
     if p.deferred:
-        row.update(called_back=False, callback_call_id=None, callback_delay_seconds=None)
-        await store.write_call(session, row, p.default_time_zone)
+        # A rebuild's replay: facts only; call-backs and roll-ups come in one pass later.
+        await store.write_calls(session, [rows[c] for c in written], p.default_time_zone)
         return
-    callback = None
-    if is_missed_incoming(facts):
-        after, until = facts.started_at, facts.started_at + p.callback_window
-        callback = find_callback(
-            facts,
-            await store.callback_candidates(session, facts.src, after, until),
-            p.callback_window,
-        )
-    row.update(
-        called_back=callback is not None,
-        callback_call_id=callback.call_id if callback else None,
-        callback_delay_seconds=callback.delay_seconds if callback else None,
+    counted = sorted(c for c in ended if c in existing and existing[c]["ended_at"] is not None)
+    if counted:
+        await store.count_calls(session, counted, -1)
+    settled = [store.facts_of(rows[c]) for c in sorted(ended)]
+    missed_here = [f for f in settled if is_missed_incoming(f)]
+    for facts in missed_here:
+        rows[facts.call_id].update(_callback_columns(None))
+    await store.write_calls(session, [rows[c] for c in written], p.default_time_zone)
+    if not ended:
+        return
+    changes = await _callbacks_after(session, settled, former, missed_here, p.callback_window)
+    others = sorted({c["call_id"] for c in changes} - ended)
+    if others:
+        await store.count_calls(session, others, -1)
+    await store.write_callbacks(session, changes)
+    await store.count_calls(session, sorted(ended.union(others)), 1)
+
+
+def _callback_columns(callback: CallBack | None) -> dict[str, Any]:
+    return {
+        "called_back": callback is not None,
+        "callback_call_id": callback.call_id if callback else None,
+        "callback_delay_seconds": callback.delay_seconds if callback else None,
+    }
+
+
+async def _callbacks_after(
+    session: AsyncSession,
+    settled: Sequence[CallFacts],
+    former: Sequence[CallFacts],
+    missed_here: Sequence[CallFacts],
+    window: timedelta,
+) -> list[dict[str, Any]]:
+    """Called-back columns that change now that ``settled`` calls are written: of the
+    missed calls among them (written as not called back) and of the missed calls any of
+    them, with its new or ``former`` facts, may call back."""
+    reach = [
+        (number, f.started_at - window, f.started_at)
+        for f in (*settled, *former)
+        if (number := reached_number(f)) is not None
+    ]
+    current: dict[str, tuple[CallFacts, tuple[Any, ...]]] = {
+        f.call_id: (f, (False, None, None)) for f in missed_here
+    }
+    for row in await store.missed_calls_in(session, reach):
+        if row["call_id"] not in current:
+            current[row["call_id"]] = (
+                store.facts_of(row),
+                tuple(row[k] for k in store.CALLBACK_COLUMNS),
+            )
+    if not current:
+        return []
+    spans: dict[str, tuple[datetime, datetime]] = {}
+    for facts, _ in current.values():
+        if facts.src:
+            first, last = spans.get(facts.src, (facts.started_at, facts.started_at))
+            spans[facts.src] = (min(first, facts.started_at), max(last, facts.started_at))
+    candidates = await store.callback_candidates_in(
+        session, [(number, first, last + window) for number, (first, last) in spans.items()]
     )
-
-    if existing is not None and existing["ended_at"] is not None:
-        await store.count_call(session, event.call_id, -1)
-    await store.write_call(session, row, p.default_time_zone)
-    await store.count_call(session, event.call_id, 1)
-
-    # This call may call back earlier missed calls (and, if it was settled before with
-    # other facts, may no longer call back the ones it did).
-    reached = [facts]
-    if existing is not None and existing["ended_at"] is not None:
-        reached.append(store.facts_of(existing))
-    for candidate in reached:
-        if reached_number(candidate) is not None:
-            await refresh_missed_before(session, candidate, p.callback_window)
-
-
-async def refresh_missed_before(
-    session: AsyncSession, candidate: CallFacts, window: timedelta
-) -> None:
-    """Re-apply the called-back rule to the missed calls ``candidate`` may call back."""
-    number = reached_number(candidate)
-    if number is None:
-        return
-    missed = await store.missed_calls_from(
-        session, number, candidate.started_at - window, candidate.started_at
-    )
-    if not missed:
-        return
-    first = min(m["started_at"] for m in missed)
-    last = max(m["started_at"] for m in missed)
-    candidates = await store.callback_candidates(session, number, first, last + window)
     changes = []
-    for row in missed:
-        callback = find_callback(store.facts_of(row), candidates, window)
-        wanted = {
-            "called_back": callback is not None,
-            "callback_call_id": callback.call_id if callback else None,
-            "callback_delay_seconds": callback.delay_seconds if callback else None,
-        }
-        if any(row[k] != v for k, v in wanted.items()):
-            changes.append({"call_id": row["call_id"], **wanted})
-    await store.set_callbacks(session, changes)
+    for call_id in sorted(current):
+        facts, before = current[call_id]
+        wanted = _callback_columns(find_callback(facts, candidates.get(facts.src, ()), window))
+        if tuple(wanted.values()) != before:
+            changes.append({"call_id": call_id, **wanted})
+    return changes
 
 
-async def on_touch(
-    session: AsyncSession, event: TouchCreated | TouchUpdated, p: Projection
+async def apply_touches(
+    session: AsyncSession, events: Sequence[TouchCreated | TouchUpdated], p: Projection
 ) -> None:
-    """Store a touch's latest state and copy it onto the call it belongs to."""
-    version_at = event.created_at if isinstance(event, TouchCreated) else event.updated_at
-    previous_call_id = None if p.deferred else await store.touch_call_id(session, event.touch_id)
-    contact = event.contact
-    await store.upsert_touch(
-        session,
-        {
-            "touch_id": event.touch_id,
-            "call_id": event.call_id,
-            "contact_id": contact.id if contact else None,
-            "contact_kind": contact.kind if contact else None,
-            "contact_name": contact.display_name if contact else None,
-            "operator_id": event.operator_id,
-            "version_at": version_at,
-        },
-    )
+    """Store touches' latest states (in arrival order) and copy each affected call's latest
+    touch onto its row: the calls the touches were linked to before, and now."""
+    linked = {} if p.deferred else await store.touch_call_ids(session, [e.touch_id for e in events])
+    await store.upsert_touches(session, [_touch_state(e) for e in events])
     if p.deferred:
         return
-    for call_id in sorted({c for c in (previous_call_id, event.call_id) if c}):
-        await store.refresh_touch_columns(session, call_id)
+    calls = set(linked.values()) | {e.call_id for e in events if e.call_id}
+    await store.refresh_touch_columns(session, sorted(calls))
+
+
+def _touch_state(event: TouchCreated | TouchUpdated) -> dict[str, Any]:
+    contact = event.contact
+    return {
+        "touch_id": event.touch_id,
+        "call_id": event.call_id,
+        "contact_id": contact.id if contact else None,
+        "contact_kind": contact.kind if contact else None,
+        "contact_name": contact.display_name if contact else None,
+        "operator_id": event.operator_id,
+        "version_at": event.created_at if isinstance(event, TouchCreated) else event.updated_at,
+    }
 
 
 async def on_clinic_changed(

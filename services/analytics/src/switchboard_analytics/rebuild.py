@@ -7,7 +7,7 @@
    them in ``deferred`` mode: each event only stores its facts; then one set-based pass
    derives every call row's zone, contact and tags, applies the called-back rule (the
    same pure function) to every missed call and fills the roll-ups from the call log.
-   What arrives after that is applied event by event, as live.
+   What arrives after that is applied batch by batch, as live.
 3. In one transaction: lock the live tables (``processed_events`` first, which is the
    first table the live consumer's transaction touches, so the two cannot deadlock),
    replay what arrived since, and move the live tables out and the fresh ones in.
@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from switchboard_analytics.adapters.tables import PROJECTION_TABLES, metadata
 from switchboard_analytics.entrypoints.consumers import GROUP, dedupe_key, parse
-from switchboard_analytics.handlers import Projection, finish_deferred, project_event
+from switchboard_analytics.handlers import Projection, finish_deferred, project_batch
 from switchboard_analytics.settings import AnalyticsSettings
 from switchboard_contracts import BOOKING_DIRECTORY, CRM_TOUCHES, TELEPHONY_CALLS
 from switchboard_runtime.consumer import BatchProcessor, Delivery
@@ -200,12 +200,12 @@ async def rebuild(
         )
         # The fresh tables have one writer: no lock (it would only stall the live
         # consumer). The replay stores facts only; one set-based pass then derives the
-        # rest, and what arrives after it is applied event by event, as live.
+        # rest, and what arrives after it is applied batch by batch, as live.
         live_mode = replace(projection, serialise=False, deferred=False)
         mode = {"projection": replace(live_mode, deferred=True)}
 
-        async def handle(session: AsyncSession, envelope: Any) -> None:
-            await project_event(session, envelope, mode["projection"])
+        async def handle_batch(session: AsyncSession, envelopes: list[Any]) -> None:
+            await project_batch(session, envelopes, mode["projection"])
 
         async def skip(delivery: Delivery, reason: str, detail: str) -> None:
             # The live consumer dead-lettered it already; a rebuild only reports it.
@@ -217,7 +217,8 @@ async def rebuild(
             sessions=sessions,
             parse=parse,
             dedupe_key=dedupe_key,
-            handle=handle,
+            handle=None,
+            handle_batch=handle_batch,
             dead_letter=skip,
             max_attempts=settings.consumer_max_attempts,
         )

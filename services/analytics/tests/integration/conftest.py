@@ -737,6 +737,7 @@ def kit() -> SimpleNamespace:
         call_events=call_events,
         generate_world=generate_world,
         plan_phases=plan_phases,
+        processed_count=processed_count,
         publish=publish,
         publish_and_wait=publish_and_wait,
         role_headers=role_headers,

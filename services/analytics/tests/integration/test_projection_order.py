@@ -2,8 +2,9 @@
 
 Hypothesis shuffles one generated history of call, touch, tag and directory events (with
 duplicates) into any order at all, even against the per-key order Kafka keeps, and
-applies it event by event through the handlers. Every order must give the same tables,
-and every roll-up must equal a GROUP BY over the call log it was maintained from.
+applies it event by event through the handlers, or cut into batches as the consumer
+applies them. Every order must give the same tables, and every roll-up must equal a
+GROUP BY over the call log it was maintained from.
 """
 
 from __future__ import annotations
@@ -49,15 +50,24 @@ def _positions(n: int) -> str:
     return ", ".join(str(i) for i in range(1, n + 1))
 
 
-async def _apply_in_order(url: str, envelopes: list[Any], deferred: bool = False) -> dict[str, Any]:
+async def _apply_in_order(
+    url: str, envelopes: list[Any], deferred: bool = False, batches: random.Random | None = None
+) -> dict[str, Any]:
     """Empty the projection, apply ``envelopes`` one transaction each, return every table.
 
     ``deferred``: as a rebuild's replay does, facts only, then one set-based pass.
+    ``batches``: cut the envelopes into batches of random sizes (1 to 60), one transaction
+    and one ``project_batch`` each, as the consumer applies a Kafka batch.
     """
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from switchboard_analytics.adapters.tables import PROJECTION_TABLES
-    from switchboard_analytics.handlers import Projection, finish_deferred, project_event
+    from switchboard_analytics.handlers import (
+        Projection,
+        finish_deferred,
+        project_batch,
+        project_event,
+    )
     from switchboard_runtime.db import make_engine
 
     engine = make_engine(url, pool_size=2)
@@ -66,9 +76,17 @@ async def _apply_in_order(url: str, envelopes: list[Any], deferred: bool = False
         async with engine.begin() as conn:
             names = ", ".join(t.name for t in PROJECTION_TABLES)
             await conn.execute(sa.text(f"TRUNCATE {names}"))
-        for envelope in envelopes:
-            async with AsyncSession(engine) as session, session.begin():
-                await project_event(session, envelope, projection)
+        if batches is None:
+            for envelope in envelopes:
+                async with AsyncSession(engine) as session, session.begin():
+                    await project_event(session, envelope, projection)
+        else:
+            start = 0
+            while start < len(envelopes):
+                size = batches.randint(1, 60)
+                async with AsyncSession(engine) as session, session.begin():
+                    await project_batch(session, envelopes[start : start + size], projection)
+                start += size
         if deferred:
             await finish_deferred(async_sessionmaker(engine), Projection())
         out: dict[str, Any] = {}
@@ -170,3 +188,22 @@ def test_facts_first_then_one_set_based_pass_gives_the_same_tables(
     shuffled = list(envelopes)
     random.Random(seed).shuffle(shuffled)
     assert asyncio.run(_apply_in_order(database, shuffled, deferred=True)) == reference
+
+
+@pytest.mark.parametrize(("seed", "deferred"), [(3, False), (4, False), (5, True)])
+def test_any_cut_into_batches_gives_the_same_tables(
+    history: tuple[Any, list[Any]],
+    database: str,
+    reference: dict[str, Any],
+    seed: int,
+    deferred: bool,
+) -> None:
+    """The consumer applies each Kafka batch at once: a shuffled history cut into batches
+    (a call's events out of order inside one batch, duplicates in the same batch) gives
+    the tables of one event at a time."""
+    _, envelopes = history
+    shuffled = list(envelopes)
+    rng = random.Random(seed)
+    rng.shuffle(shuffled)
+    tables = asyncio.run(_apply_in_order(database, shuffled, deferred=deferred, batches=rng))
+    assert tables == reference

@@ -8,7 +8,7 @@ the very same code against fresh tables in another schema (``schema_translate_ma
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -52,11 +52,17 @@ CALL_COLUMNS = (
     "end_reason",
 )
 CALLBACK_COLUMNS = ("called_back", "callback_call_id", "callback_delay_seconds")
-_WRITTEN = (*CALL_COLUMNS, *CALLBACK_COLUMNS)
+#: Every call log column the projection writes (the others are generated or derived).
+WRITTEN_COLUMNS = (*CALL_COLUMNS, *CALLBACK_COLUMNS)
 
 
 def _param(name: str, column: sa.Column[Any] | None = None) -> sa.BindParameter[Any]:
     return sa.bindparam(name, type_=column.type if column is not None else sa.Text)
+
+
+def _array(name: str, item: Any) -> sa.Cast[Any]:
+    """A bind parameter holding a list, typed for PostgreSQL (``= ANY``, ``unnest``)."""
+    return sa.cast(sa.bindparam(name, type_=pg.ARRAY(item)), pg.ARRAY(item))
 
 
 _LOCK = sa.select(sa.func.pg_advisory_xact_lock(PROJECTION_LOCK_KEY))
@@ -198,26 +204,16 @@ def _tags_of(call_id: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
 
 
 _DERIVED = _derived_values()
-_CALL_VALUES = {k: _param(f"v_{k}", call_log.c[k]) for k in _WRITTEN} | _DERIVED
+_CALL_VALUES = {k: _param(f"v_{k}", call_log.c[k]) for k in WRITTEN_COLUMNS} | _DERIVED
 _INSERT_CALL = pg_insert(call_log).values(_CALL_VALUES)
-_INSERT_CALL_IF_NEW = _INSERT_CALL.on_conflict_do_nothing()
 _UPSERT_CALL = _INSERT_CALL.on_conflict_do_update(
     index_elements=[call_log.c.call_id],
     set_={k: _INSERT_CALL.excluded[k] for k in _CALL_VALUES if k != "call_id"},
 )
-_GET_CALL = sa.select(call_log).where(call_log.c.call_id == _param("call_id")).with_for_update()
-_RECORD_ANSWER = (
-    sa.update(call_log)
-    .where(call_log.c.call_id == _param("w_call_id"), call_log.c.ended_at.is_(None))
-    .values(
-        answered_at=_param("v_answered_at", call_log.c.answered_at),
-        operator_id=_param("v_operator_id"),
-    )
-)
 
 
 def _call_params(values: Mapping[str, Any], default_zone: str) -> dict[str, Any]:
-    params = {f"v_{k}": values.get(k) for k in _WRITTEN}
+    params = {f"v_{k}": values.get(k) for k in WRITTEN_COLUMNS}
     params["v_called_back"] = bool(values.get("called_back", False))
     params.update(
         d_call_id=values["call_id"],
@@ -227,32 +223,27 @@ def _call_params(values: Mapping[str, Any], default_zone: str) -> dict[str, Any]
     return params
 
 
-async def get_call(session: AsyncSession, call_id: str) -> sa.RowMapping | None:
-    """The call's row, locked for this transaction, or ``None``."""
-    row = (await session.execute(_GET_CALL, {"call_id": call_id})).first()
-    return row._mapping if row is not None else None
+_GET_CALLS = (
+    sa.select(call_log)
+    .where(call_log.c.call_id == sa.any_(_array("call_ids", sa.Text)))
+    .order_by(call_log.c.call_id)
+    .with_for_update()
+)
 
 
-async def insert_call_if_new(
-    session: AsyncSession, values: Mapping[str, Any], default_zone: str
+async def get_calls(session: AsyncSession, call_ids: Sequence[str]) -> dict[str, sa.RowMapping]:
+    """The rows of the calls that have one, by call id, locked for this transaction."""
+    rows = await session.execute(_GET_CALLS, {"call_ids": list(call_ids)})
+    return {r._mapping["call_id"]: r._mapping for r in rows}
+
+
+async def write_calls(
+    session: AsyncSession, rows: Sequence[Mapping[str, Any]], default_zone: str
 ) -> None:
-    """Insert a call row (with its derived columns) unless the call already has one."""
-    await session.execute(_INSERT_CALL_IF_NEW, _call_params(values, default_zone))
-
-
-async def write_call(session: AsyncSession, values: Mapping[str, Any], default_zone: str) -> None:
-    """Insert or overwrite a call row with ``values`` (and its derived columns)."""
-    await session.execute(_UPSERT_CALL, _call_params(values, default_zone))
-
-
-async def record_answer(
-    session: AsyncSession, call_id: str, answered_at: datetime, operator_id: str | None
-) -> None:
-    """Who answered a call that has not ended yet (CallEnded repeats it for ended calls)."""
-    await session.execute(
-        _RECORD_ANSWER,
-        {"w_call_id": call_id, "v_answered_at": answered_at, "v_operator_id": operator_id},
-    )
+    """Insert or overwrite call rows (distinct calls) with these values and their derived
+    columns, in one round of statements."""
+    if rows:
+        await session.execute(_UPSERT_CALL, [_call_params(r, default_zone) for r in rows])
 
 
 # ---------------------------------------------------------------------------------------
@@ -279,31 +270,6 @@ _FACT_COLUMNS = (
     call_log.c.dst,
     call_log.c.started_at,
 )
-_CANDIDATES = sa.select(*_FACT_COLUMNS).where(
-    call_log.c.ended_at.is_not(None),
-    call_log.c.started_at > _param("after", call_log.c.started_at),
-    call_log.c.started_at <= _param("until", call_log.c.started_at),
-    sa.or_(
-        sa.and_(call_log.c.call_type == "outgoing", call_log.c.dst == _param("number")),
-        sa.and_(
-            call_log.c.call_type == "incoming",
-            call_log.c.disposition == "answered",
-            call_log.c.src == _param("number"),
-        ),
-    ),
-)
-_MISSED_FROM = (
-    sa.select(*_FACT_COLUMNS, *[call_log.c[k] for k in CALLBACK_COLUMNS])
-    .where(
-        call_log.c.src == _param("number"),
-        call_log.c.call_type == "incoming",
-        call_log.c.disposition == "missed",
-        call_log.c.ended_at.is_not(None),
-        call_log.c.started_at >= _param("since", call_log.c.started_at),
-        call_log.c.started_at < _param("before", call_log.c.started_at),
-    )
-    .with_for_update()
-)
 _SET_CALLBACK = (
     sa.update(call_log)
     .where(call_log.c.call_id == _param("w_call_id"))
@@ -311,45 +277,116 @@ _SET_CALLBACK = (
 )
 
 
-async def callback_candidates(
-    session: AsyncSession, number: str, after: datetime, until: datetime
-) -> list[CallFacts]:
-    """Settled calls that reach ``number`` and start in ``(after, until]``: the calls that
-    may call back a missed call from it (the rule itself decides)."""
-    rows = await session.execute(_CANDIDATES, {"number": number, "after": after, "until": until})
-    return [facts_of(r._mapping) for r in rows]
-
-
-async def missed_calls_from(
-    session: AsyncSession, number: str, since: datetime, before: datetime
-) -> list[sa.RowMapping]:
-    """Settled missed incoming calls from ``number`` that started in ``[since, before)``,
-    with their current called-back columns, locked for this transaction."""
-    rows = await session.execute(_MISSED_FROM, {"number": number, "since": since, "before": before})
-    return [r._mapping for r in rows]
-
-
-async def set_callbacks(session: AsyncSession, changes: Sequence[Mapping[str, Any]]) -> None:
-    """Write new called-back columns of counted calls, keeping the roll-ups in step."""
-    if not changes:
-        return
-    call_ids = [change["call_id"] for change in changes]
-    await count_calls(session, call_ids, -1)
-    await session.execute(
-        _SET_CALLBACK,
-        [
-            {"w_call_id": change["call_id"], **{f"v_{k}": change[k] for k in CALLBACK_COLUMNS}}
-            for change in changes
-        ],
+def _windows(prefix: str) -> Any:
+    """``unnest`` of three parallel lists (number, from, until): one row per window."""
+    moment = call_log.c.started_at.type
+    return (
+        sa.func.unnest(
+            _array(f"{prefix}_numbers", sa.Text),
+            _array(f"{prefix}_froms", moment),
+            _array(f"{prefix}_untils", moment),
+        )
+        .table_valued("number", "from_at", "until_at")
+        .render_derived(prefix)
     )
-    await count_calls(session, call_ids, 1)
+
+
+_MISSED_WINDOWS = _windows("mw")
+_MISSED_IN_WINDOWS = (
+    sa.select(*_FACT_COLUMNS, *[call_log.c[k] for k in CALLBACK_COLUMNS])
+    .select_from(
+        call_log.join(
+            _MISSED_WINDOWS,
+            sa.and_(
+                call_log.c.src == _MISSED_WINDOWS.c.number,
+                call_log.c.started_at >= _MISSED_WINDOWS.c.from_at,
+                call_log.c.started_at < _MISSED_WINDOWS.c.until_at,
+            ),
+        )
+    )
+    .where(
+        call_log.c.call_type == "incoming",
+        call_log.c.disposition == "missed",
+        call_log.c.ended_at.is_not(None),
+    )
+    .with_for_update(of=call_log)
+)
+
+
+def _candidates_in_windows() -> sa.CompoundSelect[Any]:
+    """Settled calls reaching each window's number and starting in ``(from, until]``,
+    with that number: two index range scans per window (by callee, by caller)."""
+    windows = _windows("cw")
+    in_window = sa.and_(
+        call_log.c.ended_at.is_not(None),
+        call_log.c.started_at > windows.c.from_at,
+        call_log.c.started_at <= windows.c.until_at,
+    )
+    columns = (windows.c.number, *_FACT_COLUMNS)
+    outgoing = (
+        sa.select(*columns)
+        .select_from(call_log.join(windows, call_log.c.dst == windows.c.number))
+        .where(in_window, call_log.c.call_type == "outgoing")
+    )
+    answered = (
+        sa.select(*columns)
+        .select_from(call_log.join(windows, call_log.c.src == windows.c.number))
+        .where(
+            in_window,
+            call_log.c.call_type == "incoming",
+            call_log.c.disposition == "answered",
+        )
+    )
+    return sa.union_all(outgoing, answered)
+
+
+_CANDIDATES_IN_WINDOWS = _candidates_in_windows()
+
+
+def _window_params(prefix: str, windows: Sequence[tuple[str, datetime, datetime]]) -> Any:
+    return {
+        f"{prefix}_numbers": [w[0] for w in windows],
+        f"{prefix}_froms": [w[1] for w in windows],
+        f"{prefix}_untils": [w[2] for w in windows],
+    }
+
+
+async def missed_calls_in(
+    session: AsyncSession, windows: Sequence[tuple[str, datetime, datetime]]
+) -> list[sa.RowMapping]:
+    """Settled missed incoming calls from a window's number that started in
+    ``[since, before)``, for several ``(number, since, before)`` windows at once, with
+    their current called-back columns, locked for this transaction (each call once)."""
+    if not windows:
+        return []
+    rows = await session.execute(_MISSED_IN_WINDOWS, _window_params("mw", windows))
+    unique = {r._mapping["call_id"]: r._mapping for r in rows}
+    return list(unique.values())
+
+
+async def callback_candidates_in(
+    session: AsyncSession, windows: Sequence[tuple[str, datetime, datetime]]
+) -> dict[str, list[CallFacts]]:
+    """Settled calls that reach a window's number and start in ``(after, until]``: the
+    calls that may call back a missed call from it (the rule itself decides), by number,
+    for several ``(number, after, until)`` windows at once (each call once per number)."""
+    found: dict[str, dict[str, CallFacts]] = {}
+    if windows:
+        rows = await session.execute(_CANDIDATES_IN_WINDOWS, _window_params("cw", windows))
+        for row in rows:
+            m = row._mapping
+            found.setdefault(m["number"], {})[m["call_id"]] = facts_of(m)
+    return {number: list(calls.values()) for number, calls in found.items()}
 
 
 # ---------------------------------------------------------------------------------------
 # Touches and tags
 
-_TOUCH_CALL_ID = (
-    sa.select(touches.c.call_id).where(touches.c.touch_id == _param("touch_id")).with_for_update()
+_TOUCH_CALL_IDS = (
+    sa.select(touches.c.touch_id, touches.c.call_id)
+    .where(touches.c.touch_id == sa.any_(_array("touch_ids", sa.Text)))
+    .order_by(touches.c.touch_id)
+    .with_for_update()
 )
 _TOUCH_INSERT = pg_insert(touches).values(
     {column.name: _param(f"v_{column.name}", column) for column in touches.columns}
@@ -374,20 +411,23 @@ _UPSERT_TOUCH = _TOUCH_INSERT.on_conflict_do_update(
 )
 _TOUCH_COLUMNS = ("contact_id", "contact_kind", "contact_name", "assigned_operator_id")
 _CALL_TOUCH_COLUMNS = (
-    sa.select(call_log.c.ended_at, *[call_log.c[k] for k in _TOUCH_COLUMNS])
-    .where(call_log.c.call_id == _param("call_id"))
+    sa.select(call_log.c.call_id, call_log.c.ended_at, *[call_log.c[k] for k in _TOUCH_COLUMNS])
+    .where(call_log.c.call_id == sa.any_(_array("call_ids", sa.Text)))
+    .order_by(call_log.c.call_id)
     .with_for_update()
 )
-_LATEST_TOUCH = (
+#: The latest touch of each call (the newest version, then the greatest touch id).
+_LATEST_TOUCHES = (
     sa.select(
+        touches.c.call_id,
         touches.c.contact_id,
         touches.c.contact_kind,
         touches.c.contact_name,
         touches.c.operator_id,
     )
-    .where(touches.c.call_id == _param("call_id"))
-    .order_by(touches.c.version_at.desc(), touches.c.touch_id.desc())
-    .limit(1)
+    .where(touches.c.call_id == sa.any_(_array("call_ids", sa.Text)))
+    .ext(pg.distinct_on(touches.c.call_id))
+    .order_by(touches.c.call_id, touches.c.version_at.desc(), touches.c.touch_id.desc())
 )
 _SET_TOUCH_COLUMNS = (
     sa.update(call_log)
@@ -404,67 +444,90 @@ _UPSERT_TAGS = _TAGS_INSERT.on_conflict_do_update(
 )
 _REFRESH_TAGS = (
     sa.update(call_log)
-    .where(call_log.c.call_id == _param("d_call_id"))
-    .values(tags=_DERIVED["tags"])
+    .where(call_log.c.call_id == sa.any_(_array("call_ids", sa.Text)))
+    .values(tags=_tags_of(call_log.c.call_id))
 )
 
 
-async def touch_call_id(session: AsyncSession, touch_id: str) -> str | None:
-    """The call a stored touch is linked to (locking the touch), if any."""
-    result = await session.execute(_TOUCH_CALL_ID, {"touch_id": touch_id})
-    return result.scalar_one_or_none()
+def _rounds(items: Sequence[Mapping[str, Any]], key: str) -> list[list[Mapping[str, Any]]]:
+    """Split versioned upserts so that each round has a row at most once: the n-th event
+    of a row goes to round n, so each row's events still apply in their order."""
+    seen: dict[Any, int] = {}
+    rounds: list[list[Mapping[str, Any]]] = []
+    for item in items:
+        n = seen[item[key]] = seen.get(item[key], -1) + 1
+        if n == len(rounds):
+            rounds.append([])
+        rounds[n].append(item)
+    return rounds
 
 
-async def upsert_touch(session: AsyncSession, values: Mapping[str, Any]) -> None:
-    """Store a touch's state unless a newer one is stored (a lost link to a call is kept)."""
-    await session.execute(_UPSERT_TOUCH, {f"v_{k}": v for k, v in values.items()})
+async def touch_call_ids(session: AsyncSession, touch_ids: Sequence[str]) -> dict[str, str]:
+    """The calls that stored touches are linked to, by touch id (locking the touches)."""
+    rows = await session.execute(_TOUCH_CALL_IDS, {"touch_ids": list(touch_ids)})
+    return {touch_id: call_id for touch_id, call_id in rows if call_id is not None}
 
 
-async def refresh_touch_columns(session: AsyncSession, call_id: str) -> None:
-    """Copy the latest touch of a call onto its call row (if it has one yet)."""
-    current = (await session.execute(_CALL_TOUCH_COLUMNS, {"call_id": call_id})).first()
-    if current is None:
+async def upsert_touches(session: AsyncSession, states: Sequence[Mapping[str, Any]]) -> None:
+    """Store touches' states, in order, unless a newer one is stored (a lost link to a
+    call is kept)."""
+    for round_ in _rounds(states, "touch_id"):
+        await session.execute(_UPSERT_TOUCH, [{f"v_{k}": v for k, v in s.items()} for s in round_])
+
+
+async def refresh_touch_columns(session: AsyncSession, call_ids: Sequence[str]) -> None:
+    """Copy the latest touch of each call onto its call row (for the calls that have one)."""
+    if not call_ids:
         return
-    latest = (await session.execute(_LATEST_TOUCH, {"call_id": call_id})).first()
-    wanted = tuple(latest) if latest is not None else (None, None, None, None)
-    if tuple(current)[1:] == wanted:
+    ids = {"call_ids": sorted(set(call_ids))}
+    current = {r.call_id: r for r in await session.execute(_CALL_TOUCH_COLUMNS, ids)}
+    if not current:
         return
-    # The assigned operator is the admin of a call nobody answered: a roll-up dimension.
-    counted = current.ended_at is not None and current.assigned_operator_id != wanted[3]
+    latest = {r.call_id: tuple(r)[1:] for r in await session.execute(_LATEST_TOUCHES, ids)}
+    changes, counted = [], []
+    for call_id, row in current.items():
+        wanted = latest.get(call_id, (None, None, None, None))
+        if tuple(row)[2:] == wanted:
+            continue
+        changes.append(
+            {
+                "w_call_id": call_id,
+                **{f"v_{k}": v for k, v in zip(_TOUCH_COLUMNS, wanted, strict=True)},
+            }
+        )
+        # The assigned operator is the admin of a call nobody answered: a roll-up dimension.
+        if row.ended_at is not None and row.assigned_operator_id != wanted[3]:
+            counted.append(call_id)
+    if not changes:
+        return
     if counted:
-        await count_call(session, call_id, -1)
-    await session.execute(
-        _SET_TOUCH_COLUMNS,
-        {
-            "w_call_id": call_id,
-            **{f"v_{k}": v for k, v in zip(_TOUCH_COLUMNS, wanted, strict=True)},
-        },
-    )
+        await count_calls(session, counted, -1)
+    await session.execute(_SET_TOUCH_COLUMNS, changes)
     if counted:
-        await count_call(session, call_id, 1)
+        await count_calls(session, counted, 1)
 
 
 async def upsert_tags(
-    session: AsyncSession,
-    call_id: str,
-    source: str,
-    tags: Iterable[str],
-    tagged_at: datetime,
-    *,
-    refresh_call: bool = True,
+    session: AsyncSession, taggings: Sequence[Mapping[str, Any]], *, refresh_calls: bool = True
 ) -> None:
-    """Store a source's latest tags of a call and refresh the call row's tags."""
-    await session.execute(
-        _UPSERT_TAGS,
+    """Store sources' latest tags of calls (``call_id``, ``source``, ``tags``,
+    ``tagged_at`` each, in order) and refresh the call rows' tags."""
+    rows = [
         {
-            "v_call_id": call_id,
-            "v_source": source,
-            "v_tags": sorted(set(tags)),
-            "v_tagged_at": tagged_at,
-        },
-    )
-    if refresh_call:
-        await session.execute(_REFRESH_TAGS, {"d_call_id": call_id})
+            "v_call_id": t["call_id"],
+            "v_source": t["source"],
+            "v_tags": sorted(set(t["tags"])),
+            "v_tagged_at": t["tagged_at"],
+            "key": (t["call_id"], t["source"]),
+        }
+        for t in taggings
+    ]
+    for round_ in _rounds(rows, "key"):
+        await session.execute(
+            _UPSERT_TAGS, [{k: v for k, v in r.items() if k != "key"} for r in round_]
+        )
+    if refresh_calls and rows:
+        await session.execute(_REFRESH_TAGS, {"call_ids": sorted({t["call_id"] for t in taggings})})
 
 
 # ---------------------------------------------------------------------------------------
@@ -601,7 +664,8 @@ async def stream_callback_facts(session: AsyncSession) -> Any:
 
 
 async def write_callbacks(session: AsyncSession, changes: Sequence[Mapping[str, Any]]) -> None:
-    """Write called-back columns as they are (the roll-ups are rebuilt afterwards)."""
+    """Write called-back columns as given (the caller keeps the roll-ups in step: it takes
+    counted calls away before and adds them back after, or rebuilds the roll-ups)."""
     if changes:
         await session.execute(
             _SET_CALLBACK,

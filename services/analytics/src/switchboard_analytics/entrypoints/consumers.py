@@ -40,13 +40,13 @@ def dedupe_key(envelope: Envelope[Any]) -> str:
 def register(runtime: ServiceRuntime, projection: handlers.Projection) -> None:
     """Project the topics into the call log, the roll-ups and their side tables."""
 
-    async def handle(session: AsyncSession, envelope: Envelope[Any]) -> None:
-        await handlers.project_event(session, envelope, projection)
+    async def handle_batch(session: AsyncSession, envelopes: list[Envelope[Any]]) -> None:
+        await handlers.project_batch(session, envelopes, projection)
 
     runtime.subscribe(
         topics=[TELEPHONY_CALLS, CRM_TOUCHES, BOOKING_DIRECTORY],
         group=GROUP,
         parse=parse,
         dedupe_key=dedupe_key,
-        handle=handle,
+        handle_batch=handle_batch,
     )
