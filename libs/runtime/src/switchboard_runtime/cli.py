@@ -57,6 +57,9 @@ def service_main(
             log_config=None,
             access_log=False,
             timeout_graceful_shutdown=20,
+            # Pop-ups are small JSON; a deflate context per open console costs ~35 KiB of
+            # notify's memory per connection (bench/README.md, notify), for little saved.
+            ws_per_message_deflate=False,
         )
     elif args.command == "migrate":
         asyncio.run(migrate(migrations_dir, settings().service_database_url))

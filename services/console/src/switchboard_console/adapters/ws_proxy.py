@@ -38,6 +38,7 @@ async def relay_websocket(websocket: WebSocket, route: Route, *, open_timeout: f
             subprotocols=subprotocols,
             open_timeout=open_timeout,
             max_size=2**20,
+            compression=None,
         )
     except InvalidStatus as exc:
         status = exc.response.status_code

@@ -29,4 +29,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         access_log=False,
         timeout_graceful_shutdown=10,
         ws="websockets-sansio",
+        # As the services: no per-connection deflate context for small pop-up messages.
+        ws_per_message_deflate=False,
     )
