@@ -181,9 +181,12 @@ class FaultPlatform(Platform):
 
     def _environment(self) -> dict[str, str]:
         env = super()._environment()
-        # The state machine settles a call exactly when all its events arrive within the
-        # reorder grace. A killed telephony delays the rest of a call's events by its restart
-        # time (seconds on a busy 2-core box), so the grace must be longer than that.
+        # The state machine settles a call exactly when all its events are accepted within
+        # the reorder grace. While Kafka is away the webhook refuses deliveries and the
+        # sender retries them once it is back, so a call's events can be accepted as far
+        # apart as the outage lasts: the grace must be longer than that. (Telephony's own
+        # restarts need no such allowance: a backlog is read with each event's record
+        # timestamp, test_call_flow.py::test_a_backlog_read_after_a_restart_longer_than_...)
         env["TELEPHONY_REORDER_GRACE_SECONDS"] = "60"
         return env
 

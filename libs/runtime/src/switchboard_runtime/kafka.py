@@ -72,3 +72,65 @@ async def ensure_topics(
         log.info("kafka.topics_created", topics=missing)
     finally:
         await admin.close()
+
+
+class CatchUp:
+    """Has consumer ``group`` read ``topic`` up to where the topic ended a moment ago?
+
+    A process that acts on time passing (deadlines, timeouts) must not act, after a
+    restart, on events its consumer has not read yet: while it was down the topic kept
+    filling. :meth:`reached` compares the group's committed offsets with the end offsets
+    the topic had at the previous call (so a steady stream cannot keep it from ever
+    arriving); once reached it stays reached for the life of the process. Kafka
+    unreachable counts as not reached.
+    """
+
+    def __init__(self, bootstrap_servers: str, topic: str, group: str) -> None:
+        self._bootstrap = bootstrap_servers
+        self._topic = topic
+        self._group = group
+        self._targets: dict[int, int] | None = None
+        self.done = False
+
+    async def reached(self) -> bool:
+        if self.done:
+            return True
+        try:
+            ends, committed = await self._offsets()
+        except Exception as exc:
+            log.info("kafka.catch_up_unknown", topic=self._topic, error=repr(exc))
+            return False
+        targets, self._targets = self._targets, ends
+        if targets is None:
+            return False
+        self.done = all(committed.get(p, 0) >= end for p, end in targets.items())
+        if self.done:
+            log.info("kafka.caught_up", topic=self._topic, group=self._group)
+        return self.done
+
+    async def _offsets(self) -> tuple[dict[int, int], dict[int, int]]:
+        """The topic's end offset and the group's committed offset, per partition."""
+        from aiokafka import AIOKafkaConsumer, TopicPartition
+
+        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, request_timeout_ms=5_000)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap, enable_auto_commit=False, request_timeout_ms=5_000
+        )
+        await admin.start()
+        try:
+            await consumer.start()
+            try:
+                [described] = await admin.describe_topics([self._topic])
+                partitions = [
+                    TopicPartition(self._topic, p["partition"]) for p in described["partitions"]
+                ]
+                ends = await consumer.end_offsets(partitions)
+            finally:
+                await consumer.stop()
+            offsets = await admin.list_consumer_group_offsets(self._group, partitions=partitions)
+        finally:
+            await admin.close()
+        return (
+            {tp.partition: end for tp, end in ends.items()},
+            {tp.partition: meta.offset for tp, meta in offsets.items() if meta.offset >= 0},
+        )

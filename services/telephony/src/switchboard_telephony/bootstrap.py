@@ -17,6 +17,7 @@ from switchboard_contracts import (
     TELEPHONY_SETTINGS,
 )
 from switchboard_runtime.db import migrations_path
+from switchboard_runtime.kafka import CatchUp
 from switchboard_runtime.logging import get_logger
 from switchboard_runtime.service import ServiceRuntime
 from switchboard_telephony import handlers
@@ -87,9 +88,18 @@ def build_app(settings: TelephonySettings | None = None) -> FastAPI:
     deps = handlers.Deps(
         sessions=runtime.sessions, settings=settings, config=config, wake_relay=runtime.relay.wake
     )
-    consumers.register(runtime, settings, config, timing)
+    # After a restart, deadlines wait until what waited on pbx.events.raw has been read:
+    # a call's late events must not be ruled missing because telephony was down.
+    catch_up = CatchUp(
+        settings.kafka_bootstrap_servers,
+        settings.topic(PBX_EVENTS_RAW),
+        settings.group(consumers.GROUP),
+    )
+    consumers.register(runtime, settings, config, timing, catch_up)
 
     async def sweep() -> None:
+        if not await catch_up.reached():
+            return
         await config.ensure_loaded()
         async with runtime.sessions() as session, session.begin():
             swept = await handlers.sweep_due_calls(

@@ -149,18 +149,21 @@ async def handle_pbx_events(
     timing: Timing,
     now: datetime,
     settings: ServiceSettings,
+    received_at: Sequence[datetime] | None = None,
 ) -> None:
     """Feed a batch of raw PBX events, in arrival order, to their calls' state machines.
 
     The batch's calls are locked and loaded in one statement and saved in one, and what
     the state machines emit is staged together: the same result as one event at a time,
-    in a handful of round trips instead of several per event.
+    in a handful of round trips instead of several per event. ``received_at`` (one per
+    event) is when each event counts as received, ``now`` when not given.
     """
     states = await calls_repository.load_many_for_update(session, [e.call_id for e in events])
     emitted: list[Any] = []
-    for event in events:
+    for index, event in enumerate(events):
+        received = now if received_at is None else received_at[index]
         with bind_call_id(event.call_id):
-            state, out = apply(states.get(event.call_id), event, directory, now, timing)
+            state, out = apply(states.get(event.call_id), event, directory, received, timing)
             states[event.call_id] = state
             emitted.extend(out)
     touched = dict.fromkeys(e.call_id for e in events)

@@ -7,6 +7,7 @@ Expected values are computed here from the events the test sends, not by the cod
 from __future__ import annotations
 
 import itertools
+import json
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -259,3 +260,67 @@ async def test_a_call_with_no_end_is_closed_as_failed_after_the_timeout(
         expected_talk,
         1 + expected_talk,
     )
+
+
+async def test_a_backlog_read_after_a_restart_longer_than_the_grace_settles_as_if_read_live(
+    start_telephony: Any, topic_reader: Any, helpers: Any
+) -> None:
+    """Telephony reads a call's answer (its start not come yet) and stops; the end and
+    then the start reach ``pbx.events.raw`` while it is down, for longer than the reorder
+    grace. Read after the restart, they were accepted within the grace: the call must come
+    out as the PBX told it, not with a start made up from the answer."""
+    import asyncio
+
+    import sqlalchemy as sa
+    from aiokafka import AIOKafkaProducer
+
+    from switchboard_runtime.testing import wait_until
+    from switchboard_telephony.adapters.tables import calls
+
+    grace = 4.0
+    env = {"TELEPHONY_REORDER_GRACE_SECONDS": str(grace)}
+    tag = helpers.unique_tag("backlog")
+    call_id = f"backlog-{uuid.uuid4().hex[:8]}"
+    start = helpers.recent_second(minutes_ago=5)
+    events = _answered_call(helpers, call_id, start, wait=4, talk=30, caller="8 916 555-44-33")
+
+    async with start_telephony(tag, **env) as telephony:
+        calls_topic = await topic_reader(telephony.logical("telephony.calls"))
+        raw_topic = telephony.topic("pbx.events.raw")
+        assert (await telephony.post_events([events["answered"]])).status_code == 202
+
+        async def answer_read() -> bool:
+            async with telephony.app.state.runtime.sessions() as session:
+                found = await session.scalar(
+                    sa.select(sa.func.count()).select_from(calls).where(calls.c.call_id == call_id)
+                )
+            return bool(found)
+
+        await wait_until(answer_read, timeout=grace / 2, interval=0.05, message="answer read")
+
+    # While telephony is down the PBX goes on: the end, then the start, onto the topic.
+    producer = AIOKafkaProducer(bootstrap_servers=telephony.settings.kafka_bootstrap_servers)
+    await producer.start()
+    try:
+        for kind in ("ended", "started"):
+            body = json.dumps(events[kind]).encode()
+            await producer.send_and_wait(raw_topic, body, key=call_id.encode())
+    finally:
+        await producer.stop()
+    # The outage outlasting the grace is the scenario itself, not a synchronisation.
+    await asyncio.sleep(grace * 1.5)
+
+    async with start_telephony(tag, **env):
+        records = await calls_topic.wait_for(
+            lambda records: _ended_once(helpers.by_call(records), [call_id]),
+            timeout=30,
+            message="the call settled after the restart",
+        )
+    story = helpers.by_call(records)[call_id]
+    assert helpers.event_types(story) == CANONICAL
+    started = helpers.one(story, "CallStarted")
+    assert started["caller"] == "+79165554433"
+    assert helpers.parse_time(started["started_at"]) == start
+    ended = helpers.one(story, "CallEnded")
+    assert ended["disposition"] == "answered"
+    assert (ended["wait_seconds"], ended["talk_seconds"]) == (4, 30)
