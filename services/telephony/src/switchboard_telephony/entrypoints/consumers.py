@@ -35,7 +35,7 @@ class RawEvent:
     connector writing to the topic) sent it."""
 
     source: PbxEventSource
-    accepted_at: datetime | None
+    sent_at: datetime | None
 
 
 def parse_raw(delivery: Delivery) -> RawEvent:
@@ -45,12 +45,12 @@ def parse_raw(delivery: Delivery) -> RawEvent:
         source = decode_raw(delivery.value)
     except InvalidPbxEvent as exc:
         raise PermanentError(exc.reason, str(exc)) from exc
-    accepted_at = (
+    sent_at = (
         datetime.fromtimestamp(delivery.timestamp_ms / 1000, UTC)
         if delivery.timestamp_ms is not None and delivery.timestamp_ms > 0
         else None
     )
-    return RawEvent(source, accepted_at)
+    return RawEvent(source, sent_at)
 
 
 def parse_directory(delivery: Delivery) -> Envelope[Any]:
@@ -82,8 +82,7 @@ def register(
         await config.ensure_loaded()
         now = datetime.now(UTC)
         received = [
-            now if catch_up.done or raw.accepted_at is None else min(raw.accepted_at, now)
-            for raw in raws
+            now if catch_up.done or raw.sent_at is None else min(raw.sent_at, now) for raw in raws
         ]
         # The time lag is applied first: everything after sees corrected PBX times.
         await handlers.handle_pbx_events(
