@@ -18,8 +18,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
-import sys
 import uuid
 import zlib
 from collections.abc import AsyncIterator
@@ -32,6 +30,7 @@ import httpx
 import pytest
 import pytest_asyncio
 import sqlalchemy as sa
+from harness import _bin, free_port
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -50,17 +49,6 @@ CLIENTS_TOPIC = "booking.clients"
 #: The relay's leadership lock: one PostgreSQL advisory lock per service database, taken
 #: by whichever replica's relay publishes (see the outbox module's docstring).
 BOOKING_RELAY_LOCK = zlib.crc32(b"outbox:booking")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _bin(name: str) -> str:
-    path = Path(sys.executable).parent / name
-    return str(path) if path.exists() else name
 
 
 @dataclass
@@ -90,7 +78,7 @@ class BookingProcess:
     async def start(self) -> None:
         """Start ``serve`` on a free port and wait until ``/readyz`` answers 200."""
         self.starts += 1
-        self.port = _free_port()
+        self.port = free_port()
         log = self.log_dir / f"booking-{self.starts}.log"
         with log.open("wb") as out:
             process = await asyncio.create_subprocess_exec(
