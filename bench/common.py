@@ -4,12 +4,20 @@ removing its throw-away topics."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import platform
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+
+
+def write_result(path: Path, result: dict[str, Any]) -> None:
+    """Write a benchmark's figures as JSON (what `run_all.py` summarises) and say where."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    print(f"written: {path}")
 
 
 def machine() -> dict[str, Any]:

@@ -51,7 +51,7 @@ import sqlalchemy as sa
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "bench"))
-from common import delete_topics, machine  # noqa: E402 - bench/ is not a package
+from common import delete_topics, machine, write_result  # noqa: E402 - bench/ is not a package
 
 YEAR = 2025
 CLINICS = [
@@ -869,6 +869,4 @@ if __name__ == "__main__":
     outcome = asyncio.run(main(arguments))
     for line in report_lines(outcome):
         print(line)
-    arguments.out.parent.mkdir(parents=True, exist_ok=True)
-    arguments.out.write_text(json.dumps(outcome, indent=2, ensure_ascii=False) + "\n")
-    print(f"written: {arguments.out}")
+    write_result(arguments.out, outcome)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
 import sys
@@ -31,7 +30,7 @@ import sqlalchemy as sa
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "bench"))
-from common import delete_topics, machine  # noqa: E402 - bench/ is not a package
+from common import delete_topics, machine, write_result  # noqa: E402 - bench/ is not a package
 
 API = "/api/booking"
 MSK = ZoneInfo("Europe/Moscow")
@@ -322,8 +321,6 @@ if __name__ == "__main__":
         f"{r['appointments_in_db']} appointment in the database "
         f"({'OK' if r['ok'] else 'WRONG'})"
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"written: {args.out}")
+    write_result(args.out, result)
     # A double booking is a failure of the benchmark itself (not a missed figure).
     sys.exit(0 if r["ok"] else 1)

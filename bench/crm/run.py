@@ -41,7 +41,7 @@ import sqlalchemy as sa
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "bench"))
-from common import delete_topics, machine  # noqa: E402 - bench/ is not a package
+from common import delete_topics, machine, write_result  # noqa: E402 - bench/ is not a package
 
 CLIENT_EVENTS = 1000
 
@@ -422,6 +422,4 @@ if __name__ == "__main__":
         f"staged → read back p50 {t['staged_to_read_ms']['p50']} ms"
     )
     print(f"wall time: {result['wall_seconds']} s")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"written: {args.out}")
+    write_result(args.out, result)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import subprocess
 import sys
 import time
@@ -27,7 +26,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
-from common import machine  # noqa: E402 - bench/ is not a package
+from common import machine, write_result  # noqa: E402 - bench/ is not a package
 
 #: The issue's ceiling for one service at idle.
 TARGET_MIB = 150.0
@@ -157,6 +156,4 @@ if __name__ == "__main__":
             f"{s['over_bare_python_mib']:+} MiB over bare python; "
             f"{'met' if s['met'] else 'NOT met'} ≤ {TARGET_MIB:.0f} MiB)"
         )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"written: {args.out}")
+    write_result(args.out, result)

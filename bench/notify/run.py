@@ -44,7 +44,7 @@ import websockets
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "bench"))
-from common import machine  # noqa: E402 - bench/ is not a package
+from common import machine, write_result  # noqa: E402 - bench/ is not a package
 
 PER_EXTENSION = 5
 PBX_TOKEN = "dev-pbx-token"
@@ -707,6 +707,4 @@ if __name__ == "__main__":
         args.consoles, args.rate, args.seconds = 100, 20.0, 5.0
     outcome = asyncio.run(main(args.consoles, args.rate, args.seconds))
     report(outcome)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(outcome, indent=2) + "\n")
-    print(f"written: {args.out}")
+    write_result(args.out, outcome)

@@ -35,7 +35,7 @@ import sqlalchemy as sa
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "bench"))
-from common import delete_topics, machine, timed_drain  # noqa: E402 - bench/ is not a package
+from common import delete_topics, machine, timed_drain, write_result  # noqa: E402 - bench/ is not a package
 
 #: Raw events per simulated call, on average (start, ringing, answer, end, duplicates).
 EVENTS_PER_CALL = 3.85
@@ -341,8 +341,6 @@ if __name__ == "__main__":
         f"output: {o.get('CallStarted', 0)} CallStarted, {o.get('CallEnded', 0)} CallEnded for "
         f"{i['calls']} calls ({'exactly once' if result['output_exactly_once'] else 'WRONG'})"
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"written: {args.out}")
+    write_result(args.out, result)
     # Wrong output is a failure of the benchmark itself (not a missed figure).
     sys.exit(0 if result["output_exactly_once"] else 1)
