@@ -6,9 +6,11 @@ idempotent producer, so a retried send never duplicates or reorders a partition.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -41,6 +43,15 @@ def make_broker(settings: ServiceSettings) -> KafkaBroker:
         logger=logging.getLogger("faststream.switchboard"),
         log_level=logging.DEBUG,
     )
+
+
+async def acknowledged(futures: Iterable[Awaitable[Any]]) -> None:
+    """Wait for every send's acknowledgement (futures of ``publish(..., no_confirm=True)``);
+    raise the first failure only once all have settled, so none is left unretrieved."""
+    outcomes = await asyncio.gather(*futures, return_exceptions=True)
+    failed = next((o for o in outcomes if isinstance(o, BaseException)), None)
+    if failed is not None:
+        raise failed
 
 
 async def ensure_topics(

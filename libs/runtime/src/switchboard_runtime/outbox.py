@@ -6,7 +6,9 @@ The :class:`OutboxRelay` publishes committed rows in insertion order with the
 idempotent producer and deletes them once the broker acknowledged them. A crash
 between the acknowledgement and the delete publishes a row again after restart;
 consumers drop it by ``event_id``. Only one relay per database publishes at a time
-(a PostgreSQL advisory lock), which keeps each key's events in order.
+(a PostgreSQL advisory lock), which keeps each key's events in order. A relay that fails
+(Kafka away longer than the producer's timeout, a lost connection) closes the database
+session that held the lock, so the lock never outlives the attempt that took it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from switchboard_contracts import Envelope
 from switchboard_runtime.db import runtime_tables
+from switchboard_runtime.kafka import acknowledged
 from switchboard_runtime.logging import get_logger
 from switchboard_runtime.settings import ServiceSettings
 
@@ -94,7 +97,14 @@ class OutboxRelay:
         while not self._stopping:
             try:
                 async with self._engine.connect() as conn:
-                    await self._lead(conn)
+                    try:
+                        await self._lead(conn)
+                    finally:
+                        # The advisory lock belongs to the database session, not to this
+                        # loop: a connection handed back to the pool would keep it, and every
+                        # later attempt (on another pooled connection) would wait forever for
+                        # a leader that no longer publishes. Closing the session releases it.
+                        await conn.invalidate()
                 backoff = 0.2
             except asyncio.CancelledError:
                 raise
@@ -144,7 +154,7 @@ class OutboxRelay:
             )
             for row in rows
         ]
-        await asyncio.gather(*futures)
+        await acknowledged(futures)  # a failure fails the batch: it is published again
         await conn.execute(sa.delete(OUTBOX).where(OUTBOX.c.id.in_([r.id for r in rows])))
         await conn.commit()
         OUTBOX_PUBLISHED.labels(self._settings.service_name).inc(len(rows))

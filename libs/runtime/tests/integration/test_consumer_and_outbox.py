@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from datetime import UTC, datetime
@@ -10,6 +11,7 @@ from typing import Any, ClassVar
 import pytest
 import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaTimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard_contracts import CallTagged, make_envelope
@@ -150,5 +152,51 @@ async def test_outbox_publishes_committed_events_only(
         assert records[0].key == b"c-1"
         async with runtime.sessions() as session:
             assert await session.scalar(sa.text("SELECT count(*) FROM outbox")) == 0
+    finally:
+        await runtime.stop()
+
+
+async def test_a_relay_whose_publish_failed_publishes_once_kafka_answers_again(
+    settings_env: dict[str, str], topic_reader: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kafka away longer than the producer's timeout fails a publish; the relay must lead
+    again on its next attempt, even though a busy service's pool hands it another
+    connection than the one that took the advisory lock."""
+    topic = f"probe.{uuid.uuid4().hex[:6]}"
+    runtime = await _runtime(topic)
+    reader = await topic_reader(topic)
+    await runtime.start()
+    try:
+        # Idle connections in the pool besides the relay's, as a service's consumers and
+        # API leave them: the relay's next connection is one of these (the pool is FIFO).
+        async with contextlib.AsyncExitStack() as stack:
+            for _ in range(3):
+                conn = await stack.enter_async_context(runtime.engine.connect())
+                await conn.execute(sa.text("SELECT 1"))
+
+        publish = runtime.broker.publish
+        failures: list[str] = []
+
+        async def publish_failing_once(*args: Any, **kwargs: Any) -> Any:
+            if not failures:
+                failures.append(kwargs["topic"])
+                raise KafkaTimeoutError("the broker did not answer in time")
+            return await publish(*args, **kwargs)
+
+        monkeypatch.setattr(runtime.broker, "publish", publish_failing_once)
+        event = make_envelope(
+            CallTagged(call_id="c-3", tags=["later"], source="test", tagged_at=datetime.now(UTC)),
+            producer="test",
+            occurred_at=datetime.now(UTC),
+            correlation_id="c-3",
+        )
+        async with runtime.sessions() as session, session.begin():
+            await add_events(session, runtime.settings, [(topic, "c-3", event)])
+        runtime.relay.wake()
+        records = await reader.wait_for(
+            lambda r: len(r) >= 1, timeout=20, message="the event, after the failed publish"
+        )
+        assert failures == [settings_env["TOPIC_PREFIX"] + topic]
+        assert [json.loads(r.value)["event_id"] for r in records] == [str(event.event_id)]
     finally:
         await runtime.stop()

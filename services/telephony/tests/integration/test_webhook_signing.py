@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 import pytest
+from aiokafka.errors import KafkaTimeoutError
 
 from switchboard_telephony.domain.signing import signed_headers, signed_json
 
@@ -114,3 +115,35 @@ async def test_without_redis_the_webhook_asks_the_pbx_to_retry(
         response = await telephony.client.post(URL, content=body, headers=headers)
     assert response.status_code == 503, response.text
     assert response.headers["retry-after"] == "5"
+
+
+async def test_when_kafka_does_not_acknowledge_the_same_delivery_is_accepted_on_retry(
+    start_telephony: Any, topic_reader: Any, helpers: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    call_id = f"nokafka-{uuid.uuid4().hex[:8]}"
+    async with start_telephony(helpers.unique_tag("nokafka")) as telephony:
+        raw_topic = await topic_reader(telephony.logical("pbx.events.raw"))
+        broker = telephony.app.state.runtime.broker
+        publish = broker.publish
+        refused: list[str] = []
+
+        async def publish_failing_once(*args: Any, **kwargs: Any) -> Any:
+            if not refused:
+                refused.append(kwargs["topic"])
+                raise KafkaTimeoutError("the broker did not acknowledge in time")
+            return await publish(*args, **kwargs)
+
+        monkeypatch.setattr(broker, "publish", publish_failing_once)
+        body, headers = signed_json(helpers.PBX_TOKEN, [_started(helpers, call_id)])
+        response = await telephony.client.post(URL, content=body, headers=headers)
+        assert response.status_code == 503, response.text
+        assert response.headers["retry-after"] == "5"
+        assert "retry later" in response.json()["detail"]
+        # Not accepted, so not remembered as a replay: the PBX's retry goes through.
+        retried = await telephony.client.post(URL, content=body, headers=headers)
+        assert retried.status_code == 202, retried.text
+        await raw_topic.wait_for(
+            lambda records: any(r.key == call_id.encode() for r in records),
+            message="the retried delivery",
+        )
+    assert refused == [telephony.settings.topic("pbx.events.raw")]

@@ -26,6 +26,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from switchboard_runtime.kafka import acknowledged
 from switchboard_runtime.logging import get_logger
 from switchboard_telephony.adapters.ami_translate import AmiTranslator
 
@@ -308,8 +309,7 @@ class KafkaRawPublisher:
                     )
                     for event in events
                 ]
-                for future in futures:
-                    await future
+                await acknowledged(futures)
                 return
             except Exception as exc:
                 if attempt == self.attempts:

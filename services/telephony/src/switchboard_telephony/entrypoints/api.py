@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -23,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Valida
 
 from switchboard_contracts import PBX_EVENTS_RAW
 from switchboard_runtime.auth import Principal, authenticator, require_roles
+from switchboard_runtime.kafka import acknowledged
 from switchboard_runtime.logging import get_logger
 from switchboard_telephony import handlers
 from switchboard_telephony.adapters import queries
@@ -142,7 +144,7 @@ def pbx_router(
             409: {"description": "this delivery was already accepted (a replay)"},
             413: {"description": "batch too large"},
             422: {"description": "some or all events invalid; valid ones accepted"},
-            503: {"description": "the replay check is unavailable; retry later"},
+            503: {"description": "Kafka or the replay check is unavailable; retry later"},
         },
     )
     async def receive_pbx_events(
@@ -191,11 +193,18 @@ def pbx_router(
             )
         try:
             return await _publish_items(settings, broker, items)
-        except Exception:
+        except Exception as exc:
             # Not accepted: let the sender's retry of this delivery through (events that
             # did reach the topic are deduplicated downstream).
             with contextlib.suppress(DeliveryLogUnavailable):
                 await deliveries.forget(delivery.digest)
+            if isinstance(exc, KafkaError):
+                log.warning("pbx.webhook_kafka_unavailable", error=repr(exc))
+                raise HTTPException(
+                    status.HTTP_503_SERVICE_UNAVAILABLE,
+                    "the events could not be stored durably right now; retry later",
+                    headers={"Retry-After": "5"},
+                ) from None
             raise
 
     return router
@@ -225,8 +234,7 @@ async def _publish_items(
         )
         for call_id, raw in valid
     ]
-    for future in futures:
-        await future
+    await acknowledged(futures)
     if errors:
         log.info("pbx.webhook_rejected_items", accepted=len(valid), rejected=len(errors))
         return JSONResponse(
