@@ -53,12 +53,15 @@ from live_platform import (
 )
 from stream import CHAIN, KNOWN_CALLERS, Expected, GeneratedCall
 
+#: Below Linux's ephemeral range (32768-60999): while a component is stopped, the services'
+#: reconnect attempts must not be able to take its port as their own source port (or
+#: connect a socket to itself on it), which would keep it from starting again.
 INFRA_ENV = {
     "SB_INFRA_DIR": str(REPO / ".cache" / "infra-faults"),
-    "SB_KAFKA_PORT": "39092",
-    "SB_KAFKA_CONTROLLER_PORT": "39093",
-    "SB_PG_PORT": "35432",
-    "SB_REDIS_PORT": "36379",
+    "SB_KAFKA_PORT": "18092",
+    "SB_KAFKA_CONTROLLER_PORT": "18093",
+    "SB_PG_PORT": "18432",
+    "SB_REDIS_PORT": "18379",
 }
 CONSUMERS = ("telephony", "crm-touch", "analytics", "notify")
 #: The consumer group of each consumer's call pipeline (without the topic prefix).
