@@ -11,16 +11,15 @@ from typing import Any, ClassVar
 import pytest
 import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaTimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard_contracts import CallTagged, make_envelope
+from switchboard_contracts import CallTagged, Envelope, make_envelope
 from switchboard_runtime.consumer import Delivery, PermanentError
 from switchboard_runtime.db import ensure_database, make_metadata
 from switchboard_runtime.outbox import add_events
 from switchboard_runtime.service import ServiceRuntime
 from switchboard_runtime.settings import ServiceSettings, service_config
-from switchboard_runtime.testing import wait_until
+from switchboard_runtime.testing import fail_next_publish, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -120,6 +119,16 @@ async def _is(runtime: ServiceRuntime, prefix: str, expected: int) -> bool:
     return await _count(runtime, prefix) == expected
 
 
+def _tagged(call_id: str, tag: str) -> Envelope[CallTagged]:
+    """An event to stage in the outbox (any contract event would do)."""
+    return make_envelope(
+        CallTagged(call_id=call_id, tags=[tag], source="test", tagged_at=datetime.now(UTC)),
+        producer="test",
+        occurred_at=datetime.now(UTC),
+        correlation_id=call_id,
+    )
+
+
 async def test_outbox_publishes_committed_events_only(
     settings_env: dict[str, str], topic_reader: Any
 ) -> None:
@@ -128,18 +137,8 @@ async def test_outbox_publishes_committed_events_only(
     reader = await topic_reader(topic)
     await runtime.start()
     try:
-        committed = make_envelope(
-            CallTagged(call_id="c-1", tags=["booked"], source="test", tagged_at=datetime.now(UTC)),
-            producer="test",
-            occurred_at=datetime.now(UTC),
-            correlation_id="c-1",
-        )
-        rolled_back = make_envelope(
-            CallTagged(call_id="c-2", tags=["lost"], source="test", tagged_at=datetime.now(UTC)),
-            producer="test",
-            occurred_at=datetime.now(UTC),
-            correlation_id="c-2",
-        )
+        committed = _tagged("c-1", "booked")
+        rolled_back = _tagged("c-2", "lost")
         async with runtime.sessions() as session, session.begin():
             await add_events(session, runtime.settings, [(topic, "c-1", committed)])
         with pytest.raises(RuntimeError):
@@ -174,22 +173,8 @@ async def test_a_relay_whose_publish_failed_publishes_once_kafka_answers_again(
                 conn = await stack.enter_async_context(runtime.engine.connect())
                 await conn.execute(sa.text("SELECT 1"))
 
-        publish = runtime.broker.publish
-        failures: list[str] = []
-
-        async def publish_failing_once(*args: Any, **kwargs: Any) -> Any:
-            if not failures:
-                failures.append(kwargs["topic"])
-                raise KafkaTimeoutError("the broker did not answer in time")
-            return await publish(*args, **kwargs)
-
-        monkeypatch.setattr(runtime.broker, "publish", publish_failing_once)
-        event = make_envelope(
-            CallTagged(call_id="c-3", tags=["later"], source="test", tagged_at=datetime.now(UTC)),
-            producer="test",
-            occurred_at=datetime.now(UTC),
-            correlation_id="c-3",
-        )
+        failures = fail_next_publish(runtime.broker, monkeypatch)
+        event = _tagged("c-3", "later")
         async with runtime.sessions() as session, session.begin():
             await add_events(session, runtime.settings, [(topic, "c-3", event)])
         runtime.relay.wake()

@@ -9,8 +9,8 @@ import uuid
 from typing import Any
 
 import pytest
-from aiokafka.errors import KafkaTimeoutError
 
+from switchboard_runtime.testing import fail_next_publish
 from switchboard_telephony.domain.signing import signed_headers, signed_json
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -123,17 +123,7 @@ async def test_when_kafka_does_not_acknowledge_the_same_delivery_is_accepted_on_
     call_id = f"nokafka-{uuid.uuid4().hex[:8]}"
     async with start_telephony(helpers.unique_tag("nokafka")) as telephony:
         raw_topic = await topic_reader(telephony.logical("pbx.events.raw"))
-        broker = telephony.app.state.runtime.broker
-        publish = broker.publish
-        refused: list[str] = []
-
-        async def publish_failing_once(*args: Any, **kwargs: Any) -> Any:
-            if not refused:
-                refused.append(kwargs["topic"])
-                raise KafkaTimeoutError("the broker did not acknowledge in time")
-            return await publish(*args, **kwargs)
-
-        monkeypatch.setattr(broker, "publish", publish_failing_once)
+        refused = fail_next_publish(telephony.app.state.runtime.broker, monkeypatch)
         body, headers = signed_json(helpers.PBX_TOKEN, [_started(helpers, call_id)])
         response = await telephony.client.post(URL, content=body, headers=headers)
         assert response.status_code == 503, response.text

@@ -180,11 +180,7 @@ def pbx_router(
             first = await deliveries.first_time(delivery.digest, ttl)
         except DeliveryLogUnavailable as exc:
             log.warning("pbx.delivery_log_unavailable", error=str(exc))
-            raise HTTPException(
-                status.HTTP_503_SERVICE_UNAVAILABLE,
-                "cannot check for replays right now; retry later",
-                headers={"Retry-After": "5"},
-            ) from None
+            raise _retry_later("cannot check for replays right now") from None
         if not first:
             log.info("pbx.webhook_replay_refused", timestamp=timestamp)
             raise HTTPException(
@@ -200,14 +196,17 @@ def pbx_router(
                 await deliveries.forget(delivery.digest)
             if isinstance(exc, KafkaError):
                 log.warning("pbx.webhook_kafka_unavailable", error=repr(exc))
-                raise HTTPException(
-                    status.HTTP_503_SERVICE_UNAVAILABLE,
-                    "the events could not be stored durably right now; retry later",
-                    headers={"Retry-After": "5"},
-                ) from None
+                raise _retry_later("the events could not be stored durably right now") from None
             raise
 
     return router
+
+
+def _retry_later(why: str) -> HTTPException:
+    """503 with ``Retry-After``: nothing of the delivery was accepted, send it again."""
+    return HTTPException(
+        status.HTTP_503_SERVICE_UNAVAILABLE, f"{why}; retry later", headers={"Retry-After": "5"}
+    )
 
 
 async def _publish_items(
