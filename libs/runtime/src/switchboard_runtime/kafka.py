@@ -1,7 +1,8 @@
 """Kafka wiring: the one FastStream broker factory, topic creation, and publishing.
 
 Producer settings are chosen once here for every service: ``acks="all"`` with the
-idempotent producer, so a retried send never duplicates or reorders a partition.
+idempotent producer, so a retried send never duplicates or reorders a partition; a
+producer the broker no longer accepts is replaced (:class:`Broker`).
 """
 
 from __future__ import annotations
@@ -12,8 +13,16 @@ import logging
 from collections.abc import Awaitable, Iterable
 from typing import Any
 
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import (
+    InvalidProducerEpoch,
+    OutOfOrderSequenceNumber,
+    ProducerFenced,
+    TopicAlreadyExistsError,
+    UnknownProducerId,
+)
+from faststream._internal.parser import DefaultCodec
 from faststream.kafka import KafkaBroker
 
 from switchboard_runtime.logging import get_logger
@@ -26,9 +35,72 @@ log = get_logger(__name__)
 DEFAULT_PARTITIONS = 3
 
 
-def make_broker(settings: ServiceSettings) -> KafkaBroker:
+#: Errors after which aiokafka's idempotent producer cannot send on that partition again
+#: (its sequence numbers no longer match the broker's): only a new producer session helps.
+_WEDGING = (OutOfOrderSequenceNumber, UnknownProducerId, InvalidProducerEpoch, ProducerFenced)
+
+
+class Broker(KafkaBroker):
+    """FastStream's Kafka broker whose producer is replaced when it can no longer send.
+
+    After a broker restart that outlasted the request timeout with batches in flight,
+    aiokafka's idempotent producer can fail every later batch of a partition with
+    ``OutOfOrderSequenceNumber`` (the Java client starts a new producer session then;
+    aiokafka does not), and a sender that died fails every send. When a publish or one of
+    its acknowledgements fails that way, the next publish first replaces the producer with
+    a new one of the same settings. The failure itself is raised as usual: every caller
+    retries (outbox relay, webhook, AMI, dead-lettering) and the retry finds a live producer.
+    """
+
+    _wedged = False
+    _renewing: asyncio.Lock | None = None
+
+    async def publish(self, *args: Any, **kwargs: Any) -> Any:
+        if self._wedged or self.producer_dead():
+            await self._renew_producer()
+        try:
+            result = await super().publish(*args, **kwargs)
+        except _WEDGING:
+            self._wedged = True
+            raise
+        if isinstance(result, asyncio.Future):
+            result.add_done_callback(self._note_wedging)
+        return result
+
+    def _note_wedging(self, future: asyncio.Future[Any]) -> None:
+        if not future.cancelled() and isinstance(future.exception(), _WEDGING):
+            self._wedged = True
+
+    def producer_dead(self) -> bool:
+        """Whether the connected producer's sender has stopped (it can no longer send)."""
+        state = getattr(self.config.broker_config.producer, "_producer", None)
+        producer = getattr(state, "producer", None)
+        sender = getattr(producer, "_sender", None)
+        task = getattr(sender, "sender_task", None)
+        return task is not None and task.done()
+
+    async def _renew_producer(self) -> None:
+        if self._renewing is None:
+            self._renewing = asyncio.Lock()
+        async with self._renewing:
+            if not (self._wedged or self.producer_dead()):
+                return  # another publish renewed it meanwhile
+            config = self.config.broker_config
+            # The old producer's pending batches fail with it; closing must not hang.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(config.producer.disconnect(), timeout=10)
+            await config.producer.connect(
+                AIOKafkaProducer(**self._connection_kwargs),
+                serializer=config.fd_config._serializer,
+                codec=config.broker_codec or DefaultCodec(),
+            )
+            self._wedged = False
+        log.warning("kafka.producer_renewed")
+
+
+def make_broker(settings: ServiceSettings) -> Broker:
     """The service's FastStream Kafka broker (one producer, any number of subscribers)."""
-    return KafkaBroker(
+    return Broker(
         settings.kafka_bootstrap_servers,
         client_id=f"switchboard-{settings.service_name}",
         acks="all",

@@ -11,11 +11,14 @@ from typing import Any, ClassVar
 import pytest
 import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import OutOfOrderSequenceNumber
+from aiokafka.structs import TopicPartition
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard_contracts import CallTagged, Envelope, make_envelope
 from switchboard_runtime.consumer import Delivery, PermanentError
 from switchboard_runtime.db import ensure_database, make_metadata
+from switchboard_runtime.kafka import ensure_topics, make_broker
 from switchboard_runtime.outbox import add_events
 from switchboard_runtime.service import ServiceRuntime
 from switchboard_runtime.settings import ServiceSettings, service_config
@@ -185,3 +188,42 @@ async def test_a_relay_whose_publish_failed_publishes_once_kafka_answers_again(
         assert [json.loads(r.value)["event_id"] for r in records] == [str(event.event_id)]
     finally:
         await runtime.stop()
+
+
+# After a broker restart that outlasted the request timeout with batches in flight,
+# aiokafka's idempotent producer can be left with sequence numbers the broker rejects
+# (OutOfOrderSequenceNumber) on every later batch of a partition. The test below puts the
+# producer in that state the direct way (its next sequence number for a partition moved past
+# what the broker expects) and lets the real broker refuse it.
+
+
+def _aiokafka_producer(broker: Any) -> Any:
+    return broker.config.broker_config.producer._producer.producer
+
+
+async def test_a_producer_refused_for_its_sequence_numbers_is_replaced(
+    settings_env: dict[str, str], topic_reader: Any
+) -> None:
+    settings = ProbeSettings()
+    topic = f"probe.{uuid.uuid4().hex[:6]}"
+    physical = settings.topic(topic)
+    await ensure_topics(settings.kafka_bootstrap_servers, [physical])
+    reader = await topic_reader(topic)
+    broker = make_broker(settings)
+    await broker.connect()
+    try:
+        await broker.publish(b"first", topic=physical, partition=0)
+        wedged = _aiokafka_producer(broker)
+        wedged._txn_manager.increment_sequence_number(TopicPartition(physical, 0), 5)
+
+        refused = await broker.publish(b"refused", topic=physical, partition=0, no_confirm=True)
+        with pytest.raises(OutOfOrderSequenceNumber):
+            await refused
+
+        # The caller retries, as every publisher of the platform does.
+        await broker.publish(b"retried", topic=physical, partition=0)
+        assert _aiokafka_producer(broker) is not wedged
+        records = await reader.wait_for(lambda r: len(r) >= 2, message="both accepted events")
+        assert [r.value for r in records] == [b"first", b"retried"]
+    finally:
+        await broker.stop()
