@@ -6,10 +6,16 @@ report not ready) once part of the stream is in, while a watcher
 polls every service's ``/readyz``. The services must notice (``/readyz`` not ready while
 the component is away), reconnect on their own (ready again, nobody restarts them), and
 the call log, the calls report and the touches must still be exact.
+
+Kafka is restarted twice: once as quickly as it goes, and once kept away longer than the
+producers' request timeout, so the publishes in flight fail (the outbox relays', the
+webhook's) and must be retried rather than lost or left waiting.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import date
 
 import pytest
@@ -41,13 +47,28 @@ AFFECTED = {
     "redis": ("notify",),
 }
 
+#: The producers' request timeout (``switchboard_runtime.kafka.make_broker``): a Kafka
+#: outage longer than this fails the publishes in flight (the outbox relays' and the
+#: webhook's), which must then be retried, not lost.
+PRODUCER_TIMEOUT_S = 30.0
 
-@pytest.mark.parametrize("component", ["kafka", "postgres", "redis"])
+
+@pytest.mark.parametrize(
+    ("component", "away_at_least"),
+    [("kafka", 0.0), ("kafka", PRODUCER_TIMEOUT_S + 5), ("postgres", 0.0), ("redis", 0.0)],
+    ids=["kafka", "kafka-longer-than-producer-timeout", "postgres", "redis"],
+)
 async def test_services_reconnect_and_results_stay_exact(
-    platform: FaultPlatform, fault_infra: FaultInfra, stream_day: date, component: str
+    platform: FaultPlatform,
+    fault_infra: FaultInfra,
+    stream_day: date,
+    component: str,
+    away_at_least: float,
 ) -> None:
-    seed = 200 + list(AFFECTED).index(component)
-    calls = generate_calls(seed=seed, day=stream_day, count=CALLS, prefix=f"restart-{component}")
+    seed = 200 + list(AFFECTED).index(component) + (10 if away_at_least else 0)
+    # Call ids of their own: telephony would take another case's ids for duplicates.
+    prefix = f"restart-{component}" + ("-long" if away_at_least else "")
+    calls = generate_calls(seed=seed, day=stream_day, count=CALLS, prefix=prefix)
     watcher = ReadyzWatcher(platform)
     watcher.start()
     sender = StreamSender(platform, pbx_batches(calls, seed=seed))
@@ -59,8 +80,11 @@ async def test_services_reconnect_and_results_stay_exact(
         # Stopped until the services have said they are not ready, then started again: a
         # Redis restart takes milliseconds, quicker than any readiness poll would notice.
         await fault_infra.stop(component)
+        stopped = time.monotonic()
         try:
             await watcher.wait_not_ready(AFFECTED[component])
+            # The outage itself: how long the component stays away (not a synchronisation).
+            await asyncio.sleep(max(0.0, stopped + away_at_least - time.monotonic()))
         finally:
             await fault_infra.start(component)
         await sender.finish()
