@@ -1,7 +1,7 @@
 """Fault injection against the real platform: its own infrastructure, real processes.
 
 * :class:`FaultInfra` — a Kafka/PostgreSQL/Redis instance of ``scripts/infra.sh`` on ports
-  of its own (39092/39093, 35432, 36379; state in ``.cache/infra-faults``), so restarting
+  of its own (18092/18093, 18432, 18379; state in ``.cache/infra-faults``), so restarting
   a component disturbs nobody else's tests.
 * :class:`FaultPlatform` — e2e's :class:`live_platform.Platform` (every service a real
   subprocess, booking seeded) without the console, plus what faults need: ``kill`` (SIGKILL,
