@@ -146,21 +146,22 @@ async def _apply_directory(session: AsyncSession, envelope: Envelope[Any], p: Pr
         await on_clinic_changed(session, event, envelope, p)
 
 
+def _who_and_where(event: CallStarted | CallEnded) -> dict[str, Any]:
+    """The columns a call's start and its end both carry, named as the call log names them."""
+    return {
+        "started_at": event.started_at,
+        "call_type": event.direction,
+        "src": event.caller,
+        "dst": event.callee,
+        "extension": event.extension,
+        "clinic_id": event.clinic_id,
+    }
+
+
 def started_row(event: CallStarted) -> dict[str, Any]:
     """A new call's row (not in the log until it ends)."""
     row: dict[str, Any] = dict.fromkeys(store.CALL_COLUMNS)
-    row.update(
-        call_id=event.call_id,
-        started_at=event.started_at,
-        call_type=event.direction,
-        src=event.caller,
-        dst=event.callee,
-        extension=event.extension,
-        clinic_id=event.clinic_id,
-        called_back=False,
-        callback_call_id=None,
-        callback_delay_seconds=None,
-    )
+    row.update(_who_and_where(event), call_id=event.call_id, **_callback_columns(None))
     return row
 
 
@@ -169,12 +170,7 @@ def ended_row(existing: Mapping[str, Any] | None, event: CallEnded) -> dict[str,
     row: dict[str, Any] = {k: existing[k] for k in store.CALL_COLUMNS} if existing else {}
     # CallEnded carries the call's whole story; what it does not know, earlier events may.
     known = {
-        "started_at": event.started_at,
-        "call_type": event.direction,
-        "src": event.caller,
-        "dst": event.callee,
-        "extension": event.extension,
-        "clinic_id": event.clinic_id,
+        **_who_and_where(event),
         "answered_at": event.answered_at,
         "operator_id": event.operator_id,
     }
@@ -192,9 +188,7 @@ def ended_row(existing: Mapping[str, Any] | None, event: CallEnded) -> dict[str,
         total_seconds=event.total_seconds,
         recording_url=event.recording_url,
         end_reason=event.end_reason,
-        called_back=False,
-        callback_call_id=None,
-        callback_delay_seconds=None,
+        **_callback_columns(None),
     )
     return row
 
