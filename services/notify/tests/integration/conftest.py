@@ -24,9 +24,11 @@ import pytest_asyncio
 import uvicorn
 import websockets
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
 
 from switchboard_contracts import Event, OperatorChanged, make_envelope, message_key, topic_for
 from switchboard_runtime.auth import Principal, issue_token
+from switchboard_runtime.kafka import DEFAULT_PARTITIONS
 from switchboard_runtime.testing import wait_until
 
 #: Short heartbeats so that the idle-session test runs in seconds; consoles answer pings.
@@ -195,6 +197,19 @@ class Operator:
 def unique(prefix: str) -> str:
     """A short id unique to this test."""
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def unique_beside(call_id: str, prefix: str = "call") -> str:
+    """A unique call id whose events share ``call_id``'s partition (the producer's default
+    partitioner over the services' topic partitions), so notify handles them after the
+    events of ``call_id`` sent before them: what a test uses as a marker."""
+    partitioner = DefaultPartitioner()
+    partitions = list(range(DEFAULT_PARTITIONS))
+    wanted = partitioner(call_id.encode(), partitions, partitions)
+    while True:
+        candidate = unique(prefix)
+        if partitioner(candidate.encode(), partitions, partitions) == wanted:
+            return candidate
 
 
 def unique_extension() -> str:

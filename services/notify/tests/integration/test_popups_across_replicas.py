@@ -27,7 +27,14 @@ from switchboard_contracts import (
 )
 from switchboard_runtime.testing import wait_until
 
-from .conftest import Operator, Replica, register_operators, unique, unique_extension
+from .conftest import (
+    Operator,
+    Replica,
+    register_operators,
+    unique,
+    unique_beside,
+    unique_extension,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -373,7 +380,7 @@ async def test_taking_a_call_closes_it_for_all_and_records_the_admin(
         lambda m: m["type"] == "error" and m.get("call_id") == second, message="refusal"
     )
     assert refused["code"] == "already_closed"
-    marker = unique("call")
+    marker = unique_beside(second)
     await feed.send(started(marker, ext), producer="telephony")
     for tab in tabs:
         await tab.wait_for(lambda m: m.get("call_id") == marker, message="marker pop-up")
@@ -398,13 +405,14 @@ async def test_a_ringing_after_the_answer_is_ignored(
         producer="telephony",
     )
     # A call answered before anyone rang it: the ringing must not open a pop-up either.
-    early = unique("call")
+    early = unique_beside(call)
     await feed.send(
         CallAnswered(call_id=early, answered_at=_now(), extension=ext),
         CallRinging(call_id=early, extension=ext, ringing_at=_now()),
         producer="telephony",
     )
-    marker = unique("call")
+    # On the same partition as both: shown only after their events were handled.
+    marker = unique_beside(call)
     await feed.send(started(marker, ext), producer="telephony")
     await tab.wait_for(lambda m: m.get("call_id") == marker, message="marker")
     assert [m["type"] for m in tab.about(call)] == ["call.popup", "call.popup.closed"]
