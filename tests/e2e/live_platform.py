@@ -22,7 +22,7 @@ import sys
 import time
 import urllib.request
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -77,9 +77,22 @@ class Platform:
     """The running processes and where they listen."""
 
     env: dict[str, str]
+    #: Today in Moscow when the platform was made; the seed's day and the tests' booking
+    #: day follow from it (:func:`demo_days`).
+    today: date = field(default_factory=lambda: datetime.now(ZoneInfo("Europe/Moscow")).date())
     ports: dict[str, int] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     log_dir: Path = ARTIFACTS / "e2e-logs"
+
+    @property
+    def seed_day(self) -> date:
+        """The day of the seed's demo appointments."""
+        return demo_days(self.today)[0]
+
+    @property
+    def booking_day(self) -> date:
+        """The day the tests book on: a weekday with none of the seed's appointments."""
+        return demo_days(self.today)[1]
 
     @property
     def console_url(self) -> str:
@@ -94,8 +107,8 @@ class Platform:
         # Readable logs unless the caller asks for the production format (LOG_JSON=true).
         env = {**os.environ, "LOG_JSON": "false", **self.env, "PYTHONUNBUFFERED": "1"}
         env["TELEPHONY_PBX_TOKEN"] = PBX_TOKEN
-        # As in `make run`: touches (and so caller identification in pop-ups) are on until
-        # the Calltouch setting says otherwise.
+        # As in `make run`: touches are recorded until the Calltouch setting says otherwise
+        # (pop-ups identify callers either way).
         env.setdefault("CRM_TOUCH_CALLTOUCH_ENABLED_DEFAULT", "true")
         for name in SERVICES:
             env[f"{name.upper().replace('-', '_')}_HTTP_PORT"] = str(self.ports[name])
@@ -119,7 +132,11 @@ class Platform:
         env = self._environment()
         with (self.log_dir / "booking-seed.log").open("wb") as log:
             subprocess.run(
-                [_bin("switchboard-booking"), "seed"], env=env, stdout=log, stderr=log, check=True
+                [_bin("switchboard-booking"), "seed", "--day", self.seed_day.isoformat()],
+                env=env,
+                stdout=log,
+                stderr=log,
+                check=True,
             )
         for name in (*SERVICES, "console"):
             log = (self.log_dir / f"{name}.log").open("wb")
@@ -212,13 +229,14 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
-def booking_day(min_days_ahead: int = 2) -> date:
-    """A weekday at least ``min_days_ahead`` days from today in Moscow (the seeded doctors
-    work Monday to Friday; the seed's own appointments are on the next weekday)."""
-    day = datetime.now(ZoneInfo("Europe/Moscow")).date() + timedelta(days=min_days_ahead)
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    return day
+def demo_days(today: date) -> tuple[date, date]:
+    """The seed's scenario day and the tests' own booking day, for ``today`` in Moscow: two
+    different weekdays after today (the seeded doctors work Monday to Friday), so what the
+    tests book never meets the seed's own appointments, whatever the date."""
+    from switchboard_booking.entrypoints.seed import next_weekday
+
+    seed_day = next_weekday(today)
+    return seed_day, next_weekday(seed_day)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from live_platform import api_get, booking_day, iso, screenshot, send_pbx
+from live_platform import api_get, iso, screenshot, send_pbx
 from playwright.sync_api import expect
 
 # Olga Kuznetsova, a seeded client, calls from her mobile.
@@ -70,7 +70,7 @@ def test_login_and_role_aware_navigation(open_session: Any) -> None:
 def test_pop_up_on_shared_extension_then_booking_and_the_slot_refused_to_another_call_center(
     open_session: Any, platform: Any
 ) -> None:
-    day = booking_day()
+    day = platform.booking_day
     anna = open_session("anna")
     boris = open_session("boris")
     petr = open_session("petr")

@@ -68,6 +68,7 @@ from switchboard_contracts.topics import (
     topic_for,
 )
 from switchboard_contracts.touches import (
+    CallerIdentified,
     ContactRef,
     TouchContact,
     TouchCreated,
@@ -106,6 +107,7 @@ __all__ = [
     "CallStarted",
     "CallTagged",
     "CallTransferred",
+    "CallerIdentified",
     "ClientKind",
     "ClientRegistered",
     "ClientUpdated",

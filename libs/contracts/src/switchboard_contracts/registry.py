@@ -33,7 +33,7 @@ from switchboard_contracts.calls import (
 )
 from switchboard_contracts.errors import ContractError
 from switchboard_contracts.settings import IntegrationSettingsChanged
-from switchboard_contracts.touches import TouchCreated, TouchUpdated
+from switchboard_contracts.touches import CallerIdentified, TouchCreated, TouchUpdated
 
 __all__ = [
     "CURRENT_EVENTS",
@@ -60,6 +60,7 @@ CURRENT_EVENTS: tuple[type[Event], ...] = (
     OperatorChanged,
     ClinicChanged,
     CallCenterChanged,
+    CallerIdentified,
     TouchCreated,
     TouchUpdated,
     IntegrationSettingsChanged,
@@ -86,6 +87,7 @@ AnyEvent: TypeAlias = (
     | OperatorChanged
     | ClinicChanged
     | CallCenterChanged
+    | CallerIdentified
     | TouchCreated
     | TouchUpdated
     | IntegrationSettingsChanged

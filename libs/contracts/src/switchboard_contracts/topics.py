@@ -43,7 +43,7 @@ BOOKING_CLIENTS = "booking.clients"
 BOOKING_DIRECTORY = "booking.directory"
 """Operator directory events, keyed by ``operator_id``."""
 CRM_TOUCHES = "crm.touches"
-"""Touch events, keyed by ``touch_id``."""
+"""Caller identification (keyed by ``call_id``) and touch events (keyed by ``touch_id``)."""
 TELEPHONY_SETTINGS = "telephony.settings"
 """Integration settings changes (enabled flags only, never credentials)."""
 NOTIFY_CLAIMS = "notify.claims"
@@ -137,10 +137,12 @@ TOPICS: Mapping[str, TopicSpec] = MappingProxyType(
             ),
             _spec(
                 CRM_TOUCHES,
-                "Touches: one per call, with the identified contact, status, result and the "
-                "appointment it led to.",
+                "Who each external call is with (CallerIdentified, whether or not touch creation "
+                "is on), and touches: one per call while touch creation is on, with the "
+                "identified contact, status, result and the appointment it led to.",
                 "crm-touch",
-                "touch_id",
+                "call_id (CallerIdentified) / touch_id (touch events)",
+                CallerIdentified="call_id",
                 TouchCreated="touch_id",
                 TouchUpdated="touch_id",
             ),

@@ -1,7 +1,10 @@
-"""Touch events, published by crm-touch on ``crm.touches`` and keyed by ``touch_id``.
+"""crm-touch's events on ``crm.touches``: who each call is with, and the touches.
 
-A touch is crm-touch's record of one contact with a client or lead (today: one per call):
-who it was, what came of it, and the appointment it led to.
+``CallerIdentified`` (keyed by ``call_id``) says who is behind the other party's number of
+every external call, whether or not touch creation is on. A touch is crm-touch's record of
+one contact with a client or lead (today: one per call while touch creation is on): who it
+was, what came of it, and the appointment it led to (``TouchCreated`` / ``TouchUpdated``,
+keyed by ``touch_id``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from switchboard_contracts.base import (
 )
 
 __all__ = [
+    "CallerIdentified",
     "ContactRef",
     "TouchContact",
     "TouchCreated",
@@ -100,3 +104,31 @@ class TouchUpdated(Event):
     appointment_id: str | None = None
     contact: TouchContact | None = None
     updated_at: UtcDatetime
+
+
+class CallerIdentified(Event):
+    """Who is behind the other party's number of an external call, decided once per call
+    when crm-touch first learns the call's direction and start.
+
+    Published for every external call whether touch creation is on or off. ``contact`` is
+    ``None`` when nobody holds the number (or it is withheld or not a number): the pop-up
+    shows the number as unknown. While touch creation is on, an unknown caller gets a lead,
+    so ``contact`` is that lead and ``touch_id`` the call's touch. Later changes of who the
+    call is with (a merge, a lead claimed, an operator choosing a candidate) come as
+    ``TouchUpdated``; ``identified_at`` orders this event against them.
+    """
+
+    event_type: ClassVar[str] = "CallerIdentified"
+
+    call_id: NonEmptyStr
+    direction: CallDirection
+    phone: str | None = Field(
+        default=None, description="The other party's number (E.164 when it is one)."
+    )
+    contact: TouchContact | None = Field(
+        default=None, description="The identified client or lead; None: unknown caller."
+    )
+    touch_id: str | None = Field(
+        default=None, description="The call's touch, when touch creation is on."
+    )
+    identified_at: UtcDatetime

@@ -28,6 +28,7 @@ from switchboard_contracts import (
     ClinicChanged,
     Envelope,
     IntegrationSettingsChanged,
+    TouchContact,
 )
 from switchboard_crm_touch.adapters import events, repository
 from switchboard_crm_touch.domain.errors import NotFound
@@ -207,6 +208,9 @@ async def on_call_event(
             verdict = decide(facts, enabled=await calltouch_enabled(session, deps.settings))
             if verdict is TouchDecision.CREATE:
                 touch_id = await _open_touch(session, deps, facts)
+            elif verdict is TouchDecision.DISABLED:
+                # No touch, but the pop-up still needs to know who is calling.
+                await _identify_caller(session, deps, facts)
             if verdict is not TouchDecision.WAIT:
                 decision = verdict.value
             await repository.save_call(session, repository.CallRecord(facts, decision, touch_id))
@@ -234,6 +238,48 @@ async def _identify_or_open_lead(
     return identify(phone, [lead.contact]), {lead_id: lead}
 
 
+async def _identify_caller(session: AsyncSession, deps: Deps, facts: CallFacts) -> None:
+    """Publish who holds the other party's number of an external call that gets no touch
+    (touch creation off): nobody → unknown; no lead is opened for a call without a touch."""
+    raw = other_party(facts)
+    phone = try_normalise(raw, deps.settings.default_region)
+    contact = None
+    if phone:
+        held = await repository.holders(session, phone, deps.clock())
+        found = identify(phone, [d.contact for d in held])
+        if found.best is not None:
+            contact = repository.build_contact(
+                found.best.contact_id,
+                [c.contact_id for c in found.matches],
+                found.ambiguous,
+                {d.contact.contact_id: d for d in held},
+            )
+    await _stage_identified(session, deps, facts, phone or raw, contact, None)
+
+
+async def _stage_identified(
+    session: AsyncSession,
+    deps: Deps,
+    facts: CallFacts,
+    phone: str | None,
+    contact: TouchContact | None,
+    touch_id: str | None,
+) -> None:
+    if facts.direction is None:  # decide() only settles a call whose direction is known
+        return
+    await events.stage_caller_identified(
+        session,
+        deps.settings,
+        call_id=facts.call_id,
+        direction=facts.direction,
+        phone=phone,
+        contact=contact,
+        touch_id=touch_id,
+        at=deps.clock(),
+    )
+    log.info("crm.caller_identified", known=contact is not None, touch_id=touch_id)
+
+
 async def _open_touch(session: AsyncSession, deps: Deps, facts: CallFacts) -> str:
     """Create the touch of a call decided ``CREATE``; returns its id."""
     raw = other_party(facts)
@@ -248,6 +294,7 @@ async def _open_touch(session: AsyncSession, deps: Deps, facts: CallFacts) -> st
         await repository.mark_active(session, touch.contact_id, touch.created_at)
     # Details were read before the touch existed: its previous calls are the ones counted.
     contact = repository.build_touch_contact(touch, details)
+    await _stage_identified(session, deps, facts, touch.phone, contact, touch.touch_id)
     await events.stage_touch_created(session, deps.settings, touch, contact)
     if has_progress(touch):
         # The call was answered or ended before its touch could be opened (events out of

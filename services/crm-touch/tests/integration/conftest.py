@@ -168,7 +168,18 @@ class Crm:
         )
 
     def touch_events(self, **payload: Any) -> list[dict[str, Any]]:
-        """Envelopes read so far from crm.touches whose payload has these values."""
+        """Touch events read so far from crm.touches whose payload has these values."""
+        return [e for e in self._crm_events(**payload) if e["event_type"] != "CallerIdentified"]
+
+    def identifications(self, call_id: str) -> list[dict[str, Any]]:
+        """The ``CallerIdentified`` payloads of a call read so far from crm.touches."""
+        return [
+            e["payload"]
+            for e in self._crm_events(call_id=call_id)
+            if e["event_type"] == "CallerIdentified"
+        ]
+
+    def _crm_events(self, **payload: Any) -> list[dict[str, Any]]:
         out = []
         for record in self.touches.records:
             value = json.loads(record.value)

@@ -154,7 +154,37 @@ async def test_touch_creation_follows_the_calltouch_setting(crm: Crm) -> None:
         await crm.set_calltouch(True)
     assert crm.touch_events(call_id=off.call_id) == []
     assert (await crm.get("/api/crm/touches", call_id=off.call_id)).json()["items"] == []
-    assert (await crm.get("/api/crm/touches", call_id=on.call_id)).json()["items"] != []
+    touches_on = (await crm.get("/api/crm/touches", call_id=on.call_id)).json()["items"]
+    assert touches_on != []
+    # Both calls were identified, once each: the first without a touch (and without opening
+    # a lead for the unknown number), the second with its touch and the lead it opened.
+    [unknown] = crm.identifications(off.call_id)
+    assert (unknown["contact"], unknown["touch_id"], unknown["phone"]) == (None, None, phone)
+    [with_touch] = crm.identifications(on.call_id)
+    assert with_touch["touch_id"] == touches_on[0]["touch_id"]
+    assert with_touch["contact"]["kind"] == "lead"
+
+
+async def test_callers_are_identified_while_touch_creation_is_off(crm: Crm) -> None:
+    phone = random_mobile()
+    client_id = await register_client(crm, "Vera Orlova", [phone])
+    try:
+        await crm.set_calltouch(False)
+        call = call_started(new_call_id(), "8" + phone[2:])  # as a PBX in Russia writes it
+        await crm.wait_processed(await crm.publish(call))
+        await crm.wait_processed(await crm.publish(call))  # re-emitted: identified once
+        await crm.caught_up()
+    finally:
+        await crm.set_calltouch(True)
+    [identified] = crm.identifications(call.call_id)
+    assert identified["phone"] == phone
+    assert identified["touch_id"] is None
+    assert identified["direction"] == "incoming"
+    assert (identified["contact"]["id"], identified["contact"]["display_name"]) == (
+        client_id,
+        "Vera Orlova",
+    )
+    assert crm.touch_events(call_id=call.call_id) == []
 
 
 async def test_internal_calls_make_no_touch(crm: Crm) -> None:

@@ -19,6 +19,7 @@ from switchboard_notify.adapters.popup_store import PopupStore
 from switchboard_notify.entrypoints import consumers
 from switchboard_notify.entrypoints.api import notify_router
 from switchboard_notify.entrypoints.ws import ConsoleDeps, close_all, heartbeat_forever
+from switchboard_notify.handlers import settle_unidentified_forever
 from switchboard_notify.settings import NotifySettings
 from switchboard_runtime.db import migrations_path
 from switchboard_runtime.service import ServiceRuntime
@@ -50,6 +51,7 @@ def build_app(settings: NotifySettings | None = None) -> FastAPI:
         settings.redis_prefix,
         popup_ttl=settings.popup_ttl_seconds,
         closed_ttl=settings.closed_ttl_seconds,
+        identification_timeout=settings.identification_timeout_seconds,
     )
     hub = Hub(
         settings.redis_url,
@@ -74,13 +76,20 @@ def build_app(settings: NotifySettings | None = None) -> FastAPI:
             raise RuntimeError("pub/sub not subscribed")
 
     runtime.readiness["redis"] = check_redis
-    heartbeat: asyncio.Task[None] | None = None
+    tasks: list[asyncio.Task[None]] = []
 
     async def start() -> None:
-        nonlocal heartbeat
         hub.start()
-        heartbeat = asyncio.create_task(
-            heartbeat_forever(hub, settings.heartbeat_seconds), name="notify-heartbeat"
+        tasks.append(
+            asyncio.create_task(
+                heartbeat_forever(hub, settings.heartbeat_seconds), name="notify-heartbeat"
+            )
+        )
+        tasks.append(
+            asyncio.create_task(
+                settle_unidentified_forever(store, settings.identification_timeout_seconds),
+                name="notify-identification-bound",
+            )
         )
         # Start serving even if Redis is away: readiness says so, and the hub keeps trying.
         with contextlib.suppress(TimeoutError):
@@ -88,10 +97,10 @@ def build_app(settings: NotifySettings | None = None) -> FastAPI:
 
     async def stop() -> None:
         await close_all(hub)
-        if heartbeat is not None:
-            heartbeat.cancel()
+        for task in tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+                await task
         await hub.stop()
         await redis.aclose()
 

@@ -23,12 +23,12 @@ from switchboard_contracts import (
     CallAnswered,
     CallClaimed,
     CallEnded,
+    CallerIdentified,
     CallRinging,
     CallStarted,
     ClinicChanged,
     Envelope,
     OperatorChanged,
-    TouchCreated,
     TouchUpdated,
     make_envelope,
 )
@@ -72,15 +72,18 @@ async def handle_event(session: AsyncSession, envelope: Envelope[Any], deps: Dep
                 await _call_answered(session, event, deps)
             case CallEnded():
                 await _call_ended(session, event, deps)
-            case TouchCreated() | TouchUpdated():
-                await _touch(event, deps)
+            case CallerIdentified():
+                await _caller_identified(event, deps)
+            case TouchUpdated():
+                await _touch_updated(event, deps)
             case OperatorChanged():
                 await _operator_changed(session, event, envelope.occurred_at, deps)
             case ClinicChanged():
                 await directory.upsert_clinic(session, event, envelope.occurred_at)
             case _:
-                # CallTransferred, CallTagged, CallCenterChanged: nothing to show. A call that
-                # moves rings again (CallRinging) on its new extension.
+                # CallTransferred, CallTagged, CallCenterChanged: nothing to show (a call that
+                # moves rings again: CallRinging). TouchCreated: its contact came first as
+                # CallerIdentified, which is published whether or not touches are created.
                 return
     except (RedisConnectionError, RedisTimeoutError) as exc:
         raise RedisUnavailable(repr(exc)) from exc
@@ -154,20 +157,38 @@ async def _call_ended(session: AsyncSession, event: CallEnded, deps: Deps) -> No
             log.info("notify.popup_closed", reason=close["reason"])
 
 
-async def _touch(event: TouchCreated | TouchUpdated, deps: Deps) -> None:
-    if not event.call_id:
-        return
-    # A TouchUpdated without a contact says nothing about who is calling (it is about the
-    # touch's status); only a TouchCreated says "nobody" with an empty contact.
-    if isinstance(event, TouchUpdated) and event.contact is None:
-        return
-    phone = event.phone if isinstance(event, TouchCreated) else None
+async def _caller_identified(event: CallerIdentified, deps: Deps) -> None:
     with bind_call_id(event.call_id):
-        ident = popups.identification(event.contact, phone, deps.settings.default_region)
-        if isinstance(event, TouchUpdated):
-            ident.pop("caller")  # keep the number the TouchCreated gave
-        if await deps.store.identify(event.call_id, ident):
+        ident = popups.identification(event.contact, event.phone, deps.settings.default_region)
+        if await deps.store.identify(event.call_id, ident, event.identified_at):
             log.info("notify.popup_identified", identification=ident["identification"])
+
+
+async def _touch_updated(event: TouchUpdated, deps: Deps) -> None:
+    # Who the call is with changed (a merge, a lead claimed, an operator chose a candidate).
+    # A TouchUpdated without a contact is about the touch's status: nothing to show.
+    if not event.call_id or event.contact is None:
+        return
+    with bind_call_id(event.call_id):
+        ident = popups.identification(event.contact, None, deps.settings.default_region)
+        ident.pop("caller")  # keep the number CallerIdentified gave
+        if await deps.store.identify(event.call_id, ident, event.updated_at):
+            log.info("notify.popup_identified", identification=ident["identification"])
+
+
+async def settle_unidentified_forever(store: PopupStore, bound_seconds: float) -> None:
+    """Every replica, a few times per bound: pop-ups still unidentified past the bound show
+    the number as unknown (Redis decides which, atomically, so replicas never collide)."""
+    period = min(0.25, bound_seconds / 4)
+    while True:
+        try:
+            settled = await store.settle_unidentified(popups.unidentified())
+            if settled:
+                log.info("notify.popups_unidentified", count=settled)
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            # The hub reports Redis being away; try again on the next round.
+            log.debug("notify.settle_unavailable", error=repr(exc))
+        await asyncio.sleep(period)
 
 
 async def _operator_changed(

@@ -23,6 +23,9 @@ class NotifySettings(ServiceSettings):
     redis_key_prefix: str = ""
     #: How long an open pop-up is kept when no answer or end ever comes.
     popup_ttl_seconds: int = Field(default=3600, ge=10, le=86_400)
+    #: A pop-up with no identification this long after it opened shows the number as
+    #: unknown (and is still updated in place if the identification comes later).
+    identification_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
     #: How long a closed call is remembered (a late CallRinging must not reopen it).
     closed_ttl_seconds: int = Field(default=3600, ge=10, le=86_400)
     #: At most this many open pop-ups per extension are replayed to a (re)connecting console.

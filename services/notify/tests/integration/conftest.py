@@ -2,34 +2,35 @@
 
 ``replicas`` starts three notify servers in this process, one after the other (the first
 migrates the database), each built by ``build_app`` with the same topic prefix, database
-suffix, Redis prefix and consumer group — three pods of one deployment. ``Console`` is a
-WebSocket client (the ``websockets`` library) that answers the server's pings and keeps
-every message it got; ``Feed`` produces envelopes onto this run's topics.
+suffix, Redis prefix and consumer group — three pods of one deployment. ``Console`` is the
+runtime's WebSocket test client (it answers the server's pings and keeps every message it
+got); ``Feed`` produces envelopes onto this run's topics.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import json
-import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest_asyncio
-import uvicorn
-import websockets
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 
-from switchboard_contracts import Event, OperatorChanged, make_envelope, message_key, topic_for
+from switchboard_contracts import OperatorChanged
 from switchboard_runtime.auth import Principal, issue_token
 from switchboard_runtime.kafka import DEFAULT_PARTITIONS
 from switchboard_runtime.testing import wait_until
+from switchboard_runtime.testing.live import (
+    EventFeed,
+    LiveServer,
+    WsClient,
+    start_server,
+    stop_server,
+)
 
 #: Short heartbeats so that the idle-session test runs in seconds; consoles answer pings.
 HEARTBEAT_SECONDS = 0.5
@@ -38,58 +39,20 @@ IDLE_TIMEOUT_SECONDS = 4.0
 CONSOLE_ORIGIN = "https://console.clinic.test"
 
 
-@dataclass
-class Replica:
+class Replica(LiveServer):
     """One running notify server."""
-
-    port: int
-    server: uvicorn.Server
-    task: asyncio.Task[None]
-    app: Any
-
-    @property
-    def http(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     @property
     def ws(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/api/notify/ws"
+        return self.websocket("/api/notify/ws")
 
 
 async def start_replica(settings: Any) -> Replica:
-    """Serve ``build_app(settings)`` with uvicorn on a free port of 127.0.0.1."""
+    """Serve notify's ``build_app(settings)`` on a free port of 127.0.0.1."""
     from switchboard_notify.bootstrap import build_app
 
-    app = build_app(settings)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-        timeout_graceful_shutdown=5,
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-
-    async def started() -> bool:
-        if task.done():
-            task.result()  # raise what stopped it
-            raise RuntimeError("notify replica exited during start")
-        return server.started
-
-    await wait_until(started, timeout=60, message="notify replica started")
-    return Replica(port=port, server=server, task=task, app=app)
-
-
-async def stop_replica(replica: Replica) -> None:
-    """Shut a replica down (closing its WebSockets) and wait for it."""
-    replica.server.should_exit = True
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(replica.task, timeout=30)
+    live = await start_server(build_app(settings))
+    return Replica(port=live.port, server=live.server, task=live.task, app=live.app)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -101,6 +64,9 @@ async def replicas(settings_env: dict[str, str]) -> AsyncIterator[list[Replica]]
     try:
         for _ in range(3):
             settings = NotifySettings(
+                # Long enough that no test here sees a pop-up settled as unknown by the
+                # bound before the identification it sends (test_identification_bound does).
+                identification_timeout_seconds=60,
                 heartbeat_seconds=HEARTBEAT_SECONDS,
                 idle_timeout_seconds=IDLE_TIMEOUT_SECONDS,
                 allowed_origins=CONSOLE_ORIGIN,
@@ -116,36 +82,21 @@ async def replicas(settings_env: dict[str, str]) -> AsyncIterator[list[Replica]]
         yield started
     finally:
         for replica in started:
-            await stop_replica(replica)
+            await stop_server(replica)
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def feed(settings_env: dict[str, str], infra: Any) -> AsyncIterator[Feed]:
+async def feed(settings_env: dict[str, str], infra: Any) -> AsyncIterator[EventFeed]:
     """A producer of envelopes onto this run's topics."""
     producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap_servers, acks="all")
     await producer.start()
     try:
-        yield Feed(producer, settings_env["TOPIC_PREFIX"])
+        yield EventFeed(producer, settings_env["TOPIC_PREFIX"])
     finally:
         await producer.stop()
 
 
-class Feed:
-    """Publishes events the way their producers would (envelope, topic, key)."""
-
-    def __init__(self, producer: AIOKafkaProducer, prefix: str):
-        self._producer = producer
-        self._prefix = prefix
-
-    async def send(self, *events: Event, producer: str = "test") -> None:
-        """Publish ``events`` in order and wait for the broker's acknowledgements."""
-        for event in events:
-            envelope = make_envelope(event, producer=producer, occurred_at=datetime.now(UTC))
-            await self._producer.send_and_wait(
-                self._prefix + topic_for(event.event_type),
-                envelope.to_bytes(),
-                key=message_key(event).encode(),
-            )
+Feed = EventFeed
 
 
 def secret() -> str:
@@ -237,73 +188,7 @@ async def register_operators(feed: Feed, replica: Replica, operators: list[Opera
             await wait_until(known, timeout=60, message=f"directory knows {op.operator_id}")
 
 
-@dataclass
-class Console:
-    """A console tab: a real WebSocket client that answers pings and keeps what it got."""
-
-    url: str
-    token: str
-    label: str = ""
-    messages: list[dict[str, Any]] = field(default_factory=list)
-    raw: list[str] = field(default_factory=list)
-    ws: Any = None
-    reader: asyncio.Task[None] | None = None
-    close_code: int | None = None
-
-    async def open(self, *, wait_resumed: bool = True, query: str = "") -> Console:
-        """Connect (token in the query string) and wait for the replay to finish."""
-        self.ws = await websockets.connect(f"{self.url}?token={self.token}{query}")
-        self.reader = asyncio.create_task(self._read())
-        if wait_resumed:
-            await self.wait_for(lambda m: m["type"] == "resumed", message="resumed")
-        return self
-
-    async def _read(self) -> None:
-        try:
-            async for raw in self.ws:
-                self.raw.append(raw)
-                message = json.loads(raw)
-                self.messages.append(message)
-                if message["type"] == "ping":
-                    await self.ws.send(json.dumps({"type": "pong"}))
-        except websockets.ConnectionClosed:
-            pass
-        finally:
-            self.close_code = self.ws.close_code
-
-    async def send(self, message: dict[str, Any]) -> None:
-        """Send one JSON message."""
-        await self.ws.send(json.dumps(message))
-
-    async def wait_for(
-        self,
-        predicate: Callable[[dict[str, Any]], bool],
-        *,
-        timeout: float = 30,
-        message: str = "message",
-    ) -> dict[str, Any]:
-        """The first message matching ``predicate`` (waiting for it to arrive)."""
-
-        async def probe() -> dict[str, Any] | None:
-            return next((m for m in self.messages if predicate(m)), None)
-
-        return await wait_until(probe, timeout=timeout, message=f"{self.label}: {message}")
-
-    def about(self, call_id: str, kind: str | None = None) -> list[dict[str, Any]]:
-        """Every message about ``call_id`` (of type ``kind`` if given)."""
-        return [
-            m
-            for m in self.messages
-            if m.get("call_id") == call_id and (kind is None or m["type"] == kind)
-        ]
-
-    async def close(self) -> None:
-        """Disconnect."""
-        if self.ws is not None:
-            await self.ws.close()
-        if self.reader is not None:
-            with contextlib.suppress(Exception):
-                await self.reader
+Console = WsClient
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -6,6 +6,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -19,6 +20,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")
 
 CALL = {"caller": {"number": "+79161234567", "display": "+7 916 123-45-67"}, "clinic": None}
 IDENT = {"identification": "known", "contact": {"id": "p-1"}, "candidates": []}
+LATER = {"identification": "known", "contact": {"id": "p-2"}, "candidates": []}
+UNKNOWN = {"identification": "unknown", "contact": None, "candidates": [], "caller": None}
+#: When crm-touch identified the caller (the stored identification keeps the newest).
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 class Listener:
@@ -57,11 +62,16 @@ class Listener:
         return self.messages
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def store(settings_env: dict[str, str]) -> AsyncIterator[tuple[PopupStore, Listener]]:
+@pytest_asyncio.fixture(loop_scope="session", params=[2.0])
+async def store(
+    settings_env: dict[str, str], request: pytest.FixtureRequest
+) -> AsyncIterator[tuple[PopupStore, Listener]]:
+    """A store on its own prefix, with the identification bound given by ``param``."""
     redis = Redis.from_url(settings_env["REDIS_URL"], decode_responses=True)
     prefix = f"{settings_env['TOPIC_PREFIX']}store-{uuid.uuid4().hex[:6]}:"
-    popup_store = PopupStore(redis, prefix, popup_ttl=600, closed_ttl=300)
+    popup_store = PopupStore(
+        redis, prefix, popup_ttl=600, closed_ttl=300, identification_timeout=request.param
+    )
     listener = Listener(redis, popup_store)
     await listener.start()
     yield popup_store, listener
@@ -80,8 +90,8 @@ async def test_ring_identify_close_publish_once_each_with_growing_versions(
     assert not await s.ring("c1", "101", CALL, full=True)  # replayed: nothing new
     assert not await s.ring("c1", "101", {"clinic": None}, full=False)  # partial: no gap
     assert await s.ring("c1", "102", CALL, full=True)  # rings a second extension
-    assert await s.identify("c1", IDENT)
-    assert not await s.identify("c1", IDENT)
+    assert await s.identify("c1", IDENT, T0)
+    assert not await s.identify("c1", IDENT, T0)
     closed = await s.close("c1", {"reason": "answered"})
     assert (closed.outcome, closed.close) == (1, {"reason": "answered"})
     again = await s.close("c1", {"reason": "ended"})
@@ -109,7 +119,7 @@ async def test_identification_before_the_ring_is_in_the_first_popup(
     store: tuple[PopupStore, Listener],
 ) -> None:
     s, listener = store
-    assert not await s.identify("c2", IDENT)  # nothing open yet: stored, not published
+    assert not await s.identify("c2", IDENT, T0)  # nothing open yet: stored, not published
     assert 0 < await s.redis.ttl(f"{s.prefix}call:c2") <= 600
     assert await s.ring("c2", "201", CALL, full=True)
     (channel, first), *_ = await listener.count(1)
@@ -147,3 +157,37 @@ async def test_a_close_of_an_unknown_call_is_still_published(
     messages = await listener.count(1)
     assert messages[0][0] == "closes"
     assert messages[0][1]["call_id"] == "lost"
+
+
+async def test_an_older_identification_never_replaces_a_newer_one(
+    store: tuple[PopupStore, Listener],
+) -> None:
+    # crm-touch's CallerIdentified and a later TouchUpdated may be read in either order.
+    s, listener = store
+    assert await s.ring("c5", "501", CALL, full=True)
+    assert await s.identify("c5", LATER, T0 + timedelta(seconds=5))
+    assert not await s.identify("c5", IDENT, T0)
+    messages = await listener.count(2)
+    assert [m["ident"] for _, m in messages] == [None, LATER]
+    snapshot = await s.snapshot(frozenset({"501"}), [], limit=10)
+    assert [m["ident"] for m in snapshot] == [LATER]
+
+
+@pytest.mark.parametrize("store", [0.0], indirect=True)
+async def test_a_popup_unidentified_past_the_bound_shows_unknown_until_identified(
+    store: tuple[PopupStore, Listener],
+) -> None:
+    # A bound of zero: every pop-up is due at once, so no test time passes waiting for it.
+    s, listener = store
+    assert await s.ring("slow", "601", CALL, full=True)
+    assert not await s.identify("fast", IDENT, T0)  # identified before it rings
+    assert await s.ring("fast", "601", CALL, full=True)
+    assert await s.ring("gone", "601", CALL, full=True)
+    assert (await s.close("gone", {"reason": "answered"})).outcome == 1
+    assert await s.settle_unidentified(UNKNOWN) == 1  # "slow" only
+    assert await s.settle_unidentified(UNKNOWN) == 0  # settled once
+    assert await s.identify("slow", IDENT, T0)  # the real identification still comes in
+    messages = await listener.count(6)
+    about_slow = [m["ident"] for _, m in messages if m.get("call_id") == "slow"]
+    assert about_slow == [None, UNKNOWN, IDENT]
+    assert [m["ident"] for _, m in messages if m.get("call_id") == "fast"] == [IDENT]

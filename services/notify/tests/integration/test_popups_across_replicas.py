@@ -18,12 +18,12 @@ import pytest
 from switchboard_contracts import (
     CallAnswered,
     CallEnded,
+    CallerIdentified,
     CallRinging,
     CallStarted,
     ClinicChanged,
     ContactRef,
     TouchContact,
-    TouchCreated,
 )
 from switchboard_runtime.testing import wait_until
 
@@ -58,14 +58,9 @@ def started(call_id: str, extension: str, clinic_id: str | None = None, **kw: An
     )
 
 
-def touch(call_id: str, contact: TouchContact | None, phone: str = CALLER) -> TouchCreated:
-    return TouchCreated(
-        touch_id=unique("touch"),
-        call_id=call_id,
-        direction="incoming",
-        contact=contact,
-        phone=phone,
-        created_at=_now(),
+def identified(call_id: str, contact: TouchContact | None, phone: str = CALLER) -> CallerIdentified:
+    return CallerIdentified(
+        call_id=call_id, direction="incoming", contact=contact, phone=phone, identified_at=_now()
     )
 
 
@@ -123,9 +118,9 @@ async def test_five_admins_on_one_extension_get_the_popup_and_see_it_close(
         key_details={"Next visit": "2 Dec, 10:30, Dr Ivanov", "Date of birth": "1985-04-12"},
     )
     # Identification first, the ring after: the pop-up carries the patient from the start.
-    await feed.send(touch(call_id, patient), producer="crm-touch")
+    await feed.send(identified(call_id, patient), producer="crm-touch")
     await wait_until(
-        lambda: identified_in_redis(replicas[0], call_id), timeout=30, message="touch applied"
+        lambda: identified_in_redis(replicas[0], call_id), timeout=30, message="identified"
     )
     await feed.send(started(call_id, shared, clinic_id), producer="telephony")
 
@@ -221,7 +216,7 @@ async def test_late_identification_updates_the_open_popup_in_place(
         assert first["contact"] is None
         assert first["caller"] == {"number": CALLER, "display": CALLER_DISPLAY}
     lead = TouchContact(id="l-77", kind="lead", display_name="Boris Lead", key_details={})
-    await feed.send(touch(late, lead), producer="crm-touch")
+    await feed.send(identified(late, lead), producer="crm-touch")
     for tab in tabs:
         updated = await tab.wait_for(
             lambda m: m.get("call_id") == late and m.get("update") is True, message="update"
@@ -236,7 +231,7 @@ async def test_late_identification_updates_the_open_popup_in_place(
 
     # An unknown number: only the number.
     unknown = unique("call")
-    await feed.send(touch(unknown, None, phone="+74951112233"), producer="crm-touch")
+    await feed.send(identified(unknown, None, phone="+74951112233"), producer="crm-touch")
     await feed.send(started(unknown, ext, caller="+74951112233"), producer="telephony")
     for tab in tabs:
         await tab.wait_for(
@@ -251,7 +246,7 @@ async def test_late_identification_updates_the_open_popup_in_place(
     ambiguous = unique("call")
     await feed.send(started(ambiguous, ext, caller="+79035550011"), producer="telephony")
     await feed.send(
-        touch(
+        identified(
             ambiguous,
             TouchContact(
                 id="p-5",

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from datetime import date
 
 from switchboard_runtime.cli import service_main
 
 
 def _configure_seed(parser: argparse.ArgumentParser) -> None:
     parser.description = "create the demo clinic chain (idempotent) and print the logins"
+    parser.add_argument(
+        "--day",
+        type=date.fromisoformat,
+        default=None,
+        help="the day of the demo appointments, YYYY-MM-DD (default: the next weekday)",
+    )
 
 
-def _run_seed(_args: argparse.Namespace) -> None:
+def _run_seed(args: argparse.Namespace) -> None:
     import switchboard_booking
     from switchboard_booking.entrypoints.seed import print_logins, seed
     from switchboard_booking.settings import BookingSettings
@@ -23,7 +30,7 @@ def _run_seed(_args: argparse.Namespace) -> None:
         await migrate(migrations_path(switchboard_booking.__file__), settings.service_database_url)
         engine = make_engine(settings.service_database_url)
         try:
-            return await seed(make_session_factory(engine), settings)
+            return await seed(make_session_factory(engine), settings, scenario_day=args.day)
         finally:
             await engine.dispose()
 

@@ -209,7 +209,8 @@ CLIENTS = [
 ]
 
 
-def _next_weekday(today: date) -> date:
+def next_weekday(today: date) -> date:
+    """The first Monday-to-Friday day after ``today`` (the seeded doctors' working days)."""
     day = today + timedelta(days=1)
     while day.weekday() >= 5:
         day += timedelta(days=1)
@@ -221,9 +222,14 @@ async def _exists(session: AsyncSession, table: sa.Table, key: str, value: str) 
 
 
 async def seed(
-    sessions: async_sessionmaker[AsyncSession], settings: BookingSettings
+    sessions: async_sessionmaker[AsyncSession],
+    settings: BookingSettings,
+    *,
+    scenario_day: date | None = None,
 ) -> dict[str, int]:
-    """Create whatever of the demo chain is missing; returns how many of each were added."""
+    """Create whatever of the demo chain is missing; returns how many of each were added.
+
+    The demo appointments are on ``scenario_day`` (default: the next weekday in Moscow)."""
     added = {
         "clinics": 0,
         "services": 0,
@@ -281,17 +287,20 @@ async def seed(
             sa.select(sa.exists().where(appointments.c.client_id.in_(client_ids)))
         )
     if not has_appointments:
-        added["appointments"] = await _seed_appointments(sessions, settings, client_ids)
+        day = scenario_day or next_weekday(datetime.now(ZoneInfo("Europe/Moscow")).date())
+        added["appointments"] = await _seed_appointments(sessions, settings, client_ids, day)
     return added
 
 
 async def _seed_appointments(
-    sessions: async_sessionmaker[AsyncSession], settings: BookingSettings, client_ids: list[str]
+    sessions: async_sessionmaker[AsyncSession],
+    settings: BookingSettings,
+    client_ids: list[str],
+    day: date,
 ) -> int:
-    """The scenario: on the next weekday Dr Ivanova has a Partner booking at 10:00 and a
-    Central booking at 11:00, so each call center sees the other's appointment greyed out."""
+    """The scenario: on ``day`` Dr Ivanova has a Partner booking at 10:00 and a Central
+    booking at 11:00, so each call center sees the other's appointment greyed out."""
     msk = ZoneInfo("Europe/Moscow")
-    day = _next_weekday(datetime.now(msk).date())
 
     def at(hour: int) -> datetime:
         return datetime.combine(day, time(hour), tzinfo=msk).astimezone(UTC)

@@ -1,4 +1,5 @@
-"""Touch events staged in the outbox, in the caller's transaction (published after commit)."""
+"""crm-touch's events staged in the outbox, in the caller's transaction (published after
+commit): caller identification and touch events."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard_contracts import (
     CRM_TOUCHES,
+    CallDirection,
+    CallerIdentified,
     TouchContact,
     TouchCreated,
     TouchUpdated,
@@ -18,6 +21,31 @@ from switchboard_runtime.outbox import add_events
 from switchboard_runtime.settings import ServiceSettings
 
 PRODUCER = "crm-touch"
+
+
+async def stage_caller_identified(
+    session: AsyncSession,
+    settings: ServiceSettings,
+    *,
+    call_id: str,
+    direction: CallDirection,
+    phone: str | None,
+    contact: TouchContact | None,
+    touch_id: str | None,
+    at: datetime,
+) -> CallerIdentified:
+    """Stage ``CallerIdentified`` for an external call (keyed and correlated by call)."""
+    event = CallerIdentified(
+        call_id=call_id,
+        direction=direction,
+        phone=phone,
+        contact=contact,
+        touch_id=touch_id,
+        identified_at=at,
+    )
+    envelope = make_envelope(event, producer=PRODUCER, occurred_at=at)
+    await add_events(session, settings, [(CRM_TOUCHES, call_id, envelope)])
+    return event
 
 
 async def stage_touch_created(

@@ -366,26 +366,37 @@ async def contact_details(
     return {d.contact.contact_id: d for d in map(_details, await session.execute(query))}
 
 
-def build_touch_contact(touch: Touch, details: Mapping[str, ContactDetails]) -> TouchContact | None:
-    """The ``contact`` of a touch's events from its contacts' details: who it is with, what
-    the pop-up shows about them, and the other candidates when the number is shared."""
-    found = details.get(touch.contact_id or "")
+def build_contact(
+    contact_id: str | None,
+    candidate_ids: Sequence[str],
+    ambiguous: bool,
+    details: Mapping[str, ContactDetails],
+) -> TouchContact | None:
+    """The ``contact`` of crm-touch's events from its contacts' details: who the call is
+    with, what the pop-up shows about them, and the other candidates when the number is
+    shared."""
+    found = details.get(contact_id or "")
     if found is None:
         return None
-    candidates = [details[c].contact for c in touch.candidate_ids if c in details]
+    candidates = [details[c].contact for c in candidate_ids if c in details]
     return TouchContact(
         id=found.contact.contact_id,
         kind=found.contact.kind,
         display_name=found.contact.display_name,
         key_details=found.key_details(),
-        ambiguous=touch.ambiguous,
+        ambiguous=ambiguous,
         candidates=[
             ContactRef(id=c.contact_id, kind=c.kind, display_name=c.display_name)
             for c in candidates
         ]
-        if len(touch.candidate_ids) > 1
+        if len(candidate_ids) > 1
         else [],
     )
+
+
+def build_touch_contact(touch: Touch, details: Mapping[str, ContactDetails]) -> TouchContact | None:
+    """The ``contact`` of a touch's events (see :func:`build_contact`)."""
+    return build_contact(touch.contact_id, touch.candidate_ids, touch.ambiguous, details)
 
 
 async def touch_contact(session: AsyncSession, touch: Touch, now: datetime) -> TouchContact | None:

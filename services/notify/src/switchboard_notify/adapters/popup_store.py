@@ -8,7 +8,14 @@ a console's WebSocket. Per call (all keys under the deployment's prefix ``P``):
   TTL ``popup_ttl`` while open, ``closed_ttl`` once closed;
 * ``P call:<id>:exts`` — the extensions it rang on;
 * ``P ext:<extension>:open`` — a sorted set of the calls open there (score: ring time), read
-  when a console (re)connects.
+  when a console (re)connects;
+* ``P pending`` — a sorted set of the open calls nobody has identified yet (score: the
+  moment, in microseconds of Redis' clock, after which the pop-up shows the number as
+  unknown); any replica's sweeper settles the due ones (:meth:`PopupStore.settle_unidentified`).
+
+Identification carries the moment it was made (``ident_at``): an older one never replaces a
+newer one, whatever order crm-touch's events arrive in; the provisional "unknown" of the
+sweeper counts as the oldest of all, so any real identification replaces it.
 
 Channels: ``P ext:<extension>`` carries pop-ups for that extension only (privacy: a replica
 hands them to that extension's sessions and no one else); ``P closes`` carries closes, which
@@ -25,6 +32,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from redis.asyncio import Redis
@@ -51,8 +59,24 @@ local function closed_msg(call_id, version, close)
   return '{"kind":"closed","call_id":' .. cjson.encode(call_id) .. ',"version":' .. version ..
     ',"close":' .. close .. '}'
 end
+local function identify(key, exts_key, call_id, ident, at, ttl)
+  local stored_at = redis.call('HGET', key, 'ident_at')
+  if stored_at and tonumber(stored_at) > tonumber(at) then return 0 end
+  redis.call('ZREM', P .. 'pending', call_id)
+  if redis.call('HGET', key, 'ident') == ident then return 0 end
+  redis.call('HSET', key, 'ident', ident, 'ident_at', at)
+  redis.call('EXPIRE', key, ttl, 'NX')
+  if redis.call('HGET', key, 'status') ~= 'open' then return 0 end
+  local version = bump(key)
+  local data = redis.call('HGET', key, 'data')
+  for _, e in ipairs(redis.call('SMEMBERS', exts_key)) do
+    redis.call('PUBLISH', P .. 'ext:' .. e, popup_msg(call_id, version, e, data, ident))
+  end
+  return 1
+end
 local function close_call(key, exts_key, call_id, close, ttl)
   redis.call('HSET', key, 'status', 'closed', 'closed', close)
+  redis.call('ZREM', P .. 'pending', call_id)
   local version = bump(key)
   for _, ext in ipairs(redis.call('SMEMBERS', exts_key)) do
     redis.call('ZREM', P .. 'ext:' .. ext .. ':open', call_id)
@@ -63,14 +87,20 @@ local function close_call(key, exts_key, call_id, close, ttl)
 end
 """
 
-# KEYS: call, exts, ext-open. ARGV: P, call_id, extension, data, full ('1'|'0'), ttl.
+# KEYS: call, exts, ext-open, pending.
+# ARGV: P, call_id, extension, data, full ('1'|'0'), ttl, identification bound (µs).
 _RING = (
     _COMMON
     + r"""
-local key, exts_key, open_key = KEYS[1], KEYS[2], KEYS[3]
+local key, exts_key, open_key, pending_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local call_id, ext, data, full, ttl = ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
 local status = redis.call('HGET', key, 'status')
 if status == 'closed' or status == 'ignored' then return 0 end
+if status ~= 'open' and not redis.call('HGET', key, 'ident') then
+  local now = redis.call('TIME')
+  local due = tonumber(now[1]) * 1000000 + tonumber(now[2]) + tonumber(ARGV[7])
+  redis.call('ZADD', pending_key, string.format('%.0f', due), call_id)
+end
 local changed = false
 local current = redis.call('HGET', key, 'data')
 if (full == '1' or not current) and current ~= data then
@@ -106,22 +136,30 @@ redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
 return 1
 """
 
-# KEYS: call, exts. ARGV: P, call_id, ident, ttl.
+# KEYS: call, exts. ARGV: P, call_id, ident, ttl, ident_at (µs since the epoch).
 _IDENTIFY = (
     _COMMON
     + r"""
-local key, exts_key = KEYS[1], KEYS[2]
-local call_id, ident, ttl = ARGV[2], ARGV[3], tonumber(ARGV[4])
-if redis.call('HGET', key, 'ident') == ident then return 0 end
-redis.call('HSET', key, 'ident', ident)
-redis.call('EXPIRE', key, ttl, 'NX')
-if redis.call('HGET', key, 'status') ~= 'open' then return 0 end
-local version = bump(key)
-local data = redis.call('HGET', key, 'data')
-for _, e in ipairs(redis.call('SMEMBERS', exts_key)) do
-  redis.call('PUBLISH', P .. 'ext:' .. e, popup_msg(call_id, version, e, data, ident))
+return identify(KEYS[1], KEYS[2], ARGV[2], ARGV[3], ARGV[5], tonumber(ARGV[4]))
+"""
+)
+
+# KEYS: pending. ARGV: P, provisional ident, ttl, most to settle.
+_SETTLE = (
+    _COMMON
+    + r"""
+local t = redis.call('TIME')
+local now = string.format('%.0f', tonumber(t[1]) * 1000000 + tonumber(t[2]))
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[4]))
+local settled = 0
+for _, call_id in ipairs(due) do
+  redis.call('ZREM', KEYS[1], call_id)
+  local key = P .. 'call:' .. call_id
+  if redis.call('HGET', key, 'status') == 'open' and not redis.call('HGET', key, 'ident') then
+    settled = settled + identify(key, key .. ':exts', call_id, ARGV[2], '0', tonumber(ARGV[3]))
+  end
 end
-return 1
+return settled
 """
 )
 
@@ -200,14 +238,24 @@ class CloseResult:
 class PopupStore:
     """The shared pop-up state (see module doc); every method is one atomic script."""
 
-    def __init__(self, redis: Redis, prefix: str, *, popup_ttl: int, closed_ttl: int):
+    def __init__(
+        self,
+        redis: Redis,
+        prefix: str,
+        *,
+        popup_ttl: int,
+        closed_ttl: int,
+        identification_timeout: float = 2.0,
+    ):
         self.redis = redis
         self.prefix = prefix
         self.popup_ttl = popup_ttl
         self.closed_ttl = closed_ttl
+        self.identification_timeout = identification_timeout
         self._ring = redis.register_script(_RING)
         self._ignore = redis.register_script(_IGNORE)
         self._identify = redis.register_script(_IDENTIFY)
+        self._settle = redis.register_script(_SETTLE)
         self._close = redis.register_script(_CLOSE)
         self._take = redis.register_script(_TAKE)
         self._snapshot = redis.register_script(_SNAPSHOT)
@@ -219,6 +267,10 @@ class PopupStore:
 
     def _exts(self, call_id: str) -> str:
         return f"{self.prefix}call:{call_id}:exts"
+
+    @property
+    def _pending(self) -> str:
+        return f"{self.prefix}pending"
 
     def extension_channel(self, extension: str) -> str:
         """The channel carrying pop-ups for ``extension``."""
@@ -253,6 +305,7 @@ class PopupStore:
                 self._call(call_id),
                 self._exts(call_id),
                 f"{self.prefix}ext:{extension}:open",
+                self._pending,
             ],
             args=[
                 self.prefix,
@@ -261,6 +314,7 @@ class PopupStore:
                 _dumps(call),
                 "1" if full else "0",
                 self.popup_ttl,
+                round(self.identification_timeout * 1_000_000),
             ],
         )
         return bool(done)
@@ -269,13 +323,24 @@ class PopupStore:
         """Remember that a call gets no pop-up (outgoing, internal)."""
         await self._ignore(keys=[self._call(call_id)], args=[self.prefix, call_id, self.popup_ttl])
 
-    async def identify(self, call_id: str, ident: dict[str, Any]) -> bool:
-        """Store who is calling; updates the open pop-up everywhere it shows."""
+    async def identify(self, call_id: str, ident: dict[str, Any], at: datetime) -> bool:
+        """Store who is calling, as identified at ``at``; updates the open pop-up everywhere
+        it shows. An identification older than the stored one changes nothing."""
+        at_us = round(at.timestamp() * 1_000_000)
         done = await self._identify(
             keys=[self._call(call_id), self._exts(call_id)],
-            args=[self.prefix, call_id, _dumps(ident), self.popup_ttl],
+            args=[self.prefix, call_id, _dumps(ident), self.popup_ttl, at_us],
         )
         return bool(done)
+
+    async def settle_unidentified(self, provisional: dict[str, Any], *, limit: int = 100) -> int:
+        """Show ``provisional`` (the number, as unknown) in every open pop-up still waiting
+        for its identification past the bound; returns how many. A real identification
+        arriving later still replaces it."""
+        settled = await self._settle(
+            keys=[self._pending], args=[self.prefix, _dumps(provisional), self.popup_ttl, limit]
+        )
+        return int(settled)
 
     async def close(self, call_id: str, close: dict[str, Any]) -> CloseResult:
         """Close the pop-up for everyone (first close wins; later ones are no-ops)."""

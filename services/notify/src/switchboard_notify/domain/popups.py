@@ -25,7 +25,7 @@ CloseReason = Literal["answered", "taken", "ended", "unassigned"]
 call ended unanswered, or (for one session only) the operator left the extension."""
 
 Identification = Literal["pending", "known", "unknown", "ambiguous"]
-"""Where caller identification stands: no touch yet, one contact, nobody, several contacts."""
+"""Where caller identification stands: not yet, one contact, nobody, several contacts."""
 
 PopupMessage = dict[str, Any]
 """Internal: ``{"kind": "popup", "call_id", "version", "extension", "call", "ident"}``."""
@@ -110,6 +110,12 @@ def identification(contact: TouchContact | None, phone: str | None, region: str)
         ],
         "caller": caller,
     }
+
+
+def unidentified() -> dict[str, Any]:
+    """The identification a pop-up shows when none arrived within the bound (crm-touch slow
+    or away): nobody known, so the number (from the call's details) is shown as unknown."""
+    return {"identification": "unknown", "contact": None, "candidates": [], "caller": None}
 
 
 def handled_by(
