@@ -130,14 +130,7 @@ class Platform:
         for name in (*SERVICES, "console"):
             self.ports[name] = free_port()
         env = self._environment()
-        with (self.log_dir / "booking-seed.log").open("wb") as log:
-            subprocess.run(
-                [_bin("switchboard-booking"), "seed", "--day", self.seed_day.isoformat()],
-                env=env,
-                stdout=log,
-                stderr=log,
-                check=True,
-            )
+        self.seed(env)
         for name in (*SERVICES, "console"):
             log = (self.log_dir / f"{name}.log").open("wb")
             self.processes[name] = subprocess.Popen(
@@ -150,6 +143,17 @@ class Platform:
         deadline = time.monotonic() + timeout
         for name in (*SERVICES, "console"):
             self._wait_ready(name, deadline)
+
+    def seed(self, env: dict[str, str]) -> None:
+        """Seed booking's demo chain, its appointments on :attr:`seed_day`."""
+        with (self.log_dir / "booking-seed.log").open("wb") as log:
+            subprocess.run(
+                [_bin("switchboard-booking"), "seed", "--day", self.seed_day.isoformat()],
+                env=env,
+                stdout=log,
+                stderr=log,
+                check=True,
+            )
 
     def _wait_ready(self, name: str, deadline: float) -> None:
         url = f"http://127.0.0.1:{self.ports[name]}/readyz"

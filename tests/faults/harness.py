@@ -37,6 +37,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from switchboard_booking.entrypoints.seed import next_weekday
 from switchboard_runtime.testing import wait_until
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
@@ -47,7 +48,6 @@ from live_platform import (
     SERVICES,
     Platform,
     _bin,
-    booking_day,
     free_port,
     send_pbx,
 )
@@ -168,14 +168,7 @@ class FaultPlatform(Platform):
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for name in (*SERVICES, "console"):
             self.ports[name] = free_port()
-        with (self.log_dir / "booking-seed.log").open("wb") as log:
-            subprocess.run(
-                [_bin("switchboard-booking"), "seed"],
-                env=self._environment(),
-                stdout=log,
-                stderr=log,
-                check=True,
-            )
+        self.seed(self._environment())
         for name in SERVICES:
             self.start_process(name)
         deadline = time.monotonic() + timeout
@@ -294,19 +287,17 @@ async def book_during_calls(
     answered calls from a known patient, through booking's API (``call_id`` given, as the
     console does). Returns call id → appointment id.
 
-    Each fault test books on weekdays of its own, three or more days ahead (booking refuses
-    the past; the seed's own appointments are on the next weekday), at distinct hours."""
+    Each fault test books on a weekday of its own from the platform's booking day on (a
+    weekday after the seed's, so never among the seed's appointments)."""
     chosen = [
         c
         for c in calls
         if c.call_type == "incoming" and c.answered_at is not None and c.src in KNOWN_CALLERS
     ][:how_many]
     assert len(chosen) == how_many, "the stream has too few answered calls from patients"
-    day = booking_day(3)
+    day = platform.booking_day
     for _ in range(next(_booking_days)):  # the next weekday, once per earlier test
-        day += timedelta(days=1)
-        while day.weekday() >= 5:
-            day += timedelta(days=1)
+        day = next_weekday(day)
     async with httpx.AsyncClient(
         base_url=platform.url("booking") + "/api/booking", timeout=30
     ) as client:
