@@ -30,6 +30,7 @@ from switchboard_runtime.testing.live import (
     start_server,
     stop_server,
 )
+from switchboard_runtime.testing.plugin import TopicReader
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -61,7 +62,7 @@ def _ringing(call_id: str, caller: str, extension: str) -> CallStarted:
 
 
 @asynccontextmanager
-async def _notify_replicas() -> AsyncIterator[list[LiveServer]]:
+async def _notify_replicas(**isolated: str) -> AsyncIterator[list[LiveServer]]:
     """Two notify replicas of one deployment, with the test's identification bound."""
     from switchboard_notify.bootstrap import build_app
     from switchboard_notify.settings import NotifySettings
@@ -70,7 +71,9 @@ async def _notify_replicas() -> AsyncIterator[list[LiveServer]]:
     try:
         for _ in range(2):
             settings = NotifySettings(
-                log_json=False, identification_timeout_seconds=IDENTIFICATION_BOUND_SECONDS
+                log_json=False,
+                identification_timeout_seconds=IDENTIFICATION_BOUND_SECONDS,
+                **isolated,  # type: ignore[arg-type]
             )
             replicas.append(await start_server(build_app(settings)))
         yield replicas
@@ -80,7 +83,7 @@ async def _notify_replicas() -> AsyncIterator[list[LiveServer]]:
 
 
 async def test_pop_ups_identify_callers_with_touch_creation_off(
-    settings_env: dict[str, str], running_service: Any, topic_reader: Any, infra: Any
+    run_id: str, running_service: Any, infra: Any
 ) -> None:
     from switchboard_booking.bootstrap import build_app as build_booking
     from switchboard_booking.entrypoints.seed import seed
@@ -92,15 +95,25 @@ async def test_pop_ups_identify_callers_with_touch_creation_off(
     stranger_e164, stranger_as_dialled, stranger_display = _mobile()
     run = uuid.uuid4().hex[:8]
     extension = str(700_000 + random.randrange(100_000))
-    crm_events = await topic_reader("crm.touches")
-    booking_app = build_booking(BookingSettings(log_json=False))
-    crm_app = build_crm(CrmTouchSettings(log_json=False, calltouch_enabled_default=False))
+    # Topics and databases of its own (within this run's, so the run's clean-up removes
+    # them): a fresh deployment, where no Calltouch switch was ever seen, whatever other
+    # tests of the run switched.
+    isolated = {"topic_prefix": f"t{run_id}.pi.", "database_suffix": f"_pi_{run_id}"}
+    crm_events = TopicReader(infra.kafka_bootstrap_servers, f"t{run_id}.pi.crm.touches")
+    booking_app = build_booking(BookingSettings(log_json=False, **isolated))
+    crm_app = build_crm(
+        CrmTouchSettings(log_json=False, calltouch_enabled_default=False, **isolated)
+    )
     producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap_servers, acks="all")
     await producer.start()
-    feed = EventFeed(producer, settings_env["TOPIC_PREFIX"])
+    feed = EventFeed(producer, isolated["topic_prefix"])
     consoles: list[WsClient] = []
     try:
-        async with _notify_replicas() as replicas, running_service(booking_app) as booking:
+        async with (
+            _notify_replicas(**isolated) as replicas,
+            running_service(booking_app) as booking,
+        ):
+            await crm_events.start()
             await seed(booking_app.state.runtime.sessions, booking_app.state.runtime.settings)
             admin = await _login(booking, "admin", "admin")
             # Two admins of one call center share a new extension; a patient with a mobile.
@@ -195,6 +208,7 @@ async def test_pop_ups_identify_callers_with_touch_creation_off(
     finally:
         for console in consoles:
             await console.close()
+        await crm_events.stop()
         await producer.stop()
 
 
