@@ -58,8 +58,8 @@ format: install ## apply ruff's fixes and formatting
 	$(UV) run ruff check --fix .
 	$(UV) run ruff format .
 
-schemas: install ## export the event contracts as JSON Schema and AsyncAPI into docs/contracts
-	$(UV) run switchboard-contracts export --out docs/contracts
+schemas: install ## export the event contracts (JSON Schema, AsyncAPI with every consumer group) into docs/contracts
+	$(UV) run python scripts/export_contracts.py docs/contracts
 
 # --- benchmarks (bench/README.md): figures beside same-run baselines; never fail on time ------
 .PHONY: bench bench-quick

@@ -18,7 +18,6 @@ rules a platform engineer relies on hold.
 
 from __future__ import annotations
 
-import ast
 import copy
 import functools
 import os
@@ -821,66 +820,25 @@ def test_each_service_has_a_migration_job(
 # ------------------------------------------------------------------- in-cluster infrastructure
 
 
+#: The services that consume events (booking only publishes).
+CONSUMING_SERVICES = ("telephony", "crm-touch", "analytics", "notify")
+
+
 def _subscriptions() -> list[tuple[str, str, str]]:
-    """(topic, consumer group, where) for every ``subscribe(topics=[...], group=...)`` call in
-    services/, names resolved through module constants and switchboard_contracts."""
-    import switchboard_contracts
+    """(topic, consumer group, service) for every consumer of the services, from their
+    subscription tables (topics of contract events derived from the contracts)."""
+    from switchboard_contracts import topic_for
+    from switchboard_runtime.messaging import platform_consumers
 
     found = []
-    for path in sorted((REPO / "services").glob("*/src/**/*.py")):
-        tree = ast.parse(path.read_text(), filename=str(path))
-        constants = {
-            target.id: node.value.value
-            for node in tree.body
-            if isinstance(node, ast.Assign)
-            and isinstance(node.value, ast.Constant)
-            and isinstance(node.value.value, str)
-            for target in node.targets
-            if isinstance(target, ast.Name)
-        }
-
-        def resolve(expr: ast.expr, constants: dict[str, str] = constants) -> str | None:
-            if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
-                return expr.value
-            if isinstance(expr, ast.Name):
-                if expr.id in constants:
-                    return constants[expr.id]
-                value = getattr(switchboard_contracts, expr.id, None)
-                return value if isinstance(value, str) else None
-            if isinstance(expr, ast.Attribute):
-                value = getattr(switchboard_contracts, expr.attr, None)
-                return value if isinstance(value, str) else None
-            return None
-
-        for node in ast.walk(tree):
-            if not (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "subscribe"
-            ):
-                continue
-            kwargs = {k.arg: k.value for k in node.keywords}
-            if "topics" not in kwargs or "group" not in kwargs:
-                continue
-            where = f"{path.relative_to(REPO)}:{node.lineno}"
-            group = resolve(kwargs["group"])
-            topics = kwargs["topics"]
-            names = (
-                [resolve(e) for e in topics.elts]
-                if isinstance(topics, (ast.List, ast.Tuple))
-                else [None]
-            )
-            assert group is not None and None not in names, (
-                f"{where}: cannot read the topics/group of this subscription statically; write "
-                "them as contract constants or string constants so the deployment's dead-letter "
-                "topics can be checked"
-            )
-            found += [(topic, group, where) for topic in names if topic is not None]
+    for consumer in platform_consumers(CONSUMING_SERVICES):
+        topics = {*consumer.topics, *(topic_for(t) for t in consumer.event_types)}
+        found += [(topic, consumer.group, consumer.service) for topic in sorted(topics)]
     return found
 
 
 def test_subscriptions_are_found() -> None:
-    """The scan below sees the consumers that exist today (it is not vacuous)."""
+    """The tables below name the consumers that exist today (the check is not vacuous)."""
     groups = {(topic, group) for topic, group, _ in _subscriptions()}
     assert ("pbx.events.raw", "telephony.pbx-ingest") in groups
     assert ("telephony.calls", "analytics.calls") in groups

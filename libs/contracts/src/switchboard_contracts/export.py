@@ -13,7 +13,8 @@ sorted keys and two-space indentation, so the same code always gives the same by
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from switchboard_contracts.topics import (
 
 __all__ = [
     "JSON_SCHEMA_DIALECT",
+    "Consumer",
     "asyncapi_document",
     "envelope_schema",
     "event_schema",
@@ -48,6 +50,18 @@ JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _SCHEMA_MODE: JsonSchemaMode = "validation"
 _KAFKA_BINDING_VERSION = "0.5.0"
 _COMPONENT_SCHEMAS = "#/components/schemas/"
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """A consumer group of a service and the event types it handles (on whichever topics
+    carry them), or the topics it reads whole (raw input): what the AsyncAPI document's
+    ``receive`` operations say. The services' subscription tables give these."""
+
+    service: str
+    group: str
+    event_types: Sequence[str] = ()
+    topics: Sequence[str] = ()
 
 
 def schema_filename(cls: type[Event]) -> str:
@@ -99,12 +113,15 @@ def _summary(cls: type[Any]) -> str:
     return (cls.__doc__ or cls.__name__).strip().splitlines()[0]
 
 
-def asyncapi_document(version: str = __version__) -> dict[str, Any]:
+def asyncapi_document(
+    version: str = __version__, consumers: Iterable[Consumer] = ()
+) -> dict[str, Any]:
     """The AsyncAPI 3.0 document of the platform's topics.
 
     One channel per topic (plus the dead-letter pattern), one message per current event type
     whose payload is the envelope holding that event, and the Kafka message key of each
-    message described in its Kafka binding.
+    message described in its Kafka binding; a ``send`` operation per topic (its producer)
+    and a ``receive`` operation per consumer group and topic of ``consumers``.
     """
     envelope_models: list[tuple[type[BaseModel], JsonSchemaMode]] = [
         (Envelope[cls], _SCHEMA_MODE)  # type: ignore[valid-type]
@@ -176,6 +193,25 @@ def asyncapi_document(version: str = __version__) -> dict[str, Any]:
             "channel": {"$ref": f"#/channels/{channel_id}"},
             "messages": [{"$ref": f"#/channels/{channel_id}/messages/{name}"} for name in names],
         }
+    for consumer in consumers:
+        wanted: dict[str, list[str]] = {topic: [] for topic in consumer.topics}
+        for event_type in consumer.event_types:
+            wanted.setdefault(topic_for(event_type), []).append(event_type)
+        for topic, names in sorted(wanted.items()):
+            channel_id = topic.replace(".", "_")
+            names = names or list(channels[channel_id]["messages"])
+            operations[f"receive_{channel_id}_{consumer.group.replace('.', '_')}"] = {
+                "action": "receive",
+                "title": f"{consumer.service} ({consumer.group}) reads {topic}",
+                "channel": {"$ref": f"#/channels/{channel_id}"},
+                "messages": [{"$ref": f"#/channels/{channel_id}/messages/{n}"} for n in names],
+                "bindings": {
+                    "kafka": {
+                        "groupId": {"type": "string", "enum": [consumer.group]},
+                        "bindingVersion": _KAFKA_BINDING_VERSION,
+                    }
+                },
+            }
     channels["dead_letters"] = {
         "address": "{topic}.dlq.{group}",
         "title": "dead-letter topics",
@@ -212,8 +248,11 @@ def _write_json(path: Path, data: Any) -> None:
     path.write_text(text, encoding="utf-8", newline="\n")
 
 
-def export(out_dir: Path | str) -> list[Path]:
+def export(out_dir: Path | str, consumers: Iterable[Consumer] = ()) -> list[Path]:
     """Write every schema and the AsyncAPI document under ``out_dir``; return the files written.
+
+    ``consumers`` adds the platform's consumer groups to the AsyncAPI document (the released
+    snapshot of the contracts leaves them out: it describes the events, not who reads them).
 
     Stale ``*.json`` files in ``out_dir/schemas`` (e.g. of a version no longer registered) are
     removed, so the directory mirrors the current code exactly.
@@ -232,7 +271,7 @@ def export(out_dir: Path | str) -> list[Path]:
     for stale in sorted(schemas_dir.glob("*.json")):
         if stale not in written:
             stale.unlink()
-    document = asyncapi_document(__version__)
+    document = asyncapi_document(__version__, consumers)
     _write_json(out / "asyncapi.json", document)
     (out / "asyncapi.yaml").write_text(dump_yaml(document), encoding="utf-8", newline="\n")
     written += [out / "asyncapi.json", out / "asyncapi.yaml"]

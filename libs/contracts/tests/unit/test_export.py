@@ -96,3 +96,27 @@ def test_version_matches_pyproject() -> None:
     pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
     project = tomllib.loads(pyproject.read_text())["project"]
     assert switchboard_contracts.__version__ == project["version"]
+
+
+def test_consumers_become_receive_operations_on_the_topics_of_their_events() -> None:
+    from switchboard_contracts.export import Consumer, asyncapi_document
+
+    document = asyncapi_document(
+        "1.0.0",
+        [
+            Consumer("notify", "notify", event_types=("CallStarted", "CallerIdentified")),
+            Consumer("telephony", "telephony.pbx-ingest", topics=("pbx.events.raw",)),
+        ],
+    )
+    receives = {k: v for k, v in document["operations"].items() if v["action"] == "receive"}
+    assert sorted(receives) == [
+        "receive_crm_touches_notify",
+        "receive_pbx_events_raw_telephony_pbx-ingest",
+        "receive_telephony_calls_notify",
+    ]
+    calls = receives["receive_telephony_calls_notify"]
+    assert calls["channel"] == {"$ref": "#/channels/telephony_calls"}
+    assert calls["messages"] == [{"$ref": "#/channels/telephony_calls/messages/CallStarted"}]
+    assert calls["bindings"]["kafka"]["groupId"]["enum"] == ["notify"]
+    raw = receives["receive_pbx_events_raw_telephony_pbx-ingest"]
+    assert raw["messages"] == [{"$ref": "#/channels/pbx_events_raw/messages/PbxRawEvent"}]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from fastapi import APIRouter, FastAPI, Request
@@ -31,10 +31,19 @@ from switchboard_runtime.db import make_engine, make_session_factory, migrate
 from switchboard_runtime.health import ReadinessCheck, health_router
 from switchboard_runtime.kafka import ensure_topics, make_broker
 from switchboard_runtime.logging import configure_logging, get_logger
+from switchboard_runtime.messaging import (
+    Subscription,
+    event_id_key,
+    outbox_session_info,
+    parse_contract_event,
+)
 from switchboard_runtime.outbox import OutboxRelay
 from switchboard_runtime.settings import ServiceSettings
 
 log = get_logger(__name__)
+
+D = TypeVar("D")
+
 
 #: SQLSTATEs of text PostgreSQL cannot store: character_not_in_repertoire (a NUL byte),
 #: untranslatable_character (``\\u0000`` inside JSON).
@@ -81,6 +90,8 @@ class ServiceRuntime:
         self.sessions: async_sessionmaker[AsyncSession] = make_session_factory(self.engine)
         self.broker: KafkaBroker = make_broker(settings)
         self.relay = OutboxRelay(self.engine, self.broker, settings)
+        # Every session knows where publish() stages events and which relay to wake.
+        self.sessions.configure(info=outbox_session_info(settings, self.relay.wake))
         self.readiness: dict[str, ReadinessCheck] = {
             "database": self._check_database,
             "kafka": self._check_kafka,
@@ -123,6 +134,20 @@ class ServiceRuntime:
         )
         self._processors.append(processor)
         return processor
+
+    def handle(self, subscription: Subscription[D], deps: D) -> BatchProcessor[Any]:
+        """Consume the contract events of ``subscription`` (its topics come from the
+        contracts) and call its handlers with ``deps``: one envelope parse per message,
+        ``invalid_event`` dead letters, idempotency on ``event_id``."""
+        handle, handle_batch = subscription.bind(deps)
+        return self.subscribe(
+            topics=list(subscription.topics),
+            group=subscription.group,
+            parse=parse_contract_event,
+            dedupe_key=event_id_key,
+            handle=handle,
+            handle_batch=handle_batch,
+        )
 
     def on_start(self, hook: Callable[[], Awaitable[None]]) -> None:
         """Run ``hook`` after the broker started (background tasks, caches)."""

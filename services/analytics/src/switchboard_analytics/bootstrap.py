@@ -5,9 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from switchboard_analytics.adapters.store import zone_known
-from switchboard_analytics.entrypoints import consumers
 from switchboard_analytics.entrypoints.api import calls_router
-from switchboard_analytics.handlers import Projection
+from switchboard_analytics.handlers import SUBSCRIPTION, Projection
 from switchboard_analytics.settings import AnalyticsSettings
 from switchboard_runtime.auth import authenticator
 from switchboard_runtime.db import migrations_path
@@ -31,9 +30,8 @@ def build_app(settings: AnalyticsSettings | None = None) -> FastAPI:
     runtime = ServiceRuntime(
         settings,
         migrations_dir=migrations_path(switchboard_analytics.__file__),
-        topics=consumers.TOPICS,
     )
-    consumers.register(runtime, projection_for(settings))
+    runtime.handle(SUBSCRIPTION, projection_for(settings))
 
     async def check_default_zone() -> None:
         async with runtime.sessions() as session:

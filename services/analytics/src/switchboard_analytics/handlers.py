@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from switchboard_analytics.adapters import store
+from switchboard_analytics.adapters.tables import clinics, operators
 from switchboard_analytics.domain.callback import (
     DEFAULT_WINDOW,
     CallBack,
@@ -39,6 +40,8 @@ from switchboard_contracts import (
     TouchUpdated,
 )
 from switchboard_runtime.consumer import PermanentError
+from switchboard_runtime.directory import project_clinic, project_operator
+from switchboard_runtime.messaging import Subscription
 
 
 @dataclass(frozen=True)
@@ -131,17 +134,7 @@ async def _apply_directory(session: AsyncSession, envelope: Envelope[Any], p: Pr
     """Apply one directory event (operator, clinic): they are rare, one at a time."""
     event = envelope.payload
     if isinstance(event, OperatorChanged):
-        await store.upsert_operator(
-            session,
-            {
-                "operator_id": event.operator_id,
-                "name": event.name,
-                "role": event.role,
-                "extension": event.extension,
-                "active": event.active,
-                "version_at": envelope.occurred_at,
-            },
-        )
+        await project_operator(session, operators, envelope)
     elif isinstance(event, ClinicChanged):
         await on_clinic_changed(session, event, envelope, p)
 
@@ -345,16 +338,8 @@ async def on_clinic_changed(
     if not await store.zone_known(session, event.time_zone):
         raise PermanentError("unknown_time_zone", f"PostgreSQL does not know {event.time_zone}")
     before = await store.clinic_zone(session, event.clinic_id) or p.default_time_zone
-    after = await store.upsert_clinic(
-        session,
-        {
-            "clinic_id": event.clinic_id,
-            "name": event.name,
-            "time_zone": event.time_zone,
-            "active": event.active,
-            "version_at": envelope.occurred_at,
-        },
-    )
+    stored = await project_clinic(session, clinics, envelope)
+    after = stored.time_zone if stored is not None else None
     if after is not None and after != before and not p.deferred:
         await store.rezone_clinic(session, event.clinic_id, after)
 
@@ -403,3 +388,23 @@ def _callbacks_of(rows: list[Any], window: timedelta) -> list[dict[str, Any]]:
         if any(row[k] != v for k, v in wanted.items()):
             changes.append({"call_id": missed.call_id, **wanted})
     return changes
+
+
+#: analytics' whole subscription (group ``analytics.calls``): one consumer group applies
+#: whole batches, since the roll-ups are shared by calls of every partition. Other events
+#: on these topics (ringing, transfers, caller identification…) are not needed here.
+SUBSCRIPTION: Subscription[Projection] = Subscription(
+    group="analytics.calls",
+    events=(
+        CallStarted,
+        CallAnswered,
+        CallEnded,
+        CallTagged,
+        TouchCreated,
+        TouchUpdated,
+        OperatorChanged,
+        ClinicChanged,
+    ),
+    batch=project_batch,
+)
+SUBSCRIPTIONS = (SUBSCRIPTION,)

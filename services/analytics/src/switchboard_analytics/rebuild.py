@@ -30,13 +30,18 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from switchboard_analytics.adapters.tables import PROJECTION_TABLES, metadata
-from switchboard_analytics.entrypoints.consumers import GROUP, dedupe_key, parse
-from switchboard_analytics.handlers import Projection, finish_deferred, project_batch
+from switchboard_analytics.handlers import (
+    SUBSCRIPTION,
+    Projection,
+    finish_deferred,
+    project_batch,
+)
 from switchboard_analytics.settings import AnalyticsSettings
 from switchboard_contracts import BOOKING_DIRECTORY, CRM_TOUCHES, TELEPHONY_CALLS
 from switchboard_runtime.consumer import BatchProcessor, Delivery
 from switchboard_runtime.db import make_engine
 from switchboard_runtime.logging import get_logger
+from switchboard_runtime.messaging import event_id_key, parse_contract_event
 
 log = get_logger(__name__)
 
@@ -213,10 +218,10 @@ async def rebuild(
             log.warning("rebuild.skipped", topic=delivery.topic, reason=reason, detail=detail[:300])
 
         processor: BatchProcessor[Any] = BatchProcessor(
-            group=GROUP,
+            group=SUBSCRIPTION.group,
             sessions=sessions,
-            parse=parse,
-            dedupe_key=dedupe_key,
+            parse=parse_contract_event,
+            dedupe_key=event_id_key,
             handle=None,
             handle_batch=handle_batch,
             dead_letter=skip,

@@ -140,7 +140,7 @@ async def projected(
 ) -> AsyncIterator[Any]:
     """Analytics with topics and a database of its own, started after the batch is sent."""
     from switchboard_analytics.bootstrap import build_app
-    from switchboard_analytics.entrypoints.consumers import TOPICS
+    from switchboard_analytics.handlers import SUBSCRIPTION
     from switchboard_analytics.settings import AnalyticsSettings
     from switchboard_runtime.kafka import ensure_topics
     from switchboard_runtime.testing import wait_until
@@ -151,7 +151,7 @@ async def projected(
     distinct = len({e.event_id for e in envelopes})
     assert distinct == 13 and settings.consumer_batch_max_records >= len(envelopes)
     bootstrap = settings_env["KAFKA_BOOTSTRAP_SERVERS"]
-    await ensure_topics(bootstrap, [prefix + t for t in TOPICS], partitions=1)
+    await ensure_topics(bootstrap, [prefix + t for t in SUBSCRIPTION.topics], partitions=1)
     await kit.publish(bootstrap, prefix, envelopes)
     app = build_app(settings)
     async with running_service(app) as client:

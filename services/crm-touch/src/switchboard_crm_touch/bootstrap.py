@@ -6,7 +6,6 @@ from fastapi import FastAPI
 
 from switchboard_contracts import CRM_TOUCHES
 from switchboard_crm_touch import handlers
-from switchboard_crm_touch.entrypoints import consumers
 from switchboard_crm_touch.entrypoints.api import crm_router, install_error_handlers
 from switchboard_crm_touch.settings import CrmTouchSettings
 from switchboard_runtime.db import migrations_path
@@ -24,10 +23,10 @@ def build_app(settings: CrmTouchSettings | None = None) -> FastAPI:
         topics=[CRM_TOUCHES],
     )
     deps = handlers.Deps(settings=settings)
-    consumers.register(runtime, deps)
+    runtime.handle(handlers.SUBSCRIPTION, deps)
     app = runtime.fastapi_app(
         title="Switchboard crm-touch",
-        routers=[crm_router(runtime.sessions, deps, runtime.relay.wake)],
+        routers=[crm_router(runtime.sessions, deps)],
     )
     install_error_handlers(app)
     return app

@@ -31,6 +31,7 @@ from switchboard_contracts import (
     TouchContact,
 )
 from switchboard_crm_touch.adapters import events, repository
+from switchboard_crm_touch.adapters.tables import clinics
 from switchboard_crm_touch.domain.errors import NotFound
 from switchboard_crm_touch.domain.identification import Contact, Identification, identify
 from switchboard_crm_touch.domain.phones import phone_set, try_normalise
@@ -51,7 +52,9 @@ from switchboard_crm_touch.domain.touches import (
     with_update,
 )
 from switchboard_crm_touch.settings import CrmTouchSettings
+from switchboard_runtime.directory import project_clinic
 from switchboard_runtime.logging import bind_call_id, get_logger
+from switchboard_runtime.messaging import Subscription
 
 log = get_logger(__name__)
 
@@ -81,7 +84,7 @@ class Deps:
 async def _publish_updated(session: AsyncSession, deps: Deps, touch: Touch) -> None:
     now = deps.clock()
     contact = await repository.touch_contact(session, touch, now)
-    await events.stage_touch_updated(session, deps.settings, touch, contact, now)
+    await events.stage_touch_updated(session, touch, contact, now)
 
 
 async def _save_if_changed(session: AsyncSession, deps: Deps, old: Touch, new: Touch) -> bool:
@@ -126,14 +129,12 @@ async def _claim_lead(session: AsyncSession, deps: Deps, lead_id: str, client_id
 
 
 async def on_client_state(
-    session: AsyncSession,
-    deps: Deps,
-    event: ClientRegistered | ClientUpdated,
-    occurred_at: datetime,
+    session: AsyncSession, envelope: Envelope[ClientRegistered | ClientUpdated], deps: Deps
 ) -> None:
     """Replace the projection of a client with booking's full state, then let any open lead
     for one of its numbers be claimed by it (the lead was this client, calling before they
     were registered)."""
+    event, occurred_at = envelope.payload, envelope.occurred_at
     current = await repository.load_contact(session, event.client_id, for_update=True)
     if current is not None and current.status != "active":
         log.info("crm.client_state_ignored", client_id=event.client_id, reason=current.status)
@@ -162,9 +163,12 @@ async def on_client_state(
                 await _publish_updated(session, deps, touch)
 
 
-async def on_clients_merged(session: AsyncSession, deps: Deps, event: ClientsMerged) -> None:
+async def on_clients_merged(
+    session: AsyncSession, envelope: Envelope[ClientsMerged], deps: Deps
+) -> None:
     """The duplicate is gone: its numbers, touches (a ``TouchUpdated`` each) and appointments
     now belong to the primary; later events about the duplicate are ignored."""
+    event = envelope.payload
     primary = await repository.resolve_contact(session, event.primary_client_id)
     duplicate = event.duplicate_client_id
     if primary == duplicate:
@@ -194,10 +198,12 @@ async def calltouch_enabled(session: AsyncSession, settings: CrmTouchSettings) -
 
 
 async def on_call_event(
-    session: AsyncSession, deps: Deps, event: CallStarted | CallAnswered | CallEnded
+    session: AsyncSession, envelope: Envelope[CallStarted | CallAnswered | CallEnded], deps: Deps
 ) -> None:
-    """Fold a call event into the call's record; open the call's one touch when it is first
-    known to be external (and Calltouch is on), or update the touch it already has."""
+    """Fold a call event into the call's record; when the call is first known to be
+    external, identify the caller and open its one touch (while Calltouch is on), or update
+    the touch it already has."""
+    event = envelope.payload
     with bind_call_id(event.call_id):
         record = await repository.load_call(session, event.call_id)
         facts = absorb(record.facts, event)
@@ -269,7 +275,6 @@ async def _stage_identified(
         return
     await events.stage_caller_identified(
         session,
-        deps.settings,
         call_id=facts.call_id,
         direction=facts.direction,
         phone=phone,
@@ -295,11 +300,11 @@ async def _open_touch(session: AsyncSession, deps: Deps, facts: CallFacts) -> st
     # Details were read before the touch existed: its previous calls are the ones counted.
     contact = repository.build_touch_contact(touch, details)
     await _stage_identified(session, deps, facts, touch.phone, contact, touch.touch_id)
-    await events.stage_touch_created(session, deps.settings, touch, contact)
+    await events.stage_touch_created(session, touch, contact)
     if has_progress(touch):
         # The call was answered or ended before its touch could be opened (events out of
         # order): say so right after the creation.
-        await events.stage_touch_updated(session, deps.settings, touch, contact, deps.clock())
+        await events.stage_touch_updated(session, touch, contact, deps.clock())
     log.info(
         "crm.touch_created",
         touch_id=touch.touch_id,
@@ -333,10 +338,11 @@ async def _link_appointment(
 
 
 async def on_appointment_booked(
-    session: AsyncSession, deps: Deps, event: AppointmentBooked, occurred_at: datetime
+    session: AsyncSession, envelope: Envelope[AppointmentBooked], deps: Deps
 ) -> None:
     """Record the appointment (for the contact's timeline and next visit) and, when it was
     booked during a call or from a touch, link it to that touch."""
+    event, occurred_at = envelope.payload, envelope.occurred_at
     client_id = await repository.resolve_contact(session, event.client_id)
     fresh = await repository.save_booked(
         session,
@@ -367,8 +373,11 @@ async def on_appointment_booked(
         await _link_appointment(session, deps, touch_id, event.appointment_id, client_id)
 
 
-async def on_appointment_rescheduled(session: AsyncSession, event: AppointmentRescheduled) -> None:
+async def on_appointment_rescheduled(
+    session: AsyncSession, envelope: Envelope[AppointmentRescheduled], _deps: Deps
+) -> None:
     """Move the recorded appointment to its new time."""
+    event = envelope.payload
     await repository.update_appointment(
         session,
         event.appointment_id,
@@ -378,8 +387,11 @@ async def on_appointment_rescheduled(session: AsyncSession, event: AppointmentRe
     )
 
 
-async def on_appointment_cancelled(session: AsyncSession, event: AppointmentCancelled) -> None:
+async def on_appointment_cancelled(
+    session: AsyncSession, envelope: Envelope[AppointmentCancelled], _deps: Deps
+) -> None:
     """Mark the recorded appointment cancelled."""
+    event = envelope.payload
     await repository.update_appointment(
         session,
         event.appointment_id,
@@ -392,41 +404,46 @@ async def on_appointment_cancelled(session: AsyncSession, event: AppointmentCanc
 # --- directory and settings ----------------------------------------------------------------
 
 
-async def on_clinic_changed(session: AsyncSession, event: ClinicChanged) -> None:
+async def on_clinic_changed(
+    session: AsyncSession, envelope: Envelope[ClinicChanged], _deps: Deps
+) -> None:
     """Remember the clinic's name and time zone (for "next visit" in local time)."""
-    await repository.save_clinic(session, event.clinic_id, event.name, event.time_zone)
+    await project_clinic(session, clinics, envelope)
 
 
-async def on_settings_changed(session: AsyncSession, event: IntegrationSettingsChanged) -> None:
+async def on_settings_changed(
+    session: AsyncSession, envelope: Envelope[IntegrationSettingsChanged], _deps: Deps
+) -> None:
     """Remember an integration's switch (crm-touch acts on Calltouch's)."""
+    event = envelope.payload
     await repository.save_integration_setting(
         session, event.integration, event.enabled, event.changed_at
     )
     log.info("crm.integration_switched", integration=event.integration, enabled=event.enabled)
 
 
-# --- dispatch ------------------------------------------------------------------------------
+# --- the subscription ---------------------------------------------------------------------
 
-
-async def handle_event(session: AsyncSession, deps: Deps, envelope: Envelope[Any]) -> None:
-    """Apply one consumed event; events crm-touch has no use for are skipped."""
-    event = envelope.payload
-    if isinstance(event, CallStarted | CallAnswered | CallEnded):
-        await on_call_event(session, deps, event)
-    elif isinstance(event, ClientRegistered | ClientUpdated):
-        await on_client_state(session, deps, event, envelope.occurred_at)
-    elif isinstance(event, ClientsMerged):
-        await on_clients_merged(session, deps, event)
-    elif isinstance(event, AppointmentBooked):
-        await on_appointment_booked(session, deps, event, envelope.occurred_at)
-    elif isinstance(event, AppointmentRescheduled):
-        await on_appointment_rescheduled(session, event)
-    elif isinstance(event, AppointmentCancelled):
-        await on_appointment_cancelled(session, event)
-    elif isinstance(event, ClinicChanged):
-        await on_clinic_changed(session, event)
-    elif isinstance(event, IntegrationSettingsChanged):
-        await on_settings_changed(session, event)
+#: crm-touch's whole subscription: one consumer group over every input topic, so within a
+#: replica events are applied one after the other (no two handlers race for one touch).
+#: Other events on these topics (ringing, transfers, tags, operators) are skipped.
+SUBSCRIPTION: Subscription[Deps] = Subscription(
+    group="crm-touch",
+    handlers={
+        IntegrationSettingsChanged: on_settings_changed,
+        ClinicChanged: on_clinic_changed,
+        ClientRegistered: on_client_state,
+        ClientUpdated: on_client_state,
+        ClientsMerged: on_clients_merged,
+        CallStarted: on_call_event,
+        CallAnswered: on_call_event,
+        CallEnded: on_call_event,
+        AppointmentBooked: on_appointment_booked,
+        AppointmentRescheduled: on_appointment_rescheduled,
+        AppointmentCancelled: on_appointment_cancelled,
+    },
+)
+SUBSCRIPTIONS = (SUBSCRIPTION,)
 
 
 # --- commands (API) ------------------------------------------------------------------------

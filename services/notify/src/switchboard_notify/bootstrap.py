@@ -16,7 +16,6 @@ from switchboard_contracts import NOTIFY_CLAIMS
 from switchboard_notify import handlers
 from switchboard_notify.adapters.hub import Hub
 from switchboard_notify.adapters.popup_store import PopupStore
-from switchboard_notify.entrypoints import consumers
 from switchboard_notify.entrypoints.api import notify_router
 from switchboard_notify.entrypoints.ws import ConsoleDeps, close_all, heartbeat_forever
 from switchboard_notify.handlers import settle_unidentified_forever
@@ -61,13 +60,12 @@ def build_app(settings: NotifySettings | None = None) -> FastAPI:
         directory_channel=store.directory_channel,
         reconnect_max_seconds=settings.redis_reconnect_max_seconds,
     )
-    consumers.register(runtime, handlers.Deps(store=store, settings=settings))
+    runtime.handle(handlers.SUBSCRIPTION, handlers.Deps(store=store, settings=settings))
     deps = ConsoleDeps(
         settings=settings,
         store=store,
         hub=hub,
         sessions=runtime.sessions,
-        wake_relay=runtime.relay.wake,
     )
 
     async def check_redis() -> None:

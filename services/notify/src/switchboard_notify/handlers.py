@@ -9,17 +9,18 @@ replayed event finds its change already made and publishes nothing).
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from switchboard_contracts import (
-    NOTIFY_CLAIMS,
     CallAnswered,
     CallClaimed,
     CallEnded,
@@ -28,16 +29,16 @@ from switchboard_contracts import (
     CallStarted,
     ClinicChanged,
     Envelope,
+    Event,
     OperatorChanged,
     TouchUpdated,
-    make_envelope,
 )
 from switchboard_notify.adapters import directory
 from switchboard_notify.adapters.popup_store import CloseResult, PopupStore
 from switchboard_notify.domain import popups
 from switchboard_notify.settings import NotifySettings
 from switchboard_runtime.logging import bind_call_id, get_logger
-from switchboard_runtime.outbox import add_events
+from switchboard_runtime.messaging import Subscription, publish
 
 log = get_logger(__name__)
 
@@ -59,37 +60,30 @@ class Deps:
     settings: NotifySettings
 
 
-async def handle_event(session: AsyncSession, envelope: Envelope[Any], deps: Deps) -> None:
-    """Apply one consumed event (call, touch or directory); others are ignored."""
+E = TypeVar("E", bound=Event)
+NotifyHandler = Callable[[AsyncSession, Envelope[E], Deps], Awaitable[None]]
+
+
+def _redis_is_infrastructure(handler: NotifyHandler[E]) -> NotifyHandler[E]:
+    """Redis errors become :class:`RedisUnavailable`: retried, never dead-lettered."""
+
+    @functools.wraps(handler)
+    async def wrapped(session: AsyncSession, envelope: Envelope[E], deps: Deps) -> None:
+        try:
+            await handler(session, envelope, deps)
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            raise RedisUnavailable(repr(exc)) from exc
+
+    return wrapped
+
+
+@_redis_is_infrastructure
+async def on_call_started(
+    session: AsyncSession, envelope: Envelope[CallStarted], deps: Deps
+) -> None:
+    """An incoming call ringing on an extension opens its pop-up there; outgoing and
+    internal calls are remembered as never popping up."""
     event = envelope.payload
-    try:
-        match event:
-            case CallStarted():
-                await _call_started(session, event, deps)
-            case CallRinging():
-                await _call_ringing(session, event, deps)
-            case CallAnswered():
-                await _call_answered(session, event, deps)
-            case CallEnded():
-                await _call_ended(session, event, deps)
-            case CallerIdentified():
-                await _caller_identified(event, deps)
-            case TouchUpdated():
-                await _touch_updated(event, deps)
-            case OperatorChanged():
-                await _operator_changed(session, event, envelope.occurred_at, deps)
-            case ClinicChanged():
-                await directory.upsert_clinic(session, event, envelope.occurred_at)
-            case _:
-                # CallTransferred, CallTagged, CallCenterChanged: nothing to show (a call that
-                # moves rings again: CallRinging). TouchCreated: its contact came first as
-                # CallerIdentified, which is published whether or not touches are created.
-                return
-    except (RedisConnectionError, RedisTimeoutError) as exc:
-        raise RedisUnavailable(repr(exc)) from exc
-
-
-async def _call_started(session: AsyncSession, event: CallStarted, deps: Deps) -> None:
     with bind_call_id(event.call_id):
         if event.direction != "incoming":
             await deps.store.ignore(event.call_id)
@@ -109,7 +103,12 @@ async def _call_started(session: AsyncSession, event: CallStarted, deps: Deps) -
             log.info("notify.popup_opened", extension=event.extension)
 
 
-async def _call_ringing(session: AsyncSession, event: CallRinging, deps: Deps) -> None:
+@_redis_is_infrastructure
+async def on_call_ringing(
+    session: AsyncSession, envelope: Envelope[CallRinging], deps: Deps
+) -> None:
+    """The call rings on (another) extension: its pop-up opens there too."""
+    event = envelope.payload
     with bind_call_id(event.call_id):
         clinic = popups.clinic_ref(
             event.clinic_id, await directory.clinic_name(session, event.clinic_id)
@@ -135,7 +134,12 @@ async def _handler_of(
     return popups.handled_by(operator_id, name, extension)
 
 
-async def _call_answered(session: AsyncSession, event: CallAnswered, deps: Deps) -> None:
+@_redis_is_infrastructure
+async def on_call_answered(
+    session: AsyncSession, envelope: Envelope[CallAnswered], deps: Deps
+) -> None:
+    """Someone picked up: the pop-up closes for everyone, saying who."""
+    event = envelope.payload
     with bind_call_id(event.call_id):
         by = await _handler_of(session, event.operator_id, event.extension)
         result = await deps.store.close(
@@ -145,7 +149,10 @@ async def _call_answered(session: AsyncSession, event: CallAnswered, deps: Deps)
             log.info("notify.popup_closed", reason="answered")
 
 
-async def _call_ended(session: AsyncSession, event: CallEnded, deps: Deps) -> None:
+@_redis_is_infrastructure
+async def on_call_ended(session: AsyncSession, envelope: Envelope[CallEnded], deps: Deps) -> None:
+    """The call ended: the pop-up closes for everyone (answered if that is the first news)."""
+    event = envelope.payload
     with bind_call_id(event.call_id):
         answered = event.disposition == "answered"
         by = await _handler_of(session, event.operator_id, event.extension) if answered else None
@@ -157,16 +164,25 @@ async def _call_ended(session: AsyncSession, event: CallEnded, deps: Deps) -> No
             log.info("notify.popup_closed", reason=close["reason"])
 
 
-async def _caller_identified(event: CallerIdentified, deps: Deps) -> None:
+@_redis_is_infrastructure
+async def on_caller_identified(
+    _session: AsyncSession, envelope: Envelope[CallerIdentified], deps: Deps
+) -> None:
+    """Who is calling (or nobody): in the pop-up from the start, or an update in place."""
+    event = envelope.payload
     with bind_call_id(event.call_id):
         ident = popups.identification(event.contact, event.phone, deps.settings.default_region)
         if await deps.store.identify(event.call_id, ident, event.identified_at):
             log.info("notify.popup_identified", identification=ident["identification"])
 
 
-async def _touch_updated(event: TouchUpdated, deps: Deps) -> None:
-    # Who the call is with changed (a merge, a lead claimed, an operator chose a candidate).
-    # A TouchUpdated without a contact is about the touch's status: nothing to show.
+@_redis_is_infrastructure
+async def on_touch_updated(
+    _session: AsyncSession, envelope: Envelope[TouchUpdated], deps: Deps
+) -> None:
+    """Who the call is with changed (a merge, a lead claimed, an operator chose a
+    candidate); a TouchUpdated without a contact is about the touch's status only."""
+    event = envelope.payload
     if not event.call_id or event.contact is None:
         return
     with bind_call_id(event.call_id):
@@ -174,6 +190,50 @@ async def _touch_updated(event: TouchUpdated, deps: Deps) -> None:
         ident.pop("caller")  # keep the number CallerIdentified gave
         if await deps.store.identify(event.call_id, ident, event.updated_at):
             log.info("notify.popup_identified", identification=ident["identification"])
+
+
+@_redis_is_infrastructure
+async def on_operator_changed(
+    session: AsyncSession, envelope: Envelope[OperatorChanged], deps: Deps
+) -> None:
+    """Who sits on which extension: connected consoles follow a move or end on
+    deactivation."""
+    event = envelope.payload
+    if await directory.upsert_operator(session, envelope):
+        await deps.store.announce_operator(
+            {
+                "operator_id": event.operator_id,
+                "name": event.name,
+                "extension": event.extension or None,
+                "active": event.active,
+            }
+        )
+
+
+async def on_clinic_changed(
+    session: AsyncSession, envelope: Envelope[ClinicChanged], _deps: Deps
+) -> None:
+    """The clinic name a pop-up shows."""
+    await directory.upsert_clinic(session, envelope)
+
+
+#: notify's whole subscription (group ``notify``). CallTransferred, CallTagged and
+#: CallCenterChanged show nothing (a call that moves rings again: CallRinging); TouchCreated's
+#: contact came first as CallerIdentified, published whether or not touches are made.
+SUBSCRIPTION: Subscription[Deps] = Subscription(
+    group="notify",
+    handlers={
+        CallStarted: on_call_started,
+        CallRinging: on_call_ringing,
+        CallAnswered: on_call_answered,
+        CallEnded: on_call_ended,
+        CallerIdentified: on_caller_identified,
+        TouchUpdated: on_touch_updated,
+        OperatorChanged: on_operator_changed,
+        ClinicChanged: on_clinic_changed,
+    },
+)
+SUBSCRIPTIONS = (SUBSCRIPTION,)
 
 
 async def settle_unidentified_forever(store: PopupStore, bound_seconds: float) -> None:
@@ -189,20 +249,6 @@ async def settle_unidentified_forever(store: PopupStore, bound_seconds: float) -
             # The hub reports Redis being away; try again on the next round.
             log.debug("notify.settle_unavailable", error=repr(exc))
         await asyncio.sleep(period)
-
-
-async def _operator_changed(
-    session: AsyncSession, event: OperatorChanged, at: datetime, deps: Deps
-) -> None:
-    if await directory.upsert_operator(session, event, at):
-        await deps.store.announce_operator(
-            {
-                "operator_id": event.operator_id,
-                "name": event.name,
-                "extension": event.extension or None,
-                "active": event.active,
-            }
-        )
 
 
 # --- "I'll take it" ---------------------------------------------------------------------
@@ -224,8 +270,6 @@ async def take_call(
     extensions: frozenset[str],
     store: PopupStore,
     sessions: async_sessionmaker[AsyncSession],
-    settings: NotifySettings,
-    wake_relay: Any,
 ) -> TakeOutcome:
     """Close the pop-up for everyone because ``operator_id`` takes the call, and record
     them as the call's admin (``CallClaimed`` on ``notify.claims``, through the outbox).
@@ -250,15 +294,7 @@ async def take_call(
         claim = CallClaimed(
             call_id=call_id, operator_id=operator_id, claimed_at=now, extension=result.extension
         )
-        envelope = make_envelope(
-            claim,
-            producer="notify",
-            occurred_at=now,
-            correlation_id=call_id,
-            event_id=uuid.uuid5(_CLAIM_NAMESPACE, call_id),
-        )
-        await _record_claim(sessions, settings, call_id, envelope)
-        wake_relay()
+        await _record_claim(sessions, claim, now)
         log.info("notify.popup_closed", reason="taken")
         return TakeOutcome("taken", result.close)
 
@@ -271,10 +307,7 @@ def _taken_by(close: dict[str, Any] | None, operator_id: str) -> bool:
 
 
 async def _record_claim(
-    sessions: async_sessionmaker[AsyncSession],
-    settings: NotifySettings,
-    call_id: str,
-    envelope: Envelope[Any],
+    sessions: async_sessionmaker[AsyncSession], claim: CallClaimed, at: datetime
 ) -> None:
     # The take already won in Redis; a database that is briefly away must not lose the
     # claim, so retry a few times before giving up loudly.
@@ -282,7 +315,12 @@ async def _record_claim(
     for attempt in range(1, 6):
         try:
             async with sessions() as session, session.begin():
-                await add_events(session, settings, [(NOTIFY_CLAIMS, call_id, envelope)])
+                await publish(
+                    session,
+                    claim,
+                    occurred_at=at,
+                    event_id=uuid.uuid5(_CLAIM_NAMESPACE, claim.call_id),
+                )
             return
         except Exception as exc:
             if attempt == 5:

@@ -85,32 +85,25 @@ def build_app(settings: TelephonySettings | None = None) -> FastAPI:
         reorder_grace=timedelta(seconds=settings.reorder_grace_seconds),
         no_end_timeout=timedelta(seconds=settings.no_end_timeout_seconds),
     )
-    deps = handlers.Deps(
-        sessions=runtime.sessions, settings=settings, config=config, wake_relay=runtime.relay.wake
-    )
+    deps = handlers.Deps(sessions=runtime.sessions, settings=settings, config=config)
     # After a restart, deadlines wait until what waited on pbx.events.raw has been read:
     # a call's late events must not be ruled missing because telephony was down.
     catch_up = CatchUp(
         settings.kafka_bootstrap_servers,
         settings.topic(PBX_EVENTS_RAW),
-        settings.group(consumers.GROUP),
+        settings.group(handlers.PBX_INGEST.group),
     )
-    consumers.register(runtime, settings, config, timing, catch_up)
+    consumers.register_pbx_ingest(runtime, config, timing, catch_up)
+    runtime.handle(handlers.DIRECTORY_SUBSCRIPTION, deps)
 
     async def sweep() -> None:
         if not await catch_up.reached():
             return
         await config.ensure_loaded()
         async with runtime.sessions() as session, session.begin():
-            swept = await handlers.sweep_due_calls(
-                session,
-                directory=config.directory,
-                timing=timing,
-                now=datetime.now(UTC),
-                settings=settings,
+            await handlers.sweep_due_calls(
+                session, directory=config.directory, timing=timing, now=datetime.now(UTC)
             )
-        if swept:
-            runtime.relay.wake()
 
     # Accepted webhook deliveries, shared by every replica: a replay is refused by all.
     deliveries = DeliveryLog(

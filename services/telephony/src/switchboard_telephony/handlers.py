@@ -11,18 +11,16 @@ import asyncio
 import random
 import re
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prometheus_client import Counter
-from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from switchboard_contracts import (
-    TELEPHONY_CALLS,
-    TELEPHONY_SETTINGS,
+    PBX_EVENTS_RAW,
     CallEnded,
     CallTagged,
     Envelope,
@@ -32,8 +30,7 @@ from switchboard_contracts import (
 )
 from switchboard_runtime.auth import Principal, secrets_equal
 from switchboard_runtime.logging import bind_call_id, get_logger
-from switchboard_runtime.outbox import add_events
-from switchboard_runtime.settings import ServiceSettings
+from switchboard_runtime.messaging import RawSubscription, Subscription, after_commit, publish
 from switchboard_telephony.adapters import (
     callmarker,
     calls_repository,
@@ -82,7 +79,6 @@ class Deps:
     sessions: async_sessionmaker[AsyncSession]
     settings: TelephonySettings
     config: ConfigCache
-    wake_relay: Callable[[], None]
 
 
 # --- raw PBX events -------------------------------------------------------------------------
@@ -96,28 +92,24 @@ def _occurred_at(event: Any) -> datetime:
     raise ValueError(f"{type(event).__name__} has no time")
 
 
-def _envelopes(events: Iterable[Any]) -> list[tuple[str, str, Envelope[Any]]]:
+def _envelopes(events: Iterable[Any]) -> list[Envelope[Any]]:
     return [
-        (
-            TELEPHONY_CALLS,
-            e.call_id,
-            make_envelope(
-                e,
-                producer="telephony",
-                occurred_at=_occurred_at(e),
-                correlation_id=e.call_id,
-                event_id=uuid.uuid5(_EVENT_NAMESPACE, canonical_event_key(e)),
-            ),
+        make_envelope(
+            e,
+            producer="telephony",
+            occurred_at=_occurred_at(e),
+            correlation_id=e.call_id,
+            event_id=uuid.uuid5(_EVENT_NAMESPACE, canonical_event_key(e)),
         )
         for e in events
     ]
 
 
 async def _publish_call_events(
-    session: AsyncSession, settings: ServiceSettings, emitted: Sequence[Any], now: datetime
+    session: AsyncSession, emitted: Sequence[Any], now: datetime
 ) -> None:
     """Stage the canonical events and, for each ended call, its Callmarker delivery."""
-    await add_events(session, settings, _envelopes(emitted))
+    await publish(session, *_envelopes(emitted))
     ended = [e for e in emitted if isinstance(e, CallEnded)]
     if ended:
         marker, _ = await directory_repository.load_integration(session, "callmarker")
@@ -133,12 +125,9 @@ async def handle_pbx_event(
     directory: Directory,
     timing: Timing,
     now: datetime,
-    settings: ServiceSettings,
 ) -> None:
     """Feed one raw PBX event to its call's state machine; stage what it emits."""
-    await handle_pbx_events(
-        session, [event], directory=directory, timing=timing, now=now, settings=settings
-    )
+    await handle_pbx_events(session, [event], directory=directory, timing=timing, now=now)
 
 
 async def handle_pbx_events(
@@ -148,7 +137,6 @@ async def handle_pbx_events(
     directory: Directory,
     timing: Timing,
     now: datetime,
-    settings: ServiceSettings,
     received_at: Sequence[datetime] | None = None,
 ) -> None:
     """Feed a batch of raw PBX events, in arrival order, to their calls' state machines.
@@ -170,7 +158,7 @@ async def handle_pbx_events(
     await calls_repository.save_many(
         session, [(cid, states[cid], next_deadline(states[cid], timing)) for cid in touched]
     )
-    await _publish_call_events(session, settings, emitted, now)
+    await _publish_call_events(session, emitted, now)
     if emitted:
         log.info("telephony.call_events", calls=len(touched), events=len(emitted))
 
@@ -181,7 +169,6 @@ async def sweep_due_calls(
     directory: Directory,
     timing: Timing,
     now: datetime,
-    settings: ServiceSettings,
 ) -> int:
     """Let the state machine act on calls whose deadline passed (held events, timeouts)."""
     due = await calls_repository.due(session, now)
@@ -189,30 +176,30 @@ async def sweep_due_calls(
         with bind_call_id(call_id):
             state, emitted = tick(state, directory, now, timing)
             await calls_repository.save(session, call_id, state, next_deadline(state, timing))
-            await _publish_call_events(session, settings, emitted, now)
+            await _publish_call_events(session, emitted, now)
     return len(due)
 
 
 # --- booking's directory --------------------------------------------------------------------
 
 
-def run_after_commit(session: AsyncSession, action: Callable[[], None]) -> None:
-    """Call ``action`` once the session's current transaction commits (never if it rolls
-    back): e.g. wake the configuration refresher only when the change is visible."""
-    sa_event.listen(session.sync_session, "after_commit", lambda _s: action(), once=True)
-
-
-async def handle_directory_event(
-    session: AsyncSession, envelope: Envelope[Any], *, on_change: Callable[[], None]
+async def on_operator_changed(
+    session: AsyncSession, envelope: Envelope[OperatorChanged], deps: Deps
 ) -> None:
-    """Project ``OperatorChanged`` (who has which extension); other directory events
-    (clinics, call centers) tell telephony nothing."""
-    operator = envelope.payload
-    if not isinstance(operator, OperatorChanged):
-        return
-    extension = (operator.extension or "").strip() or None
-    if await directory_repository.save_operator(session, operator, extension, envelope.occurred_at):
-        run_after_commit(session, on_change)
+    """Project who has which extension; the configuration cache reloads once it commits."""
+    if await directory_repository.save_operator(session, envelope):
+        after_commit(session, deps.config.wake)
+
+
+#: The directory subscription (group ``telephony.directory``); clinics and call centers
+#: tell telephony nothing.
+DIRECTORY_SUBSCRIPTION: Subscription[Deps] = Subscription(
+    group="telephony.directory", handlers={OperatorChanged: on_operator_changed}
+)
+#: Raw PBX input (not contract events): its consumer, with its own parser, is the PBX
+#: ingest in entrypoints/consumers.py.
+PBX_INGEST = RawSubscription(group="telephony.pbx-ingest", topics=(PBX_EVENTS_RAW,))
+SUBSCRIPTIONS = (PBX_INGEST, DIRECTORY_SUBSCRIPTION)
 
 
 # --- DIDs and extensions (admin) ------------------------------------------------------------
@@ -393,10 +380,8 @@ async def save_integration(
             event = IntegrationSettingsChanged(
                 integration=integration, enabled=wanted.enabled, changed_at=updated_at
             )
-            envelope = make_envelope(event, producer="telephony", occurred_at=updated_at)
-            await add_events(session, deps.settings, [(TELEPHONY_SETTINGS, integration, envelope)])
+            await publish(session, event, occurred_at=updated_at)
     if changed:
-        deps.wake_relay()
         await deps.config.refresh_after_change()
         log.info(
             "telephony.integration_settings_saved",
@@ -431,9 +416,7 @@ async def tag_call(deps: Deps, call_id: str, tags: Sequence[str]) -> list[str]:
             return wanted
         await calls_repository.save_tags(session, call_id, "callmarker", wanted, now)
         event = CallTagged(call_id=call_id, tags=wanted, source="callmarker", tagged_at=now)
-        envelope = make_envelope(event, producer="telephony", occurred_at=now)
-        await add_events(session, deps.settings, [(TELEPHONY_CALLS, call_id, envelope)])
-    deps.wake_relay()
+        await publish(session, event, occurred_at=now)
     with bind_call_id(call_id):
         log.info("telephony.call_tagged", source="callmarker", count=len(wanted))
     return wanted

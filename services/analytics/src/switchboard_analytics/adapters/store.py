@@ -22,7 +22,6 @@ from switchboard_analytics.adapters.tables import (
     call_log,
     call_tags,
     clinics,
-    operators,
     touches,
 )
 from switchboard_analytics.domain.callback import CallFacts
@@ -534,19 +533,6 @@ async def upsert_tags(
 # Directory
 
 
-def _versioned_upsert(table: sa.Table, key: str) -> Any:
-    insert = pg_insert(table).values(
-        {column.name: _param(f"v_{column.name}", column) for column in table.columns}
-    )
-    return insert.on_conflict_do_update(
-        index_elements=[table.c[key]],
-        set_={c.name: insert.excluded[c.name] for c in table.columns if c.name != key},
-        where=table.c.version_at <= insert.excluded.version_at,
-    )
-
-
-_UPSERT_OPERATOR = _versioned_upsert(operators, "operator_id")
-_UPSERT_CLINIC = _versioned_upsert(clinics, "clinic_id").returning(clinics.c.time_zone)
 _CLINIC_ZONE = (
     sa.select(clinics.c.time_zone)
     .where(clinics.c.clinic_id == _param("clinic_id"))
@@ -574,21 +560,9 @@ async def zone_known(session: AsyncSession, zone: str) -> bool:
     return bool(await session.scalar(_ZONE_KNOWN, {"zone": zone}))
 
 
-async def upsert_operator(session: AsyncSession, values: Mapping[str, Any]) -> None:
-    """Store an operator's latest state (an older event than the stored one is ignored)."""
-    await session.execute(_UPSERT_OPERATOR, {f"v_{k}": v for k, v in values.items()})
-
-
 async def clinic_zone(session: AsyncSession, clinic_id: str) -> str | None:
     """The stored time zone of a clinic (locking its row), if known."""
     result = await session.execute(_CLINIC_ZONE, {"clinic_id": clinic_id})
-    return result.scalar_one_or_none()
-
-
-async def upsert_clinic(session: AsyncSession, values: Mapping[str, Any]) -> str | None:
-    """Store a clinic's latest state; its time zone now, or ``None`` if the event was older
-    than the stored state (and so ignored)."""
-    result = await session.execute(_UPSERT_CLINIC, {f"v_{k}": v for k, v in values.items()})
     return result.scalar_one_or_none()
 
 

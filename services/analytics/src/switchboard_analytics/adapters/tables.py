@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
 from switchboard_runtime.db import make_metadata
+from switchboard_runtime.directory import clinics_table, operators_table
 
 metadata = make_metadata()
 
@@ -91,27 +92,12 @@ call_log = sa.Table(
 )
 
 #: Operators from booking.directory: names for the "admin" column and search.
-operators = sa.Table(
-    "operators",
-    metadata,
-    sa.Column("operator_id", sa.Text, primary_key=True),
-    sa.Column("name", sa.Text, nullable=False),
-    sa.Column("role", sa.Text),
-    sa.Column("extension", sa.Text),
-    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
-    sa.Column("version_at", sa.DateTime(timezone=True), nullable=False),
+operators = operators_table(
+    metadata, "name", "role", "extension", "active", version_column="version_at"
 )
 
 #: Clinics from booking.directory: time zone (for clinic-local time) and name.
-clinics = sa.Table(
-    "clinics",
-    metadata,
-    sa.Column("clinic_id", sa.Text, primary_key=True),
-    sa.Column("name", sa.Text, nullable=False),
-    sa.Column("time_zone", sa.Text, nullable=False),
-    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
-    sa.Column("version_at", sa.DateTime(timezone=True), nullable=False),
-)
+clinics = clinics_table(metadata, "name", "time_zone", "active", version_column="version_at")
 
 #: Touches from crm.touches: who each call was with (contact) and assigned to.
 touches = sa.Table(

@@ -8,24 +8,18 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard_contracts import (
-    CRM_TOUCHES,
     CallDirection,
     CallerIdentified,
     TouchContact,
     TouchCreated,
     TouchUpdated,
-    make_envelope,
 )
 from switchboard_crm_touch.domain.touches import Touch
-from switchboard_runtime.outbox import add_events
-from switchboard_runtime.settings import ServiceSettings
-
-PRODUCER = "crm-touch"
+from switchboard_runtime.messaging import publish
 
 
 async def stage_caller_identified(
     session: AsyncSession,
-    settings: ServiceSettings,
     *,
     call_id: str,
     direction: CallDirection,
@@ -43,14 +37,12 @@ async def stage_caller_identified(
         touch_id=touch_id,
         identified_at=at,
     )
-    envelope = make_envelope(event, producer=PRODUCER, occurred_at=at)
-    await add_events(session, settings, [(CRM_TOUCHES, call_id, envelope)])
+    await publish(session, event, occurred_at=at)
     return event
 
 
 async def stage_touch_created(
     session: AsyncSession,
-    settings: ServiceSettings,
     touch: Touch,
     contact: TouchContact | None,
 ) -> TouchCreated:
@@ -67,14 +59,12 @@ async def stage_touch_created(
         clinic_id=touch.clinic_id,
         extension=touch.extension,
     )
-    envelope = make_envelope(event, producer=PRODUCER, occurred_at=touch.created_at)
-    await add_events(session, settings, [(CRM_TOUCHES, touch.touch_id, envelope)])
+    await publish(session, event, occurred_at=touch.created_at)
     return event
 
 
 async def stage_touch_updated(
     session: AsyncSession,
-    settings: ServiceSettings,
     touch: Touch,
     contact: TouchContact | None,
     at: datetime,
@@ -93,6 +83,5 @@ async def stage_touch_updated(
         contact=contact,
         updated_at=at,
     )
-    envelope = make_envelope(event, producer=PRODUCER, occurred_at=at)
-    await add_events(session, settings, [(CRM_TOUCHES, touch.touch_id, envelope)])
+    await publish(session, event, occurred_at=at)
     return event

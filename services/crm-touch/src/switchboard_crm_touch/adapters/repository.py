@@ -592,17 +592,6 @@ async def move_appointments(session: AsyncSession, from_id: str, to_id: str) -> 
 # --- clinics and settings ------------------------------------------------------------------
 
 
-async def save_clinic(session: AsyncSession, clinic_id: str, name: str, time_zone: str) -> None:
-    """Remember a clinic's name and time zone."""
-    await session.execute(
-        pg_insert(clinics)
-        .values(clinic_id=clinic_id, name=name, time_zone=time_zone)
-        .on_conflict_do_update(
-            index_elements=[clinics.c.clinic_id], set_={"name": name, "time_zone": time_zone}
-        )
-    )
-
-
 async def save_integration_setting(
     session: AsyncSession, integration: str, enabled: bool, changed_at: datetime
 ) -> None:

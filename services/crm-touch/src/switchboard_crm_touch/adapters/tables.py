@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from switchboard_runtime.db import make_metadata
+from switchboard_runtime.directory import clinics_table
 
 metadata = make_metadata()
 
@@ -148,13 +149,7 @@ appointments = sa.Table(
 )
 
 #: Clinics from booking.directory: their names and time zones, for "next visit" texts.
-clinics = sa.Table(
-    "clinics",
-    metadata,
-    sa.Column("clinic_id", sa.Text, primary_key=True),
-    sa.Column("name", sa.Text, nullable=False),
-    sa.Column("time_zone", sa.Text, nullable=False),
-)
+clinics = clinics_table(metadata, "name", "time_zone")
 
 #: Integration switches from telephony.settings (crm-touch follows Calltouch's).
 integration_settings = sa.Table(

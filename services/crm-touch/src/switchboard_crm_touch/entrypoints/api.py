@@ -5,7 +5,6 @@ No ``from __future__ import annotations`` here: FastAPI must see the dependency 
 built inside :func:`crm_router` as real objects, not strings.
 """
 
-from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -81,7 +80,6 @@ class TouchPatch(BaseModel):
 def crm_router(
     sessions: async_sessionmaker[AsyncSession],
     deps: handlers.Deps,
-    wake: Callable[[], None],
 ) -> APIRouter:
     """Every crm-touch endpoint; each needs an operator session."""
     settings = deps.settings
@@ -156,7 +154,6 @@ def crm_router(
         changes = body.changes()
         async with sessions() as session, session.begin():
             await handlers.update_touch(session, deps, touch_id, **changes)
-        wake()
         async with sessions() as session:
             found = await queries.get_touch(session, touch_id)
         if found is None:  # pragma: no cover - it was just updated

@@ -2,46 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard_contracts import ClinicChanged, OperatorChanged
+from switchboard_contracts import ClinicChanged, Envelope, OperatorChanged
 from switchboard_notify.adapters.tables import clinics, operators
 from switchboard_notify.domain.directory import OperatorRecord
+from switchboard_runtime.directory import project_clinic, project_operator
 
 
-async def upsert_operator(session: AsyncSession, event: OperatorChanged, at: datetime) -> bool:
-    """Store an operator's latest state; False when ``at`` is older than what is stored."""
-    values = {
-        "operator_id": event.operator_id,
-        "name": event.name,
-        "role": event.role,
-        "call_center_id": event.call_center_id,
-        "extension": event.extension or None,
-        "active": event.active,
-        "changed_at": at,
-    }
-    insert = pg_insert(operators).values(values)
-    stmt = insert.on_conflict_do_update(
-        index_elements=[operators.c.operator_id],
-        set_={k: insert.excluded[k] for k in values if k != "operator_id"},
-        where=operators.c.changed_at <= insert.excluded.changed_at,
-    ).returning(operators.c.operator_id)
-    return (await session.execute(stmt)).first() is not None
+async def upsert_operator(session: AsyncSession, envelope: Envelope[OperatorChanged]) -> bool:
+    """Store an operator's latest state; False when a newer one is already stored."""
+    return await project_operator(session, operators, envelope)
 
 
-async def upsert_clinic(session: AsyncSession, event: ClinicChanged, at: datetime) -> None:
+async def upsert_clinic(session: AsyncSession, envelope: Envelope[ClinicChanged]) -> None:
     """Store a clinic's name (newest event wins)."""
-    stmt = pg_insert(clinics).values(clinic_id=event.clinic_id, name=event.name, changed_at=at)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[clinics.c.clinic_id],
-        set_={"name": stmt.excluded.name, "changed_at": stmt.excluded.changed_at},
-        where=clinics.c.changed_at <= stmt.excluded.changed_at,
-    )
-    await session.execute(stmt)
+    await project_clinic(session, clinics, envelope)
 
 
 async def operator(session: AsyncSession, operator_id: str) -> OperatorRecord | None:

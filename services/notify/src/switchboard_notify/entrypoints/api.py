@@ -68,8 +68,6 @@ def notify_router(deps: ConsoleDeps) -> APIRouter:
                 extensions=extensions,
                 store=deps.store,
                 sessions=deps.sessions,
-                settings=deps.settings,
-                wake_relay=deps.wake_relay,
             )
         except handlers.RedisUnavailable as exc:
             raise HTTPException(

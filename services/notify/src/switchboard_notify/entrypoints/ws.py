@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -54,7 +54,6 @@ class ConsoleDeps:
     store: PopupStore
     hub: Hub
     sessions: async_sessionmaker[AsyncSession]
-    wake_relay: Callable[[], None]
 
 
 class ConsoleSession:
@@ -249,8 +248,6 @@ class ConsoleSession:
                 extensions=self.extensions,
                 store=self.deps.store,
                 sessions=self.deps.sessions,
-                settings=self.deps.settings,
-                wake_relay=self.deps.wake_relay,
             )
         except handlers.RedisUnavailable:
             self.send(_error("unavailable", "try again", call_id=call_id))

@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard_contracts import OperatorChanged
+from switchboard_contracts import Envelope, OperatorChanged
+from switchboard_runtime.directory import project_operator
 from switchboard_telephony.adapters.tables import (
     config_version,
     dids,
@@ -119,33 +120,15 @@ async def delete_extension(session: AsyncSession, extension: str) -> bool:
     return changed
 
 
-async def save_operator(
-    session: AsyncSession, event: OperatorChanged, extension: str | None, changed_at: datetime
-) -> bool:
+async def save_operator(session: AsyncSession, envelope: Envelope[OperatorChanged]) -> bool:
     """Insert or replace an operator, unless a newer change of it is already stored.
 
     Returns whether the row changed.
     """
-    values = {
-        "operator_id": event.operator_id,
-        "name": event.name,
-        "role": event.role,
-        "call_center_id": event.call_center_id,
-        "extension": extension,
-        "active": event.active,
-        "changed_at": changed_at,
-    }
-    stmt = pg_insert(operators).values(values)
-    written = await session.scalar(
-        stmt.on_conflict_do_update(
-            index_elements=[operators.c.operator_id],
-            set_={k: stmt.excluded[k] for k in values if k != "operator_id"},
-            where=operators.c.changed_at <= stmt.excluded.changed_at,
-        ).returning(operators.c.operator_id)
-    )
-    if written is not None:
+    written = await project_operator(session, operators, envelope)
+    if written:
         await bump_version(session)
-    return written is not None
+    return written
 
 
 def _settings_from_row(row: sa.Row[tuple[object, ...]]) -> IntegrationSettings:

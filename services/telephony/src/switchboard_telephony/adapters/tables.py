@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
 from switchboard_runtime.db import make_metadata
+from switchboard_runtime.directory import operators_table
 
 metadata = make_metadata()
 
@@ -52,18 +53,14 @@ extensions = sa.Table(
 )
 
 #: Booking's operators (from ``OperatorChanged``): who shares which extension.
-operators = sa.Table(
-    "operators",
+operators = operators_table(
     metadata,
-    sa.Column("operator_id", sa.Text, primary_key=True),
-    sa.Column("name", sa.Text, nullable=False),
-    sa.Column("role", sa.Text, nullable=False),
-    sa.Column("call_center_id", sa.Text, nullable=True),
-    sa.Column("extension", sa.Text, nullable=True),
-    sa.Column("active", sa.Boolean, nullable=False),
-    # The event's occurred_at: an older event never overwrites a newer one.
-    sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Index("ix_operators_extension", "extension"),
+    "name",
+    "role",
+    "call_center_id",
+    "extension",
+    "active",
+    extra=(sa.Index("ix_operators_extension", "extension"),),
 )
 
 #: Calltouch and Callmarker settings, one row each once an admin saved them.

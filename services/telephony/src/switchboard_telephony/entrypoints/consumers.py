@@ -1,21 +1,13 @@
-"""Telephony's Kafka subscribers: raw PBX events in, canonical call events out; booking's
-directory in, the operator projection out."""
+"""Telephony's PBX ingest: raw PBX events in (adapter-specific bytes, not contract events),
+canonical call events out. The directory subscription is a table in ``handlers``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard_contracts import (
-    BOOKING_DIRECTORY,
-    PBX_EVENTS_RAW,
-    ContractError,
-    Envelope,
-    parse_envelope,
-)
 from switchboard_runtime.consumer import Delivery, PermanentError
 from switchboard_runtime.kafka import CatchUp
 from switchboard_runtime.service import ServiceRuntime
@@ -23,10 +15,6 @@ from switchboard_telephony import handlers
 from switchboard_telephony.adapters.config_cache import ConfigCache
 from switchboard_telephony.adapters.pbx_generic import InvalidPbxEvent, PbxEventSource, decode_raw
 from switchboard_telephony.domain.model import Timing
-from switchboard_telephony.settings import TelephonySettings
-
-GROUP = "telephony.pbx-ingest"
-DIRECTORY_GROUP = "telephony.directory"
 
 
 @dataclass(frozen=True)
@@ -53,23 +41,10 @@ def parse_raw(delivery: Delivery) -> RawEvent:
     return RawEvent(source, sent_at)
 
 
-def parse_directory(delivery: Delivery) -> Envelope[Any]:
-    """Bytes of a directory event to its envelope; a bad one is dead-lettered."""
-    try:
-        return parse_envelope(delivery.value)
-    except ContractError as exc:
-        raise PermanentError("invalid_event", str(exc)) from exc
-
-
-def register(
-    runtime: ServiceRuntime,
-    settings: TelephonySettings,
-    config: ConfigCache,
-    timing: Timing,
-    catch_up: CatchUp,
+def register_pbx_ingest(
+    runtime: ServiceRuntime, config: ConfigCache, timing: Timing, catch_up: CatchUp
 ) -> None:
-    """Subscribe the state machine to ``pbx.events.raw`` and the operator projection to
-    ``booking.directory``.
+    """Subscribe the state machine to ``pbx.events.raw``.
 
     Until ``catch_up`` is done (the group has read what waited on the topic when this
     process started), an event counts as received when it was sent (its record timestamp,
@@ -91,25 +66,13 @@ def register(
             directory=config.directory,
             timing=timing,
             now=now,
-            settings=settings,
             received_at=received,
         )
 
     runtime.subscribe(
-        topics=[PBX_EVENTS_RAW],
-        group=GROUP,
+        topics=list(handlers.PBX_INGEST.topics),
+        group=handlers.PBX_INGEST.group,
         parse=parse_raw,
         dedupe_key=lambda raw: raw.source.source_key,
         handle_batch=handle_raw,
-    )
-
-    async def handle_directory(session: AsyncSession, envelope: Envelope[Any]) -> None:
-        await handlers.handle_directory_event(session, envelope, on_change=config.wake)
-
-    runtime.subscribe(
-        topics=[BOOKING_DIRECTORY],
-        group=DIRECTORY_GROUP,
-        parse=parse_directory,
-        dedupe_key=lambda envelope: str(envelope.event_id),
-        handle=handle_directory,
     )
