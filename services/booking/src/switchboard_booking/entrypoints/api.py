@@ -16,14 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from switchboard_booking import handlers
-from switchboard_booking.adapters import queries
-from switchboard_booking.adapters.tables import (
-    call_centers,
-    cancellation_reasons,
-    clinics,
-    services,
-)
+from switchboard_booking.adapters import appointments_queries, clients_queries, directory_queries
 from switchboard_booking.domain import commands
 from switchboard_booking.domain.availability import pooled
 from switchboard_booking.domain.clients import phone_search_digits
@@ -37,6 +30,8 @@ from switchboard_booking.domain.errors import (
     SlotTaken,
 )
 from switchboard_booking.domain.model import Actor
+from switchboard_booking.handlers import appointments, auth, clients, directory
+from switchboard_booking.handlers.shared import Deps
 from switchboard_booking.settings import BookingSettings
 from switchboard_runtime.auth import SESSION_COOKIE, Principal, authenticator, issue_token
 from switchboard_runtime.logging import get_logger
@@ -333,6 +328,7 @@ def booking_router(
     sessions: async_sessionmaker[AsyncSession], settings: BookingSettings, wake: Callable[[], None]
 ) -> APIRouter:
     """Every booking endpoint; all but login need a session."""
+    deps = Deps(sessions, settings, wake)
     current = authenticator(lambda: settings.auth_secret.get_secret_value())
 
     def actor(principal: Principal = Depends(current)) -> Actor:  # noqa: B008
@@ -344,7 +340,7 @@ def booking_router(
 
     @public.post("/auth/login")
     async def log_in(body: LoginBody, response: Response) -> dict[str, Any]:
-        principal = await handlers.login(sessions, body.username, body.password)
+        principal = await auth.login(deps, body.username, body.password)
         token = issue_token(principal, settings.auth_secret.get_secret_value())
         response.set_cookie(
             SESSION_COOKIE, token, httponly=True, samesite="lax", max_age=12 * 3600, path="/"
@@ -363,10 +359,9 @@ def booking_router(
 
     @router.post("/clients", status_code=status.HTTP_201_CREATED, tags=["clients"])
     async def create_client(body: NewClientBody, who: CurrentActor) -> dict[str, Any]:
-        client_id = await handlers.register_client(sessions, settings, who, body.command())
-        wake()
+        client_id = await clients.register_client(deps, who, body.command())
         async with sessions() as session:
-            return asdict(await queries.get_client(session, client_id))
+            return asdict(await clients_queries.get_client(session, client_id))
 
     @router.get("/clients", tags=["clients"])
     async def search_clients(
@@ -381,7 +376,7 @@ def booking_router(
         if not (name or "").strip() and not digits and not (email or "").strip():
             raise InvalidRequest("search by name, phone or email")
         async with sessions() as session:
-            rows = await queries.search_clients(
+            rows = await clients_queries.search_clients(
                 session, name=name, phone_digits=digits, email=email, limit=limit
             )
         return {"items": [asdict(r) for r in rows]}
@@ -390,21 +385,19 @@ def booking_router(
     async def merge_preview(
         primary_client_id: str, duplicate_client_id: str, who: CurrentActor
     ) -> dict[str, Any]:
-        return await handlers.preview_merge(
-            sessions, who, commands.MergeClients(primary_client_id, duplicate_client_id)
+        return await clients.preview_merge(
+            deps, who, commands.MergeClients(primary_client_id, duplicate_client_id)
         )
 
     @router.post("/clients/merge", tags=["clients"])
     async def merge(body: MergeBody, who: CurrentActor) -> dict[str, Any]:
-        moved = await handlers.merge_clients(
-            sessions,
-            settings,
+        moved = await clients.merge_clients(
+            deps,
             who,
             commands.MergeClients(body.primary_client_id, body.duplicate_client_id),
         )
-        wake()
         async with sessions() as session:
-            client = await queries.get_client(session, body.primary_client_id)
+            client = await clients_queries.get_client(session, body.primary_client_id)
         return {"client": asdict(client), "appointments_moved": moved}
 
     @router.get("/clients/{client_id}", tags=["clients"])
@@ -412,8 +405,8 @@ def booking_router(
         from datetime import UTC, datetime
 
         async with sessions() as session:
-            client = await queries.get_client(session, client_id)
-            appointments = await queries.client_appointments(
+            client = await clients_queries.get_client(session, client_id)
+            appointments = await appointments_queries.client_appointments(
                 session, client_id, who, datetime.now(UTC)
             )
         return {**asdict(client), **appointments}
@@ -425,18 +418,15 @@ def booking_router(
         values = _set(body)
         if "phones" in values and values["phones"] is not None:
             values["phones"] = tuple(values["phones"])
-        await handlers.update_client(
-            sessions, settings, who, commands.UpdateClient(client_id=client_id, **values)
-        )
-        wake()
+        await clients.update_client(deps, who, commands.UpdateClient(client_id=client_id, **values))
         async with sessions() as session:
-            return asdict(await queries.get_client(session, client_id))
+            return asdict(await clients_queries.get_client(session, client_id))
 
     @router.get("/clients/{client_id}/notifications", tags=["clients"])
     async def client_notifications(client_id: str) -> dict[str, Any]:
         async with sessions() as session:
-            await queries.get_client(session, client_id)
-            return {"items": await queries.client_notifications(session, client_id)}
+            await clients_queries.get_client(session, client_id)
+            return {"items": await clients_queries.client_notifications(session, client_id)}
 
     # --- appointments ----------------------------------------------------------------------
 
@@ -448,9 +438,8 @@ def booking_router(
         practitioner_id: str | None = None,
         language: str | None = None,
     ) -> dict[str, Any]:
-        clinic, slots = await handlers.availability(
-            sessions,
-            settings,
+        clinic, slots = await appointments.availability(
+            deps,
             clinic_id=clinic_id,
             service_id=service_id,
             day=day,
@@ -467,10 +456,9 @@ def booking_router(
 
     @router.post("/appointments", status_code=status.HTTP_201_CREATED, tags=["appointments"])
     async def book(body: BookBody, who: CurrentActor) -> dict[str, Any]:
-        appointment_id = await handlers.book_appointment(sessions, settings, who, body.command())
-        wake()
+        appointment_id = await appointments.book_appointment(deps, who, body.command())
         async with sessions() as session:
-            return asdict(await queries.appointment_view(session, appointment_id, who))
+            return asdict(await appointments_queries.appointment_view(session, appointment_id, who))
 
     @router.get("/appointments", tags=["appointments"])
     async def list_day(
@@ -483,7 +471,7 @@ def booking_router(
         if clinic_id is None and practitioner_id is None:
             raise InvalidRequest("give clinic_id or practitioner_id")
         async with sessions() as session:
-            rows = await queries.day_appointments(
+            rows = await appointments_queries.day_appointments(
                 session,
                 day=day,
                 clinic_id=clinic_id,
@@ -496,46 +484,40 @@ def booking_router(
     @router.get("/appointments/{appointment_id}", tags=["appointments"])
     async def get_appointment(appointment_id: str, who: CurrentActor) -> dict[str, Any]:
         async with sessions() as session:
-            return asdict(await queries.appointment_view(session, appointment_id, who))
+            return asdict(await appointments_queries.appointment_view(session, appointment_id, who))
 
     @router.post("/appointments/{appointment_id}/reschedule", tags=["appointments"])
     async def reschedule(
         appointment_id: str, body: RescheduleBody, who: CurrentActor
     ) -> dict[str, Any]:
-        await handlers.reschedule_appointment(
-            sessions,
-            settings,
+        await appointments.reschedule_appointment(
+            deps,
             who,
             commands.RescheduleAppointment(appointment_id, body.starts_at, body.practitioner_id),
         )
-        wake()
         async with sessions() as session:
-            return asdict(await queries.appointment_view(session, appointment_id, who))
+            return asdict(await appointments_queries.appointment_view(session, appointment_id, who))
 
     @router.post("/appointments/{appointment_id}/cancel", tags=["appointments"])
     async def cancel(appointment_id: str, body: CancelBody, who: CurrentActor) -> dict[str, Any]:
-        await handlers.cancel_appointment(
-            sessions,
-            settings,
+        await appointments.cancel_appointment(
+            deps,
             who,
             commands.CancelAppointment(appointment_id, body.reason_id, body.note),
         )
-        wake()
         async with sessions() as session:
-            return asdict(await queries.appointment_view(session, appointment_id, who))
+            return asdict(await appointments_queries.appointment_view(session, appointment_id, who))
 
     # --- directory -------------------------------------------------------------------------
 
-    async def listing(table: Any, order_by: str) -> dict[str, Any]:
+    async def read(query: Any, *args: str) -> dict[str, Any]:
         async with sessions() as session:
-            return {"items": await queries.list_table(session, table, order_by)}
+            found: dict[str, Any] = await query(session, *args)
+            return found
 
-    async def one(table: Any, key: str, value: str) -> dict[str, Any]:
+    async def listing(query: Any) -> dict[str, Any]:
         async with sessions() as session:
-            rows = [r for r in await queries.list_table(session, table, key) if r[key] == value]
-        if not rows:
-            raise NotFound(f"no {key.removesuffix('_id').replace('_', ' ')} {value!r}")
-        return rows[0]
+            return {"items": await query(session)}
 
     def hours_dump(values: dict[str, Any]) -> dict[str, Any]:
         for name in ("opening_hours", "working_hours"):
@@ -545,118 +527,102 @@ def booking_router(
 
     @router.get("/clinics", tags=["directory"])
     async def list_clinics() -> dict[str, Any]:
-        return await listing(clinics, "name")
+        return await listing(directory_queries.list_clinics)
 
     @router.post("/clinics", status_code=status.HTTP_201_CREATED, tags=["directory"])
     async def create_clinic(body: ClinicBody, who: CurrentActor) -> dict[str, Any]:
-        cid = await handlers.save_clinic(
-            sessions, settings, who, None, hours_dump(body.model_dump())
-        )
-        wake()
-        return await one(clinics, "clinic_id", cid)
+        cid = await directory.save_clinic(deps, who, None, hours_dump(body.model_dump()))
+        return await read(directory_queries.get_clinic, cid)
 
     @router.patch("/clinics/{clinic_id}", tags=["directory"])
     async def update_clinic(clinic_id: str, body: ClinicPatch, who: CurrentActor) -> dict[str, Any]:
-        await handlers.save_clinic(sessions, settings, who, clinic_id, hours_dump(_set(body)))
-        wake()
-        return await one(clinics, "clinic_id", clinic_id)
+        await directory.save_clinic(deps, who, clinic_id, hours_dump(_set(body)))
+        return await read(directory_queries.get_clinic, clinic_id)
 
     @router.get("/services", tags=["directory"])
     async def list_services() -> dict[str, Any]:
-        return await listing(services, "name")
+        return await listing(directory_queries.list_services)
 
     @router.post("/services", status_code=status.HTTP_201_CREATED, tags=["directory"])
     async def create_service(body: ServiceBody, who: CurrentActor) -> dict[str, Any]:
-        sid = await handlers.save_service(sessions, who, None, body.model_dump())
-        return await one(services, "service_id", sid)
+        sid = await directory.save_service(deps, who, None, body.model_dump())
+        return await read(directory_queries.get_service, sid)
 
     @router.patch("/services/{service_id}", tags=["directory"])
     async def update_service(
         service_id: str, body: ServicePatch, who: CurrentActor
     ) -> dict[str, Any]:
-        await handlers.save_service(sessions, who, service_id, _set(body))
-        return await one(services, "service_id", service_id)
+        await directory.save_service(deps, who, service_id, _set(body))
+        return await read(directory_queries.get_service, service_id)
 
     @router.get("/practitioners", tags=["directory"])
     async def list_practitioners() -> dict[str, Any]:
         async with sessions() as session:
-            return {"items": await queries.list_practitioners(session)}
+            return {"items": await directory_queries.list_practitioners(session)}
 
     async def practitioner(pid: str) -> dict[str, Any]:
-        async with sessions() as session:
-            rows = await queries.list_practitioners(session, pid)
-        if not rows:
-            raise NotFound(f"no practitioner {pid!r}")
-        return rows[0]
+        return await read(directory_queries.get_practitioner, pid)
 
     @router.post("/practitioners", status_code=status.HTTP_201_CREATED, tags=["directory"])
     async def create_practitioner(body: PractitionerBody, who: CurrentActor) -> dict[str, Any]:
-        pid = await handlers.save_practitioner(sessions, who, None, hours_dump(body.model_dump()))
+        pid = await directory.save_practitioner(deps, who, None, hours_dump(body.model_dump()))
         return await practitioner(pid)
 
     @router.patch("/practitioners/{practitioner_id}", tags=["directory"])
     async def update_practitioner(
         practitioner_id: str, body: PractitionerPatch, who: CurrentActor
     ) -> dict[str, Any]:
-        await handlers.save_practitioner(sessions, who, practitioner_id, hours_dump(_set(body)))
+        await directory.save_practitioner(deps, who, practitioner_id, hours_dump(_set(body)))
         return await practitioner(practitioner_id)
 
     @router.get("/call-centers", tags=["directory"])
     async def list_call_centers() -> dict[str, Any]:
-        return await listing(call_centers, "name")
+        return await listing(directory_queries.list_call_centers)
 
     @router.post("/call-centers", status_code=status.HTTP_201_CREATED, tags=["directory"])
     async def create_call_center(body: CallCenterBody, who: CurrentActor) -> dict[str, Any]:
-        cid = await handlers.save_call_center(sessions, settings, who, None, body.model_dump())
-        wake()
-        return await one(call_centers, "call_center_id", cid)
+        cid = await directory.save_call_center(deps, who, None, body.model_dump())
+        return await read(directory_queries.get_call_center, cid)
 
     @router.patch("/call-centers/{call_center_id}", tags=["directory"])
     async def update_call_center(
         call_center_id: str, body: CallCenterPatch, who: CurrentActor
     ) -> dict[str, Any]:
-        await handlers.save_call_center(sessions, settings, who, call_center_id, _set(body))
-        wake()
-        return await one(call_centers, "call_center_id", call_center_id)
+        await directory.save_call_center(deps, who, call_center_id, _set(body))
+        return await read(directory_queries.get_call_center, call_center_id)
 
     @router.get("/cancellation-reasons", tags=["directory"])
     async def list_reasons() -> dict[str, Any]:
-        return await listing(cancellation_reasons, "label")
+        return await listing(directory_queries.list_cancellation_reasons)
 
     @router.post("/cancellation-reasons", status_code=status.HTTP_201_CREATED, tags=["directory"])
     async def create_reason(body: ReasonBody, who: CurrentActor) -> dict[str, Any]:
-        rid = await handlers.save_cancellation_reason(sessions, who, None, body.model_dump())
-        return await one(cancellation_reasons, "reason_id", rid)
+        rid = await directory.save_cancellation_reason(deps, who, None, body.model_dump())
+        return await read(directory_queries.get_cancellation_reason, rid)
 
     @router.patch("/cancellation-reasons/{reason_id}", tags=["directory"])
     async def update_reason(reason_id: str, body: ReasonPatch, who: CurrentActor) -> dict[str, Any]:
-        await handlers.save_cancellation_reason(sessions, who, reason_id, _set(body))
-        return await one(cancellation_reasons, "reason_id", reason_id)
+        await directory.save_cancellation_reason(deps, who, reason_id, _set(body))
+        return await read(directory_queries.get_cancellation_reason, reason_id)
 
     @router.get("/operators", tags=["directory"])
     async def list_operators() -> dict[str, Any]:
         async with sessions() as session:
-            return {"items": await queries.list_operators(session)}
+            return {"items": await directory_queries.list_operators(session)}
 
     async def operator(oid: str) -> dict[str, Any]:
-        async with sessions() as session:
-            rows = [r for r in await queries.list_operators(session) if r["operator_id"] == oid]
-        if not rows:
-            raise NotFound(f"no operator {oid!r}")
-        return rows[0]
+        return await read(directory_queries.get_operator, oid)
 
     @router.post("/operators", status_code=status.HTTP_201_CREATED, tags=["directory"])
     async def create_operator(body: OperatorBody, who: CurrentActor) -> dict[str, Any]:
-        oid = await handlers.save_operator(sessions, settings, who, None, body.model_dump())
-        wake()
+        oid = await directory.save_operator(deps, who, None, body.model_dump())
         return await operator(oid)
 
     @router.patch("/operators/{operator_id}", tags=["directory"])
     async def update_operator(
         operator_id: str, body: OperatorPatch, who: CurrentActor
     ) -> dict[str, Any]:
-        await handlers.save_operator(sessions, settings, who, operator_id, _set(body))
-        wake()
+        await directory.save_operator(deps, who, operator_id, _set(body))
         return await operator(operator_id)
 
     combined = APIRouter()
