@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from switchboard_booking.entrypoints.api import booking_router, install_error_handlers
+from switchboard_booking.entrypoints.api import booking_router
+from switchboard_booking.entrypoints.api.errors import install_error_handlers
+from switchboard_booking.handlers.shared import Deps
 from switchboard_booking.settings import BookingSettings
 from switchboard_contracts import BOOKING_APPOINTMENTS, BOOKING_CLIENTS, BOOKING_DIRECTORY
 from switchboard_runtime.db import migrations_path
@@ -21,9 +23,7 @@ def build_app(settings: BookingSettings | None = None) -> FastAPI:
         migrations_dir=migrations_path(switchboard_booking.__file__),
         topics=[BOOKING_APPOINTMENTS, BOOKING_CLIENTS, BOOKING_DIRECTORY],
     )
-    app = runtime.fastapi_app(
-        title="Switchboard booking",
-        routers=[booking_router(runtime.sessions, settings, runtime.relay.wake)],
-    )
+    deps = Deps(runtime.sessions, settings, wake_relay=runtime.relay.wake)
+    app = runtime.fastapi_app(title="Switchboard booking", routers=[booking_router(deps)])
     install_error_handlers(app)
     return app

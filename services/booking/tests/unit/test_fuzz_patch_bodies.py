@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from switchboard_booking.entrypoints.api import (
+from switchboard_booking.entrypoints.api.directory_bodies import (
     CallCenterPatch,
     ClinicPatch,
     OperatorPatch,

@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from switchboard_booking import handlers
 from switchboard_booking.adapters.tables import (
     appointments,
     call_centers,
@@ -28,6 +27,10 @@ from switchboard_booking.adapters.tables import (
 from switchboard_booking.domain.commands import BookAppointment, NewClient
 from switchboard_booking.domain.errors import DomainError
 from switchboard_booking.domain.model import Actor
+from switchboard_booking.handlers import directory
+from switchboard_booking.handlers.appointments import book_appointment
+from switchboard_booking.handlers.clients import register_client
+from switchboard_booking.handlers.shared import Deps
 from switchboard_booking.settings import BookingSettings
 
 SEED_ADMIN = Actor("op-admin", "admin", None)
@@ -229,7 +232,9 @@ async def seed(
 ) -> dict[str, int]:
     """Create whatever of the demo chain is missing; returns how many of each were added.
 
-    The demo appointments are on ``scenario_day`` (default: the next weekday in Moscow)."""
+    The demo appointments are on ``scenario_day`` (default: the next weekday in Moscow).
+    No relay is woken: the events wait in the outbox for the service's relay to poll."""
+    deps = Deps(sessions, settings, wake_relay=lambda: None)
     added = {
         "clinics": 0,
         "services": 0,
@@ -248,27 +253,27 @@ async def seed(
     # The first admin cannot log in before it exists: the seed acts as that admin.
     for item in CLINICS:
         if await missing(clinics, "clinic_id", item["clinic_id"]):
-            await handlers.save_clinic(sessions, settings, SEED_ADMIN, None, dict(item))
+            await directory.save_clinic(deps, SEED_ADMIN, None, dict(item))
             added["clinics"] += 1
     for item in SERVICES:
         if await missing(services, "service_id", item["service_id"]):
-            await handlers.save_service(sessions, SEED_ADMIN, None, dict(item))
+            await directory.save_service(deps, SEED_ADMIN, None, dict(item))
             added["services"] += 1
     for item in CALL_CENTERS:
         if await missing(call_centers, "call_center_id", item["call_center_id"]):
-            await handlers.save_call_center(sessions, settings, SEED_ADMIN, None, dict(item))
+            await directory.save_call_center(deps, SEED_ADMIN, None, dict(item))
             added["call_centers"] += 1
     for item in OPERATORS:
         if await missing(operators, "operator_id", item["operator_id"]):
-            await handlers.save_operator(sessions, settings, SEED_ADMIN, None, dict(item))
+            await directory.save_operator(deps, SEED_ADMIN, None, dict(item))
             added["operators"] += 1
     for item in PRACTITIONERS:
         if await missing(practitioners, "practitioner_id", item["practitioner_id"]):
-            await handlers.save_practitioner(sessions, SEED_ADMIN, None, dict(item))
+            await directory.save_practitioner(deps, SEED_ADMIN, None, dict(item))
             added["practitioners"] += 1
     for item in REASONS:
         if await missing(cancellation_reasons, "reason_id", item["reason_id"]):
-            await handlers.save_cancellation_reason(sessions, SEED_ADMIN, None, dict(item))
+            await directory.save_cancellation_reason(deps, SEED_ADMIN, None, dict(item))
             added["cancellation_reasons"] += 1
     client_ids = []
     for data in CLIENTS:
@@ -279,7 +284,7 @@ async def seed(
                 )
             )
         if found is None:
-            found = await handlers.register_client(sessions, settings, SEED_ADMIN, data)
+            found = await register_client(deps, SEED_ADMIN, data)
             added["clients"] += 1
         client_ids.append(found)
     async with sessions() as session:
@@ -288,13 +293,12 @@ async def seed(
         )
     if not has_appointments:
         day = scenario_day or next_weekday(datetime.now(ZoneInfo("Europe/Moscow")).date())
-        added["appointments"] = await _seed_appointments(sessions, settings, client_ids, day)
+        added["appointments"] = await _seed_appointments(deps, client_ids, day)
     return added
 
 
 async def _seed_appointments(
-    sessions: async_sessionmaker[AsyncSession],
-    settings: BookingSettings,
+    deps: Deps,
     client_ids: list[str],
     day: date,
 ) -> int:
@@ -318,9 +322,8 @@ async def _seed_appointments(
     count = 0
     for actor, client_id, hour, shared, private in bookings:
         try:
-            await handlers.book_appointment(
-                sessions,
-                settings,
+            await book_appointment(
+                deps,
                 actor,
                 BookAppointment(
                     service_id="svc-consult",

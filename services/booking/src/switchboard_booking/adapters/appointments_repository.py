@@ -1,0 +1,310 @@
+"""Loading and saving appointments, the slots they hold, and their notifications."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from functools import partial
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchboard_booking.adapters.ids import new_id
+from switchboard_booking.adapters.tables import (
+    NO_OVERLAP_CONSTRAINT,
+    appointment_attendees,
+    appointments,
+    call_centers,
+    cancellation_reasons,
+    clients,
+    clinics,
+    notifications,
+    practitioners,
+    services,
+)
+from switchboard_booking.domain.availability import Interval
+from switchboard_booking.domain.errors import NotFound
+from switchboard_booking.domain.model import Appointment
+from switchboard_booking.domain.notifications import (
+    AppointmentContext,
+    Notification,
+    Recipient,
+)
+
+# --- slots -----------------------------------------------------------------------------------
+
+
+async def busy_intervals(
+    session: AsyncSession, practitioner_ids: Iterable[str], window: Interval
+) -> dict[str, tuple[Interval, ...]]:
+    """Booked appointments (at any clinic) of the practitioners overlapping ``window``."""
+    ids = list(practitioner_ids)
+    out: dict[str, list[Interval]] = {pid: [] for pid in ids}
+    if ids:
+        a = appointments.c
+        for row in (
+            await session.execute(
+                sa.select(a.practitioner_id, a.starts_at, a.ends_at).where(
+                    a.practitioner_id.in_(ids),
+                    a.status == "booked",
+                    a.starts_at < window.ends_at,
+                    a.ends_at > window.starts_at,
+                )
+            )
+        ).all():
+            out[row.practitioner_id].append(Interval(row.starts_at, row.ends_at))
+    return {pid: tuple(v) for pid, v in out.items()}
+
+
+async def holder_of(
+    session: AsyncSession, practitioner_id: str, when: Interval
+) -> tuple[str | None, str | None]:
+    """The call center holding a booked appointment of the practitioner overlapping ``when``."""
+    a = appointments.c
+    row = (
+        await session.execute(
+            sa.select(a.call_center_id, call_centers.c.name)
+            .select_from(
+                appointments.outerjoin(
+                    call_centers, call_centers.c.call_center_id == a.call_center_id
+                )
+            )
+            .where(
+                a.practitioner_id == practitioner_id,
+                a.status == "booked",
+                a.starts_at < when.ends_at,
+                a.ends_at > when.starts_at,
+            )
+            .limit(1)
+        )
+    ).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
+# --- appointments ----------------------------------------------------------------------------
+
+
+def _appointment(row: Any, attendee_ids: Sequence[str]) -> Appointment:
+    return Appointment(
+        appointment_id=row.appointment_id,
+        client_id=row.client_id,
+        clinic_id=row.clinic_id,
+        practitioner_id=row.practitioner_id,
+        service_id=row.service_id,
+        meeting_method=row.meeting_method,
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        status=row.status,
+        call_center_id=row.call_center_id,
+        operator_id=row.operator_id,
+        attendee_client_ids=tuple(attendee_ids),
+        attendee_notes=row.attendee_notes,
+        private_notes=row.private_notes,
+        answers=dict(row.answers),
+        call_id=row.call_id,
+        touch_id=row.touch_id,
+        cancellation_reason_id=row.cancellation_reason_id,
+        cancellation_note=row.cancellation_note,
+        cancelled_at=row.cancelled_at,
+    )
+
+
+async def load_appointment(
+    session: AsyncSession, appointment_id: str, *, for_update: bool = False
+) -> Appointment:
+    """The appointment (row-locked with ``for_update``), or :class:`NotFound`."""
+    query = sa.select(appointments).where(appointments.c.appointment_id == appointment_id)
+    if for_update:
+        query = query.with_for_update()
+    row = (await session.execute(query)).first()
+    if row is None:
+        raise NotFound(f"no appointment {appointment_id!r}")
+    attendees = (
+        (
+            await session.execute(
+                sa.select(appointment_attendees.c.client_id)
+                .where(appointment_attendees.c.appointment_id == appointment_id)
+                .order_by(appointment_attendees.c.client_id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    return _appointment(row, attendees)
+
+
+def _appointment_values(appointment: Appointment) -> dict[str, Any]:
+    return {
+        "client_id": appointment.client_id,
+        "clinic_id": appointment.clinic_id,
+        "practitioner_id": appointment.practitioner_id,
+        "service_id": appointment.service_id,
+        "meeting_method": appointment.meeting_method,
+        "starts_at": appointment.starts_at,
+        "ends_at": appointment.ends_at,
+        "status": appointment.status,
+        "attendee_notes": appointment.attendee_notes,
+        "private_notes": appointment.private_notes,
+        "answers": dict(appointment.answers),
+        "call_center_id": appointment.call_center_id,
+        "operator_id": appointment.operator_id,
+        "call_id": appointment.call_id,
+        "touch_id": appointment.touch_id,
+        "cancellation_reason_id": appointment.cancellation_reason_id,
+        "cancellation_note": appointment.cancellation_note,
+        "cancelled_at": appointment.cancelled_at,
+    }
+
+
+def _is_overlap(exc: IntegrityError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) == "23P01" or NO_OVERLAP_CONSTRAINT in str(exc.orig)
+
+
+async def _without_overlap(session: AsyncSession, write: Callable[[], Awaitable[None]]) -> bool:
+    """Run ``write`` in a savepoint; ``False`` when the no-double-booking constraint refused
+    it (the transaction stays usable, so the caller can look up who holds the slot)."""
+    try:
+        async with session.begin_nested():
+            await write()
+    except IntegrityError as exc:
+        if _is_overlap(exc):
+            return False
+        raise
+    return True
+
+
+async def _insert(session: AsyncSession, appointment: Appointment) -> None:
+    await session.execute(
+        sa.insert(appointments).values(
+            appointment_id=appointment.appointment_id, **_appointment_values(appointment)
+        )
+    )
+    if appointment.attendee_client_ids:
+        await session.execute(
+            sa.insert(appointment_attendees),
+            [
+                {"appointment_id": appointment.appointment_id, "client_id": cid}
+                for cid in appointment.attendee_client_ids
+            ],
+        )
+
+
+async def insert_appointment(session: AsyncSession, appointment: Appointment) -> bool:
+    """Insert a new appointment and its attendees; ``False`` (nothing written) when the
+    practitioner is already booked at that time."""
+    return await _without_overlap(session, partial(_insert, session, appointment))
+
+
+async def _update(session: AsyncSession, appointment: Appointment) -> None:
+    await session.execute(
+        sa.update(appointments)
+        .where(appointments.c.appointment_id == appointment.appointment_id)
+        .values(**_appointment_values(appointment), updated_at=sa.func.now())
+    )
+
+
+async def update_appointment(session: AsyncSession, appointment: Appointment) -> None:
+    """Write an appointment's new state (one that holds no new time: a cancellation)."""
+    await _update(session, appointment)
+
+
+async def move_appointment(session: AsyncSession, appointment: Appointment) -> bool:
+    """Write an appointment's new time and practitioner; ``False`` (nothing written) when
+    that would double-book the practitioner."""
+    return await _without_overlap(session, partial(_update, session, appointment))
+
+
+# --- cancellation reasons --------------------------------------------------------------------
+
+
+async def active_reason_ids(session: AsyncSession) -> frozenset[str]:
+    """The cancellation reasons operators may choose."""
+    return frozenset(
+        (
+            await session.execute(
+                sa.select(cancellation_reasons.c.reason_id).where(cancellation_reasons.c.active)
+            )
+        )
+        .scalars()
+        .all()
+    )
+
+
+async def reason_label(session: AsyncSession, reason_id: str | None) -> str | None:
+    """The label of a cancellation reason."""
+    if reason_id is None:
+        return None
+    return await session.scalar(
+        sa.select(cancellation_reasons.c.label).where(cancellation_reasons.c.reason_id == reason_id)
+    )
+
+
+# --- notifications ---------------------------------------------------------------------------
+
+
+async def recipients(session: AsyncSession, client_ids: Sequence[str]) -> list[Recipient]:
+    """How to reach each of the clients (in the given order)."""
+    rows = {
+        r.client_id: r
+        for r in (
+            await session.execute(
+                sa.select(clients).where(clients.c.client_id.in_(list(client_ids)))
+            )
+        ).all()
+    }
+    return [
+        Recipient(
+            cid,
+            f"{rows[cid].first_name} {rows[cid].last_name}",
+            rows[cid].email,
+            rows[cid].mobile,
+            rows[cid].sms_consent,
+        )
+        for cid in dict.fromkeys(client_ids)
+        if cid in rows
+    ]
+
+
+async def appointment_context(
+    session: AsyncSession, appointment: Appointment
+) -> AppointmentContext:
+    """The names a notification about ``appointment`` shows."""
+    row = (
+        await session.execute(
+            sa.select(
+                clinics.c.name,
+                clinics.c.address,
+                clinics.c.time_zone,
+                practitioners.c.name.label("practitioner"),
+                services.c.name.label("service"),
+            )
+            .select_from(clinics)
+            .join(practitioners, practitioners.c.practitioner_id == appointment.practitioner_id)
+            .join(services, services.c.service_id == appointment.service_id)
+            .where(clinics.c.clinic_id == appointment.clinic_id)
+        )
+    ).one()
+    return AppointmentContext(row.name, row.address, row.time_zone, row.practitioner, row.service)
+
+
+async def insert_notifications(
+    session: AsyncSession, appointment_id: str, items: Sequence[Notification]
+) -> None:
+    """Record notifications (delivery picks them up from here)."""
+    if items:
+        await session.execute(
+            sa.insert(notifications),
+            [
+                {
+                    "notification_id": new_id(),
+                    "appointment_id": appointment_id,
+                    "client_id": n.client_id,
+                    "kind": n.kind,
+                    "channel": n.channel,
+                    "address": n.address,
+                    "content": n.content,
+                }
+                for n in items
+            ],
+        )

@@ -1,0 +1,126 @@
+"""Read models of clients: search, one client's card, their notifications."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchboard_booking.adapters.tables import client_phones, clients, notifications
+from switchboard_booking.domain.errors import NotFound
+
+
+@dataclass(frozen=True)
+class ClientRow:
+    """A client as search results and client cards show them."""
+
+    client_id: str
+    first_name: str
+    last_name: str
+    display_name: str
+    email: str | None
+    mobile: str | None
+    phones: list[str]
+    sms_consent: bool
+    date_of_birth: date | None
+
+
+def _client_rows(rows: list[Any], phones: dict[str, list[str]]) -> list[ClientRow]:
+    return [
+        ClientRow(
+            r.client_id,
+            r.first_name,
+            r.last_name,
+            f"{r.first_name} {r.last_name}",
+            r.email,
+            r.mobile,
+            phones.get(r.client_id, []),
+            r.sms_consent,
+            r.date_of_birth,
+        )
+        for r in rows
+    ]
+
+
+async def _phones_of(session: AsyncSession, client_ids: list[str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for cid, phone in (
+        await session.execute(
+            sa.select(client_phones.c.client_id, client_phones.c.phone)
+            .where(client_phones.c.client_id.in_(client_ids))
+            .order_by(client_phones.c.phone)
+        )
+    ).all():
+        out.setdefault(cid, []).append(phone)
+    return out
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def search_clients(
+    session: AsyncSession,
+    *,
+    name: str | None,
+    phone_digits: list[str],
+    email: str | None,
+    limit: int,
+) -> list[ClientRow]:
+    """Clients matching every given criterion: each word of ``name`` in the first or last
+    name; any of ``phone_digits`` inside the mobile or an extra phone; ``email`` inside the
+    address. Case-insensitive, sorted by last and first name."""
+    c = clients.c
+    query = sa.select(clients)
+    for word in (name or "").split():
+        query = query.where(sa.or_(c.first_name.ilike(_like(word)), c.last_name.ilike(_like(word))))
+    if phone_digits:
+        extra = sa.select(client_phones.c.client_id).where(
+            sa.or_(*[client_phones.c.phone.like(_like(d)) for d in phone_digits])
+        )
+        query = query.where(
+            sa.or_(*[c.mobile.like(_like(d)) for d in phone_digits], c.client_id.in_(extra))
+        )
+    if email:
+        query = query.where(c.email.ilike(_like(email.strip().lower())))
+    query = query.order_by(
+        sa.func.lower(c.last_name), sa.func.lower(c.first_name), c.client_id
+    ).limit(limit)
+    rows = list((await session.execute(query)).all())
+    return _client_rows(rows, await _phones_of(session, [r.client_id for r in rows]))
+
+
+async def get_client(session: AsyncSession, client_id: str) -> ClientRow:
+    """One client, or :class:`NotFound`."""
+    rows = list(
+        (await session.execute(sa.select(clients).where(clients.c.client_id == client_id))).all()
+    )
+    if not rows:
+        raise NotFound(f"no client {client_id!r}")
+    return _client_rows(rows, await _phones_of(session, [client_id]))[0]
+
+
+async def client_notifications(session: AsyncSession, client_id: str) -> list[dict[str, Any]]:
+    """The notifications recorded for a client, newest first."""
+    n = notifications.c
+    rows = (
+        await session.execute(
+            sa.select(
+                n.notification_id,
+                n.appointment_id,
+                n.kind,
+                n.channel,
+                n.address,
+                n.content,
+                n.status,
+                n.created_at,
+            )
+            .where(n.client_id == client_id)
+            .order_by(n.created_at.desc(), n.notification_id)
+        )
+    ).all()
+    return [dict(r._mapping) for r in rows]

@@ -1,0 +1,156 @@
+"""Loading, saving and merging clients (the write side)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchboard_booking.adapters.tables import (
+    appointment_attendees,
+    appointments,
+    client_phones,
+    clients,
+    notifications,
+)
+from switchboard_booking.domain.clients import ClientProfile
+from switchboard_booking.domain.errors import NotFound
+
+
+async def load_client(
+    session: AsyncSession, client_id: str, *, for_update: bool = False
+) -> ClientProfile:
+    """The client's profile (row-locked with ``for_update``), or :class:`NotFound`."""
+    query = sa.select(clients).where(clients.c.client_id == client_id)
+    if for_update:
+        query = query.with_for_update()
+    row = (await session.execute(query)).first()
+    if row is None:
+        raise NotFound(f"no client {client_id!r}")
+    phones = (
+        (
+            await session.execute(
+                sa.select(client_phones.c.phone)
+                .where(client_phones.c.client_id == client_id)
+                .order_by(client_phones.c.phone)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    return ClientProfile(
+        row.first_name,
+        row.last_name,
+        row.email,
+        row.mobile,
+        row.sms_consent,
+        row.date_of_birth,
+        tuple(phones),
+    )
+
+
+async def ensure_clients_exist(session: AsyncSession, client_ids: Iterable[str]) -> None:
+    """:class:`NotFound` naming the first unknown client id (rows are share-locked, so a
+    concurrent merge cannot remove them before this transaction commits)."""
+    ids = list(dict.fromkeys(client_ids))
+    found = set(
+        (
+            await session.execute(
+                sa.select(clients.c.client_id)
+                .where(clients.c.client_id.in_(ids))
+                .with_for_update(read=True)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    missing = [cid for cid in ids if cid not in found]
+    if missing:
+        raise NotFound(f"no client {missing[0]!r}")
+
+
+async def save_client(
+    session: AsyncSession, client_id: str, profile: ClientProfile, *, new: bool
+) -> None:
+    """Insert or overwrite a client and replace their extra phones."""
+    values = {
+        "first_name": profile.first_name,
+        "last_name": profile.last_name,
+        "email": profile.email,
+        "mobile": profile.mobile,
+        "sms_consent": profile.sms_consent,
+        "date_of_birth": profile.date_of_birth,
+    }
+    if new:
+        await session.execute(sa.insert(clients).values(client_id=client_id, **values))
+    else:
+        await session.execute(
+            sa.update(clients)
+            .where(clients.c.client_id == client_id)
+            .values(**values, updated_at=sa.func.now())
+        )
+        await session.execute(
+            sa.delete(client_phones).where(client_phones.c.client_id == client_id)
+        )
+    if profile.phones:
+        await session.execute(
+            pg_insert(client_phones).on_conflict_do_nothing(),
+            [{"client_id": client_id, "phone": p} for p in profile.phones],
+        )
+
+
+async def records_to_move(session: AsyncSession, client_id: str) -> tuple[int, int]:
+    """How many appointments the client has, and how many they attend as an attendee:
+    what a merge of this client into another would move."""
+    moving = await session.scalar(
+        sa.select(sa.func.count())
+        .select_from(appointments)
+        .where(appointments.c.client_id == client_id)
+    )
+    attending = await session.scalar(
+        sa.select(sa.func.count())
+        .select_from(appointment_attendees)
+        .where(appointment_attendees.c.client_id == client_id)
+    )
+    return int(moving or 0), int(attending or 0)
+
+
+async def move_client_records(session: AsyncSession, duplicate_id: str, primary_id: str) -> int:
+    """Re-point the duplicate's appointments, attendances and notifications to the
+    primary, then delete the duplicate. Returns how many appointments moved."""
+    result = await session.execute(
+        sa.update(appointments)
+        .where(appointments.c.client_id == duplicate_id)
+        .values(client_id=primary_id, updated_at=sa.func.now())
+    )
+    moved: int = getattr(result, "rowcount", 0)
+    att = appointment_attendees.c
+    other = appointment_attendees.alias("other")
+    # Where the primary already attends (or is the client of) the same appointment, the
+    # duplicate's attendance simply goes away instead of becoming a second copy.
+    already = sa.or_(
+        sa.exists().where(
+            other.c.appointment_id == att.appointment_id, other.c.client_id == primary_id
+        ),
+        sa.exists().where(
+            appointments.c.appointment_id == att.appointment_id,
+            appointments.c.client_id == primary_id,
+        ),
+    )
+    await session.execute(
+        sa.delete(appointment_attendees).where(att.client_id == duplicate_id, already)
+    )
+    await session.execute(
+        sa.update(appointment_attendees)
+        .where(att.client_id == duplicate_id)
+        .values(client_id=primary_id)
+    )
+    await session.execute(
+        sa.update(notifications)
+        .where(notifications.c.client_id == duplicate_id)
+        .values(client_id=primary_id)
+    )
+    await session.execute(sa.delete(clients).where(clients.c.client_id == duplicate_id))
+    return int(moved or 0)

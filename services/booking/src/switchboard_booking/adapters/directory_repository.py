@@ -1,0 +1,302 @@
+"""The directory's write side (clinics, services, practitioners, call centers, operators,
+cancellation reasons) and the directory facts booking rules and login read."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchboard_booking.adapters.ids import new_id
+from switchboard_booking.adapters.tables import (
+    call_centers,
+    cancellation_reasons,
+    clinics,
+    operators,
+    practitioner_clinics,
+    practitioner_services,
+    practitioners,
+    services,
+    working_hours,
+)
+from switchboard_booking.domain.availability import PractitionerDay, WorkingHours
+from switchboard_booking.domain.errors import NotFound
+from switchboard_booking.domain.model import Question, ServiceInfo
+
+# --- what booking rules read -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClinicInfo:
+    """A clinic as booking rules need it."""
+
+    clinic_id: str
+    name: str
+    address: str
+    time_zone: str
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The clinic's zone."""
+        return ZoneInfo(self.time_zone)
+
+
+async def get_clinic(session: AsyncSession, clinic_id: str) -> ClinicInfo:
+    """The clinic, or :class:`NotFound`."""
+    row = (
+        await session.execute(
+            sa.select(
+                clinics.c.clinic_id, clinics.c.name, clinics.c.address, clinics.c.time_zone
+            ).where(clinics.c.clinic_id == clinic_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"no clinic {clinic_id!r}")
+    return ClinicInfo(*row)
+
+
+async def get_service(session: AsyncSession, service_id: str) -> tuple[ServiceInfo, str]:
+    """The service's rules and its name, or :class:`NotFound`."""
+    row = (
+        await session.execute(sa.select(services).where(services.c.service_id == service_id))
+    ).first()
+    if row is None or not row.active:
+        raise NotFound(f"no service {service_id!r}")
+    questions = tuple(
+        Question(q["question_id"], q.get("text", ""), bool(q.get("required")))
+        for q in row.questions
+    )
+    info = ServiceInfo(
+        row.service_id,
+        timedelta(minutes=row.duration_minutes),
+        tuple(row.meeting_methods),
+        questions,
+    )
+    return info, row.name
+
+
+async def practitioner_days(
+    session: AsyncSession,
+    clinic_id: str,
+    service_id: str,
+    practitioner_ids: Sequence[str] | None = None,
+) -> list[PractitionerDay]:
+    """Active practitioners working at the clinic and giving the service, with their hours
+    there (``busy`` left empty; see :func:`..appointments_repository.busy_intervals`)."""
+    query = (
+        sa.select(practitioners.c.practitioner_id, practitioners.c.languages)
+        .join(
+            practitioner_clinics,
+            practitioner_clinics.c.practitioner_id == practitioners.c.practitioner_id,
+        )
+        .join(
+            practitioner_services,
+            practitioner_services.c.practitioner_id == practitioners.c.practitioner_id,
+        )
+        .where(
+            practitioner_clinics.c.clinic_id == clinic_id,
+            practitioner_services.c.service_id == service_id,
+            practitioners.c.active,
+        )
+        .order_by(practitioners.c.practitioner_id)
+    )
+    if practitioner_ids is not None:
+        query = query.where(practitioners.c.practitioner_id.in_(list(practitioner_ids)))
+    rows = (await session.execute(query)).all()
+    hours: dict[str, list[WorkingHours]] = {r.practitioner_id: [] for r in rows}
+    if rows:
+        for h in (
+            await session.execute(
+                sa.select(working_hours).where(
+                    working_hours.c.clinic_id == clinic_id,
+                    working_hours.c.practitioner_id.in_(list(hours)),
+                )
+            )
+        ).all():
+            hours[h.practitioner_id].append(WorkingHours(h.weekday, h.starts, h.ends))
+    return [
+        PractitionerDay(
+            r.practitioner_id, tuple(hours[r.practitioner_id]), languages=frozenset(r.languages)
+        )
+        for r in rows
+    ]
+
+
+async def practitioner_links(
+    session: AsyncSession, practitioner_id: str, clinic_id: str, service_id: str
+) -> tuple[bool, bool]:
+    """Whether the (existing, active) practitioner works at the clinic and gives the
+    service; :class:`NotFound` when there is no such practitioner."""
+    active = await session.scalar(
+        sa.select(practitioners.c.active).where(practitioners.c.practitioner_id == practitioner_id)
+    )
+    if not active:
+        raise NotFound(f"no practitioner {practitioner_id!r}")
+    works = await session.scalar(
+        sa.select(
+            sa.exists().where(
+                practitioner_clinics.c.practitioner_id == practitioner_id,
+                practitioner_clinics.c.clinic_id == clinic_id,
+            )
+        )
+    )
+    gives = await session.scalar(
+        sa.select(
+            sa.exists().where(
+                practitioner_services.c.practitioner_id == practitioner_id,
+                practitioner_services.c.service_id == service_id,
+            )
+        )
+    )
+    return bool(works), bool(gives)
+
+
+async def operator_by_username(session: AsyncSession, username: str) -> sa.Row[Any] | None:
+    """The operator row (with its password hash) of a normalised username, if any."""
+    return (
+        await session.execute(sa.select(operators).where(operators.c.username == username))
+    ).first()
+
+
+# --- saving the directory --------------------------------------------------------------------
+
+
+async def _upsert(
+    session: AsyncSession, table: sa.Table, key: str, key_value: str | None, values: dict[str, Any]
+) -> str:
+    """Insert (new id) when ``key_value`` is None, else update that row (NotFound if none)."""
+    if key_value is None:
+        key_value = values.pop(key, None) or new_id()
+        await session.execute(sa.insert(table).values({key: key_value, **values}))
+        return key_value
+    if values:
+        result = await session.execute(
+            sa.update(table).where(table.c[key] == key_value).values(**values)
+        )
+    else:
+        result = await session.execute(sa.select(table.c[key]).where(table.c[key] == key_value))
+    found = getattr(result, "rowcount", 0) if values else result.first()
+    if not found:
+        raise NotFound(f"no {table.name.rstrip('s').replace('_', ' ')} {key_value!r}")
+    return key_value
+
+
+async def _row(session: AsyncSession, table: sa.Table, key: str, key_value: str) -> sa.Row[Any]:
+    return (await session.execute(sa.select(table).where(table.c[key] == key_value))).one()
+
+
+async def save_clinic(
+    session: AsyncSession, clinic_id: str | None, values: dict[str, Any]
+) -> sa.Row[Any]:
+    """Insert (``clinic_id`` None) or update a clinic; returns its row as saved."""
+    cid = await _upsert(session, clinics, "clinic_id", clinic_id, values)
+    return await _row(session, clinics, "clinic_id", cid)
+
+
+async def save_service(
+    session: AsyncSession, service_id: str | None, values: dict[str, Any]
+) -> str:
+    """Insert (``service_id`` None) or update a service; returns its id."""
+    return await _upsert(session, services, "service_id", service_id, values)
+
+
+async def save_call_center(
+    session: AsyncSession, call_center_id: str | None, values: dict[str, Any]
+) -> sa.Row[Any]:
+    """Insert (``call_center_id`` None) or update a call center; returns its row as saved."""
+    cid = await _upsert(session, call_centers, "call_center_id", call_center_id, values)
+    return await _row(session, call_centers, "call_center_id", cid)
+
+
+async def save_cancellation_reason(
+    session: AsyncSession, reason_id: str | None, values: dict[str, Any]
+) -> str:
+    """Insert (``reason_id`` None) or update a cancellation reason; returns its id."""
+    return await _upsert(session, cancellation_reasons, "reason_id", reason_id, values)
+
+
+async def save_operator(
+    session: AsyncSession, operator_id: str | None, values: dict[str, Any]
+) -> sa.Row[Any]:
+    """Insert (``operator_id`` None) or update an operator; returns its row as saved."""
+    oid = await _upsert(session, operators, "operator_id", operator_id, values)
+    return await _row(session, operators, "operator_id", oid)
+
+
+async def save_practitioner(
+    session: AsyncSession, practitioner_id: str | None, values: dict[str, Any]
+) -> str:
+    """Insert (``practitioner_id`` None) or update a practitioner's own columns; returns
+    its id. Clinics, services and hours are replaced separately."""
+    return await _upsert(session, practitioners, "practitioner_id", practitioner_id, values)
+
+
+async def _replace_links(
+    session: AsyncSession, table: sa.Table, pid: str, column: str, ids: list[str]
+) -> None:
+    await session.execute(sa.delete(table).where(table.c.practitioner_id == pid))
+    if ids:
+        await session.execute(
+            pg_insert(table).on_conflict_do_nothing(),
+            [{"practitioner_id": pid, column: i} for i in dict.fromkeys(ids)],
+        )
+
+
+async def replace_practitioner_clinics(
+    session: AsyncSession, practitioner_id: str, clinic_ids: list[str]
+) -> None:
+    """The practitioner works at exactly these clinics."""
+    await _replace_links(session, practitioner_clinics, practitioner_id, "clinic_id", clinic_ids)
+
+
+async def replace_practitioner_services(
+    session: AsyncSession, practitioner_id: str, service_ids: list[str]
+) -> None:
+    """The practitioner gives exactly these services."""
+    await _replace_links(session, practitioner_services, practitioner_id, "service_id", service_ids)
+
+
+async def practitioner_clinic_ids(session: AsyncSession, practitioner_id: str) -> set[str]:
+    """The clinics the practitioner works at."""
+    return set(
+        (
+            await session.execute(
+                sa.select(practitioner_clinics.c.clinic_id).where(
+                    practitioner_clinics.c.practitioner_id == practitioner_id
+                )
+            )
+        )
+        .scalars()
+        .all()
+    )
+
+
+async def replace_working_hours(
+    session: AsyncSession,
+    practitioner_id: str,
+    hours: Sequence[tuple[str, WorkingHours]],
+) -> None:
+    """The practitioner's weekly hours are exactly these ``(clinic_id, hours)``."""
+    await session.execute(
+        sa.delete(working_hours).where(working_hours.c.practitioner_id == practitioner_id)
+    )
+    if hours:
+        await session.execute(
+            sa.insert(working_hours),
+            [
+                {
+                    "practitioner_id": practitioner_id,
+                    "clinic_id": clinic_id,
+                    "weekday": w.weekday,
+                    "starts": w.starts,
+                    "ends": w.ends,
+                }
+                for clinic_id, w in hours
+            ],
+        )

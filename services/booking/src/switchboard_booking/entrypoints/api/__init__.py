@@ -1,0 +1,25 @@
+"""Booking's HTTP API under ``/api/booking``: one router per area (``auth``, ``clients``,
+``appointments``, ``directory``), request bodies in ``bodies`` and ``directory_bodies``,
+domain errors mapped to status codes in ``errors`` and only there.
+
+Routes parse and validate, call a handler or a query, and answer; they never publish or
+wake the relay themselves (the handlers do, after their commit).
+
+No ``from __future__ import annotations`` in this package: FastAPI must see the
+dependency types built inside each ``router()`` as real objects, not strings.
+"""
+
+from fastapi import APIRouter
+
+from switchboard_booking.entrypoints.api import appointments, auth, clients, directory
+from switchboard_booking.entrypoints.api.guards import guards
+from switchboard_booking.handlers.shared import Deps
+
+
+def booking_router(deps: Deps) -> APIRouter:
+    """Every booking endpoint; all but login and logout need a session."""
+    who = guards(deps.settings)
+    combined = APIRouter()
+    for area in (auth, clients, appointments, directory):
+        combined.include_router(area.router(deps, who))
+    return combined

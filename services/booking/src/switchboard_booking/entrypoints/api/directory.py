@@ -1,0 +1,161 @@
+"""The directory: clinics, services, practitioners, call centers, cancellation reasons and
+operators. Everyone with a session reads it; only admins change it."""
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, status
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchboard_booking.adapters import directory_queries as queries
+from switchboard_booking.domain.model import Actor
+from switchboard_booking.entrypoints.api.bodies import given
+from switchboard_booking.entrypoints.api.directory_bodies import (
+    CallCenterBody,
+    CallCenterPatch,
+    ClinicBody,
+    ClinicPatch,
+    OperatorBody,
+    OperatorPatch,
+    PractitionerBody,
+    PractitionerPatch,
+    ReasonBody,
+    ReasonPatch,
+    ServiceBody,
+    ServicePatch,
+)
+from switchboard_booking.entrypoints.api.guards import Guards
+from switchboard_booking.handlers import directory
+from switchboard_booking.handlers.shared import Deps
+
+
+def router(deps: Deps, guards: Guards) -> APIRouter:
+    """List, create (201) and change each kind of directory entry; each needs a session."""
+    CurrentActor = Annotated[Actor, Depends(guards.actor)]
+    router = APIRouter(
+        prefix="/api/booking", tags=["directory"], dependencies=[Depends(guards.principal)]
+    )
+
+    async def listing(
+        query: Callable[[AsyncSession], Awaitable[list[dict[str, Any]]]],
+    ) -> dict[str, Any]:
+        async with deps.sessions() as session:
+            return {"items": await query(session)}
+
+    async def one(
+        query: Callable[[AsyncSession, str], Awaitable[dict[str, Any]]], key: str
+    ) -> dict[str, Any]:
+        async with deps.sessions() as session:
+            return await query(session, key)
+
+    @router.get("/clinics")
+    async def list_clinics() -> dict[str, Any]:
+        """Every clinic, by name."""
+        return await listing(queries.list_clinics)
+
+    @router.post("/clinics", status_code=status.HTTP_201_CREATED)
+    async def create_clinic(body: ClinicBody, who: CurrentActor) -> dict[str, Any]:
+        """Add a clinic; publishes ``ClinicChanged``."""
+        cid = await directory.save_clinic(deps, who, None, body.model_dump())
+        return await one(queries.get_clinic, cid)
+
+    @router.patch("/clinics/{clinic_id}")
+    async def update_clinic(clinic_id: str, body: ClinicPatch, who: CurrentActor) -> dict[str, Any]:
+        """Change a clinic; publishes ``ClinicChanged``."""
+        await directory.save_clinic(deps, who, clinic_id, given(body))
+        return await one(queries.get_clinic, clinic_id)
+
+    @router.get("/services")
+    async def list_services() -> dict[str, Any]:
+        """Every service, by name."""
+        return await listing(queries.list_services)
+
+    @router.post("/services", status_code=status.HTTP_201_CREATED)
+    async def create_service(body: ServiceBody, who: CurrentActor) -> dict[str, Any]:
+        """Add a service."""
+        sid = await directory.save_service(deps, who, None, body.model_dump())
+        return await one(queries.get_service, sid)
+
+    @router.patch("/services/{service_id}")
+    async def update_service(
+        service_id: str, body: ServicePatch, who: CurrentActor
+    ) -> dict[str, Any]:
+        """Change a service."""
+        await directory.save_service(deps, who, service_id, given(body))
+        return await one(queries.get_service, service_id)
+
+    @router.get("/practitioners")
+    async def list_practitioners() -> dict[str, Any]:
+        """Every practitioner with clinics, services and working hours, by name."""
+        return await listing(queries.list_practitioners)
+
+    @router.post("/practitioners", status_code=status.HTTP_201_CREATED)
+    async def create_practitioner(body: PractitionerBody, who: CurrentActor) -> dict[str, Any]:
+        """Add a practitioner."""
+        pid = await directory.save_practitioner(deps, who, None, body.model_dump())
+        return await one(queries.get_practitioner, pid)
+
+    @router.patch("/practitioners/{practitioner_id}")
+    async def update_practitioner(
+        practitioner_id: str, body: PractitionerPatch, who: CurrentActor
+    ) -> dict[str, Any]:
+        """Change a practitioner."""
+        await directory.save_practitioner(deps, who, practitioner_id, given(body))
+        return await one(queries.get_practitioner, practitioner_id)
+
+    @router.get("/call-centers")
+    async def list_call_centers() -> dict[str, Any]:
+        """Every call center, by name."""
+        return await listing(queries.list_call_centers)
+
+    @router.post("/call-centers", status_code=status.HTTP_201_CREATED)
+    async def create_call_center(body: CallCenterBody, who: CurrentActor) -> dict[str, Any]:
+        """Add a call center; publishes ``CallCenterChanged``."""
+        cid = await directory.save_call_center(deps, who, None, body.model_dump())
+        return await one(queries.get_call_center, cid)
+
+    @router.patch("/call-centers/{call_center_id}")
+    async def update_call_center(
+        call_center_id: str, body: CallCenterPatch, who: CurrentActor
+    ) -> dict[str, Any]:
+        """Change a call center; publishes ``CallCenterChanged``."""
+        await directory.save_call_center(deps, who, call_center_id, given(body))
+        return await one(queries.get_call_center, call_center_id)
+
+    @router.get("/cancellation-reasons")
+    async def list_reasons() -> dict[str, Any]:
+        """Every cancellation reason (inactive ones too), by label."""
+        return await listing(queries.list_cancellation_reasons)
+
+    @router.post("/cancellation-reasons", status_code=status.HTTP_201_CREATED)
+    async def create_reason(body: ReasonBody, who: CurrentActor) -> dict[str, Any]:
+        """Add a cancellation reason."""
+        rid = await directory.save_cancellation_reason(deps, who, None, body.model_dump())
+        return await one(queries.get_cancellation_reason, rid)
+
+    @router.patch("/cancellation-reasons/{reason_id}")
+    async def update_reason(reason_id: str, body: ReasonPatch, who: CurrentActor) -> dict[str, Any]:
+        """Change a cancellation reason."""
+        await directory.save_cancellation_reason(deps, who, reason_id, given(body))
+        return await one(queries.get_cancellation_reason, reason_id)
+
+    @router.get("/operators")
+    async def list_operators() -> dict[str, Any]:
+        """Every operator (without password hashes), by name."""
+        return await listing(queries.list_operators)
+
+    @router.post("/operators", status_code=status.HTTP_201_CREATED)
+    async def create_operator(body: OperatorBody, who: CurrentActor) -> dict[str, Any]:
+        """Add an operator; publishes ``OperatorChanged``."""
+        oid = await directory.save_operator(deps, who, None, body.model_dump())
+        return await one(queries.get_operator, oid)
+
+    @router.patch("/operators/{operator_id}")
+    async def update_operator(
+        operator_id: str, body: OperatorPatch, who: CurrentActor
+    ) -> dict[str, Any]:
+        """Change an operator; publishes ``OperatorChanged``."""
+        await directory.save_operator(deps, who, operator_id, given(body))
+        return await one(queries.get_operator, operator_id)
+
+    return router

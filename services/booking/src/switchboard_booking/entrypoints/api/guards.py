@@ -1,0 +1,29 @@
+"""Who is calling: the FastAPI dependencies every router shares."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fastapi import Depends
+
+from switchboard_booking.domain.model import Actor
+from switchboard_booking.settings import BookingSettings
+from switchboard_runtime.auth import Principal, authenticator
+
+
+@dataclass(frozen=True)
+class Guards:
+    """``principal`` resolves the session (401 without one); ``actor`` is that operator as
+    the domain rules see them."""
+
+    principal: Callable[..., Principal]
+    actor: Callable[..., Actor]
+
+
+def guards(settings: BookingSettings) -> Guards:
+    """The dependencies, reading sessions signed with the shared auth secret."""
+    principal = authenticator(lambda: settings.auth_secret.get_secret_value())
+
+    def actor(who: Principal = Depends(principal)) -> Actor:  # noqa: B008
+        return Actor(who.operator_id, who.role, who.call_center_id)
+
+    return Guards(principal, actor)

@@ -1,0 +1,300 @@
+"""Booking, moving and cancelling appointments, and the free slots to book from."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchboard_booking.adapters import appointments_repository as repo
+from switchboard_booking.adapters import clients_repository, directory_repository
+from switchboard_booking.adapters.directory_repository import ClinicInfo
+from switchboard_booking.adapters.ids import new_id
+from switchboard_booking.domain import model
+from switchboard_booking.domain.availability import (
+    Interval,
+    PractitionerDay,
+    Slot,
+    free_slots,
+    within_working_hours,
+)
+from switchboard_booking.domain.commands import (
+    BookAppointment,
+    CancelAppointment,
+    RescheduleAppointment,
+)
+from switchboard_booking.domain.errors import InvalidRequest, SlotTaken
+from switchboard_booking.domain.model import Actor, Appointment
+from switchboard_booking.domain.notifications import NotificationKind, notifications_for
+from switchboard_booking.handlers.clients import client_for
+from switchboard_booking.handlers.shared import Deps, publish
+from switchboard_contracts import AppointmentBooked, AppointmentCancelled, AppointmentRescheduled
+from switchboard_runtime.db import retry_transaction
+
+
+async def _notify(session: AsyncSession, kind: NotificationKind, appointment: Appointment) -> None:
+    context = await repo.appointment_context(session, appointment)
+    people = await repo.recipients(
+        session, [appointment.client_id, *appointment.attendee_client_ids]
+    )
+    await repo.insert_notifications(
+        session, appointment.appointment_id, notifications_for(kind, appointment, context, people)
+    )
+
+
+async def _candidates(
+    session: AsyncSession,
+    cmd: BookAppointment,
+    service: model.ServiceInfo,
+    tz: ZoneInfo,
+    now: datetime,
+) -> list[str]:
+    """Practitioners to try, in order: the one asked for (after checking the slot fits
+    them), or everyone at the clinic giving the service whose hours fit, free ones first."""
+    if cmd.practitioner_id is not None:
+        works, gives = await directory_repository.practitioner_links(
+            session, cmd.practitioner_id, cmd.clinic_id, cmd.service_id
+        )
+        days = await directory_repository.practitioner_days(
+            session, cmd.clinic_id, cmd.service_id, [cmd.practitioner_id]
+        )
+        model.check_slot(
+            starts_at=cmd.starts_at,
+            service=service,
+            meeting_method=cmd.meeting_method,
+            tz=tz,
+            hours=days[0].hours if days else (),
+            gives_service=gives,
+            works_at_clinic=works,
+            now=now,
+        )
+        return [cmd.practitioner_id]
+    days = await directory_repository.practitioner_days(session, cmd.clinic_id, cmd.service_id)
+    if cmd.language is not None:
+        days = [d for d in days if cmd.language in d.languages]
+    when = Interval(cmd.starts_at, cmd.starts_at + service.duration)
+    fitting = [d for d in days if within_working_hours(when, tz, d.hours)]
+    if not fitting:
+        raise InvalidRequest("no practitioner gives this service at that time")
+    model.check_slot(
+        starts_at=cmd.starts_at,
+        service=service,
+        meeting_method=cmd.meeting_method,
+        tz=tz,
+        hours=fitting[0].hours,
+        gives_service=True,
+        works_at_clinic=True,
+        now=now,
+    )
+    busy = await repo.busy_intervals(session, [d.practitioner_id for d in fitting], when)
+    return sorted((d.practitioner_id for d in fitting), key=lambda pid: bool(busy[pid]))
+
+
+async def _clients_of(session: AsyncSession, deps: Deps, cmd: BookAppointment) -> list[str]:
+    """The appointment's client and then its other attendees (existing ones checked, new
+    ones registered), without repeats."""
+    existing = [c for c in [cmd.client_id, *(a.client_id for a in cmd.attendees)] if c]
+    await clients_repository.ensure_clients_exist(session, existing)
+    client_id = await client_for(session, deps, cmd.client_id, cmd.new_client)
+    attendee_ids = []
+    for attendee in cmd.attendees:
+        if (attendee.client_id is None) == (attendee.new_client is None):
+            raise InvalidRequest("each attendee needs either client_id or new_client")
+        attendee_ids.append(
+            await client_for(session, deps, attendee.client_id, attendee.new_client)
+        )
+    return [client_id, *(a for a in dict.fromkeys(attendee_ids) if a != client_id)]
+
+
+@retry_transaction()
+async def book_appointment(deps: Deps, actor: Actor, cmd: BookAppointment) -> str:
+    """Book an appointment (registering new clients on the way); publishes
+    ``AppointmentBooked`` (and ``ClientRegistered`` for new clients), records the
+    notifications. :class:`SlotTaken` when the practitioner (or, for anyone available,
+    every fitting practitioner) is already booked then."""
+    model.ensure_may_book(actor)
+    if (cmd.client_id is None) == (cmd.new_client is None):
+        raise InvalidRequest("give either client_id or new_client")
+    now = datetime.now(UTC)
+    async with deps.sessions() as session, session.begin():
+        clinic = await directory_repository.get_clinic(session, cmd.clinic_id)
+        service, _ = await directory_repository.get_service(session, cmd.service_id)
+        answers = model.check_answers(service.questions, cmd.answers)
+        candidates = await _candidates(session, cmd, service, clinic.tz, now)
+        client_id, *attendee_ids = await _clients_of(session, deps, cmd)
+        appointment = Appointment(
+            appointment_id=new_id(),
+            client_id=client_id,
+            clinic_id=cmd.clinic_id,
+            practitioner_id=candidates[0],
+            service_id=cmd.service_id,
+            meeting_method=cmd.meeting_method,
+            starts_at=cmd.starts_at,
+            ends_at=cmd.starts_at + service.duration,
+            call_center_id=actor.call_center_id,
+            operator_id=actor.operator_id,
+            attendee_client_ids=tuple(attendee_ids),
+            attendee_notes=cmd.attendee_notes.strip(),
+            private_notes=cmd.private_notes.strip(),
+            answers=answers,
+            call_id=cmd.call_id,
+            touch_id=cmd.touch_id,
+        )
+        for practitioner_id in candidates:
+            appointment = replace(appointment, practitioner_id=practitioner_id)
+            if await repo.insert_appointment(session, appointment):
+                break
+        else:
+            raise SlotTaken(*await repo.holder_of(session, candidates[-1], appointment.interval))
+        await _notify(session, "booked", appointment)
+        await publish(
+            session,
+            deps,
+            [
+                AppointmentBooked(
+                    appointment_id=appointment.appointment_id,
+                    client_id=client_id,
+                    clinic_id=appointment.clinic_id,
+                    practitioner_id=appointment.practitioner_id,
+                    service_id=appointment.service_id,
+                    starts_at=appointment.starts_at,
+                    ends_at=appointment.ends_at,
+                    call_center_id=appointment.call_center_id,
+                    operator_id=actor.operator_id,
+                    meeting_method=appointment.meeting_method,
+                    touch_id=cmd.touch_id,
+                    call_id=cmd.call_id,
+                    attendee_client_ids=list(appointment.attendee_client_ids),
+                )
+            ],
+            correlation_id=cmd.call_id,
+        )
+    return appointment.appointment_id
+
+
+@retry_transaction()
+async def reschedule_appointment(deps: Deps, actor: Actor, cmd: RescheduleAppointment) -> None:
+    """Move an appointment (owner's call center or an admin); publishes
+    ``AppointmentRescheduled`` and records the notifications."""
+    now = datetime.now(UTC)
+    async with deps.sessions() as session, session.begin():
+        current = await repo.load_appointment(session, cmd.appointment_id, for_update=True)
+        current.ensure_changeable_by(actor)
+        practitioner_id = cmd.practitioner_id or current.practitioner_id
+        clinic = await directory_repository.get_clinic(session, current.clinic_id)
+        service, _ = await directory_repository.get_service(session, current.service_id)
+        works, gives = await directory_repository.practitioner_links(
+            session, practitioner_id, current.clinic_id, current.service_id
+        )
+        days = await directory_repository.practitioner_days(
+            session, current.clinic_id, current.service_id, [practitioner_id]
+        )
+        ends_at = model.check_slot(
+            starts_at=cmd.starts_at,
+            service=service,
+            meeting_method=current.meeting_method,
+            tz=clinic.tz,
+            hours=days[0].hours if days else (),
+            gives_service=gives,
+            works_at_clinic=works,
+            now=now,
+        )
+        moved = current.moved(actor, cmd.starts_at, ends_at, practitioner_id)
+        if not await repo.move_appointment(session, moved):
+            raise SlotTaken(*await repo.holder_of(session, practitioner_id, moved.interval))
+        await _notify(session, "rescheduled", moved)
+        await publish(
+            session,
+            deps,
+            [
+                AppointmentRescheduled(
+                    appointment_id=moved.appointment_id,
+                    client_id=moved.client_id,
+                    clinic_id=moved.clinic_id,
+                    practitioner_id=moved.practitioner_id,
+                    previous_starts_at=current.starts_at,
+                    starts_at=moved.starts_at,
+                    ends_at=moved.ends_at,
+                    call_center_id=moved.call_center_id,
+                    operator_id=actor.operator_id,
+                )
+            ],
+            correlation_id=moved.call_id,
+        )
+
+
+@retry_transaction()
+async def cancel_appointment(deps: Deps, actor: Actor, cmd: CancelAppointment) -> None:
+    """Cancel an appointment (owner's call center or an admin), with a reason when the
+    chain requires one; publishes ``AppointmentCancelled`` and records the notifications."""
+    now = datetime.now(UTC)
+    async with deps.sessions() as session, session.begin():
+        current = await repo.load_appointment(session, cmd.appointment_id, for_update=True)
+        current.ensure_changeable_by(actor)
+        reason_id = model.check_cancellation_reason(
+            cmd.reason_id,
+            required=deps.settings.cancellation_reason_required,
+            active_reason_ids=await repo.active_reason_ids(session),
+        )
+        cancelled = current.cancelled(actor, now, reason_id, cmd.note.strip())
+        await repo.update_appointment(session, cancelled)
+        await _notify(session, "cancelled", cancelled)
+        await publish(
+            session,
+            deps,
+            [
+                AppointmentCancelled(
+                    appointment_id=cancelled.appointment_id,
+                    client_id=cancelled.client_id,
+                    clinic_id=cancelled.clinic_id,
+                    cancelled_at=now,
+                    reason=await repo.reason_label(session, reason_id),
+                    call_center_id=cancelled.call_center_id,
+                    operator_id=actor.operator_id,
+                )
+            ],
+            correlation_id=cancelled.call_id,
+        )
+
+
+async def availability(
+    deps: Deps,
+    *,
+    clinic_id: str,
+    service_id: str,
+    day: date,
+    practitioner_id: str | None,
+    language: str | None,
+) -> tuple[ClinicInfo, list[Slot]]:
+    """Free slots for a service at a clinic on a (clinic-local) day: ``(clinic, slots)``,
+    slots per practitioner. Pool them with :func:`~..availability.pooled`."""
+    async with deps.sessions() as session:
+        clinic = await directory_repository.get_clinic(session, clinic_id)
+        service, _ = await directory_repository.get_service(session, service_id)
+        days = await directory_repository.practitioner_days(
+            session,
+            clinic_id,
+            service_id,
+            [practitioner_id] if practitioner_id is not None else None,
+        )
+        window = Interval(
+            datetime.combine(day, datetime.min.time(), tzinfo=clinic.tz) - timedelta(days=1),
+            datetime.combine(day, datetime.min.time(), tzinfo=clinic.tz) + timedelta(days=2),
+        )
+        busy = await repo.busy_intervals(session, [d.practitioner_id for d in days], window)
+    schedules = [
+        PractitionerDay(d.practitioner_id, d.hours, busy[d.practitioner_id], d.languages)
+        for d in days
+    ]
+    slots = free_slots(
+        day,
+        clinic.tz,
+        service.duration,
+        schedules,
+        step=timedelta(minutes=deps.settings.slot_step_minutes),
+        not_before=datetime.now(UTC),
+        language=language,
+    )
+    return clinic, slots

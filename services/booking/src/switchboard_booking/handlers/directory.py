@@ -1,0 +1,164 @@
+"""Keeping the directory (admin only): clinics, services, call centers, cancellation
+reasons, practitioners and operators. Each ``save_*`` creates the entry when its id is
+``None`` and otherwise changes the fields given."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from switchboard_booking.adapters import directory_repository as repo
+from switchboard_booking.domain import model
+from switchboard_booking.domain.directory import check_hours, check_meeting_methods, check_time_zone
+from switchboard_booking.domain.errors import InvalidRequest
+from switchboard_booking.domain.model import Actor
+from switchboard_booking.handlers.shared import Deps, publish
+from switchboard_contracts import CallCenterChanged, ClinicChanged, OperatorChanged
+from switchboard_runtime.auth import hash_password
+from switchboard_runtime.db import retry_transaction
+
+if TYPE_CHECKING:
+    from sqlalchemy import Row
+
+
+@retry_transaction()
+async def save_clinic(
+    deps: Deps, actor: Actor, clinic_id: str | None, values: dict[str, Any]
+) -> str:
+    """Create or change a clinic (its time zone must be an IANA name); publishes
+    ``ClinicChanged``."""
+    model.ensure_admin(actor)
+    if "time_zone" in values:
+        check_time_zone(values["time_zone"])
+    if "opening_hours" in values:
+        check_hours(values["opening_hours"], "opens", "closes")
+    async with deps.sessions() as session, session.begin():
+        row = await repo.save_clinic(session, clinic_id, values)
+        await publish(
+            session,
+            deps,
+            [
+                ClinicChanged(
+                    clinic_id=row.clinic_id,
+                    name=row.name,
+                    city=row.city,
+                    address=row.address,
+                    time_zone=row.time_zone,
+                    active=row.active,
+                )
+            ],
+        )
+        return str(row.clinic_id)
+
+
+@retry_transaction()
+async def save_service(
+    deps: Deps, actor: Actor, service_id: str | None, values: dict[str, Any]
+) -> str:
+    """Create or change a service (duration, meeting methods, questions)."""
+    model.ensure_admin(actor)
+    if "meeting_methods" in values:
+        values["meeting_methods"] = check_meeting_methods(values["meeting_methods"])
+    async with deps.sessions() as session, session.begin():
+        return await repo.save_service(session, service_id, values)
+
+
+@retry_transaction()
+async def save_call_center(
+    deps: Deps, actor: Actor, call_center_id: str | None, values: dict[str, Any]
+) -> str:
+    """Create or change a call center; publishes ``CallCenterChanged``."""
+    model.ensure_admin(actor)
+    async with deps.sessions() as session, session.begin():
+        row = await repo.save_call_center(session, call_center_id, values)
+        await publish(
+            session,
+            deps,
+            [
+                CallCenterChanged(
+                    call_center_id=row.call_center_id,
+                    name=row.name,
+                    kind=row.kind,
+                    active=row.active,
+                )
+            ],
+        )
+        return str(row.call_center_id)
+
+
+@retry_transaction()
+async def save_cancellation_reason(
+    deps: Deps, actor: Actor, reason_id: str | None, values: dict[str, Any]
+) -> str:
+    """Create or change a cancellation reason (deactivate rather than delete)."""
+    model.ensure_admin(actor)
+    async with deps.sessions() as session, session.begin():
+        return await repo.save_cancellation_reason(session, reason_id, values)
+
+
+@retry_transaction()
+async def save_practitioner(
+    deps: Deps, actor: Actor, practitioner_id: str | None, values: dict[str, Any]
+) -> str:
+    """Create or change a practitioner; clinic, service and working-hour lists given are
+    replaced whole. Working hours must be at one of the practitioner's clinics."""
+    model.ensure_admin(actor)
+    clinic_ids = values.pop("clinic_ids", None)
+    service_ids = values.pop("service_ids", None)
+    hours = values.pop("working_hours", None)
+    if hours is not None:
+        check_hours(hours, "starts", "ends")
+    async with deps.sessions() as session, session.begin():
+        pid = await repo.save_practitioner(session, practitioner_id, values)
+        if clinic_ids is not None:
+            await repo.replace_practitioner_clinics(session, pid, clinic_ids)
+        if service_ids is not None:
+            await repo.replace_practitioner_services(session, pid, service_ids)
+        if hours is not None:
+            known = (
+                set(clinic_ids)
+                if clinic_ids is not None
+                else await repo.practitioner_clinic_ids(session, pid)
+            )
+            stray = sorted({h["clinic_id"] for h in hours} - known)
+            if stray:
+                raise InvalidRequest(
+                    f"working hours at clinics the practitioner does not "
+                    f"work at: {', '.join(stray)}"
+                )
+            parsed = check_hours(hours, "starts", "ends")
+            await repo.replace_working_hours(
+                session, pid, [(h["clinic_id"], w) for h, w in zip(hours, parsed, strict=True)]
+            )
+        return pid
+
+
+@retry_transaction()
+async def save_operator(
+    deps: Deps, actor: Actor, operator_id: str | None, values: dict[str, Any]
+) -> str:
+    """Create or change an operator (a given password is stored hashed); publishes
+    ``OperatorChanged`` with what other services need."""
+    model.ensure_admin(actor)
+    password = values.pop("password", None)
+    if password is not None:
+        values["password_hash"] = await asyncio.to_thread(hash_password, password)
+    elif operator_id is None:
+        raise InvalidRequest("a new operator needs a password")
+    if "username" in values:
+        values["username"] = values["username"].strip().lower()
+    async with deps.sessions() as session, session.begin():
+        row = await repo.save_operator(session, operator_id, values)
+        await publish(session, deps, [_operator_changed(row)])
+        return str(row.operator_id)
+
+
+def _operator_changed(row: Row[Any]) -> OperatorChanged:
+    return OperatorChanged(
+        operator_id=row.operator_id,
+        name=row.name,
+        role=row.role,
+        call_center_id=row.call_center_id,
+        extension=row.extension,
+        active=row.active,
+    )
