@@ -34,6 +34,7 @@ from uuid import UUID
 
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 
 from switchboard_contracts import (
     ContractError,
@@ -157,10 +158,32 @@ class OutboxContext:
     wake: Callable[[], None]
 
 
+_ACTIONS_KEY = "switchboard.after_commit"
+
+
 def after_commit(session: AsyncSession, action: Callable[[], None]) -> None:
     """Call ``action`` once the session's current transaction commits (never on rollback):
-    wake a relay or a cache only when the change is visible to others."""
-    sa_event.listen(session.sync_session, "after_commit", lambda _s: action(), once=True)
+    wake a relay or a cache only when the change is visible to others.
+
+    Only the outermost commit counts: releasing a savepoint makes nothing visible."""
+    sync = session.sync_session
+    if _ACTIONS_KEY not in sync.info:
+        sa_event.listen(sync, "after_commit", _run_after_commit)
+        sa_event.listen(sync, "after_transaction_end", _forget_after_end)
+    sync.info.setdefault(_ACTIONS_KEY, []).append(action)
+
+
+def _run_after_commit(sync: Session) -> None:
+    if sync.in_nested_transaction():
+        return  # a savepoint was released: the outer transaction may still roll back
+    for action in sync.info.pop(_ACTIONS_KEY, []):
+        action()
+    sync.info[_ACTIONS_KEY] = []
+
+
+def _forget_after_end(sync: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the outermost transaction ended (committed or not)
+        sync.info[_ACTIONS_KEY] = []
 
 
 async def publish(

@@ -11,12 +11,12 @@ from typing import Any, ClassVar
 import pytest
 import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from switchboard_contracts import CallStarted, CallTagged, Envelope, make_envelope
 from switchboard_runtime.db import ensure_database, make_metadata
 from switchboard_runtime.kafka import ensure_topics
-from switchboard_runtime.messaging import Subscription, publish
+from switchboard_runtime.messaging import Subscription, outbox_session_info, publish
 from switchboard_runtime.service import ServiceRuntime
 from switchboard_runtime.settings import ServiceSettings, service_config
 from switchboard_runtime.testing import wait_until
@@ -149,3 +149,29 @@ async def test_publish_stages_on_the_contract_topic_and_wakes_the_relay_after_co
 async def test_publish_needs_a_session_of_the_runtime() -> None:
     with pytest.raises(RuntimeError, match="session from the service's runtime"):
         await publish(AsyncSession(), _tagged("c"))
+
+
+async def test_the_relay_is_woken_by_the_outer_commit_only(run_id: str) -> None:
+    runtime = await _runtime(run_id)
+    woken: list[str] = []
+    sessions = async_sessionmaker(
+        runtime.engine, info=outbox_session_info(runtime.settings, lambda: woken.append("wake"))
+    )
+    try:
+        async with sessions() as session:
+            async with session.begin():
+                await publish(session, _tagged("saved"))
+                async with session.begin_nested():
+                    pass  # releasing a savepoint makes nothing visible yet
+                assert woken == []
+            assert woken == ["wake"]
+            woken.clear()
+            with pytest.raises(RuntimeError):
+                async with session.begin():
+                    await publish(session, _tagged("lost"))
+                    raise RuntimeError("rolled back")
+            async with session.begin():
+                pass  # a later commit of the same session publishes nothing new
+            assert woken == []
+    finally:
+        await runtime.engine.dispose()

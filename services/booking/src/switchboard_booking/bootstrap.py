@@ -23,7 +23,7 @@ def build_app(settings: BookingSettings | None = None) -> FastAPI:
         migrations_dir=migrations_path(switchboard_booking.__file__),
         topics=[BOOKING_APPOINTMENTS, BOOKING_CLIENTS, BOOKING_DIRECTORY],
     )
-    deps = Deps(runtime.sessions, settings, wake_relay=runtime.relay.wake)
+    deps = Deps(runtime.sessions, settings)
     app = runtime.fastapi_app(title="Switchboard booking", routers=[booking_router(deps)])
     install_error_handlers(app)
     return app

@@ -24,13 +24,17 @@ def _run_seed(args: argparse.Namespace) -> None:
     from switchboard_booking.entrypoints.seed import print_logins, seed
     from switchboard_booking.settings import BookingSettings
     from switchboard_runtime.db import make_engine, make_session_factory, migrate, migrations_path
+    from switchboard_runtime.messaging import outbox_session_info
 
     async def main() -> dict[str, int]:
         settings = BookingSettings()
         await migrate(migrations_path(switchboard_booking.__file__), settings.service_database_url)
         engine = make_engine(settings.service_database_url)
         try:
-            return await seed(make_session_factory(engine), settings, scenario_day=args.day)
+            sessions = make_session_factory(engine)
+            # What the seed publishes waits in the outbox for the service's relay.
+            sessions.configure(info=outbox_session_info(settings, lambda: None))
+            return await seed(sessions, settings, scenario_day=args.day)
         finally:
             await engine.dispose()
 

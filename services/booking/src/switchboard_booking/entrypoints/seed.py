@@ -234,7 +234,7 @@ async def seed(
 
     The demo appointments are on ``scenario_day`` (default: the next weekday in Moscow).
     No relay is woken: the events wait in the outbox for the service's relay to poll."""
-    deps = Deps(sessions, settings, wake_relay=lambda: None)
+    deps = Deps(sessions, settings)
     added = {
         "clinics": 0,
         "services": 0,

@@ -29,9 +29,10 @@ from switchboard_booking.domain.errors import InvalidRequest, SlotTaken
 from switchboard_booking.domain.model import Actor, Appointment
 from switchboard_booking.domain.notifications import NotificationKind, notifications_for
 from switchboard_booking.handlers.clients import client_for
-from switchboard_booking.handlers.shared import Deps, publish
+from switchboard_booking.handlers.shared import Deps
 from switchboard_contracts import AppointmentBooked, AppointmentCancelled, AppointmentRescheduled
 from switchboard_runtime.db import retry_transaction
+from switchboard_runtime.messaging import publish
 
 
 async def _notify(session: AsyncSession, kind: NotificationKind, appointment: Appointment) -> None:
@@ -151,8 +152,7 @@ async def book_appointment(deps: Deps, actor: Actor, cmd: BookAppointment) -> st
         await _notify(session, "booked", appointment)
         await publish(
             session,
-            deps,
-            [
+            *[
                 AppointmentBooked(
                     appointment_id=appointment.appointment_id,
                     client_id=client_id,
@@ -207,8 +207,7 @@ async def reschedule_appointment(deps: Deps, actor: Actor, cmd: RescheduleAppoin
         await _notify(session, "rescheduled", moved)
         await publish(
             session,
-            deps,
-            [
+            *[
                 AppointmentRescheduled(
                     appointment_id=moved.appointment_id,
                     client_id=moved.client_id,
@@ -243,8 +242,7 @@ async def cancel_appointment(deps: Deps, actor: Actor, cmd: CancelAppointment) -
         await _notify(session, "cancelled", cancelled)
         await publish(
             session,
-            deps,
-            [
+            *[
                 AppointmentCancelled(
                     appointment_id=cancelled.appointment_id,
                     client_id=cancelled.client_id,

@@ -14,9 +14,10 @@ from switchboard_booking.domain.clients import ClientProfile, merged_profile, ne
 from switchboard_booking.domain.commands import MergeClients, NewClient, UpdateClient
 from switchboard_booking.domain.errors import InvalidRequest
 from switchboard_booking.domain.model import Actor
-from switchboard_booking.handlers.shared import Deps, publish
+from switchboard_booking.handlers.shared import Deps
 from switchboard_contracts import ClientRegistered, ClientsMerged, ClientUpdated, Event
 from switchboard_runtime.db import retry_transaction
+from switchboard_runtime.messaging import publish
 
 
 def _client_state(
@@ -47,7 +48,7 @@ async def _register(session: AsyncSession, deps: Deps, data: NewClient) -> str:
     )
     client_id = new_id()
     await repo.save_client(session, client_id, profile, new=True)
-    await publish(session, deps, [_client_state(ClientRegistered, client_id, profile)])
+    await publish(session, _client_state(ClientRegistered, client_id, profile))
     return client_id
 
 
@@ -92,7 +93,7 @@ async def update_client(deps: Deps, actor: Actor, cmd: UpdateClient) -> None:
             region=deps.settings.default_region,
         )
         await repo.save_client(session, cmd.client_id, profile, new=False)
-        await publish(session, deps, [_client_state(ClientUpdated, cmd.client_id, profile)])
+        await publish(session, _client_state(ClientUpdated, cmd.client_id, profile))
 
 
 # --- merging duplicates ----------------------------------------------------------------------
@@ -151,8 +152,7 @@ async def merge_clients(deps: Deps, actor: Actor, cmd: MergeClients) -> int:
         await repo.save_client(session, cmd.primary_client_id, result, new=False)
         await publish(
             session,
-            deps,
-            [
+            *[
                 ClientsMerged(
                     primary_client_id=cmd.primary_client_id,
                     duplicate_client_id=cmd.duplicate_client_id,

@@ -12,10 +12,11 @@ from switchboard_booking.domain import model
 from switchboard_booking.domain.directory import check_hours, check_meeting_methods, check_time_zone
 from switchboard_booking.domain.errors import InvalidRequest
 from switchboard_booking.domain.model import Actor
-from switchboard_booking.handlers.shared import Deps, publish
+from switchboard_booking.handlers.shared import Deps
 from switchboard_contracts import CallCenterChanged, ClinicChanged, OperatorChanged
 from switchboard_runtime.auth import hash_password
 from switchboard_runtime.db import retry_transaction
+from switchboard_runtime.messaging import publish
 
 if TYPE_CHECKING:
     from sqlalchemy import Row
@@ -36,8 +37,7 @@ async def save_clinic(
         row = await repo.save_clinic(session, clinic_id, values)
         await publish(
             session,
-            deps,
-            [
+            *[
                 ClinicChanged(
                     clinic_id=row.clinic_id,
                     name=row.name,
@@ -73,8 +73,7 @@ async def save_call_center(
         row = await repo.save_call_center(session, call_center_id, values)
         await publish(
             session,
-            deps,
-            [
+            *[
                 CallCenterChanged(
                     call_center_id=row.call_center_id,
                     name=row.name,
@@ -149,7 +148,7 @@ async def save_operator(
         values["username"] = values["username"].strip().lower()
     async with deps.sessions() as session, session.begin():
         row = await repo.save_operator(session, operator_id, values)
-        await publish(session, deps, [_operator_changed(row)])
+        await publish(session, _operator_changed(row))
         return str(row.operator_id)
 
 

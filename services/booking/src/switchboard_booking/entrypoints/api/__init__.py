@@ -2,8 +2,8 @@
 ``appointments``, ``directory``), request bodies in ``bodies`` and ``directory_bodies``,
 domain errors mapped to status codes in ``errors`` and only there.
 
-Routes parse and validate, call a handler or a query, and answer; they never publish or
-wake the relay themselves (the handlers do, after their commit).
+Routes parse and validate, call a handler or a query, and answer; they never publish
+(the handlers do, with the runtime's ``publish``).
 
 No ``from __future__ import annotations`` in this package: FastAPI must see the
 dependency types built inside each ``router()`` as real objects, not strings.
