@@ -30,7 +30,7 @@ from tenacity import AsyncRetrying, AttemptManager, RetryCallState, retry_if_exc
 
 from switchboard_runtime.logging import get_logger
 
-__all__ = ["OnRetry", "RetryOn", "RetryPolicy", "start_over"]
+__all__ = ["Attempt", "OnRetry", "RetryOn", "RetryPolicy", "start_over"]
 
 log = get_logger(__name__)
 
@@ -38,6 +38,10 @@ R = TypeVar("R")
 
 RetryOn = type[BaseException] | tuple[type[BaseException], ...] | Callable[[BaseException], bool]
 """Which errors are retried: exception classes, or a predicate on the error."""
+
+Attempt = AttemptManager
+"""One attempt of :meth:`RetryPolicy.retrying` (``with attempt: ...``); services name it by
+this alias rather than importing tenacity themselves."""
 
 OnRetry = Callable[[BaseException, float, int], None]
 """Called before each wait with the error, the seconds about to be waited and the number of
@@ -181,7 +185,7 @@ class RetryPolicy:
         return report
 
 
-def start_over(attempt: AttemptManager) -> None:
+def start_over(attempt: Attempt) -> None:
     """Count the failures of ``attempt``'s loop from zero again: the session got going
     (connected, subscribed), so when it is lost the next wait is the first delay, not the
     one after the failures that preceded it."""

@@ -23,10 +23,9 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
-from tenacity import AttemptManager
 
 from switchboard_runtime.logging import get_logger
-from switchboard_runtime.retrying import RetryPolicy, start_over
+from switchboard_runtime.retrying import Attempt, RetryPolicy, start_over
 
 log = get_logger(__name__)
 
@@ -144,7 +143,7 @@ class Hub:
             with attempt:
                 await self._listen_once(attempt)
 
-    async def _listen_once(self, attempt: AttemptManager) -> None:
+    async def _listen_once(self, attempt: Attempt) -> None:
         """Subscribe, then dispatch until the connection fails (raises)."""
         client = self._factory(self._redis_url)
         pubsub = client.pubsub()
