@@ -7,7 +7,8 @@
     out_dir/asyncapi.json, out_dir/asyncapi.yaml         AsyncAPI 3.0: topics, messages, keys
 
 All schemas are pydantic's *validation* schemas (what a consumer accepts). JSON is written with
-sorted keys and two-space indentation, so the same code always gives the same bytes.
+sorted keys and two-space indentation, YAML (PyYAML) in the document's own key order, so the
+same code always gives the same bytes.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from switchboard_contracts._version import __version__
-from switchboard_contracts._yaml import dump_yaml
 from switchboard_contracts.base import Event
 from switchboard_contracts.envelope import Envelope
 from switchboard_contracts.errors import ContractError
@@ -273,6 +274,8 @@ def export(out_dir: Path | str, consumers: Iterable[Consumer] = ()) -> list[Path
             stale.unlink()
     document = asyncapi_document(__version__, consumers)
     _write_json(out / "asyncapi.json", document)
-    (out / "asyncapi.yaml").write_text(dump_yaml(document), encoding="utf-8", newline="\n")
+    # The document's own key order (asyncapi, info, channels, ...) reads better than sorted.
+    text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+    (out / "asyncapi.yaml").write_text(text, encoding="utf-8", newline="\n")
     written += [out / "asyncapi.json", out / "asyncapi.yaml"]
     return written

@@ -9,7 +9,8 @@ most the uncommitted batch, and the replay finds its keys already processed.
 Failures are of two kinds:
 
 * the infrastructure is away (PostgreSQL restarting, a dropped connection): the
-  batch is retried with bounded backoff until it goes through; nothing is skipped;
+  batch is retried with bounded back-off (:data:`INFRA_RETRY`) until it goes through;
+  nothing is skipped;
 * the message itself is bad (cannot be parsed, or the handler rejects it): it is
   retried ``consumer_max_attempts`` times alone, then published to
   ``<topic>.dlq.<group>`` with the original bytes and the reason, and the partition
@@ -21,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
@@ -35,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from switchboard_contracts import dlq_topic
 from switchboard_runtime.db import runtime_tables
 from switchboard_runtime.logging import get_logger
+from switchboard_runtime.retrying import RetryPolicy
 from switchboard_runtime.settings import ServiceSettings
 
 log = get_logger(__name__)
@@ -107,6 +109,22 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
+# The three ways a consumer retries. Infrastructure being away and a dead-letter publish are
+# waited out however long it takes (skipping would lose the message), from 0.1 s up to 5 s;
+# a message that fails on its own gets a few quick tries (``consumer_max_attempts``), then
+# the dead-letter topic.
+INFRA_RETRY = RetryPolicy(
+    first_delay=0.1, max_delay=5.0, retry_on=is_transient, log_event="consumer.infra_unavailable"
+)
+DLQ_RETRY = RetryPolicy(first_delay=0.1, max_delay=5.0, log_event="consumer.dlq_publish_failed")
+MESSAGE_RETRY = RetryPolicy(
+    first_delay=0.1,
+    retry_on=lambda exc: not isinstance(exc, PermanentError),
+    log_event="consumer.message_retried",
+    log_level="info",
+)
+
+
 @dataclass
 class BatchProcessor(Generic[T]):
     """Processes batches of deliveries for one consumer group (see module doc)."""
@@ -122,7 +140,6 @@ class BatchProcessor(Generic[T]):
     handle_batch: BatchHandler[T] | None = None
     max_attempts: int = 3
     after_commit: Callable[[], None] | None = None
-    _backoff_cap: float = field(default=5.0, repr=False)
 
     async def process(self, deliveries: Sequence[Delivery]) -> None:
         """Process a batch; returns once every delivery is committed or dead-lettered."""
@@ -147,34 +164,23 @@ class BatchProcessor(Generic[T]):
 
     async def _process_alone(self, item: tuple[Delivery, T]) -> None:
         delivery, _ = item
-        for attempt in range(1, self.max_attempts + 1):
-            try:
-                await self._with_infra_retry(lambda: self._commit([item]))
-                return
-            except PermanentError as exc:
-                await self._dlq(delivery, exc.reason, exc.detail)
-                return
-            except Exception as exc:
-                if attempt == self.max_attempts:
-                    detail = "".join(traceback.format_exception_only(exc)).strip()
-                    await self._dlq(delivery, "handler_failed", detail)
-                    return
-                await asyncio.sleep(0.05 * 2**attempt)
+        retry = replace(MESSAGE_RETRY, attempts=self.max_attempts)
+        try:
+            await retry.call(
+                lambda: self._with_infra_retry(lambda: self._commit([item])),
+                group=self.group,
+                topic=delivery.topic,
+                partition=delivery.partition,
+                offset=delivery.offset,
+            )
+        except PermanentError as exc:
+            await self._dlq(delivery, exc.reason, exc.detail)
+        except Exception as exc:
+            detail = "".join(traceback.format_exception_only(exc)).strip()
+            await self._dlq(delivery, "handler_failed", detail)
 
     async def _with_infra_retry(self, action: Callable[[], Awaitable[None]]) -> None:
-        delay = 0.1
-        while True:
-            try:
-                await action()
-                return
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise
-                log.warning(
-                    "consumer.infra_unavailable", group=self.group, error=repr(exc), retry_in=delay
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self._backoff_cap)
+        await INFRA_RETRY.call(action, group=self.group)
 
     async def _commit(self, items: Sequence[tuple[Delivery, T]]) -> None:
         keyed: dict[str, tuple[Delivery, T]] = {}
@@ -217,15 +223,7 @@ class BatchProcessor(Generic[T]):
             detail=detail[:500],
         )
         DEAD_LETTERED.labels(self.group, delivery.topic, reason).inc()
-        delay = 0.1
-        while True:
-            try:
-                await self.dead_letter(delivery, reason, detail)
-                return
-            except Exception as exc:
-                log.warning("consumer.dlq_publish_failed", error=repr(exc), retry_in=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self._backoff_cap)
+        await DLQ_RETRY.call(lambda: self.dead_letter(delivery, reason, detail), group=self.group)
 
 
 def subscribe(

@@ -8,9 +8,7 @@ first migration creates them with :func:`create_runtime_tables`.
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import random
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import ParamSpec, TypeVar
@@ -28,6 +26,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from switchboard_runtime.logging import get_logger
+from switchboard_runtime.retrying import RetryPolicy
 
 #: Naming convention so that Alembic autogenerate and hand-written migrations agree.
 NAMING_CONVENTION = {
@@ -102,28 +101,28 @@ def retry_transaction(
 ) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
     """Decorate a function that runs ONE whole transaction (opens its session, commits,
     nothing else with side effects) so that a deadlock or serialization failure runs it
-    again, after a short jittered backoff, instead of failing the request; the last
+    again, after a short jittered back-off, instead of failing the request; the last
     attempt's error is raised as is."""
+    # A collision clears in milliseconds, so the waits are short (0.01 s, doubling) and
+    # jittered by ±50 % so that the transactions that collided do not collide again in step.
+    policy = RetryPolicy(
+        first_delay=first_delay, jitter=0.5, attempts=attempts, retry_on=is_retryable
+    )
 
     def decorate(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+        def log_retry(exc: BaseException, seconds: float, attempt: int) -> None:
+            # The SQLSTATE, not the error: its text holds the statement and its parameters.
+            log.info(
+                "db.transaction_retried",
+                transaction=fn.__qualname__,
+                sqlstate=getattr(getattr(exc, "orig", None), "sqlstate", None),
+                attempt=attempt,
+                retry_in=round(seconds, 3),
+            )
+
         @functools.wraps(fn)
         async def run(*args: P.args, **kwargs: P.kwargs) -> R:
-            for attempt in range(1, attempts + 1):
-                try:
-                    return await fn(*args, **kwargs)
-                except DBAPIError as exc:
-                    if attempt == attempts or not is_retryable(exc):
-                        raise
-                    log.info(
-                        "db.transaction_retried",
-                        transaction=fn.__qualname__,
-                        sqlstate=getattr(exc.orig, "sqlstate", None),
-                        attempt=attempt,
-                    )
-                # Jitter so the transactions that collided do not collide again in step.
-                jitter = 0.5 + random.random()  # noqa: S311 - not a secret
-                await asyncio.sleep(first_delay * 2 ** (attempt - 1) * jitter)
-            raise AssertionError("unreachable")
+            return await policy.call(lambda: fn(*args, **kwargs), on_retry=log_retry)
 
         return run
 

@@ -28,6 +28,7 @@ from switchboard_contracts import Envelope
 from switchboard_runtime.db import runtime_tables
 from switchboard_runtime.kafka import acknowledged
 from switchboard_runtime.logging import get_logger
+from switchboard_runtime.retrying import RetryPolicy
 from switchboard_runtime.settings import ServiceSettings
 
 log = get_logger(__name__)
@@ -40,6 +41,9 @@ OUTBOX_PUBLISHED = Counter(
 OUTBOX_PENDING = Gauge(
     "switchboard_outbox_pending", "Events in the outbox not yet published", ["service"]
 )
+
+#: A relay that failed (Kafka or PostgreSQL away) starts again, forever, after 0.2 s up to 5 s.
+RELAY_RETRY = RetryPolicy(first_delay=0.2, max_delay=5.0, log_event="outbox.relay_error")
 
 
 async def add_events(
@@ -93,25 +97,18 @@ class OutboxRelay:
                 await self._task
 
     async def _run(self) -> None:
-        backoff = 0.2
-        while not self._stopping:
+        await RELAY_RETRY.call(self._lead_once)
+
+    async def _lead_once(self) -> None:
+        async with self._engine.connect() as conn:
             try:
-                async with self._engine.connect() as conn:
-                    try:
-                        await self._lead(conn)
-                    finally:
-                        # The advisory lock belongs to the database session, not to this
-                        # loop: a connection handed back to the pool would keep it, and every
-                        # later attempt (on another pooled connection) would wait forever for
-                        # a leader that no longer publishes. Closing the session releases it.
-                        await conn.invalidate()
-                backoff = 0.2
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("outbox.relay_error", error=repr(exc), retry_in=backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+                await self._lead(conn)
+            finally:
+                # The advisory lock belongs to the database session, not to this loop: a
+                # connection handed back to the pool would keep it, and every later attempt
+                # (on another pooled connection) would wait forever for a leader that no
+                # longer publishes. Closing the session releases it.
+                await conn.invalidate()
 
     async def _lead(self, conn: AsyncConnection) -> None:
         """Hold the advisory lock and publish until stopped; wait while another leads."""

@@ -39,11 +39,16 @@ from switchboard_notify.domain import popups
 from switchboard_notify.settings import NotifySettings
 from switchboard_runtime.logging import bind_call_id, get_logger
 from switchboard_runtime.messaging import Subscription, publish
+from switchboard_runtime.retrying import RetryPolicy
 
 log = get_logger(__name__)
 
 # CallClaimed ids derive from the call: a retried take never publishes a second claim.
 _CLAIM_NAMESPACE = uuid.UUID("9f4c2a61-0b7e-4d3a-8e15-6c2d9b7a4f30")
+
+# Recording a won take: five tries over about 1.5 s (0.1 s, doubling), short enough for the
+# operator's request to wait on, then the loss is logged.
+CLAIM_RETRY = RetryPolicy(first_delay=0.1, attempts=5, log_event="notify.claim_retried")
 
 
 class RedisUnavailable(ConnectionError):
@@ -311,20 +316,16 @@ async def _record_claim(
 ) -> None:
     # The take already won in Redis; a database that is briefly away must not lose the
     # claim, so retry a few times before giving up loudly.
-    delay = 0.1
-    for attempt in range(1, 6):
-        try:
-            async with sessions() as session, session.begin():
-                await publish(
-                    session,
-                    claim,
-                    occurred_at=at,
-                    event_id=uuid.uuid5(_CLAIM_NAMESPACE, claim.call_id),
-                )
-            return
-        except Exception as exc:
-            if attempt == 5:
-                log.error("notify.claim_not_recorded", error=repr(exc))
-                return
-            await asyncio.sleep(delay)
-            delay *= 2
+    async def record() -> None:
+        async with sessions() as session, session.begin():
+            await publish(
+                session,
+                claim,
+                occurred_at=at,
+                event_id=uuid.uuid5(_CLAIM_NAMESPACE, claim.call_id),
+            )
+
+    try:
+        await CLAIM_RETRY.call(record)
+    except Exception as exc:
+        log.error("notify.claim_not_recorded", error=repr(exc))

@@ -8,7 +8,6 @@ transaction (``session``); commands from the API open their own unit of work fro
 from __future__ import annotations
 
 import asyncio
-import random
 import re
 import uuid
 from collections.abc import Iterable, Sequence
@@ -31,6 +30,7 @@ from switchboard_contracts import (
 from switchboard_runtime.auth import Principal, secrets_equal
 from switchboard_runtime.logging import bind_call_id, get_logger
 from switchboard_runtime.messaging import RawSubscription, Subscription, after_commit, publish
+from switchboard_runtime.retrying import RetryPolicy
 from switchboard_telephony.adapters import (
     callmarker,
     calls_repository,
@@ -50,7 +50,6 @@ from switchboard_telephony.domain.integrations import (
     Integration,
     IntegrationSettings,
     TimeLag,
-    backoff_seconds,
     validate,
 )
 from switchboard_telephony.domain.model import Directory, PbxEvent, Timing
@@ -428,6 +427,21 @@ async def callmarker_delivery_status(deps: Deps) -> queries.DeliveryStatus:
         return await queries.callmarker_delivery_status(session)
 
 
+def callmarker_retry(settings: TelephonySettings) -> RetryPolicy:
+    """When a failed Callmarker delivery is tried again: its row's next attempt is this
+    policy's delay ahead (the schedule lives in the database, so it survives restarts).
+
+    The waits are long (2 s doubling up to 10 min by default, from the settings) because
+    Callmarker being down is an outage of another company's service, and never run out: an
+    undelivered row stays until delivered. ±20 % jitter spreads a backlog's retries.
+    """
+    return RetryPolicy(
+        first_delay=settings.callmarker_backoff_initial_seconds,
+        max_delay=settings.callmarker_backoff_max_seconds,
+        jitter=0.2,
+    )
+
+
 async def push_callmarker_deliveries(
     deps: Deps, client: callmarker.CallmarkerClient, *, now: datetime
 ) -> int:
@@ -475,12 +489,7 @@ async def _push_one(
         if error is None:
             await callmarker.mark_delivered(session, delivery.call_id, now)
         else:
-            delay = backoff_seconds(
-                delivery.attempts + 1,
-                initial=settings.callmarker_backoff_initial_seconds,
-                maximum=settings.callmarker_backoff_max_seconds,
-                jitter=random.uniform(0.8, 1.2),  # noqa: S311 - spreading retries, not crypto
-            )
+            delay = callmarker_retry(settings).delay(delivery.attempts + 1)
             await callmarker.mark_failed(
                 session,
                 delivery.call_id,

@@ -1,19 +1,18 @@
-"""Integration settings rules: validation, which time lag wins, retry backoff."""
+"""Integration settings rules: validation, which time lag wins, Callmarker retry delays."""
 
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from switchboard_telephony.domain.errors import InvalidRequest
 from switchboard_telephony.domain.integrations import (
     IntegrationSettings,
     TimeLag,
-    backoff_seconds,
     effective_time_lag,
     validate,
 )
+from switchboard_telephony.handlers import callmarker_retry
+from switchboard_telephony.settings import TelephonySettings
 
 COMPLETE = IntegrationSettings(
     integration="callmarker",
@@ -115,15 +114,14 @@ def test_an_enabled_integrations_lag_wins_calltouch_first(
     assert effective_time_lag(settings, 7) == expected
 
 
-def test_backoff_doubles_up_to_the_cap() -> None:
-    delays = [backoff_seconds(n, initial=2, maximum=60, jitter=1.0) for n in range(0, 8)]
-    assert delays == [0.0, 2, 4, 8, 16, 32, 60, 60]
-
-
-@given(
-    failures=st.integers(min_value=1, max_value=10_000),
-    jitter=st.floats(min_value=0.8, max_value=1.2),
+@pytest.mark.parametrize(
+    ("failures", "unjittered"), [(1, 2), (2, 4), (5, 32), (6, 60), (10**4, 60)]
 )
-def test_backoff_never_exceeds_the_jittered_cap(failures: int, jitter: float) -> None:
-    delay = backoff_seconds(failures, initial=0.5, maximum=600, jitter=jitter)
-    assert 0 < delay <= 600 * jitter
+def test_a_failed_callmarker_delivery_waits_within_the_settings_bounds(
+    failures: int, unjittered: float
+) -> None:
+    settings = TelephonySettings(
+        callmarker_backoff_initial_seconds=2, callmarker_backoff_max_seconds=60
+    )
+    delay = callmarker_retry(settings).delay(failures)
+    assert unjittered * 0.8 <= delay <= unjittered * 1.2

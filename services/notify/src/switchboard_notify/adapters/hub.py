@@ -25,6 +25,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from switchboard_runtime.logging import get_logger
+from switchboard_runtime.retrying import Attempt, RetryPolicy, start_over
 
 log = get_logger(__name__)
 
@@ -78,7 +79,9 @@ class Hub:
         self._ext_prefix = extension_prefix
         self._closes = closes_channel
         self._directory = directory_channel
-        self._reconnect_max = reconnect_max_seconds
+        # Redis away: resubscribe for as long as the replica runs, after 0.1 s doubling up to
+        # ``reconnect_max_seconds`` (5 s by default), counted afresh after each subscription.
+        self._reconnect = RetryPolicy(first_delay=0.1, max_delay=reconnect_max_seconds)
         self._factory = redis_factory or _pubsub_client
         self.by_extension: dict[str, set[LocalSession]] = {}
         self.by_operator: dict[str, set[LocalSession]] = {}
@@ -86,6 +89,7 @@ class Hub:
         self.connected = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._subscribed_before = False
 
     # Sessions --------------------------------------------------------------------------
 
@@ -132,53 +136,48 @@ class Hub:
         self.connected.clear()
 
     async def _listen_forever(self) -> None:
-        delay = 0.1
-        first = True
-        while not self._stopping:
-            client = self._factory(self._redis_url)
-            pubsub = client.pubsub()
-            try:
-                await pubsub.psubscribe(self._pattern)
-                await pubsub.subscribe(self._closes, self._directory)
-                # Wait for the three confirmations: from then on nothing is missed.
-                confirmed = 0
-                while confirmed < 3:
-                    msg = await pubsub.get_message(timeout=5.0)
-                    if msg is None:
-                        raise TimeoutError("no subscribe confirmation from Redis")
-                    if msg["type"] in ("subscribe", "psubscribe"):
-                        confirmed += 1
-                self.connected.set()
-                if first:
-                    log.info("notify.pubsub_connected")
-                else:
-                    REDIS_RECONNECTS.inc()
-                    log.info("notify.pubsub_reconnected", sessions=len(self.sessions))
-                    for session in list(self.sessions):
-                        session.on_resync()
-                first = False
-                delay = 0.1
-                while True:
-                    msg = await pubsub.get_message(timeout=1.0)
-                    if msg is not None:
-                        self._dispatch(msg)
-            except asyncio.CancelledError:
-                raise
-            except (RedisError, OSError, TimeoutError) as exc:
-                self.connected.clear()
-                log.warning("notify.pubsub_lost", error=repr(exc), retry_in=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self._reconnect_max)
-            except Exception as exc:  # a bug must not end fan-out for this replica
-                self.connected.clear()
-                log.exception("notify.pubsub_failed", error=repr(exc))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self._reconnect_max)
-            finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
-                with contextlib.suppress(Exception):
-                    await client.aclose()
+        self._subscribed_before = False
+        async for attempt in self._reconnect.retrying(
+            stop=lambda: self._stopping, on_retry=_log_lost
+        ):
+            with attempt:
+                await self._listen_once(attempt)
+
+    async def _listen_once(self, attempt: Attempt) -> None:
+        """Subscribe, then dispatch until the connection fails (raises)."""
+        client = self._factory(self._redis_url)
+        pubsub = client.pubsub()
+        try:
+            await pubsub.psubscribe(self._pattern)
+            await pubsub.subscribe(self._closes, self._directory)
+            # Wait for the three confirmations: from then on nothing is missed.
+            confirmed = 0
+            while confirmed < 3:
+                msg = await pubsub.get_message(timeout=5.0)
+                if msg is None:
+                    raise TimeoutError("no subscribe confirmation from Redis")
+                if msg["type"] in ("subscribe", "psubscribe"):
+                    confirmed += 1
+            self.connected.set()
+            start_over(attempt)  # a later loss waits the first delay, not the last one
+            if not self._subscribed_before:
+                log.info("notify.pubsub_connected")
+            else:
+                REDIS_RECONNECTS.inc()
+                log.info("notify.pubsub_reconnected", sessions=len(self.sessions))
+                for session in list(self.sessions):
+                    session.on_resync()
+            self._subscribed_before = True
+            while True:
+                msg = await pubsub.get_message(timeout=1.0)
+                if msg is not None:
+                    self._dispatch(msg)
+        finally:
+            self.connected.clear()
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
+            with contextlib.suppress(Exception):
+                await client.aclose()
 
     def _dispatch(self, msg: dict[str, Any]) -> None:
         kind = msg.get("type")
@@ -213,6 +212,13 @@ def _discard(index: dict[str, set[LocalSession]], key: str, session: LocalSessio
         members.discard(session)
         if not members:
             del index[key]
+
+
+def _log_lost(exc: BaseException, seconds: float, attempt: int) -> None:
+    if isinstance(exc, RedisError | OSError | TimeoutError):
+        log.warning("notify.pubsub_lost", error=repr(exc), retry_in=round(seconds, 3))
+    else:  # a bug must not end fan-out for this replica: log it whole, and listen again
+        log.error("notify.pubsub_failed", error=repr(exc), exc_info=exc)
 
 
 def _pubsub_client(url: str) -> Redis:

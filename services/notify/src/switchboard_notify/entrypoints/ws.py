@@ -33,6 +33,7 @@ from switchboard_notify.domain.popups import SessionView
 from switchboard_notify.settings import NotifySettings
 from switchboard_runtime.auth import AuthError, Principal, websocket_principal
 from switchboard_runtime.logging import get_logger
+from switchboard_runtime.retrying import RetryPolicy
 
 log = get_logger(__name__)
 
@@ -44,6 +45,10 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_IDLE = 4408
 CLOSE_TRY_AGAIN = 1013
 CLOSE_GOING_AWAY = 1001
+
+
+class SnapshotUnavailable(Exception):
+    """Redis could not be read for a session's snapshot (tried again)."""
 
 
 @dataclass
@@ -139,13 +144,20 @@ class ConsoleSession:
         self._spawn(self._resync())
 
     async def _resync(self) -> None:
-        delay = 0.1
-        cap = self.deps.settings.redis_reconnect_max_seconds
-        while not self._closing:
-            if await self.sync(announce=False, close_on_failure=False):
-                return
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, cap)
+        # Until Redis answers or the session closes, with the hub's bounds (0.1 s doubling up
+        # to ``redis_reconnect_max_seconds``); ``sync`` logs each failure itself.
+        retry = RetryPolicy(
+            first_delay=0.1,
+            max_delay=self.deps.settings.redis_reconnect_max_seconds,
+            log_event="notify.resync_retried",
+            log_level="debug",
+        )
+        async for attempt in retry.retrying(stop=lambda: self._closing):
+            with attempt:
+                if self._closing:
+                    return
+                if not await self.sync(announce=False, close_on_failure=False):
+                    raise SnapshotUnavailable()
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coro)

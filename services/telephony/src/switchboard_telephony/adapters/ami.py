@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import itertools
 import json
-import random
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,6 +27,7 @@ from pydantic import SecretStr
 
 from switchboard_runtime.kafka import acknowledged
 from switchboard_runtime.logging import get_logger
+from switchboard_runtime.retrying import RetryPolicy, start_over
 from switchboard_telephony.adapters.ami_translate import AmiTranslator
 
 __all__ = [
@@ -148,6 +148,15 @@ class AmiConnector:
         self.connect_timeout = connect_timeout
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
+        # For ever, from 0.5 s up to 30 s by default, ±20 % jitter so that several connectors
+        # do not hammer a restarting Asterisk at once. Only a lost or refused connection is
+        # retried; a publish failure ends the run.
+        self._reconnect = RetryPolicy(
+            first_delay=backoff_initial,
+            max_delay=backoff_max,
+            jitter=0.2,
+            retry_on=(OSError, ConnectionError, TimeoutError, _SessionEnded),
+        )
         self.clock = clock
         self.connections = 0
         """Successful logins so far."""
@@ -166,34 +175,34 @@ class AmiConnector:
         A failure to publish (the broker unreachable beyond the publisher's own retries)
         is raised: the AMI cannot replay what was read, so the process must not pretend.
         """
-        delay = self.backoff_initial
-        while not self._stopping.is_set():
-            try:
+        async for attempt in self._reconnect.retrying(
+            stop=self._stopping.is_set, sleep=self._sleep, on_retry=self._log_retry
+        ):
+            with attempt:
                 await self._stop_aware(self.run_once())
-                delay = self.backoff_initial  # the session ended cleanly: start afresh
-            except AmiLoginFailed as exc:
-                # Worth retrying (manager.conf may be being reloaded), but loud.
-                log.error(
-                    "ami.login_failed",
-                    host=self.endpoint.host,
-                    port=self.endpoint.port,
-                    username=self.endpoint.username,
-                    error=str(exc),
-                    retry_in=round(delay, 2),
-                )
-            except (OSError, ConnectionError, TimeoutError) as exc:
-                log.warning(
-                    "ami.disconnected",
-                    host=self.endpoint.host,
-                    port=self.endpoint.port,
-                    error=str(exc) or type(exc).__name__,
-                    retry_in=round(delay, 2),
-                )
-            if self._stopping.is_set():
-                break
-            # Jitter, so that several connectors do not hammer a restarting Asterisk at once.
-            await self._sleep(delay * random.uniform(0.8, 1.2))  # noqa: S311
-            delay = min(delay * 2, self.backoff_max)
+                if not self._stopping.is_set():
+                    # The session ended cleanly: start afresh, after the first delay.
+                    start_over(attempt)
+                    raise _SessionEnded()
+
+    def _log_retry(self, exc: BaseException, seconds: float, attempt: int) -> None:
+        where = {"host": self.endpoint.host, "port": self.endpoint.port}
+        if isinstance(exc, AmiLoginFailed):
+            # Worth retrying (manager.conf may be being reloaded), but loud.
+            log.error(
+                "ami.login_failed",
+                **where,
+                username=self.endpoint.username,
+                error=str(exc),
+                retry_in=round(seconds, 2),
+            )
+        elif not isinstance(exc, _SessionEnded):  # run_once logged the peer's close
+            log.warning(
+                "ami.disconnected",
+                **where,
+                error=str(exc) or type(exc).__name__,
+                retry_in=round(seconds, 2),
+            )
 
     async def run_once(self) -> None:
         """One connection: log in, then translate and publish events until it closes."""
@@ -281,6 +290,10 @@ class AmiConnector:
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
 
 
+class _SessionEnded(Exception):
+    """The AMI closed a session cleanly; connecting again is still wanted."""
+
+
 class KafkaRawPublisher:
     """Publishes generic PBX events to ``pbx.events.raw``, keyed by call id, acks awaited.
 
@@ -293,27 +306,26 @@ class KafkaRawPublisher:
         self.broker = broker
         self.topic = topic
         self.attempts = attempts
+        # A few quick tries (0.2 s doubling up to 5 s): the producer already retried inside,
+        # and reading on from the AMI must wait for this publish.
+        self._retry = RetryPolicy(
+            first_delay=0.2, max_delay=5.0, attempts=attempts, log_event="ami.publish_retry"
+        )
 
     async def __call__(self, events: list[dict[str, Any]]) -> None:
         """Publish ``events`` in order and wait until the broker acknowledged all of them."""
-        delay = 0.2
-        for attempt in range(1, self.attempts + 1):
-            try:
-                futures = [
-                    await self.broker.publish(
-                        json.dumps(event, separators=(",", ":")).encode(),
-                        topic=self.topic,
-                        key=str(event["call_id"]).encode(),
-                        headers={"content-type": "application/json"},
-                        no_confirm=True,
-                    )
-                    for event in events
-                ]
-                await acknowledged(futures)
-                return
-            except Exception as exc:
-                if attempt == self.attempts:
-                    raise
-                log.warning("ami.publish_retry", error=repr(exc), attempt=attempt)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+
+        async def publish_once() -> None:
+            futures = [
+                await self.broker.publish(
+                    json.dumps(event, separators=(",", ":")).encode(),
+                    topic=self.topic,
+                    key=str(event["call_id"]).encode(),
+                    headers={"content-type": "application/json"},
+                    no_confirm=True,
+                )
+                for event in events
+            ]
+            await acknowledged(futures)
+
+        await self._retry.call(publish_once)

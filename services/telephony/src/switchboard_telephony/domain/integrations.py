@@ -1,5 +1,5 @@
 """Integration settings (Calltouch, Callmarker): what a valid configuration is, which time
-lag corrects the PBX clock, and how long a failed Callmarker delivery waits.
+lag corrects the PBX clock.
 
 Plain data and functions; the API, the database and the push worker call them.
 """
@@ -19,7 +19,6 @@ __all__ = [
     "Integration",
     "IntegrationSettings",
     "TimeLag",
-    "backoff_seconds",
     "effective_time_lag",
     "validate",
 ]
@@ -150,16 +149,3 @@ def effective_time_lag(
         if found is not None and found.enabled and found.time_lag_minutes is not None:
             return TimeLag(found.time_lag_minutes, name)
     return TimeLag(fallback_minutes, "environment")
-
-
-def backoff_seconds(failures: int, *, initial: float, maximum: float, jitter: float) -> float:
-    """How long to wait after the ``failures``-th failed delivery in a row.
-
-    ``initial`` doubled for each earlier failure, capped at ``maximum``, then scaled by
-    ``jitter`` (a factor around 1, e.g. ``random.uniform(0.8, 1.2)``) so that deliveries
-    that failed together do not all retry at the same instant.
-    """
-    if failures < 1:
-        return 0.0
-    exponent = min(failures - 1, 62)
-    return min(maximum, initial * 2.0**exponent) * jitter

@@ -26,6 +26,7 @@ from pydantic import SecretStr
 from switchboard_contracts import PBX_EVENTS_RAW
 from switchboard_runtime.kafka import ensure_topics, make_broker
 from switchboard_runtime.logging import configure_logging, get_logger
+from switchboard_runtime.retrying import RetryPolicy
 from switchboard_telephony.adapters.ami import AmiConnector, AmiEndpoint, KafkaRawPublisher
 from switchboard_telephony.adapters.ami_translate import AmiTranslator
 from switchboard_telephony.domain.signing import signed_json
@@ -294,6 +295,21 @@ class WebhookRefused(RuntimeError):
     """The webhook refused the token or the request (not worth retrying)."""
 
 
+class WebhookFailing(Exception):
+    """The webhook answered 5xx: the service is in trouble, worth another try."""
+
+    def __init__(self, status: int):
+        super().__init__(f"HTTP {status}")
+        self.status = status
+
+
+def _log_webhook_retry(exc: BaseException, seconds: float, attempt: int) -> None:
+    if isinstance(exc, WebhookFailing):
+        log.warning("simulator.webhook_error", status=exc.status, retry_in=round(seconds, 3))
+    else:
+        log.warning("simulator.webhook_unreachable", error=repr(exc), retry_in=round(seconds, 3))
+
+
 @asynccontextmanager
 async def webhook_sender(
     url: str, token: SecretStr, *, attempts: int = 6
@@ -305,40 +321,41 @@ async def webhook_sender(
     """
     import httpx
 
+    # A service restarting (unreachable, 5xx) is waited for: ``attempts`` tries, 0.5 s
+    # doubling up to 10 s, about half a minute in all by default.
+    retry = RetryPolicy(
+        first_delay=0.5,
+        max_delay=10.0,
+        attempts=attempts,
+        retry_on=(httpx.TransportError, WebhookFailing),
+    )
     endpoint = url.rstrip("/") + "/api/telephony/pbx/events"
     async with httpx.AsyncClient(timeout=30.0) as client:
 
+        async def send_once(events: list[dict[str, Any]]) -> int:
+            body, headers = signed_json(token.get_secret_value(), events)
+            response = await client.post(endpoint, content=body, headers=headers)
+            if response.status_code == 202:
+                return int(response.json().get("accepted", len(events)))
+            if response.status_code == 409:
+                # The same signed delivery went through on an attempt whose answer was lost:
+                # it is stored.
+                return len(events)
+            if response.status_code == 422:
+                answer = response.json()
+                log.warning("simulator.events_rejected", rejected=answer.get("rejected"))
+                return int(answer.get("accepted", 0))
+            if response.status_code < 500:  # 401 token, 413 batch too large: not transient
+                raise WebhookRefused(
+                    f"the webhook answered {response.status_code}: {response.text[:300]}"
+                )
+            raise WebhookFailing(response.status_code)
+
         async def send(events: list[dict[str, Any]]) -> int:
-            delay = 0.5
-            for attempt in range(1, attempts + 1):
-                body, headers = signed_json(token.get_secret_value(), events)
-                try:
-                    response = await client.post(endpoint, content=body, headers=headers)
-                except httpx.TransportError as exc:
-                    if attempt == attempts:
-                        raise
-                    log.warning("simulator.webhook_unreachable", error=repr(exc), retry_in=delay)
-                else:
-                    if response.status_code == 202:
-                        return int(response.json().get("accepted", len(events)))
-                    if response.status_code == 409:
-                        # The same signed delivery went through on an attempt whose answer
-                        # was lost: it is stored.
-                        return len(events)
-                    if response.status_code == 422:
-                        body = response.json()
-                        log.warning("simulator.events_rejected", rejected=body.get("rejected"))
-                        return int(body.get("accepted", 0))
-                    if response.status_code < 500:  # 401 token, 413 batch too large: not transient
-                        raise WebhookRefused(
-                            f"the webhook answered {response.status_code}: {response.text[:300]}"
-                        )
-                    if attempt == attempts:
-                        raise WebhookRefused(f"the webhook keeps failing: {response.status_code}")
-                    log.warning("simulator.webhook_error", status=response.status_code)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
-            return 0
+            try:
+                return await retry.call(lambda: send_once(events), on_retry=_log_webhook_retry)
+            except WebhookFailing as exc:
+                raise WebhookRefused(f"the webhook keeps failing: {exc.status}") from exc
 
         yield send
 
