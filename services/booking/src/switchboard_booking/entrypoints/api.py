@@ -26,7 +26,6 @@ from switchboard_booking.adapters.tables import (
 )
 from switchboard_booking.domain import commands
 from switchboard_booking.domain.availability import pooled
-from switchboard_booking.domain.clients import phone_search_digits
 from switchboard_booking.domain.errors import (
     AuthenticationFailed,
     Conflict,
@@ -38,6 +37,7 @@ from switchboard_booking.domain.errors import (
 )
 from switchboard_booking.domain.model import Actor
 from switchboard_booking.settings import BookingSettings
+from switchboard_phones import search_digits
 from switchboard_runtime.auth import SESSION_COOKIE, Principal, authenticator, issue_token
 from switchboard_runtime.logging import get_logger
 
@@ -375,14 +375,14 @@ def booking_router(
         email: Annotated[str | None, Query(max_length=320)] = None,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
     ) -> dict[str, Any]:
-        digits = phone_search_digits(phone, settings.default_region) if phone else []
+        digits = search_digits(phone, settings.default_region) if phone else None
         if phone and not digits:
             raise InvalidRequest("phone must contain digits")
         if not (name or "").strip() and not digits and not (email or "").strip():
             raise InvalidRequest("search by name, phone or email")
         async with sessions() as session:
             rows = await queries.search_clients(
-                session, name=name, phone_digits=digits, email=email, limit=limit
+                session, name=name, phone=digits, email=email, limit=limit
             )
         return {"items": [asdict(r) for r in rows]}
 
