@@ -40,7 +40,7 @@ test-unit: install ## the tests that need no infrastructure
 lint: install ## ruff, mypy, and pip-audit of the locked dependencies
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
-	$(UV) run mypy libs/contracts/src libs/runtime/src
+	$(UV) run mypy libs/contracts/src libs/runtime/src libs/phones/src
 	$(MAKE) --no-print-directory audit
 
 # Every third-party package pinned in uv.lock (dev tools included; the workspace's own
