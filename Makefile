@@ -37,11 +37,10 @@ test: install infra-up ## every test, against real Kafka, PostgreSQL and Redis
 test-unit: install ## the tests that need no infrastructure
 	$(UV) run pytest -m "not integration" $(PYTEST_ARGS)
 
-lint: install ## ruff, mypy, and pip-audit of the locked dependencies
+lint: install ## ruff (lint and format) and mypy on every package of the workspace; CI runs it
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
-	$(UV) run mypy libs/contracts/src libs/runtime/src
-	$(MAKE) --no-print-directory audit
+	$(UV) run mypy libs/*/src services/*/src
 
 # Every third-party package pinned in uv.lock (dev tools included; the workspace's own
 # packages are not on PyPI), checked against PyPI's advisory data. A package PyPI cannot
@@ -49,7 +48,7 @@ lint: install ## ruff, mypy, and pip-audit of the locked dependencies
 # Ignored advisories go in PIP_AUDIT_IGNORE as --ignore-vuln ID, each with its reason: none.
 PIP_AUDIT_IGNORE :=
 PIP_AUDIT_ARGS ?=
-audit: install ## known vulnerabilities in the locked dependencies (pip-audit)
+audit: install ## known vulnerabilities in the locked dependencies (pip-audit; needs PyPI's advisory data, so not part of CI)
 	$(UV) export --frozen --no-hashes --all-packages --no-emit-workspace --format requirements-txt \
 		| $(UV) run pip-audit --requirement /dev/stdin --no-deps --disable-pip \
 			--progress-spinner off $(PIP_AUDIT_IGNORE) $(PIP_AUDIT_ARGS)

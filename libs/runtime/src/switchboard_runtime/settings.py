@@ -4,17 +4,23 @@ A service subclasses :class:`ServiceSettings` once, with its own ``env_prefix``
 (``TELEPHONY_``, ``ANALYTICS_`` …). The three infrastructure endpoints are read
 from the unprefixed ``KAFKA_BOOTSTRAP_SERVERS``, ``DATABASE_URL`` and ``REDIS_URL``
 too, so one environment can point every service at the same servers, while
-``<PREFIX>DATABASE_URL`` still lets an operator give a service a server of its own.
+``<PREFIX>DATABASE_URL`` still lets an operator give a service a server of its own. The
+chain's phone region is read the same way (``DEFAULT_REGION``).
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AfterValidator, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
+
+from switchboard_phones import check_region
+
+#: An ISO 3166 region code ``phonenumbers`` knows, upper-cased.
+Region = Annotated[str, AfterValidator(check_region)]
 
 
 class ServiceSettings(BaseSettings):
@@ -41,6 +47,9 @@ class ServiceSettings(BaseSettings):
     log_json: bool = True
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    #: Region of phone numbers written without a country code (``8 495 …`` is Moscow in
+    #: ``RU``): one chain, one region, so every service reads and searches numbers alike.
+    default_region: Region = "RU"
     # Shared secret the console and services use to sign operator sessions.
     auth_secret: SecretStr = SecretStr("dev-only-secret-change-me-in-every-deployment")
     #: Create missing topics on start (local runs and tests); in Kubernetes the
@@ -72,6 +81,7 @@ class ServiceSettings(BaseSettings):
             "log_json",
             "kafka_create_topics",
             "kafka_topic_replication",
+            "default_region",
         ):
             if name not in data and name.upper() in os.environ:
                 data[name] = os.environ[name.upper()]
@@ -101,4 +111,4 @@ def service_config(env_prefix: str) -> SettingsConfigDict:
     return SettingsConfigDict(env_prefix=env_prefix, extra="ignore", populate_by_name=True)
 
 
-__all__ = ["ServiceSettings", "service_config"]
+__all__ = ["Region", "ServiceSettings", "service_config"]

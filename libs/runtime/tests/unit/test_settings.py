@@ -30,3 +30,16 @@ def test_a_prefixed_variable_wins(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DEMO_DATABASE_URL", "postgresql+asyncpg://u@other/crm")
     monkeypatch.delenv("DATABASE_SUFFIX", raising=False)
     assert DemoSettings().service_database_url == "postgresql+asyncpg://u@other/crm"
+
+
+def test_one_phone_region_for_every_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DEMO_DEFAULT_REGION", raising=False)
+    monkeypatch.delenv("DEFAULT_REGION", raising=False)
+    assert DemoSettings().default_region == "RU"
+    monkeypatch.setenv("DEFAULT_REGION", "de")
+    assert DemoSettings().default_region == "DE"
+    monkeypatch.setenv("DEMO_DEFAULT_REGION", "KZ")
+    assert DemoSettings().default_region == "KZ"
+    assert DemoSettings(default_region="by").default_region == "BY"
+    with pytest.raises(ValueError, match="unknown region"):
+        DemoSettings(default_region="Moscow")

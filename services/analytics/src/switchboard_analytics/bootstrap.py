@@ -45,5 +45,5 @@ def build_app(settings: AnalyticsSettings | None = None) -> FastAPI:
     current = authenticator(lambda: settings.auth_secret.get_secret_value())
     return runtime.fastapi_app(
         title="Switchboard analytics",
-        routers=[calls_router(runtime.sessions, current, settings.phone_region)],
+        routers=[calls_router(runtime.sessions, current, settings.default_region)],
     )

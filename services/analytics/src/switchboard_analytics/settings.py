@@ -6,9 +6,9 @@ from datetime import timedelta
 from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 
-from switchboard_runtime.settings import ServiceSettings, service_config
+from switchboard_runtime.settings import Region, ServiceSettings, service_config
 
 
 class AnalyticsSettings(ServiceSettings):
@@ -22,8 +22,12 @@ class AnalyticsSettings(ServiceSettings):
     default_time_zone: str = "Europe/Moscow"
     # How long after a missed call a call to or from the number counts as calling back.
     callback_window_hours: float = Field(default=24.0, gt=0, le=24 * 31)
-    # The region numbers typed without a country code are read in (search).
-    phone_region: str = "RU"
+    # The platform's one region setting; ANALYTICS_PHONE_REGION is its name before it was
+    # one setting, still read so that older deployments keep their region.
+    default_region: Region = Field(
+        default="RU",
+        validation_alias=AliasChoices("ANALYTICS_DEFAULT_REGION", "ANALYTICS_PHONE_REGION"),
+    )
 
     @field_validator("default_time_zone")
     @classmethod

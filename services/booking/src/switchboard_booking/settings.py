@@ -16,8 +16,6 @@ class BookingSettings(ServiceSettings):
     model_config = service_config("BOOKING_")
 
     http_port: int = 8002
-    #: Region used to read phone numbers written without a country code.
-    default_region: str = "RU"
     #: Whether the chain requires a cancellation reason (from the configured list).
     cancellation_reason_required: bool = True
     #: Spacing of the start times availability offers.

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from switchboard_booking.domain.availability import WorkingHours
-from switchboard_booking.domain.clients import merged_profile, new_profile, phone_search_digits
+from switchboard_booking.domain.clients import merged_profile, new_profile
 from switchboard_booking.domain.directory import check_time_zone
 from switchboard_booking.domain.errors import Conflict, Forbidden, InvalidRequest
 from switchboard_booking.domain.model import (
@@ -232,13 +232,6 @@ def test_client_profile_rules() -> None:
             sms_consent=True,
             region="RU",
         )
-
-
-def test_phone_search_accepts_any_format_and_partial_numbers() -> None:
-    assert phone_search_digits("8 (916) 123-45-67", "RU")[0] == "79161234567"
-    assert "7916123" in phone_search_digits("8916123", "RU")
-    assert phone_search_digits("45-67", "RU") == ["4567"]
-    assert phone_search_digits("abc", "RU") == []
 
 
 def test_merge_keeps_the_primary_and_fills_gaps() -> None:

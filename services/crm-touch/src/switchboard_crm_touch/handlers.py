@@ -34,7 +34,6 @@ from switchboard_crm_touch.adapters import events, repository
 from switchboard_crm_touch.adapters.tables import clinics
 from switchboard_crm_touch.domain.errors import NotFound
 from switchboard_crm_touch.domain.identification import Contact, Identification, identify
-from switchboard_crm_touch.domain.phones import phone_set, try_normalise
 from switchboard_crm_touch.domain.touches import (
     UNSET,
     CallFacts,
@@ -52,6 +51,7 @@ from switchboard_crm_touch.domain.touches import (
     with_update,
 )
 from switchboard_crm_touch.settings import CrmTouchSettings
+from switchboard_phones import distinct_numbers, try_normalise
 from switchboard_runtime.directory import project_clinic
 from switchboard_runtime.logging import bind_call_id, get_logger
 from switchboard_runtime.messaging import Subscription
@@ -142,7 +142,7 @@ async def on_client_state(
     if current is not None and current.state_at is not None and occurred_at < current.state_at:
         log.info("crm.client_state_ignored", client_id=event.client_id, reason="stale")
         return
-    phones = phone_set(event.phones, deps.settings.default_region)
+    phones = distinct_numbers(event.phones, deps.settings.default_region)
     await repository.save_client_state(
         session,
         event.client_id,

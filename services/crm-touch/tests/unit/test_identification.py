@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from switchboard_crm_touch.domain.identification import Contact, identify, rank
-from switchboard_crm_touch.domain.phones import normalise_phone, phone_set
+from switchboard_phones import distinct_numbers, normalise
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -125,11 +125,11 @@ def test_a_number_typed_any_way_finds_exactly_the_clients_holding_it(
     for n, numbers in enumerate(clients):
         contact = _contact(f"c{n}", minutes=n)
         raws = [_renderings(p)[r] for p, r in numbers]
-        for phone in phone_set(raws, "RU"):
+        for phone in distinct_numbers(raws, "RU"):
             index[phone].append(contact)
         if looked_up in {p for p, _ in numbers}:
             holders_expected.add(contact.contact_id)
-    phone = normalise_phone(_renderings(looked_up)[rendering], "RU")
+    phone = normalise(_renderings(looked_up)[rendering], "RU")
     found = identify(phone, index.get(phone, []))
     assert {c.contact_id for c in found.matches} == holders_expected
     assert found.ambiguous == (len(holders_expected) > 1)

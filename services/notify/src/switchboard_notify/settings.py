@@ -16,8 +16,6 @@ class NotifySettings(ServiceSettings):
     model_config = service_config("NOTIFY_")
 
     http_port: int = 8005
-    #: Region used to read caller numbers written without a country code.
-    default_region: str = "RU"
     #: Every replica of one deployment must use the same prefix; empty means
     #: ``<TOPIC_PREFIX>notify:`` so test runs sharing one Redis never meet.
     redis_key_prefix: str = ""

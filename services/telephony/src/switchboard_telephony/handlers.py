@@ -27,6 +27,7 @@ from switchboard_contracts import (
     OperatorChanged,
     make_envelope,
 )
+from switchboard_phones import InvalidPhoneNumber
 from switchboard_runtime.auth import Principal, secrets_equal
 from switchboard_runtime.logging import bind_call_id, get_logger
 from switchboard_runtime.messaging import RawSubscription, Subscription, after_commit, publish
@@ -53,7 +54,6 @@ from switchboard_telephony.domain.integrations import (
     validate,
 )
 from switchboard_telephony.domain.model import Directory, PbxEvent, Timing
-from switchboard_telephony.domain.numbers import InvalidNumber, is_extension, normalise_number
 from switchboard_telephony.settings import TelephonySettings
 
 log = get_logger(__name__)
@@ -208,10 +208,10 @@ def canonical_did(raw: str, default_region: str) -> str:
     """A DID in E.164, or :class:`InvalidRequest` (an extension is not a DID)."""
     directory = Directory(default_region=default_region)
     try:
-        number = normalise_number(raw, directory)
-    except InvalidNumber:
+        number = directory.canonical(raw)
+    except InvalidPhoneNumber:
         raise InvalidRequest([FieldError("did", "is not a phone number")]) from None
-    if is_extension(number, directory):
+    if directory.is_extension(number):
         raise InvalidRequest(
             [FieldError("did", "is an extension; a DID is a public number (E.164)")]
         )

@@ -26,8 +26,6 @@ class TelephonySettings(ServiceSettings):
     #: How far a delivery's ``X-Switchboard-Timestamp`` may be from this server's clock;
     #: an accepted delivery is remembered this long so that it cannot be replayed.
     pbx_signature_tolerance_seconds: int = Field(default=300, ge=10, le=3600)
-    #: Region used to read numbers written without a country code.
-    default_region: str = "RU"
     #: Minutes the PBX clock is behind real time; added to every PBX timestamp. Only the
     #: fallback: the time lag of an enabled integration (Calltouch first, then Callmarker)
     #: wins over it (see ``domain.integrations.effective_time_lag``).

@@ -7,7 +7,7 @@ with :class:`InvalidPbxEvent` (which the consumer turns into a dead-letter recor
 reason). Any other exception would be retried as if the broker were down and then
 dead-lettered as "unexpected". Valid events read back to the same values, and phone numbers
 written in any digits, script and punctuation come out in E.164 or are refused as
-:class:`InvalidNumber`.
+:class:`InvalidPhoneNumber`.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from switchboard_phones import InvalidPhoneNumber
 from switchboard_telephony.adapters.ami import (
     AmiProtocolError,
     iter_messages,
@@ -36,7 +37,6 @@ from switchboard_telephony.adapters.pbx_generic import (
     parse_generic,
 )
 from switchboard_telephony.domain.model import Directory
-from switchboard_telephony.domain.numbers import InvalidNumber, normalise_number
 
 FUZZ = settings(
     max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
@@ -352,7 +352,7 @@ def russian_mobiles(draw: st.DrawFn) -> tuple[str, str]:
 @example(case=("tel:+7-916-123-45-67", "+79161234567"))
 def test_a_mobile_in_any_digits_is_e164(case: tuple[str, str]) -> None:
     text, expected = case
-    assert normalise_number(text, DIRECTORY) == expected
+    assert DIRECTORY.canonical(text) == expected
 
 
 @FUZZ
@@ -369,8 +369,8 @@ def test_a_mobile_in_any_digits_is_e164(case: tuple[str, str]) -> None:
 @example(raw="+" + "9" * 40)
 def test_any_text_is_e164_an_extension_or_an_invalid_number(raw: str) -> None:
     try:
-        number = normalise_number(raw, DIRECTORY)
-    except InvalidNumber as exc:
+        number = DIRECTORY.canonical(raw)
+    except InvalidPhoneNumber as exc:
         assert str(exc)
         return
     assert E164.match(number) or EXTENSION.match(number), number

@@ -1,17 +1,11 @@
-"""Number normalisation and call direction."""
+"""The chain's numbers: canonical parties, extensions, DIDs and call direction."""
 
 from __future__ import annotations
 
 import pytest
 
+from switchboard_phones import InvalidPhoneNumber
 from switchboard_telephony.domain.model import Directory
-from switchboard_telephony.domain.numbers import (
-    InvalidNumber,
-    call_direction,
-    is_extension,
-    is_own_did,
-    normalise_number,
-)
 
 RU = Directory(
     default_region="RU",
@@ -46,8 +40,8 @@ RU = Directory(
         ("sip:101@pbx.local", "101"),
     ],
 )
-def test_normalise_number(raw: str, expected: str) -> None:
-    assert normalise_number(raw, RU) == expected
+def test_canonical(raw: str, expected: str) -> None:
+    assert RU.canonical(raw) == expected
 
 
 @pytest.mark.parametrize(
@@ -55,24 +49,24 @@ def test_normalise_number(raw: str, expected: str) -> None:
     ["", "   ", "anonymous", "abc", "Restricted", "+", "123456789012345678901", "+7 12", "--"],
 )
 def test_garbage_is_an_invalid_number(raw: str) -> None:
-    with pytest.raises(InvalidNumber):
-        normalise_number(raw, RU)
+    with pytest.raises(InvalidPhoneNumber):
+        RU.canonical(raw)
 
 
 def test_invalid_number_is_a_value_error() -> None:
-    assert issubclass(InvalidNumber, ValueError)
+    assert issubclass(InvalidPhoneNumber, ValueError)
 
 
 def test_other_default_region() -> None:
     de = Directory(default_region="DE")
-    assert normalise_number("030 1234567", de) == "+49301234567"
-    assert normalise_number("0049 30 1234567", de) == "+49301234567"
+    assert de.canonical("030 1234567") == "+49301234567"
+    assert de.canonical("0049 30 1234567") == "+49301234567"
 
 
 def test_max_extension_digits_is_configurable() -> None:
     four = Directory(default_region="RU", max_extension_digits=3)
-    assert normalise_number("101", four) == "101"
-    assert not is_extension("1010", four)
+    assert four.canonical("101") == "101"
+    assert not four.is_extension("1010")
 
 
 @pytest.mark.parametrize(
@@ -90,13 +84,13 @@ def test_max_extension_digits_is_configurable() -> None:
     ],
 )
 def test_is_extension(number: str, expected: bool) -> None:
-    assert is_extension(number, RU) is expected
+    assert RU.is_extension(number) is expected
 
 
 def test_is_own_did() -> None:
-    assert is_own_did("8 (495) 123-45-67", RU)
-    assert not is_own_did("+79161234567", RU)
-    assert not is_own_did("anonymous", RU)
+    assert RU.is_own_did("8 (495) 123-45-67")
+    assert not RU.is_own_did("+79161234567")
+    assert not RU.is_own_did("anonymous")
 
 
 @pytest.mark.parametrize(
@@ -115,4 +109,4 @@ def test_is_own_did() -> None:
     ],
 )
 def test_call_direction(caller: str, callee: str, expected: str) -> None:
-    assert call_direction(caller, callee, RU) == expected
+    assert RU.call_direction(caller, callee) == expected

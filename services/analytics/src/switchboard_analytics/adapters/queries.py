@@ -21,8 +21,8 @@ from switchboard_analytics.adapters.tables import (
     operators,
 )
 from switchboard_analytics.domain.periods import Period
-from switchboard_analytics.domain.phones import number_fragments
 from switchboard_analytics.domain.reports import CALL_TYPES, GROUP_KEYS, GroupFigures
+from switchboard_phones import search_digits
 
 
 class QueryError(ValueError):
@@ -48,7 +48,8 @@ class CallLogFilter:
     talk_max: int | None = None
     total_min: int | None = None
     total_max: int | None = None
-    phone_region: str = "RU"
+    # The region typed numbers without a country code are read in (the service's setting).
+    default_region: str = "RU"
     # The operators whose names match ``search``, looked up first (see
     # :func:`resolve_search`): an id list keeps the search's alternatives indexable.
     search_admin_ids: frozenset[str] | None = None
@@ -205,10 +206,18 @@ def _row(mapping: Mapping[Any, Any]) -> CallLogRow:
 
 
 def _number_condition(text: str, region: str) -> sa.ColumnElement[bool] | None:
-    fragments = number_fragments(text, region)
-    if not fragments:
+    """Calls either of whose numbers ``text`` finds (:func:`switchboard_phones.search_digits`);
+    ``None`` when the text has no digits."""
+    search = search_digits(text, region)
+    if not search:
         return None
-    return sa.or_(*[call_log.c.numbers_digits.contains(f) for f in fragments])
+    c = call_log.c
+    found = [c.numbers_digits.contains(d) for d in search.anywhere]
+    for d in search.leading:
+        begins = sa.or_(c.src.startswith("+" + d), c.dst.startswith("+" + d))
+        # The digits (trigram-indexed) narrow the rows; the beginning is checked on those.
+        found.append(sa.and_(c.numbers_digits.contains(d), begins))
+    return sa.or_(*found)
 
 
 _DAY = timedelta(days=1)
@@ -267,7 +276,7 @@ def call_log_conditions(flt: CallLogFilter) -> list[sa.ColumnElement[bool]]:
     if flt.called_back is not None:
         conditions.append(c.called_back.is_(flt.called_back))
     if flt.phone:
-        number = _number_condition(flt.phone, flt.phone_region)
+        number = _number_condition(flt.phone, flt.default_region)
         if number is None:
             raise QueryError("phone: type at least one digit")
         conditions.append(number)
@@ -278,7 +287,7 @@ def call_log_conditions(flt: CallLogFilter) -> list[sa.ColumnElement[bool]]:
             alternatives.append(c.admin_id.in_(_admins_named(text)))
         elif flt.search_admin_ids:
             alternatives.append(c.admin_id.in_(sorted(flt.search_admin_ids)))
-        number = _number_condition(text, flt.phone_region)
+        number = _number_condition(text, flt.default_region)
         if number is not None:
             alternatives.append(number)
         conditions.append(sa.or_(*alternatives))

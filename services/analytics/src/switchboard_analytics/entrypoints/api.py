@@ -197,7 +197,7 @@ def _csv_response(body: AsyncIterator[str], filename: str) -> StreamingResponse:
 def calls_router(
     sessions: async_sessionmaker[AsyncSession],
     current: Callable[..., Principal],
-    phone_region: str = "RU",
+    default_region: str = "RU",
 ) -> APIRouter:
     """``GET /api/analytics/calls`` and ``GET /api/analytics/reports/calls``."""
     router = APIRouter(prefix="/api/analytics")
@@ -205,7 +205,7 @@ def calls_router(
     report_reader = require_roles(current, REPORT_ROLES)
 
     def with_region(flt: CallLogFilter) -> CallLogFilter:
-        return replace(flt, phone_region=phone_region)
+        return replace(flt, default_region=default_region)
 
     @router.get("/calls", tags=["call log"], dependencies=[Depends(call_log_reader)])
     async def list_calls(

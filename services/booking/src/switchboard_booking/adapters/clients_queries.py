@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard_booking.adapters.tables import client_phones, clients, notifications
 from switchboard_booking.domain.errors import NotFound
+from switchboard_phones import SearchDigits
 
 
 @dataclass(frozen=True)
@@ -63,28 +64,36 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
+def _phone_found(column: sa.ColumnElement[Any], phone: SearchDigits) -> sa.ColumnElement[bool]:
+    """``column`` (E.164 numbers) found by ``phone``: it contains one of the ``anywhere``
+    digits, or begins with ``+`` and one of the ``leading`` ones."""
+    return sa.or_(
+        *[column.contains(d, autoescape=True) for d in phone.anywhere],
+        *[column.startswith("+" + d, autoescape=True) for d in phone.leading],
+    )
+
+
 async def search_clients(
     session: AsyncSession,
     *,
     name: str | None,
-    phone_digits: list[str],
+    phone: SearchDigits | None,
     email: str | None,
     limit: int,
 ) -> list[ClientRow]:
     """Clients matching every given criterion: each word of ``name`` in the first or last
-    name; any of ``phone_digits`` inside the mobile or an extra phone; ``email`` inside the
-    address. Case-insensitive, sorted by last and first name."""
+    name; the mobile or an extra phone found by ``phone`` (see
+    :meth:`switchboard_phones.SearchDigits.matches`); ``email`` inside the address.
+    Case-insensitive, sorted by last and first name."""
     c = clients.c
     query = sa.select(clients)
     for word in (name or "").split():
         query = query.where(sa.or_(c.first_name.ilike(_like(word)), c.last_name.ilike(_like(word))))
-    if phone_digits:
+    if phone:
         extra = sa.select(client_phones.c.client_id).where(
-            sa.or_(*[client_phones.c.phone.like(_like(d)) for d in phone_digits])
+            _phone_found(client_phones.c.phone, phone)
         )
-        query = query.where(
-            sa.or_(*[c.mobile.like(_like(d)) for d in phone_digits], c.client_id.in_(extra))
-        )
+        query = query.where(sa.or_(_phone_found(c.mobile, phone), c.client_id.in_(extra)))
     if email:
         query = query.where(c.email.ilike(_like(email.strip().lower())))
     query = query.order_by(

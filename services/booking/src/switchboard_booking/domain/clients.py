@@ -1,4 +1,4 @@
-"""Client (patient) rules: the profile, phone numbers, search terms and merging duplicates."""
+"""Client (patient) rules: the profile with its phone numbers, and merging duplicates."""
 
 from __future__ import annotations
 
@@ -6,45 +6,18 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date
 
-import phonenumbers
-
 from switchboard_booking.domain.errors import InvalidRequest
+from switchboard_phones import InvalidPhoneNumber, normalise
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-def normalise_phone(raw: str, region: str, field: str = "phone") -> str:
-    """A phone number as E.164 (``+79161234567``), read as in ``region`` when it has no
-    country code; :class:`InvalidRequest` naming ``field`` when it is not a valid number."""
+def _e164(raw: str, region: str, field: str) -> str:
+    """``raw`` as E.164 by the platform's rule; :class:`InvalidRequest` naming ``field``."""
     try:
-        parsed = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException as exc:
-        raise InvalidRequest(f"{field}: not a phone number ({exc})") from exc
-    if not phonenumbers.is_valid_number(parsed):
-        raise InvalidRequest(f"{field}: not a valid phone number")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-
-
-def phone_search_digits(raw: str, region: str) -> list[str]:
-    """Digit strings to look for in stored E.164 numbers, for a phone typed any way.
-
-    A complete number is normalised; a partial one is matched on its digits, and for a
-    Russian-style trunk prefix (``8 916…``) also with the country code (``7916…``).
-    """
-    digits = re.sub(r"\D", "", raw)
-    if not digits:
-        return []
-    candidates = [digits]
-    try:
-        parsed = phonenumbers.parse(raw, region)
-        if phonenumbers.is_valid_number(parsed):
-            full = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-            candidates.insert(0, full.lstrip("+"))
-    except phonenumbers.NumberParseException:
-        pass
-    if digits.startswith("8") and len(digits) > 1 and region == "RU":
-        candidates.append("7" + digits[1:])
-    return list(dict.fromkeys(candidates))
+        return normalise(raw, region)
+    except InvalidPhoneNumber as exc:
+        raise InvalidRequest(f"{field}: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -91,12 +64,12 @@ def new_profile(
     email = (email or "").strip().lower() or None
     if email is not None and not _EMAIL.match(email):
         raise InvalidRequest("email is not a valid address")
-    mobile = normalise_phone(mobile, region, "mobile") if mobile and mobile.strip() else None
+    mobile = _e164(mobile, region, "mobile") if mobile and mobile.strip() else None
     if email is None and mobile is None:
         raise InvalidRequest("an email or a mobile phone is required")
     if sms_consent and mobile is None:
         raise InvalidRequest("SMS consent needs a mobile phone")
-    extra = tuple(dict.fromkeys(normalise_phone(p, region, "phones") for p in phones if p.strip()))
+    extra = tuple(dict.fromkeys(_e164(p, region, "phones") for p in phones if p.strip()))
     return ClientProfile(
         first,
         last,

@@ -27,7 +27,7 @@ from switchboard_contracts import (
 )
 from switchboard_crm_touch.domain.errors import InvalidRequest
 from switchboard_crm_touch.domain.identification import Identification
-from switchboard_crm_touch.domain.phones import display_phone
+from switchboard_phones import display
 
 __all__ = [
     "NOTES_MAX_CHARS",
@@ -326,7 +326,7 @@ def has_progress(touch: Touch) -> bool:
 
 def lead_display_name(phone: str) -> str:
     """The name of a lead opened for an unknown number, until somebody knows better."""
-    return f"Lead {display_phone(phone)}"
+    return f"Lead {display(phone)}"
 
 
 @dataclass(frozen=True)

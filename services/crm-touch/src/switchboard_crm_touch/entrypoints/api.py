@@ -18,8 +18,8 @@ from switchboard_contracts import TouchResult, TouchStatus
 from switchboard_crm_touch import handlers
 from switchboard_crm_touch.adapters import queries, repository
 from switchboard_crm_touch.domain.errors import DomainError, InvalidPhone, InvalidRequest, NotFound
-from switchboard_crm_touch.domain.phones import normalise_phone
 from switchboard_crm_touch.domain.touches import NOTES_MAX_CHARS, UNSET
+from switchboard_phones import InvalidPhoneNumber, normalise
 from switchboard_runtime.auth import Principal, Role, authenticator, require_roles
 
 #: The one mapping of domain errors to HTTP status codes.
@@ -96,7 +96,10 @@ def crm_router(
     ) -> dict[str, Any]:
         """Who holds a phone number: the best guess, every candidate, and whether the number
         is shared (ambiguous). 422 when it is not a phone number."""
-        e164 = normalise_phone(phone, settings.default_region)
+        try:
+            e164 = normalise(phone, settings.default_region)
+        except InvalidPhoneNumber as exc:
+            raise InvalidPhone(str(exc)) from None
         async with sessions() as session:
             found = await queries.identify_phone(session, e164, datetime.now(UTC))
         return asdict(found)

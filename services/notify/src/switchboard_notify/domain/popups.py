@@ -16,9 +16,8 @@ from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import quote
 
-import phonenumbers
-
 from switchboard_contracts import CallDisposition, TouchContact
+from switchboard_phones import InvalidPhoneNumber, canonical, display
 
 CloseReason = Literal["answered", "taken", "ended", "unassigned"]
 """Why a pop-up closed: someone answered on the phone, someone took it in the console, the
@@ -39,22 +38,17 @@ SEEN_LIMIT = 2048
 def format_number(raw: str | None, region: str) -> dict[str, str] | None:
     """The caller's number as ``{"number": E.164 or raw, "display": human form}``.
 
-    ``display`` is the international format (``+7 916 123-45-67``); a number that cannot be
-    read (an extension, "anonymous") is shown as it came.
+    ``display`` is the international format (``+7 916 123-45-67``); an extension is shown
+    bare, and a number that cannot be read ("anonymous") as it came.
     """
     if raw is None or not raw.strip():
         return None
     raw = raw.strip()
     try:
-        parsed = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException:
+        number = canonical(raw, region)
+    except InvalidPhoneNumber:
         return {"number": raw, "display": raw}
-    if not phonenumbers.is_possible_number(parsed):
-        return {"number": raw, "display": raw}
-    return {
-        "number": phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164),
-        "display": phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL),
-    }
+    return {"number": number, "display": display(number)}
 
 
 def contact_link(kind: str, contact_id: str) -> str:

@@ -32,13 +32,8 @@ from switchboard_contracts import (
     CallStarted,
     CallTransferred,
 )
+from switchboard_phones import InvalidPhoneNumber
 from switchboard_telephony.domain.model import CallState, Directory, Fact, PbxEvent, Timing
-from switchboard_telephony.domain.numbers import (
-    InvalidNumber,
-    call_direction,
-    is_extension,
-    normalise_number,
-)
 
 __all__ = [
     "ANSWERED_STATUSES",
@@ -362,8 +357,8 @@ def _party(raw: str | None, directory: Directory) -> str:
     if raw is None:
         return ""
     try:
-        return normalise_number(raw, directory)
-    except InvalidNumber:
+        return directory.canonical(raw)
+    except InvalidPhoneNumber:
         return ""
 
 
@@ -372,14 +367,14 @@ def _extension(raw: str | None, directory: Directory) -> str | None:
     if raw is None or not raw.strip():
         return None
     try:
-        return normalise_number(raw, directory)
-    except InvalidNumber:
+        return directory.canonical(raw)
+    except InvalidPhoneNumber:
         return raw.strip()
 
 
 def _ringing_extension(event: PbxEvent, directory: Directory) -> str | None:
     extension = _extension(event.extension, directory)
-    if extension is None and event.callee and is_extension(event.callee, directory):
+    if extension is None and event.callee and directory.is_extension(event.callee):
         extension = _party(event.callee, directory) or None
     return extension
 
@@ -395,20 +390,20 @@ def _build_started(
 ) -> CallStarted:
     caller = _party(caller_raw, directory)
     callee = _party(callee_raw, directory)
-    direction = call_direction(caller, callee, directory)
+    direction = directory.call_direction(caller, callee)
     did = _party(did_raw, directory) or None
-    if did is None and direction == "incoming" and callee and not is_extension(callee, directory):
+    if did is None and direction == "incoming" and callee and not directory.is_extension(callee):
         did = callee
     extension = _extension(extension_raw, directory)
     if direction == "internal":
         extension = caller
     elif extension is None:
         own = callee if direction == "incoming" else caller
-        extension = own if own and is_extension(own, directory) else None
+        extension = own if own and directory.is_extension(own) else None
     clinic_id = directory.did_to_clinic.get(did) if did else None
     if clinic_id is None and extension is not None:
         clinic_id = directory.extension_to_clinic.get(extension)
-    if clinic_id is None and callee and is_extension(callee, directory):
+    if clinic_id is None and callee and directory.is_extension(callee):
         clinic_id = directory.extension_to_clinic.get(callee)
     return CallStarted(
         call_id=call_id,

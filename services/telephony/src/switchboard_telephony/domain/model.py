@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, get_args
 
-from switchboard_contracts import CallAnswered, CallEnded, CallStarted
+import switchboard_phones as phones
+from switchboard_contracts import CallAnswered, CallDirection, CallEnded, CallStarted
 
 __all__ = [
     "PBX_EVENT_KINDS",
@@ -118,11 +119,12 @@ class PbxEvent:
 
 @dataclass(frozen=True, slots=True)
 class Directory:
-    """What the rules need to know about the chain's numbers.
+    """What the rules need to know about the chain's numbers, and the rules on them.
 
     ``did_to_clinic`` is keyed by E.164 DIDs; ``extensions`` and ``extension_to_clinic`` by
     bare extensions. A digits-only number of at most ``max_extension_digits`` digits is an
-    extension even when it is not listed.
+    extension even when it is not listed. Numbers are read by the platform's phone library
+    (``switchboard_phones``) in ``default_region``.
     """
 
     default_region: str = "RU"
@@ -130,6 +132,43 @@ class Directory:
     did_to_clinic: Mapping[str, str] = field(default_factory=dict)
     extension_to_clinic: Mapping[str, str] = field(default_factory=dict)
     max_extension_digits: int = 5
+
+    def canonical(self, raw: str) -> str:
+        """The one form of a party as the PBX wrote it ("+7 (495) 123-45-67", "84951234567",
+        "sip:101@pbx.local"): the bare extension, or E.164 for an outside number. Raises
+        :class:`switchboard_phones.InvalidPhoneNumber` for anything else ("anonymous")."""
+        return phones.canonical(
+            raw,
+            self.default_region,
+            extensions=self.extensions,
+            max_extension_digits=self.max_extension_digits,
+        )
+
+    def is_extension(self, number: str) -> bool:
+        """Whether ``number`` (raw or canonical) is an internal extension: ASCII digits only,
+        and listed or no longer than ``max_extension_digits``."""
+        return phones.is_extension(
+            number, extensions=self.extensions, max_digits=self.max_extension_digits
+        )
+
+    def is_own_did(self, number: str) -> bool:
+        """Whether ``number`` is one of the chain's public numbers (a DID)."""
+        try:
+            return self.canonical(number) in self.did_to_clinic
+        except phones.InvalidPhoneNumber:
+            return False
+
+    def call_direction(self, caller: str, callee: str) -> CallDirection:
+        """Who started a call, judged from its two numbers.
+
+        An extension (or one of the chain's own DIDs, which some PBXes present as the caller
+        of outbound calls) calling an extension is ``internal``, calling anything else
+        ``outgoing``; a call from any other number, or from an unknown one (``""``), is
+        ``incoming``.
+        """
+        if caller and (self.is_extension(caller) or self.is_own_did(caller)):
+            return "internal" if callee and self.is_extension(callee) else "outgoing"
+        return "incoming"
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Query, status
 
 from switchboard_booking.adapters import appointments_queries, clients_queries
 from switchboard_booking.domain import commands
-from switchboard_booking.domain.clients import phone_search_digits
 from switchboard_booking.domain.errors import InvalidRequest
 from switchboard_booking.domain.model import Actor
 from switchboard_booking.entrypoints.api.bodies import (
@@ -20,6 +19,7 @@ from switchboard_booking.entrypoints.api.bodies import (
 from switchboard_booking.entrypoints.api.guards import Guards
 from switchboard_booking.handlers import clients
 from switchboard_booking.handlers.shared import Deps
+from switchboard_phones import search_digits
 
 
 def router(deps: Deps, guards: Guards) -> APIRouter:
@@ -47,14 +47,14 @@ def router(deps: Deps, guards: Guards) -> APIRouter:
         """Clients matching every criterion given: each word of ``name`` in the first or
         last name, ``phone`` (any format, partial) in any of their numbers, ``email``
         inside the address."""
-        digits = phone_search_digits(phone, deps.settings.default_region) if phone else []
+        digits = search_digits(phone, deps.settings.default_region) if phone else None
         if phone and not digits:
             raise InvalidRequest("phone must contain digits")
         if not (name or "").strip() and not digits and not (email or "").strip():
             raise InvalidRequest("search by name, phone or email")
         async with sessions() as session:
             rows = await clients_queries.search_clients(
-                session, name=name, phone_digits=digits, email=email, limit=limit
+                session, name=name, phone=digits, email=email, limit=limit
             )
         return {"items": [asdict(r) for r in rows]}
 

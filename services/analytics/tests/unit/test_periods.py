@@ -1,4 +1,4 @@
-"""Phone search fragments and the period filter."""
+"""The period filter: clinic-local dates and times, instants, alignment."""
 
 from __future__ import annotations
 
@@ -7,28 +7,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from switchboard_analytics.domain.periods import Period, PeriodError, parse_period
-from switchboard_analytics.domain.phones import digits_of, number_fragments
-
-
-@pytest.mark.parametrize(
-    ("typed", "fragments"),
-    [
-        ("8 (916) 123-45-67", ["89161234567", "79161234567"]),
-        ("+7 916 123 45 67", ["79161234567"]),
-        ("916-123", ["916123"]),
-        ("45-67", ["4567"]),
-        ("101", ["101"]),
-        ("+1 (212) 555-0100", ["12125550100"]),
-        ("anna", []),
-        ("", []),
-    ],
-)
-def test_number_fragments(typed: str, fragments: list[str]) -> None:
-    assert number_fragments(typed) == fragments
-
-
-def test_digits_of() -> None:
-    assert digits_of("+7 (916) 12-3") == "7916123"
 
 
 def test_date_bounds_are_clinic_local_and_a_date_end_includes_the_day() -> None:
