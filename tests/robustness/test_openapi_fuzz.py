@@ -23,8 +23,10 @@ import asyncio
 import json
 import os
 import socket
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -174,7 +176,11 @@ class DeferredGateway(DeferredApp):
             await service._start()
             assert service.app is not None
             urls[name.split("-")[0] + "_url"] = await self._serve(service.app)
-        self.app = build_console(ConsoleSettings(log_json=False, **urls))
+        # A page of its own to serve: the gateway's answers must not depend on whether the
+        # console bundle happens to be built (or being rebuilt) in this checkout.
+        static = Path(tempfile.mkdtemp(prefix="gateway-static-"))
+        (static / "index.html").write_text("<!doctype html><title>Switchboard console</title>")
+        self.app = build_console(ConsoleSettings(log_json=False, static_dir=static, **urls))
         await super()._start()
 
     async def _serve(self, app: FastAPI) -> str:
