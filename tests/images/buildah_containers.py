@@ -148,16 +148,28 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
+def command_pid(process: subprocess.Popen[bytes]) -> int:
+    """The pid of the command a ``buildah run`` process runs: the deepest of its tree."""
+    below = _descendants(process.pid)
+    return below[-1] if below else process.pid
+
+
+def resident_bytes(pid: int) -> int:
+    """A process's resident memory (VmRSS)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise LookupError(f"no VmRSS for {pid}")
+
+
 def terminate(process: subprocess.Popen[bytes]) -> None:
     """SIGTERM to the command itself, as a kubelet sends it to a container's process.
 
     ``buildah run`` answers a SIGTERM of its own by killing the command, so the signal goes
-    to the deepest process of the tree: the service.
+    to the command.
     """
-    leaves = _descendants(process.pid)
-    target = leaves[-1] if leaves else process.pid
     with contextlib.suppress(ProcessLookupError):
-        os.kill(target, signal.SIGTERM)
+        os.kill(command_pid(process), signal.SIGTERM)
 
 
 def stop(process: subprocess.Popen[bytes], grace: float = 30) -> bool:

@@ -30,7 +30,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from buildah_containers import SERVICE_UID, Container, image_config, stop, wait_for
+import yaml
+from buildah_containers import (
+    SERVICE_UID,
+    Container,
+    command_pid,
+    image_config,
+    resident_bytes,
+    stop,
+    wait_for,
+)
 from live_platform import build_console, bundle_is_stale, free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -261,6 +270,31 @@ def test_every_service_answers_readyz(platform: Platform) -> None:
     status, page = _get(platform.url("console") + "/")
     assert status == 200
     assert b"<html" in page.lower()
+
+
+def _memory_limit(service: str) -> int:
+    """The memory limit of a service's Deployment in the base manifests, in bytes."""
+    units = {"Ki": 1024, "Mi": 1024**2, "Gi": 1024**3}
+    for document in yaml.safe_load_all((REPO / "deploy/k8s/base" / f"{service}.yaml").read_text()):
+        if document and document["kind"] == "Deployment":
+            (container,) = document["spec"]["template"]["spec"]["containers"]
+            limit = str(container["resources"]["limits"]["memory"])
+            return int(limit[:-2]) * units[limit[-2:]]
+    raise LookupError(service)
+
+
+def test_every_server_leaves_headroom_under_its_memory_limit(platform: Platform) -> None:
+    """Started and idle, each process uses at most 3/4 of its pod's memory limit, leaving
+    room for traffic: a limit below that would have the kubelet kill it at once."""
+    test_every_service_answers_readyz(platform)
+    tight = {}
+    for service in (*SERVICES, "console"):
+        server = next(c for c in platform.containers if c.name.endswith(f"-{service}-serve"))
+        used, limit = resident_bytes(command_pid(server.processes[0])), _memory_limit(service)
+        print(f"{service}: {used / 2**20:.0f} MiB resident, limit {limit / 2**20:.0f} MiB")
+        if used > limit * 3 / 4:
+            tight[service] = f"{used / 2**20:.0f} MiB of {limit / 2**20:.0f} MiB"
+    assert not tight, tight
 
 
 def _events(call_id: str) -> list[dict[str, Any]]:
