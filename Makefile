@@ -86,12 +86,14 @@ e2e: install infra-up console-build ## the console's browser tests (Playwright +
 # Empty: the workspace version (pyproject.toml), the tag the Kubernetes overlays name.
 IMAGE_TAG ?=
 REGISTRY ?=
+# More `buildah push` options, e.g. --authfile=FILE (written by `buildah login`).
+PUSH_ARGS ?=
 
 images: console-build ## every service's and the console's image (buildah, Debian base by mmdebstrap); sizes printed
 	IMAGE_TAG="$(IMAGE_TAG)" bash scripts/images.sh build
 
 images-push: ## copy the images to REGISTRY, e.g. REGISTRY=docker://registry.example-chain.example/switchboard
-	IMAGE_TAG="$(IMAGE_TAG)" bash scripts/images.sh push "$(REGISTRY)"
+	IMAGE_TAG="$(IMAGE_TAG)" bash scripts/images.sh push "$(REGISTRY)" $(PUSH_ARGS)
 
 test-images: install infra-up console-build ## the images run as the cluster runs them (buildah run): migrate, /readyz, a first call
 	$(UV) run pytest tests/images $(PYTEST_ARGS)

@@ -7,7 +7,8 @@
 #                                 console's image, each with its size
 #   scripts/images.sh base        make or reuse the base image only; prints its name
 #   scripts/images.sh names       the image references `build` makes, one a line
-#   scripts/images.sh push DEST   copy them to DEST/<name>:<tag>, DEST a containers-transports
+#   scripts/images.sh push DEST [buildah push options]
+#                                 copy them to DEST/<name>:<tag>, DEST a containers-transports
 #                                 prefix: docker://registry.example-chain.example/switchboard
 #   scripts/images.sh rmi         remove the images tagged IMAGE_TAG (the base and the layer
 #                                 cache stay, so the next build is quick)
@@ -178,9 +179,10 @@ push() {
     local destination="${1:-}" ref
     [[ -n "$destination" ]] \
         || die "push needs a destination, e.g. docker://registry.example-chain.example/switchboard"
+    shift
     for ref in $(names); do
         echo "images: $ref -> $destination/${ref#"$NAMESPACE"/}" >&2
-        buildah push "$ref" "$destination/${ref#"$NAMESPACE"/}"
+        buildah push "$@" "$ref" "$destination/${ref#"$NAMESPACE"/}"
     done
 }
 
@@ -205,5 +207,5 @@ case "$command" in
         flock 9
         "$command" "$@"
         ;;
-    *) die "usage: scripts/images.sh build | base | names | push DEST | rmi" ;;
+    *) die "usage: scripts/images.sh build | base | names | push DEST [options] | rmi" ;;
 esac
