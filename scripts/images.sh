@@ -41,6 +41,9 @@ die() { echo "images: $*" >&2; exit 1; }
 # merged /usr through mmdebstrap's hook rather than the usrmerge package (and the perl it pulls
 # in); no manuals, no translations, no package lists left behind.
 BASE_PACKAGES=python3,ca-certificates
+# The base keeps the package versions it was made with: raise this to make it anew with Debian's
+# latest (security) updates.
+BASE_REVISION=1
 MMDEBSTRAP_ARGS=(
     --variant=minbase
     --include="$BASE_PACKAGES"
@@ -102,7 +105,7 @@ base() {
     sources="$(apt_sources)"
     hash="$(
         {
-            echo "$BASE_SUITE"
+            echo "$BASE_SUITE $BASE_REVISION"
             printf '%s\n' "${MMDEBSTRAP_ARGS[@]}"
             cat "$sources"
         } | sha256sum | cut -c1-12
@@ -127,6 +130,13 @@ base() {
             --label "org.opencontainers.image.description=Debian $BASE_SUITE with Debian's python3 (recipe $hash)" \
             "$container"
         buildah commit --quiet --rm "$container" "$image" >/dev/null
+        # Bases of older recipes: untagged, so that `buildah rmi --prune` can reclaim them.
+        local old
+        for old in $(buildah images --format '{{.Name}}:{{.Tag}}'); do
+            if [[ "$old" == "$BASE_REPOSITORY:$BASE_SUITE-"* && "$old" != "$image" ]]; then
+                buildah rmi "$old" >/dev/null 2>&1 || true
+            fi
+        done
     fi
     # The Dockerfile's default BASE_IMAGE, for a plain `buildah bud` by hand.
     buildah tag "$image" "$BASE_REPOSITORY:$BASE_SUITE"
