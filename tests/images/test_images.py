@@ -9,7 +9,9 @@ and Redis with a topic prefix and database suffix of its own:
 1. every service's ``migrate`` (the migration Job's command) migrates its database;
 2. every service and the console answer ``/readyz``;
 3. a signed PBX delivery posted to the telephony container shows up in the call log served by
-   the analytics container.
+   the analytics container;
+4. each server's idle memory leaves headroom under its Deployment's limit, and each shuts down
+   cleanly on SIGTERM.
 
 The run's containers and image tags are removed at the end. Needs root (skipped, saying so,
 without); ``buildah`` and ``mmdebstrap`` are installed when missing.
@@ -50,7 +52,7 @@ AUTH_SECRET = "images-test-auth-secret-" + "x" * 16
 
 pytestmark = [
     pytest.mark.integration,
-    # A first build on a new machine makes the base and every layer (a few minutes on 2 cores).
+    # A first build on a new machine makes the base and every layer (about 1.5 minutes here).
     pytest.mark.timeout(1500),
     # buildah --isolation chroot, mounts and mmdebstrap need root (scripts/images.sh installs
     # buildah and mmdebstrap when they are missing).
@@ -189,7 +191,8 @@ def platform(
 
 
 def test_images_run_as_the_manifests_expect(images: dict[str, str]) -> None:
-    """Non-root, the entry points the manifests rely on, and each image's size recorded."""
+    """Non-root, and the entry points the manifests rely on (the sizes are in
+    test-artifacts/images/sizes.txt)."""
     for service, image in images.items():
         config = image_config(image)
         assert config.get("User") == f"{SERVICE_UID}:{SERVICE_UID}", (service, config.get("User"))
