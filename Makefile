@@ -80,3 +80,20 @@ console-build: console/node_modules/.package-lock.json ## build the operator con
 
 e2e: install infra-up console-build ## the console's browser tests (Playwright + Debian's /usr/bin/chromium)
 	$(UV) run pytest tests/e2e $(PYTEST_ARGS)
+
+# --- container images (Dockerfile, scripts/images.sh; deploy/k8s/README.md) ----------------
+.PHONY: images images-push test-images
+# Empty: the workspace version (pyproject.toml), the tag the Kubernetes overlays name.
+IMAGE_TAG ?=
+REGISTRY ?=
+# More `buildah push` options, e.g. --authfile=FILE (written by `buildah login`).
+PUSH_ARGS ?=
+
+images: console-build ## every service's and the console's image (buildah, Debian base by mmdebstrap); sizes printed
+	IMAGE_TAG="$(IMAGE_TAG)" bash scripts/images.sh build
+
+images-push: ## copy the images to REGISTRY, e.g. REGISTRY=docker://registry.example-chain.example/switchboard
+	IMAGE_TAG="$(IMAGE_TAG)" bash scripts/images.sh push "$(REGISTRY)" $(PUSH_ARGS)
+
+test-images: install infra-up console-build ## the images run as the cluster runs them (buildah run): migrate, /readyz, a first call
+	$(UV) run pytest tests/images $(PYTEST_ARGS)

@@ -450,6 +450,39 @@ def test_the_services_run_their_own_image(objects: tuple[dict[str, Any], ...]) -
         assert migrate["image"] == container["image"], f"{service}: migrate with the same image"
 
 
+def _built_images() -> set[str]:
+    """What ``make images`` tags, ``switchboard/<name>:<workspace version>`` (offline: the
+    script only prints the names)."""
+    done = subprocess.run(
+        ["/bin/bash", str(REPO / "scripts" / "images.sh"), "names"],
+        env={**os.environ, "IMAGE_TAG": ""},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return set(done.stdout.split())
+
+
+def test_the_overlays_run_exactly_the_images_make_images_builds(
+    objects: tuple[dict[str, Any], ...],
+) -> None:
+    """Pushed with ``make images-push REGISTRY=docker://<registry>/switchboard``, the images
+    keep their names and tags: every Switchboard image a workload names is the chain's
+    registry + one that ``make images`` built, and every one built is run somewhere."""
+    built = _built_images()
+    assert built, "scripts/images.sh names printed nothing"
+    used = set()
+    for where, image in _image_refs(objects):
+        registry, _, path = image.partition("/")
+        if not path.startswith("switchboard/"):
+            continue  # Redis, PostgreSQL: not ours
+        assert "." in registry or ":" in registry, f"{where}: {image!r} names no registry"
+        assert path in built, f"{where}: {path!r} is not an image make images builds ({built})"
+        used.add(path)
+    assert used == built, f"built but never run: {sorted(built - used)}"
+
+
 # ----------------------------------------------------------------------------------- secrets
 
 
@@ -978,27 +1011,41 @@ def test_namespace_is_the_chains(overlay: Path, objects: tuple[dict[str, Any], .
 # -------------------------------------------------------------------------------- Dockerfile
 
 
+def _dockerfile_stages(text: str) -> dict[str, str]:
+    """Each named stage of the Dockerfile → its text (from its FROM to the next one)."""
+    stages = {}
+    for part in re.split(r"^(?=FROM )", text, flags=re.M)[1:]:
+        named_stage = re.match(r"FROM \S+ AS (\S+)", part)
+        assert named_stage, f"every stage is named: {part.splitlines()[0]}"
+        stages[named_stage[1]] = part
+    return stages
+
+
 def test_the_dockerfile_builds_from_the_lock_file_and_runs_as_non_root() -> None:
+    """The Dockerfile's rules, read statically (tests/images builds and runs it for real)."""
     text = (REPO / "Dockerfile").read_text()
-    lines = [
-        line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
-    ]
-    froms = [line for line in lines if line.startswith("FROM ")]
-    assert len(froms) >= 2, "multi-stage"
-    base = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", text, re.M)
-    assert base and re.match(r"python:3\.11\.\d+-slim-bookworm(@sha256:[0-9a-f]{64})?$", base[1])
-    assert "uv sync --frozen --no-dev" in text
-    assert re.search(r"uv==\$\{UV_VERSION\}|uv==\d", text) and re.search(
-        r"UV_VERSION=\d+\.\d+\.\d+", text
-    )
-    final = text[text.rindex("\nFROM ") :]
-    assert "USER 10001" in final
-    assert "COPY --from=builder /app/.venv /app/.venv" in final
-    assert not re.search(r"apt-get install|build-essential|gcc", final)
-    assert 'ENTRYPOINT ["/app/.venv/bin/switchboard-service"]' in final
-    assert 'CMD ["serve", "--host", "0.0.0.0"]' in final
+    stages = _dockerfile_stages(text)
+    assert set(stages) == {"builder", "runtime", "console", "service"}
+    assert re.search(r"^ARG BASE_IMAGE=\S+$", text, re.M), "the base is a build argument"
+    assert stages["builder"].startswith("FROM ${BASE_IMAGE} AS builder")
+    assert stages["runtime"].startswith("FROM ${BASE_IMAGE} AS runtime")
+    assert "uv sync --frozen --no-dev" in stages["builder"]
+    assert re.search(r"uv==\$\{UV_VERSION\}", text) and re.search(r"UV_VERSION=\d+\.\d+\.\d+", text)
+    # Nothing to build or install with reaches an image that runs.
+    assert "COPY --from=builder /app/.venv /app/.venv" in stages["runtime"]
+    for name in ("runtime", "console", "service"):
+        assert not re.search(r"apt-get|build-essential|gcc|pip install", stages[name]), name
+    for name in ("console", "service"):
+        assert stages[name].startswith(f"FROM runtime AS {name}")
+        assert "USER 10001:10001" in stages[name], name
+    assert 'ENTRYPOINT ["/app/.venv/bin/switchboard-service"]' in stages["service"]
+    assert 'CMD ["serve", "--host", "0.0.0.0"]' in stages["service"]
+    assert 'ENTRYPOINT ["/app/.venv/bin/switchboard-console"]' in stages["console"]
+    assert "COPY console/dist/" in stages["console"]
+    # The default target (the last stage) is a service, as `buildah bud --build-arg SERVICE=…`.
+    assert list(stages)[-1] == "service"
     ignore = (REPO / ".dockerignore").read_text()
-    for pattern in ("**/tests/", "**/.venv/", "**/__pycache__/"):
+    for pattern in ("**/tests/", "**/.venv/", "**/__pycache__/", "!console/dist/"):
         assert pattern in ignore
 
 
