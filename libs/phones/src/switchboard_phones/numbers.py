@@ -7,6 +7,7 @@ compares the one E.164 string, so that the same caller is the same string everyw
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Collection, Iterable
 
@@ -67,6 +68,7 @@ def _readings(compact: str) -> list[str]:
     return ["+" + compact[2:], compact] if compact.startswith("00") else [compact]
 
 
+@functools.lru_cache(maxsize=65_536)
 def normalise(raw: str, region: str) -> str:
     """``raw`` as E.164 (``+74951234567``), read in ``region`` when it has no country code.
 
@@ -75,6 +77,9 @@ def normalise(raw: str, region: str) -> str:
     readings (``00…`` as an international prefix or not) a *valid* one wins. Digits of any
     script, a ``tel:``/``sip:`` URI and the separators people type are read. Raises
     :class:`InvalidPhoneNumber` for anything else: letters, too short, too long.
+
+    Answers are remembered (a pure function of its arguments; a chain's callers ring again
+    and again, and parsing is the costly part of reading a PBX event).
     """
     compact = ascii_digits(_stripped(raw))
     if not compact:

@@ -30,7 +30,6 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.middlewares import AckPolicy
 from prometheus_client import Counter
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from switchboard_contracts import dlq_topic
@@ -42,6 +41,15 @@ from switchboard_runtime.settings import ServiceSettings
 log = get_logger(__name__)
 
 _, PROCESSED = runtime_tables(sa.MetaData())
+
+# One statement for a whole batch, whatever its size: the ids travel as one array, so the
+# statement is compiled and prepared once (a VALUES list per batch size was a fifth of a
+# busy consumer's CPU, spent compiling).
+_MARK_PROCESSED = sa.text(
+    "INSERT INTO processed_events (consumer_group, event_id) "
+    "SELECT :group, unnest(CAST(:ids AS text[])) "
+    "ON CONFLICT DO NOTHING RETURNING event_id"
+).columns(event_id=sa.Text)
 
 T = TypeVar("T")
 
@@ -187,16 +195,10 @@ class BatchProcessor(Generic[T]):
         for delivery, value in items:
             keyed.setdefault(self.dedupe_key(value), (delivery, value))
         async with self.sessions() as session, session.begin():
-            fresh = set(
-                (
-                    await session.execute(
-                        pg_insert(PROCESSED)
-                        .values([{"consumer_group": self.group, "event_id": k} for k in keyed])
-                        .on_conflict_do_nothing()
-                        .returning(PROCESSED.c.event_id)
-                    )
-                ).scalars()
+            marked = await session.execute(
+                _MARK_PROCESSED, {"group": self.group, "ids": list(keyed)}
             )
+            fresh = set(marked.scalars())
             todo = [(d, v) for k, (d, v) in keyed.items() if k in fresh]
             if self.handle_batch is not None:
                 if todo:

@@ -35,6 +35,15 @@ log = get_logger(__name__)
 
 OUTBOX, _ = runtime_tables(sa.MetaData())
 
+# One statement for any number of events (arrays, not a VALUES list per count): compiled
+# and prepared once; rows are inserted in the order given, so ids grow in that order.
+_STAGE = sa.text(
+    "INSERT INTO outbox (event_id, topic, key, value) "
+    "SELECT e, t, k, v FROM unnest(CAST(:ids AS uuid[]), CAST(:topics AS text[]), "
+    "CAST(:keys AS text[]), CAST(:values AS bytea[])) WITH ORDINALITY AS u(e, t, k, v, n) "
+    "ORDER BY n"
+)
+
 OUTBOX_PUBLISHED = Counter(
     "switchboard_outbox_published_total", "Events published from the outbox", ["service"]
 )
@@ -53,17 +62,18 @@ async def add_events(
 ) -> None:
     """Stage ``(logical topic, key, envelope)`` triples in the outbox, in the caller's
     transaction. Nothing is published unless that transaction commits."""
-    rows = [
+    staged = list(events)
+    if not staged:
+        return
+    await session.execute(
+        _STAGE,
         {
-            "event_id": env.event_id,
-            "topic": settings.topic(topic),
-            "key": key,
-            "value": env.model_dump_json().encode(),
-        }
-        for topic, key, env in events
-    ]
-    if rows:
-        await session.execute(sa.insert(OUTBOX), rows)
+            "ids": [env.event_id for _, _, env in staged],
+            "topics": [settings.topic(topic) for topic, _, _ in staged],
+            "keys": [key for _, key, _ in staged],
+            "values": [env.model_dump_json().encode() for _, _, env in staged],
+        },
+    )
 
 
 class OutboxRelay:

@@ -83,12 +83,20 @@ class Deps:
 # --- raw PBX events -------------------------------------------------------------------------
 
 
+#: Event class → the field holding when it happened (getattr of a field a pydantic model
+#: lacks is slow, so each class is looked at once).
+_TIME_FIELD: dict[type[Any], str] = {}
+
+
 def _occurred_at(event: Any) -> datetime:
-    for name in _TIME_FIELDS:
-        value = getattr(event, name, None)
-        if value is not None:
-            return value  # type: ignore[no-any-return]
-    raise ValueError(f"{type(event).__name__} has no time")
+    cls = type(event)
+    name = _TIME_FIELD.get(cls)
+    if name is None:
+        name = next((n for n in _TIME_FIELDS if n in cls.model_fields), None)
+        if name is None:
+            raise ValueError(f"{cls.__name__} has no time")
+        _TIME_FIELD[cls] = name
+    return getattr(event, name)  # type: ignore[no-any-return]
 
 
 def _envelopes(events: Iterable[Any]) -> list[Envelope[Any]]:

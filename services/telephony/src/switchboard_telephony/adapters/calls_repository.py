@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard_telephony.adapters.tables import call_tags, calls
 from switchboard_telephony.domain.model import CallState
+
+# Whole batches in one statement each, the ids and states as arrays: compiled and prepared
+# once, whatever the batch size (a VALUES list per size was compiled on every batch).
+_LOCK_MANY = sa.text(
+    "SELECT call_id, state FROM calls WHERE call_id = ANY(CAST(:ids AS text[])) "
+    "ORDER BY call_id FOR UPDATE"
+).columns(call_id=sa.Text, state=JSONB)
+_SAVE_MANY = sa.text(
+    "INSERT INTO calls (call_id, state, next_deadline, settled, updated_at) "
+    "SELECT i, CAST(s AS jsonb), d, d IS NULL, now() FROM unnest("
+    "CAST(:ids AS text[]), CAST(:states AS text[]), CAST(:deadlines AS timestamptz[])"
+    ") AS u(i, s, d) "
+    "ON CONFLICT (call_id) DO UPDATE SET state = excluded.state, "
+    "next_deadline = excluded.next_deadline, settled = excluded.settled, "
+    "updated_at = excluded.updated_at"
+)
 
 
 async def load_for_update(session: AsyncSession, call_id: str) -> CallState | None:
@@ -31,14 +49,7 @@ async def load_many_for_update(
     Rows are locked in call id order, the same order every batch uses, so two
     transactions locking overlapping calls cannot deadlock.
     """
-    rows = (
-        await session.execute(
-            sa.select(calls.c.call_id, calls.c.state)
-            .where(calls.c.call_id.in_(sorted(set(call_ids))))
-            .order_by(calls.c.call_id)
-            .with_for_update()
-        )
-    ).all()
+    rows = (await session.execute(_LOCK_MANY, {"ids": sorted(set(call_ids))})).all()
     return {r.call_id: CallState.from_dict(r.state) for r in rows}
 
 
@@ -55,22 +66,13 @@ async def save_many(
     """Insert or replace the states of several distinct calls in one statement."""
     if not rows:
         return
-    values = [
-        {
-            "call_id": call_id,
-            "state": state.to_dict(),
-            "next_deadline": next_deadline,
-            "settled": next_deadline is None,
-            "updated_at": sa.func.now(),
-        }
-        for call_id, state, next_deadline in rows
-    ]
-    stmt = pg_insert(calls).values(values)
     await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[calls.c.call_id],
-            set_={k: stmt.excluded[k] for k in ("state", "next_deadline", "settled", "updated_at")},
-        )
+        _SAVE_MANY,
+        {
+            "ids": [call_id for call_id, _, _ in rows],
+            "states": [json.dumps(state.to_dict(), separators=(",", ":")) for _, state, _ in rows],
+            "deadlines": [deadline for _, _, deadline in rows],
+        },
     )
 
 

@@ -7,6 +7,7 @@ about one call, stored between events (as JSON, in a PostgreSQL JSONB column).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -117,6 +118,13 @@ class PbxEvent:
         )
 
 
+@functools.lru_cache(maxsize=65_536)
+def _canonical(raw: str, region: str, extensions: frozenset[str], max_digits: int) -> str:
+    # Every event of a call names the same parties, and a chain's callers ring again:
+    # remember the answers (pure in its arguments) instead of parsing each time.
+    return phones.canonical(raw, region, extensions=extensions, max_extension_digits=max_digits)
+
+
 @dataclass(frozen=True, slots=True)
 class Directory:
     """What the rules need to know about the chain's numbers, and the rules on them.
@@ -137,12 +145,7 @@ class Directory:
         """The one form of a party as the PBX wrote it ("+7 (495) 123-45-67", "84951234567",
         "sip:101@pbx.local"): the bare extension, or E.164 for an outside number. Raises
         :class:`switchboard_phones.InvalidPhoneNumber` for anything else ("anonymous")."""
-        return phones.canonical(
-            raw,
-            self.default_region,
-            extensions=self.extensions,
-            max_extension_digits=self.max_extension_digits,
-        )
+        return _canonical(raw, self.default_region, self.extensions, self.max_extension_digits)
 
     def is_extension(self, number: str) -> bool:
         """Whether ``number`` (raw or canonical) is an internal extension: ASCII digits only,
