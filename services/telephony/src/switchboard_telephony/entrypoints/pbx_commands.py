@@ -127,7 +127,7 @@ async def ami_connector(
     await broker.start()
     connector = AmiConnector(
         endpoint,
-        KafkaRawPublisher(broker, topic),
+        KafkaRawPublisher(broker, topic, log_event="ami.publish_retry"),
         translator=AmiTranslator(call_id_prefix=call_id_prefix, pbx_time_zone=pbx_time_zone),
         events=events,
         ping_interval=ping_interval,

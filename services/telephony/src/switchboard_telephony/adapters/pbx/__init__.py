@@ -1,0 +1,1 @@
+"""PBX adapters: one module per PBX (see :mod:`.base`)."""
