@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -43,7 +44,13 @@ __all__ = [
     "WebhookDelivery",
     "content_digest",
     "generic_event",
+    "plausible_number",
 ]
+
+_DIALLABLE = re.compile(r"^\+?[0-9][0-9\-\s()]*$")
+_UNKNOWN = frozenset({"", "<unknown>", "unknown", "<none>", "anonymous"})
+#: The longest ``from``/``to`` the generic format accepts (``GenericPbxEvent``).
+_MAX_NUMBER_LENGTH = 64
 
 GenericEvent = dict[str, Any]
 """One event of the generic JSON format, as a JSON-able dict."""
@@ -173,3 +180,15 @@ def generic_event(
     }
     event.update({k: v for k, v in fields.items() if v is not None and v != ""})
     return event
+
+
+def plausible_number(value: str | None) -> str | None:
+    """A caller id or dialled number worth passing on, as the PBX wrote it; None for
+    "<unknown>", "anonymous", "s", and for one longer than the generic format carries (the
+    call is kept, the number not)."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text.lower() in _UNKNOWN or len(text) > _MAX_NUMBER_LENGTH:
+        return None
+    return text if _DIALLABLE.match(text) else None
