@@ -24,14 +24,15 @@ from switchboard_telephony import handlers
 from switchboard_telephony.adapters.callmarker import CallmarkerClient
 from switchboard_telephony.adapters.config_cache import ConfigCache
 from switchboard_telephony.adapters.delivery_log import DeliveryLog
+from switchboard_telephony.adapters.pbx import WEBHOOK_ADAPTERS, webhook_adapters
 from switchboard_telephony.domain.model import Timing
 from switchboard_telephony.entrypoints import consumers
 from switchboard_telephony.entrypoints.api import (
     admin_router,
     callmarker_router,
     install_error_handlers,
-    pbx_router,
 )
+from switchboard_telephony.entrypoints.pbx_webhooks import cloud_pbx_router, pbx_router
 from switchboard_telephony.settings import TelephonySettings
 
 log = get_logger(__name__)
@@ -139,6 +140,13 @@ def build_app(settings: TelephonySettings | None = None) -> FastAPI:
         title="Switchboard telephony",
         routers=[
             pbx_router(settings, runtime.broker, deliveries),
+            cloud_pbx_router(
+                settings,
+                runtime.broker,
+                deliveries,
+                webhook_adapters(settings),
+                known=WEBHOOK_ADAPTERS,
+            ),
             admin_router(deps),
             callmarker_router(deps),
         ],

@@ -1,1 +1,53 @@
-"""PBX adapters: one module per PBX (see :mod:`.base`)."""
+"""PBX adapters: every way a PBX reaches telephony, one module per PBX (see :mod:`.base`).
+
+:data:`CAPABILITIES` lists what each adapter can tell, in the order of the README's table;
+:func:`webhook_adapters` builds the cloud PBX adapters whose secrets are configured.
+"""
+
+from __future__ import annotations
+
+from switchboard_telephony.adapters.pbx import freeswitch, mango, twilio
+from switchboard_telephony.adapters.pbx.base import Capabilities, WebhookAdapter
+from switchboard_telephony.settings import TelephonySettings
+
+__all__ = ["CAPABILITIES", "WEBHOOK_ADAPTERS", "webhook_adapters"]
+
+GENERIC = Capabilities(
+    pbx="Any PBX that can post JSON",
+    connects="webhook: the generic format to `/api/telephony/pbx/events`, signed "
+    "`X-Switchboard-Signature` (HMAC-SHA256, the integration token); or records written "
+    "straight onto `pbx.events.raw`",
+    recordings="yes: `recording_url` of `call.ended`",
+    operator_ids="yes: `operator_id` of `call.answered`",
+    transfers="yes: `call.transferred`, or the target's `call.answered`",
+)
+ASTERISK = Capabilities(
+    pbx="Asterisk (12+)",
+    connects="`switchboard-telephony ami`: a client of the Manager Interface (port 5038), "
+    "publishing to `pbx.events.raw`",
+    recordings="no",
+    operator_ids="no: the extension that answered (who shares it comes from the directory)",
+    transfers="blind and answered-elsewhere: yes; `AttendedTransfer` between two calls: no",
+)
+
+CAPABILITIES: dict[str, Capabilities] = {
+    "generic": GENERIC,
+    "asterisk": ASTERISK,
+    "freeswitch": freeswitch.CAPABILITIES,
+    "mango": mango.CAPABILITIES,
+    "twilio": twilio.CAPABILITIES,
+}
+"""Every adapter, by its short name (the CLI command, URL segment or simulator format)."""
+
+WEBHOOK_ADAPTERS = ("mango", "twilio")
+"""The cloud PBXs with an endpoint of their own under ``/api/telephony/pbx/<name>``."""
+
+
+def webhook_adapters(settings: TelephonySettings) -> list[WebhookAdapter]:
+    """The cloud PBX adapters whose secrets are set in ``settings``."""
+    adapters: list[WebhookAdapter] = []
+    if settings.mango_api_key is not None and settings.mango_api_salt is not None:
+        adapters.append(mango.MangoAdapter(settings.mango_api_key, settings.mango_api_salt))
+    if settings.twilio_auth_token is not None:
+        adapters.append(twilio.TwilioAdapter(settings.twilio_auth_token))
+    return adapters

@@ -39,6 +39,7 @@ __all__ = [
     "NativeMessage",
     "PbxAdapter",
     "SignedRequest",
+    "Transport",
     "Verified",
     "WebhookAdapter",
     "WebhookDelivery",
