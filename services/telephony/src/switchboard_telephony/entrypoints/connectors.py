@@ -16,7 +16,7 @@ import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, tzinfo
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import SecretStr
@@ -39,6 +39,9 @@ __all__ = [
     "run_ami",
     "run_freeswitch",
 ]
+
+
+C = TypeVar("C", bound=PbxSocketConnector[Any])
 
 
 def _secret(variable: str, what: str) -> SecretStr:
@@ -75,9 +78,9 @@ def _run(make: Callable[[TelephonySettings], Any], service: str) -> None:
 @asynccontextmanager
 async def _running(
     settings: TelephonySettings,
-    build: Callable[[KafkaRawPublisher], PbxSocketConnector[Any]],
+    build: Callable[[KafkaRawPublisher], C],
     log_event: str,
-) -> AsyncIterator[tuple[PbxSocketConnector[Any], asyncio.Task[None]]]:
+) -> AsyncIterator[tuple[C, asyncio.Task[None]]]:
     topic = settings.topic(PBX_EVENTS_RAW)
     await ensure_topics(settings.kafka_bootstrap_servers, [topic])
     broker = make_broker(settings)
@@ -153,14 +156,14 @@ async def ami_connector(
     pbx_time_zone: tzinfo = UTC,
     ping_interval: float = 20.0,
     backoff_initial: float = 0.5,
-) -> AsyncIterator[tuple[PbxSocketConnector[Any], asyncio.Task[None]]]:
+) -> AsyncIterator[tuple[AmiConnector, asyncio.Task[None]]]:
     """A running AMI connector publishing to this deployment's raw topic.
 
     Yields the connector and the task running it; on exit the connector is stopped and
     the broker closed. Used by the ``ami`` command and by the tests, so both run one path.
     """
 
-    def build(publish: KafkaRawPublisher) -> PbxSocketConnector[Any]:
+    def build(publish: KafkaRawPublisher) -> AmiConnector:
         return AmiConnector(
             endpoint,
             publish,
@@ -216,11 +219,11 @@ async def freeswitch_connector(
     call_id_prefix: str = "",
     ping_interval: float = 20.0,
     backoff_initial: float = 0.5,
-) -> AsyncIterator[tuple[PbxSocketConnector[Any], asyncio.Task[None]]]:
+) -> AsyncIterator[tuple[EslConnector, asyncio.Task[None]]]:
     """A running Event Socket connector publishing to this deployment's raw topic (the
     ``freeswitch`` command, the simulator and the tests run this one path)."""
 
-    def build(publish: KafkaRawPublisher) -> PbxSocketConnector[Any]:
+    def build(publish: KafkaRawPublisher) -> EslConnector:
         return EslConnector(
             endpoint,
             publish,

@@ -1,7 +1,9 @@
 """``switchboard-telephony simulate``: a simulated clinic-chain day, played into telephony.
 
 The day is played into the generic webhook (default) or straight into ``pbx.events.raw``
-with the runtime's broker (acks from all in-sync replicas awaited).
+with the runtime's broker (acks from all in-sync replicas awaited); with ``--format`` it is
+said the way FreeSWITCH, Mango Office or Twilio would say it, through that PBX's own door
+(:mod:`.simulate_native`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from switchboard_telephony.adapters.ami import KafkaRawPublisher
 from switchboard_telephony.domain.signing import signed_json
 from switchboard_telephony.settings import TelephonySettings
 from switchboard_telephony.simulator import Delivery, SimulationConfig, simulate_day
+from switchboard_telephony.simulator_formats import FORMATS, native_day
 
 log = get_logger(__name__)
 
@@ -72,6 +75,19 @@ def configure_simulate(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--to-kafka", action="store_true", help="publish to pbx.events.raw instead of the webhook"
     )
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="generic",
+        help="the PBX to speak as: generic (the webhook format), freeswitch (an Event Socket "
+        "read by the FreeSWITCH connector), mango or twilio (their signed webhooks)",
+    )
+    parser.add_argument(
+        "--esl-port",
+        type=int,
+        default=0,
+        help="--format freeswitch: the stand-in Event Socket's port (default: any free one)",
+    )
 
 
 def run_simulate(args: argparse.Namespace) -> None:
@@ -80,6 +96,8 @@ def run_simulate(args: argparse.Namespace) -> None:
         raise SystemExit("--speedup must be 0 (as fast as possible) or positive")
     if not 1 <= args.batch <= 1000:
         raise SystemExit("--batch must be between 1 and 1000")
+    if args.to_kafka and args.format != "generic":
+        raise SystemExit("--to-kafka plays the generic format; leave out --format")
     settings = TelephonySettings()
     configure_logging("telephony-simulator", level=settings.log_level, json=settings.log_json)
     try:
@@ -104,16 +122,36 @@ def run_simulate(args: argparse.Namespace) -> None:
         flush=True,
     )
 
+    deliveries = native_day(day, args.format)
+    if args.format != "generic":
+        print(f"said as {args.format}: {len(deliveries)} messages", flush=True)
+
     async def main() -> PlaybackReport:
+        from switchboard_telephony.entrypoints.simulate_native import (
+            esl_sender,
+            native_webhook_sender,
+        )
+
+        def run(send: SendBatch) -> Awaitable[PlaybackReport]:
+            return play(deliveries, send, speedup=args.speedup, batch=args.batch)
+
         if args.to_kafka:
             async with kafka_sender(settings) as send:
-                return await play(day.deliveries, send, speedup=args.speedup, batch=args.batch)
+                return await run(send)
+        if args.format == "freeswitch":
+            async with esl_sender(settings, port=args.esl_port) as send:
+                return await run(send)
+        if args.format in ("mango", "twilio"):
+            async with native_webhook_sender(args.url, args.format, settings) as send:
+                return await run(send)
         async with webhook_sender(args.url, token) as send:
-            return await play(day.deliveries, send, speedup=args.speedup, batch=args.batch)
+            return await run(send)
+
+    from switchboard_telephony.entrypoints.simulate_native import NativeRefused
 
     try:
         report = asyncio.run(main())
-    except WebhookRefused as exc:
+    except (WebhookRefused, NativeRefused) as exc:
         raise SystemExit(str(exc)) from exc
     print(
         f"sent {report.sent} events in {report.requests} sends, {report.accepted} accepted, "

@@ -89,6 +89,8 @@ class PbxSocketConnector(Generic[M]):
         """Successful logins so far."""
         self.messages_read = 0
         self.events_published = 0
+        self.publishing = False
+        """True while a message's events are being published (acks awaited)."""
         self._stopping = asyncio.Event()
 
     # --- what a protocol says ---------------------------------------------------------------
@@ -156,7 +158,11 @@ class PbxSocketConnector(Generic[M]):
                 self.messages_read += 1
                 generic = self.translate(message, self.clock())
                 if generic:
-                    await self.publish(generic)
+                    self.publishing = True
+                    try:
+                        await self.publish(generic)
+                    finally:
+                        self.publishing = False
                     self.events_published += len(generic)
         finally:
             if pinger is not None:
