@@ -125,6 +125,8 @@ def run_simulate(args: argparse.Namespace) -> None:
     deliveries = native_day(day, args.format)
     if args.format != "generic":
         print(f"said as {args.format}: {len(deliveries)} messages", flush=True)
+    if args.format in ("mango", "twilio"):
+        _warn_outside_window(deliveries, settings.cloud_pbx_replay_window_seconds)
 
     async def main() -> PlaybackReport:
         from switchboard_telephony.entrypoints.simulate_native import (
@@ -160,6 +162,20 @@ def run_simulate(args: argparse.Namespace) -> None:
     )
     if report.sent != report.accepted:
         sys.exit(1)
+
+
+def _warn_outside_window(deliveries: Sequence[Delivery], window: int) -> None:
+    """Cloud PBXs sign their events' own times, which telephony checks against its replay
+    window: say so before sending a day whose calls are further from now than that."""
+    now = datetime.now(UTC)
+    outside = sum(abs((d.send_at - now).total_seconds()) > window for d in deliveries)
+    if outside:
+        print(
+            f"warning: {outside} messages carry times more than {window} s from now, which "
+            "telephony refuses as stale; give both TELEPHONY_CLOUD_PBX_REPLAY_WINDOW_SECONDS "
+            "(make run's demo uses 172800) or simulate a day around now",
+            flush=True,
+        )
 
 
 @dataclass
