@@ -10,7 +10,7 @@ from switchboard_telephony.adapters.pbx import freeswitch, mango, twilio
 from switchboard_telephony.adapters.pbx.base import Capabilities, WebhookAdapter
 from switchboard_telephony.settings import TelephonySettings
 
-__all__ = ["CAPABILITIES", "WEBHOOK_ADAPTERS", "webhook_adapters"]
+__all__ = ["CAPABILITIES", "WEBHOOK_ADAPTERS", "capabilities_table", "webhook_adapters"]
 
 GENERIC = Capabilities(
     pbx="Any PBX that can post JSON",
@@ -25,9 +25,10 @@ ASTERISK = Capabilities(
     pbx="Asterisk (12+)",
     connects="`switchboard-telephony ami`: a client of the Manager Interface (port 5038), "
     "publishing to `pbx.events.raw`",
-    recordings="no",
+    recordings="no: the AMI does not know them",
     operator_ids="no: the extension that answered (who shares it comes from the directory)",
     transfers="blind and answered-elsewhere: yes; `AttendedTransfer` between two calls: no",
+    limits="events sent while the connector was away; `Cdr` events fill in calls it missed",
 )
 
 CAPABILITIES: dict[str, Capabilities] = {
@@ -51,3 +52,15 @@ def webhook_adapters(settings: TelephonySettings) -> list[WebhookAdapter]:
     if settings.twilio_auth_token is not None:
         adapters.append(twilio.TwilioAdapter(settings.twilio_auth_token))
     return adapters
+
+
+def capabilities_table() -> str:
+    """The README's table of adapters (a test checks the README shows exactly this)."""
+    rows = [
+        "| PBX | adapter | how it connects | recordings | operator ids | transfers | also |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, c in CAPABILITIES.items():
+        cells = [c.pbx, f"`{name}`", c.connects, c.recordings, c.operator_ids, c.transfers]
+        rows.append("| " + " | ".join([*cells, c.limits or "—"]) + " |")
+    return "\n".join(rows) + "\n"

@@ -70,6 +70,8 @@ class Capabilities:
     recordings: str
     operator_ids: str
     transfers: str
+    limits: str = ""
+    """Anything else it cannot tell."""
 
 
 class PbxAdapter(Protocol):

@@ -75,6 +75,8 @@ CAPABILITIES = Capabilities(
     transfers="blind (REFER, `uuid_transfer`): yes, when the new phone answers; attended: "
     "yes, when the consulted phone answers; a consultation that is abandoned still reads as "
     "a transfer",
+    limits="events sent while the connector was away (the Event Socket keeps none): a call "
+    "whose end was missed is closed by the no-end timeout",
 )
 
 # "sofia/internal/101@10.0.0.5:5060", "sofia/internal/101", "user/101@clinic", "verto.rtc/101@x".

@@ -68,6 +68,8 @@ CAPABILITIES = Capabilities(
     "(not done)",
     operator_ids="no: the employee's extension (who shares it comes from the directory)",
     transfers="yes: blind and consultative, when the caller is connected to the new phone",
+    limits="times in whole seconds; the end's reason only as Mango's `disconnect_reason` "
+    "groups (11xx, 2xxx, 32xx, 42xx, 5xxx)",
 )
 
 _FIELDS = ("vpbx_api_key", "sign", "json")

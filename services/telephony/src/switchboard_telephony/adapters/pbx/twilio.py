@@ -83,8 +83,10 @@ CAPABILITIES = Capabilities(
     "`/api/telephony/pbx/twilio`, signed `X-Twilio-Signature` (HMAC-SHA1, the Auth Token)",
     recordings="yes: `RecordingUrl` of the final callback, when the call was recorded",
     operator_ids="no: the Client identity or SIP user that answered, read as an extension",
-    transfers="yes: another dialled leg answering is the call moving there; a busy reception "
-    "reads as missed (the parent's `completed` does not say busy)",
+    transfers="yes: another dialled leg answering is the call moving there",
+    limits="busy: a busy reception reads as missed (the parent's `completed` does not say "
+    "busy); an incoming call's number and an outgoing call's extension only if the TwiML "
+    "adds `?did=` / `?extension=` to the callback URL; times in whole seconds",
 )
 
 _STARTING = frozenset({"queued", "initiated", "ringing"})
