@@ -26,6 +26,7 @@ from email.utils import format_datetime
 from typing import Any
 from urllib.parse import quote
 
+import switchboard_phones as phones
 from switchboard_telephony.simulator import Delivery, SimulatedDay
 
 __all__ = ["FORMATS", "native_call_id", "native_day"]
@@ -33,6 +34,8 @@ __all__ = ["FORMATS", "native_call_id", "native_day"]
 FORMATS = ("generic", "freeswitch", "mango", "twilio")
 """What ``switchboard-telephony simulate --format`` speaks."""
 
+#: The simulated chain's numbers are Russian (``simulator.DEFAULT_CHAIN``).
+_REGION = "RU"
 _KIND_ORDER = {"started": 0, "ringing": 1, "answered": 2, "transferred": 3, "ended": 4}
 _CAUSE = {"cancel": "ORIGINATOR_CANCEL", "no_answer": "NO_ANSWER", "busy": "USER_BUSY"}
 _DIALSTATUS = {"answered": "SUCCESS", "cancel": "CANCEL", "no_answer": "NOANSWER", "busy": "BUSY"}
@@ -176,10 +179,10 @@ def _freeswitch(call: _Call) -> list[Message]:
         ]
         out.append((at, "", {"headers": [list(pair) for pair in headers]}))
 
-    source = str(call.started.get("from") or "")
-    dest = str(call.started.get("did") or call.started.get("to") or "")
+    source = _as_pbx(str(call.started.get("from") or ""))
+    dest = _as_pbx(str(call.started.get("did") or call.started.get("to") or ""))
     if call.kind == "incoming":
-        first = leg("a", f"sofia/external/{_digits(source)}@sip.provider.example", source, dest)
+        first = leg("a", f"sofia/external/{source}@sip.provider.example", source, dest)
     else:
         first = leg("a", f"sofia/internal/{source}@10.20.0.1:5060", source, dest)
     emit("CHANNEL_CREATE", call.at(call.started), first)
@@ -193,7 +196,7 @@ def _freeswitch(call: _Call) -> list[Message]:
         elif kind == "answered":
             key = str(event.get("extension") or call.started.get("to") or "")
             if key not in legs:  # an outgoing call's trunk leg, never "ringing"
-                legs[key] = leg(key, f"sofia/gateway/provider/{_digits(dest)}", source, dest)
+                legs[key] = leg(key, f"sofia/gateway/provider/{dest}", source, dest)
                 emit(
                     "CHANNEL_CREATE", call.at(call.started) + timedelta(milliseconds=50), legs[key]
                 )
@@ -228,8 +231,13 @@ def _other(channel: Mapping[str, str]) -> dict[str, str]:
     return {"Other-Leg-Unique-ID": channel["uuid"], "Other-Leg-Channel-Name": channel["channel"]}
 
 
-def _digits(number: str) -> str:
-    return "".join(ch for ch in number if ch.isdigit())
+def _as_pbx(number: str, *, plus: bool = False) -> str:
+    """An outside number as PBXes write it on the wire: E.164 (through the phone library),
+    without the ``+`` but for Twilio; an extension as it is."""
+    if not number or phones.is_extension(number):
+        return number
+    e164 = phones.normalise(number, _REGION)
+    return e164 if plus else e164.removeprefix("+")
 
 
 # --- Mango Office -----------------------------------------------------------------------------
@@ -238,8 +246,8 @@ def _digits(number: str) -> str:
 def _mango(call: _Call) -> list[Message]:
     out: list[Message] = []
     seqs: dict[str, int] = defaultdict(int)
-    caller = {"number": _digits(str(call.started.get("from") or ""))}
-    line = _digits(str(call.started.get("did") or call.clinic_did or ""))
+    caller = {"number": _as_pbx(str(call.started.get("from") or ""))}
+    line = _as_pbx(str(call.started.get("did") or call.clinic_did or ""))
 
     def state(leg: str, name: str, at: datetime, source: Any, target: Any, where: str) -> None:
         seqs[leg] += 1
@@ -265,7 +273,7 @@ def _mango(call: _Call) -> list[Message]:
         inbound = {**caller, "taken_from_call_id": f"{call.call_id}:ivr"}
     else:
         me = {"extension": str(call.started["from"])}
-        callee = str(call.started.get("to") or "")
+        callee = _as_pbx(str(call.started.get("to") or ""))
         target = phone(callee) if call.kind == "internal" else {"number": callee}
         legs["out"] = (me, target)
         state("out", "Appeared", began, me, target, "abonent")
@@ -303,7 +311,8 @@ def _twilio(call: _Call) -> list[Message]:
     parent = _sid(call.call_id)
     seqs: dict[str, int] = defaultdict(int)
     began = call.at(call.started)
-    source, to = str(call.started.get("from") or ""), str(call.started.get("to") or "")
+    source = _as_pbx(str(call.started.get("from") or ""), plus=True)
+    to = _as_pbx(str(call.started.get("to") or ""), plus=True)
     if call.kind == "incoming":
         query = "did=" + quote(str(call.started["did"]), safe="")
         child_from = source
