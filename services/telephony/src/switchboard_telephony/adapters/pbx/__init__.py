@@ -1,16 +1,16 @@
 """PBX adapters: every way a PBX reaches telephony, one module per PBX (see :mod:`.base`).
 
 :data:`CAPABILITIES` lists what each adapter can tell, in the order of the README's table;
-:func:`webhook_adapters` builds the cloud PBX adapters whose secrets are configured.
+:data:`WEBHOOK_ADAPTERS` names the cloud PBXs with an endpoint of their own (``bootstrap``
+builds those whose secrets are configured).
 """
 
 from __future__ import annotations
 
 from switchboard_telephony.adapters.pbx import freeswitch, mango, twilio
-from switchboard_telephony.adapters.pbx.base import Capabilities, WebhookAdapter
-from switchboard_telephony.settings import TelephonySettings
+from switchboard_telephony.adapters.pbx.base import Capabilities
 
-__all__ = ["CAPABILITIES", "WEBHOOK_ADAPTERS", "capabilities_table", "webhook_adapters"]
+__all__ = ["CAPABILITIES", "WEBHOOK_ADAPTERS", "capabilities_table"]
 
 GENERIC = Capabilities(
     pbx="Any PBX that can post JSON",
@@ -42,16 +42,6 @@ CAPABILITIES: dict[str, Capabilities] = {
 
 WEBHOOK_ADAPTERS = ("mango", "twilio")
 """The cloud PBXs with an endpoint of their own under ``/api/telephony/pbx/<name>``."""
-
-
-def webhook_adapters(settings: TelephonySettings) -> list[WebhookAdapter]:
-    """The cloud PBX adapters whose secrets are set in ``settings``."""
-    adapters: list[WebhookAdapter] = []
-    if settings.mango_api_key is not None and settings.mango_api_salt is not None:
-        adapters.append(mango.MangoAdapter(settings.mango_api_key, settings.mango_api_salt))
-    if settings.twilio_auth_token is not None:
-        adapters.append(twilio.TwilioAdapter(settings.twilio_auth_token))
-    return adapters
 
 
 def capabilities_table() -> str:
