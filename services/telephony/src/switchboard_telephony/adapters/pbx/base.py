@@ -13,9 +13,9 @@ state machine takes over:
   delivery on its own, without memory of the call (:class:`WebhookAdapter`, served by
   :mod:`switchboard_telephony.entrypoints.pbx_webhooks`).
 
-A new PBX is one module (the translator, its :class:`Capabilities`, and for the simulator
-an encoder of a call into the PBX's own messages) plus its tests, and a line in the registry
-(:mod:`switchboard_telephony.adapters.pbx`).
+A new PBX is one module (its translator and its :class:`Capabilities`) plus its tests, a
+line in the registry (:mod:`switchboard_telephony.adapters.pbx`) and, for the simulator, an
+encoder of a call into the PBX's own messages (:mod:`switchboard_telephony.simulator_formats`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ __all__ = [
     "DeliveryRejected",
     "GenericEvent",
     "InvalidDelivery",
-    "NativeMessage",
     "PbxAdapter",
     "SignedRequest",
     "Transport",
@@ -134,18 +133,6 @@ class WebhookAdapter(PbxAdapter, Protocol):
         """The generic events a verified delivery means (none for what calls do not need);
         :class:`InvalidDelivery` if it cannot be read."""
         ...
-
-
-@dataclass(frozen=True)
-class NativeMessage:
-    """One message in a PBX's own format, at the moment the PBX sends it (the simulator's
-    output: an ESL event's headers, a webhook's form or JSON fields)."""
-
-    at: datetime
-    call_id: str
-    payload: Mapping[str, Any]
-    path: str = ""
-    """For webhooks: the sub-path it is posted to (Mango's ``events/call``)."""
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,6 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from switchboard_telephony.adapters.pbx.base import (
     Capabilities,
@@ -355,8 +354,3 @@ def _event_time(event: EslEvent, received_at: datetime) -> datetime:
     if received_at.tzinfo is None:
         raise ValueError("received_at must be timezone-aware")
     return received_at.astimezone(UTC)
-
-
-def esl_fields(event: Mapping[str, Any]) -> dict[str, str]:
-    """``event`` with lower-case header names and string values (what :meth:`feed` reads)."""
-    return {str(k).lower(): str(v) for k, v in event.items()}
