@@ -28,8 +28,11 @@ run: install infra-up ## bring the whole platform up locally and print where to 
 stop: ## stop the services started by make run (infrastructure keeps running)
 	bash scripts/run.sh stop
 
-simulate: ## play today's clinic day of calls into the running platform, live at 60x
-	$(UV) run --frozen switchboard-telephony simulate --url http://127.0.0.1:8001 --speedup 60 --call-id-prefix live-$$(date +%s)-
+FORMAT ?= generic
+simulate: ## play today's clinic day of calls into the running platform, live at 60x (FORMAT=generic|freeswitch|mango|twilio)
+	set -a; [ ! -f .cache/infra/env ] || . .cache/infra/env; . scripts/demo-pbx.env; set +a; \
+	$(UV) run --frozen switchboard-telephony simulate --url http://127.0.0.1:8001 --speedup 60 \
+		--format $(FORMAT) --call-id-prefix live-$$(date +%s)-
 
 test: install infra-up ## every test, against real Kafka, PostgreSQL and Redis
 	$(UV) run pytest $(PYTEST_ARGS)

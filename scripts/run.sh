@@ -18,6 +18,11 @@ start() {
         || { tail -n 30 "$RUN_DIR/console-build.log" >&2; exit 1; }
     # shellcheck disable=SC1091
     source "$REPO/.cache/infra/env"
+    # The demo's Mango Office and Twilio webhook secrets (make simulate FORMAT=... signs with them).
+    set -a
+    # shellcheck disable=SC1091
+    source "$REPO/scripts/demo-pbx.env"
+    set +a
     for entry in "${SERVICES[@]}"; do
         name="${entry%%:*}"; port="${entry##*:}"; pid="$RUN_DIR/$name.pid"
         if alive "$pid"; then echo "  $name already running (pid $(cat "$pid"))"; continue; fi
@@ -70,6 +75,7 @@ services/telephony/README.md "Signing a delivery"):
        -H "X-Switchboard-Timestamp: \$TS" -H "X-Switchboard-Signature: v1=\$SIG" \\
        -H 'Content-Type: application/json' -d "\$BODY"
 or play today's calls live at 60x: make simulate
+(as FreeSWITCH, Mango Office or Twilio would send them: make simulate FORMAT=freeswitch|mango|twilio)
 Stop the services with 'make stop', the infrastructure with 'make infra-down'.
 MSG
 }

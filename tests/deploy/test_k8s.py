@@ -62,7 +62,12 @@ class Svc:
 SERVICES = {
     s.name: s
     for s in (
-        Svc("telephony", 8001, autoscaled=False, secrets={"switchboard-pbx"}),
+        Svc(
+            "telephony",
+            8001,
+            autoscaled=False,
+            secrets={"switchboard-pbx", "switchboard-cloud-pbx"},
+        ),
         Svc("booking", 8002, autoscaled=False, secrets=set()),
         Svc("crm-touch", 8003, autoscaled=False, secrets=set()),
         Svc("analytics", 8004, autoscaled=True, secrets=set()),

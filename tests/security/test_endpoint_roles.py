@@ -155,6 +155,14 @@ TABLE: dict[tuple[str, str, str], Row] = {
         "the PBX signs each delivery with the integration token; a session is no credential",
         Req(body=[{"type": "call.started", "call_id": "sec-x", "timestamp": 1}]),
     ),
+    **{
+        ("telephony", "POST", path): OwnCredential(
+            f"{pbx} signs each delivery with its own secret; a session is no credential",
+            Req(path.replace("{path:path}", "events/call"), body={"CallSid": "CA-sec"}),
+        )
+        for pbx in ("mango", "twilio")
+        for path in (f"/api/telephony/pbx/{pbx}", f"/api/telephony/pbx/{pbx}/{{path:path}}")
+    },
     ("telephony", "POST", "/api/telephony/callmarker/tags"): OwnCredential(
         "Callmarker's callback carries Callmarker's token (X-Callmarker-Token)",
         Req(body={"call_id": "sec-x", "tags": ["a"]}),

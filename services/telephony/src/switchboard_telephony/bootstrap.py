@@ -24,14 +24,18 @@ from switchboard_telephony import handlers
 from switchboard_telephony.adapters.callmarker import CallmarkerClient
 from switchboard_telephony.adapters.config_cache import ConfigCache
 from switchboard_telephony.adapters.delivery_log import DeliveryLog
+from switchboard_telephony.adapters.pbx import WEBHOOK_ADAPTERS
+from switchboard_telephony.adapters.pbx.base import WebhookAdapter
+from switchboard_telephony.adapters.pbx.mango import MangoAdapter
+from switchboard_telephony.adapters.pbx.twilio import TwilioAdapter
 from switchboard_telephony.domain.model import Timing
 from switchboard_telephony.entrypoints import consumers
 from switchboard_telephony.entrypoints.api import (
     admin_router,
     callmarker_router,
     install_error_handlers,
-    pbx_router,
 )
+from switchboard_telephony.entrypoints.pbx_webhooks import cloud_pbx_router, pbx_router
 from switchboard_telephony.settings import TelephonySettings
 
 log = get_logger(__name__)
@@ -62,6 +66,16 @@ class _Loop:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+
+
+def webhook_adapters(settings: TelephonySettings) -> list[WebhookAdapter]:
+    """The cloud PBX adapters whose secrets are set in ``settings``."""
+    adapters: list[WebhookAdapter] = []
+    if settings.mango_api_key is not None and settings.mango_api_salt is not None:
+        adapters.append(MangoAdapter(settings.mango_api_key, settings.mango_api_salt))
+    if settings.twilio_auth_token is not None:
+        adapters.append(TwilioAdapter(settings.twilio_auth_token))
+    return adapters
 
 
 def build_app(settings: TelephonySettings | None = None) -> FastAPI:
@@ -139,6 +153,13 @@ def build_app(settings: TelephonySettings | None = None) -> FastAPI:
         title="Switchboard telephony",
         routers=[
             pbx_router(settings, runtime.broker, deliveries),
+            cloud_pbx_router(
+                settings,
+                runtime.broker,
+                deliveries,
+                webhook_adapters(settings),
+                known=WEBHOOK_ADAPTERS,
+            ),
             admin_router(deps),
             callmarker_router(deps),
         ],

@@ -26,6 +26,20 @@ class TelephonySettings(ServiceSettings):
     #: How far a delivery's ``X-Switchboard-Timestamp`` may be from this server's clock;
     #: an accepted delivery is remembered this long so that it cannot be replayed.
     pbx_signature_tolerance_seconds: int = Field(default=300, ge=10, le=3600)
+    #: Mango Office's realtime API: the VPBX's unique code (``vpbx_api_key``) and its
+    #: signing salt (``vpbx_api_salt``); both set turns on ``/api/telephony/pbx/mango``.
+    mango_api_key: SecretStr | None = None
+    mango_api_salt: SecretStr | None = None
+    #: Twilio: the account's Auth Token, the key of ``X-Twilio-Signature``; set turns on
+    #: ``/api/telephony/pbx/twilio``.
+    twilio_auth_token: SecretStr | None = None
+    #: The base URL cloud PBXs call telephony at (``https://hooks.clinic.example``). Twilio
+    #: signs the full URL it called, which behind an ingress is not the one telephony sees.
+    public_base_url: str | None = Field(default=None, pattern=r"^https?://[^/?#]+(/[^?#]*)?$")
+    #: How long an accepted cloud PBX delivery is remembered against replays, and how far the
+    #: time its signed data carries may be from the server's clock (providers sign no
+    #: delivery time of their own; Mango's is the event's time, Twilio's the callback's).
+    cloud_pbx_replay_window_seconds: int = Field(default=21_600, ge=60, le=604_800)
     #: Minutes the PBX clock is behind real time; added to every PBX timestamp. Only the
     #: fallback: the time lag of an enabled integration (Calltouch first, then Callmarker)
     #: wins over it (see ``domain.integrations.effective_time_lag``).

@@ -128,7 +128,7 @@ async def test_ami_replay_gives_the_same_canonical_calls_as_the_webhook(
 ) -> None:
     from switchboard_telephony.adapters.ami import AmiEndpoint
     from switchboard_telephony.bootstrap import build_app
-    from switchboard_telephony.entrypoints.pbx_commands import ami_connector
+    from switchboard_telephony.entrypoints.connectors import ami_connector
     from switchboard_telephony.settings import TelephonySettings
 
     fake = load_fake_ami()

@@ -326,9 +326,11 @@ def test_earliest_answer_wins_whatever_arrives_first(
     start = ev("started", 0, caller="+79161234567", callee="101")
     end = ev("ended", 30, end_status="answered")
     _, out = feed([answers[order[0]], answers[order[1]], start, end])
-    assert kinds(out) == ["CallStarted", "CallAnswered", "CallEnded"]
-    answered = out[1]
+    # The later answer, elsewhere, is the call moving there (see the moves below).
+    assert kinds(out) == ["CallStarted", "CallAnswered", "CallTransferred", "CallEnded"]
+    answered, moved = out[1], out[2]
     assert isinstance(answered, CallAnswered) and answered.extension == "101"
+    assert isinstance(moved, CallTransferred) and moved.to_extension == "102"
 
 
 @pytest.mark.parametrize("order", [(0, 1), (1, 0)])
@@ -691,6 +693,81 @@ def test_transfer_source_defaults_to_the_answering_extension(ev: Ev, feed: Feed)
     transferred = out[2]
     assert isinstance(transferred, CallTransferred)
     assert (transferred.from_extension, transferred.to_extension) == ("101", "201")
+
+
+def _moved_by_answers(ev: Ev) -> list[PbxEvent]:
+    """A call answered at 101 and picked up again at 102, then 103 (one answer per leg)."""
+    call = incoming_call(ev)
+    return [
+        call["start"],
+        call["ring"],
+        call["answer"],
+        ev("ringing", 30, extension="102"),
+        ev("answered", 33, key="a-102", extension="102"),
+        ev("answered", 50, key="a-103", extension="103"),
+        call["end"],
+    ]
+
+
+def test_a_later_answer_elsewhere_is_the_call_moving_there(
+    ev: Ev, feed: Feed, t0: datetime
+) -> None:
+    _, out = feed(_moved_by_answers(ev))
+    assert kinds(out) == [
+        "CallStarted",
+        "CallRinging",
+        "CallAnswered",
+        "CallRinging",
+        "CallTransferred",
+        "CallTransferred",
+        "CallEnded",
+    ]
+    answered, ended = out[2], out[-1]
+    assert isinstance(answered, CallAnswered) and answered.extension == "101"
+    moves = [(e.from_extension, e.to_extension, e.transferred_at) for e in out[4:6]]  # type: ignore[union-attr]
+    assert moves == [
+        ("101", "102", t0 + timedelta(seconds=33)),
+        ("102", "103", t0 + timedelta(seconds=50)),
+    ]
+    assert isinstance(ended, CallEnded) and ended.extension == "101"
+
+
+def test_moves_read_the_same_as_explicit_transfers(ev: Ev, feed: Feed) -> None:
+    call = incoming_call(ev)
+    explicit = [
+        call["start"],
+        call["ring"],
+        call["answer"],
+        ev("ringing", 30, extension="102"),
+        ev("transferred", 33, extension="101", to_extension="102"),
+        ev("transferred", 50, to_extension="103"),
+        call["end"],
+    ]
+    assert dumps(feed(explicit)[1]) == dumps(feed(_moved_by_answers(ev))[1])
+
+
+def test_moves_are_the_same_whatever_arrives_first_before_the_start(ev: Ev, feed: Feed) -> None:
+    events = _moved_by_answers(ev)
+    start, rest = events[0], events[1:]
+    in_order = dumps(feed(events)[1])
+    for shuffled in itertools.permutations(rest[1:4]):
+        assert dumps(feed([rest[0], *shuffled, *rest[4:], start])[1]) == in_order
+
+
+def test_an_answer_again_where_the_call_is_says_nothing_new(ev: Ev, feed: Feed) -> None:
+    call = incoming_call(ev)
+    state, out = feed(
+        [
+            call["start"],
+            call["answer"],
+            ev("answered", 20, key="again", extension="101"),
+            ev("transferred", 30, extension="101", to_extension="102"),
+            ev("answered", 34, key="at-102", extension="102"),
+            ev("answered", 40, key="no-extension"),
+        ]
+    )
+    assert kinds(out) == ["CallStarted", "CallAnswered", "CallTransferred"]
+    assert state.ignored_events == 2
 
 
 # --- keys, state, guards --------------------------------------------------------------------

@@ -53,3 +53,9 @@ def test_the_readme_example_gives_the_documented_call() -> None:
     )
     assert (ended.wait_seconds, ended.talk_seconds, ended.total_seconds) == (9, 90, 99)
     assert ended.extension == "102" and ended.operator_id == "op-anna"
+
+
+def test_the_readme_shows_every_adapter_as_its_capabilities_say() -> None:
+    from switchboard_telephony.adapters.pbx import capabilities_table
+
+    assert capabilities_table() in README.read_text()

@@ -15,20 +15,21 @@ it is in no log line, no exception and no ``repr``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
-import json
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import SecretStr
 
-from switchboard_runtime.kafka import acknowledged
-from switchboard_runtime.logging import get_logger
-from switchboard_runtime.retrying import RetryPolicy, start_over
 from switchboard_telephony.adapters.ami_translate import AmiTranslator
+from switchboard_telephony.adapters.pbx.connector import (
+    KafkaRawPublisher,
+    LoginFailed,
+    PbxSocketConnector,
+    Publish,
+)
 
 __all__ = [
     "AmiConnector",
@@ -42,11 +43,6 @@ __all__ = [
     "read_message",
 ]
 
-log = get_logger(__name__)
-
-Publish = Callable[[list[dict[str, Any]]], Awaitable[None]]
-"""Where generic events go: returns once they are durably stored (or raises)."""
-
 #: Longest line and message the connector accepts: a runaway peer must not eat memory.
 MAX_LINE_BYTES = 64 * 1024
 MAX_MESSAGE_LINES = 1000
@@ -56,7 +52,7 @@ class AmiProtocolError(ConnectionError):
     """The peer does not speak AMI (no greeting, an oversized message, ...)."""
 
 
-class AmiLoginFailed(ConnectionError):
+class AmiLoginFailed(LoginFailed):
     """Asterisk refused the username/secret (the message says nothing about the secret)."""
 
 
@@ -124,8 +120,11 @@ def _action(name: str, **headers: str) -> bytes:
     return (text + "\r\n").encode()
 
 
-class AmiConnector:
-    """Reads one AMI endpoint for ever and publishes what it means (see the module doc)."""
+class AmiConnector(PbxSocketConnector[dict[str, str]]):
+    """Reads one AMI endpoint for ever and publishes what it means (see the module doc and
+    :class:`~.pbx.connector.PbxSocketConnector` for the guarantees)."""
+
+    protocol = "ami"
 
     def __init__(
         self,
@@ -140,106 +139,40 @@ class AmiConnector:
         backoff_max: float = 30.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        super().__init__(
+            endpoint.host,
+            endpoint.port,
+            publish,
+            ping_interval=ping_interval,
+            connect_timeout=connect_timeout,
+            backoff_initial=backoff_initial,
+            backoff_max=backoff_max,
+            max_line_bytes=MAX_LINE_BYTES,
+            clock=clock,
+        )
         self.endpoint = endpoint
-        self.publish = publish
         self.translator = translator or AmiTranslator()
         self.events = events
-        self.ping_interval = ping_interval
-        self.connect_timeout = connect_timeout
-        self.backoff_initial = backoff_initial
-        self.backoff_max = backoff_max
-        # For ever, from 0.5 s up to 30 s by default, ±20 % jitter so that several connectors
-        # do not hammer a restarting Asterisk at once. Only a lost or refused connection is
-        # retried; a publish failure ends the run.
-        self._reconnect = RetryPolicy(
-            first_delay=backoff_initial,
-            max_delay=backoff_max,
-            jitter=0.2,
-            retry_on=(OSError, ConnectionError, TimeoutError, _SessionEnded),
-        )
-        self.clock = clock
-        self.connections = 0
-        """Successful logins so far."""
-        self.messages_read = 0
-        self.events_published = 0
         self._action_ids = itertools.count(1)
-        self._stopping = asyncio.Event()
 
-    def stop(self) -> None:
-        """Ask :meth:`run` to return (it closes the connection it holds)."""
-        self._stopping.set()
+    def log_fields(self) -> dict[str, Any]:
+        """Host, port and the manager user (never the secret)."""
+        return {"host": self.host, "port": self.port, "username": self.endpoint.username}
 
-    async def run(self) -> None:
-        """Connect, read and publish until :meth:`stop`; reconnect with bounded backoff.
+    async def read(self, reader: asyncio.StreamReader) -> dict[str, str] | None:
+        """The next AMI message."""
+        return await read_message(reader)
 
-        A failure to publish (the broker unreachable beyond the publisher's own retries)
-        is raised: the AMI cannot replay what was read, so the process must not pretend.
-        """
-        async for attempt in self._reconnect.retrying(
-            stop=self._stopping.is_set, sleep=self._sleep, on_retry=self._log_retry
-        ):
-            with attempt:
-                await self._stop_aware(self.run_once())
-                if not self._stopping.is_set():
-                    # The session ended cleanly: start afresh, after the first delay.
-                    start_over(attempt)
-                    raise _SessionEnded()
+    def ping(self) -> bytes:
+        """``Action: Ping``."""
+        return _action("Ping", ActionID=f"ping-{next(self._action_ids)}")
 
-    def _log_retry(self, exc: BaseException, seconds: float, attempt: int) -> None:
-        where = {"host": self.endpoint.host, "port": self.endpoint.port}
-        if isinstance(exc, AmiLoginFailed):
-            # Worth retrying (manager.conf may be being reloaded), but loud.
-            log.error(
-                "ami.login_failed",
-                **where,
-                username=self.endpoint.username,
-                error=str(exc),
-                retry_in=round(seconds, 2),
-            )
-        elif not isinstance(exc, _SessionEnded):  # run_once logged the peer's close
-            log.warning(
-                "ami.disconnected",
-                **where,
-                error=str(exc) or type(exc).__name__,
-                retry_in=round(seconds, 2),
-            )
+    def translate(self, message: dict[str, str], received_at: datetime) -> list[dict[str, Any]]:
+        """What :class:`~.ami_translate.AmiTranslator` makes of ``message``."""
+        return self.translator.feed(message, received_at)
 
-    async def run_once(self) -> None:
-        """One connection: log in, then translate and publish events until it closes."""
-        host, port = self.endpoint.host, self.endpoint.port
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(host, port, limit=MAX_LINE_BYTES),
-            timeout=self.connect_timeout,
-        )
-        pinger: asyncio.Task[None] | None = None
-        try:
-            await self._login(reader, writer)
-            self.connections += 1
-            log.info("ami.connected", host=host, port=port, username=self.endpoint.username)
-            pinger = asyncio.create_task(self._ping_forever(writer), name="ami-ping")
-            while True:
-                # Silence for three ping periods means the connection is dead.
-                message = await asyncio.wait_for(
-                    read_message(reader), timeout=self.ping_interval * 3
-                )
-                if message is None:
-                    log.info("ami.closed_by_peer", host=host, port=port)
-                    return
-                self.messages_read += 1
-                generic = self.translator.feed(message, self.clock())
-                if generic:
-                    await self.publish(generic)
-                    self.events_published += len(generic)
-        finally:
-            if pinger is not None:
-                pinger.cancel()
-                with contextlib.suppress(asyncio.CancelledError, ConnectionError, OSError):
-                    await pinger
-            writer.close()
-            with contextlib.suppress(ConnectionError, OSError):
-                await writer.wait_closed()
-
-    async def _login(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def login(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """The greeting, then ``Action: Login`` with the event classes wanted."""
         greeting = await asyncio.wait_for(reader.readline(), timeout=self.connect_timeout)
         if not greeting.startswith(b"Asterisk Call Manager"):
             raise AmiProtocolError("the peer did not greet as an Asterisk Call Manager")
@@ -264,68 +197,3 @@ class AmiConnector:
                 return
             # Asterisk's message ("Authentication failed") never echoes the secret.
             raise AmiLoginFailed(f"AMI login refused: {response.get('message', 'no reason')}")
-
-    async def _ping_forever(self, writer: asyncio.StreamWriter) -> None:
-        while True:
-            await asyncio.sleep(self.ping_interval)
-            writer.write(_action("Ping", ActionID=f"ping-{next(self._action_ids)}"))
-            await writer.drain()
-
-    async def _stop_aware(self, work: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(work)
-        stopper = asyncio.create_task(self._stopping.wait())
-        try:
-            await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopper.cancel()
-            if not task.done():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        if task.done() and not task.cancelled():
-            task.result()
-
-    async def _sleep(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
-
-
-class _SessionEnded(Exception):
-    """The AMI closed a session cleanly; connecting again is still wanted."""
-
-
-class KafkaRawPublisher:
-    """Publishes generic PBX events to ``pbx.events.raw``, keyed by call id, acks awaited.
-
-    A failed send is retried (the whole batch: a duplicate is harmless, every event has an
-    ``event_id`` the consumer dedupes on) ``attempts`` times with backoff, then raised.
-    ``broker`` is a started FastStream Kafka broker (``switchboard_runtime.kafka.make_broker``).
-    """
-
-    def __init__(self, broker: Any, topic: str, *, attempts: int = 5) -> None:
-        self.broker = broker
-        self.topic = topic
-        self.attempts = attempts
-        # A few quick tries (0.2 s doubling up to 5 s): the producer already retried inside,
-        # and reading on from the AMI must wait for this publish.
-        self._retry = RetryPolicy(
-            first_delay=0.2, max_delay=5.0, attempts=attempts, log_event="ami.publish_retry"
-        )
-
-    async def __call__(self, events: list[dict[str, Any]]) -> None:
-        """Publish ``events`` in order and wait until the broker acknowledged all of them."""
-
-        async def publish_once() -> None:
-            futures = [
-                await self.broker.publish(
-                    json.dumps(event, separators=(",", ":")).encode(),
-                    topic=self.topic,
-                    key=str(event["call_id"]).encode(),
-                    headers={"content-type": "application/json"},
-                    no_confirm=True,
-                )
-                for event in events
-            ]
-            await acknowledged(futures)
-
-        await self._retry.call(publish_once)

@@ -41,6 +41,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
+from switchboard_telephony.adapters.pbx.base import plausible_number as _number
+
 __all__ = [
     "AmiTranslator",
     "channel_extension",
@@ -55,11 +57,7 @@ AmiMessage = Mapping[str, str]
 _CHANNEL = re.compile(
     r"^[^/]+/(?P<resource>[^@;]+?)(?:@[^;]*)?(?:-[0-9a-fA-F]{6,})?(?:;\d+)?$",
 )
-_DIALLABLE = re.compile(r"^\+?[0-9][0-9\-\s()]*$")
 _EXTENSION = re.compile(r"^[0-9]{1,8}$")
-_UNKNOWN = frozenset({"", "<unknown>", "unknown", "<none>"})
-#: The longest ``from``/``to`` the generic format accepts (``GenericPbxEvent``).
-_MAX_NUMBER_LENGTH = 64
 #: The longest ``status`` the generic format accepts.
 _MAX_STATUS_LENGTH = 64
 
@@ -153,17 +151,6 @@ def _unknown_status(status: str) -> str:
     that the call's end is never refused for it."""
     word = status.lower()
     return word if len(word) <= _MAX_STATUS_LENGTH else "unknown"
-
-
-def _number(value: str | None) -> str | None:
-    """A caller id or dialled number worth passing on; None for "<unknown>", "s", "~~s~~",
-    and for one longer than the generic format carries (the call is kept, the number not)."""
-    if value is None:
-        return None
-    text = value.strip()
-    if text.lower() in _UNKNOWN or len(text) > _MAX_NUMBER_LENGTH:
-        return None
-    return text if _DIALLABLE.match(text) else None
 
 
 @dataclass

@@ -226,6 +226,9 @@ def _record(state: CallState, fact: Fact, directory: Directory) -> bool:
             return False
         state.started = fact
     elif event.kind == "answered":
+        moved = _record_answer_elsewhere(state, fact, directory)
+        if moved is not None:
+            return moved
         if state.answered_event is not None or not _earlier(state.answered, fact):
             return False
         state.answered = fact
@@ -248,6 +251,38 @@ def _record(state: CallState, fact: Fact, directory: Directory) -> bool:
         if key in state.transfers:
             return False
         state.transfers[key] = fact
+    return True
+
+
+def _record_answer_elsewhere(state: CallState, fact: Fact, directory: Directory) -> bool | None:
+    """Keep an answer by another extension than the kept answer's as the call moving there.
+
+    PBXes that report each leg (cloud PBXs, a ``<Dial>`` per target) tell a transfer as a
+    second answer. The earliest answer stays the answer; a later one by another extension
+    is kept as a move (emitted as ``CallTransferred`` unless the call is already there).
+    None when ``fact`` is not such an answer (the ordinary rules apply).
+    """
+    kept = state.answered
+    target = _extension(fact.event.extension, directory)
+    if kept is None or target is None:
+        return None
+    kept_target = _extension(kept.event.extension, directory)
+    if kept_target is None or kept_target == target:
+        return None
+    if (fact.event.at, fact.event.source_key) > (kept.event.at, kept.event.source_key):
+        return _record_move(state, fact, target)
+    if state.answered_event is not None:
+        return False  # earlier than the answer already published: too late to change it
+    state.answered = fact
+    _record_move(state, kept, kept_target)
+    return True
+
+
+def _record_move(state: CallState, fact: Fact, target: str) -> bool:
+    key = _transfer_fact_key(target, fact.event.at)
+    if key in state.transfers:
+        return False
+    state.transfers[key] = fact
     return True
 
 
@@ -299,9 +334,8 @@ def _advance(
             clinic_id=started.clinic_id or directory.extension_to_clinic.get(extension),
         )
         pending.append(_Pending.of(fact.event.at, ringing))
-    for fact in state.transfers.values():
-        transferred = _transferred_from_fact(state, fact.event, directory)
-        pending.append(_Pending.of(fact.event.at, transferred))
+    for transferred in _transfer_chain(state, directory):
+        pending.append(_Pending.of(transferred.transferred_at, transferred))
     if state.answered is not None and state.answered_event is None:
         answered = _answered_from_fact(state.call_id, started, state.answered.event, directory)
         pending.append(_Pending.of(answered.answered_at, answered))
@@ -475,28 +509,46 @@ def _answered_from_fact(
     )
 
 
-def _transferred_from_fact(
-    state: CallState, event: PbxEvent, directory: Directory
-) -> CallTransferred:
-    target = _extension(event.to_extension, directory)
-    assert target is not None  # _record keeps only transfers with a target
-    source = _extension(event.extension, directory)
-    if source is None:
-        # Whoever had the call at the time: the answering extension once answered. Read
-        # from the kept answer, not the emitted one, which may be going out in this batch.
-        started = state.started_event
-        assert started is not None
-        answer = state.answered.event if state.answered is not None else None
-        if answer is not None and answer.at <= event.at:
-            source = _answered_from_fact(state.call_id, started, answer, directory).extension
+def _transfer_chain(state: CallState, directory: Directory) -> list[CallTransferred]:
+    """The call's transfers in time order, each from whoever had the call at the time.
+
+    An explicit transfer's source is its ``extension``, else the holder: the previous
+    transfer's target, else the answering extension once answered, else the call's own
+    extension. A move (a later answer elsewhere, see :func:`_record_answer_elsewhere`) to
+    the extension that already holds the call says nothing new and is left out.
+    """
+    started = state.started_event
+    assert started is not None
+    # Read from the kept answer, not the emitted one, which may be going out in this batch.
+    answer = state.answered.event if state.answered is not None else None
+    holder: str | None = None
+    out: list[CallTransferred] = []
+    for fact in sorted(state.transfers.values(), key=lambda f: (f.event.at, f.event.source_key)):
+        event = fact.event
+        if holder is None:
+            if answer is not None and answer.at <= event.at:
+                holder = _answered_from_fact(state.call_id, started, answer, directory).extension
+            else:
+                holder = started.extension
+        if event.kind == "answered":
+            target = _extension(event.extension, directory)
+            source = holder
         else:
-            source = started.extension
-    return CallTransferred(
-        call_id=state.call_id,
-        from_extension=source or "",
-        to_extension=target,
-        transferred_at=event.at,
-    )
+            target = _extension(event.to_extension, directory)
+            source = _extension(event.extension, directory) or holder
+        assert target is not None  # _record keeps only transfers with a target
+        if event.kind == "answered" and target == holder:
+            continue
+        out.append(
+            CallTransferred(
+                call_id=state.call_id,
+                from_extension=source or "",
+                to_extension=target,
+                transferred_at=event.at,
+            )
+        )
+        holder = target
+    return out
 
 
 def _ended(

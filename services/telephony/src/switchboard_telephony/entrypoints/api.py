@@ -1,5 +1,5 @@
-"""Telephony's HTTP API under ``/api/telephony``: the PBX webhook, DIDs and extensions,
-integration settings, and Callmarker's tag callback.
+"""Telephony's HTTP API under ``/api/telephony``: DIDs and extensions, integration settings,
+and Callmarker's tag callback (the PBX webhooks are in :mod:`.pbx_webhooks`).
 
 Entry points translate: parse and validate, call a handler, and map domain errors to status
 codes in one place (:func:`install_error_handlers`).
@@ -8,30 +8,19 @@ No ``from __future__ import annotations`` here: FastAPI must see the dependencie
 inside the router factories (``Depends(admin)``) as real objects, not strings.
 """
 
-import contextlib
-import json
-import time
-from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from aiokafka.errors import KafkaError
-from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from faststream.kafka import KafkaBroker
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
 
-from switchboard_contracts import PBX_EVENTS_RAW
 from switchboard_runtime.auth import Principal, authenticator, require_roles
-from switchboard_runtime.kafka import acknowledged
 from switchboard_runtime.logging import get_logger
 from switchboard_telephony import handlers
 from switchboard_telephony.adapters import queries
 from switchboard_telephony.adapters.callmarker import TOKEN_HEADER
-from switchboard_telephony.adapters.delivery_log import DeliveryLog, DeliveryLogUnavailable
-from switchboard_telephony.adapters.pbx_generic import InvalidPbxEvent, parse_generic
-from switchboard_telephony.domain import signing
 from switchboard_telephony.domain.errors import (
     Conflict,
     FieldError,
@@ -41,13 +30,9 @@ from switchboard_telephony.domain.errors import (
     Unauthorized,
 )
 from switchboard_telephony.domain.integrations import INTEGRATIONS, Integration
-from switchboard_telephony.settings import TelephonySettings
+from switchboard_telephony.entrypoints.pbx_webhooks import HTTP_422, read_body
 
 log = get_logger(__name__)
-
-# Starlette renamed these constants; the numbers are what clients see.
-HTTP_413 = 413
-HTTP_422 = 422
 
 #: The one mapping of domain errors to HTTP status codes.
 ERROR_STATUS: tuple[tuple[type[TelephonyError], int], ...] = (
@@ -97,150 +82,6 @@ def install_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(TelephonyError, domain_error)
     app.add_exception_handler(RequestValidationError, request_invalid)
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The request body, refusing (413) one over ``limit`` bytes without reading it all."""
-    declared = request.headers.get("content-length", "")
-    too_large = HTTPException(HTTP_413, f"body over {limit} bytes")
-    if declared.isdigit() and int(declared) > limit:
-        raise too_large
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise too_large
-    return bytes(body)
-
-
-# --- the PBX webhook ------------------------------------------------------------------------
-
-
-def pbx_router(
-    settings: TelephonySettings,
-    broker: KafkaBroker,
-    deliveries: DeliveryLog,
-    *,
-    clock: Callable[[], float] = time.time,
-) -> APIRouter:
-    """``POST /api/telephony/pbx/events``: one event or a JSON array of them, in a delivery
-    signed with the integration token (:mod:`switchboard_telephony.domain.signing`)."""
-    router = APIRouter(prefix="/api/telephony", tags=["pbx"])
-    tolerance = settings.pbx_signature_tolerance_seconds
-
-    def refused(reason: str) -> HTTPException:
-        log.info("pbx.webhook_refused", reason=reason)
-        return HTTPException(status.HTTP_401_UNAUTHORIZED, reason)
-
-    @router.post(
-        "/pbx/events",
-        status_code=status.HTTP_202_ACCEPTED,
-        responses={
-            400: {"description": "body is not JSON"},
-            401: {
-                "description": "unsigned, wrongly signed or stale delivery "
-                f"(headers {signing.TIMESTAMP_HEADER}, {signing.SIGNATURE_HEADER})"
-            },
-            409: {"description": "this delivery was already accepted (a replay)"},
-            413: {"description": "batch too large"},
-            422: {"description": "some or all events invalid; valid ones accepted"},
-            503: {"description": "Kafka or the replay check is unavailable; retry later"},
-        },
-    )
-    async def receive_pbx_events(
-        request: Request,
-        x_switchboard_timestamp: Annotated[str | None, Header()] = None,
-        x_switchboard_signature: Annotated[str | None, Header()] = None,
-    ) -> JSONResponse:
-        # Cheap checks before the body is read: an unsigned or stale sender learns nothing.
-        try:
-            timestamp = signing.parse_timestamp(x_switchboard_timestamp)
-            signing.check_fresh(timestamp, now=clock(), tolerance_seconds=tolerance)
-        except signing.DeliveryRejected as exc:
-            raise refused(exc.reason) from None
-        body = await _read_body(request, settings.webhook_max_bytes)
-        try:
-            delivery = signing.verify(
-                settings.pbx_token.get_secret_value(), timestamp, x_switchboard_signature, body
-            )
-        except signing.DeliveryRejected as exc:
-            raise refused(exc.reason) from None
-        try:
-            decoded: Any = json.loads(body)
-        except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, limits
-            raise HTTPException(status.HTTP_400_BAD_REQUEST, f"body is not JSON: {exc}") from exc
-        items = decoded if isinstance(decoded, list) else [decoded]
-        if len(items) > settings.webhook_max_events:
-            raise HTTPException(
-                HTTP_413,
-                f"more than {settings.webhook_max_events} events in one batch",
-            )
-        ttl = signing.replay_ttl_seconds(timestamp, now=clock(), tolerance_seconds=tolerance)
-        try:
-            first = await deliveries.first_time(delivery.digest, ttl)
-        except DeliveryLogUnavailable as exc:
-            log.warning("pbx.delivery_log_unavailable", error=str(exc))
-            raise _retry_later("cannot check for replays right now") from None
-        if not first:
-            log.info("pbx.webhook_replay_refused", timestamp=timestamp)
-            raise HTTPException(
-                status.HTTP_409_CONFLICT,
-                "this delivery (same timestamp, body and signature) was already accepted",
-            )
-        try:
-            return await _publish_items(settings, broker, items)
-        except Exception as exc:
-            # Not accepted: let the sender's retry of this delivery through (events that
-            # did reach the topic are deduplicated downstream).
-            with contextlib.suppress(DeliveryLogUnavailable):
-                await deliveries.forget(delivery.digest)
-            if isinstance(exc, KafkaError):
-                log.warning("pbx.webhook_kafka_unavailable", error=repr(exc))
-                raise _retry_later("the events could not be stored durably right now") from None
-            raise
-
-    return router
-
-
-def _retry_later(why: str) -> HTTPException:
-    """503 with ``Retry-After``: nothing of the delivery was accepted, send it again."""
-    return HTTPException(
-        status.HTTP_503_SERVICE_UNAVAILABLE, f"{why}; retry later", headers={"Retry-After": "5"}
-    )
-
-
-async def _publish_items(
-    settings: TelephonySettings, broker: KafkaBroker, items: list[Any]
-) -> JSONResponse:
-    """Publish the valid items to ``pbx.events.raw``; 202, or 422 naming the invalid ones."""
-    valid: list[tuple[str, dict[str, Any]]] = []
-    errors: list[dict[str, Any]] = []
-    for index, item in enumerate(items):
-        try:
-            event, raw = parse_generic(item)
-        except InvalidPbxEvent as exc:
-            errors.append({"index": index, "reason": exc.reason, "errors": exc.errors})
-            continue
-        valid.append((event.call_id, raw))
-    # 202 means durable: wait for every acknowledgement (acks=all) before answering.
-    futures = [
-        await broker.publish(
-            json.dumps(raw, separators=(",", ":")).encode(),
-            topic=settings.topic(PBX_EVENTS_RAW),
-            key=call_id.encode(),
-            headers={"content-type": "application/json"},
-            no_confirm=True,
-        )
-        for call_id, raw in valid
-    ]
-    await acknowledged(futures)
-    if errors:
-        log.info("pbx.webhook_rejected_items", accepted=len(valid), rejected=len(errors))
-        return JSONResponse(
-            status_code=HTTP_422,
-            content={"accepted": len(valid), "rejected": errors},
-        )
-    return JSONResponse(status_code=status.HTTP_202_ACCEPTED, content={"accepted": len(valid)})
 
 
 # --- request and response bodies ------------------------------------------------------------
@@ -548,7 +389,7 @@ def callmarker_router(deps: handlers.Deps) -> APIRouter:
     ) -> CallTagsOut:
         # The token first: an unauthenticated caller learns nothing about the body.
         await handlers.check_callmarker_token(deps, x_callmarker_token)
-        raw = await _read_body(request, deps.settings.callmarker_tags_max_bytes)
+        raw = await read_body(request, deps.settings.callmarker_tags_max_bytes)
         try:
             body = CallTagsIn.model_validate_json(raw)
         except ValidationError as exc:

@@ -1,4 +1,4 @@
-"""``switchboard-telephony serve | migrate | ami | simulate``."""
+"""``switchboard-telephony serve | migrate | ami | freeswitch | simulate``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from switchboard_runtime.cli import service_main
 def main() -> None:
     """Entry point of the ``switchboard-telephony`` command."""
     from switchboard_telephony.bootstrap import build_app
-    from switchboard_telephony.entrypoints import pbx_commands
+    from switchboard_telephony.entrypoints import connectors, pbx_commands
     from switchboard_telephony.settings import TelephonySettings
 
     service_main(
@@ -16,7 +16,8 @@ def main() -> None:
         settings=TelephonySettings,
         build_app=build_app,  # type: ignore[arg-type]
         commands={
-            "ami": (pbx_commands.configure_ami, pbx_commands.run_ami),
+            "ami": (connectors.configure_ami, connectors.run_ami),
+            "freeswitch": (connectors.configure_freeswitch, connectors.run_freeswitch),
             "simulate": (pbx_commands.configure_simulate, pbx_commands.run_simulate),
         },
     )

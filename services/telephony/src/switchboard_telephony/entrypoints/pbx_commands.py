@@ -1,25 +1,22 @@
-"""The PBX-side commands of ``switchboard-telephony``: ``ami`` and ``simulate``.
+"""``switchboard-telephony simulate``: a simulated clinic-chain day, played into telephony.
 
-``ami`` runs the Asterisk AMI connector (AMI events in, ``pbx.events.raw`` out);
-``simulate`` plays a simulated clinic-chain day into the webhook or the raw topic.
-Both publish with the runtime's broker (acks from all in-sync replicas awaited).
+The day is played into the generic webhook (default) or straight into ``pbx.events.raw``
+with the runtime's broker (acks from all in-sync replicas awaited); with ``--format`` it is
+said the way FreeSWITCH, Mango Office or Twilio would say it, through that PBX's own door
+(:mod:`.simulate_native`).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import os
-import signal
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import SecretStr
 
@@ -27,120 +24,16 @@ from switchboard_contracts import PBX_EVENTS_RAW
 from switchboard_runtime.kafka import ensure_topics, make_broker
 from switchboard_runtime.logging import configure_logging, get_logger
 from switchboard_runtime.retrying import RetryPolicy
-from switchboard_telephony.adapters.ami import AmiConnector, AmiEndpoint, KafkaRawPublisher
-from switchboard_telephony.adapters.ami_translate import AmiTranslator
+from switchboard_telephony.adapters.ami import KafkaRawPublisher
 from switchboard_telephony.domain.signing import signed_json
 from switchboard_telephony.settings import TelephonySettings
 from switchboard_telephony.simulator import Delivery, SimulationConfig, simulate_day
+from switchboard_telephony.simulator_formats import FORMATS, native_day
 
 log = get_logger(__name__)
 
 SendBatch = Callable[[list[dict[str, Any]]], Awaitable[int]]
 """Sends events; returns how many were accepted."""
-
-
-# --- ami ------------------------------------------------------------------------------------
-
-
-def configure_ami(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``switchboard-telephony ami``."""
-    parser.description = (
-        "Log in to an Asterisk AMI and publish its calls to pbx.events.raw. "
-        "The secret is read from an environment variable, never from the command line."
-    )
-    parser.add_argument("--host", default="127.0.0.1", help="AMI host (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=5038, help="AMI port (default 5038)")
-    parser.add_argument("--username", required=True, help="the manager.conf user")
-    parser.add_argument(
-        "--secret-env",
-        default="AMI_SECRET",
-        metavar="VAR",
-        help="environment variable holding the AMI secret (default AMI_SECRET)",
-    )
-    parser.add_argument(
-        "--call-id-prefix",
-        default="",
-        help="prepended to every call id (give each PBX its own when several feed one chain)",
-    )
-    parser.add_argument(
-        "--events",
-        default="call,cdr",
-        help="AMI event classes to ask for (default call,cdr)",
-    )
-    parser.add_argument(
-        "--pbx-time-zone",
-        default="UTC",
-        help="time zone of the PBX clock, for Cdr times (default UTC)",
-    )
-    parser.add_argument("--ping-interval", type=float, default=20.0, help="seconds (default 20)")
-
-
-def run_ami(args: argparse.Namespace) -> None:
-    """``switchboard-telephony ami``: run the connector until SIGTERM/SIGINT."""
-    secret = os.environ.get(args.secret_env)
-    if not secret:
-        raise SystemExit(f"the AMI secret is not set: export {args.secret_env}=...")
-    try:
-        zone: tzinfo = ZoneInfo(args.pbx_time_zone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise SystemExit(f"unknown time zone {args.pbx_time_zone!r}") from exc
-    settings = TelephonySettings()
-    configure_logging("telephony-ami", level=settings.log_level, json=settings.log_json)
-    endpoint = AmiEndpoint(args.host, args.port, args.username, SecretStr(secret))
-
-    async def main() -> None:
-        async with ami_connector(
-            settings,
-            endpoint,
-            call_id_prefix=args.call_id_prefix,
-            events=args.events,
-            pbx_time_zone=zone,
-            ping_interval=args.ping_interval,
-        ) as (connector, task):
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(sig, connector.stop)
-            await task
-
-    asyncio.run(main())
-
-
-@asynccontextmanager
-async def ami_connector(
-    settings: TelephonySettings,
-    endpoint: AmiEndpoint,
-    *,
-    call_id_prefix: str = "",
-    events: str = "call,cdr",
-    pbx_time_zone: tzinfo = UTC,
-    ping_interval: float = 20.0,
-    backoff_initial: float = 0.5,
-) -> AsyncIterator[tuple[AmiConnector, asyncio.Task[None]]]:
-    """A running AMI connector publishing to this deployment's raw topic.
-
-    Yields the connector and the task running it; on exit the connector is stopped and
-    the broker closed. Used by the ``ami`` command and by the tests, so both run one path.
-    """
-    topic = settings.topic(PBX_EVENTS_RAW)
-    await ensure_topics(settings.kafka_bootstrap_servers, [topic])
-    broker = make_broker(settings)
-    await broker.start()
-    connector = AmiConnector(
-        endpoint,
-        KafkaRawPublisher(broker, topic),
-        translator=AmiTranslator(call_id_prefix=call_id_prefix, pbx_time_zone=pbx_time_zone),
-        events=events,
-        ping_interval=ping_interval,
-        backoff_initial=backoff_initial,
-    )
-    task = asyncio.create_task(connector.run(), name="ami-connector")
-    try:
-        yield connector, task
-    finally:
-        connector.stop()
-        with contextlib.suppress(Exception):
-            await task
-        await broker.stop()
 
 
 # --- simulate -------------------------------------------------------------------------------
@@ -182,6 +75,19 @@ def configure_simulate(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--to-kafka", action="store_true", help="publish to pbx.events.raw instead of the webhook"
     )
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="generic",
+        help="the PBX to speak as: generic (the webhook format), freeswitch (an Event Socket "
+        "read by the FreeSWITCH connector), mango or twilio (their signed webhooks)",
+    )
+    parser.add_argument(
+        "--esl-port",
+        type=int,
+        default=0,
+        help="--format freeswitch: the stand-in Event Socket's port (default: any free one)",
+    )
 
 
 def run_simulate(args: argparse.Namespace) -> None:
@@ -190,6 +96,8 @@ def run_simulate(args: argparse.Namespace) -> None:
         raise SystemExit("--speedup must be 0 (as fast as possible) or positive")
     if not 1 <= args.batch <= 1000:
         raise SystemExit("--batch must be between 1 and 1000")
+    if args.to_kafka and args.format != "generic":
+        raise SystemExit("--to-kafka plays the generic format; leave out --format")
     settings = TelephonySettings()
     configure_logging("telephony-simulator", level=settings.log_level, json=settings.log_json)
     try:
@@ -214,16 +122,38 @@ def run_simulate(args: argparse.Namespace) -> None:
         flush=True,
     )
 
+    deliveries = native_day(day, args.format)
+    if args.format != "generic":
+        print(f"said as {args.format}: {len(deliveries)} messages", flush=True)
+    if args.format in ("mango", "twilio"):
+        _warn_outside_window(deliveries, settings.cloud_pbx_replay_window_seconds)
+
     async def main() -> PlaybackReport:
+        from switchboard_telephony.entrypoints.simulate_native import (
+            esl_sender,
+            native_webhook_sender,
+        )
+
+        def run(send: SendBatch) -> Awaitable[PlaybackReport]:
+            return play(deliveries, send, speedup=args.speedup, batch=args.batch)
+
         if args.to_kafka:
             async with kafka_sender(settings) as send:
-                return await play(day.deliveries, send, speedup=args.speedup, batch=args.batch)
+                return await run(send)
+        if args.format == "freeswitch":
+            async with esl_sender(settings, port=args.esl_port) as send:
+                return await run(send)
+        if args.format in ("mango", "twilio"):
+            async with native_webhook_sender(args.url, args.format, settings) as send:
+                return await run(send)
         async with webhook_sender(args.url, token) as send:
-            return await play(day.deliveries, send, speedup=args.speedup, batch=args.batch)
+            return await run(send)
+
+    from switchboard_telephony.entrypoints.simulate_native import NativeRefused
 
     try:
         report = asyncio.run(main())
-    except WebhookRefused as exc:
+    except (WebhookRefused, NativeRefused) as exc:
         raise SystemExit(str(exc)) from exc
     print(
         f"sent {report.sent} events in {report.requests} sends, {report.accepted} accepted, "
@@ -232,6 +162,20 @@ def run_simulate(args: argparse.Namespace) -> None:
     )
     if report.sent != report.accepted:
         sys.exit(1)
+
+
+def _warn_outside_window(deliveries: Sequence[Delivery], window: int) -> None:
+    """Cloud PBXs sign their events' own times, which telephony checks against its replay
+    window: say so before sending a day whose calls are further from now than that."""
+    now = datetime.now(UTC)
+    outside = sum(abs((d.send_at - now).total_seconds()) > window for d in deliveries)
+    if outside:
+        print(
+            f"warning: {outside} messages carry times more than {window} s from now, which "
+            "telephony refuses as stale; give both TELEPHONY_CLOUD_PBX_REPLAY_WINDOW_SECONDS "
+            "(make run's demo uses 172800) or simulate a day around now",
+            flush=True,
+        )
 
 
 @dataclass
