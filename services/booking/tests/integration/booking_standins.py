@@ -30,13 +30,16 @@ REPO = Path(__file__).resolve().parents[4]
 STANDINS = REPO / "scripts" / "standins"
 
 __all__ = [
+    "STANDINS",
     "Clock",
     "Process",
     "clock",
     "delivery",
+    "delivery_settings",
     "free_port",
     "sms_gateway",
     "smtp_catcher",
+    "subprocess_env",
 ]
 
 
