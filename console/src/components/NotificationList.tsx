@@ -35,6 +35,8 @@ export default function NotificationList({
   const [error, setError] = useState<string | null>(null);
   const [open, setOpen] = useState<string | null>(null);
 
+  const [tick, setTick] = useState(0);
+
   useEffect(() => {
     load()
       .then((rows) => {
@@ -43,7 +45,15 @@ export default function NotificationList({
       })
       .catch((e: Error) => setError(e.message));
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [reloadKey]);
+  }, [reloadKey, tick]);
+
+  // While something is being sent (queued and due), follow it until it settles.
+  const sending = (items ?? []).some((n) => n.status === "queued" && Date.parse(n.at) <= Date.now() + 60_000);
+  useEffect(() => {
+    if (!sending) return;
+    const timer = window.setTimeout(() => setTick((t) => t + 1), 3000);
+    return () => window.clearTimeout(timer);
+  }, [sending, items]);
 
   if (error) return <p className="muted small">Notifications are unavailable right now: {error}</p>;
   if (!items) return <p className="muted small">Loading…</p>;
