@@ -77,7 +77,7 @@ def test_notification_statuses_and_the_template_preview(open_session: Any, platf
     screenshot(admin, "21-appointment-notifications")
     dialog.get_by_role("button", name="Close").click()
 
-    # Settings › Notifications: edit a template and preview it before saving.
+    # Settings > Notifications: edit a template and preview it before saving.
     admin.goto("/settings")
     admin.get_by_role("tab", name="Notifications").click()
     admin.get_by_label("Clinic").select_option("clinic-msk-center")
