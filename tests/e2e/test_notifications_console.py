@@ -96,7 +96,7 @@ def test_notification_statuses_and_the_template_preview(open_session: Any, platf
     expect(admin.get_by_role("alert")).to_contain_text("cannot be used")
     admin.get_by_label("Text").fill("See you {{ when }}, {{ clinic_name }}.")
     admin.get_by_role("button", name="Save template").click()
-    expect(admin.get_by_role("status")).to_have_text("Template saved.")
+    expect(admin.get_by_text("Template saved.")).to_be_visible()
     expect(admin.get_by_text("This clinic's own template")).to_be_visible()
     screenshot(admin, "22-notification-templates", full_page=True)
     admin.get_by_role("button", name="Use the built-in template").click()
