@@ -24,6 +24,7 @@ from datetime import timedelta
 from jinja2 import TemplateError
 
 from switchboard_booking.adapters import notifications_repository as repo
+from switchboard_booking.adapters import templates_repository
 from switchboard_booking.adapters.channels import Senders
 from switchboard_booking.adapters.notifications_repository import DueNotification
 from switchboard_booking.domain.delivery import Outcome, OutgoingMessage, SendFailed, after_failure
@@ -85,7 +86,9 @@ async def _rendered(deps: Deps, n: DueNotification, link: str) -> Rendered:
     if n.body is not None:
         return Rendered(n.subject or "", n.body)
     async with deps.sessions() as session:
-        template = await repo.template_for(session, n.clinic_id, n.kind, n.channel, n.language)
+        template = await templates_repository.template_for(
+            session, n.clinic_id, n.kind, n.channel, n.language
+        )
     rendered = render(template, variables(n.facts, n.language, link))
     if link and link not in rendered.body:
         # Every email carries the link, whatever the clinic's template says.

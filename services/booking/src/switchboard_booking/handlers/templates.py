@@ -8,7 +8,7 @@ from typing import Any
 from jinja2 import TemplateError
 
 from switchboard_booking.adapters import directory_repository
-from switchboard_booking.adapters import notifications_repository as repo
+from switchboard_booking.adapters import templates_repository as repo
 from switchboard_booking.domain import model
 from switchboard_booking.domain.errors import InvalidRequest
 from switchboard_booking.domain.model import Actor
