@@ -100,4 +100,5 @@ def test_notification_statuses_and_the_template_preview(open_session: Any, platf
     expect(admin.get_by_text("This clinic's own template")).to_be_visible()
     screenshot(admin, "22-notification-templates", full_page=True)
     admin.get_by_role("button", name="Use the built-in template").click()
-    expect(admin.get_by_text("The built-in template.")).to_be_visible()
+    expect(admin.get_by_text("The built-in template.", exact=True)).to_be_visible()
+    expect(admin.get_by_label("Text")).to_have_value(re.compile("Reminder:"))

@@ -45,6 +45,7 @@ export default function NotificationTemplates() {
 
   useEffect(() => {
     if (!clinicId) return;
+    setData(null);
     notifications
       .templates(clinicId)
       .then((t) => {
@@ -59,13 +60,17 @@ export default function NotificationTemplates() {
     [data, kind, channel, language],
   );
 
+  // The editor takes the template when another one is chosen (or the clinic's arrive), not
+  // when a save or a reset hands back the same one.
+  const loaded = data !== null;
   useEffect(() => {
     if (!current) return;
     setSubject(current.subject);
     setBody(current.body);
     setPreview(null);
     setNotice(null);
-  }, [current]);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [clinicId, kind, channel, language, loaded]);
 
   const key = { kind, channel, language };
 
@@ -91,6 +96,11 @@ export default function NotificationTemplates() {
   async function reset() {
     try {
       setData(await notifications.resetTemplate(clinicId, key));
+      if (current) {
+        setSubject(current.default_subject);
+        setBody(current.default_body);
+      }
+      setPreview(null);
       setNotice({ ok: true, text: "Back to the built-in template." });
     } catch (e) {
       setNotice({ ok: false, text: (e as Error).message });
