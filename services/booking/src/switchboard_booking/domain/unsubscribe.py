@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 
 from switchboard_booking.domain.errors import InvalidRequest
 
@@ -32,7 +33,7 @@ def _unb64(text: str) -> bytes:
 
 def make_token(client_id: str, email: str, secret: str) -> str:
     """The token for ``client_id`` at ``email``."""
-    payload = f"{client_id}\n{email.strip().lower()}".encode()
+    payload = json.dumps([client_id, email.strip().lower()], separators=(",", ":")).encode()
     signature = hmac.new(_key(secret), payload, hashlib.sha256).digest()[:18]
     return f"{_b64(payload)}.{_b64(signature)}"
 
@@ -45,7 +46,9 @@ def read_token(token: str, secret: str) -> tuple[str, str]:
         expected = hmac.new(_key(secret), payload, hashlib.sha256).digest()[:18]
         if not hmac.compare_digest(signature, expected):
             raise ValueError("bad signature")
-        client_id, email = payload.decode().split("\n", 1)
-    except (ValueError, UnicodeDecodeError) as exc:
+        client_id, email = json.loads(payload)
+        if not (isinstance(client_id, str) and isinstance(email, str)):
+            raise ValueError("not a pair of strings")
+    except (ValueError, TypeError, UnicodeDecodeError) as exc:
         raise InvalidRequest("this unsubscribe link is not valid") from exc
     return client_id, email
