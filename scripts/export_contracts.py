@@ -13,7 +13,7 @@ from switchboard_contracts.export import export
 from switchboard_runtime.messaging import platform_consumers
 
 #: The services that consume events (booking only publishes).
-CONSUMING_SERVICES = ("telephony", "crm-touch", "analytics", "notify")
+CONSUMING_SERVICES = ("telephony", "booking", "crm-touch", "analytics", "notify")
 
 
 def main(out: str) -> None:

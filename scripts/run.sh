@@ -10,7 +10,31 @@ cd "$REPO"
 # service:port — the ports each service's settings default to.
 SERVICES=(telephony:8001 booking:8002 crm-touch:8003 analytics:8004 notify:8005 console:8080)
 
+# Stand-ins for the chain's SMTP relay and SMS gateway: booking's notifications are really
+# sent, to these, and kept where they can be read (MAIL_DIR, SMS_LOG).
+SMTP_PORT=1025
+SMS_PORT=8025
+MAIL_DIR="$RUN_DIR/mail"
+SMS_LOG="$RUN_DIR/sms.jsonl"
+STANDINS=(smtp-catcher sms-gateway)
+
 alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+start_standins() {
+    local pid="$RUN_DIR/smtp-catcher.pid"
+    if ! alive "$pid"; then
+        nohup "$REPO/.venv/bin/python" "$REPO/scripts/standins/smtp_catcher.py" \
+            --port "$SMTP_PORT" --out "$MAIL_DIR" >"$RUN_DIR/smtp-catcher.log" 2>&1 &
+        echo $! >"$pid"
+    fi
+    pid="$RUN_DIR/sms-gateway.pid"
+    if ! alive "$pid"; then
+        nohup "$REPO/.venv/bin/python" "$REPO/scripts/standins/sms_gateway.py" \
+            --port "$SMS_PORT" --out "$SMS_LOG" --token dev-sms-token \
+            >"$RUN_DIR/sms-gateway.log" 2>&1 &
+        echo $! >"$pid"
+    fi
+}
 
 start() {
     echo "  building the operator console (console/dist)"
@@ -23,6 +47,12 @@ start() {
     # shellcheck disable=SC1091
     source "$REPO/scripts/demo-pbx.env"
     set +a
+    start_standins
+    # booking sends its notifications to the stand-ins; unsubscribe links point at the console.
+    export BOOKING_SMTP_HOST=127.0.0.1 BOOKING_SMTP_PORT="$SMTP_PORT" BOOKING_SMTP_SECURITY=none \
+        BOOKING_SMTP_FROM="Switchboard demo clinics <no-reply@clinic.example>" \
+        BOOKING_SMS_PROVIDER=webhook BOOKING_SMS_WEBHOOK_URL="http://127.0.0.1:$SMS_PORT/sms" \
+        BOOKING_SMS_WEBHOOK_TOKEN=dev-sms-token BOOKING_PUBLIC_URL=http://127.0.0.1:8080
     for entry in "${SERVICES[@]}"; do
         name="${entry%%:*}"; port="${entry##*:}"; pid="$RUN_DIR/$name.pid"
         if alive "$pid"; then echo "  $name already running (pid $(cat "$pid"))"; continue; fi
@@ -65,6 +95,13 @@ Switchboard is running, with $yesterday's simulated calls in the call log.
 Logins (user/password): admin/admin, anna/anna and boris/boris (call center Central,
 sharing extension 101), petr/petr (call center Partner), maria/maria (manager).
 
+Patient notifications (email, SMS) booked, moved and cancelled appointments send are kept by
+the local stand-ins instead of being delivered:
+  emails: $MAIL_DIR/*.eml, one JSON line each in $MAIL_DIR/messages.jsonl
+  SMS:    $SMS_LOG, or curl http://127.0.0.1:$SMS_PORT/messages
+Each client's and appointment's notifications (status, reason, text) are in the console;
+templates and reminder hours per clinic under Settings > Notifications.
+
 Send it a call of your own (each delivery is signed with the integration token, see
 services/telephony/README.md "Signing a delivery"):
   BODY='[{"type":"call.started","call_id":"demo-1","timestamp":"$(date -u +%FT%TZ)","from":"+74951234567","to":"101","extension":"101"},
@@ -81,7 +118,7 @@ MSG
 }
 
 stop() {
-    for entry in "${SERVICES[@]}"; do
+    for entry in "${SERVICES[@]}" "${STANDINS[@]}"; do
         name="${entry%%:*}"; pid="$RUN_DIR/$name.pid"
         if alive "$pid"; then
             kill -TERM "$(cat "$pid")"
@@ -94,7 +131,7 @@ stop() {
 }
 
 status() {
-    for entry in "${SERVICES[@]}"; do
+    for entry in "${SERVICES[@]}" "${STANDINS[@]}"; do
         name="${entry%%:*}"
         if alive "$RUN_DIR/$name.pid"; then echo "  $name running"; else echo "  $name stopped"; fi
     done

@@ -129,6 +129,8 @@ export interface Clinic {
   address: string;
   time_zone: string;
   active: boolean;
+  /** Hours before a visit its reminder goes out; 0: no reminders at this clinic. */
+  reminder_hours_before?: number;
 }
 
 export interface Question {
@@ -200,6 +202,8 @@ export const directory = {
   practitioners: () => get<Items<Practitioner>>("/api/booking/practitioners").then((r) => r.items),
   callCenters: () => get<Items<CallCenter>>("/api/booking/call-centers").then((r) => r.items),
   operators: () => get<Items<Operator>>("/api/booking/operators").then((r) => r.items),
+  updateClinic: (clinicId: string, change: Partial<Pick<Clinic, "reminder_hours_before">>) =>
+    patch<Clinic>(`/api/booking/clinics/${encodeURIComponent(clinicId)}`, change),
   updateOperator: (operatorId: string, change: Partial<Pick<Operator, "extension" | "active">>) =>
     patch<Operator>(`/api/booking/operators/${encodeURIComponent(operatorId)}`, change),
   reasons: () =>
@@ -225,7 +229,13 @@ export interface Client {
   phones: string[];
   sms_consent: boolean;
   date_of_birth: string | null;
+  /** False once the client unsubscribed from email (the link in every email). */
+  email_consent?: boolean;
+  /** The language of their notifications. */
+  language?: Language;
 }
+
+export type Language = "ru" | "en";
 
 export interface Appointment {
   appointment_id: string;
@@ -268,6 +278,8 @@ export interface NewClient {
   sms_consent?: boolean;
   date_of_birth?: string | null;
   phones?: string[];
+  email_consent?: boolean;
+  language?: Language;
 }
 
 export interface MergePreview {
@@ -365,6 +377,82 @@ export const appointments = {
     post<Appointment>(`/api/booking/appointments/${encodeURIComponent(appointmentId)}/cancel`, {
       reason_id: reasonId,
       note,
+    }),
+};
+
+// --- booking: patient notifications -----------------------------------------------------------
+
+export type NotificationKind = "booked" | "rescheduled" | "cancelled" | "reminder";
+export type NotificationChannel = "email" | "sms";
+
+/** One email or SMS to one recipient about one version of an appointment. */
+export interface PatientNotification {
+  notification_id: string;
+  appointment_id: string;
+  client_id: string;
+  recipient_name: string;
+  kind: NotificationKind;
+  channel: NotificationChannel;
+  address: string | null;
+  language: Language;
+  status: "queued" | "sent" | "failed" | "skipped";
+  /** Why it failed or was skipped, or why it is being retried. */
+  status_reason: string | null;
+  attempts: number;
+  subject: string | null;
+  body: string | null;
+  /** Sent at; else when it is (next) due; else when it was settled. */
+  at: string;
+  sent_at: string | null;
+  due_at: string;
+}
+
+export interface NotificationTemplate {
+  kind: NotificationKind;
+  channel: NotificationChannel;
+  language: Language;
+  subject: string;
+  body: string;
+  customised: boolean;
+  updated_by: string | null;
+  updated_at: string | null;
+  default_subject: string;
+  default_body: string;
+}
+
+export interface ClinicTemplates {
+  clinic_id: string;
+  clinic_name: string;
+  reminder_hours_before: number;
+  variables: Record<string, string>;
+  items: NotificationTemplate[];
+}
+
+type TemplateKey = { kind: NotificationKind; channel: NotificationChannel; language: Language };
+
+const templatePath = (clinicId: string, k: TemplateKey) =>
+  `/api/booking/notification-templates/${encodeURIComponent(clinicId)}/${k.kind}/${k.channel}/${k.language}`;
+
+export const notifications = {
+  forClient: (clientId: string) =>
+    get<Items<PatientNotification>>(`/api/booking/clients/${encodeURIComponent(clientId)}/notifications`).then(
+      (r) => r.items,
+    ),
+  forAppointment: (appointmentId: string) =>
+    get<Items<PatientNotification>>(
+      `/api/booking/appointments/${encodeURIComponent(appointmentId)}/notifications`,
+    ).then((r) => r.items),
+  templates: (clinicId: string) =>
+    get<ClinicTemplates>("/api/booking/notification-templates", { clinic_id: clinicId }),
+  saveTemplate: (clinicId: string, key: TemplateKey, template: { subject: string; body: string }) =>
+    put<ClinicTemplates>(templatePath(clinicId, key), template),
+  resetTemplate: (clinicId: string, key: TemplateKey) =>
+    request<ClinicTemplates>("DELETE", templatePath(clinicId, key)),
+  preview: (clinicId: string, key: TemplateKey, template: { subject: string; body: string }) =>
+    post<{ subject: string; body: string }>("/api/booking/notification-templates/preview", {
+      clinic_id: clinicId,
+      ...key,
+      ...template,
     }),
 };
 

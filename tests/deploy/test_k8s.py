@@ -68,7 +68,7 @@ SERVICES = {
             autoscaled=False,
             secrets={"switchboard-pbx", "switchboard-cloud-pbx"},
         ),
-        Svc("booking", 8002, autoscaled=False, secrets=set()),
+        Svc("booking", 8002, autoscaled=False, secrets={"switchboard-booking-notifications"}),
         Svc("crm-touch", 8003, autoscaled=False, secrets=set()),
         Svc("analytics", 8004, autoscaled=True, secrets=set()),
         Svc("notify", 8005, autoscaled=True, secrets={"switchboard-redis"}),
@@ -756,9 +756,13 @@ def test_network_policies_allow_exactly_the_needed_paths(
             errors.append(f"{service} migration Job: may reach Kafka, which it does not need")
         if _allowed(objects, labels, "Egress", 6379) != (service == "notify"):
             errors.append(f"{service}: Redis egress must be notify's alone")
-        # Only telephony calls out (Calltouch/Callmarker deliveries), and never to private ranges.
-        if _allowed(objects, labels, "Egress", 443) != (service == "telephony"):
-            errors.append(f"{service}: HTTPS egress must be telephony's alone")
+        # Only telephony (Calltouch/Callmarker deliveries) and booking (the SMS gateway) call
+        # out, and never to private ranges; only booking sends email.
+        if _allowed(objects, labels, "Egress", 443) != (service in ("telephony", "booking")):
+            errors.append(f"{service}: HTTPS egress must be telephony's and booking's alone")
+        for smtp in (587, 465):
+            if _allowed(objects, labels, "Egress", smtp) != (service == "booking"):
+                errors.append(f"{service}: SMTP egress ({smtp}) must be booking's alone")
     console = pod_labels(named(objects, "Deployment", "console"))
     if not _allowed(objects, console, "Ingress", "http"):
         errors.append("console: the ingress controller cannot reach it")
@@ -858,8 +862,8 @@ def test_each_service_has_a_migration_job(
 # ------------------------------------------------------------------- in-cluster infrastructure
 
 
-#: The services that consume events (booking only publishes).
-CONSUMING_SERVICES = ("telephony", "crm-touch", "analytics", "notify")
+#: The services that consume events (booking only its own appointments', for notifications).
+CONSUMING_SERVICES = ("telephony", "booking", "crm-touch", "analytics", "notify")
 
 
 def _subscriptions() -> list[tuple[str, str, str]]:
@@ -880,6 +884,7 @@ def test_subscriptions_are_found() -> None:
     groups = {(topic, group) for topic, group, _ in _subscriptions()}
     assert ("pbx.events.raw", "telephony.pbx-ingest") in groups
     assert ("telephony.calls", "analytics.calls") in groups
+    assert ("booking.appointments", "booking.notifications") in groups
 
 
 def test_every_topic_and_dead_letter_topic_has_a_kafkatopic(

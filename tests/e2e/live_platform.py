@@ -112,6 +112,15 @@ class Platform:
         env.setdefault("CRM_TOUCH_CALLTOUCH_ENABLED_DEFAULT", "true")
         for name in SERVICES:
             env[f"{name.upper().replace('-', '_')}_HTTP_PORT"] = str(self.ports[name])
+        # Patient notifications go to the stand-ins (started with the services).
+        env.update(
+            BOOKING_SMTP_HOST="127.0.0.1",
+            BOOKING_SMTP_PORT=str(self.ports["smtp"]),
+            BOOKING_SMTP_SECURITY="none",
+            BOOKING_SMS_PROVIDER="webhook",
+            BOOKING_SMS_WEBHOOK_URL=f"http://127.0.0.1:{self.ports['sms']}/sms",
+            BOOKING_PUBLIC_URL=self.console_url,
+        )
         env.update(
             CONSOLE_TELEPHONY_URL=self.service_url("telephony"),
             CONSOLE_BOOKING_URL=self.service_url("booking"),
@@ -127,10 +136,11 @@ class Platform:
         if bundle_is_stale():
             build_console()
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        for name in (*SERVICES, "console"):
+        for name in (*SERVICES, "console", "smtp", "sms"):
             self.ports[name] = free_port()
         env = self._environment()
         self.seed(env)
+        self.start_standins()
         for name in (*SERVICES, "console"):
             log = (self.log_dir / f"{name}.log").open("wb")
             self.processes[name] = subprocess.Popen(
@@ -143,6 +153,29 @@ class Platform:
         deadline = time.monotonic() + timeout
         for name in (*SERVICES, "console"):
             self._wait_ready(name, deadline)
+
+    @property
+    def mail_dir(self) -> Path:
+        """Where the SMTP stand-in keeps the emails booking sent."""
+        return self.log_dir / "mail"
+
+    def start_standins(self) -> None:
+        """The SMTP catcher and the SMS gateway stand-in booking sends notifications to."""
+        standins = REPO / "scripts" / "standins"
+        commands = {
+            "smtp-catcher": [standins / "smtp_catcher.py", "--out", self.mail_dir],
+            "sms-gateway": [standins / "sms_gateway.py", "--out", self.log_dir / "sms.jsonl"],
+        }
+        for name, port in (
+            ("smtp-catcher", self.ports["smtp"]),
+            ("sms-gateway", self.ports["sms"]),
+        ):
+            log = (self.log_dir / f"{name}.log").open("wb")
+            self.processes[name] = subprocess.Popen(
+                [sys.executable, *map(str, commands[name]), "--port", str(port)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
 
     def seed(self, env: dict[str, str]) -> None:
         """Seed booking's demo chain, its appointments on :attr:`seed_day`."""
@@ -213,6 +246,11 @@ def send_pbx(platform: Platform, events: list[dict[str, Any]]) -> None:
 
 def api_get(platform: Platform, path: str, username: str) -> Any:
     """GET through the console gateway as ``username`` (bearer token from booking's login)."""
+    return api_request(platform, "GET", path, username)
+
+
+def api_request(platform: Platform, method: str, path: str, username: str, body: Any = None) -> Any:
+    """A request through the console gateway as ``username``; the JSON answer."""
     login = urllib.request.Request(
         platform.console_url + "/api/booking/auth/login",
         data=json.dumps({"username": username, "password": username}).encode(),
@@ -221,8 +259,10 @@ def api_get(platform: Platform, path: str, username: str) -> Any:
     )
     with urllib.request.urlopen(login, timeout=10) as response:
         token = json.loads(response.read())["token"]
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(
-        platform.console_url + path, headers={"Authorization": f"Bearer {token}"}
+        platform.console_url + path, data=data, headers=headers, method=method
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())

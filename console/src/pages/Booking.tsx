@@ -13,12 +13,15 @@ import {
   type Client,
   type MeetingMethod,
   type NewClient,
+  notifications,
 } from "../api";
 import ClientPicker from "../components/ClientPicker";
 import Dialog from "../components/Dialog";
+import NotificationList from "../components/NotificationList";
 import {
   addDays,
   dateIn,
+  dateTime,
   day as dayLabel,
   languageLabel,
   meetingMethodLabel,
@@ -84,6 +87,7 @@ function DayCalendar({
   practitioners,
   onReschedule,
   onCancel,
+  onNotifications,
 }: {
   items: Appointment[];
   date: string;
@@ -91,6 +95,7 @@ function DayCalendar({
   practitioners: { id: string; name: string }[];
   onReschedule: (a: Appointment) => void;
   onCancel: (a: Appointment) => void;
+  onNotifications: (a: Appointment) => void;
 }) {
   const startHour = 8;
   const endHour = 20;
@@ -139,6 +144,11 @@ function DayCalendar({
                       {a.call_center_name ?? "—"}
                       {!a.editable && " · read only"}
                     </div>
+                    <div className="appt-actions">
+                      <button type="button" className="small" onClick={() => onNotifications(a)}>
+                        Notifications
+                      </button>
+                    </div>
                     {a.editable && (
                       <div className="appt-actions">
                         <button type="button" className="small" onClick={() => onReschedule(a)}>
@@ -156,6 +166,25 @@ function DayCalendar({
         ))}
       </div>
     </div>
+  );
+}
+
+function NotificationsDialog({ appointment, onClose }: { appointment: Appointment | null; onClose: () => void }) {
+  return (
+    <Dialog title="Notifications" open={appointment !== null} onClose={onClose}>
+      {appointment && (
+        <>
+          <p className="muted small">
+            {appointment.client_name} · {appointment.service_name} · {dateTime(appointment.starts_at, appointment.time_zone)}
+          </p>
+          <NotificationList
+            load={() => notifications.forAppointment(appointment.appointment_id)}
+            timeZone={appointment.time_zone}
+            showRecipient
+          />
+        </>
+      )}
+    </Dialog>
   );
 }
 
@@ -363,6 +392,7 @@ export default function BookingPage() {
   const [calendarVersion, setCalendarVersion] = useState(0);
   const [rescheduling, setRescheduling] = useState<Appointment | null>(null);
   const [cancelling, setCancelling] = useState<Appointment | null>(null);
+  const [notifying, setNotifying] = useState<Appointment | null>(null);
 
   const clinic = dir.clinic(clinicId);
   const tz = clinic?.time_zone ?? "UTC";
@@ -756,11 +786,13 @@ export default function BookingPage() {
             practitioners={calendarPractitioners}
             onReschedule={setRescheduling}
             onCancel={setCancelling}
+            onNotifications={setNotifying}
           />
         </section>
       </div>
       <RescheduleDialog appointment={rescheduling} onClose={() => setRescheduling(null)} onDone={afterChange} />
       <CancelDialog appointment={cancelling} onClose={() => setCancelling(null)} onDone={afterChange} />
+      <NotificationsDialog appointment={notifying} onClose={() => setNotifying(null)} />
     </div>
   );
 }

@@ -4,6 +4,7 @@ import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom"
 import {
   clients,
   crm,
+  notifications,
   type Appointment,
   type Client,
   type ClientProfile,
@@ -12,6 +13,7 @@ import {
   type TimelineEntry,
 } from "../api";
 import ClientPicker from "../components/ClientPicker";
+import NotificationList from "../components/NotificationList";
 import { dateIn, dateTime, meetingMethodLabel, phone } from "../format";
 import { can, useDirectory, usePrincipal } from "../session";
 
@@ -204,6 +206,21 @@ function ClientForm({
         />
         Agrees to SMS notifications
       </label>
+      <label className="check">
+        <input
+          type="checkbox"
+          checked={value.email_consent ?? true}
+          onChange={(e) => set({ email_consent: e.target.checked })}
+        />
+        Email notifications (off once they unsubscribe)
+      </label>
+      <label className="inline">
+        Notification language
+        <select value={value.language ?? "ru"} onChange={(e) => set({ language: e.target.value as NewClient["language"] })}>
+          <option value="ru">Russian</option>
+          <option value="en">English</option>
+        </select>
+      </label>
       {error && (
         <p className="error" role="alert">
           {error}
@@ -338,6 +355,8 @@ export function ClientProfilePage() {
               email: profile.email ?? "",
               mobile: profile.mobile ?? "",
               sms_consent: profile.sms_consent,
+              email_consent: profile.email_consent ?? true,
+              language: profile.language ?? "ru",
               date_of_birth: profile.date_of_birth,
               phones: profile.phones,
             }}
@@ -362,6 +381,10 @@ export function ClientProfilePage() {
               <dd>{profile.date_of_birth ?? "—"}</dd>
               <dt>SMS</dt>
               <dd>{profile.sms_consent ? "agrees" : "no"}</dd>
+              <dt>Email notifications</dt>
+              <dd>{profile.email_consent === false ? "unsubscribed" : profile.email ? "yes" : "—"}</dd>
+              <dt>Language</dt>
+              <dd>{profile.language === "en" ? "English" : "Russian"}</dd>
             </dl>
           </section>
         )}
@@ -390,6 +413,14 @@ export function ClientProfilePage() {
           </ul>
         </section>
       </div>
+      <section className="card" aria-labelledby="notifications-title">
+        <h2 id="notifications-title">Notifications</h2>
+        <NotificationList
+          load={() => notifications.forClient(profile.client_id)}
+          timeZone={chainZone}
+          reloadKey={version}
+        />
+      </section>
       <section className="card" aria-labelledby="timeline-title">
         <h2 id="timeline-title">Timeline</h2>
         {touchesNote && <p className="muted small">{touchesNote}</p>}

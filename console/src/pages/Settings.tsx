@@ -1,4 +1,5 @@
-/** Settings (admin): Calltouch and Callmarker, operators' extensions, cancellation reasons. */
+/** Settings (admin): Calltouch and Callmarker, operators' extensions, cancellation reasons,
+ * patient notification templates. */
 import { useEffect, useMemo, useState, type FormEvent } from "react";
 import {
   ApiError,
@@ -9,9 +10,10 @@ import {
   type Operator,
 } from "../api";
 import { roleLabel } from "../format";
+import NotificationTemplates from "./NotificationTemplates";
 import { useDirectory } from "../session";
 
-type Tab = "integrations" | "extensions" | "reasons";
+type Tab = "integrations" | "extensions" | "reasons" | "notifications";
 
 // --- integrations ------------------------------------------------------------------------
 
@@ -384,6 +386,7 @@ export default function SettingsPage() {
     { value: "integrations", label: "Integrations" },
     { value: "extensions", label: "Extensions" },
     { value: "reasons", label: "Cancellation reasons" },
+    { value: "notifications", label: "Notifications" },
   ];
   return (
     <div className="page">
@@ -412,6 +415,7 @@ export default function SettingsPage() {
         )}
         {tab === "extensions" && <Extensions />}
         {tab === "reasons" && <Reasons />}
+        {tab === "notifications" && <NotificationTemplates />}
       </div>
     </div>
   );

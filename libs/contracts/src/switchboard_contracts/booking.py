@@ -56,6 +56,11 @@ class AppointmentBooked(Event):
     attendee_client_ids: list[str] = Field(
         default_factory=list, description="Further attendees besides client_id."
     )
+    version: int | None = Field(
+        default=None,
+        ge=1,
+        description="The appointment's version after this change (1 when booked, +1 per change).",
+    )
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> Self:
@@ -78,6 +83,11 @@ class AppointmentRescheduled(Event):
     ends_at: UtcDatetime
     call_center_id: str | None = None
     operator_id: str | None = Field(default=None, description="The operator who moved it.")
+    version: int | None = Field(
+        default=None,
+        ge=1,
+        description="The appointment's version after this change (1 when booked, +1 per change).",
+    )
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> Self:
@@ -98,6 +108,11 @@ class AppointmentCancelled(Event):
     reason: str | None = Field(default=None, description="The cancellation reason, if given.")
     call_center_id: str | None = None
     operator_id: str | None = Field(default=None, description="The operator who cancelled it.")
+    version: int | None = Field(
+        default=None,
+        ge=1,
+        description="The appointment's version after this change (1 when booked, +1 per change).",
+    )
 
 
 class _ClientState(Event):

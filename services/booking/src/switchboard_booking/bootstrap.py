@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+
 from fastapi import FastAPI
 
+from switchboard_booking import handlers
+from switchboard_booking.adapters.channels import Senders, build_senders
 from switchboard_booking.entrypoints.api import booking_router
 from switchboard_booking.entrypoints.api.errors import install_error_handlers
+from switchboard_booking.entrypoints.worker import DeliveryWorker
 from switchboard_booking.handlers.shared import Deps
 from switchboard_booking.settings import BookingSettings
 from switchboard_contracts import BOOKING_APPOINTMENTS, BOOKING_CLIENTS, BOOKING_DIRECTORY
@@ -13,8 +20,15 @@ from switchboard_runtime.db import migrations_path
 from switchboard_runtime.service import ServiceRuntime
 
 
-def build_app(settings: BookingSettings | None = None) -> FastAPI:
-    """The booking service: directory, clients, appointments, and its outbox relay."""
+def build_app(
+    settings: BookingSettings | None = None,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    senders: Senders | None = None,
+) -> FastAPI:
+    """The booking service: directory, clients, appointments, templates, its outbox relay,
+    the consumer that plans notifications and (``notifications_worker``) the worker that
+    sends them. Tests may give a ``clock`` and the channel ``senders``."""
     settings = settings or BookingSettings()
     import switchboard_booking
 
@@ -24,6 +38,17 @@ def build_app(settings: BookingSettings | None = None) -> FastAPI:
         topics=[BOOKING_APPOINTMENTS, BOOKING_CLIENTS, BOOKING_DIRECTORY],
     )
     deps = Deps(runtime.sessions, settings)
+    if clock is not None:
+        deps = replace(deps, clock=clock)
+    worker = DeliveryWorker(deps, senders if senders is not None else build_senders(settings))
+    deps = replace(deps, wake_delivery=worker.wake)
+    for subscription in handlers.SUBSCRIPTIONS:
+        runtime.handle(subscription, deps)
+    if settings.notifications_worker:
+        runtime.on_start(worker.start)
+        runtime.on_stop(worker.stop)
     app = runtime.fastapi_app(title="Switchboard booking", routers=[booking_router(deps)])
     install_error_handlers(app)
+    app.state.deps = deps
+    app.state.delivery = worker
     return app

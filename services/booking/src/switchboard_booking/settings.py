@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from switchboard_runtime.settings import ServiceSettings, service_config
 
 
 class BookingSettings(ServiceSettings):
-    """What the booking service reads from its environment."""
+    """What the booking service reads from its environment.
+
+    Credentials (SMTP password, SMS tokens) are ``SecretStr``: they print as ``**********``
+    and the logs drop secret-looking keys, so they are never logged.
+    """
 
     service_name: ClassVar[str] = "booking"
     model_config = service_config("BOOKING_")
@@ -20,3 +24,57 @@ class BookingSettings(ServiceSettings):
     cancellation_reason_required: bool = True
     #: Spacing of the start times availability offers.
     slot_step_minutes: int = Field(default=15, ge=5, le=240)
+
+    # --- notifications: the worker ------------------------------------------------------
+    #: Whether ``serve`` also sends due notifications (every replica may: rows are claimed
+    #: with FOR UPDATE SKIP LOCKED). Off where a separate ``deliver`` process does it.
+    notifications_worker: bool = True
+    #: How often the worker looks for due notifications when nothing wakes it.
+    notifications_poll_seconds: float = Field(default=5.0, gt=0, le=300)
+    #: Notifications one worker claims at a time (and sends concurrently).
+    notifications_batch_size: int = Field(default=20, ge=1, le=500)
+    #: How long a claim holds a notification: a worker that dies mid-send releases it
+    #: after this. Longer than any send can take (the channels' timeouts).
+    notifications_lease_seconds: int = Field(default=180, ge=10, le=3600)
+    #: Attempts before a temporary failure is recorded as failed.
+    notifications_max_attempts: int = Field(default=10, ge=1, le=100)
+    #: Back-off between attempts after temporary failures: first delay, cap (seconds).
+    notifications_retry_first_seconds: float = Field(default=30.0, gt=0)
+    notifications_retry_max_seconds: float = Field(default=3600.0, gt=0)
+    #: The language of clients registered without one.
+    default_language: Literal["ru", "en"] = "ru"
+    #: The public origin the console is served from: unsubscribe links point there.
+    public_url: str = "http://127.0.0.1:8080"
+
+    # --- email over SMTP ----------------------------------------------------------------
+    #: The SMTP server; empty: email is not configured (emails fail, saying so).
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    #: ``starttls`` (587), ``tls`` (implicit TLS, 465) or ``none`` (a local relay only).
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    #: The From header, e.g. ``Clinic <no-reply@clinic.example>``.
+    smtp_from: str = "Switchboard <no-reply@switchboard.invalid>"
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    smtp_validate_certs: bool = True
+    #: A CA bundle (PEM) for a relay whose certificate a private CA issued.
+    smtp_ca_file: str = ""
+
+    # --- SMS through an HTTP gateway -----------------------------------------------------
+    #: ``webhook`` (the generic JSON format), ``twilio`` (Twilio's Messages API) or
+    #: ``none`` (SMS not configured: SMS fail, saying so).
+    sms_provider: Literal["none", "webhook", "twilio"] = "none"
+    sms_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
+    #: Generic webhook: where to POST, and the bearer token it expects.
+    sms_webhook_url: str = ""
+    sms_webhook_token: SecretStr = SecretStr("")
+    #: Optional sender name the webhook passes on.
+    sms_sender: str = ""
+    #: Twilio: account, auth token, and a From number or a Messaging Service.
+    twilio_account_sid: str = ""
+    twilio_auth_token: SecretStr = SecretStr("")
+    twilio_from: str = ""
+    twilio_messaging_service_sid: str = ""
+    #: Twilio's API origin (a stand-in's address in local runs).
+    twilio_base_url: str = "https://api.twilio.com"

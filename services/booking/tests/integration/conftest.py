@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest_asyncio
+
+# The helpers module sits beside this file (pytest runs with --import-mode=importlib).
+sys.path.insert(0, str(Path(__file__).parent))
+
+# The stand-in SMTP and SMS processes, the movable clock and the delivery worker.
+from booking_standins import *  # noqa: F403
 
 MSK = ZoneInfo("Europe/Moscow")
 
@@ -61,7 +69,8 @@ async def booking(settings_env: dict[str, str], running_service: Any) -> AsyncIt
     from switchboard_booking.entrypoints.seed import OPERATORS, seed
     from switchboard_booking.settings import BookingSettings
 
-    app = build_app(BookingSettings(log_json=False))
+    # Tests that send notifications run a worker of their own (notifications_conftest).
+    app = build_app(BookingSettings(log_json=False, notifications_worker=False))
     async with running_service(app) as client:
         await seed(app.state.runtime.sessions, app.state.runtime.settings)
         service = Booking(client, app)

@@ -1,4 +1,4 @@
-"""Ownership, cancellation reasons, notification content, client profiles and merging."""
+"""Ownership, cancellation reasons, client profiles and merging."""
 
 from __future__ import annotations
 
@@ -22,11 +22,6 @@ from switchboard_booking.domain.model import (
     check_slot,
     ensure_distinct_for_merge,
     ensure_may_book,
-)
-from switchboard_booking.domain.notifications import (
-    AppointmentContext,
-    Recipient,
-    notifications_for,
 )
 
 T = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
@@ -118,29 +113,6 @@ def test_cancellation_reason_rule() -> None:
     assert check_cancellation_reason(None, required=False, active_reason_ids=reasons) is None
     with pytest.raises(InvalidRequest, match="unknown"):
         check_cancellation_reason("made-up", required=False, active_reason_ids=reasons)
-
-
-def test_notifications_share_attendee_notes_and_never_private_notes() -> None:
-    context = AppointmentContext(
-        "Moscow Center", "Tverskaya 1", "Europe/Moscow", "Dr Ivanova", "Consultation"
-    )
-    people = [
-        Recipient("c1", "Olga K", "olga@example.com", "+79161234567", True),
-        Recipient("c2", "Ivan K", "ivan@example.com", None, False),
-        Recipient("c3", "No Contact", None, None, False),
-    ]
-    sent = notifications_for("booked", appointment(), context, people)
-    assert [(n.client_id, n.channel, n.address) for n in sent] == [
-        ("c1", "sms", "+79161234567"),
-        ("c2", "email", "ivan@example.com"),
-        ("c3", "log", None),
-    ]
-    for n in sent:
-        everything = " ".join(n.content.values())
-        assert "Bring your X-ray" in everything
-        assert "VIP" not in everything and "difficult" not in everything
-        assert "cough" not in everything
-        assert n.content["starts_at_local"] == "2026-03-02 10:00"
 
 
 def test_slot_checks() -> None:

@@ -1,4 +1,4 @@
-"""Loading and saving appointments, the slots they hold, and their notifications."""
+"""Loading and saving appointments and the slots they hold."""
 
 from __future__ import annotations
 
@@ -10,27 +10,16 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard_booking.adapters.ids import new_id
 from switchboard_booking.adapters.tables import (
     NO_OVERLAP_CONSTRAINT,
     appointment_attendees,
     appointments,
     call_centers,
     cancellation_reasons,
-    clients,
-    clinics,
-    notifications,
-    practitioners,
-    services,
 )
 from switchboard_booking.domain.availability import Interval
 from switchboard_booking.domain.errors import NotFound
 from switchboard_booking.domain.model import Appointment
-from switchboard_booking.domain.notifications import (
-    AppointmentContext,
-    Notification,
-    Recipient,
-)
 
 # --- slots -----------------------------------------------------------------------------------
 
@@ -96,6 +85,7 @@ def _appointment(row: Any, attendee_ids: Sequence[str]) -> Appointment:
         starts_at=row.starts_at,
         ends_at=row.ends_at,
         status=row.status,
+        version=row.version,
         call_center_id=row.call_center_id,
         operator_id=row.operator_id,
         attendee_client_ids=tuple(attendee_ids),
@@ -144,6 +134,7 @@ def _appointment_values(appointment: Appointment) -> dict[str, Any]:
         "starts_at": appointment.starts_at,
         "ends_at": appointment.ends_at,
         "status": appointment.status,
+        "version": appointment.version,
         "attendee_notes": appointment.attendee_notes,
         "private_notes": appointment.private_notes,
         "answers": dict(appointment.answers),
@@ -238,73 +229,3 @@ async def reason_label(session: AsyncSession, reason_id: str | None) -> str | No
     return await session.scalar(
         sa.select(cancellation_reasons.c.label).where(cancellation_reasons.c.reason_id == reason_id)
     )
-
-
-# --- notifications ---------------------------------------------------------------------------
-
-
-async def recipients(session: AsyncSession, client_ids: Sequence[str]) -> list[Recipient]:
-    """How to reach each of the clients (in the given order)."""
-    rows = {
-        r.client_id: r
-        for r in (
-            await session.execute(
-                sa.select(clients).where(clients.c.client_id.in_(list(client_ids)))
-            )
-        ).all()
-    }
-    return [
-        Recipient(
-            cid,
-            f"{rows[cid].first_name} {rows[cid].last_name}",
-            rows[cid].email,
-            rows[cid].mobile,
-            rows[cid].sms_consent,
-        )
-        for cid in dict.fromkeys(client_ids)
-        if cid in rows
-    ]
-
-
-async def appointment_context(
-    session: AsyncSession, appointment: Appointment
-) -> AppointmentContext:
-    """The names a notification about ``appointment`` shows."""
-    row = (
-        await session.execute(
-            sa.select(
-                clinics.c.name,
-                clinics.c.address,
-                clinics.c.time_zone,
-                practitioners.c.name.label("practitioner"),
-                services.c.name.label("service"),
-            )
-            .select_from(clinics)
-            .join(practitioners, practitioners.c.practitioner_id == appointment.practitioner_id)
-            .join(services, services.c.service_id == appointment.service_id)
-            .where(clinics.c.clinic_id == appointment.clinic_id)
-        )
-    ).one()
-    return AppointmentContext(row.name, row.address, row.time_zone, row.practitioner, row.service)
-
-
-async def insert_notifications(
-    session: AsyncSession, appointment_id: str, items: Sequence[Notification]
-) -> None:
-    """Record notifications (delivery picks them up from here)."""
-    if items:
-        await session.execute(
-            sa.insert(notifications),
-            [
-                {
-                    "notification_id": new_id(),
-                    "appointment_id": appointment_id,
-                    "client_id": n.client_id,
-                    "kind": n.kind,
-                    "channel": n.channel,
-                    "address": n.address,
-                    "content": n.content,
-                }
-                for n in items
-            ],
-        )

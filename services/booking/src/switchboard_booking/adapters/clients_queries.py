@@ -1,4 +1,4 @@
-"""Read models of clients: search, one client's card, their notifications."""
+"""Read models of clients: search, one client's card."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard_booking.adapters.tables import client_phones, clients, notifications
+from switchboard_booking.adapters.tables import client_phones, clients
 from switchboard_booking.domain.errors import NotFound
 from switchboard_phones import SearchDigits
 
@@ -27,6 +27,8 @@ class ClientRow:
     phones: list[str]
     sms_consent: bool
     date_of_birth: date | None
+    email_consent: bool = True
+    language: str = "ru"
 
 
 def _client_rows(rows: list[Any], phones: dict[str, list[str]]) -> list[ClientRow]:
@@ -41,6 +43,8 @@ def _client_rows(rows: list[Any], phones: dict[str, list[str]]) -> list[ClientRo
             phones.get(r.client_id, []),
             r.sms_consent,
             r.date_of_birth,
+            r.email_consent,
+            r.language,
         )
         for r in rows
     ]
@@ -111,25 +115,3 @@ async def get_client(session: AsyncSession, client_id: str) -> ClientRow:
     if not rows:
         raise NotFound(f"no client {client_id!r}")
     return _client_rows(rows, await _phones_of(session, [client_id]))[0]
-
-
-async def client_notifications(session: AsyncSession, client_id: str) -> list[dict[str, Any]]:
-    """The notifications recorded for a client, newest first."""
-    n = notifications.c
-    rows = (
-        await session.execute(
-            sa.select(
-                n.notification_id,
-                n.appointment_id,
-                n.kind,
-                n.channel,
-                n.address,
-                n.content,
-                n.status,
-                n.created_at,
-            )
-            .where(n.client_id == client_id)
-            .order_by(n.created_at.desc(), n.notification_id)
-        )
-    ).all()
-    return [dict(r._mapping) for r in rows]

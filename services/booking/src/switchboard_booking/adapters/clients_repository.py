@@ -48,6 +48,8 @@ async def load_client(
         row.sms_consent,
         row.date_of_birth,
         tuple(phones),
+        row.language,
+        row.email_consent,
     )
 
 
@@ -82,6 +84,8 @@ async def save_client(
         "mobile": profile.mobile,
         "sms_consent": profile.sms_consent,
         "date_of_birth": profile.date_of_birth,
+        "language": profile.language,
+        "email_consent": profile.email_consent,
     }
     if new:
         await session.execute(sa.insert(clients).values(client_id=client_id, **values))

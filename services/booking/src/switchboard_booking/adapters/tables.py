@@ -30,6 +30,11 @@ clinics = sa.Table(
     # [{"weekday": 0, "opens": "08:00", "closes": "20:00"}, …] in local time.
     sa.Column("opening_hours", JSONB, nullable=False, server_default="[]"),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    # How long before an appointment its reminder goes out; 0: no reminders at this clinic.
+    sa.Column("reminder_hours_before", sa.Integer, nullable=False, server_default="24"),
+    sa.CheckConstraint(
+        "reminder_hours_before BETWEEN 0 AND 336", name="reminder_hours_before_range"
+    ),
 )
 
 services = sa.Table(
@@ -144,6 +149,10 @@ clients = sa.Table(
     sa.Column("email", sa.Text),
     sa.Column("mobile", sa.Text),
     sa.Column("sms_consent", sa.Boolean, nullable=False, server_default=sa.false()),
+    # False once the client unsubscribed (the link in every email) or said no.
+    sa.Column("email_consent", sa.Boolean, nullable=False, server_default=sa.true()),
+    # The language notifications are written in ("ru", "en").
+    sa.Column("language", sa.Text, nullable=False, server_default="ru"),
     sa.Column("date_of_birth", sa.Date),
     _ts("created_at", nullable=False, default_now=True),
     _ts("updated_at", nullable=False, default_now=True),
@@ -187,6 +196,8 @@ appointments = sa.Table(
     _ts("starts_at", nullable=False),
     _ts("ends_at", nullable=False),
     sa.Column("status", sa.Text, nullable=False, server_default="booked"),
+    # 1 when booked, +1 per change: a notification is about one version.
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
     sa.Column("attendee_notes", sa.Text, nullable=False, server_default=""),
     sa.Column("private_notes", sa.Text, nullable=False, server_default=""),
     sa.Column("answers", JSONB, nullable=False, server_default="{}"),
@@ -229,13 +240,57 @@ notifications = sa.Table(
     sa.Column(
         "appointment_id", sa.Text, sa.ForeignKey("appointments.appointment_id"), nullable=False
     ),
+    sa.Column("appointment_version", sa.Integer, nullable=False, server_default="1"),
     sa.Column("client_id", sa.Text, sa.ForeignKey("clients.client_id"), nullable=False),
+    # booked | rescheduled | cancelled | reminder
     sa.Column("kind", sa.Text, nullable=False),
+    # email | sms
     sa.Column("channel", sa.Text, nullable=False),
     sa.Column("address", sa.Text),
+    sa.Column("language", sa.Text, nullable=False, server_default="ru"),
+    # What the templates are rendered from (domain.notifications.MessageFacts): the facts of
+    # that appointment version, never its private notes or answers.
     sa.Column("content", JSONB, nullable=False),
-    # pending → sent by a delivery worker (for now the log is the channel).
-    sa.Column("status", sa.Text, nullable=False, server_default="pending"),
+    # What was (or is being) sent: rendered at the first attempt, kept for every retry.
+    sa.Column("subject", sa.Text),
+    sa.Column("body", sa.Text),
+    # queued → sent | failed (with the reason) | skipped (with why)
+    sa.Column("status", sa.Text, nullable=False, server_default="queued"),
+    sa.Column("status_reason", sa.Text),
+    # Unique per appointment version, kind, recipient and channel; sent to the provider.
+    sa.Column("idempotency_key", sa.Text, nullable=False, unique=True),
+    _ts("due_at", nullable=False, default_now=True),
+    # When a worker may take it next: due_at, a retry's back-off, or a claim's lease.
+    _ts("next_attempt_at", nullable=False, default_now=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("provider_message_id", sa.Text),
+    _ts("sent_at"),
     _ts("created_at", nullable=False, default_now=True),
+    _ts("updated_at", nullable=False, default_now=True),
+    sa.CheckConstraint("status IN ('queued', 'sent', 'failed', 'skipped')", name="status_known"),
     sa.Index("ix_notifications_client_id", "client_id"),
+    sa.Index("ix_notifications_appointment_id", "appointment_id"),
+    sa.Index(
+        "ix_notifications_due",
+        "next_attempt_at",
+        postgresql_where=sa.text("status = 'queued'"),
+    ),
+)
+
+notification_templates = sa.Table(
+    "notification_templates",
+    metadata,
+    sa.Column(
+        "clinic_id",
+        sa.Text,
+        sa.ForeignKey("clinics.clinic_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("kind", sa.Text, primary_key=True),
+    sa.Column("channel", sa.Text, primary_key=True),
+    sa.Column("language", sa.Text, primary_key=True),
+    sa.Column("subject", sa.Text, nullable=False, server_default=""),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("updated_by", sa.Text),
+    _ts("updated_at", nullable=False, default_now=True),
 )

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from switchboard_booking.domain.errors import InvalidRequest
+from switchboard_booking.domain.notifications import LANGUAGES
 from switchboard_phones import InvalidPhoneNumber, normalise
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -31,6 +32,10 @@ class ClientProfile:
     sms_consent: bool = False
     date_of_birth: date | None = None
     phones: tuple[str, ...] = ()
+    #: The language notifications are written in.
+    language: str = "ru"
+    #: False once they unsubscribed from email (the link in every email).
+    email_consent: bool = True
 
     @property
     def display_name(self) -> str:
@@ -53,6 +58,8 @@ def new_profile(
     region: str,
     date_of_birth: date | None = None,
     phones: tuple[str, ...] = (),
+    language: str = "ru",
+    email_consent: bool = True,
 ) -> ClientProfile:
     """A validated profile: first and last name, and an email or a mobile phone at least.
 
@@ -69,6 +76,8 @@ def new_profile(
         raise InvalidRequest("an email or a mobile phone is required")
     if sms_consent and mobile is None:
         raise InvalidRequest("SMS consent needs a mobile phone")
+    if language not in LANGUAGES:
+        raise InvalidRequest(f"language must be one of: {', '.join(LANGUAGES)}")
     extra = tuple(dict.fromkeys(_e164(p, region, "phones") for p in phones if p.strip()))
     return ClientProfile(
         first,
@@ -78,6 +87,8 @@ def new_profile(
         sms_consent,
         date_of_birth,
         tuple(p for p in extra if p != mobile),
+        language,
+        email_consent,
     )
 
 
@@ -93,9 +104,13 @@ def merged_profile(primary: ClientProfile, duplicate: ClientProfile) -> ClientPr
     phones = tuple(
         p for p in dict.fromkeys([*primary.all_phones, *duplicate.all_phones]) if p != mobile
     )
+    email, email_consent = primary.email, primary.email_consent
+    if email is None and duplicate.email is not None:
+        email, email_consent = duplicate.email, duplicate.email_consent
     return replace(
         primary,
-        email=primary.email or duplicate.email,
+        email=email,
+        email_consent=email_consent,
         mobile=mobile,
         sms_consent=consent,
         date_of_birth=primary.date_of_birth or duplicate.date_of_birth,

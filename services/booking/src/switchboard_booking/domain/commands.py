@@ -18,6 +18,9 @@ class NewClient:
     sms_consent: bool = False
     date_of_birth: date | None = None
     phones: tuple[str, ...] = ()
+    #: The language of their notifications; None: the chain's default.
+    language: str | None = None
+    email_consent: bool = True
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,8 @@ class UpdateClient:
     sms_consent: bool | None = None
     date_of_birth: date | None = None
     phones: tuple[str, ...] | None = None
+    language: str | None = None
+    email_consent: bool | None = None
 
 
 @dataclass(frozen=True)

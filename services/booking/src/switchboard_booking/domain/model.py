@@ -105,6 +105,8 @@ class Appointment:
     starts_at: datetime
     ends_at: datetime
     status: AppointmentStatus = "booked"
+    #: 1 when booked; every change (a move, the cancellation) is the next version.
+    version: int = 1
     call_center_id: str | None = None
     operator_id: str | None = None
     attendee_client_ids: tuple[str, ...] = ()
@@ -144,6 +146,7 @@ class Appointment:
             starts_at=starts_at,
             ends_at=ends_at,
             practitioner_id=practitioner_id or self.practitioner_id,
+            version=self.version + 1,
         )
 
     def cancelled(
@@ -157,6 +160,7 @@ class Appointment:
             cancelled_at=at,
             cancellation_reason_id=reason_id,
             cancellation_note=note,
+            version=self.version + 1,
         )
 
 

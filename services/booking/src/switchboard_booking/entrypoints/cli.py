@@ -1,4 +1,4 @@
-"""``switchboard-booking serve | migrate | seed``."""
+"""``switchboard-booking serve | migrate | seed | deliver``."""
 
 from __future__ import annotations
 
@@ -46,11 +46,15 @@ def _run_seed(args: argparse.Namespace) -> None:
 def main() -> None:
     """Entry point of the ``switchboard-booking`` command."""
     from switchboard_booking.bootstrap import build_app
+    from switchboard_booking.entrypoints.worker import configure_deliver, run_deliver
     from switchboard_booking.settings import BookingSettings
 
     service_main(
         package="switchboard_booking",
         settings=BookingSettings,
         build_app=build_app,  # type: ignore[arg-type]
-        commands={"seed": (_configure_seed, _run_seed)},
+        commands={
+            "seed": (_configure_seed, _run_seed),
+            "deliver": (configure_deliver, run_deliver),
+        },
     )

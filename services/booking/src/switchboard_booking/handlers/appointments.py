@@ -27,22 +27,11 @@ from switchboard_booking.domain.commands import (
 )
 from switchboard_booking.domain.errors import InvalidRequest, SlotTaken
 from switchboard_booking.domain.model import Actor, Appointment
-from switchboard_booking.domain.notifications import NotificationKind, notifications_for
 from switchboard_booking.handlers.clients import client_for
 from switchboard_booking.handlers.shared import Deps
 from switchboard_contracts import AppointmentBooked, AppointmentCancelled, AppointmentRescheduled
 from switchboard_runtime.db import retry_transaction
 from switchboard_runtime.messaging import publish
-
-
-async def _notify(session: AsyncSession, kind: NotificationKind, appointment: Appointment) -> None:
-    context = await repo.appointment_context(session, appointment)
-    people = await repo.recipients(
-        session, [appointment.client_id, *appointment.attendee_client_ids]
-    )
-    await repo.insert_notifications(
-        session, appointment.appointment_id, notifications_for(kind, appointment, context, people)
-    )
 
 
 async def _candidates(
@@ -112,9 +101,10 @@ async def _clients_of(session: AsyncSession, deps: Deps, cmd: BookAppointment) -
 @retry_transaction()
 async def book_appointment(deps: Deps, actor: Actor, cmd: BookAppointment) -> str:
     """Book an appointment (registering new clients on the way); publishes
-    ``AppointmentBooked`` (and ``ClientRegistered`` for new clients), records the
-    notifications. :class:`SlotTaken` when the practitioner (or, for anyone available,
-    every fitting practitioner) is already booked then."""
+    ``AppointmentBooked`` (and ``ClientRegistered`` for new clients); the notifications
+    follow from that event (``handlers.notifications``). :class:`SlotTaken` when the
+    practitioner (or, for anyone available, every fitting practitioner) is already booked
+    then."""
     model.ensure_may_book(actor)
     if (cmd.client_id is None) == (cmd.new_client is None):
         raise InvalidRequest("give either client_id or new_client")
@@ -149,7 +139,6 @@ async def book_appointment(deps: Deps, actor: Actor, cmd: BookAppointment) -> st
                 break
         else:
             raise SlotTaken(*await repo.holder_of(session, candidates[-1], appointment.interval))
-        await _notify(session, "booked", appointment)
         await publish(
             session,
             *[
@@ -167,6 +156,7 @@ async def book_appointment(deps: Deps, actor: Actor, cmd: BookAppointment) -> st
                     touch_id=cmd.touch_id,
                     call_id=cmd.call_id,
                     attendee_client_ids=list(appointment.attendee_client_ids),
+                    version=appointment.version,
                 )
             ],
             correlation_id=cmd.call_id,
@@ -177,7 +167,7 @@ async def book_appointment(deps: Deps, actor: Actor, cmd: BookAppointment) -> st
 @retry_transaction()
 async def reschedule_appointment(deps: Deps, actor: Actor, cmd: RescheduleAppointment) -> None:
     """Move an appointment (owner's call center or an admin); publishes
-    ``AppointmentRescheduled`` and records the notifications."""
+    ``AppointmentRescheduled`` (the notifications follow from it)."""
     now = datetime.now(UTC)
     async with deps.sessions() as session, session.begin():
         current = await repo.load_appointment(session, cmd.appointment_id, for_update=True)
@@ -204,7 +194,6 @@ async def reschedule_appointment(deps: Deps, actor: Actor, cmd: RescheduleAppoin
         moved = current.moved(actor, cmd.starts_at, ends_at, practitioner_id)
         if not await repo.move_appointment(session, moved):
             raise SlotTaken(*await repo.holder_of(session, practitioner_id, moved.interval))
-        await _notify(session, "rescheduled", moved)
         await publish(
             session,
             *[
@@ -218,6 +207,7 @@ async def reschedule_appointment(deps: Deps, actor: Actor, cmd: RescheduleAppoin
                     ends_at=moved.ends_at,
                     call_center_id=moved.call_center_id,
                     operator_id=actor.operator_id,
+                    version=moved.version,
                 )
             ],
             correlation_id=moved.call_id,
@@ -227,7 +217,8 @@ async def reschedule_appointment(deps: Deps, actor: Actor, cmd: RescheduleAppoin
 @retry_transaction()
 async def cancel_appointment(deps: Deps, actor: Actor, cmd: CancelAppointment) -> None:
     """Cancel an appointment (owner's call center or an admin), with a reason when the
-    chain requires one; publishes ``AppointmentCancelled`` and records the notifications."""
+    chain requires one; publishes ``AppointmentCancelled`` (the notifications follow from
+    it)."""
     now = datetime.now(UTC)
     async with deps.sessions() as session, session.begin():
         current = await repo.load_appointment(session, cmd.appointment_id, for_update=True)
@@ -239,7 +230,6 @@ async def cancel_appointment(deps: Deps, actor: Actor, cmd: CancelAppointment) -
         )
         cancelled = current.cancelled(actor, now, reason_id, cmd.note.strip())
         await repo.update_appointment(session, cancelled)
-        await _notify(session, "cancelled", cancelled)
         await publish(
             session,
             *[
@@ -251,6 +241,7 @@ async def cancel_appointment(deps: Deps, actor: Actor, cmd: CancelAppointment) -
                     reason=await repo.reason_label(session, reason_id),
                     call_center_id=cancelled.call_center_id,
                     operator_id=actor.operator_id,
+                    version=cancelled.version,
                 )
             ],
             correlation_id=cancelled.call_id,

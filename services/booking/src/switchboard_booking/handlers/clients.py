@@ -45,6 +45,8 @@ async def _register(session: AsyncSession, deps: Deps, data: NewClient) -> str:
         region=deps.settings.default_region,
         date_of_birth=data.date_of_birth,
         phones=data.phones,
+        language=data.language or deps.settings.default_language,
+        email_consent=data.email_consent,
     )
     client_id = new_id()
     await repo.save_client(session, client_id, profile, new=True)
@@ -90,6 +92,8 @@ async def update_client(deps: Deps, actor: Actor, cmd: UpdateClient) -> None:
             sms_consent=pick(cmd.sms_consent, current.sms_consent),
             date_of_birth=pick(cmd.date_of_birth, current.date_of_birth),
             phones=pick(cmd.phones, current.phones),
+            language=pick(cmd.language, current.language),
+            email_consent=pick(cmd.email_consent, current.email_consent),
             region=deps.settings.default_region,
         )
         await repo.save_client(session, cmd.client_id, profile, new=False)
@@ -127,6 +131,8 @@ def _profile_dict(client_id: str, p: ClientProfile) -> dict[str, Any]:
         "mobile": p.mobile,
         "phones": list(p.phones),
         "sms_consent": p.sms_consent,
+        "email_consent": p.email_consent,
+        "language": p.language,
         "date_of_birth": p.date_of_birth,
     }
 

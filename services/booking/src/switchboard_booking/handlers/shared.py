@@ -8,7 +8,9 @@ serialization failure it runs again whole (``retry_transaction``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -21,3 +23,7 @@ class Deps:
 
     sessions: async_sessionmaker[AsyncSession]
     settings: BookingSettings
+    #: Now, for what waits on time (notifications due, retries, leases); tests move it.
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    #: Wakes the notification worker once new notifications are committed.
+    wake_delivery: Callable[[], None] = field(default=lambda: None)

@@ -1,6 +1,6 @@
 """Booking's HTTP API under ``/api/booking``: one router per area (``auth``, ``clients``,
-``appointments``, ``directory``), request bodies in ``bodies`` and ``directory_bodies``,
-domain errors mapped to status codes in ``errors`` and only there.
+``appointments``, ``directory``, ``notifications``), request bodies in ``bodies`` and
+``directory_bodies``, domain errors mapped to status codes in ``errors`` and only there.
 
 Routes parse and validate, call a handler or a query, and answer; they never publish
 (the handlers do, with the runtime's ``publish``).
@@ -11,15 +11,22 @@ dependency types built inside each ``router()`` as real objects, not strings.
 
 from fastapi import APIRouter
 
-from switchboard_booking.entrypoints.api import appointments, auth, clients, directory
+from switchboard_booking.entrypoints.api import (
+    appointments,
+    auth,
+    clients,
+    directory,
+    notifications,
+)
 from switchboard_booking.entrypoints.api.guards import guards
 from switchboard_booking.handlers.shared import Deps
 
 
 def booking_router(deps: Deps) -> APIRouter:
-    """Every booking endpoint; all but login and logout need a session."""
+    """Every booking endpoint; all but login, logout and unsubscribe need a session."""
     who = guards(deps.settings)
     combined = APIRouter()
-    for area in (auth, clients, appointments, directory):
+    for area in (auth, clients, appointments, directory, notifications):
         combined.include_router(area.router(deps, who))
+    combined.include_router(notifications.public_router(deps))
     return combined

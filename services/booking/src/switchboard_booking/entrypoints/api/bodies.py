@@ -49,6 +49,7 @@ Text = Annotated[str, Field(max_length=4000)]
 Email = Annotated[str, Field(max_length=320)]
 Phone = Annotated[str, Field(max_length=40)]
 MeetingMethod = Literal["in_person", "video", "phone"]
+Language = Literal["ru", "en"]
 
 # --- auth ------------------------------------------------------------------------------------
 
@@ -83,6 +84,12 @@ class NewClientBody(Body):
     phones: list[Phone] = Field(
         default_factory=list, max_length=10, description="Further numbers, any format."
     )
+    language: Language | None = Field(
+        default=None, description="Their notifications' language; the chain's default if omitted."
+    )
+    email_consent: bool = Field(
+        default=True, description="Emails may be sent (false once they unsubscribed)."
+    )
 
     def command(self) -> commands.NewClient:
         """As the domain command."""
@@ -101,6 +108,10 @@ class ClientPatchBody(Body):
     date_of_birth: date | None = None
     phones: list[Phone] | None = Field(
         default=None, max_length=10, description="The further numbers, replacing the old ones."
+    )
+    language: Language | None = Field(default=None, description="Their notifications' language.")
+    email_consent: bool | None = Field(
+        default=None, description="Emails may be sent (false once they unsubscribed)."
     )
 
 

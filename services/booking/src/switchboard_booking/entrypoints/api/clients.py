@@ -6,7 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, status
 
-from switchboard_booking.adapters import appointments_queries, clients_queries
+from switchboard_booking.adapters import (
+    appointments_queries,
+    clients_queries,
+    notifications_queries,
+)
 from switchboard_booking.domain import commands
 from switchboard_booking.domain.errors import InvalidRequest
 from switchboard_booking.domain.model import Actor
@@ -103,9 +107,11 @@ def router(deps: Deps, guards: Guards) -> APIRouter:
 
     @router.get("/clients/{client_id}/notifications")
     async def client_notifications(client_id: str) -> dict[str, Any]:
-        """The notifications recorded for a client, newest first."""
+        """Every notification to the client: kind, channel, address, status (``queued``,
+        ``sent``, ``failed`` or ``skipped``) with the reason, when, and the text sent;
+        newest first."""
         async with sessions() as session:
             await clients_queries.get_client(session, client_id)
-            return {"items": await clients_queries.client_notifications(session, client_id)}
+            return {"items": await notifications_queries.client_notifications(session, client_id)}
 
     return router

@@ -17,6 +17,7 @@ CallCenterKind = Literal["internal", "external"]
 
 _NEW_ID = "Id to create it under (a readable slug, say); a new one is made when omitted."
 _ACTIVE = "Inactive entries stay on record but are no longer offered."
+_REMINDER = "Hours before a visit its reminder goes out; 0: no reminders at this clinic."
 _ROLE = (
     "admin changes anything; call_centre and clinic_staff book for their call center; "
     "manager reads."
@@ -43,6 +44,7 @@ class ClinicBody(Body):
     time_zone: Name = Field(description="IANA name, such as Europe/Moscow.")
     opening_hours: list[HoursBody] = Field(default_factory=list)
     active: bool = Field(default=True, description=_ACTIVE)
+    reminder_hours_before: int = Field(default=24, ge=0, le=336, description=_REMINDER)
 
 
 class ClinicPatch(Patch):
@@ -54,6 +56,7 @@ class ClinicPatch(Patch):
     time_zone: Name | None = Field(default=None, description="IANA name, such as Europe/Moscow.")
     opening_hours: list[HoursBody] | None = Field(default=None, description="Replaces them all.")
     active: bool | None = None
+    reminder_hours_before: int | None = Field(default=None, ge=0, le=336, description=_REMINDER)
 
 
 # --- services --------------------------------------------------------------------------------

@@ -1,0 +1,326 @@
+"""Notification rows: planning them, claiming the due ones, recording what happened; the
+facts and recipients they are written from.
+
+Claims are ``FOR UPDATE SKIP LOCKED``, so any number of workers (every booking replica)
+share the queue without taking the same row; a claim moves the row's ``next_attempt_at``
+a lease ahead, so a worker that dies mid-send leaves it to another once the lease ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchboard_booking.adapters.ids import new_id
+from switchboard_booking.adapters.tables import (
+    appointment_attendees,
+    appointments,
+    clients,
+    clinics,
+    notifications,
+    practitioners,
+    services,
+)
+from switchboard_booking.domain.errors import NotFound
+from switchboard_booking.domain.notifications import (
+    Language,
+    MessageFacts,
+    PlannedNotification,
+    Recipient,
+)
+
+# --- what notifications are written from ---------------------------------------------------
+
+
+async def recipients(session: AsyncSession, client_ids: Sequence[str]) -> list[Recipient]:
+    """How to reach each of the clients (in the given order, without repeats)."""
+    rows = {
+        r.client_id: r
+        for r in (
+            await session.execute(
+                sa.select(clients).where(clients.c.client_id.in_(list(client_ids)))
+            )
+        ).all()
+    }
+    return [
+        Recipient(
+            client_id=cid,
+            display_name=f"{rows[cid].first_name} {rows[cid].last_name}",
+            email=rows[cid].email,
+            mobile=rows[cid].mobile,
+            sms_consent=rows[cid].sms_consent,
+            email_consent=rows[cid].email_consent,
+            language=rows[cid].language,
+        )
+        for cid in dict.fromkeys(client_ids)
+        if cid in rows
+    ]
+
+
+@dataclass(frozen=True)
+class AppointmentNow:
+    """An appointment as it is in the database, with what planning needs of its clinic."""
+
+    appointment_id: str
+    client_id: str
+    clinic_id: str
+    attendee_client_ids: tuple[str, ...]
+    status: str
+    version: int
+    starts_at: datetime
+    reminder_hours_before: int
+
+
+async def appointment_now(session: AsyncSession, appointment_id: str) -> AppointmentNow:
+    """The appointment's current state, or :class:`NotFound`."""
+    a = appointments.c
+    row = (
+        await session.execute(
+            sa.select(
+                a.appointment_id,
+                a.client_id,
+                a.clinic_id,
+                a.status,
+                a.version,
+                a.starts_at,
+                clinics.c.reminder_hours_before,
+            )
+            .join(clinics, clinics.c.clinic_id == a.clinic_id)
+            .where(a.appointment_id == appointment_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"no appointment {appointment_id!r}")
+    attendees = (
+        await session.scalars(
+            sa.select(appointment_attendees.c.client_id)
+            .where(appointment_attendees.c.appointment_id == appointment_id)
+            .order_by(appointment_attendees.c.client_id)
+        )
+    ).all()
+    return AppointmentNow(
+        row.appointment_id,
+        row.client_id,
+        row.clinic_id,
+        tuple(attendees),
+        row.status,
+        row.version,
+        row.starts_at,
+        row.reminder_hours_before,
+    )
+
+
+async def facts(
+    session: AsyncSession,
+    appointment_id: str,
+    *,
+    practitioner_id: str | None,
+    starts_at: datetime | None,
+    ends_at: datetime | None,
+    previous_starts_at: datetime | None = None,
+    cancellation_reason: str | None = None,
+) -> MessageFacts:
+    """The facts of one appointment version: times and practitioner as the event says
+    (the appointment may have changed since), names and attendee notes from the tables.
+    Private notes and answers are not read."""
+    a = appointments.c
+    client = clients.alias("client")
+    practitioner = practitioners.alias("practitioner")
+    row = (
+        await session.execute(
+            sa.select(
+                (client.c.first_name + " " + client.c.last_name).label("client_name"),
+                clinics.c.name.label("clinic_name"),
+                clinics.c.address,
+                clinics.c.time_zone,
+                practitioner.c.name.label("practitioner_name"),
+                services.c.name.label("service_name"),
+                a.meeting_method,
+                a.starts_at,
+                a.ends_at,
+                a.attendee_notes,
+            )
+            .select_from(appointments)
+            .join(client, client.c.client_id == a.client_id)
+            .join(clinics, clinics.c.clinic_id == a.clinic_id)
+            .join(services, services.c.service_id == a.service_id)
+            .join(
+                practitioner,
+                practitioner.c.practitioner_id
+                == sa.func.coalesce(practitioner_id, a.practitioner_id),
+            )
+            .where(a.appointment_id == appointment_id)
+        )
+    ).one()
+    return MessageFacts(
+        recipient_name=row.client_name,
+        client_name=row.client_name,
+        clinic_name=row.clinic_name,
+        clinic_address=row.address,
+        time_zone=row.time_zone,
+        practitioner_name=row.practitioner_name,
+        service_name=row.service_name,
+        meeting_method=row.meeting_method,
+        starts_at=(starts_at or row.starts_at).isoformat(),
+        ends_at=(ends_at or row.ends_at).isoformat(),
+        previous_starts_at=previous_starts_at.isoformat() if previous_starts_at else None,
+        cancellation_reason=cancellation_reason,
+        attendee_notes=row.attendee_notes,
+    )
+
+
+# --- planning --------------------------------------------------------------------------------
+
+
+async def insert_planned(
+    session: AsyncSession, planned: Sequence[PlannedNotification], now: datetime
+) -> None:
+    """Write planned notifications; one whose idempotency key exists is left as it is (an
+    event handled twice plans nothing new)."""
+    if not planned:
+        return
+    rows = [
+        {
+            "notification_id": new_id(),
+            "appointment_id": p.appointment_id,
+            "appointment_version": p.appointment_version,
+            "client_id": p.client_id,
+            "kind": p.kind,
+            "channel": p.channel,
+            "address": p.address,
+            "language": p.language,
+            "content": p.facts.as_json(),
+            "status": "skipped" if p.skip_reason else "queued",
+            "status_reason": p.skip_reason,
+            "idempotency_key": p.idempotency_key,
+            "due_at": p.due_at,
+            "next_attempt_at": p.due_at,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for p in planned
+    ]
+    await session.execute(
+        pg_insert(notifications)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+    )
+
+
+async def skip_queued_reminders(
+    session: AsyncSession, appointment_id: str, *, below_version: int, reason: str, now: datetime
+) -> None:
+    """Drop the queued reminders planned for versions before ``below_version``."""
+    n = notifications.c
+    await session.execute(
+        sa.update(notifications)
+        .where(
+            n.appointment_id == appointment_id,
+            n.kind == "reminder",
+            n.status == "queued",
+            n.appointment_version < below_version,
+        )
+        .values(status="skipped", status_reason=reason, updated_at=now)
+    )
+
+
+# --- delivery --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DueNotification:
+    """A claimed notification and what sending it needs."""
+
+    notification_id: str
+    appointment_id: str
+    appointment_version: int
+    clinic_id: str
+    client_id: str
+    kind: str
+    channel: str
+    address: str
+    language: Language
+    facts: MessageFacts
+    subject: str | None
+    body: str | None
+    idempotency_key: str
+    attempts: int
+
+
+async def claim_due(
+    session: AsyncSession, now: datetime, *, limit: int, lease: timedelta
+) -> list[DueNotification]:
+    """Take up to ``limit`` queued notifications due at ``now``; each counts an attempt and
+    is held for ``lease`` (another worker takes it only if this one never reports back)."""
+    n = notifications.c
+    rows = (
+        await session.execute(
+            sa.select(notifications, appointments.c.clinic_id)
+            .join(appointments, appointments.c.appointment_id == n.appointment_id)
+            .where(n.status == "queued", n.next_attempt_at <= now)
+            .order_by(n.next_attempt_at)
+            .limit(limit)
+            .with_for_update(of=notifications, skip_locked=True)
+        )
+    ).all()
+    if rows:
+        await session.execute(
+            sa.update(notifications)
+            .where(n.notification_id.in_([r.notification_id for r in rows]))
+            .values(next_attempt_at=now + lease, attempts=n.attempts + 1, updated_at=now)
+        )
+    return [
+        DueNotification(
+            notification_id=r.notification_id,
+            appointment_id=r.appointment_id,
+            appointment_version=r.appointment_version,
+            clinic_id=r.clinic_id,
+            client_id=r.client_id,
+            kind=r.kind,
+            channel=r.channel,
+            address=r.address or "",
+            language=r.language,
+            facts=MessageFacts.from_json(dict(r.content)),
+            subject=r.subject,
+            body=r.body,
+            idempotency_key=r.idempotency_key,
+            attempts=r.attempts + 1,
+        )
+        for r in rows
+    ]
+
+
+async def record(
+    session: AsyncSession,
+    notification_id: str,
+    *,
+    status: str,
+    reason: str | None,
+    now: datetime,
+    next_attempt_at: datetime | None = None,
+    subject: str | None = None,
+    body: str | None = None,
+    provider_message_id: str | None = None,
+) -> None:
+    """Record an attempt's outcome (and the text that was sent, once rendered)."""
+    values: dict[str, Any] = {"status": status, "status_reason": reason, "updated_at": now}
+    if next_attempt_at is not None:
+        values["next_attempt_at"] = next_attempt_at
+    if subject is not None:
+        values["subject"] = subject
+    if body is not None:
+        values["body"] = body
+    if status == "sent":
+        values["sent_at"] = now
+        values["provider_message_id"] = provider_message_id
+    await session.execute(
+        sa.update(notifications)
+        .where(notifications.c.notification_id == notification_id)
+        .values(**values)
+    )

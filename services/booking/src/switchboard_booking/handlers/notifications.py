@@ -1,0 +1,173 @@
+"""Planning notifications from booking's own appointment events.
+
+Booking publishes ``AppointmentBooked`` / ``Rescheduled`` / ``Cancelled`` through its outbox;
+this subscription (consumer group ``booking.notifications``) reads them back and writes the
+notification rows: the confirmation to send now and the reminder due before the visit, one
+per recipient and channel, each with its idempotency key. The runtime records each
+``event_id`` in the same transaction, and the keys are unique, so an event read twice
+plans nothing twice. The delivery worker (``handlers.delivery``) sends what is due.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchboard_booking.adapters import notifications_repository as repo
+from switchboard_booking.adapters.notifications_repository import AppointmentNow
+from switchboard_booking.domain.notifications import (
+    CANCELLED,
+    MOVED,
+    MessageFacts,
+    PlannedNotification,
+    Recipient,
+    plan,
+    reminder_time,
+    reminder_too_late,
+)
+from switchboard_booking.handlers.shared import Deps
+from switchboard_contracts import (
+    AppointmentBooked,
+    AppointmentCancelled,
+    AppointmentRescheduled,
+    Envelope,
+)
+from switchboard_runtime.messaging import Subscription, after_commit
+
+
+def _reminders(
+    appointment: AppointmentNow,
+    version: int,
+    facts: MessageFacts,
+    people: list[Recipient],
+    starts_at: datetime,
+    planned_at: datetime,
+) -> list[PlannedNotification]:
+    """The reminders of this version, if it is still the appointment's current one (a later
+    change plans its own) and the clinic sends reminders."""
+    if appointment.version != version or appointment.status != "booked":
+        return []
+    hours = appointment.reminder_hours_before
+    due = reminder_time(starts_at, hours)
+    if due is None:
+        return []
+    too_late = reminder_too_late(due, planned_at, hours)
+    return plan(
+        kind="reminder",
+        appointment_id=appointment.appointment_id,
+        version=version,
+        facts=facts,
+        recipients=people,
+        due_at=planned_at if too_late else due,
+        skip_reason=too_late,
+    )
+
+
+async def _write(session: AsyncSession, deps: Deps, planned: list[PlannedNotification]) -> None:
+    await repo.insert_planned(session, planned, deps.clock())
+    after_commit(session, deps.wake_delivery)
+
+
+async def on_booked(
+    session: AsyncSession, envelope: Envelope[AppointmentBooked], deps: Deps
+) -> None:
+    """The confirmation to the client and every attendee, and the reminder."""
+    event = envelope.payload
+    version = event.version or 1
+    appointment = await repo.appointment_now(session, event.appointment_id)
+    facts = await repo.facts(
+        session,
+        event.appointment_id,
+        practitioner_id=event.practitioner_id,
+        starts_at=event.starts_at,
+        ends_at=event.ends_at,
+    )
+    people = await repo.recipients(session, [event.client_id, *event.attendee_client_ids])
+    common: dict[str, Any] = {"appointment_id": event.appointment_id, "version": version}
+    planned = plan(
+        kind="booked", facts=facts, recipients=people, due_at=envelope.occurred_at, **common
+    )
+    planned += _reminders(
+        appointment, version, facts, people, event.starts_at, envelope.occurred_at
+    )
+    await _write(session, deps, planned)
+
+
+async def on_rescheduled(
+    session: AsyncSession, envelope: Envelope[AppointmentRescheduled], deps: Deps
+) -> None:
+    """The new time (and the old one) to everyone; the old reminder dropped, a new one
+    planned."""
+    event = envelope.payload
+    appointment = await repo.appointment_now(session, event.appointment_id)
+    version = event.version or appointment.version
+    await repo.skip_queued_reminders(
+        session, event.appointment_id, below_version=version, reason=MOVED, now=deps.clock()
+    )
+    facts = await repo.facts(
+        session,
+        event.appointment_id,
+        practitioner_id=event.practitioner_id,
+        starts_at=event.starts_at,
+        ends_at=event.ends_at,
+        previous_starts_at=event.previous_starts_at,
+    )
+    people = await repo.recipients(
+        session, [appointment.client_id, *appointment.attendee_client_ids]
+    )
+    planned = plan(
+        kind="rescheduled",
+        appointment_id=event.appointment_id,
+        version=version,
+        facts=facts,
+        recipients=people,
+        due_at=envelope.occurred_at,
+    )
+    planned += _reminders(
+        appointment, version, facts, people, event.starts_at, envelope.occurred_at
+    )
+    await _write(session, deps, planned)
+
+
+async def on_cancelled(
+    session: AsyncSession, envelope: Envelope[AppointmentCancelled], deps: Deps
+) -> None:
+    """The cancellation (with the reason's label) to everyone; queued reminders dropped."""
+    event = envelope.payload
+    appointment = await repo.appointment_now(session, event.appointment_id)
+    version = event.version or appointment.version
+    await repo.skip_queued_reminders(
+        session, event.appointment_id, below_version=version, reason=CANCELLED, now=deps.clock()
+    )
+    facts = await repo.facts(
+        session,
+        event.appointment_id,
+        practitioner_id=None,
+        starts_at=None,
+        ends_at=None,
+        cancellation_reason=event.reason,
+    )
+    people = await repo.recipients(
+        session, [appointment.client_id, *appointment.attendee_client_ids]
+    )
+    planned = plan(
+        kind="cancelled",
+        appointment_id=event.appointment_id,
+        version=version,
+        facts=facts,
+        recipients=people,
+        due_at=envelope.occurred_at,
+    )
+    await _write(session, deps, planned)
+
+
+SUBSCRIPTION: Subscription[Deps] = Subscription(
+    group="booking.notifications",
+    handlers={
+        AppointmentBooked: on_booked,
+        AppointmentRescheduled: on_rescheduled,
+        AppointmentCancelled: on_cancelled,
+    },
+)
