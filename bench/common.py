@@ -1,16 +1,25 @@
-"""What every benchmark shares: the machine it ran on, timing a read of a whole topic, and
-removing its throw-away topics."""
+"""What every benchmark shares: the machine it ran on, timing a read of a whole topic,
+removing its throw-away topics, service processes on free ports and latency percentiles."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
 import platform
+import socket
+import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def write_result(path: Path, result: dict[str, Any]) -> None:
@@ -97,3 +106,81 @@ async def timed_drain(
         return time.perf_counter() - began
     finally:
         await consumer.stop()
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def proc_kib(pid: int, field: str) -> int:
+    """A ``/proc/<pid>/status`` memory field (``VmRSS``, ``VmHWM``) in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+def proc_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def percentiles(values: list[float]) -> dict[str, float | None]:
+    """p50 / p99 / max in milliseconds."""
+    if not values:
+        return {"p50": None, "p99": None, "max": None, "n": 0}
+    ordered = sorted(values)
+    p99 = ordered[min(len(ordered) - 1, max(0, int(len(ordered) * 0.99 + 0.5) - 1))]
+    return {
+        "p50": round(statistics.median(ordered) * 1000, 1),
+        "p99": round(p99 * 1000, 1),
+        "max": round(ordered[-1] * 1000, 1),
+        "n": len(ordered),
+    }
+
+
+class Service:
+    """One service process (``switchboard-<name> serve``) on a free port."""
+
+    def __init__(self, name: str, env: dict[str, str], *, log_tag: str = "notify"):
+        self.name = name
+        self.port = free_port()
+        command = Path(sys.executable).parent / f"switchboard-{name}"
+        logs = REPO / ".cache" / "bench"
+        logs.mkdir(parents=True, exist_ok=True)
+        self.log = open(logs / f"{log_tag}-{name}.log", "w")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [str(command), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def ready(self, client: httpx.AsyncClient, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited; see {self.log.name}")
+            with contextlib.suppress(httpx.HTTPError):
+                if (await client.get(f"{self.url}/readyz")).status_code == 200:
+                    return
+            await asyncio.sleep(0.2)
+        raise TimeoutError(f"{self.name} not ready within {timeout}s")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()

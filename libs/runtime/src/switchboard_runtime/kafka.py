@@ -35,6 +35,10 @@ log = get_logger(__name__)
 DEFAULT_PARTITIONS = 3
 
 
+#: The header every record the services send carries (FastStream's publish adds it too).
+_JSON_HEADERS = [("content-type", b"application/json")]
+_JSON_HEADER = {"content-type": "application/json"}
+
 #: Errors after which aiokafka's idempotent producer cannot send on that partition again
 #: (its sequence numbers no longer match the broker's): only a new producer session helps.
 _WEDGING = (OutOfOrderSequenceNumber, UnknownProducerId, InvalidProducerEpoch, ProducerFenced)
@@ -67,15 +71,50 @@ class Broker(KafkaBroker):
             result.add_done_callback(self._note_wedging)
         return result
 
+    async def send_many(
+        self, records: Iterable[tuple[str, bytes | None, bytes]]
+    ) -> list[asyncio.Future[Any]]:
+        """Send ``(topic, key, value)`` records as JSON, pipelined, and return the futures of
+        their acknowledgements (wait with :func:`acknowledged`).
+
+        The same producer and guarantees as :meth:`publish` (acks=all, idempotent, a wedged
+        producer replaced first), without FastStream's per-message middleware: the outbox
+        relay and the webhook send thousands of records a second, and that middleware was
+        most of their cost per record.
+        """
+        if self._wedged or self.producer_dead():
+            await self._renew_producer()
+        producer = self._aiokafka_producer()
+        if producer is None:  # not connected the way this version of FastStream does it
+            return [
+                await self.publish(
+                    value, topic=topic, key=key, headers=_JSON_HEADER, no_confirm=True
+                )
+                for topic, key, value in records
+            ]
+        futures: list[asyncio.Future[Any]] = []
+        try:
+            for topic, key, value in records:
+                future = await producer.send(topic, value, key=key, headers=_JSON_HEADERS)
+                future.add_done_callback(self._note_wedging)
+                futures.append(future)
+        except _WEDGING:
+            self._wedged = True
+            raise
+        return futures
+
+    def _aiokafka_producer(self) -> AIOKafkaProducer | None:
+        state = getattr(self.config.broker_config.producer, "_producer", None)
+        producer = getattr(state, "producer", None)
+        return producer if isinstance(producer, AIOKafkaProducer) else None
+
     def _note_wedging(self, future: asyncio.Future[Any]) -> None:
         if not future.cancelled() and isinstance(future.exception(), _WEDGING):
             self._wedged = True
 
     def producer_dead(self) -> bool:
         """Whether the connected producer's sender has stopped (it can no longer send)."""
-        state = getattr(self.config.broker_config.producer, "_producer", None)
-        producer = getattr(state, "producer", None)
-        sender = getattr(producer, "_sender", None)
+        sender = getattr(self._aiokafka_producer(), "_sender", None)
         task = getattr(sender, "sender_task", None)
         return task is not None and task.done()
 

@@ -20,13 +20,12 @@ from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
-from faststream.kafka import KafkaBroker
 from prometheus_client import Counter, Gauge
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from switchboard_contracts import Envelope
 from switchboard_runtime.db import runtime_tables
-from switchboard_runtime.kafka import acknowledged
+from switchboard_runtime.kafka import Broker, acknowledged
 from switchboard_runtime.logging import get_logger
 from switchboard_runtime.retrying import RetryPolicy
 from switchboard_runtime.settings import ServiceSettings
@@ -79,7 +78,7 @@ async def add_events(
 class OutboxRelay:
     """Publishes committed outbox rows to Kafka, in order, at least once."""
 
-    def __init__(self, engine: AsyncEngine, broker: KafkaBroker, settings: ServiceSettings):
+    def __init__(self, engine: AsyncEngine, broker: Broker, settings: ServiceSettings):
         self._engine = engine
         self._broker = broker
         self._settings = settings
@@ -151,16 +150,10 @@ class OutboxRelay:
             return 0
         # Send the whole batch without waiting per message, then wait for every ack:
         # the idempotent producer keeps per-partition order across the pipelined sends.
-        futures = [
-            await self._broker.publish(
-                row.value,
-                topic=row.topic,
-                key=row.key.encode() if row.key is not None else None,
-                headers={"content-type": "application/json"},
-                no_confirm=True,
-            )
+        futures = await self._broker.send_many(
+            (row.topic, row.key.encode() if row.key is not None else None, row.value)
             for row in rows
-        ]
+        )
         await acknowledged(futures)  # a failure fails the batch: it is published again
         await conn.execute(sa.delete(OUTBOX).where(OUTBOX.c.id.in_([r.id for r in rows])))
         await conn.commit()

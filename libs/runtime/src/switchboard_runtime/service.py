@@ -16,7 +16,6 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
-from faststream.kafka import KafkaBroker
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from switchboard_runtime.consumer import (
@@ -29,7 +28,7 @@ from switchboard_runtime.consumer import (
 )
 from switchboard_runtime.db import make_engine, make_session_factory, migrate
 from switchboard_runtime.health import ReadinessCheck, health_router
-from switchboard_runtime.kafka import ensure_topics, make_broker
+from switchboard_runtime.kafka import Broker, ensure_topics, make_broker
 from switchboard_runtime.logging import configure_logging, get_logger
 from switchboard_runtime.messaging import (
     Subscription,
@@ -88,7 +87,7 @@ class ServiceRuntime:
             settings.service_database_url, pool_size=settings.db_pool_size
         )
         self.sessions: async_sessionmaker[AsyncSession] = make_session_factory(self.engine)
-        self.broker: KafkaBroker = make_broker(settings)
+        self.broker: Broker = make_broker(settings)
         self.relay = OutboxRelay(self.engine, self.broker, settings)
         # Every session knows where publish() stages events and which relay to wake.
         self.sessions.configure(info=outbox_session_info(settings, self.relay.wake))

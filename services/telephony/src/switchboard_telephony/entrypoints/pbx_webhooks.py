@@ -23,10 +23,9 @@ from typing import Annotated, Any
 from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Header, HTTPException, Request, status
 from fastapi.responses import JSONResponse
-from faststream.kafka import KafkaBroker
 
 from switchboard_contracts import PBX_EVENTS_RAW
-from switchboard_runtime.kafka import acknowledged
+from switchboard_runtime.kafka import Broker, acknowledged
 from switchboard_runtime.logging import get_logger
 from switchboard_telephony.adapters.delivery_log import DeliveryLog, DeliveryLogUnavailable
 from switchboard_telephony.adapters.pbx.base import (
@@ -74,7 +73,7 @@ def _refused(reason: str, **fields: Any) -> HTTPException:
 
 
 async def _publish_items(
-    settings: TelephonySettings, broker: KafkaBroker, items: Sequence[Any]
+    settings: TelephonySettings, broker: Broker, items: Sequence[Any]
 ) -> tuple[int, list[dict[str, Any]]]:
     """Publish the valid items to ``pbx.events.raw``, acks awaited; (accepted, rejected)."""
     valid: list[tuple[str, dict[str, Any]]] = []
@@ -87,16 +86,11 @@ async def _publish_items(
             continue
         valid.append((event.call_id, raw))
     # Accepted means durable: wait for every acknowledgement (acks=all) before answering.
-    futures = [
-        await broker.publish(
-            json.dumps(raw, separators=(",", ":")).encode(),
-            topic=settings.topic(PBX_EVENTS_RAW),
-            key=call_id.encode(),
-            headers={"content-type": "application/json"},
-            no_confirm=True,
-        )
+    topic = settings.topic(PBX_EVENTS_RAW)
+    futures = await broker.send_many(
+        (topic, call_id.encode(), json.dumps(raw, separators=(",", ":")).encode())
         for call_id, raw in valid
-    ]
+    )
     await acknowledged(futures)
     if errors:
         log.info("pbx.webhook_rejected_items", accepted=len(valid), rejected=len(errors))
@@ -105,7 +99,7 @@ async def _publish_items(
 
 async def _accept_once(
     settings: TelephonySettings,
-    broker: KafkaBroker,
+    broker: Broker,
     deliveries: DeliveryLog,
     replay_key: str,
     ttl: int,
@@ -146,7 +140,7 @@ _COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 def pbx_router(
     settings: TelephonySettings,
-    broker: KafkaBroker,
+    broker: Broker,
     deliveries: DeliveryLog,
     *,
     clock: Callable[[], float] = time.time,
@@ -210,7 +204,7 @@ def pbx_router(
 
 def cloud_pbx_router(
     settings: TelephonySettings,
-    broker: KafkaBroker,
+    broker: Broker,
     deliveries: DeliveryLog,
     adapters: Sequence[WebhookAdapter],
     *,
