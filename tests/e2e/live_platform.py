@@ -136,8 +136,7 @@ class Platform:
         if bundle_is_stale():
             build_console()
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        for name in (*SERVICES, "console", "smtp", "sms"):
-            self.ports[name] = free_port()
+        self.allocate_ports()
         env = self._environment()
         self.seed(env)
         self.start_standins()
@@ -153,6 +152,11 @@ class Platform:
         deadline = time.monotonic() + timeout
         for name in (*SERVICES, "console"):
             self._wait_ready(name, deadline)
+
+    def allocate_ports(self) -> None:
+        """A free port for every service, the gateway and the notification stand-ins."""
+        for name in (*SERVICES, "console", "smtp", "sms"):
+            self.ports[name] = free_port()
 
     @property
     def mail_dir(self) -> Path:

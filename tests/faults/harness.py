@@ -166,9 +166,9 @@ class FaultPlatform(Platform):
     def start(self, timeout: float = 180.0) -> None:
         """Seed booking, start the five services, wait until every one is ready."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        for name in (*SERVICES, "console"):
-            self.ports[name] = free_port()
+        self.allocate_ports()
         self.seed(self._environment())
+        self.start_standins()
         for name in SERVICES:
             self.start_process(name)
         deadline = time.monotonic() + timeout

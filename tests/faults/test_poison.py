@@ -185,9 +185,10 @@ ENVELOPES: dict[str, tuple[Callable[[], Event], str]] = {
     TELEPHONY_SETTINGS: (_settings_changed, "enabled"),
 }
 
-#: Every (service, topic, consumer group) the services subscribe (their consumers.py).
+#: Every (service, topic, consumer group) the services subscribe (their subscription tables).
 SUBSCRIPTIONS: list[tuple[str, str, str]] = [
     ("telephony", BOOKING_DIRECTORY, "telephony.directory"),
+    ("booking", BOOKING_APPOINTMENTS, "booking.notifications"),
     ("crm-touch", TELEPHONY_SETTINGS, "crm-touch"),
     ("crm-touch", BOOKING_DIRECTORY, "crm-touch"),
     ("crm-touch", BOOKING_CLIENTS, "crm-touch"),
@@ -252,8 +253,8 @@ class Running:
     prefix: str
 
 
-#: The services that consume (booking only publishes).
-CONSUMERS = ("telephony", "crm-touch", "analytics", "notify")
+#: The services that consume (booking, its own appointment events for notifications).
+CONSUMERS = ("telephony", "booking", "crm-touch", "analytics", "notify")
 
 
 def _build(service: str, settings_env: dict[str, str]) -> FastAPI:

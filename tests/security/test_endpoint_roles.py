@@ -54,6 +54,7 @@ MSK = ZoneInfo("Europe/Moscow")
 HEALTH = "health and metrics: probed by Kubernetes and scraped by Prometheus; no operator data"
 DOCS = "API documentation (schemas only, no data)"
 BUNDLE = "the console's static bundle: the login page loads before there is a session"
+UNSUBSCRIBE = "a patient's unsubscribe link from an email: its signed token is the credential"
 
 
 @dataclass(frozen=True)
@@ -242,6 +243,47 @@ TABLE: dict[tuple[str, str, str], Row] = {
     ),
     ("booking", "GET", "/api/booking/appointments"): Guarded(
         EVERYONE, Req(params={"date": "{day}", "clinic_id": "clinic-msk-center"})
+    ),
+    ("booking", "GET", "/api/booking/appointments/{appointment_id}/notifications"): Guarded(
+        EVERYONE, Req("/api/booking/appointments/{appointment_id}/notifications")
+    ),
+    ("booking", "GET", "/api/booking/notification-templates"): Guarded(
+        EVERYONE, Req(params={"clinic_id": "clinic-msk-center"})
+    ),
+    (
+        "booking",
+        "PUT",
+        "/api/booking/notification-templates/{clinic_id}/{kind}/{channel}/{language}",
+    ): Guarded(
+        ADMIN,
+        Req(
+            "/api/booking/notification-templates/clinic-msk-center/booked/sms/en",
+            body={"subject": "", "body": "Booked at {{ clinic.name }}"},
+        ),
+    ),
+    (
+        "booking",
+        "DELETE",
+        "/api/booking/notification-templates/{clinic_id}/{kind}/{channel}/{language}",
+    ): Guarded(ADMIN, Req("/api/booking/notification-templates/clinic-msk-center/booked/sms/en")),
+    ("booking", "POST", "/api/booking/notification-templates/preview"): Guarded(
+        ADMIN,
+        Req(
+            body={
+                "clinic_id": "clinic-msk-center",
+                "kind": "booked",
+                "channel": "sms",
+                "language": "en",
+                "subject": "",
+                "body": "Booked",
+            }
+        ),
+    ),
+    ("booking", "GET", "/api/booking/unsubscribe/{token}"): Public(
+        UNSUBSCRIBE, Req("/api/booking/unsubscribe/not-a-signed-token")
+    ),
+    ("booking", "POST", "/api/booking/unsubscribe/{token}"): Public(
+        UNSUBSCRIBE, Req("/api/booking/unsubscribe/not-a-signed-token")
     ),
     ("booking", "GET", "/api/booking/appointments/{appointment_id}"): Guarded(
         EVERYONE, Req("/api/booking/appointments/{appointment_id}")

@@ -30,6 +30,8 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.middlewares import AckPolicy
 from prometheus_client import Counter
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from switchboard_contracts import dlq_topic
@@ -44,12 +46,20 @@ _, PROCESSED = runtime_tables(sa.MetaData())
 
 # One statement for a whole batch, whatever its size: the ids travel as one array, so the
 # statement is compiled and prepared once (a VALUES list per batch size was a fifth of a
-# busy consumer's CPU, spent compiling).
-_MARK_PROCESSED = sa.text(
-    "INSERT INTO processed_events (consumer_group, event_id) "
-    "SELECT :group, unnest(CAST(:ids AS text[])) "
-    "ON CONFLICT DO NOTHING RETURNING event_id"
-).columns(event_id=sa.Text)
+# busy consumer's CPU, spent compiling). Core, not text: a rebuild's schema translation
+# must reach it.
+_MARK_PROCESSED = (
+    pg_insert(PROCESSED)
+    .from_select(
+        ["consumer_group", "event_id"],
+        sa.select(
+            sa.bindparam("group", type_=sa.Text),
+            sa.func.unnest(sa.bindparam("ids", type_=postgresql.ARRAY(sa.Text))),
+        ),
+    )
+    .on_conflict_do_nothing()
+    .returning(PROCESSED.c.event_id)
+)
 
 T = TypeVar("T")
 

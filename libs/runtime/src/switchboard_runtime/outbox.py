@@ -21,6 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from prometheus_client import Counter, Gauge
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from switchboard_contracts import Envelope
@@ -36,11 +37,21 @@ OUTBOX, _ = runtime_tables(sa.MetaData())
 
 # One statement for any number of events (arrays, not a VALUES list per count): compiled
 # and prepared once; rows are inserted in the order given, so ids grow in that order.
-_STAGE = sa.text(
-    "INSERT INTO outbox (event_id, topic, key, value) "
-    "SELECT e, t, k, v FROM unnest(CAST(:ids AS uuid[]), CAST(:topics AS text[]), "
-    "CAST(:keys AS text[]), CAST(:values AS bytea[])) WITH ORDINALITY AS u(e, t, k, v, n) "
-    "ORDER BY n"
+_STAGED = (
+    sa.func.unnest(
+        sa.bindparam("ids", type_=postgresql.ARRAY(sa.Uuid)),
+        sa.bindparam("topics", type_=postgresql.ARRAY(sa.Text)),
+        sa.bindparam("keys", type_=postgresql.ARRAY(sa.Text)),
+        sa.bindparam("values", type_=postgresql.ARRAY(sa.LargeBinary)),
+    )
+    .table_valued("event_id", "topic", "key", "value", with_ordinality="n")
+    .render_derived(name="staged")
+)
+_STAGE = sa.insert(OUTBOX).from_select(
+    ["event_id", "topic", "key", "value"],
+    sa.select(_STAGED.c.event_id, _STAGED.c.topic, _STAGED.c.key, _STAGED.c.value).order_by(
+        _STAGED.c.n
+    ),
 )
 
 OUTBOX_PUBLISHED = Counter(
