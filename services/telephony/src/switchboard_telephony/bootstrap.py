@@ -160,7 +160,7 @@ def build_app(settings: TelephonySettings | None = None) -> FastAPI:
                 webhook_adapters(settings),
                 known=WEBHOOK_ADAPTERS,
             ),
-            admin_router(deps),
+            admin_router(deps, runtime.revocations),
             callmarker_router(deps),
         ],
     )
