@@ -66,7 +66,7 @@ SERVICES = {
             "telephony",
             8001,
             autoscaled=False,
-            secrets={"switchboard-pbx", "switchboard-cloud-pbx"},
+            secrets={"switchboard-pbx", "switchboard-cloud-pbx", "switchboard-telephony-secrets"},
         ),
         Svc("booking", 8002, autoscaled=False, secrets={"switchboard-booking-notifications"}),
         Svc("crm-touch", 8003, autoscaled=False, secrets=set()),

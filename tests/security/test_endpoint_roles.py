@@ -64,6 +64,9 @@ class Req:
     path: str | None = None
     params: dict[str, str] | None = None
     body: Any = None
+    #: Sent instead of the column's session (logout would end the session the rest of
+    #: the matrix uses).
+    headers: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -200,7 +203,12 @@ TABLE: dict[tuple[str, str, str], Row] = {
         Req(body={"username": "maria", "password": "maria"}),
     ),
     ("booking", "POST", "/api/booking/auth/logout"): Public(
-        "only clears the session cookie of whoever calls it"
+        "ends only the session it is sent with (tests/security/test_sessions.py)",
+        Req(headers={}),
+    ),
+    # A seeded operator no column logs in as, so the matrix's own sessions live on.
+    ("booking", "POST", "/api/booking/operators/{operator_id}/sessions/end"): Guarded(
+        ADMIN, Req("/api/booking/operators/op-boris/sessions/end")
     ),
     ("booking", "GET", "/api/booking/auth/me"): Guarded(EVERYONE),
     ("booking", "POST", "/api/booking/clients"): Guarded(
@@ -519,6 +527,8 @@ def _send(
     base: str, method: str, template: str, req: Req, world: dict[str, str], headers: dict[str, str]
 ) -> httpx.Response:
     path = _fill(req.path or template, world)
+    if req.headers is not None:
+        headers = req.headers
     kwargs: dict[str, Any] = {"headers": headers}
     if req.params:
         kwargs["params"] = _fill(req.params, world)

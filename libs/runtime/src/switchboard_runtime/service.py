@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from switchboard_runtime.consumer import (
@@ -37,6 +38,7 @@ from switchboard_runtime.messaging import (
     parse_contract_event,
 )
 from switchboard_runtime.outbox import OutboxRelay
+from switchboard_runtime.sessions import SessionRevocations
 from switchboard_runtime.settings import ServiceSettings
 
 log = get_logger(__name__)
@@ -89,6 +91,10 @@ class ServiceRuntime:
         self.sessions: async_sessionmaker[AsyncSession] = make_session_factory(self.engine)
         self.broker: Broker = make_broker(settings)
         self.relay = OutboxRelay(self.engine, self.broker, settings)
+        #: The process's Redis client (connects on first use), for what replicas share.
+        self.redis: Redis = Redis.from_url(settings.redis_url, socket_timeout=5)
+        #: Ended sessions; every service's ``authenticator`` checks them.
+        self.revocations = SessionRevocations(self.redis, settings.topic_prefix)
         # Every session knows where publish() stages events and which relay to wake.
         self.sessions.configure(info=outbox_session_info(settings, self.relay.wake))
         self.readiness: dict[str, ReadinessCheck] = {
@@ -180,6 +186,7 @@ class ServiceRuntime:
         await self.broker.stop()
         await self.relay.stop()
         await self.engine.dispose()
+        await self.redis.aclose()
         self.started = False
         log.info("service.stopped", service=self.settings.service_name)
 

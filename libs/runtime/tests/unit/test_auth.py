@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from datetime import timedelta
 
 import httpx
@@ -11,14 +13,32 @@ from fastapi import Depends, FastAPI
 from switchboard_runtime.auth import (
     AuthError,
     Principal,
+    Session,
     authenticator,
     hash_password,
     issue_token,
+    needs_rehash,
+    read_session,
     read_token,
     require_roles,
     secrets_equal,
     verify_password,
 )
+from switchboard_runtime.sessions import RevocationsUnavailable, SessionRevocations
+
+
+class MemoryRevocations(SessionRevocations):
+    """Ended session ids in memory; ``down`` plays Redis being away."""
+
+    def __init__(self) -> None:
+        self.ended: set[str] = set()
+        self.down = False
+
+    async def is_ended(self, session: Session) -> bool:
+        if self.down:
+            raise RevocationsUnavailable("redis away")
+        return session.session_id in self.ended
+
 
 SECRET = "unit-test-secret-of-thirty-two-bytes!"
 ANNA = Principal(
@@ -44,7 +64,7 @@ def test_forged_expired_and_garbage_tokens_are_refused(token: str) -> None:
 
 
 async def test_endpoints_demand_a_session_and_the_role() -> None:
-    current = authenticator(lambda: SECRET)
+    current = authenticator(lambda: SECRET, MemoryRevocations())
     app = FastAPI()
 
     @app.get("/mine")
@@ -64,11 +84,56 @@ async def test_endpoints_demand_a_session_and_the_role() -> None:
         assert (await client.get("/admin-only", headers=bearer)).status_code == 403
 
 
-def test_passwords_hash_and_verify() -> None:
+async def test_an_ended_session_is_refused_and_unknown_state_is_a_503() -> None:
+    revocations = MemoryRevocations()
+    current = authenticator(lambda: SECRET, revocations)
+    app = FastAPI()
+
+    @app.get("/mine")
+    def mine(p: Principal = Depends(current)) -> dict[str, str]:  # noqa: B008
+        return {"operator": p.operator_id}
+
+    token = issue_token(ANNA, SECRET)
+    bearer = {"Authorization": f"Bearer {token}"}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        assert (await client.get("/mine", headers=bearer)).status_code == 200
+        revocations.down = True
+        refused = await client.get("/mine", headers=bearer)
+        assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
+        revocations.down = False
+        revocations.ended.add(read_session(token, SECRET).session_id)
+        assert (await client.get("/mine", headers=bearer)).status_code == 401
+
+
+def test_every_token_is_its_own_session() -> None:
+    first, second = (read_session(issue_token(ANNA, SECRET), SECRET) for _ in range(2))
+    assert first.session_id != second.session_id
+    assert first.issued_at <= second.issued_at < first.expires_at
+
+
+def test_passwords_hash_with_argon2id_and_verify() -> None:
     stored = hash_password("correct horse")
+    assert stored.startswith("$argon2id$") and "m=65536,t=3,p=4" in stored
     assert verify_password("correct horse", stored)
     assert not verify_password("wrong horse", stored)
     assert not verify_password("x", "garbage")
+    assert not needs_rehash(stored)
+
+
+def _scrypt_hash(password: str) -> str:
+    """The hash earlier releases stored (``hash_password`` before argon2id)."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
+    return f"scrypt${salt.hex()}${digest.hex()}"
+
+
+def test_old_scrypt_hashes_still_verify_and_ask_for_a_rehash() -> None:
+    stored = _scrypt_hash("correct horse")
+    assert verify_password("correct horse", stored)
+    assert not verify_password("wrong horse", stored)
+    assert not verify_password("x", "scrypt$zz$00")
+    assert needs_rehash(stored)
 
 
 def test_secrets_compare() -> None:

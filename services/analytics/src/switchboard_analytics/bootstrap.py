@@ -42,7 +42,7 @@ def build_app(settings: AnalyticsSettings | None = None) -> FastAPI:
                 )
 
     runtime.on_start(check_default_zone)
-    current = authenticator(lambda: settings.auth_secret.get_secret_value())
+    current = authenticator(lambda: settings.auth_secret.get_secret_value(), runtime.revocations)
     return runtime.fastapi_app(
         title="Switchboard analytics",
         routers=[calls_router(runtime.sessions, current, settings.default_region)],

@@ -10,6 +10,8 @@ from fastapi import FastAPI
 
 from switchboard_booking import handlers
 from switchboard_booking.adapters.channels import Senders, build_senders
+from switchboard_booking.adapters.login_throttle import LoginThrottle
+from switchboard_booking.domain.login_throttle import ThrottleRule
 from switchboard_booking.entrypoints.api import booking_router
 from switchboard_booking.entrypoints.api.errors import install_error_handlers
 from switchboard_booking.entrypoints.worker import DeliveryWorker
@@ -37,7 +39,25 @@ def build_app(
         migrations_dir=migrations_path(switchboard_booking.__file__),
         topics=[BOOKING_APPOINTMENTS, BOOKING_CLIENTS, BOOKING_DIRECTORY],
     )
-    deps = Deps(runtime.sessions, settings)
+    throttle = LoginThrottle(
+        runtime.redis,
+        settings.topic_prefix,
+        user_rule=ThrottleRule(
+            settings.login_user_free_failures,
+            settings.login_lockout_first_seconds,
+            settings.login_lockout_max_seconds,
+            settings.login_forget_after_seconds,
+        ),
+        address_rule=ThrottleRule(
+            settings.login_address_free_failures,
+            settings.login_lockout_first_seconds,
+            settings.login_lockout_max_seconds,
+            settings.login_forget_after_seconds,
+        ),
+    )
+    deps = Deps(
+        runtime.sessions, settings, revocations=runtime.revocations, login_throttle=throttle
+    )
     if clock is not None:
         deps = replace(deps, clock=clock)
     worker = DeliveryWorker(deps, senders if senders is not None else build_senders(settings))

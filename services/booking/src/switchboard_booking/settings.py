@@ -25,6 +25,19 @@ class BookingSettings(ServiceSettings):
     #: Spacing of the start times availability offers.
     slot_step_minutes: int = Field(default=15, ge=5, le=240)
 
+    # --- logins: lockouts after failures (state in Redis, shared by every replica) ----
+    #: Failures of one username allowed before it is locked out, then the lockout: the
+    #: first, doubling per failure up to the cap; failures are forgotten after a quiet while.
+    login_user_free_failures: int = Field(default=5, ge=1, le=100)
+    #: The same per client address (higher: several operators share a clinic's address).
+    login_address_free_failures: int = Field(default=30, ge=1, le=10_000)
+    login_lockout_first_seconds: float = Field(default=2.0, gt=0, le=3600)
+    login_lockout_max_seconds: float = Field(default=900.0, gt=0, le=86_400)
+    login_forget_after_seconds: float = Field(default=3600.0, gt=0, le=7 * 86_400)
+    #: Proxies (CIDRs) whose ``X-Forwarded-For`` names the client: the console gateway on
+    #: loopback here; the ingress's network in Kubernetes. Other peers are the client.
+    login_trusted_proxies: list[str] = Field(default=["127.0.0.0/8", "::1/128"])
+
     # --- notifications: the worker ------------------------------------------------------
     #: Whether ``serve`` also sends due notifications (every replica may: rows are claimed
     #: with FOR UPDATE SKIP LOCKED). Off where a separate ``deliver`` process does it.

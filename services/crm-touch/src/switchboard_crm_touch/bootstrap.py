@@ -26,7 +26,7 @@ def build_app(settings: CrmTouchSettings | None = None) -> FastAPI:
     runtime.handle(handlers.SUBSCRIPTION, deps)
     app = runtime.fastapi_app(
         title="Switchboard crm-touch",
-        routers=[crm_router(runtime.sessions, deps)],
+        routers=[crm_router(runtime.sessions, deps, runtime.revocations)],
     )
     install_error_handlers(app)
     return app

@@ -66,6 +66,7 @@ def build_app(settings: NotifySettings | None = None) -> FastAPI:
         store=store,
         hub=hub,
         sessions=runtime.sessions,
+        revocations=runtime.revocations,
     )
 
     async def check_redis() -> None:

@@ -19,6 +19,7 @@ from switchboard_contracts import (
 from switchboard_runtime.db import migrations_path
 from switchboard_runtime.kafka import CatchUp
 from switchboard_runtime.logging import get_logger
+from switchboard_runtime.secret_box import SecretBox
 from switchboard_runtime.service import ServiceRuntime
 from switchboard_telephony import handlers
 from switchboard_telephony.adapters.callmarker import CallmarkerClient
@@ -89,8 +90,10 @@ def build_app(settings: TelephonySettings | None = None) -> FastAPI:
         migrations_dir=migrations_path(switchboard_telephony.__file__),
         topics=[PBX_EVENTS_RAW, TELEPHONY_CALLS, TELEPHONY_SETTINGS, BOOKING_DIRECTORY],
     )
+    secrets = SecretBox.from_setting(settings.secret_keys.get_secret_value())
     config = ConfigCache(
         runtime.sessions,
+        secrets=secrets,
         default_region=settings.default_region,
         fallback_time_lag_minutes=settings.time_lag_minutes,
         refresh_seconds=settings.config_refresh_seconds,
@@ -99,7 +102,9 @@ def build_app(settings: TelephonySettings | None = None) -> FastAPI:
         reorder_grace=timedelta(seconds=settings.reorder_grace_seconds),
         no_end_timeout=timedelta(seconds=settings.no_end_timeout_seconds),
     )
-    deps = handlers.Deps(sessions=runtime.sessions, settings=settings, config=config)
+    deps = handlers.Deps(
+        sessions=runtime.sessions, settings=settings, config=config, secrets=secrets
+    )
     # After a restart, deadlines wait until what waited on pbx.events.raw has been read:
     # a call's late events must not be ruled missing because telephony was down.
     catch_up = CatchUp(
@@ -160,7 +165,7 @@ def build_app(settings: TelephonySettings | None = None) -> FastAPI:
                 webhook_adapters(settings),
                 known=WEBHOOK_ADAPTERS,
             ),
-            admin_router(deps),
+            admin_router(deps, runtime.revocations),
             callmarker_router(deps),
         ],
     )

@@ -32,6 +32,7 @@ from switchboard_runtime.auth import Principal, secrets_equal
 from switchboard_runtime.logging import bind_call_id, get_logger
 from switchboard_runtime.messaging import RawSubscription, Subscription, after_commit, publish
 from switchboard_runtime.retrying import RetryPolicy
+from switchboard_runtime.secret_box import SecretBox
 from switchboard_telephony.adapters import (
     callmarker,
     calls_repository,
@@ -78,6 +79,8 @@ class Deps:
     sessions: async_sessionmaker[AsyncSession]
     settings: TelephonySettings
     config: ConfigCache
+    #: Seals and opens the integration tokens stored in the database.
+    secrets: SecretBox
 
 
 # --- raw PBX events -------------------------------------------------------------------------
@@ -118,11 +121,9 @@ async def _publish_call_events(
     """Stage the canonical events and, for each ended call, its Callmarker delivery."""
     await publish(session, *_envelopes(emitted))
     ended = [e for e in emitted if isinstance(e, CallEnded)]
-    if ended:
-        marker, _ = await directory_repository.load_integration(session, "callmarker")
-        if marker.enabled:
-            for event in ended:
-                await callmarker.stage(session, event.call_id, event.model_dump(mode="json"), now)
+    if ended and await directory_repository.integration_enabled(session, "callmarker"):
+        for event in ended:
+            await callmarker.stage(session, event.call_id, event.model_dump(mode="json"), now)
 
 
 async def handle_pbx_event(
@@ -355,7 +356,9 @@ class IntegrationUpdate:
 async def read_integration(deps: Deps, integration: Integration) -> IntegrationView:
     """An integration's settings as stored, and the time lag in force."""
     async with deps.sessions() as session:
-        settings, updated_at = await directory_repository.load_integration(session, integration)
+        settings, updated_at = await directory_repository.load_integration(
+            session, integration, deps.secrets
+        )
     return IntegrationView(settings, updated_at, deps.config.snapshot.time_lag)
 
 
@@ -366,7 +369,7 @@ async def save_integration(
     (never the token) when anything changed."""
     async with deps.sessions() as session, session.begin():
         current, updated_at = await directory_repository.load_integration(
-            session, integration, for_update=True
+            session, integration, deps.secrets, for_update=True
         )
         wanted = validate(
             IntegrationSettings(
@@ -382,7 +385,7 @@ async def save_integration(
         changed = wanted != current or updated_at is None
         if changed:
             updated_at = await directory_repository.save_integration(
-                session, wanted, updated_by=actor.operator_id
+                session, wanted, deps.secrets, updated_by=actor.operator_id
             )
             event = IntegrationSettingsChanged(
                 integration=integration, enabled=wanted.enabled, changed_at=updated_at
@@ -406,7 +409,7 @@ async def check_callmarker_token(deps: Deps, token: str | None) -> None:
     """:class:`Unauthorized` unless Callmarker is enabled and ``token`` is its token
     (compared in constant time)."""
     async with deps.sessions() as session:
-        marker, _ = await directory_repository.load_integration(session, "callmarker")
+        marker, _ = await directory_repository.load_integration(session, "callmarker", deps.secrets)
     if not (marker.enabled and marker.token and secrets_equal(token, marker.token)):
         raise Unauthorized("missing or wrong Callmarker token")
 
@@ -460,7 +463,7 @@ async def push_callmarker_deliveries(
     """
     settings = deps.settings
     async with deps.sessions() as session, session.begin():
-        marker, _ = await directory_repository.load_integration(session, "callmarker")
+        marker, _ = await directory_repository.load_integration(session, "callmarker", deps.secrets)
         if not (marker.enabled and marker.request_data_url and marker.token):
             return 0
         due = await callmarker.claim_due(

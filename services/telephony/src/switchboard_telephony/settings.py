@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
+from switchboard_runtime.secret_box import parse_keys
 from switchboard_runtime.settings import ServiceSettings, service_config
 
 
@@ -23,6 +24,11 @@ class TelephonySettings(ServiceSettings):
     #: The PBX integration token: the key the PBX signs each webhook delivery with
     #: (``X-Switchboard-Signature``, see ``domain.signing``); it never travels itself.
     pbx_token: SecretStr = SecretStr("dev-pbx-token")
+    #: Keys sealing the integration tokens stored in the database (AES-256-GCM):
+    #: ``<id>:<base64 of 32 bytes>[,<id>:<key>…]``, the first the current one. To rotate,
+    #: put a new key first, keep the old ones, run ``switchboard-telephony rotate-secrets``,
+    #: then drop the old keys. The default is for local runs only.
+    secret_keys: SecretStr = SecretStr("dev:ZGV2LW9ubHkta2V5LWNoYW5nZS1tZS0zMi1ieXRlcyE=")
     #: How far a delivery's ``X-Switchboard-Timestamp`` may be from this server's clock;
     #: an accepted delivery is remembered this long so that it cannot be replayed.
     pbx_signature_tolerance_seconds: int = Field(default=300, ge=10, le=3600)
@@ -72,3 +78,10 @@ class TelephonySettings(ServiceSettings):
     def delivery_log_prefix(self) -> str:
         """The prefix of the Redis keys remembering accepted PBX deliveries."""
         return f"{self.topic_prefix}telephony:pbx-delivery:"
+
+    @field_validator("secret_keys")
+    @classmethod
+    def _keys_are_usable(cls, value: SecretStr) -> SecretStr:
+        """Refuse a malformed key list at start-up, saying what is wrong (never the key)."""
+        parse_keys(value.get_secret_value())
+        return value

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import asdict, replace
 from typing import Annotated, Any, Literal
 
@@ -31,7 +31,7 @@ from switchboard_analytics.adapters.queries import (
 )
 from switchboard_analytics.domain.periods import PeriodError, parse_period
 from switchboard_analytics.domain.reports import build_rows, csv_header, csv_record
-from switchboard_runtime.auth import Principal, Role, require_roles
+from switchboard_runtime.auth import PrincipalDependency, Role, require_roles
 
 CallType = Literal["incoming", "outgoing", "internal"]
 Disposition = Literal["answered", "missed", "busy", "failed"]
@@ -196,7 +196,7 @@ def _csv_response(body: AsyncIterator[str], filename: str) -> StreamingResponse:
 
 def calls_router(
     sessions: async_sessionmaker[AsyncSession],
-    current: Callable[..., Principal],
+    current: PrincipalDependency,
     default_region: str = "RU",
 ) -> APIRouter:
     """``GET /api/analytics/calls`` and ``GET /api/analytics/reports/calls``."""

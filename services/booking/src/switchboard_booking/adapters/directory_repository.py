@@ -164,6 +164,25 @@ async def operator_by_username(session: AsyncSession, username: str) -> sa.Row[A
     ).first()
 
 
+async def operator_exists(session: AsyncSession, operator_id: str) -> bool:
+    """Whether an operator with this id exists (active or not)."""
+    found = await session.scalar(
+        sa.select(operators.c.operator_id).where(operators.c.operator_id == operator_id)
+    )
+    return found is not None
+
+
+async def replace_password_hash(
+    session: AsyncSession, operator_id: str, old: str, new: str
+) -> None:
+    """Store ``new`` as the operator's hash unless the password changed meanwhile."""
+    await session.execute(
+        sa.update(operators)
+        .where(operators.c.operator_id == operator_id, operators.c.password_hash == old)
+        .values(password_hash=new)
+    )
+
+
 # --- saving the directory --------------------------------------------------------------------
 
 

@@ -27,6 +27,15 @@ class AuthenticationFailed(DomainError):
     """Unknown username or wrong password (never says which)."""
 
 
+class LoginThrottled(DomainError):
+    """Too many failed logins for the username or from the address: wait ``retry_after``
+    seconds (the same answer whichever it was, and whether the username exists)."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__("too many failed logins, try again later")
+        self.retry_after = retry_after
+
+
 class Conflict(DomainError):
     """The request conflicts with the current state (already cancelled, name taken...)."""
 

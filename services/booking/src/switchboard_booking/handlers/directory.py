@@ -12,6 +12,7 @@ from switchboard_booking.domain import model
 from switchboard_booking.domain.directory import check_hours, check_meeting_methods, check_time_zone
 from switchboard_booking.domain.errors import InvalidRequest
 from switchboard_booking.domain.model import Actor
+from switchboard_booking.handlers import auth
 from switchboard_booking.handlers.shared import Deps
 from switchboard_contracts import CallCenterChanged, ClinicChanged, OperatorChanged
 from switchboard_runtime.auth import hash_password
@@ -146,10 +147,18 @@ async def save_operator(
         raise InvalidRequest("a new operator needs a password")
     if "username" in values:
         values["username"] = values["username"].strip().lower()
+    deactivating = values.get("active") is False and operator_id is not None
+    if deactivating:
+        # Before the commit too: should Redis be away, the operator stays active and the
+        # admin sees the error, rather than a deactivated operator keeping a session.
+        await auth.revocations(deps).end_all(str(operator_id))
     async with deps.sessions() as session, session.begin():
         row = await repo.save_operator(session, operator_id, values)
         await publish(session, _operator_changed(row))
-        return str(row.operator_id)
+    if deactivating:
+        # And after it: a login that slipped in before the commit is ended as well.
+        await auth.revocations(deps).end_all(str(row.operator_id))
+    return str(row.operator_id)
 
 
 def _operator_changed(row: Row[Any]) -> OperatorChanged:

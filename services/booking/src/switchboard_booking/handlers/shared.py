@@ -14,7 +14,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from switchboard_booking.adapters.login_throttle import LoginThrottle
 from switchboard_booking.settings import BookingSettings
+from switchboard_runtime.sessions import SessionRevocations
 
 
 @dataclass(frozen=True)
@@ -27,3 +29,8 @@ class Deps:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     #: Wakes the notification worker once new notifications are committed.
     wake_delivery: Callable[[], None] = field(default=lambda: None)
+    #: Ended sessions (logout, an admin ending them, deactivation); the service's own
+    #: build sets it, the seed and the separate worker do not end sessions.
+    revocations: SessionRevocations | None = None
+    #: Failed-login lockouts; only the service's API logs in.
+    login_throttle: LoginThrottle | None = None

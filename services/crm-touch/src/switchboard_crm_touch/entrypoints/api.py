@@ -21,6 +21,7 @@ from switchboard_crm_touch.domain.errors import DomainError, InvalidPhone, Inval
 from switchboard_crm_touch.domain.touches import NOTES_MAX_CHARS, UNSET
 from switchboard_phones import InvalidPhoneNumber, normalise
 from switchboard_runtime.auth import Principal, Role, authenticator, require_roles
+from switchboard_runtime.sessions import SessionRevocations
 
 #: The one mapping of domain errors to HTTP status codes.
 ERROR_STATUS: tuple[tuple[type[DomainError], int], ...] = (
@@ -80,10 +81,11 @@ class TouchPatch(BaseModel):
 def crm_router(
     sessions: async_sessionmaker[AsyncSession],
     deps: handlers.Deps,
+    revocations: SessionRevocations,
 ) -> APIRouter:
-    """Every crm-touch endpoint; each needs an operator session."""
+    """Every crm-touch endpoint; each needs an operator session that was not ended."""
     settings = deps.settings
-    current = authenticator(lambda: settings.auth_secret.get_secret_value())
+    current = authenticator(lambda: settings.auth_secret.get_secret_value(), revocations)
     editor = require_roles(current, TOUCH_EDITORS)
     Reader = Annotated[Principal, Depends(current)]
     Editor = Annotated[Principal, Depends(editor)]

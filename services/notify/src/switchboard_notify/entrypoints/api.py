@@ -19,7 +19,7 @@ CallId = Annotated[str, Path(min_length=1, max_length=200)]
 def notify_router(deps: ConsoleDeps) -> APIRouter:
     """``/api/notify``: ``ws``, ``me`` and ``calls/{call_id}/take``."""
     router = APIRouter(prefix="/api/notify", tags=["notify"])
-    current = authenticator(lambda: deps.settings.auth_secret.get_secret_value())
+    current = authenticator(lambda: deps.settings.auth_secret.get_secret_value(), deps.revocations)
 
     async def _operator(principal: Principal) -> tuple[str, frozenset[str], str]:
         async with deps.sessions() as session:

@@ -34,6 +34,7 @@ from switchboard_notify.settings import NotifySettings
 from switchboard_runtime.auth import AuthError, Principal, websocket_principal
 from switchboard_runtime.logging import get_logger
 from switchboard_runtime.retrying import RetryPolicy
+from switchboard_runtime.sessions import RevocationsUnavailable, SessionRevocations
 
 log = get_logger(__name__)
 
@@ -59,6 +60,8 @@ class ConsoleDeps:
     store: PopupStore
     hub: Hub
     sessions: async_sessionmaker[AsyncSession]
+    #: Ended sessions (logout, deactivation), refused at the handshake as at every request.
+    revocations: SessionRevocations
 
 
 class ConsoleSession:
@@ -360,9 +363,12 @@ async def serve_console(websocket: WebSocket, deps: ConsoleDeps) -> None:
         return
     secret = deps.settings.auth_secret.get_secret_value()
     try:
-        principal = websocket_principal(websocket, secret)
+        principal = await websocket_principal(websocket, secret, deps.revocations)
     except AuthError:
         await _deny(websocket, 401, CLOSE_UNAUTHORIZED, "not logged in or session expired")
+        return
+    except RevocationsUnavailable:
+        await _deny(websocket, 503, CLOSE_TRY_AGAIN, "sessions cannot be checked, retry")
         return
     try:
         async with deps.sessions() as session:

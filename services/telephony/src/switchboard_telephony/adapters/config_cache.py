@@ -17,6 +17,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from switchboard_runtime.logging import get_logger
+from switchboard_runtime.secret_box import SecretBox
 from switchboard_telephony.adapters import directory_repository, queries
 from switchboard_telephony.domain.integrations import TimeLag, effective_time_lag
 from switchboard_telephony.domain.model import Directory
@@ -43,8 +44,10 @@ class ConfigCache:
         default_region: str,
         fallback_time_lag_minutes: int,
         refresh_seconds: float,
+        secrets: SecretBox,
     ) -> None:
         self._sessions = sessions
+        self._secrets = secrets
         self._default_region = default_region
         self._fallback_lag = fallback_time_lag_minutes
         self._refresh_seconds = refresh_seconds
@@ -89,7 +92,7 @@ class ConfigCache:
                     return False
                 # Read after the version: the data is at least as new as the version says.
                 directory = await queries.state_machine_directory(session, self._default_region)
-                integrations = await directory_repository.load_integrations(session)
+                integrations = await directory_repository.load_integrations(session, self._secrets)
             self._snapshot = ConfigSnapshot(
                 version=version,
                 directory=directory,

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard_contracts import Envelope, OperatorChanged
 from switchboard_runtime.directory import project_operator
+from switchboard_runtime.secret_box import SecretBox
 from switchboard_telephony.adapters.tables import (
     config_version,
     dids,
@@ -131,49 +132,102 @@ async def save_operator(session: AsyncSession, envelope: Envelope[OperatorChange
     return written
 
 
-def _settings_from_row(row: sa.Row[tuple[object, ...]]) -> IntegrationSettings:
+def _token_context(integration: str) -> str:
+    # Binds a sealed token to its row: copied to another integration it does not open.
+    return f"integration_settings.token:{integration}"
+
+
+def _open_token(box: SecretBox, integration: str, stored: str | None) -> str | None:
+    if stored is None:
+        return None
+    if not box.is_sealed(stored):
+        return stored  # written by a release before encryption; rotate-secrets seals it
+    return box.open(stored, _token_context(integration))
+
+
+def _settings_from_row(row: sa.Row[tuple[object, ...]], box: SecretBox) -> IntegrationSettings:
     return IntegrationSettings(
         integration=row.integration,
         enabled=row.enabled,
         call_data_url=row.call_data_url,
         request_data_url=row.request_data_url,
         integration_id=row.integration_id,
-        token=row.token,
+        token=_open_token(box, str(row.integration), row.token),
         time_lag_minutes=row.time_lag_minutes,
     )
 
 
 async def load_integration(
-    session: AsyncSession, integration: Integration, *, for_update: bool = False
+    session: AsyncSession, integration: Integration, box: SecretBox, *, for_update: bool = False
 ) -> tuple[IntegrationSettings, datetime | None]:
-    """An integration's settings and when they were last changed (disabled and empty, with
-    no time, if never saved)."""
+    """An integration's settings, its token opened with ``box``, and when they were last
+    changed (disabled and empty, with no time, if never saved)."""
     query = sa.select(integration_settings).where(integration_settings.c.integration == integration)
     if for_update:
         query = query.with_for_update()
     row = (await session.execute(query)).one_or_none()
     if row is None:
         return IntegrationSettings(integration=integration), None
-    return _settings_from_row(row), row.updated_at
+    return _settings_from_row(row, box), row.updated_at
 
 
-async def load_integrations(session: AsyncSession) -> list[IntegrationSettings]:
-    """Every saved integration's settings."""
+async def integration_enabled(session: AsyncSession, integration: Integration) -> bool:
+    """Whether the integration is saved and enabled (its token is not read)."""
+    enabled = await session.scalar(
+        sa.select(integration_settings.c.enabled).where(
+            integration_settings.c.integration == integration
+        )
+    )
+    return bool(enabled)
+
+
+async def load_integrations(session: AsyncSession, box: SecretBox) -> list[IntegrationSettings]:
+    """Every saved integration's settings (tokens opened with ``box``)."""
     rows = (await session.execute(sa.select(integration_settings))).all()
-    return [_settings_from_row(r) for r in rows]
+    return [_settings_from_row(r, box) for r in rows]
+
+
+async def reseal_tokens(session: AsyncSession, box: SecretBox) -> list[str]:
+    """Seal again, with the current key, every stored token that is plaintext or sealed with
+    an older key; returns the integrations changed. The tokens themselves stay the same."""
+    rows = (
+        await session.execute(
+            sa.select(integration_settings.c.integration, integration_settings.c.token)
+            .where(integration_settings.c.token.is_not(None))
+            .with_for_update()
+        )
+    ).all()
+    changed = []
+    for integration, stored in rows:
+        if not box.needs_reseal(stored):
+            continue
+        plain = _open_token(box, integration, stored)
+        assert plain is not None
+        await session.execute(
+            sa.update(integration_settings)
+            .where(integration_settings.c.integration == integration)
+            .values(token=box.seal(plain, _token_context(integration)))
+        )
+        changed.append(str(integration))
+    return changed
 
 
 async def save_integration(
-    session: AsyncSession, settings: IntegrationSettings, *, updated_by: str
+    session: AsyncSession, settings: IntegrationSettings, box: SecretBox, *, updated_by: str
 ) -> datetime:
-    """Insert or replace an integration's settings; returns the change's time."""
+    """Insert or replace an integration's settings, the token sealed with ``box``; returns
+    the change's time."""
     values = {
         "integration": settings.integration,
         "enabled": settings.enabled,
         "call_data_url": settings.call_data_url,
         "request_data_url": settings.request_data_url,
         "integration_id": settings.integration_id,
-        "token": settings.token,
+        "token": (
+            box.seal(settings.token, _token_context(settings.integration))
+            if settings.token
+            else None
+        ),
         "time_lag_minutes": settings.time_lag_minutes,
         "updated_by": updated_by,
         "updated_at": sa.func.now(),

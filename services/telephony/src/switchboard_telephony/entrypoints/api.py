@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Valida
 
 from switchboard_runtime.auth import Principal, authenticator, require_roles
 from switchboard_runtime.logging import get_logger
+from switchboard_runtime.sessions import SessionRevocations
 from switchboard_telephony import handlers
 from switchboard_telephony.adapters import queries
 from switchboard_telephony.adapters.callmarker import TOKEN_HEADER
@@ -265,9 +266,10 @@ def _integration(name: str) -> Integration:
 # --- admin: DIDs, extensions, integration settings ------------------------------------------
 
 
-def admin_router(deps: handlers.Deps) -> APIRouter:
-    """DIDs, extensions and integration settings; the admin role only."""
-    current = authenticator(lambda: deps.settings.auth_secret.get_secret_value())
+def admin_router(deps: handlers.Deps, revocations: SessionRevocations) -> APIRouter:
+    """DIDs, extensions and integration settings; the admin role only (sessions checked
+    against ``revocations``)."""
+    current = authenticator(lambda: deps.settings.auth_secret.get_secret_value(), revocations)
     admin = require_roles(current, ["admin"])
     router = APIRouter(
         prefix="/api/telephony",

@@ -1,4 +1,4 @@
-"""``switchboard-telephony serve | migrate | ami | freeswitch | simulate``."""
+"""``switchboard-telephony serve | migrate | ami | freeswitch | simulate | rotate-secrets``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from switchboard_runtime.cli import service_main
 def main() -> None:
     """Entry point of the ``switchboard-telephony`` command."""
     from switchboard_telephony.bootstrap import build_app
-    from switchboard_telephony.entrypoints import connectors, pbx_commands
+    from switchboard_telephony.entrypoints import connectors, pbx_commands, secrets_commands
     from switchboard_telephony.settings import TelephonySettings
 
     service_main(
@@ -19,5 +19,6 @@ def main() -> None:
             "ami": (connectors.configure_ami, connectors.run_ami),
             "freeswitch": (connectors.configure_freeswitch, connectors.run_freeswitch),
             "simulate": (pbx_commands.configure_simulate, pbx_commands.run_simulate),
+            "rotate-secrets": (secrets_commands.configure_rotate, secrets_commands.run_rotate),
         },
     )

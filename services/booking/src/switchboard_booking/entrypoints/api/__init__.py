@@ -19,12 +19,13 @@ from switchboard_booking.entrypoints.api import (
     notifications,
 )
 from switchboard_booking.entrypoints.api.guards import guards
+from switchboard_booking.handlers import auth as auth_handlers
 from switchboard_booking.handlers.shared import Deps
 
 
 def booking_router(deps: Deps) -> APIRouter:
     """Every booking endpoint; all but login, logout and unsubscribe need a session."""
-    who = guards(deps.settings)
+    who = guards(deps.settings, auth_handlers.revocations(deps))
     combined = APIRouter()
     for area in (auth, clients, appointments, directory, notifications):
         combined.include_router(area.router(deps, who))

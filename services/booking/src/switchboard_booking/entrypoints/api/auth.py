@@ -1,39 +1,93 @@
-"""Logging in and out, and who the session belongs to."""
+"""Logging in and out, who the session belongs to, and ending an operator's sessions."""
 
+import ipaddress
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
+from switchboard_booking.domain.model import Actor
 from switchboard_booking.entrypoints.api.bodies import LoginBody
 from switchboard_booking.entrypoints.api.guards import Guards
 from switchboard_booking.handlers import auth
 from switchboard_booking.handlers.shared import Deps
-from switchboard_runtime.auth import SESSION_COOKIE, Principal, issue_token
+from switchboard_runtime.auth import (
+    SESSION_COOKIE,
+    SESSION_TTL,
+    AuthError,
+    Principal,
+    issue_token,
+    read_session,
+    request_token,
+)
 
 PREFIX = "/api/booking"
 
 
+def client_address(request: Request, trusted: list[str]) -> str:
+    """The client's address: the peer, or, when the peer is a trusted proxy (the console
+    gateway, the ingress), the address that proxy appended to ``X-Forwarded-For`` —
+    earlier entries are the client's own say-so and are never believed."""
+    peer = request.client.host if request.client else "unknown"
+    forwarded = request.headers.get("x-forwarded-for")
+    if not forwarded or not _in_networks(peer, trusted):
+        return peer
+    return forwarded.split(",")[-1].strip() or peer
+
+
+def _in_networks(address: str, networks: list[str]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(net, strict=False) for net in networks)
+
+
 def router(deps: Deps, guards: Guards) -> APIRouter:
-    """``/auth/login`` and ``/auth/logout`` (no session needed) and ``/auth/me``."""
+    """``/auth/login`` and ``/auth/logout`` (no session needed), ``/auth/me``, and
+    ``/operators/{id}/sessions/end`` (admin)."""
     Caller = Annotated[Principal, Depends(guards.principal)]
+    CurrentActor = Annotated[Actor, Depends(guards.actor)]
     public = APIRouter(prefix=PREFIX, tags=["auth"])
     private = APIRouter(prefix=PREFIX, tags=["auth"], dependencies=[Depends(guards.principal)])
 
-    @public.post("/auth/login")
-    async def log_in(body: LoginBody, response: Response) -> dict[str, Any]:
+    @public.post(
+        "/auth/login",
+        responses={
+            401: {"description": "unknown username or wrong password (never says which)"},
+            429: {"description": "too many failed logins: wait `Retry-After` seconds"},
+        },
+    )
+    async def log_in(body: LoginBody, request: Request, response: Response) -> dict[str, Any]:
         """A session for the operator: its token (for ``Authorization: Bearer``) and the
-        operator, and the same token as an HTTP-only cookie."""
-        principal = await auth.login(deps, body.username, body.password)
+        operator, and the same token as an HTTP-only cookie. Failed logins lock the
+        username and the client address out for a while (429 with ``Retry-After``)."""
+        address = client_address(request, deps.settings.login_trusted_proxies)
+        principal = await auth.login(deps, body.username, body.password, address)
         token = issue_token(principal, deps.settings.auth_secret.get_secret_value())
         response.set_cookie(
-            SESSION_COOKIE, token, httponly=True, samesite="lax", max_age=12 * 3600, path="/"
+            SESSION_COOKIE,
+            token,
+            httponly=True,
+            samesite="lax",
+            secure=over_tls(request),
+            max_age=int(SESSION_TTL.total_seconds()),
+            path="/",
         )
         return {"token": token, "operator": asdict(principal)}
 
     @public.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
-    async def log_out(response: Response) -> None:
-        """Drop the session cookie."""
+    async def log_out(request: Request, response: Response) -> None:
+        """End the session (its token is refused by every service from now on) and drop
+        the cookie. Without a valid session there is nothing to end."""
+        token = request_token(request)
+        if token is not None:
+            try:
+                session = read_session(token, deps.settings.auth_secret.get_secret_value())
+            except AuthError:
+                session = None
+            if session is not None:
+                await auth.revocations(deps).end(session)
         response.delete_cookie(SESSION_COOKIE, path="/")
 
     @private.get("/auth/me")
@@ -41,7 +95,20 @@ def router(deps: Deps, guards: Guards) -> APIRouter:
         """The operator the session belongs to."""
         return asdict(principal)
 
+    @private.post("/operators/{operator_id}/sessions/end", status_code=status.HTTP_204_NO_CONTENT)
+    async def end_sessions(operator_id: str, who: CurrentActor) -> None:
+        """End every session the operator has now (admin): each service refuses their
+        tokens from this moment; they must log in again."""
+        await auth.end_sessions(deps, who, operator_id)
+
     combined = APIRouter()
     combined.include_router(public)
     combined.include_router(private)
     return combined
+
+
+def over_tls(request: Request) -> bool:
+    """Whether the browser reached us over TLS, directly or through a proxy saying so
+    (``X-Forwarded-Proto``): the session cookie is then ``Secure``."""
+    proto = request.headers.get("x-forwarded-proto") or request.url.scheme
+    return proto.split(",")[0].strip().lower() == "https"

@@ -1,6 +1,7 @@
 """The one place booking's domain errors (and database constraint violations) become
 HTTP status codes."""
 
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request, status
@@ -13,6 +14,7 @@ from switchboard_booking.domain.errors import (
     DomainError,
     Forbidden,
     InvalidRequest,
+    LoginThrottled,
     NotFound,
     SlotTaken,
 )
@@ -27,6 +29,7 @@ ERROR_STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (NotFound, status.HTTP_404_NOT_FOUND),
     (Forbidden, status.HTTP_403_FORBIDDEN),
     (AuthenticationFailed, status.HTTP_401_UNAUTHORIZED),
+    (LoginThrottled, status.HTTP_429_TOO_MANY_REQUESTS),
     (InvalidRequest, 422),
 )
 
@@ -43,7 +46,10 @@ def install_error_handlers(app: FastAPI) -> None:
                 "call_center_id": exc.held_by_call_center_id,
                 "call_center_name": exc.held_by_call_center_name,
             }
-        return JSONResponse(body, status_code=code)
+        headers = None
+        if isinstance(exc, LoginThrottled):
+            headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
+        return JSONResponse(body, status_code=code, headers=headers)
 
     async def integrity_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, IntegrityError)

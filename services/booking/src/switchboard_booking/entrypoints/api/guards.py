@@ -7,7 +7,8 @@ from fastapi import Depends
 
 from switchboard_booking.domain.model import Actor
 from switchboard_booking.settings import BookingSettings
-from switchboard_runtime.auth import Principal, authenticator
+from switchboard_runtime.auth import Principal, PrincipalDependency, authenticator
+from switchboard_runtime.sessions import SessionRevocations
 
 
 @dataclass(frozen=True)
@@ -15,13 +16,14 @@ class Guards:
     """``principal`` resolves the session (401 without one); ``actor`` is that operator as
     the domain rules see them."""
 
-    principal: Callable[..., Principal]
+    principal: PrincipalDependency
     actor: Callable[..., Actor]
 
 
-def guards(settings: BookingSettings) -> Guards:
-    """The dependencies, reading sessions signed with the shared auth secret."""
-    principal = authenticator(lambda: settings.auth_secret.get_secret_value())
+def guards(settings: BookingSettings, revocations: SessionRevocations) -> Guards:
+    """The dependencies, reading sessions signed with the shared auth secret and not
+    ended in ``revocations``."""
+    principal = authenticator(lambda: settings.auth_secret.get_secret_value(), revocations)
 
     def actor(who: Principal = Depends(principal)) -> Actor:  # noqa: B008
         return Actor(who.operator_id, who.role, who.call_center_id)
