@@ -332,6 +332,10 @@ TABLE: dict[tuple[str, str, str], Row] = {
     **_docs("analytics"),
     ("analytics", "GET", "/api/analytics/calls"): Guarded(EVERYONE),
     ("analytics", "GET", "/api/analytics/reports/calls"): Guarded(REPORT_READERS),
+    ("analytics", "GET", "/api/analytics/calls/{call_id}/recording"): Guarded(
+        EVERYONE, Req("/api/analytics/calls/sec-no-call/recording")
+    ),
+    ("analytics", "GET", "/api/analytics/recording-listens"): Guarded(ADMIN),
     # --- notify ------------------------------------------------------------------------
     **_docs("notify"),
     ("notify", "GET", "/api/notify/me"): Guarded(EVERYONE),
