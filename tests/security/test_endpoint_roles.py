@@ -183,6 +183,11 @@ TABLE: dict[tuple[str, str, str], Row] = {
         create={"extension": "190", "clinic_id": "clinic-msk-center"},
         change={"description": "security"},
     ),
+    # Not configured in the matrix's platform: an allowed role gets 503 (or 409 without an
+    # extension), never 401/403; managers do not make calls.
+    ("telephony", "POST", "/api/telephony/click-to-call"): Guarded(
+        BOOKERS, Req(body={"number": "+74951234567"})
+    ),
     ("telephony", "GET", "/api/telephony/settings/integrations/{integration}"): Guarded(
         ADMIN, Req("/api/telephony/settings/integrations/calltouch")
     ),
