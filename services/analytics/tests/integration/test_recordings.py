@@ -42,8 +42,12 @@ def pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         w.writeframes(b"\x00\x01" * 8000)
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, str(REPO / "scripts/standins/pbx_http.py"), "--port", str(port)]
-        + ["--recordings", str(folder), "--username", "pbx", "--password", "pbx-secret"]
+        [
+            sys.executable,
+            str(REPO / "scripts/standins/pbx_http.py"),
+            *("--port", str(port), "--recordings", str(folder)),
+            *("--username", "pbx", "--password", "pbx-secret"),
+        ]
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -181,7 +185,8 @@ async def test_seeking_and_one_listen_per_request(service: Any, pbx: str) -> Non
         ("rec-ok", "op-boris", "bytes=-10", 206),
     ]
     # The PBX saw the platform's credentials and the range, once per request.
-    seen = httpx.get(pbx + "/requests").json()
+    async with httpx.AsyncClient() as plain:
+        seen = (await plain.get(pbx + "/requests")).json()
     assert [r["range"] for r in seen if r["path"] == "/recordings/rec-1.wav"][-4:] == [
         None,
         "bytes=100-199",
