@@ -30,6 +30,7 @@ from switchboard_analytics.adapters.queries import (
     stream_call_log,
 )
 from switchboard_analytics.domain.periods import PeriodError, parse_period
+from switchboard_analytics.domain.recordings import recording_path
 from switchboard_analytics.domain.reports import build_rows, csv_header, csv_record
 from switchboard_runtime.auth import PrincipalDependency, Role, require_roles
 
@@ -49,7 +50,7 @@ SortKey = Literal[
     "talk_seconds",
     "wait_seconds",
     "total_seconds",
-    "recording_url",
+    "has_recording",
     "tags",
     "called_back",
     "callback_delay_seconds",
@@ -241,6 +242,8 @@ def calls_router(
         for row in rows:
             item = asdict(row)
             item["started_at"] = row.started_at.isoformat().replace("+00:00", "Z")
+            # The PBX's own address never reaches the browser: the platform streams it.
+            item["recording"] = recording_path(row.call_id) if row.has_recording else None
             items.append(item)
         return JSONResponse({"items": items, "next_cursor": next_cursor})
 
