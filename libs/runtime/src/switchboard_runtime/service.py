@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from switchboard_contracts import ALL_TOPICS
 from switchboard_runtime.consumer import (
     BatchHandler,
     BatchProcessor,
@@ -38,6 +39,7 @@ from switchboard_runtime.messaging import (
     parse_contract_event,
 )
 from switchboard_runtime.outbox import OutboxRelay
+from switchboard_runtime.redis_client import make_redis
 from switchboard_runtime.sessions import SessionRevocations
 from switchboard_runtime.settings import ServiceSettings
 
@@ -84,7 +86,10 @@ class ServiceRuntime:
                 settings.service_name, level=settings.log_level, json=settings.log_json
             )
         self.migrations_dir = migrations_dir
-        self.topics = set(topics)
+        # Every topic of the contracts (a service publishes to its own and reads others'),
+        # plus the dead-letter topics its subscriptions add: created at start where the
+        # deployment lets services create topics (local runs, tests).
+        self.topics = {*ALL_TOPICS, *topics}
         self.engine: AsyncEngine = make_engine(
             settings.service_database_url, pool_size=settings.db_pool_size
         )
@@ -92,7 +97,7 @@ class ServiceRuntime:
         self.broker: Broker = make_broker(settings)
         self.relay = OutboxRelay(self.engine, self.broker, settings)
         #: The process's Redis client (connects on first use), for what replicas share.
-        self.redis: Redis = Redis.from_url(settings.redis_url, socket_timeout=5)
+        self.redis: Redis = make_redis(settings.redis_url)
         #: Ended sessions; every service's ``authenticator`` checks them.
         self.revocations = SessionRevocations(self.redis, settings.topic_prefix)
         # Every session knows where publish() stages events and which relay to wake.

@@ -17,7 +17,6 @@ from switchboard_booking.entrypoints.api.errors import install_error_handlers
 from switchboard_booking.entrypoints.worker import DeliveryWorker
 from switchboard_booking.handlers.shared import Deps
 from switchboard_booking.settings import BookingSettings
-from switchboard_contracts import BOOKING_APPOINTMENTS, BOOKING_CLIENTS, BOOKING_DIRECTORY
 from switchboard_runtime.db import migrations_path
 from switchboard_runtime.service import ServiceRuntime
 
@@ -37,7 +36,6 @@ def build_app(
     runtime = ServiceRuntime(
         settings,
         migrations_dir=migrations_path(switchboard_booking.__file__),
-        topics=[BOOKING_APPOINTMENTS, BOOKING_CLIENTS, BOOKING_DIRECTORY],
     )
     throttle = LoginThrottle(
         runtime.redis,

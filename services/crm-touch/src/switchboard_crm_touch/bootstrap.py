@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from switchboard_contracts import CRM_TOUCHES
 from switchboard_crm_touch import handlers
 from switchboard_crm_touch.entrypoints.api import crm_router, install_error_handlers
 from switchboard_crm_touch.settings import CrmTouchSettings
@@ -20,7 +19,6 @@ def build_app(settings: CrmTouchSettings | None = None) -> FastAPI:
     runtime = ServiceRuntime(
         settings,
         migrations_dir=migrations_path(switchboard_crm_touch.__file__),
-        topics=[CRM_TOUCHES],
     )
     deps = handlers.Deps(settings=settings)
     runtime.handle(handlers.SUBSCRIPTION, deps)

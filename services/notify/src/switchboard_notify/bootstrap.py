@@ -6,13 +6,7 @@ import asyncio
 import contextlib
 
 from fastapi import FastAPI
-from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from switchboard_contracts import NOTIFY_CLAIMS
 from switchboard_notify import handlers
 from switchboard_notify.adapters.hub import Hub
 from switchboard_notify.adapters.popup_store import PopupStore
@@ -21,6 +15,7 @@ from switchboard_notify.entrypoints.ws import ConsoleDeps, close_all, heartbeat_
 from switchboard_notify.handlers import settle_unidentified_forever
 from switchboard_notify.settings import NotifySettings
 from switchboard_runtime.db import migrations_path
+from switchboard_runtime.redis_client import make_redis
 from switchboard_runtime.service import ServiceRuntime
 
 
@@ -32,19 +27,8 @@ def build_app(settings: NotifySettings | None = None) -> FastAPI:
     runtime = ServiceRuntime(
         settings,
         migrations_dir=migrations_path(switchboard_notify.__file__),
-        topics=[NOTIFY_CLAIMS],
     )
-    redis = Redis.from_url(
-        settings.redis_url,
-        decode_responses=True,
-        socket_connect_timeout=2.0,
-        socket_timeout=5.0,
-        health_check_interval=30,
-        # A pooled connection may be stale after a Redis restart: retry on a fresh one.
-        # Every script is idempotent, so a retry after an unseen success changes nothing.
-        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 3),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError],
-    )
+    redis = make_redis(settings.redis_url, decode_responses=True)
     store = PopupStore(
         redis,
         settings.redis_prefix,

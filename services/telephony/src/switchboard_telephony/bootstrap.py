@@ -11,10 +11,7 @@ from fastapi import FastAPI
 from redis.asyncio import Redis
 
 from switchboard_contracts import (
-    BOOKING_DIRECTORY,
     PBX_EVENTS_RAW,
-    TELEPHONY_CALLS,
-    TELEPHONY_SETTINGS,
 )
 from switchboard_runtime.auth import authenticator
 from switchboard_runtime.db import migrations_path
@@ -118,7 +115,6 @@ def build_app(settings: TelephonySettings | None = None) -> FastAPI:
     runtime = ServiceRuntime(
         settings,
         migrations_dir=migrations_path(switchboard_telephony.__file__),
-        topics=[PBX_EVENTS_RAW, TELEPHONY_CALLS, TELEPHONY_SETTINGS, BOOKING_DIRECTORY],
     )
     secrets = SecretBox.from_setting(settings.secret_keys.get_secret_value())
     config = ConfigCache(
