@@ -30,7 +30,6 @@ from switchboard_analytics.adapters.queries import (
     stream_call_log,
 )
 from switchboard_analytics.domain.periods import PeriodError, parse_period
-from switchboard_analytics.domain.recordings import recording_path
 from switchboard_analytics.domain.reports import build_rows, csv_header, csv_record
 from switchboard_runtime.auth import PrincipalDependency, Role, require_roles
 
@@ -50,7 +49,7 @@ SortKey = Literal[
     "talk_seconds",
     "wait_seconds",
     "total_seconds",
-    "has_recording",
+    "recording_url",
     "tags",
     "called_back",
     "callback_delay_seconds",
@@ -242,8 +241,6 @@ def calls_router(
         for row in rows:
             item = asdict(row)
             item["started_at"] = row.started_at.isoformat().replace("+00:00", "Z")
-            # The PBX's own address never reaches the browser: the platform streams it.
-            item["recording"] = recording_path(row.call_id) if row.has_recording else None
             items.append(item)
         return JSONResponse({"items": items, "next_cursor": next_cursor})
 
