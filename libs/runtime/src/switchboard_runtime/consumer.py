@@ -108,7 +108,13 @@ def is_transient(exc: BaseException) -> bool:
 
     if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
         return True
+    from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
+
     transient = (
+        # A prepared statement whose plan a schema change invalidated (a rebuild swapping
+        # its fresh tables in): SQLAlchemy drops the cache, and the same batch goes through.
+        AsyncAdapt_asyncpg_dbapi.InvalidCachedStatementError,
+        asyncpg.exceptions.InvalidCachedStatementError,
         sa.exc.OperationalError,
         sa.exc.InterfaceError,
         sa.exc.TimeoutError,

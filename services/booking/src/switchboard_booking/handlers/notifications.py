@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard_booking.adapters import notifications_repository as repo
 from switchboard_booking.adapters.notifications_repository import AppointmentNow
+from switchboard_booking.domain.errors import NotFound
 from switchboard_booking.domain.notifications import (
     CANCELLED,
     MOVED,
@@ -34,7 +35,10 @@ from switchboard_contracts import (
     AppointmentRescheduled,
     Envelope,
 )
+from switchboard_runtime.logging import get_logger
 from switchboard_runtime.messaging import Subscription, after_commit
+
+log = get_logger(__name__)
 
 
 def _reminders(
@@ -76,7 +80,9 @@ async def on_booked(
     """The confirmation to the client and every attendee, and the reminder."""
     event = envelope.payload
     version = event.version or 1
-    appointment = await repo.appointment_now(session, event.appointment_id)
+    appointment = await _appointment(session, event.appointment_id)
+    if appointment is None:
+        return
     facts = await repo.facts(
         session,
         event.appointment_id,
@@ -101,7 +107,9 @@ async def on_rescheduled(
     """The new time (and the old one) to everyone; the old reminder dropped, a new one
     planned."""
     event = envelope.payload
-    appointment = await repo.appointment_now(session, event.appointment_id)
+    appointment = await _appointment(session, event.appointment_id)
+    if appointment is None:
+        return
     version = event.version or appointment.version
     await repo.skip_queued_reminders(
         session, event.appointment_id, below_version=version, reason=MOVED, now=deps.clock()
@@ -136,7 +144,9 @@ async def on_cancelled(
 ) -> None:
     """The cancellation (with the reason's label) to everyone; queued reminders dropped."""
     event = envelope.payload
-    appointment = await repo.appointment_now(session, event.appointment_id)
+    appointment = await _appointment(session, event.appointment_id)
+    if appointment is None:
+        return
     version = event.version or appointment.version
     await repo.skip_queued_reminders(
         session, event.appointment_id, below_version=version, reason=CANCELLED, now=deps.clock()
@@ -161,6 +171,17 @@ async def on_cancelled(
         due_at=envelope.occurred_at,
     )
     await _write(session, deps, planned)
+
+
+async def _appointment(session: AsyncSession, appointment_id: str) -> AppointmentNow | None:
+    """The appointment as it stands now; ``None`` (nothing to tell anyone) when booking does
+    not know it: an event about another deployment's appointment, or one read from a topic
+    whose database was reset."""
+    try:
+        return await repo.appointment_now(session, appointment_id)
+    except NotFound:
+        log.info("notification.unknown_appointment", appointment_id=appointment_id)
+        return None
 
 
 SUBSCRIPTION: Subscription[Deps] = Subscription(
