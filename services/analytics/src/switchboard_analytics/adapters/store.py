@@ -88,6 +88,7 @@ def _rollup_statement(where: sa.ColumnElement[bool]) -> sa.Select[Any]:
         sa.select(
             sa.func.date_trunc("hour", c.local_started_at).label("local_hour"),
             sa.cast(c.local_started_at, sa.Date).label("local_day"),
+            sa.cast(sa.func.date_trunc("month", c.local_started_at), sa.Date).label("local_month"),
             sa.func.coalesce(c.clinic_id, "").label("clinic_id"),
             sa.func.coalesce(c.admin_id, "").label("admin_id"),
             c.call_type,
