@@ -42,6 +42,7 @@ from switchboard_runtime.consumer import BatchProcessor, Delivery
 from switchboard_runtime.db import make_engine
 from switchboard_runtime.logging import get_logger
 from switchboard_runtime.messaging import event_id_key, parse_contract_event
+from switchboard_runtime.progress import Progress
 
 log = get_logger(__name__)
 
@@ -79,9 +80,15 @@ def _quote(engine: AsyncEngine, name: str) -> str:
 class _Replay:
     """Reads this deployment's topics from offset 0 and applies them to the fresh tables."""
 
-    def __init__(self, settings: AnalyticsSettings, processor: BatchProcessor[Any]):
+    def __init__(
+        self,
+        settings: AnalyticsSettings,
+        processor: BatchProcessor[Any],
+        progress: Progress | None = None,
+    ):
         self.settings = settings
         self.processor = processor
+        self.progress = progress
         self.events = 0
         self._consumer: Any = None
         self._by_topic: dict[str, list[Any]] = {}
@@ -108,6 +115,17 @@ class _Replay:
         if everything:
             await self._consumer.seek_to_beginning(*everything)
             self._consumer.pause(*everything)
+            await self._count_total(everything)
+
+    async def _count_total(self, tps: Sequence[Any]) -> None:
+        """Tell the progress how many records the partitions hold from their start to
+        their current end (what a replay will read; more may arrive meanwhile)."""
+        if self.progress is None or not tps:
+            return
+        first = await self._consumer.beginning_offsets(list(tps))
+        end = await self._consumer.end_offsets(list(tps))
+        total = sum(end[tp] - first[tp] for tp in tps)
+        self.progress.set_total(max(total, self.events))
 
     async def _partitions(self, topics: list[str]) -> dict[str, list[int]]:
         """The partitions of each topic that exists (a missing topic has no history)."""
@@ -141,7 +159,9 @@ class _Replay:
 
     async def catch_up(self) -> None:
         """Every topic up to its end as of now."""
-        await self.drain([tp for tps in self._by_topic.values() for tp in tps])
+        everything = [tp for tps in self._by_topic.values() for tp in tps]
+        await self._count_total(everything)
+        await self.drain(everything)
 
     async def drain(self, tps: Sequence[Any]) -> None:
         """Consume (every resumed partition) until ``tps`` reach their current end offsets."""
@@ -169,6 +189,8 @@ class _Replay:
             if deliveries:
                 await self.processor.process(deliveries)
                 self.events += len(deliveries)
+                if self.progress is not None:
+                    self.progress.advance(len(deliveries))
 
 
 async def rebuild(
@@ -177,8 +199,14 @@ async def rebuild(
     *,
     keep_old: bool = False,
     progress: Callable[[str], None] | None = None,
+    terminal: bool | None = None,
 ) -> RebuildReport:
-    """Replay the topics into fresh tables and swap them in (see the module doc)."""
+    """Replay the topics into fresh tables and swap them in (see the module doc).
+
+    ``progress`` gets a line per step; the replay itself shows events done of the total,
+    the rate and the time left (:class:`~switchboard_runtime.progress.Progress`: a bar on
+    a terminal, a log line every few seconds otherwise; ``terminal`` forces either).
+    """
     say = progress or (lambda message: log.info("rebuild.progress", step=message))
     started = time.monotonic()
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S") + uuid4().hex[:6]
@@ -227,11 +255,14 @@ async def rebuild(
             dead_letter=skip,
             max_attempts=settings.consumer_max_attempts,
         )
-        replay = _Replay(settings, processor)
+        counter = Progress("rebuild.replay", unit="events", terminal=terminal)
+        replay = _Replay(settings, processor, counter)
         await replay.start()
         try:
-            await replay.replay_in_order()
-            await replay.catch_up()
+            with counter:
+                await replay.replay_in_order()
+                await replay.catch_up()
+            replay.progress = None
             say(f"replayed {replay.events} events; deriving call-backs and roll-ups")
             await finish_deferred(sessions, live_mode)
             mode["projection"] = live_mode
