@@ -182,6 +182,8 @@ calls_by_day = _rollup("calls_by_day", "day", ("admin_id",), ("clinic_id",))
 #: Per admin and hour (the finest grain): an admin filter on hour reports, and periods
 #: bounded inside a day.
 calls_by_hour = _rollup("calls_by_hour", "hour", ("admin_id",), ("clinic_id",))
+# A period of a few hours with employee groupings or an admin filter: a range of hours.
+sa.Index("ix_calls_by_hour_local_hour", calls_by_hour.c.local_hour)
 
 ROLLUP_TABLES: tuple[sa.Table, ...] = (
     calls_by_day_total,

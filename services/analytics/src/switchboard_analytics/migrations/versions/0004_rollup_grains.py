@@ -3,8 +3,9 @@
 The three roll-ups of 0002 (hour and day x clinic x admin, hour chain-wide) are replaced
 by seven: chain-wide per day and per hour, per clinic and day or hour (clinic first), per
 admin and month, day or hour (admin first). Key text is in byte order ("C"), so that the
-first page of a report is an index range scan in the order rows are shown. Filled from
-the call log.
+first page of a report is an index range scan in the order rows are shown; the hour
+roll-up per admin is also indexed by hour (periods of a few hours). Filled from the call
+log.
 
 Revision ID: 0004
 Revises: 0003
@@ -73,6 +74,7 @@ def upgrade() -> None:
         op.drop_table(table)
     for name, (grain, leading, rest) in ROLLUPS.items():
         _create(name, grain, leading, rest)
+    op.create_index("ix_calls_by_hour_local_hour", "calls_by_hour", ["local_hour"])
 
 
 def downgrade() -> None:
