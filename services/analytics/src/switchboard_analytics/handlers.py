@@ -234,7 +234,9 @@ async def apply_calls(session: AsyncSession, events: Sequence[CallEvent], p: Pro
     written = sorted(changed)
     if p.deferred:
         # A rebuild's replay: facts only; call-backs and roll-ups come in one pass later.
-        await call_rows.write_calls(session, [rows[c] for c in written], p.default_time_zone)
+        await call_rows.write_calls(
+            session, [rows[c] for c in written], p.default_time_zone, derived=False
+        )
         return
     counted = sorted(c for c in ended if c in existing and existing[c]["ended_at"] is not None)
     if counted:

@@ -4,9 +4,10 @@
 2. Replay the topics from the beginning into it with the live handlers (the same code,
    pointed at the new schema by SQLAlchemy's ``schema_translate_map``), the directory
    first, then touches, then calls (any order gives the same numbers). The replay runs
-   them in ``deferred`` mode: each event only stores its facts; then one set-based pass
-   derives every call row's zone, contact and tags, applies the called-back rule (the
-   same pure function) to every missed call and fills the roll-ups from the call log.
+   them in ``deferred`` mode: each event only stores its facts, into tables without
+   their secondary indexes; then one set-based pass derives every call row's zone,
+   contact and tags, applies the called-back rule (the same pure function) to every
+   missed call and fills the roll-ups from the call log, and the indexes are built.
    What arrives after that is applied batch by batch, as live.
 3. In one transaction: lock the live tables (``processed_events`` first, which is the
    first table the live consumer's transaction touches, so the two cannot deadlock),
@@ -29,7 +30,12 @@ from uuid import uuid4
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from switchboard_analytics.adapters.tables import PROJECTION_TABLES, metadata
+from switchboard_analytics.adapters.tables import (
+    PROJECTION_TABLES,
+    ROLLUP_TABLES,
+    call_log,
+    metadata,
+)
 from switchboard_analytics.handlers import (
     SUBSCRIPTION,
     Projection,
@@ -48,6 +54,14 @@ log = get_logger(__name__)
 
 #: Replay order (see the module doc).
 REPLAY_ORDER = (BOOKING_DIRECTORY, CRM_TOUCHES, TELEPHONY_CALLS)
+
+#: Records per batch of the replay.
+REPLAY_BATCH_RECORDS = 5000
+
+#: Indexes built after the replay and the set-based pass, not row by row during them
+#: (the call log's trigram and tag indexes most of all): what a bulk load does. The
+#: replay looks calls up by primary key only; touches by call id (kept).
+DEFERRED_INDEXES = tuple(index for table in (call_log, *ROLLUP_TABLES) for index in table.indexes)
 
 
 @dataclass
@@ -101,7 +115,11 @@ class _Replay:
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            max_poll_records=self.settings.consumer_batch_max_records,
+            # A bulk load: batches ten times the live consumer's (nobody waits for an
+            # event here, and each batch's transaction and statements cost the same).
+            max_poll_records=REPLAY_BATCH_RECORDS,
+            fetch_max_bytes=64 * 1024 * 1024,
+            max_partition_fetch_bytes=8 * 1024 * 1024,
         )
         await self._consumer.start()
         partitions = await self._partitions([self.settings.topic(t) for t in REPLAY_ORDER])
@@ -225,6 +243,8 @@ async def rebuild(
             await translated.run_sync(
                 lambda sync: metadata.create_all(sync, tables=list(PROJECTION_TABLES))
             )
+            for index in DEFERRED_INDEXES:
+                await conn.execute(sa.text(f"DROP INDEX {q(fresh)}.{q(str(index.name))}"))
         say(f"created the projection tables in schema {fresh}")
 
         fresh_engine = engine.execution_options(schema_translate_map={None: fresh})
@@ -265,6 +285,11 @@ async def rebuild(
             replay.progress = None
             say(f"replayed {replay.events} events; deriving call-backs and roll-ups")
             await finish_deferred(sessions, live_mode)
+            async with fresh_engine.begin() as conn:
+                await conn.execute(sa.text("SET LOCAL maintenance_work_mem = '256MB'"))
+                for index in DEFERRED_INDEXES:
+                    await conn.execute(sa.schema.CreateIndex(index))
+            say("built the indexes")
             mode["projection"] = live_mode
             await replay.catch_up()
             say(f"caught up at {replay.events} events; swapping")

@@ -54,22 +54,31 @@ def _derived(call_id: sa.ColumnElement[Any], clinic_id: sa.ColumnElement[Any]) -
     }
 
 
-def _upsert_rows() -> Any:
-    """Insert or overwrite the rows given as one array per written column (``:a_<name>``)."""
+def _upsert_rows(*, derived: bool) -> Any:
+    """Insert or overwrite the rows given as one array per written column (``:a_<name>``),
+    with their derived columns, or (``derived=False``, a rebuild's replay, which derives
+    every row once afterwards) with the default zone and nothing else."""
     given = (
         sa.func.unnest(*[_array(f"a_{k}", call_log.c[k].type) for k in WRITTEN_COLUMNS])
         .table_valued(*[sa.column(k, call_log.c[k].type) for k in WRITTEN_COLUMNS])
         .render_derived("given")
     )
-    values = {k: given.c[k] for k in WRITTEN_COLUMNS} | _derived(given.c.call_id, given.c.clinic_id)
+    values: dict[str, Any] = {k: given.c[k] for k in WRITTEN_COLUMNS}
+    if derived:
+        values |= _derived(given.c.call_id, given.c.clinic_id)
+    else:
+        values["time_zone"] = _param("d_default_zone")
     insert = pg_insert(call_log).from_select(list(values), sa.select(*values.values()))
+    # A replay's overwrite keeps the zone it wrote first (the default, until derived).
+    updated = [k for k in values if k != "call_id" and (derived or k != "time_zone")]
     return insert.on_conflict_do_update(
         index_elements=[call_log.c.call_id],
-        set_={k: insert.excluded[k] for k in values if k != "call_id"},
+        set_={k: insert.excluded[k] for k in updated},
     )
 
 
-_UPSERT_ROWS = _upsert_rows()
+_UPSERT_ROWS = _upsert_rows(derived=True)
+_UPSERT_FACTS = _upsert_rows(derived=False)
 
 _GET_CALLS = (
     sa.select(call_log)
@@ -86,16 +95,20 @@ async def get_calls(session: AsyncSession, call_ids: Sequence[str]) -> dict[str,
 
 
 async def write_calls(
-    session: AsyncSession, rows: Sequence[Mapping[str, Any]], default_zone: str
+    session: AsyncSession,
+    rows: Sequence[Mapping[str, Any]],
+    default_zone: str,
+    *,
+    derived: bool = True,
 ) -> None:
     """Insert or overwrite call rows (distinct calls) with these values and their derived
-    columns, in one statement."""
+    columns (unless not ``derived``: see :func:`_upsert_rows`), in one statement."""
     if not rows:
         return
     params: dict[str, Any] = {f"a_{k}": [row.get(k) for row in rows] for k in WRITTEN_COLUMNS}
     params["a_called_back"] = [bool(row.get("called_back", False)) for row in rows]
     params["d_default_zone"] = default_zone
-    await session.execute(_UPSERT_ROWS, params)
+    await session.execute(_UPSERT_ROWS if derived else _UPSERT_FACTS, params)
 
 
 # ---------------------------------------------------------------------------------------
