@@ -5,9 +5,11 @@ Runs each ``bench/<area>/run.py`` as its own process, one after the other (they 
 machine; running them together would measure each other), writes their JSON to
 ``bench/results/`` (``--quick``: ``bench/results/quick/``, so a quick run never replaces the
 full figures), then prints the summary table and the scaling table and writes
-``summary.json`` beside them. Benchmarks print; nothing here passes or fails on time — the
-exit status is non-zero only when a benchmark itself failed (crashed, or produced wrong
-output such as a double booking).
+``summary.json`` beside them. The full run's files are committed (a few KB each), so that
+every figure ``bench/README.md`` quotes can be checked against them; quick runs are not.
+Benchmarks print; nothing here passes or fails on time — the exit status is non-zero only
+when a benchmark itself failed (crashed, or produced wrong output such as a double
+booking).
 
     uv run python bench/run_all.py --quick     # small sizes, under 5 minutes
     uv run python bench/run_all.py             # full sizes (the 10 M-call analytics figures
@@ -221,7 +223,7 @@ def rows(out_dir: Path, quick: bool) -> tuple[list[list[str]], list[str]]:
         over = [k for k, v in filtered.items() if v["p95"] > 100]
         table.append(
             [
-                f"call log filtered pages ({len(filtered)} filters), {calls}",
+                f"call log pages under filters and sorts ({len(filtered)} cases), {calls}",
                 "p95 ≤ 100 ms",
                 f"worst p95 {_fmt(filtered[worst]['p95'])} ms ({worst}); "
                 f"{len(filtered) - len(over)}/{len(filtered)} within",
