@@ -496,19 +496,21 @@ export const analytics = {
     // and `total`, {count, answered, missed, avg_talk_seconds, avg_wait_seconds}. A report
     // pages (`next_cursor`); the table and chart show every group, so follow the pages.
     const items: ReportRow[] = [];
-    let cursor: string | undefined;
-    let body: Record<string, unknown>;
-    do {
-      body = await get<Record<string, unknown>>("/api/analytics/reports/calls", {
+    let totals: ReportRow | null = null;
+    let cursor: string | undefined = undefined;
+    for (;;) {
+      const body = await get<Record<string, unknown>>("/api/analytics/reports/calls", {
         ...callFilterQuery(f),
         group_by: groupBy,
         limit: 5000,
         cursor,
       });
       items.push(...((body.items ?? body.rows ?? []) as ReportRow[]));
+      totals = (body.totals ?? body.total ?? null) as ReportRow | null;
       cursor = (body.next_cursor as string | null | undefined) ?? undefined;
-    } while (cursor);
-    return { group_by: groupBy, items, totals: (body.totals ?? body.total ?? null) as ReportRow | null };
+      if (!cursor) break;
+    }
+    return { group_by: groupBy, items, totals };
   },
   reportCsvUrl: (groupBy: ReportGrouping, f: CallFilters) =>
     "/api/analytics/reports/calls" + queryString({ ...callFilterQuery(f), group_by: groupBy, format: "csv" }),
