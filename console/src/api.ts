@@ -499,12 +499,10 @@ export const analytics = {
     let totals: ReportRow | null = null;
     let cursor: string | undefined = undefined;
     for (;;) {
-      const body = await get<Record<string, unknown>>("/api/analytics/reports/calls", {
-        ...callFilterQuery(f),
-        group_by: groupBy,
-        limit: 5000,
-        cursor,
-      });
+      const body: Record<string, unknown> = await get<Record<string, unknown>>(
+        "/api/analytics/reports/calls",
+        { ...callFilterQuery(f), group_by: groupBy, limit: 5000, cursor },
+      );
       items.push(...((body.items ?? body.rows ?? []) as ReportRow[]));
       totals = (body.totals ?? body.total ?? null) as ReportRow | null;
       cursor = (body.next_cursor as string | null | undefined) ?? undefined;
