@@ -5,9 +5,11 @@ Runs each ``bench/<area>/run.py`` as its own process, one after the other (they 
 machine; running them together would measure each other), writes their JSON to
 ``bench/results/`` (``--quick``: ``bench/results/quick/``, so a quick run never replaces the
 full figures), then prints the summary table and the scaling table and writes
-``summary.json`` beside them. Benchmarks print; nothing here passes or fails on time — the
-exit status is non-zero only when a benchmark itself failed (crashed, or produced wrong
-output such as a double booking).
+``summary.json`` beside them. The full run's files are committed (a few KB each), so that
+every figure ``bench/README.md`` quotes can be checked against them; quick runs are not.
+Benchmarks print; nothing here passes or fails on time — the exit status is non-zero only
+when a benchmark itself failed (crashed, or produced wrong output such as a double
+booking).
 
     uv run python bench/run_all.py --quick     # small sizes, under 5 minutes
     uv run python bench/run_all.py             # full sizes (the 10 M-call analytics figures
@@ -203,18 +205,7 @@ def rows(out_dir: Path, quick: bool) -> tuple[list[list[str]], list[str]]:
     if analytics_runs:
         a = max(analytics_runs.values(), key=lambda d: d["baseline"]["calls"])
         calls = f"{a['baseline']['calls']:,} calls"
-        for group_by, r in a["reports_one_year"].items():
-            api, raw = r["api_rollup_ms"], r["api_call_log_group_by_ms"]
-            table.append(
-                [
-                    f"calls report group_by={group_by}, one year, {calls} ({r['rows']:,} rows)",
-                    "p95 ≤ 50 ms",
-                    f"p95 {_fmt(api['p95'])} ms (query {_fmt(r['query_rollup_ms']['p95'])})",
-                    f"GROUP BY call log p95 {_fmt(raw['p95'])} ms",
-                    f"GROUP BY takes {raw['p95'] / api['p95']:.1f}x",
-                    _met(api["p95"] <= 50),
-                ]
-            )
+        table += _report_rows(a, calls)
         pages = a["call_log_ms"]
         first = pages["first_page"]
         table.append(
@@ -232,7 +223,7 @@ def rows(out_dir: Path, quick: bool) -> tuple[list[list[str]], list[str]]:
         over = [k for k, v in filtered.items() if v["p95"] > 100]
         table.append(
             [
-                f"call log filtered pages ({len(filtered)} filters), {calls}",
+                f"call log pages under filters and sorts ({len(filtered)} cases), {calls}",
                 "p95 ≤ 100 ms",
                 f"worst p95 {_fmt(filtered[worst]['p95'])} ms ({worst}); "
                 f"{len(filtered) - len(over)}/{len(filtered)} within",
@@ -298,6 +289,56 @@ def rows(out_dir: Path, quick: bool) -> tuple[list[list[str]], list[str]]:
     return table, notes
 
 
+def _report_rows(a: dict[str, Any], calls: str) -> list[list[str]]:
+    """The calls report's targets: each grouping's first page without a filter (p95 and
+    the same-run GROUP BY), the worst of the roll-up filters, the worst log-only filter."""
+    out = []
+    for group_by, r in a["reports_one_year"].items():
+        api, raw = r["api_rollup_ms"], r["api_call_log_group_by_ms"]
+        ratio = raw["p95"] / api["p95"]
+        out.append(
+            [
+                f"calls report group_by={group_by}, one year, {calls} ({r['rows']:,} rows, "
+                f"first page {r.get('first_page_rows', r['rows']):,}, {r['rollup_table']})",
+                "p95 ≤ 50 ms, ≥ 20x GROUP BY",
+                f"p95 {_fmt(api['p95'])} ms (query {_fmt(r['query_rollup_ms']['p95'])})",
+                f"GROUP BY call log p95 {_fmt(raw['p95'])} ms",
+                f"{ratio:.1f}x faster",
+                _met(api["p95"] <= 50 and ratio >= 20),
+            ]
+        )
+        filtered = r.get("filtered") or {}
+        if filtered:
+            worst = max(filtered, key=lambda k: filtered[k]["api_ms"]["p95"])
+            w = filtered[worst]
+            least = min(f["api_ratio_p95"] for f in filtered.values())
+            out.append(
+                [
+                    f"… {group_by} with roll-up filters ({len(filtered)} mixes)",
+                    "p95 ≤ 50 ms, ≥ 20x GROUP BY",
+                    f"worst p95 {_fmt(w['api_ms']['p95'])} ms ({worst})",
+                    "GROUP BY call log, same filters",
+                    f"least {least:.1f}x faster",
+                    _met(all(f["api_ms"]["p95"] <= 50 for f in filtered.values()) and least >= 20),
+                ]
+            )
+        log_only = r.get("call_log_only_filters") or {}
+        if log_only:
+            worst = max(log_only, key=lambda k: log_only[k]["api_ms"]["p95"])
+            p95 = log_only[worst]["api_ms"]["p95"]
+            out.append(
+                [
+                    f"… {group_by} with filters only the call log answers ({len(log_only)})",
+                    "p95 ≤ 500 ms",
+                    f"worst p95 {_fmt(p95)} ms ({worst})",
+                    "—",
+                    "",
+                    _met(all(f["api_ms"]["p95"] <= 500 for f in log_only.values())),
+                ]
+            )
+    return out
+
+
 def scaling(out_dir: Path, quick: bool) -> list[str]:
     """Per-event cost at each size: linear when the time per event stays flat."""
     lines = []
@@ -322,11 +363,12 @@ def scaling(out_dir: Path, quick: bool) -> list[str]:
         runs[2] = json.loads(ANALYTICS_10M.read_text())
     runs = [r for r in runs if r]
     if runs:
-        lines.append("reports (query alone, p50 ms: roll-up / GROUP BY over the call log):")
+        lines.append(
+            "reports, first page through the API, p95 ms: roll-up / GROUP BY over the call log:"
+        )
         for r in runs:
             cells = ", ".join(
-                f"{g} {v['query_rollup_ms']['p50']:.0f}/"
-                f"{v['query_call_log_group_by_ms']['p50']:.0f}"
+                f"{g} {v['api_rollup_ms']['p95']:.0f}/{v['api_call_log_group_by_ms']['p95']:.0f}"
                 for g, v in r["reports_one_year"].items()
             )
             lines.append(

@@ -297,7 +297,7 @@ async def load_baseline(settings: Any, chain: Chain, count: int) -> dict[str, An
     import asyncpg
 
     from switchboard_analytics.adapters import store
-    from switchboard_analytics.adapters.tables import call_log, clinics, operators
+    from switchboard_analytics.adapters.tables import ROLLUP_TABLES, call_log, clinics, operators
     from switchboard_runtime.db import make_engine
 
     dsn = settings.service_database_url.replace("postgresql+asyncpg", "postgresql")
@@ -314,6 +314,7 @@ async def load_baseline(settings: Any, chain: Chain, count: int) -> dict[str, An
                     "clinic_id": c[0],
                     "name": c[1],
                     "time_zone": c[2],
+                    "active": True,
                     "version_at": datetime.now(UTC),
                 }
                 for c in CLINICS
@@ -326,6 +327,7 @@ async def load_baseline(settings: Any, chain: Chain, count: int) -> dict[str, An
                     "operator_id": op,
                     "name": name,
                     "role": "call_centre",
+                    "active": True,
                     "version_at": datetime.now(UTC),
                 }
                 for op, name in chain.operator_names.items()
@@ -360,7 +362,7 @@ async def load_baseline(settings: Any, chain: Chain, count: int) -> dict[str, An
         await conn.execute(sa.text("VACUUM ANALYZE"))
         sizes = {
             name: int(await conn.scalar(sa.text(f"SELECT count(*) FROM {name}")) or 0)
-            for name in ("call_log", "calls_by_hour", "calls_by_day", "calls_by_hour_total")
+            for name in ("call_log", *(t.name for t in ROLLUP_TABLES))
         }
         database_size = await conn.scalar(
             sa.text("SELECT pg_size_pretty(pg_database_size(current_database()))")
@@ -626,55 +628,103 @@ async def timed(
     return out
 
 
+#: Filters a roll-up answers, in mixes a manager uses (each over the year, every group_by).
+ROLLUP_FILTERS: dict[str, dict[str, Any]] = {
+    "clinic": {"clinic": "msk-1"},
+    "admin": {"admin": "op-0007"},
+    "missed_not_called_back_in_march": {
+        "missed": "true", "called_back": "false", "from": f"{YEAR}-03-01", "to": f"{YEAR}-03-31",
+    },
+    "clinic_incoming_answered": {
+        "clinic": "msk-2", "call_type": "incoming", "disposition": "answered",
+    },
+    "two_clinics_two_admins_outgoing": {
+        "clinic": ["msk-1", "spb-1"], "admin": ["op-0001", "op-0002"], "call_type": "outgoing",
+    },
+    "working_hours_of_a_day_not_missed": {
+        "from": f"{YEAR}-06-02T09:00", "to": f"{YEAR}-06-02T18:00", "missed": "false",
+    },
+}  # fmt: skip
+#: Filters only the call log answers (numbers, durations, tags): GROUP BY over matching calls.
+CALL_LOG_FILTERS: dict[str, dict[str, Any]] = {
+    "phone_contains": {"phone": "916 123"},
+    "talk_over_10_minutes": {"talk_min": 600},
+    "tag": {"tag": "complaint"},
+}
+
+
 async def reports(
     app: Any, client: httpx.AsyncClient, headers: dict[str, str], reps: int, raw_reps: int
 ) -> dict[str, Any]:
-    """Every group_by over the year: roll-ups against GROUP BY over the call log, through
-    the API (JSON of every row included) and the query alone (SQL and reading the rows)."""
-    from switchboard_analytics.adapters.queries import (
-        CallLogFilter,
-        choose_rollup,
-        report_aggregates,
-    )
+    """Every group_by over the year: the first page (what the console shows first) from
+    the roll-ups against GROUP BY over the call log, through the API (JSON included) and
+    the query alone (SQL and reading the rows); then the same with filters."""
+    from switchboard_analytics.adapters.queries import CallLogFilter
+    from switchboard_analytics.adapters.reports import choose_rollup, report_page
     from switchboard_analytics.domain.periods import parse_period
 
-    out = {}
+    url = "/api/analytics/reports/calls"
+    out: dict[str, Any] = {}
     year = {"from": f"{YEAR}-01-01", "to": f"{YEAR}-12-31"}
     flt = CallLogFilter(period=parse_period(year["from"], year["to"]))
 
-    async def query(group_by: str, table: Any, times: int) -> list[float]:
+    async def query(group_by: str, rollup: Any, times: int) -> list[float]:
         seconds = []
         for _ in range(times + 1):
             async with app.state.runtime.sessions() as session:
                 began = time.perf_counter()
-                await report_aggregates(session, flt, group_by, table)
+                await report_page(session, flt, group_by, rollup, limit=500)
                 seconds.append(time.perf_counter() - began)
         return seconds[1:]
 
     for group_by in ("day", "hour", "employee_day", "employee_month"):
         params = {"group_by": group_by, **year}
-        first = await client.get("/api/analytics/reports/calls", params=params, headers=headers)
-        rollup = await timed(client, "/api/analytics/reports/calls", params, headers, reps)
-        raw = await timed(
-            client,
-            "/api/analytics/reports/calls",
-            {**params, "source": "call_log"},
-            headers,
-            raw_reps,
-        )
+        first = (await client.get(url, params=params, headers=headers)).json()
+        rows, cursor = len(first["rows"]), first["next_cursor"]
+        while cursor:  # how many groups the whole report has
+            page = await client.get(
+                url, params={**params, "cursor": cursor, "limit": 5000}, headers=headers
+            )
+            body = page.json()
+            rows, cursor = rows + len(body["rows"]), body["next_cursor"]
+        rollup = await timed(client, url, params, headers, reps)
+        raw = await timed(client, url, {**params, "source": "call_log"}, headers, raw_reps)
         rollup_query = await query(group_by, choose_rollup(flt, group_by), reps)
         raw_query = await query(group_by, None, raw_reps)
+        filtered = {}
+        for name, extra in ROLLUP_FILTERS.items():
+            case = {**params, **extra}
+            answer = (await client.get(url, params=case, headers=headers)).json()
+            api = await timed(client, url, case, headers, reps)
+            log = await timed(client, url, {**case, "source": "call_log"}, headers, 1)
+            filtered[name] = {
+                "source": answer["source"], "first_page_rows": len(answer["rows"]),
+                "api_ms": _ms(api), "api_call_log_group_by_ms": _ms(log),
+                "api_ratio_p95": round(max(log) / percentile(api, 0.95), 1),
+            }  # fmt: skip
+        log_only = {}
+        for name, extra in CALL_LOG_FILTERS.items():
+            case = {**params, **extra}
+            answer = (await client.get(url, params=case, headers=headers)).json()
+            log_only[name] = {
+                "source": answer["source"], "first_page_rows": len(answer["rows"]),
+                "api_ms": _ms(await timed(client, url, case, headers, max(3, reps // 5))),
+            }  # fmt: skip
         out[group_by] = {
-            "rows": len(first.json()["rows"]),
-            "rollup_table": first.json()["source"],
+            "rows": rows,
+            "first_page_rows": len(first["rows"]),
+            "rollup_table": first["source"],
             "api_rollup_ms": _ms(rollup),
             "api_call_log_group_by_ms": _ms(raw),
             "api_ratio_p50": round(statistics.median(raw) / statistics.median(rollup), 1),
+            "api_ratio_p95": round(percentile(raw, 0.95) / percentile(rollup, 0.95), 1),
             "query_rollup_ms": _ms(rollup_query),
             "query_call_log_group_by_ms": _ms(raw_query),
             "query_ratio_p50": round(
                 statistics.median(raw_query) / statistics.median(rollup_query), 1
             ),
+            "filtered": filtered,
+            "call_log_only_filters": log_only,
         }
     return out
 
@@ -699,11 +749,22 @@ async def call_log_pages(
             "talk_min": 600, "from": f"{YEAR}-06-01", "to": f"{YEAR}-06-30",
         },
     }  # fmt: skip
-    return {
+    # Sorting the whole log by a column no index follows: fewer repetitions (slow at 10 M).
+    sorts = {
+        "sorted_by_admin": {"sort": "admin", "order": "asc"},
+        "sorted_by_talk_time": {"sort": "talk_seconds"},
+    }
+    out = {
         name: _ms(await timed(client, "/api/analytics/calls", {"limit": 50, **params},
                               headers, reps))
         for name, params in cases.items()
     }  # fmt: skip
+    for name, params in sorts.items():
+        out[name] = _ms(
+            await timed(client, "/api/analytics/calls", {"limit": 50, **params}, headers,
+                        max(3, reps // 5))
+        )  # fmt: skip
+    return out
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
@@ -807,8 +868,9 @@ def report_lines(result: dict[str, Any]) -> list[str]:
         f"baseline: {b['calls']:,} calls over {YEAR} (generation and COPY "
         f"{b['generate_and_copy_seconds']} s, indexes {b['index_seconds']} s, "
         f"roll-ups {b['rollups_and_analyze_seconds']} s); "
-        f"roll-up rows: hour {b['rows']['calls_by_hour']:,}, day {b['rows']['calls_by_day']:,}, "
-        f"hour total {b['rows']['calls_by_hour_total']:,}; database {b['database_size']}",
+        "roll-up rows: "
+        + ", ".join(f"{k} {v:,}" for k, v in b["rows"].items() if k != "call_log")
+        + f"; database {b['database_size']}",
         f"projection: {p['events_per_second']} events/s into the call log and roll-ups "
         f"({p['events']:,} events of {p['calls']:,} calls in {p['seconds']} s, "
         "on top of the baseline)",
@@ -819,11 +881,23 @@ def report_lines(result: dict[str, Any]) -> list[str]:
         a, b = r["api_rollup_ms"], r["api_call_log_group_by_ms"]
         c, d = r["query_rollup_ms"], r["query_call_log_group_by_ms"]
         lines.append(
-            f"report {group_by:<14} one year, {r['rows']:>6} rows, roll-up {r['rollup_table']}: "
-            f"API p50/p95 {a['p50']}/{a['p95']} ms vs GROUP BY call log {b['p50']}/{b['p95']} ms "
-            f"(x{r['api_ratio_p50']}); query alone {c['p50']}/{c['p95']} ms vs "
-            f"{d['p50']}/{d['p95']} ms (x{r['query_ratio_p50']})"
+            f"report {group_by:<14} one year, {r['rows']:>6} rows (first page "
+            f"{r['first_page_rows']}), roll-up {r['rollup_table']}: API p50/p95 "
+            f"{a['p50']}/{a['p95']} ms vs GROUP BY call log {b['p50']}/{b['p95']} ms "
+            f"(x{r['api_ratio_p50']} / x{r['api_ratio_p95']}); query alone {c['p50']}/{c['p95']} "
+            f"ms vs {d['p50']}/{d['p95']} ms (x{r['query_ratio_p50']})"
         )
+        for name, f in r["filtered"].items():
+            lines.append(
+                f"  filtered {name}: {f['source']}, {f['first_page_rows']} rows, API p50/p95 "
+                f"{f['api_ms']['p50']}/{f['api_ms']['p95']} ms vs GROUP BY call log "
+                f"{f['api_call_log_group_by_ms']['p50']} ms (x{f['api_ratio_p95']})"
+            )
+        for name, f in r["call_log_only_filters"].items():
+            lines.append(
+                f"  call log only {name}: {f['first_page_rows']} rows, API p50/p95 "
+                f"{f['api_ms']['p50']}/{f['api_ms']['p95']} ms"
+            )
     for name, t in result["call_log_ms"].items():
         lines.append(f"call log {name}: p50 {t['p50']} ms, p95 {t['p95']} ms")
     r = result["rebuild"]

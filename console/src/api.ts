@@ -580,14 +580,23 @@ export const analytics = {
   callsCsvUrl: (f: CallFilters, sort?: string) =>
     "/api/analytics/calls" + queryString({ ...callFilterQuery(f), ...sortQuery(sort), format: "csv" }),
   report: async (groupBy: ReportGrouping, f: CallFilters): Promise<CallsReport> => {
-    const body = await get<Record<string, unknown>>("/api/analytics/reports/calls", {
-      ...callFilterQuery(f),
-      group_by: groupBy,
-    });
     // `rows`: the group keys (day, hour, admin_id + admin_name, month) and, per call type
-    // and `total`, {count, answered, missed, avg_talk_seconds, avg_wait_seconds}.
-    const items = (body.items ?? body.rows ?? []) as ReportRow[];
-    return { group_by: groupBy, items, totals: (body.totals ?? body.total ?? null) as ReportRow | null };
+    // and `total`, {count, answered, missed, avg_talk_seconds, avg_wait_seconds}. A report
+    // pages (`next_cursor`); the table and chart show every group, so follow the pages.
+    const items: ReportRow[] = [];
+    let totals: ReportRow | null = null;
+    let cursor: string | undefined = undefined;
+    for (;;) {
+      const body: Record<string, unknown> = await get<Record<string, unknown>>(
+        "/api/analytics/reports/calls",
+        { ...callFilterQuery(f), group_by: groupBy, limit: 5000, cursor },
+      );
+      items.push(...((body.items ?? body.rows ?? []) as ReportRow[]));
+      totals = (body.totals ?? body.total ?? null) as ReportRow | null;
+      cursor = (body.next_cursor as string | null | undefined) ?? undefined;
+      if (!cursor) break;
+    }
+    return { group_by: groupBy, items, totals };
   },
   reportCsvUrl: (groupBy: ReportGrouping, f: CallFilters) =>
     "/api/analytics/reports/calls" + queryString({ ...callFilterQuery(f), group_by: groupBy, format: "csv" }),

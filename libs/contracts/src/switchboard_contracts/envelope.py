@@ -13,6 +13,8 @@ call :func:`parse_envelope`, which picks the payload class from ``event_type`` a
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Generic, Self, TypeAlias, TypeVar, cast
@@ -154,6 +156,10 @@ def parse_envelope(raw: bytes | bytearray | str | Mapping[str, Any]) -> Envelope
     Raises :class:`ContractError` saying what was wrong: invalid JSON, an invalid envelope,
     an unknown event type or version, or an invalid payload (naming the fields).
     """
+    if isinstance(raw, bytes | bytearray):
+        parsed = _parse_in_one_pass(raw)
+        if parsed is not None:
+            return parsed
     try:
         if isinstance(raw, bytes | bytearray | str):
             header = _RawEnvelope.model_validate_json(raw)
@@ -172,6 +178,35 @@ def parse_envelope(raw: bytes | bytearray | str | Mapping[str, Any]) -> Envelope
             schema_version=header.schema_version,
         ) from exc
 
-    fields = {name: getattr(header, name) for name in _EnvelopeHeader.model_fields}
+    fields = {name: getattr(header, name) for name in _HEADER_FIELDS}
     # The header is already validated and the payload matches it by construction.
-    return Envelope[AnyEvent].model_construct(**fields, payload=payload)
+    return _ANY_ENVELOPE.model_construct(**fields, payload=payload)
+
+
+_ANY_ENVELOPE = Envelope[AnyEvent]
+_HEADER_FIELDS = tuple(_EnvelopeHeader.model_fields)
+_EVENT_TYPE = re.compile(rb'"event_type"\s*:\s*"([A-Za-z0-9_]+)"')
+_SCHEMA_VERSION = re.compile(rb'"schema_version"\s*:\s*([0-9]+)')
+
+
+def _parse_in_one_pass(raw: bytes | bytearray) -> Envelope[AnyEvent] | None:
+    """The common case in one validation: the envelope typed by the event class its
+    ``event_type`` and ``schema_version`` name (read from the bytes), validated from JSON
+    in one pass (header, payload and their agreement). ``None`` when that does not work
+    (other key order, an unknown type, anything invalid): :func:`parse_envelope` then
+    takes the general path, which says exactly what is wrong."""
+    event_type = _EVENT_TYPE.search(raw)
+    version = _SCHEMA_VERSION.search(raw)
+    if event_type is None or version is None:
+        return None
+    try:
+        cls = event_class(event_type.group(1).decode(), int(version.group(1)))
+        envelope = _typed_envelope(cls).model_validate_json(raw)
+    except (ContractError, ValidationError, ValueError):
+        return None
+    return cast(Envelope[AnyEvent], envelope)
+
+
+@functools.cache
+def _typed_envelope(cls: type[Event]) -> type[Envelope[Any]]:
+    return Envelope[cls]  # type: ignore[valid-type]

@@ -20,6 +20,7 @@ Failures are of two kinds:
 from __future__ import annotations
 
 import asyncio
+import collections
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
@@ -222,8 +223,10 @@ class BatchProcessor(Generic[T]):
             elif self.handle is not None:
                 for _, value in todo:
                     await self.handle(session, value)
-            for delivery, _ in todo:
-                CONSUMED.labels(self.group, delivery.topic).inc()
+            # One increment per topic and batch: a labelled metric per message showed
+            # as an eighth of a batch's Python.
+            for topic, count in collections.Counter(d.topic for d, _ in todo).items():
+                CONSUMED.labels(self.group, topic).inc(count)
         skipped = len(items) - len(fresh)
         if skipped:
             DUPLICATES.labels(self.group).inc(skipped)

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from switchboard_analytics.adapters import store
+from switchboard_analytics.adapters import call_rows, store
 from switchboard_analytics.adapters.tables import clinics, operators
 from switchboard_analytics.domain.callback import (
     DEFAULT_WINDOW,
@@ -73,31 +73,33 @@ async def project_batch(
     """Apply a batch of consumed events (any topics, arrival order) in the caller's
     transaction.
 
-    Each run of consecutive events of one kind is applied together, in a few multi-row
-    statements: call events (the bulk of the traffic) by :func:`apply_calls`, touch events
-    by :func:`apply_touches`, tags by ``store.upsert_tags``. Directory events (rare) are
-    applied one by one between the runs, so the order across kinds is the arrival order.
+    The events of each kind are applied together, in a few multi-row statements: call
+    events (the bulk of the traffic) by :func:`apply_calls`, touch events by
+    :func:`apply_touches`, tags by ``store.upsert_tags``; directory events (rare) one by
+    one, before them.
     """
     if not envelopes:
         return
     if p.serialise:
         await store.lock_projection(session)
-    run: list[Any] = []
+    # The end state depends on the set of events, not on their order across kinds (see
+    # the module doc), so a batch is applied kind by kind, each kind in arrival order: a
+    # Kafka batch interleaves its topics' partitions, and runs in arrival order would be
+    # many and short. Directory events first (a clinic's zone before its calls saves
+    # re-timing them), then touches and tags, then calls: a call row written after its
+    # touch and tags takes them in the same write, instead of a second write that also
+    # moves an ended call between roll-up rows.
+    runs: dict[str, list[Any]] = {"touches": [], "tags": [], "calls": []}
     for envelope in envelopes:
-        event = envelope.payload
-        kind = _run_kind(event)
-        if kind is None:
-            # Anything else on these topics (ringing, transfers…) is not needed here.
-            continue
-        if run and kind != _run_kind(run[0]):
-            await _apply_run(session, run, p)
-            run = []
+        kind = _run_kind(envelope.payload)
         if kind == "directory":
             await _apply_directory(session, envelope, p)
-        else:
-            run.append(event)
-    if run:
-        await _apply_run(session, run, p)
+        elif kind is not None:
+            # Anything else on these topics (ringing, transfers…) is not needed here.
+            runs[kind].append(envelope.payload)
+    for run in runs.values():
+        if run:
+            await _apply_run(session, run, p)
 
 
 def _run_kind(event: Any) -> str | None:
@@ -160,7 +162,9 @@ def started_row(event: CallStarted) -> dict[str, Any]:
 
 def ended_row(existing: Mapping[str, Any] | None, event: CallEnded) -> dict[str, Any]:
     """A call's row once ``event`` settles it (called-back columns still to be decided)."""
-    row: dict[str, Any] = {k: existing[k] for k in store.CALL_COLUMNS} if existing else {}
+    # ``existing`` may be a row folded earlier in the batch, which lacks what it never
+    # set: as written (and read back) those columns are NULL.
+    row: dict[str, Any] = {k: existing.get(k) for k in store.CALL_COLUMNS} if existing else {}
     # CallEnded carries the call's whole story; what it does not know, earlier events may.
     known = {
         **_who_and_where(event),
@@ -200,7 +204,7 @@ async def apply_calls(session: AsyncSession, events: Sequence[CallEvent], p: Pro
     their former facts) may call back.
     """
     call_ids = sorted({event.call_id for event in events})
-    existing = await store.get_calls(session, call_ids)
+    existing = await call_rows.get_calls(session, call_ids)
     rows: dict[str, dict[str, Any]] = {
         call_id: {k: row[k] for k in store.WRITTEN_COLUMNS} for call_id, row in existing.items()
     }
@@ -230,7 +234,9 @@ async def apply_calls(session: AsyncSession, events: Sequence[CallEvent], p: Pro
     written = sorted(changed)
     if p.deferred:
         # A rebuild's replay: facts only; call-backs and roll-ups come in one pass later.
-        await store.write_calls(session, [rows[c] for c in written], p.default_time_zone)
+        await call_rows.write_calls(
+            session, [rows[c] for c in written], p.default_time_zone, derived=False
+        )
         return
     counted = sorted(c for c in ended if c in existing and existing[c]["ended_at"] is not None)
     if counted:
@@ -239,7 +245,7 @@ async def apply_calls(session: AsyncSession, events: Sequence[CallEvent], p: Pro
     missed_here = [f for f in settled if is_missed_incoming(f)]
     for facts in missed_here:
         rows[facts.call_id].update(_callback_columns(None))
-    await store.write_calls(session, [rows[c] for c in written], p.default_time_zone)
+    await call_rows.write_calls(session, [rows[c] for c in written], p.default_time_zone)
     if not ended:
         return
     changes = await _callbacks_after(session, settled, former, missed_here, p.callback_window)
@@ -349,11 +355,11 @@ async def finish_deferred(sessions: async_sessionmaker[AsyncSession], p: Project
     every call row's derived columns, the called-back rule over every missed call, the
     roll-ups from the call log. Afterwards events can be applied in the normal mode."""
     async with sessions() as session, session.begin():
-        await store.refresh_all_derived(session, p.default_time_zone)
+        await call_rows.refresh_all_derived(session, p.default_time_zone)
     async with sessions() as reader, reader.begin(), sessions() as writer, writer.begin():
         changes: list[dict[str, Any]] = []
         group: list[Any] = []
-        async for row in await store.stream_callback_facts(reader):
+        async for row in await call_rows.stream_callback_facts(reader):
             if group and row["number"] != group[0]["number"]:
                 changes += _callbacks_of(group, p.callback_window)
                 group = []

@@ -4,9 +4,10 @@
 2. Replay the topics from the beginning into it with the live handlers (the same code,
    pointed at the new schema by SQLAlchemy's ``schema_translate_map``), the directory
    first, then touches, then calls (any order gives the same numbers). The replay runs
-   them in ``deferred`` mode: each event only stores its facts; then one set-based pass
-   derives every call row's zone, contact and tags, applies the called-back rule (the
-   same pure function) to every missed call and fills the roll-ups from the call log.
+   them in ``deferred`` mode: each event only stores its facts, into tables without
+   their secondary indexes; then one set-based pass derives every call row's zone,
+   contact and tags, applies the called-back rule (the same pure function) to every
+   missed call and fills the roll-ups from the call log, and the indexes are built.
    What arrives after that is applied batch by batch, as live.
 3. In one transaction: lock the live tables (``processed_events`` first, which is the
    first table the live consumer's transaction touches, so the two cannot deadlock),
@@ -29,7 +30,12 @@ from uuid import uuid4
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from switchboard_analytics.adapters.tables import PROJECTION_TABLES, metadata
+from switchboard_analytics.adapters.tables import (
+    PROJECTION_TABLES,
+    ROLLUP_TABLES,
+    call_log,
+    metadata,
+)
 from switchboard_analytics.handlers import (
     SUBSCRIPTION,
     Projection,
@@ -42,11 +48,20 @@ from switchboard_runtime.consumer import BatchProcessor, Delivery
 from switchboard_runtime.db import make_engine
 from switchboard_runtime.logging import get_logger
 from switchboard_runtime.messaging import event_id_key, parse_contract_event
+from switchboard_runtime.progress import Progress
 
 log = get_logger(__name__)
 
 #: Replay order (see the module doc).
 REPLAY_ORDER = (BOOKING_DIRECTORY, CRM_TOUCHES, TELEPHONY_CALLS)
+
+#: Records per batch of the replay.
+REPLAY_BATCH_RECORDS = 5000
+
+#: Indexes built after the replay and the set-based pass, not row by row during them
+#: (the call log's trigram and tag indexes most of all): what a bulk load does. The
+#: replay looks calls up by primary key only; touches by call id (kept).
+DEFERRED_INDEXES = tuple(index for table in (call_log, *ROLLUP_TABLES) for index in table.indexes)
 
 
 @dataclass
@@ -79,9 +94,15 @@ def _quote(engine: AsyncEngine, name: str) -> str:
 class _Replay:
     """Reads this deployment's topics from offset 0 and applies them to the fresh tables."""
 
-    def __init__(self, settings: AnalyticsSettings, processor: BatchProcessor[Any]):
+    def __init__(
+        self,
+        settings: AnalyticsSettings,
+        processor: BatchProcessor[Any],
+        progress: Progress | None = None,
+    ):
         self.settings = settings
         self.processor = processor
+        self.progress = progress
         self.events = 0
         self._consumer: Any = None
         self._by_topic: dict[str, list[Any]] = {}
@@ -94,7 +115,11 @@ class _Replay:
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            max_poll_records=self.settings.consumer_batch_max_records,
+            # A bulk load: batches ten times the live consumer's (nobody waits for an
+            # event here, and each batch's transaction and statements cost the same).
+            max_poll_records=REPLAY_BATCH_RECORDS,
+            fetch_max_bytes=64 * 1024 * 1024,
+            max_partition_fetch_bytes=8 * 1024 * 1024,
         )
         await self._consumer.start()
         partitions = await self._partitions([self.settings.topic(t) for t in REPLAY_ORDER])
@@ -108,6 +133,17 @@ class _Replay:
         if everything:
             await self._consumer.seek_to_beginning(*everything)
             self._consumer.pause(*everything)
+            await self._count_total(everything)
+
+    async def _count_total(self, tps: Sequence[Any]) -> None:
+        """Tell the progress how many records the partitions hold from their start to
+        their current end (what a replay will read; more may arrive meanwhile)."""
+        if self.progress is None or not tps:
+            return
+        first = await self._consumer.beginning_offsets(list(tps))
+        end = await self._consumer.end_offsets(list(tps))
+        total = sum(end[tp] - first[tp] for tp in tps)
+        self.progress.set_total(max(total, self.events))
 
     async def _partitions(self, topics: list[str]) -> dict[str, list[int]]:
         """The partitions of each topic that exists (a missing topic has no history)."""
@@ -141,7 +177,9 @@ class _Replay:
 
     async def catch_up(self) -> None:
         """Every topic up to its end as of now."""
-        await self.drain([tp for tps in self._by_topic.values() for tp in tps])
+        everything = [tp for tps in self._by_topic.values() for tp in tps]
+        await self._count_total(everything)
+        await self.drain(everything)
 
     async def drain(self, tps: Sequence[Any]) -> None:
         """Consume (every resumed partition) until ``tps`` reach their current end offsets."""
@@ -169,6 +207,8 @@ class _Replay:
             if deliveries:
                 await self.processor.process(deliveries)
                 self.events += len(deliveries)
+                if self.progress is not None:
+                    self.progress.advance(len(deliveries))
 
 
 async def rebuild(
@@ -177,8 +217,14 @@ async def rebuild(
     *,
     keep_old: bool = False,
     progress: Callable[[str], None] | None = None,
+    terminal: bool | None = None,
 ) -> RebuildReport:
-    """Replay the topics into fresh tables and swap them in (see the module doc)."""
+    """Replay the topics into fresh tables and swap them in (see the module doc).
+
+    ``progress`` gets a line per step; the replay itself shows events done of the total,
+    the rate and the time left (:class:`~switchboard_runtime.progress.Progress`: a bar on
+    a terminal, a log line every few seconds otherwise; ``terminal`` forces either).
+    """
     say = progress or (lambda message: log.info("rebuild.progress", step=message))
     started = time.monotonic()
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S") + uuid4().hex[:6]
@@ -197,6 +243,8 @@ async def rebuild(
             await translated.run_sync(
                 lambda sync: metadata.create_all(sync, tables=list(PROJECTION_TABLES))
             )
+            for index in DEFERRED_INDEXES:
+                await conn.execute(sa.text(f"DROP INDEX {q(fresh)}.{q(str(index.name))}"))
         say(f"created the projection tables in schema {fresh}")
 
         fresh_engine = engine.execution_options(schema_translate_map={None: fresh})
@@ -227,13 +275,21 @@ async def rebuild(
             dead_letter=skip,
             max_attempts=settings.consumer_max_attempts,
         )
-        replay = _Replay(settings, processor)
+        counter = Progress("rebuild.replay", unit="events", terminal=terminal)
+        replay = _Replay(settings, processor, counter)
         await replay.start()
         try:
-            await replay.replay_in_order()
-            await replay.catch_up()
+            with counter:
+                await replay.replay_in_order()
+                await replay.catch_up()
+            replay.progress = None
             say(f"replayed {replay.events} events; deriving call-backs and roll-ups")
             await finish_deferred(sessions, live_mode)
+            async with fresh_engine.begin() as conn:
+                await conn.execute(sa.text("SET LOCAL maintenance_work_mem = '256MB'"))
+                for index in DEFERRED_INDEXES:
+                    await conn.execute(sa.schema.CreateIndex(index))
+            say("built the indexes")
             mode["projection"] = live_mode
             await replay.catch_up()
             say(f"caught up at {replay.events} events; swapping")

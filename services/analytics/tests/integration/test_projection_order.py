@@ -28,20 +28,17 @@ SNAPSHOT = {
     "call_tags": "call_id, source",
 }
 # Roll-up: (its key columns, the same keys computed from the call log).
+_HOUR, _DAY = "date_trunc('hour', local_started_at)", "local_started_at::date"
+_MONTH = "date_trunc('month', local_started_at)::date"
+_CLINIC, _ADMIN = "coalesce(clinic_id, '')", "coalesce(admin_id, '')"
 ROLLUPS = {
-    "calls_by_hour": (
-        ["local_hour", "clinic_id", "admin_id"],
-        [
-            "date_trunc('hour', local_started_at)",
-            "coalesce(clinic_id, '')",
-            "coalesce(admin_id, '')",
-        ],
-    ),
-    "calls_by_day": (
-        ["local_day", "clinic_id", "admin_id"],
-        ["local_started_at::date", "coalesce(clinic_id, '')", "coalesce(admin_id, '')"],
-    ),
-    "calls_by_hour_total": (["local_hour"], ["date_trunc('hour', local_started_at)"]),
+    "calls_by_day_total": (["local_day"], [_DAY]),
+    "calls_by_hour_total": (["local_hour"], [_HOUR]),
+    "calls_by_day_clinic": (["clinic_id", "local_day"], [_CLINIC, _DAY]),
+    "calls_by_hour_clinic": (["clinic_id", "local_hour"], [_CLINIC, _HOUR]),
+    "calls_by_month": (["admin_id", "local_month", "clinic_id"], [_ADMIN, _MONTH, _CLINIC]),
+    "calls_by_day": (["admin_id", "local_day", "clinic_id"], [_ADMIN, _DAY, _CLINIC]),
+    "calls_by_hour": (["admin_id", "local_hour", "clinic_id"], [_ADMIN, _HOUR, _CLINIC]),
 }
 DIMENSIONS = ["call_type", "disposition", "called_back"]
 

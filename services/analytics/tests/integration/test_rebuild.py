@@ -31,9 +31,13 @@ TABLES = {
     "clinics": "clinic_id",
     "touches": "touch_id",
     "call_tags": "call_id, source",
-    "calls_by_hour": "1, 2, 3, 4, 5, 6",
-    "calls_by_day": "1, 2, 3, 4, 5, 6",
+    "calls_by_day_total": "1, 2, 3, 4",
     "calls_by_hour_total": "1, 2, 3, 4",
+    "calls_by_day_clinic": "1, 2, 3, 4, 5",
+    "calls_by_hour_clinic": "1, 2, 3, 4, 5",
+    "calls_by_month": "1, 2, 3, 4, 5, 6",
+    "calls_by_day": "1, 2, 3, 4, 5, 6",
+    "calls_by_hour": "1, 2, 3, 4, 5, 6",
     "processed_events": "consumer_group, event_id",
 }
 

@@ -6,13 +6,14 @@ from datetime import date, datetime
 
 import pytest
 
+from switchboard_analytics.adapters import reports
 from switchboard_analytics.adapters.queries import (
     CallLogFilter,
     QueryError,
-    choose_rollup,
     decode_cursor,
     encode_cursor,
 )
+from switchboard_analytics.adapters.reports import choose_rollup
 from switchboard_analytics.domain.periods import parse_period
 from switchboard_analytics.domain.reports import (
     GroupFigures,
@@ -100,14 +101,20 @@ def flt(**kwargs: object) -> CallLogFilter:
 @pytest.mark.parametrize(
     ("group_by", "filters", "table"),
     [
-        ("day", {}, "calls_by_hour_total"),
+        ("day", {}, "calls_by_day_total"),
+        ("day", {"period": ("2026-03-08T09:00", None)}, "calls_by_hour_total"),
         ("hour", {"call_types": frozenset({"incoming"}), "missed": True}, "calls_by_hour_total"),
         ("employee_day", {}, "calls_by_day"),
-        ("employee_month", {"period": ("2026-01-01", "2026-12-31")}, "calls_by_day"),
+        ("employee_month", {}, "calls_by_month"),
+        ("employee_month", {"period": ("2026-01-01", "2026-12-31")}, "calls_by_month"),
+        ("employee_month", {"period": ("2026-01-15", "2026-12-31")}, "calls_by_day"),
         ("employee_day", {"period": ("2026-03-08T09:00", None)}, "calls_by_hour"),
         ("hour", {"admin_ids": frozenset({"op-1"})}, "calls_by_hour"),
-        ("day", {"clinic_ids": frozenset({"c"})}, "calls_by_day"),
-        ("day", {"called_back": False}, "calls_by_hour_total"),
+        ("day", {"clinic_ids": frozenset({"c"})}, "calls_by_day_clinic"),
+        ("hour", {"clinic_ids": frozenset({"c"})}, "calls_by_hour_clinic"),
+        ("day", {"clinic_ids": frozenset({"c"}), "admin_ids": frozenset({"a"})}, "calls_by_day"),
+        ("employee_day", {"clinic_ids": frozenset({"c"})}, "calls_by_day"),
+        ("day", {"called_back": False}, "calls_by_day_total"),
         ("day", {"phone": "916"}, None),
         ("day", {"search": "anna"}, None),
         ("day", {"tags": frozenset({"x"})}, None),
@@ -120,7 +127,7 @@ def test_the_smallest_rollup_that_answers_is_chosen(
     group_by: str, filters: dict[str, object], table: str | None
 ) -> None:
     chosen = choose_rollup(flt(**filters), group_by)
-    assert (chosen.name if chosen is not None else None) == table
+    assert (chosen.table.name if chosen is not None else None) == table
 
 
 def test_cursors_round_trip_and_refuse_another_sort() -> None:
@@ -138,6 +145,27 @@ def test_cursors_round_trip_and_refuse_another_sort() -> None:
         decode_cursor(cursor, "started_at_local", "desc")
     with pytest.raises(QueryError, match="cursor"):
         decode_cursor("%%%", "started_at", "desc")
+
+
+@pytest.mark.parametrize(
+    ("group_by", "key"),
+    [
+        ("day", (date(2026, 3, 8),)),
+        ("hour", (datetime(2026, 3, 8, 23),)),
+        ("employee_day", ("op-1", date(2026, 3, 8))),
+        ("employee_month", (None, date(2026, 3, 1))),
+    ],
+)
+def test_report_cursors_round_trip_and_refuse_another_grouping(
+    group_by: str, key: tuple[object, ...]
+) -> None:
+    cursor = reports.encode_cursor(group_by, key)
+    assert reports.decode_cursor(cursor, group_by) == key
+    other = "hour" if group_by != "hour" else "day"
+    with pytest.raises(QueryError, match="another grouping"):
+        reports.decode_cursor(cursor, other)
+    with pytest.raises(QueryError, match="not a cursor"):
+        reports.decode_cursor("%%%", group_by)
 
 
 def test_csv_cells_a_spreadsheet_would_run_are_quoted() -> None:

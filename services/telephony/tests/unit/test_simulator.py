@@ -191,3 +191,33 @@ def test_bad_rates_are_refused() -> None:
         SimulationConfig(day=DAY, missed_rate=1.5)
     with pytest.raises(ValueError, match="open_hour"):
         SimulationConfig(day=DAY, open_hour=20, close_hour=8)
+
+
+async def test_simulate_counts_every_event_it_sends_in_its_progress() -> None:
+    """``simulate`` shows done / total: the playback advances the progress per send."""
+    from switchboard_runtime.progress import Progress
+    from switchboard_telephony.entrypoints.pbx_commands import play
+
+    day = simulate_day(SimulationConfig(day=DAY, calls=40, seed=5))
+    sent: list[int] = []
+
+    async def send(events: list[Any]) -> int:
+        sent.append(len(events))
+        return len(events)
+
+    class Lines:
+        lines: list[dict[str, Any]] = []
+
+        def info(self, event: str, **fields: Any) -> None:
+            self.lines.append({"event": event, **fields})
+
+    log = Lines()
+    total = len(day.deliveries)
+    with Progress("simulate", total=total, terminal=False, every=0, logger=log) as progress:
+        report = await play(day.deliveries, send, speedup=0, batch=25, progress=progress)
+    assert report.sent == total == progress.done
+    # One line per send (every=0), each with the events sent so far, and the last one.
+    running = [sum(sent[: n + 1]) for n in range(len(sent))]
+    assert [line["done"] for line in log.lines] == [*running, total]
+    assert all(line["total"] == total for line in log.lines)
+    assert log.lines[-1]["event"] == "progress.done"

@@ -1,4 +1,5 @@
-"""Read models: the call log as typed rows, and the calls report from roll-ups or the log."""
+"""Read models: the call log as typed rows, and the filters it shares with the calls report
+(whose reads are in :mod:`.reports`)."""
 
 from __future__ import annotations
 
@@ -12,16 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard_analytics.adapters.tables import (
-    call_log,
-    calls_by_day,
-    calls_by_hour,
-    calls_by_hour_total,
-    clinics,
-    operators,
-)
+from switchboard_analytics.adapters.tables import call_log, clinics, operators
 from switchboard_analytics.domain.periods import Period
-from switchboard_analytics.domain.reports import CALL_TYPES, GROUP_KEYS, GroupFigures
 from switchboard_phones import search_digits
 
 
@@ -404,163 +397,3 @@ async def stream_call_log(
     result = await session.stream(query)
     async for partition in result.partitions(chunk):
         yield [_row(r._mapping) for r in partition]
-
-
-# ---------------------------------------------------------------------------------------
-# The calls report
-
-
-@dataclass(frozen=True)
-class _Source:
-    table: sa.Table
-    time_column: str  # local_hour or local_day
-    has_clinic: bool
-    has_admin: bool
-
-
-_ROLLUPS = (
-    _Source(calls_by_hour_total, "local_hour", has_clinic=False, has_admin=False),
-    _Source(calls_by_day, "local_day", has_clinic=True, has_admin=True),
-    _Source(calls_by_hour, "local_hour", has_clinic=True, has_admin=True),
-)
-
-
-def choose_rollup(flt: CallLogFilter, group_by: str) -> sa.Table | None:
-    """The smallest roll-up that answers the report exactly, or ``None`` (the call log)."""
-    if flt.needs_call_log or not flt.period.local_bounds_aligned(timedelta(hours=1)):
-        return None
-    needs_admin = group_by.startswith("employee") or bool(flt.admin_ids)
-    needs_clinic = bool(flt.clinic_ids)
-    needs_hours = group_by == "hour" or not flt.period.local_bounds_aligned(timedelta(days=1))
-    for source in _ROLLUPS:
-        if (needs_admin and not source.has_admin) or (needs_clinic and not source.has_clinic):
-            continue
-        if needs_hours and source.time_column != "local_hour":
-            continue
-        return source.table
-    return None
-
-
-def _group_columns(
-    group_by: str, time: sa.ColumnElement[Any], admin: sa.ColumnElement[Any]
-) -> list[sa.ColumnElement[Any]]:
-    day = sa.cast(time, sa.Date)
-    parts: dict[str, sa.ColumnElement[Any]] = {
-        "day": day,
-        "hour": sa.cast(sa.extract("hour", time), sa.Integer),
-        "month": sa.cast(sa.func.date_trunc("month", time), sa.Date),
-        "admin_id": admin,
-    }
-    return [parts[name].label(name) for name in GROUP_KEYS[group_by]]
-
-
-async def report_aggregates(
-    session: AsyncSession, flt: CallLogFilter, group_by: str, table: sa.Table | None
-) -> list[GroupFigures]:
-    """Counts and sums per group and call type, from roll-up ``table`` or the call log.
-
-    The pivot by call type happens in SQL (one row per group), so a year of employee-days
-    comes back as a few thousand rows, not one per group and type.
-    """
-    if table is None:
-        flt = await resolve_search(session, flt)
-        c = call_log.c
-        keys = _group_columns(group_by, c.local_started_at, c.admin_id)
-
-        def measures(call_type: str) -> list[sa.ColumnElement[Any]]:
-            of_type = c.call_type == call_type
-            return [
-                sa.func.count().filter(of_type),
-                sa.func.count().filter(of_type, c.disposition == "answered"),
-                sa.func.count().filter(of_type, c.disposition == "missed"),
-                sa.func.coalesce(sa.func.sum(c.talk_seconds).filter(of_type), 0),
-                sa.func.coalesce(sa.func.sum(c.wait_seconds).filter(of_type), 0),
-            ]
-
-        query = (
-            sa.select(*keys, *[m for t in CALL_TYPES for m in measures(t)])
-            .where(*call_log_conditions(flt))
-            .group_by(*keys)
-        )
-    else:
-        r = table.c
-        time = r.local_hour if "local_hour" in r else r.local_day
-        admin = sa.func.nullif(r.admin_id, "") if "admin_id" in r else sa.null()
-        keys = _group_columns(group_by, time, admin)
-
-        def measures(call_type: str) -> list[sa.ColumnElement[Any]]:
-            of_type = r.call_type == call_type
-
-            def total(column: sa.ColumnElement[Any], *where: Any) -> sa.ColumnElement[Any]:
-                # bigint, not numeric: no Decimal to decode per value.
-                summed = sa.func.sum(column).filter(of_type, *where)
-                return sa.cast(sa.func.coalesce(summed, 0), sa.BigInteger)
-
-            return [
-                total(r.calls),
-                total(r.calls, r.disposition == "answered"),
-                total(r.calls, r.disposition == "missed"),
-                total(r.talk_seconds),
-                total(r.wait_seconds),
-            ]
-
-        query = (
-            sa.select(*keys, *[m for t in CALL_TYPES for m in measures(t)])
-            .where(*_rollup_conditions(flt, table))
-            .group_by(*keys)
-            # Roll-up rows whose calls all moved elsewhere (a changed admin…) stay as zeros.
-            .having(sa.func.sum(r.calls) > 0)
-        )
-    width = len(GROUP_KEYS[group_by])
-    slices = [(t, width + 5 * i, width + 5 * i + 5) for i, t in enumerate(CALL_TYPES)]
-    return [
-        GroupFigures(
-            key=tuple(row[:width]),
-            by_type={t: tuple(map(int, row[a:b])) for t, a, b in slices},  # type: ignore[misc]
-        )
-        for row in (await session.execute(query)).all()
-    ]
-
-
-def _rollup_conditions(flt: CallLogFilter, table: sa.Table) -> list[sa.ColumnElement[bool]]:
-    r = table.c
-    conditions: list[sa.ColumnElement[bool]] = []
-    period = flt.period
-    if "local_hour" in r:
-        if period.from_local is not None:
-            conditions.append(r.local_hour >= period.from_local)
-        if period.to_local is not None:
-            conditions.append(r.local_hour < period.to_local)
-    else:
-        if period.from_local is not None:
-            conditions.append(r.local_day >= period.from_local.date())
-        if period.to_local is not None:
-            conditions.append(r.local_day < period.to_local.date())
-    if flt.call_types:
-        conditions.append(r.call_type.in_(sorted(flt.call_types)))
-    if flt.dispositions:
-        conditions.append(r.disposition.in_(sorted(flt.dispositions)))
-    if flt.admin_ids:
-        conditions.append(r.admin_id.in_(sorted(flt.admin_ids)))
-    if flt.clinic_ids:
-        conditions.append(r.clinic_id.in_(sorted(flt.clinic_ids)))
-    missed = sa.and_(r.call_type == "incoming", r.disposition == "missed")
-    if flt.missed is True:
-        conditions.append(missed)
-    elif flt.missed is False:
-        conditions.append(sa.not_(missed))
-    if flt.called_back is not None:
-        conditions.append(r.called_back.is_(flt.called_back))
-    return conditions
-
-
-async def admin_names(session: AsyncSession, admin_ids: set[str]) -> dict[str, str]:
-    """Operator names by id (those the directory told us about)."""
-    if not admin_ids:
-        return {}
-    rows = await session.execute(
-        sa.select(operators.c.operator_id, operators.c.name).where(
-            operators.c.operator_id.in_(sorted(admin_ids))
-        )
-    )
-    return {operator_id: name for operator_id, name in rows.all()}

@@ -88,6 +88,7 @@ def _rollup_statement(where: sa.ColumnElement[bool]) -> sa.Select[Any]:
         sa.select(
             sa.func.date_trunc("hour", c.local_started_at).label("local_hour"),
             sa.cast(c.local_started_at, sa.Date).label("local_day"),
+            sa.cast(sa.func.date_trunc("month", c.local_started_at), sa.Date).label("local_month"),
             sa.func.coalesce(c.clinic_id, "").label("clinic_id"),
             sa.func.coalesce(c.admin_id, "").label("admin_id"),
             c.call_type,
@@ -161,33 +162,10 @@ async def rebuild_rollups(session: AsyncSession) -> None:
 # Call rows
 
 
-def _derived_values() -> dict[str, Any]:
-    """What a call row takes from the other projections, for the call ``:d_call_id`` of
-    clinic ``:d_clinic_id``: the clinic's zone (``:d_default_zone`` while unknown), the
-    contact and assigned operator of its latest touch, the union of its tags."""
-    call_id = _param("d_call_id")
-    zone = sa.select(clinics.c.time_zone).where(clinics.c.clinic_id == _param("d_clinic_id"))
-
-    def latest(column: sa.Column[Any]) -> sa.ScalarSelect[Any]:
-        return (
-            sa.select(column)
-            .where(touches.c.call_id == call_id)
-            .order_by(touches.c.version_at.desc(), touches.c.touch_id.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
-
-    return {
-        "time_zone": sa.func.coalesce(zone.scalar_subquery(), _param("d_default_zone")),
-        "contact_id": latest(touches.c.contact_id),
-        "contact_kind": latest(touches.c.contact_kind),
-        "contact_name": latest(touches.c.contact_name),
-        "assigned_operator_id": latest(touches.c.operator_id),
-        "tags": _tags_of(call_id),
-    }
+# The rows are read and written by :mod:`.call_rows`.
 
 
-def _tags_of(call_id: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+def tags_of(call_id: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     """The sorted union of every source's tags of the call ``call_id`` ('{}' if none)."""
     # unnest() in FROM beside call_tags is implicitly LATERAL; no FROM subquery, so the
     # call id may be a correlated column as well as a parameter.
@@ -200,49 +178,6 @@ def _tags_of(call_id: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         .scalar_subquery()
     )
     return sa.func.coalesce(union, sa.cast(sa.literal([], pg.ARRAY(sa.Text)), pg.ARRAY(sa.Text)))
-
-
-_DERIVED = _derived_values()
-_CALL_VALUES = {k: _param(f"v_{k}", call_log.c[k]) for k in WRITTEN_COLUMNS} | _DERIVED
-_INSERT_CALL = pg_insert(call_log).values(_CALL_VALUES)
-_UPSERT_CALL = _INSERT_CALL.on_conflict_do_update(
-    index_elements=[call_log.c.call_id],
-    set_={k: _INSERT_CALL.excluded[k] for k in _CALL_VALUES if k != "call_id"},
-)
-
-
-def _call_params(values: Mapping[str, Any], default_zone: str) -> dict[str, Any]:
-    params = {f"v_{k}": values.get(k) for k in WRITTEN_COLUMNS}
-    params["v_called_back"] = bool(values.get("called_back", False))
-    params.update(
-        d_call_id=values["call_id"],
-        d_clinic_id=values.get("clinic_id"),
-        d_default_zone=default_zone,
-    )
-    return params
-
-
-_GET_CALLS = (
-    sa.select(call_log)
-    .where(call_log.c.call_id == sa.any_(_array("call_ids", sa.Text)))
-    .order_by(call_log.c.call_id)
-    .with_for_update()
-)
-
-
-async def get_calls(session: AsyncSession, call_ids: Sequence[str]) -> dict[str, sa.RowMapping]:
-    """The rows of the calls that have one, by call id, locked for this transaction."""
-    rows = await session.execute(_GET_CALLS, {"call_ids": list(call_ids)})
-    return {r._mapping["call_id"]: r._mapping for r in rows}
-
-
-async def write_calls(
-    session: AsyncSession, rows: Sequence[Mapping[str, Any]], default_zone: str
-) -> None:
-    """Insert or overwrite call rows (distinct calls) with these values and their derived
-    columns, in one round of statements."""
-    if rows:
-        await session.execute(_UPSERT_CALL, [_call_params(r, default_zone) for r in rows])
 
 
 # ---------------------------------------------------------------------------------------
@@ -444,7 +379,7 @@ _UPSERT_TAGS = _TAGS_INSERT.on_conflict_do_update(
 _REFRESH_TAGS = (
     sa.update(call_log)
     .where(call_log.c.call_id == sa.any_(_array("call_ids", sa.Text)))
-    .values(tags=_tags_of(call_log.c.call_id))
+    .values(tags=tags_of(call_log.c.call_id))
 )
 
 
@@ -572,69 +507,6 @@ async def rezone_clinic(session: AsyncSession, clinic_id: str, time_zone: str) -
     await count_clinic(session, clinic_id, -1)
     await session.execute(_REZONE, {"w_clinic_id": clinic_id, "v_time_zone": time_zone})
     await count_clinic(session, clinic_id, 1)
-
-
-# ---------------------------------------------------------------------------------------
-# Set-based passes (a rebuild's replay stores facts only, then runs these once)
-
-
-def _derived_for_each_row() -> dict[str, Any]:
-    """:func:`_derived_values`, correlated to each call log row instead of parameters."""
-
-    def latest(column: sa.Column[Any]) -> sa.ScalarSelect[Any]:
-        return (
-            sa.select(column)
-            .where(touches.c.call_id == call_log.c.call_id)
-            .order_by(touches.c.version_at.desc(), touches.c.touch_id.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
-
-    zone = sa.select(clinics.c.time_zone).where(clinics.c.clinic_id == call_log.c.clinic_id)
-    return {
-        "time_zone": sa.func.coalesce(zone.scalar_subquery(), _param("d_default_zone")),
-        "contact_id": latest(touches.c.contact_id),
-        "contact_kind": latest(touches.c.contact_kind),
-        "contact_name": latest(touches.c.contact_name),
-        "assigned_operator_id": latest(touches.c.operator_id),
-        "tags": _tags_of(call_log.c.call_id),
-    }
-
-
-_REFRESH_ALL_DERIVED = sa.update(call_log).values(_derived_for_each_row())
-
-_REACHED = sa.case((call_log.c.call_type == "outgoing", call_log.c.dst), else_=call_log.c.src)
-#: Every settled call that is a missed incoming call or may call a number back, by number
-#: and time: each number's calls come together.
-_CALLBACK_FACTS = (
-    sa.select(
-        _REACHED.label("number"),
-        *_FACT_COLUMNS,
-        *[call_log.c[k] for k in CALLBACK_COLUMNS],
-    )
-    .where(
-        call_log.c.ended_at.is_not(None),
-        sa.or_(
-            call_log.c.call_type == "outgoing",
-            sa.and_(
-                call_log.c.call_type == "incoming",
-                call_log.c.disposition.in_(["missed", "answered"]),
-            ),
-        ),
-    )
-    .order_by(_REACHED, call_log.c.started_at, call_log.c.call_id)
-)
-
-
-async def refresh_all_derived(session: AsyncSession, default_zone: str) -> None:
-    """Recompute every call row's clinic zone, touch columns and tags from their tables."""
-    await session.execute(_REFRESH_ALL_DERIVED, {"d_default_zone": default_zone})
-
-
-async def stream_callback_facts(session: AsyncSession) -> Any:
-    """The rows of :data:`_CALLBACK_FACTS`, streamed (an async iterator of row mappings)."""
-    result = await session.stream(_CALLBACK_FACTS.execution_options(yield_per=5000))
-    return result.mappings()
 
 
 async def write_callbacks(session: AsyncSession, changes: Sequence[Mapping[str, Any]]) -> None:

@@ -7,6 +7,8 @@ swap them in (:data:`PROJECTION_TABLES`). Migrations create the same definitions
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
@@ -132,49 +134,66 @@ def _measures() -> list[sa.Column[int]]:
     ]
 
 
-# Roll-ups: counts and sums of ended calls per clinic-local hour (or day) and the
-# report's dimensions. Missing values are '' (no clinic, no admin): key columns cannot be
-# NULL. They are kept incrementally, in the transaction that changes the call log.
+#: Key text in byte order ("C"), whatever the database's locale: the order reports are
+#: sorted by, so that a report's page is an index range scan in the primary key's order.
+_KEY_TEXT = sa.Text(collation="C")
 
-#: The issue's grain: clinic-local hour x clinic x admin x call type x disposition x
-#: called back. Answers every report.
-calls_by_hour = sa.Table(
-    "calls_by_hour",
-    metadata,
-    sa.Column("local_hour", sa.DateTime(timezone=False), primary_key=True),
-    sa.Column("clinic_id", sa.Text, primary_key=True),
-    sa.Column("admin_id", sa.Text, primary_key=True),
-    sa.Column("call_type", sa.Text, primary_key=True),
-    sa.Column("disposition", sa.Text, primary_key=True),
-    sa.Column("called_back", sa.Boolean, primary_key=True),
-    *_measures(),
+_TIME_COLUMNS: dict[str, tuple[str, Any]] = {
+    "hour": ("local_hour", sa.DateTime(timezone=False)),
+    "day": ("local_day", sa.Date()),
+    "month": ("local_month", sa.Date()),
+}
+
+
+def _rollup(name: str, grain: str, leading: tuple[str, ...], rest: tuple[str, ...]) -> sa.Table:
+    """A roll-up per clinic-local ``grain``: its primary key is ``leading`` columns, the time
+    column, ``rest``, then call type, disposition and called back; counts and sums."""
+    time_name, time_type = _TIME_COLUMNS[grain]
+    return sa.Table(
+        name,
+        metadata,
+        *(sa.Column(column, _KEY_TEXT, primary_key=True) for column in leading),
+        sa.Column(time_name, time_type, primary_key=True),
+        *(sa.Column(column, _KEY_TEXT, primary_key=True) for column in rest),
+        sa.Column("call_type", _KEY_TEXT, primary_key=True),
+        sa.Column("disposition", _KEY_TEXT, primary_key=True),
+        sa.Column("called_back", sa.Boolean, primary_key=True),
+        *_measures(),
+    )
+
+
+# Roll-ups: counts and sums of ended calls per clinic-local hour, day or month and the
+# report's dimensions, each as small as the reports it answers allow (see
+# ``queries.choose_rollup``). Missing values are '' (no clinic, no admin): key columns
+# cannot be NULL. They are kept incrementally, in the transaction that changes the call log.
+
+#: Chain-wide, per day: the day report without a clinic or admin filter.
+calls_by_day_total = _rollup("calls_by_day_total", "day", (), ())
+#: Chain-wide, per hour: the hour report without a clinic or admin filter.
+calls_by_hour_total = _rollup("calls_by_hour_total", "hour", (), ())
+#: Per clinic and day (clinic first: one clinic's days are one index range).
+calls_by_day_clinic = _rollup("calls_by_day_clinic", "day", ("clinic_id",), ())
+#: Per clinic and hour.
+calls_by_hour_clinic = _rollup("calls_by_hour_clinic", "hour", ("clinic_id",), ())
+#: Per admin and month: the employee x month report (admin first: the report's order).
+calls_by_month = _rollup("calls_by_month", "month", ("admin_id",), ("clinic_id",))
+#: Per admin and day: the employee x day report, and an admin filter on day reports.
+calls_by_day = _rollup("calls_by_day", "day", ("admin_id",), ("clinic_id",))
+#: Per admin and hour (the finest grain): an admin filter on hour reports, and periods
+#: bounded inside a day.
+calls_by_hour = _rollup("calls_by_hour", "hour", ("admin_id",), ("clinic_id",))
+# A period of a few hours with employee groupings or an admin filter: a range of hours.
+sa.Index("ix_calls_by_hour_local_hour", calls_by_hour.c.local_hour)
+
+ROLLUP_TABLES: tuple[sa.Table, ...] = (
+    calls_by_day_total,
+    calls_by_hour_total,
+    calls_by_day_clinic,
+    calls_by_hour_clinic,
+    calls_by_month,
+    calls_by_day,
+    calls_by_hour,
 )
-
-#: The same per clinic-local day: 24 times fewer rows for day and employee reports.
-calls_by_day = sa.Table(
-    "calls_by_day",
-    metadata,
-    sa.Column("local_day", sa.Date, primary_key=True),
-    sa.Column("clinic_id", sa.Text, primary_key=True),
-    sa.Column("admin_id", sa.Text, primary_key=True),
-    sa.Column("call_type", sa.Text, primary_key=True),
-    sa.Column("disposition", sa.Text, primary_key=True),
-    sa.Column("called_back", sa.Boolean, primary_key=True),
-    *_measures(),
-)
-
-#: Per clinic-local hour without clinic and admin: the chain-wide day and hour reports.
-calls_by_hour_total = sa.Table(
-    "calls_by_hour_total",
-    metadata,
-    sa.Column("local_hour", sa.DateTime(timezone=False), primary_key=True),
-    sa.Column("call_type", sa.Text, primary_key=True),
-    sa.Column("disposition", sa.Text, primary_key=True),
-    sa.Column("called_back", sa.Boolean, primary_key=True),
-    *_measures(),
-)
-
-ROLLUP_TABLES: tuple[sa.Table, ...] = (calls_by_hour, calls_by_day, calls_by_hour_total)
 
 processed_events = metadata.tables["processed_events"]
 

@@ -32,6 +32,14 @@ class Period:
         """Whether a bound is an instant (which local-time roll-ups cannot answer)."""
         return self.from_instant is not None or self.to_instant is not None
 
+    def local_bounds_on_month_starts(self) -> bool:
+        """Whether every local bound is the midnight starting a month."""
+        return all(
+            bound.day == 1 and bound.time() == time()
+            for bound in (self.from_local, self.to_local)
+            if bound is not None
+        )
+
     def local_bounds_aligned(self, step: timedelta) -> bool:
         """Whether every local bound falls on a whole ``step`` (hour or day) boundary."""
         for bound in (self.from_local, self.to_local):

@@ -13,8 +13,9 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import asdict, replace
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import APIRouter, Depends, HTTPException, Query
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from switchboard_analytics.adapters.queries import (
@@ -22,12 +23,16 @@ from switchboard_analytics.adapters.queries import (
     CallLogFilter,
     CallLogRow,
     QueryError,
-    admin_names,
     call_log_conditions,
     call_log_page,
-    choose_rollup,
-    report_aggregates,
     stream_call_log,
+)
+from switchboard_analytics.adapters.reports import (
+    ReportPage,
+    Rollup,
+    admin_names,
+    choose_rollup,
+    report_page,
 )
 from switchboard_analytics.domain.periods import PeriodError, parse_period
 from switchboard_analytics.domain.reports import build_rows, csv_header, csv_record
@@ -60,6 +65,11 @@ CALL_LOG_ROLES: tuple[Role, ...] = ("admin", "manager", "call_centre", "clinic_s
 REPORT_ROLES: tuple[Role, ...] = ("admin", "manager")
 
 Seconds = Annotated[int | None, Query(ge=0, le=10_000_000)]
+
+#: Groups per page of a JSON report: a year of days (366) is one page by default; a year
+#: of hours (8 760), employee-days or a chain's employee-months pages.
+REPORT_DEFAULT_LIMIT = 500
+REPORT_MAX_LIMIT = 5000
 
 
 def _unprocessable(detail: str) -> HTTPException:
@@ -242,7 +252,26 @@ def calls_router(
             item = asdict(row)
             item["started_at"] = row.started_at.isoformat().replace("+00:00", "Z")
             items.append(item)
-        return JSONResponse({"items": items, "next_cursor": next_cursor})
+        return Response(
+            orjson.dumps({"items": items, "next_cursor": next_cursor}),
+            media_type="application/json",
+        )
+
+    async def read_report(
+        flt: CallLogFilter,
+        group_by: str,
+        rollup: Rollup | None,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[ReportPage, list[dict[str, Any]]]:
+        async with sessions() as session:
+            try:
+                page = await report_page(session, flt, group_by, rollup, limit=limit, cursor=cursor)
+            except QueryError as exc:
+                raise _unprocessable(str(exc)) from exc
+            ids = {g.key[0] for g in page.groups if group_by.startswith("employee") and g.key[0]}
+            names = await admin_names(session, ids)
+        return page, build_rows(group_by, page.groups, names)
 
     @router.get("/reports/calls", tags=["reports"], dependencies=[Depends(report_reader)])
     async def calls_report(
@@ -252,37 +281,53 @@ def calls_router(
             Literal["auto", "rollup", "call_log"],
             Query(description="auto: a roll-up when one answers the filters, else the call log."),
         ] = "auto",
+        limit: Annotated[
+            int, Query(ge=1, le=REPORT_MAX_LIMIT, description="Groups per page (JSON).")
+        ] = REPORT_DEFAULT_LIMIT,
+        cursor: Annotated[
+            str | None, Query(max_length=2000, description="The previous page's next_cursor.")
+        ] = None,
         format: Literal["json", "csv"] = "json",
     ) -> Any:
         """Counts and average durations per clinic-local day, hour, employee x day or
-        employee x month, for incoming, outgoing, internal calls and in total."""
+        employee x month, for incoming, outgoing, internal calls and in total: JSON a page
+        at a time (``next_cursor``), or every group as CSV."""
         flt = with_region(flt)
-        table = choose_rollup(flt, group_by) if source != "call_log" else None
-        if source == "rollup" and table is None:
+        rollup = choose_rollup(flt, group_by) if source != "call_log" else None
+        if source == "rollup" and rollup is None:
             raise _unprocessable(
                 "source: no roll-up answers these filters (numbers, names, tags, durations "
                 "and instants need the call log)"
             )
-        async with sessions() as session:
-            groups = await report_aggregates(session, flt, group_by, table)
-            ids = {g.key[0] for g in groups if group_by.startswith("employee") and g.key[0]}
-            names = await admin_names(session, ids)
-        rows = build_rows(group_by, groups, names)
         if format == "csv":
+            # Validate the cursor before the response starts; the CSV has every group.
+            first, rows = await read_report(flt, group_by, rollup, REPORT_MAX_LIMIT, cursor)
 
             async def body() -> AsyncIterator[str]:
+                page, page_rows = first, rows
                 yield "\ufeff" + _csv_lines([csv_header(group_by)])
-                for start in range(0, len(rows), 1000):
-                    yield _csv_lines(_report_csv(group_by, rows[start : start + 1000]))
+                while True:
+                    yield _csv_lines(_report_csv(group_by, page_rows))
+                    if page.next_cursor is None:
+                        return
+                    page, page_rows = await read_report(
+                        flt, group_by, rollup, REPORT_MAX_LIMIT, page.next_cursor
+                    )
 
             return _csv_response(body(), f"calls-report-{group_by}.csv")
-        # Plain data already: skip FastAPI's per-value encoder (a year of rows is large).
-        return JSONResponse(
-            {
-                "group_by": group_by,
-                "source": table.name if table is not None else "call_log",
-                "rows": rows,
-            }
+        page, rows = await read_report(flt, group_by, rollup, limit, cursor)
+        # orjson: a page of rows is thousands of small dicts (the standard encoder, let
+        # alone FastAPI's per-value one, takes as long as the query).
+        return Response(
+            orjson.dumps(
+                {
+                    "group_by": group_by,
+                    "source": page.source,
+                    "rows": rows,
+                    "next_cursor": page.next_cursor,
+                }
+            ),
+            media_type="application/json",
         )
 
     return router

@@ -23,6 +23,7 @@ from pydantic import SecretStr
 from switchboard_contracts import PBX_EVENTS_RAW
 from switchboard_runtime.kafka import ensure_topics, make_broker
 from switchboard_runtime.logging import configure_logging, get_logger
+from switchboard_runtime.progress import Progress
 from switchboard_runtime.retrying import RetryPolicy
 from switchboard_telephony.adapters.ami import KafkaRawPublisher
 from switchboard_telephony.domain.signing import signed_json
@@ -134,20 +135,24 @@ def run_simulate(args: argparse.Namespace) -> None:
             native_webhook_sender,
         )
 
-        def run(send: SendBatch) -> Awaitable[PlaybackReport]:
-            return play(deliveries, send, speedup=args.speedup, batch=args.batch)
+        with Progress("simulate", total=len(deliveries), unit="events") as progress:
 
-        if args.to_kafka:
-            async with kafka_sender(settings) as send:
+            def run(send: SendBatch) -> Awaitable[PlaybackReport]:
+                return play(
+                    deliveries, send, speedup=args.speedup, batch=args.batch, progress=progress
+                )
+
+            if args.to_kafka:
+                async with kafka_sender(settings) as send:
+                    return await run(send)
+            if args.format == "freeswitch":
+                async with esl_sender(settings, port=args.esl_port) as send:
+                    return await run(send)
+            if args.format in ("mango", "twilio"):
+                async with native_webhook_sender(args.url, args.format, settings) as send:
+                    return await run(send)
+            async with webhook_sender(args.url, token) as send:
                 return await run(send)
-        if args.format == "freeswitch":
-            async with esl_sender(settings, port=args.esl_port) as send:
-                return await run(send)
-        if args.format in ("mango", "twilio"):
-            async with native_webhook_sender(args.url, args.format, settings) as send:
-                return await run(send)
-        async with webhook_sender(args.url, token) as send:
-            return await run(send)
 
     from switchboard_telephony.entrypoints.simulate_native import NativeRefused
 
@@ -197,11 +202,13 @@ async def play(
     batch: int = 200,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    progress: Progress | None = None,
 ) -> PlaybackReport:
     """Send ``deliveries`` in order; each at its ``send_at`` scaled down by ``speedup``.
 
     With ``speedup`` 0 everything goes as fast as the receiver takes it, ``batch`` events
     per call of ``send``; otherwise the events due at the same moment go together.
+    ``progress`` counts the events sent.
     """
     report = PlaybackReport()
     began = clock()
@@ -230,6 +237,8 @@ async def play(
         report.accepted += await send(events)
         report.sent += len(events)
         report.requests += 1
+        if progress is not None:
+            progress.advance(len(events))
         index = end
     report.seconds = clock() - began
     return report

@@ -1,0 +1,152 @@
+"""Call rows: reading a batch's calls, writing them with what they take from the other
+projections (the clinic's zone, the latest touch, the tags), and the set-based passes a
+rebuild runs once over the whole call log.
+
+A batch's rows are written by one statement whatever their number: an ``INSERT … SELECT``
+over ``unnest`` of one array per column (a list of rows as bind parameters would be one
+execution per row inside PostgreSQL: the call log's upsert was the projection's largest
+cost). Built once, at import, through the :mod:`.tables` objects (``rebuild`` points them
+at another schema).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchboard_analytics.adapters.store import (
+    _FACT_COLUMNS,
+    CALLBACK_COLUMNS,
+    WRITTEN_COLUMNS,
+    _array,
+    _param,
+    tags_of,
+)
+from switchboard_analytics.adapters.tables import call_log, clinics, touches
+
+
+def _derived(call_id: sa.ColumnElement[Any], clinic_id: sa.ColumnElement[Any]) -> dict[str, Any]:
+    """What the call ``call_id`` of clinic ``clinic_id`` takes from the other projections:
+    the clinic's zone (``:d_default_zone`` while unknown), the contact and assigned
+    operator of its latest touch, the union of its tags."""
+    zone = sa.select(clinics.c.time_zone).where(clinics.c.clinic_id == clinic_id)
+
+    def latest(column: sa.Column[Any]) -> sa.ScalarSelect[Any]:
+        return (
+            sa.select(column)
+            .where(touches.c.call_id == call_id)
+            .order_by(touches.c.version_at.desc(), touches.c.touch_id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    return {
+        "time_zone": sa.func.coalesce(zone.scalar_subquery(), _param("d_default_zone")),
+        "contact_id": latest(touches.c.contact_id),
+        "contact_kind": latest(touches.c.contact_kind),
+        "contact_name": latest(touches.c.contact_name),
+        "assigned_operator_id": latest(touches.c.operator_id),
+        "tags": tags_of(call_id),
+    }
+
+
+def _upsert_rows(*, derived: bool) -> Any:
+    """Insert or overwrite the rows given as one array per written column (``:a_<name>``),
+    with their derived columns, or (``derived=False``, a rebuild's replay, which derives
+    every row once afterwards) with the default zone and nothing else."""
+    given = (
+        sa.func.unnest(*[_array(f"a_{k}", call_log.c[k].type) for k in WRITTEN_COLUMNS])
+        .table_valued(*[sa.column(k, call_log.c[k].type) for k in WRITTEN_COLUMNS])
+        .render_derived("given")
+    )
+    values: dict[str, Any] = {k: given.c[k] for k in WRITTEN_COLUMNS}
+    if derived:
+        values |= _derived(given.c.call_id, given.c.clinic_id)
+    else:
+        values["time_zone"] = _param("d_default_zone")
+    insert = pg_insert(call_log).from_select(list(values), sa.select(*values.values()))
+    # A replay's overwrite keeps the zone it wrote first (the default, until derived).
+    updated = [k for k in values if k != "call_id" and (derived or k != "time_zone")]
+    return insert.on_conflict_do_update(
+        index_elements=[call_log.c.call_id],
+        set_={k: insert.excluded[k] for k in updated},
+    )
+
+
+_UPSERT_ROWS = _upsert_rows(derived=True)
+_UPSERT_FACTS = _upsert_rows(derived=False)
+
+_GET_CALLS = (
+    sa.select(call_log)
+    .where(call_log.c.call_id == sa.any_(_array("call_ids", sa.Text)))
+    .order_by(call_log.c.call_id)
+    .with_for_update()
+)
+
+
+async def get_calls(session: AsyncSession, call_ids: Sequence[str]) -> dict[str, sa.RowMapping]:
+    """The rows of the calls that have one, by call id, locked for this transaction."""
+    rows = await session.execute(_GET_CALLS, {"call_ids": list(call_ids)})
+    return {r._mapping["call_id"]: r._mapping for r in rows}
+
+
+async def write_calls(
+    session: AsyncSession,
+    rows: Sequence[Mapping[str, Any]],
+    default_zone: str,
+    *,
+    derived: bool = True,
+) -> None:
+    """Insert or overwrite call rows (distinct calls) with these values and their derived
+    columns (unless not ``derived``: see :func:`_upsert_rows`), in one statement."""
+    if not rows:
+        return
+    params: dict[str, Any] = {f"a_{k}": [row.get(k) for row in rows] for k in WRITTEN_COLUMNS}
+    params["a_called_back"] = [bool(row.get("called_back", False)) for row in rows]
+    params["d_default_zone"] = default_zone
+    await session.execute(_UPSERT_ROWS if derived else _UPSERT_FACTS, params)
+
+
+# ---------------------------------------------------------------------------------------
+# Set-based passes (a rebuild's replay stores facts only, then runs these once)
+
+_REFRESH_ALL_DERIVED = sa.update(call_log).values(
+    _derived(call_log.c.call_id, call_log.c.clinic_id)
+)
+
+_REACHED = sa.case((call_log.c.call_type == "outgoing", call_log.c.dst), else_=call_log.c.src)
+#: Every settled call that is a missed incoming call or may call a number back, by number
+#: and time: each number's calls come together.
+_CALLBACK_FACTS = (
+    sa.select(
+        _REACHED.label("number"),
+        *_FACT_COLUMNS,
+        *[call_log.c[k] for k in CALLBACK_COLUMNS],
+    )
+    .where(
+        call_log.c.ended_at.is_not(None),
+        sa.or_(
+            call_log.c.call_type == "outgoing",
+            sa.and_(
+                call_log.c.call_type == "incoming",
+                call_log.c.disposition.in_(["missed", "answered"]),
+            ),
+        ),
+    )
+    .order_by(_REACHED, call_log.c.started_at, call_log.c.call_id)
+)
+
+
+async def refresh_all_derived(session: AsyncSession, default_zone: str) -> None:
+    """Recompute every call row's clinic zone, touch columns and tags from their tables."""
+    await session.execute(_REFRESH_ALL_DERIVED, {"d_default_zone": default_zone})
+
+
+async def stream_callback_facts(session: AsyncSession) -> Any:
+    """The rows of :data:`_CALLBACK_FACTS`, streamed (an async iterator of row mappings)."""
+    result = await session.stream(_CALLBACK_FACTS.execution_options(yield_per=5000))
+    return result.mappings()

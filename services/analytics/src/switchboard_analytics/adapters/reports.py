@@ -1,0 +1,358 @@
+"""The calls report's reads: one page of groups from the smallest roll-up that answers,
+or from a GROUP BY over the call log.
+
+A report page is the groups after a cursor, in the report's order, at most ``limit`` of
+them. Every roll-up's primary key starts with the report's order (its admin, clinic or
+time column first, key text in byte order), so that a page read from a roll-up is an
+index range scan that stops after the page: its cost depends on the page, not on the
+year's calls or on how many groups the whole report has.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchboard_analytics.adapters.queries import (
+    CallLogFilter,
+    QueryError,
+    call_log_conditions,
+    resolve_search,
+)
+from switchboard_analytics.adapters.tables import (
+    call_log,
+    calls_by_day,
+    calls_by_day_clinic,
+    calls_by_day_total,
+    calls_by_hour,
+    calls_by_hour_clinic,
+    calls_by_hour_total,
+    calls_by_month,
+    operators,
+)
+from switchboard_analytics.domain.reports import CALL_TYPES, GroupFigures
+
+#: How fine each grain is: a roll-up answers a report needing ``grain`` or coarser.
+_FINENESS = {"month": 0, "day": 1, "hour": 2}
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """A roll-up table and what it can answer."""
+
+    table: sa.Table
+    grain: str  # "hour", "day" or "month"
+    has_clinic: bool
+    has_admin: bool
+
+    @property
+    def time(self) -> sa.ColumnElement[Any]:
+        return self.table.c[f"local_{self.grain}"]
+
+
+#: Smallest first: the first that answers is the one read.
+ROLLUPS: tuple[Rollup, ...] = (
+    Rollup(calls_by_day_total, "day", has_clinic=False, has_admin=False),
+    Rollup(calls_by_hour_total, "hour", has_clinic=False, has_admin=False),
+    Rollup(calls_by_day_clinic, "day", has_clinic=True, has_admin=False),
+    Rollup(calls_by_hour_clinic, "hour", has_clinic=True, has_admin=False),
+    Rollup(calls_by_month, "month", has_clinic=True, has_admin=True),
+    Rollup(calls_by_day, "day", has_clinic=True, has_admin=True),
+    Rollup(calls_by_hour, "hour", has_clinic=True, has_admin=True),
+)
+
+
+def _grain_needed(flt: CallLogFilter, group_by: str) -> str | None:
+    """The coarsest grain that answers the report's groups and period, or ``None``."""
+    period = flt.period
+    if not period.local_bounds_aligned(timedelta(hours=1)):
+        return None
+    if group_by == "hour" or not period.local_bounds_aligned(timedelta(days=1)):
+        return "hour"
+    if group_by == "employee_month" and period.local_bounds_on_month_starts():
+        return "month"
+    return "day"
+
+
+def choose_rollup(flt: CallLogFilter, group_by: str) -> Rollup | None:
+    """The smallest roll-up that answers the report exactly, or ``None`` (the call log)."""
+    grain = _grain_needed(flt, group_by)
+    if flt.needs_call_log or grain is None:
+        return None
+    needs_admin = group_by.startswith("employee") or bool(flt.admin_ids)
+    needs_clinic = bool(flt.clinic_ids)
+    for rollup in ROLLUPS:
+        if (needs_admin and not rollup.has_admin) or (needs_clinic and not rollup.has_clinic):
+            continue
+        if _FINENESS[rollup.grain] >= _FINENESS[grain]:
+            return rollup
+    return None
+
+
+# ---------------------------------------------------------------------------------------
+# Keys and cursors
+
+Key = tuple[Any, ...]
+"""A group's key as the report's SQL reads it: ``(admin_id or None, local day/hour/month)``
+or ``(local day/hour,)``; hours are naive local timestamps, days and months dates."""
+
+
+def public_key(group_by: str, key: Key) -> tuple[Any, ...]:
+    """A group's key as :class:`GroupFigures` carries it (see ``domain.reports``)."""
+    if group_by == "hour":
+        (moment,) = key
+        return (moment.date(), moment.hour)
+    return key
+
+
+def encode_cursor(group_by: str, key: Key) -> str:
+    """An opaque cursor pointing after the group ``key``."""
+    values = [v.isoformat() if isinstance(v, date | datetime) else v for v in key]
+    raw = json.dumps({"g": group_by, "k": values})
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def decode_cursor(cursor: str, group_by: str) -> Key:
+    """The key a cursor of :func:`encode_cursor` points after; :class:`QueryError` when it
+    is not one of this grouping."""
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        values = data["k"]
+        if data["g"] != group_by:
+            raise QueryError("cursor: it belongs to another grouping; start from the first page")
+        if group_by == "hour":
+            return (datetime.fromisoformat(values[0]),)
+        if group_by == "day":
+            return (date.fromisoformat(values[0]),)
+        admin = values[0]
+        if admin is not None and not isinstance(admin, str):
+            raise TypeError("admin")
+        return (admin, date.fromisoformat(values[1]))
+    except QueryError:
+        raise
+    except Exception as exc:
+        raise QueryError("cursor: not a cursor of this report") from exc
+
+
+# ---------------------------------------------------------------------------------------
+# Reading a page
+
+
+@dataclass(frozen=True)
+class ReportPage:
+    """Groups of one page, the source that answered, and the cursor of the next page."""
+
+    groups: list[GroupFigures]
+    source: str
+    next_cursor: str | None
+
+
+def _time_key(group_by: str, time_column: sa.ColumnElement[Any], grain: str) -> Any:
+    """The report's time key over a time column of ``grain`` (the bare column when the
+    grain is the key's own, so that the primary key's order serves)."""
+    wanted = {"hour": "hour", "day": "day", "employee_day": "day", "employee_month": "month"}
+    if wanted[group_by] == grain:
+        return time_column
+    if wanted[group_by] == "month":
+        return sa.cast(sa.func.date_trunc("month", time_column), sa.Date)
+    if wanted[group_by] == "day":
+        return sa.cast(time_column, sa.Date)
+    return sa.func.date_trunc("hour", time_column)
+
+
+def _sums(
+    rows: sa.ColumnElement[Any] | None,
+    call_type: sa.ColumnElement[Any],
+    disposition: sa.ColumnElement[Any],
+    talk: sa.ColumnElement[Any],
+    wait: sa.ColumnElement[Any],
+) -> list[sa.ColumnElement[Any]]:
+    """Per call type: calls, answered, missed, talk and wait seconds (bigint, never NULL).
+    ``rows`` is the roll-up's count column, or ``None`` for call log rows (one call each)."""
+    out = []
+    for kind in CALL_TYPES:
+        of_type = call_type == kind
+
+        def total(
+            column: sa.ColumnElement[Any] | None, *where: Any, of_type: Any = of_type
+        ) -> sa.ColumnElement[Any]:
+            counted = sa.func.count() if column is None else sa.func.sum(column)
+            return sa.cast(sa.func.coalesce(counted.filter(of_type, *where), 0), sa.BigInteger)
+
+        out += [
+            total(rows),
+            total(rows, disposition == "answered"),
+            total(rows, disposition == "missed"),
+            total(talk),
+            total(wait),
+        ]
+    return out
+
+
+@functools.cache
+def _rollup_sums(table: sa.Table) -> list[sa.ColumnElement[Any]]:
+    """:func:`_sums` of a roll-up, built once (building them costs more than reading)."""
+    r = table.c
+    return _sums(r.calls, r.call_type, r.disposition, r.talk_seconds, r.wait_seconds)
+
+
+def _figures(group_by: str, width: int, row: Sequence[Any]) -> GroupFigures:
+    key = tuple(row[:width])
+    if group_by.startswith("employee"):
+        key = (key[0] or None, *key[1:])
+    by_type = {
+        kind: tuple(row[width + 5 * i : width + 5 * i + 5]) for i, kind in enumerate(CALL_TYPES)
+    }
+    return GroupFigures(key=public_key(group_by, key), by_type=by_type)
+
+
+async def _rollup_groups(
+    session: AsyncSession,
+    flt: CallLogFilter,
+    group_by: str,
+    rollup: Rollup,
+    after: Key | None,
+    limit: int,
+) -> list[tuple[Key, GroupFigures]]:
+    r = rollup.table.c
+    time_key = _time_key(group_by, rollup.time, rollup.grain)
+    conditions = rollup_conditions(flt, rollup)
+    measures = _rollup_sums(rollup.table)
+
+    async def read(keys: list[Any], where: list[Any], count: int) -> list[tuple[Key, Any]]:
+        query = (
+            sa.select(*keys, *measures)
+            .where(*conditions, *where)
+            .group_by(*keys)
+            # Roll-up rows whose calls all moved elsewhere (a changed admin…) stay as zeros.
+            .having(sa.func.sum(r.calls) > 0)
+            .order_by(*keys)
+            .limit(count)
+        )
+        rows = (await session.execute(query)).all()
+        return [(tuple(row[: len(keys)]), _figures(group_by, len(keys), row)) for row in rows]
+
+    if not group_by.startswith("employee"):
+        where = [time_key > after[0]] if after is not None else []
+        return await read([time_key], where, limit)
+    # Calls nobody answered or was assigned to ('' in roll-ups) come after everyone's.
+    keys = [r.admin_id, time_key]
+    found: list[tuple[Key, Any]] = []
+    if after is None or after[0] is not None:
+        # "> ''", not "<> ''": the empty admin sorts first, and a range skips its rows.
+        where = [r.admin_id > ""]
+        if after is not None:
+            where.append(sa.tuple_(r.admin_id, time_key) > sa.tuple_(*after))
+        found = await read(keys, where, limit)
+    if len(found) < limit:
+        where = [r.admin_id == ""]
+        if after is not None and after[0] is None:
+            where.append(time_key > after[1])
+        found += await read(keys, where, limit - len(found))
+    return [((key[0] or None, key[1]), figures) for key, figures in found]
+
+
+def _sort_key(key: Key) -> tuple[Any, ...]:
+    return tuple((value is None, "" if value is None else value) for value in key)
+
+
+def _call_log_key(group_by: str) -> list[Any]:
+    c = call_log.c
+    keys: dict[str, list[Any]] = {
+        "day": [sa.cast(c.local_started_at, sa.Date)],
+        "hour": [sa.func.date_trunc("hour", c.local_started_at)],
+        "employee_day": [c.admin_id, sa.cast(c.local_started_at, sa.Date)],
+        "employee_month": [
+            c.admin_id,
+            sa.cast(sa.func.date_trunc("month", c.local_started_at), sa.Date),
+        ],
+    }
+    return keys[group_by]
+
+
+async def _call_log_groups(
+    session: AsyncSession, flt: CallLogFilter, group_by: str, after: Key | None, limit: int
+) -> list[tuple[Key, GroupFigures]]:
+    """Every group by GROUP BY over the call log (it reads every matching call anyway),
+    then the page after ``after``."""
+    flt = await resolve_search(session, flt)
+    c = call_log.c
+    keys = _call_log_key(group_by)
+    measures = _sums(None, c.call_type, c.disposition, c.talk_seconds, c.wait_seconds)
+    query = sa.select(*keys, *measures).where(*call_log_conditions(flt)).group_by(*keys)
+    rows = [(tuple(row[: len(keys)]), row) for row in (await session.execute(query)).all()]
+    rows.sort(key=lambda item: _sort_key(item[0]))
+    if after is not None:
+        rows = [item for item in rows if _sort_key(item[0]) > _sort_key(after)]
+    return [(key, _figures(group_by, len(keys), row)) for key, row in rows[:limit]]
+
+
+async def report_page(
+    session: AsyncSession,
+    flt: CallLogFilter,
+    group_by: str,
+    rollup: Rollup | None,
+    *,
+    limit: int,
+    cursor: str | None = None,
+) -> ReportPage:
+    """The groups after ``cursor`` (at most ``limit``), from ``rollup`` or the call log."""
+    after = decode_cursor(cursor, group_by) if cursor is not None else None
+    if rollup is None:
+        found = await _call_log_groups(session, flt, group_by, after, limit + 1)
+    else:
+        found = await _rollup_groups(session, flt, group_by, rollup, after, limit + 1)
+    next_cursor = encode_cursor(group_by, found[limit - 1][0]) if len(found) > limit else None
+    return ReportPage(
+        groups=[figures for _, figures in found[:limit]],
+        source=rollup.table.name if rollup is not None else "call_log",
+        next_cursor=next_cursor,
+    )
+
+
+def rollup_conditions(flt: CallLogFilter, rollup: Rollup) -> list[sa.ColumnElement[bool]]:
+    """The WHERE conditions of a filter a roll-up answers (see :func:`choose_rollup`)."""
+    r = rollup.table.c
+    conditions: list[sa.ColumnElement[bool]] = []
+    period = flt.period
+    for bound, above in ((period.from_local, True), (period.to_local, False)):
+        if bound is None:
+            continue
+        value: Any = bound if rollup.grain == "hour" else bound.date()
+        conditions.append(rollup.time >= value if above else rollup.time < value)
+    if flt.call_types:
+        conditions.append(r.call_type.in_(sorted(flt.call_types)))
+    if flt.dispositions:
+        conditions.append(r.disposition.in_(sorted(flt.dispositions)))
+    if flt.admin_ids:
+        conditions.append(r.admin_id.in_(sorted(flt.admin_ids)))
+    if flt.clinic_ids:
+        conditions.append(r.clinic_id.in_(sorted(flt.clinic_ids)))
+    missed = sa.and_(r.call_type == "incoming", r.disposition == "missed")
+    if flt.missed is True:
+        conditions.append(missed)
+    elif flt.missed is False:
+        conditions.append(sa.not_(missed))
+    if flt.called_back is not None:
+        conditions.append(r.called_back.is_(flt.called_back))
+    return conditions
+
+
+async def admin_names(session: AsyncSession, admin_ids: set[str]) -> dict[str, str]:
+    """Operator names by id (those the directory told us about)."""
+    if not admin_ids:
+        return {}
+    rows = await session.execute(
+        sa.select(operators.c.operator_id, operators.c.name).where(
+            operators.c.operator_id.in_(sorted(admin_ids))
+        )
+    )
+    return {operator_id: name for operator_id, name in rows.all()}
