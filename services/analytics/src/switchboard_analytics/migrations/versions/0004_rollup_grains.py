@@ -60,13 +60,33 @@ def _create(name: str, grain: str, leading: tuple[str, ...], rest: tuple[str, ..
     )
     keys = [*leading, time_name, *rest, "call_type", "disposition", "called_back"]
     values = [_EXPRESSIONS.get(k, time_expr if k == time_name else k) for k in keys]
-    op.execute(
-        f"INSERT INTO {name} ({', '.join(keys)}, calls, talk_seconds, wait_seconds) "  # noqa: S608
-        f"SELECT {', '.join(values)}, count(*), coalesce(sum(talk_seconds), 0), "
-        f"coalesce(sum(wait_seconds), 0) FROM call_log "
-        f"WHERE ended_at IS NOT NULL AND disposition IS NOT NULL "
-        f"GROUP BY {', '.join(str(n) for n in range(1, len(keys) + 1))}"
+    _fill(name, keys, values)
+
+
+def _fill(name: str, keys: list[str], values: list[str]) -> None:
+    """Fill roll-up ``name`` from the call log: ``values`` (expressions over call_log's
+    columns, constants of this module) grouped into the ``keys`` columns."""
+    measures = ["calls", "talk_seconds", "wait_seconds"]
+    rollup = sa.table(name, *(sa.column(k) for k in [*keys, *measures]))
+    log = sa.table(
+        "call_log",
+        sa.column("ended_at"),
+        sa.column("disposition"),
+        sa.column("talk_seconds"),
+        sa.column("wait_seconds"),
     )
+    grouped: Any = (
+        sa.select(
+            *(sa.literal_column(v) for v in values),
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(log.c.talk_seconds), 0),
+            sa.func.coalesce(sa.func.sum(log.c.wait_seconds), 0),
+        )
+        .select_from(log)
+        .where(log.c.ended_at.is_not(None), log.c.disposition.is_not(None))
+        .group_by(*(sa.literal_column(str(n)) for n in range(1, len(keys) + 1)))
+    )
+    op.execute(rollup.insert().from_select([*keys, *measures], grouped))
 
 
 def upgrade() -> None:
@@ -100,10 +120,4 @@ def downgrade() -> None:
         )
         keys = [time_name, *dimensions, "call_type", "disposition", "called_back"]
         values = [_EXPRESSIONS.get(k, time_expr if k == time_name else k) for k in keys]
-        op.execute(
-            f"INSERT INTO {name} ({', '.join(keys)}, calls, talk_seconds, wait_seconds) "  # noqa: S608
-            f"SELECT {', '.join(values)}, count(*), coalesce(sum(talk_seconds), 0), "
-            f"coalesce(sum(wait_seconds), 0) FROM call_log "
-            f"WHERE ended_at IS NOT NULL AND disposition IS NOT NULL "
-            f"GROUP BY {', '.join(str(n) for n in range(1, len(keys) + 1))}"
-        )
+        _fill(name, keys, values)
