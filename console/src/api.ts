@@ -484,7 +484,10 @@ export interface CallLogRow {
   wait_seconds: number | null;
   talk_seconds: number | null;
   total_seconds: number | null;
-  recording_url: string | null;
+  /** Whether the PBX recorded the call. */
+  has_recording?: boolean;
+  /** The platform URL that streams the recording (never the PBX's own address). */
+  recording?: string | null;
   started_at_local?: string | null;
   time_zone?: string | null;
   clinic_name?: string | null;
@@ -625,7 +628,17 @@ export interface IntegrationUpdate {
   token?: string;
 }
 
+/** What the PBX said to a click-to-call (`POST /api/telephony/click-to-call`). */
+export interface ClickToCallResult {
+  status: "ringing" | "failed";
+  reason: string | null;
+  extension: string;
+  number: string;
+}
+
 export const telephony = {
+  /** Ring the operator's own extension, then dial `number`; a refusal is an ApiError whose body has `reason`. */
+  clickToCall: (number: string) => post<ClickToCallResult>("/api/telephony/click-to-call", { number }),
   integration: async (kind: IntegrationKind): Promise<IntegrationSettings> => {
     const body = await get<Record<string, unknown>>(
       `/api/telephony/settings/integrations/${kind}`,

@@ -33,6 +33,8 @@ ARTIFACTS = REPO / "test-artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
 SERVICES = ("telephony", "booking", "crm-touch", "analytics", "notify")
 PBX_TOKEN = "dev-pbx-token"
+PBX_RECORDING_USER = "pbx"
+PBX_RECORDING_PASSWORD = "pbx-recordings-secret"
 
 
 def free_port() -> int:
@@ -121,6 +123,15 @@ class Platform:
             BOOKING_SMS_WEBHOOK_URL=f"http://127.0.0.1:{self.ports['sms']}/sms",
             BOOKING_PUBLIC_URL=self.console_url,
         )
+        # The PBX's HTTP side: its recording server and the click-to-call command URL.
+        pbx = f"http://127.0.0.1:{self.ports['pbx']}"
+        env.update(
+            ANALYTICS_RECORDING_BASE_URL=f"{pbx}/recordings/",
+            ANALYTICS_RECORDING_USERNAME=PBX_RECORDING_USER,
+            ANALYTICS_RECORDING_PASSWORD=PBX_RECORDING_PASSWORD,
+            TELEPHONY_CLICK_TO_CALL="webhook",
+            TELEPHONY_CLICK_TO_CALL_URL=f"{pbx}/originate",
+        )
         env.update(
             CONSOLE_TELEPHONY_URL=self.service_url("telephony"),
             CONSOLE_BOOKING_URL=self.service_url("booking"),
@@ -154,8 +165,8 @@ class Platform:
             self._wait_ready(name, deadline)
 
     def allocate_ports(self) -> None:
-        """A free port for every service, the gateway and the notification stand-ins."""
-        for name in (*SERVICES, "console", "smtp", "sms"):
+        """A free port for every service, the gateway and the stand-ins (SMTP, SMS, PBX)."""
+        for name in (*SERVICES, "console", "smtp", "sms", "pbx"):
             self.ports[name] = free_port()
 
     @property
@@ -163,16 +174,35 @@ class Platform:
         """Where the SMTP stand-in keeps the emails booking sent."""
         return self.log_dir / "mail"
 
+    @property
+    def pbx_url(self) -> str:
+        """The PBX HTTP stand-in (recordings under ``/recordings/``, ``/originate``)."""
+        return f"http://127.0.0.1:{self.ports['pbx']}"
+
+    @property
+    def recordings_dir(self) -> Path:
+        """The files the PBX stand-in serves as recordings."""
+        return self.log_dir / "recordings"
+
     def start_standins(self) -> None:
-        """The SMTP catcher and the SMS gateway stand-in booking sends notifications to."""
+        """The SMTP catcher and the SMS gateway stand-in booking sends notifications to,
+        and the PBX's HTTP side (recordings, click-to-call) with one minute of audio."""
         standins = REPO / "scripts" / "standins"
+        write_wav(self.recordings_dir / "minute.wav", seconds=60)
         commands = {
             "smtp-catcher": [standins / "smtp_catcher.py", "--out", self.mail_dir],
             "sms-gateway": [standins / "sms_gateway.py", "--out", self.log_dir / "sms.jsonl"],
+            "pbx-http": [
+                standins / "pbx_http.py",
+                *("--recordings", self.recordings_dir, "--token", PBX_TOKEN),
+                *("--username", PBX_RECORDING_USER, "--password", PBX_RECORDING_PASSWORD),
+                *("--out", self.log_dir / "originate.jsonl"),
+            ],
         }
         for name, port in (
             ("smtp-catcher", self.ports["smtp"]),
             ("sms-gateway", self.ports["sms"]),
+            ("pbx-http", self.ports["pbx"]),
         ):
             log = (self.log_dir / f"{name}.log").open("wb")
             self.processes[name] = subprocess.Popen(
@@ -222,6 +252,23 @@ class Platform:
                 process.kill()
                 process.wait()
         self.processes.clear()
+
+
+def write_wav(path: Path, seconds: int) -> None:
+    """``seconds`` of a quiet 440 Hz tone, 8 kHz 16-bit mono (what PBXes record)."""
+    import math
+    import struct
+    import wave
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frames = b"".join(
+        struct.pack("<h", int(800 * math.sin(2 * math.pi * 440 * n / 8000))) for n in range(8000)
+    )
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(frames * seconds)
 
 
 def screenshot(page: Any, name: str, *, full_page: bool = False) -> Path:

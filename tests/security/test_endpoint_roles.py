@@ -187,6 +187,11 @@ TABLE: dict[tuple[str, str, str], Row] = {
         create={"extension": "190", "clinic_id": "clinic-msk-center"},
         change={"description": "security"},
     ),
+    # Not configured in the matrix's platform: an allowed role gets 503 (or 409 without an
+    # extension), never 401/403; managers do not make calls.
+    ("telephony", "POST", "/api/telephony/click-to-call"): Guarded(
+        BOOKERS, Req(body={"number": "+74951234567"})
+    ),
     ("telephony", "GET", "/api/telephony/settings/integrations/{integration}"): Guarded(
         ADMIN, Req("/api/telephony/settings/integrations/calltouch")
     ),
@@ -382,6 +387,10 @@ TABLE: dict[tuple[str, str, str], Row] = {
     **_docs("analytics"),
     ("analytics", "GET", "/api/analytics/calls"): Guarded(EVERYONE),
     ("analytics", "GET", "/api/analytics/reports/calls"): Guarded(REPORT_READERS),
+    ("analytics", "GET", "/api/analytics/calls/{call_id}/recording"): Guarded(
+        EVERYONE, Req("/api/analytics/calls/sec-no-call/recording")
+    ),
+    ("analytics", "GET", "/api/analytics/recording-listens"): Guarded(ADMIN),
     # --- notify ------------------------------------------------------------------------
     **_docs("notify"),
     ("notify", "GET", "/api/notify/me"): Guarded(EVERYONE),

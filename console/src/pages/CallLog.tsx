@@ -2,6 +2,7 @@
 import { Fragment, useCallback, useEffect, useMemo, useState } from "react";
 import { Link } from "react-router-dom";
 import { analytics, type CallLogRow } from "../api";
+import CallButton from "../components/CallButton";
 import CallFiltersBar, { initialFilters, toCallFilters, type FilterState } from "../components/CallFiltersBar";
 import { dateTime, duration, phone, zoneLabel } from "../format";
 import { useDirectory, type Directory } from "../session";
@@ -14,6 +15,15 @@ interface Column {
   render: (row: CallLogRow, dir: Directory) => React.ReactNode;
   /** Shown only once the API returns the field (issue 6 columns being added). */
   optional?: boolean;
+}
+
+/** A call party's number, with "Call" next to it when it is an outside number. */
+function Party({ number }: { number: string }) {
+  return (
+    <span className="nowrap">
+      {phone(number)} {number.startsWith("+") && <CallButton number={number} />}
+    </span>
+  );
 }
 
 const TYPE_ICON: Record<string, string> = { incoming: "↙", outgoing: "↗", internal: "↔" };
@@ -46,8 +56,8 @@ const COLUMNS: Column[] = [
       </span>
     ),
   },
-  { key: "src", label: "SRC", sortKey: "src", render: (row) => <span className="nowrap">{phone(row.src)}</span> },
-  { key: "dst", label: "DST", sortKey: "dst", render: (row) => <span className="nowrap">{phone(row.dst)}</span> },
+  { key: "src", label: "SRC", sortKey: "src", render: (row) => <Party number={row.src} /> },
+  { key: "dst", label: "DST", sortKey: "dst", render: (row) => <Party number={row.dst} /> },
   {
     key: "disposition",
     label: "Disposition",
@@ -236,7 +246,7 @@ export default function CallLogPage() {
                     </td>
                   ))}
                   <td>
-                    {row.recording_url ? (
+                    {row.recording ? (
                       <button
                         type="button"
                         className="small"
@@ -251,11 +261,11 @@ export default function CallLogPage() {
                     )}
                   </td>
                 </tr>
-                {playing === row.call_id && row.recording_url && (
+                {playing === row.call_id && row.recording && (
                   <tr className="player-row">
                     <td colSpan={columns.length + 1}>
-                      <audio controls autoPlay preload="none" src={row.recording_url} data-testid="recording-player">
-                        <a href={row.recording_url}>Download the recording</a>
+                      <audio controls autoPlay preload="metadata" src={row.recording} data-testid="recording-player">
+                        <a href={row.recording}>Download the recording</a>
                       </audio>
                     </td>
                   </tr>

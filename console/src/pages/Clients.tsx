@@ -14,6 +14,7 @@ import {
 } from "../api";
 import ClientPicker from "../components/ClientPicker";
 import NotificationList from "../components/NotificationList";
+import CallButton from "../components/CallButton";
 import { dateIn, dateTime, meetingMethodLabel, phone } from "../format";
 import { can, useDirectory, usePrincipal } from "../session";
 
@@ -372,9 +373,19 @@ export function ClientProfilePage() {
           <section className="card" aria-label="Profile">
             <dl className="facts">
               <dt>Mobile</dt>
-              <dd>{phone(profile.mobile) || "—"}</dd>
+              <dd>
+                {phone(profile.mobile) || "—"} <CallButton number={profile.mobile} />
+              </dd>
               <dt>Other phones</dt>
-              <dd>{profile.phones.map(phone).join(", ") || "—"}</dd>
+              <dd>
+                {profile.phones.length === 0
+                  ? "—"
+                  : profile.phones.map((p) => (
+                      <span key={p} className="nowrap">
+                        {phone(p)} <CallButton number={p} />{" "}
+                      </span>
+                    ))}
+              </dd>
               <dt>Email</dt>
               <dd>{profile.email ?? "—"}</dd>
               <dt>Date of birth</dt>

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from switchboard_analytics.adapters.recordings import RecordingServer
 from switchboard_analytics.adapters.store import zone_known
 from switchboard_analytics.entrypoints.api import calls_router
+from switchboard_analytics.entrypoints.recordings import recordings_router
 from switchboard_analytics.handlers import SUBSCRIPTION, Projection
 from switchboard_analytics.settings import AnalyticsSettings
 from switchboard_runtime.auth import authenticator
@@ -42,8 +44,18 @@ def build_app(settings: AnalyticsSettings | None = None) -> FastAPI:
                 )
 
     runtime.on_start(check_default_zone)
+    recordings = RecordingServer(
+        settings.recording_base_url,
+        settings.recording_username,
+        settings.recording_password,
+        settings.recording_timeout_seconds,
+    )
+    runtime.on_stop(recordings.aclose)
     current = authenticator(lambda: settings.auth_secret.get_secret_value(), runtime.revocations)
     return runtime.fastapi_app(
         title="Switchboard analytics",
-        routers=[calls_router(runtime.sessions, current, settings.default_region)],
+        routers=[
+            recordings_router(runtime.sessions, current, recordings),
+            calls_router(runtime.sessions, current, settings.default_region),
+        ],
     )

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 
 from switchboard_runtime.settings import Region, ServiceSettings, service_config
 
@@ -28,6 +28,15 @@ class AnalyticsSettings(ServiceSettings):
         default="RU",
         validation_alias=AliasChoices("ANALYTICS_DEFAULT_REGION", "ANALYTICS_PHONE_REGION"),
     )
+
+    #: The PBX's recording server: recordings are fetched only from under this base URL
+    #: (``https://pbx.clinic.local/recordings/``), with HTTP basic auth when both the
+    #: username and password are set. Unset: no recording can be played.
+    recording_base_url: str | None = Field(default=None, pattern=r"^https?://[^/?#]+(/[^?#]*)?$")
+    recording_username: str | None = None
+    recording_password: SecretStr | None = None
+    #: Connecting to and waiting for the recording server (not the length of a download).
+    recording_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 
     @field_validator("default_time_zone")
     @classmethod

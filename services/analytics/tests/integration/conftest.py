@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -154,7 +155,12 @@ class World:
             "talk_seconds": call.talk_seconds,
             "wait_seconds": call.wait_seconds,
             "total_seconds": call.total_seconds,
-            "recording_url": call.recording_url,
+            "has_recording": call.recording_url is not None,
+            "recording": (
+                f"/api/analytics/calls/{quote(call.call_id, safe='')}/recording"
+                if call.recording_url
+                else None
+            ),
             "tags": self.tags(call),
             "called_back": callback is not None,
             "callback_call_id": callback[0] if callback else None,

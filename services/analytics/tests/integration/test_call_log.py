@@ -215,7 +215,7 @@ SORT_KEYS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "talk_seconds": lambda r: r["talk_seconds"],
     "wait_seconds": lambda r: r["wait_seconds"],
     "total_seconds": lambda r: r["total_seconds"],
-    "recording_url": lambda r: r["recording_url"] or "",
+    "has_recording": lambda r: r["has_recording"],
     "tags": lambda r: ",".join(r["tags"]),
     "called_back": lambda r: r["called_back"],
     "callback_delay_seconds": lambda r: (
@@ -284,7 +284,7 @@ CSV_HEADER = [
     "talk_seconds",
     "wait_seconds",
     "total_seconds",
-    "recording_url",
+    "has_recording",
     "tags",
     "called_back",
     "callback_call_id",

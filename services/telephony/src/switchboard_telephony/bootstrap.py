@@ -13,15 +13,18 @@ from redis.asyncio import Redis
 from switchboard_contracts import (
     PBX_EVENTS_RAW,
 )
+from switchboard_runtime.auth import authenticator
 from switchboard_runtime.db import migrations_path
 from switchboard_runtime.kafka import CatchUp
 from switchboard_runtime.logging import get_logger
 from switchboard_runtime.secret_box import SecretBox
 from switchboard_runtime.service import ServiceRuntime
 from switchboard_telephony import handlers
+from switchboard_telephony.adapters.ami import AmiEndpoint
 from switchboard_telephony.adapters.callmarker import CallmarkerClient
 from switchboard_telephony.adapters.config_cache import ConfigCache
 from switchboard_telephony.adapters.delivery_log import DeliveryLog
+from switchboard_telephony.adapters.originate import AmiOriginator, Originator, WebhookOriginator
 from switchboard_telephony.adapters.pbx import WEBHOOK_ADAPTERS
 from switchboard_telephony.adapters.pbx.base import WebhookAdapter
 from switchboard_telephony.adapters.pbx.mango import MangoAdapter
@@ -33,6 +36,7 @@ from switchboard_telephony.entrypoints.api import (
     callmarker_router,
     install_error_handlers,
 )
+from switchboard_telephony.entrypoints.click_to_call import click_to_call_router
 from switchboard_telephony.entrypoints.pbx_webhooks import cloud_pbx_router, pbx_router
 from switchboard_telephony.settings import TelephonySettings
 
@@ -74,6 +78,32 @@ def webhook_adapters(settings: TelephonySettings) -> list[WebhookAdapter]:
     if settings.twilio_auth_token is not None:
         adapters.append(TwilioAdapter(settings.twilio_auth_token))
     return adapters
+
+
+def originator(settings: TelephonySettings) -> Originator | None:
+    """The click-to-call adapter the settings choose; None when off or incomplete."""
+    if settings.click_to_call == "webhook" and settings.click_to_call_url:
+        return WebhookOriginator(
+            settings.click_to_call_url, settings.pbx_token, settings.click_to_call_timeout_seconds
+        )
+    if (
+        settings.click_to_call == "ami"
+        and settings.ami_host
+        and settings.ami_username
+        and settings.ami_secret is not None
+    ):
+        return AmiOriginator(
+            AmiEndpoint(
+                settings.ami_host, settings.ami_port, settings.ami_username, settings.ami_secret
+            ),
+            channel_template=settings.originate_channel,
+            context=settings.originate_context,
+            priority=settings.originate_priority,
+            caller_id_template=settings.originate_caller_id,
+            ring_timeout_seconds=settings.originate_ring_seconds,
+            connect_timeout=settings.click_to_call_timeout_seconds,
+        )
+    return None
 
 
 def build_app(settings: TelephonySettings | None = None) -> FastAPI:
@@ -163,6 +193,11 @@ def build_app(settings: TelephonySettings | None = None) -> FastAPI:
             ),
             admin_router(deps, runtime.revocations),
             callmarker_router(deps),
+            click_to_call_router(
+                authenticator(lambda: settings.auth_secret.get_secret_value(), runtime.revocations),
+                originator(settings),
+                settings.default_region,
+            ),
         ],
     )
     install_error_handlers(app)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr, field_validator
 
@@ -73,6 +73,24 @@ class TelephonySettings(ServiceSettings):
     callmarker_batch_size: int = Field(default=20, ge=1, le=500)
     #: Largest body accepted by the Callmarker tags callback.
     callmarker_tags_max_bytes: int = Field(default=65_536, ge=1024)
+
+    #: Click-to-call: ``none`` (off), ``ami`` (Asterisk ``Originate``) or ``webhook`` (a
+    #: signed JSON command to ``click_to_call_url``), see ``adapters/originate.py``.
+    click_to_call: Literal["none", "ami", "webhook"] = "none"
+    click_to_call_url: str | None = Field(default=None, pattern=r"^https?://[^/?#]+(/[^?#]*)?$")
+    click_to_call_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    #: The Asterisk AMI the service originates through (user with ``write = originate``).
+    ami_host: str | None = None
+    ami_port: int = Field(default=5038, ge=1, le=65535)
+    ami_username: str | None = None
+    ami_secret: SecretStr | None = None
+    #: ``Originate``'s channel (``{extension}`` the operator's), context, priority, the
+    #: caller ID the operator's phone shows (``{number}``, ``{extension}``), ring time.
+    originate_channel: str = "PJSIP/{extension}"
+    originate_context: str = "from-internal"
+    originate_priority: int = Field(default=1, ge=1)
+    originate_caller_id: str = "{number} <{number}>"
+    originate_ring_seconds: int = Field(default=30, ge=5, le=300)
 
     @property
     def delivery_log_prefix(self) -> str:

@@ -1,11 +1,13 @@
 """A fake Asterisk AMI endpoint for tests: accepts a login, replays a transcript.
 
 It speaks what the connector relies on and no more: the ``Asterisk Call Manager`` greeting,
-``Action: Login`` (username and secret checked), ``Action: Ping``, and events written as
-Asterisk writes them (``\\r\\n`` line ends, a blank line after each message). Transcripts
-are replayed byte for byte apart from two things a real Asterisk would do too: line ends
-become ``\\r\\n``, and when ``timestamps`` are given each event gets the ``Timestamp:``
-header that ``timestampevents=yes`` adds after ``Privilege:``.
+``Action: Login`` (username and secret checked), ``Action: Ping``, ``Action: Originate``
+(answered with ``originate_answer``, as Asterisk answers an ``Async`` originate),
+``Action: Logoff``, and events written as Asterisk writes them (``\\r\\n`` line ends, a
+blank line after each message). Transcripts are replayed byte for byte apart from two
+things a real Asterisk would do too: line ends become ``\\r\\n``, and when ``timestamps``
+are given each event gets the ``Timestamp:`` header that ``timestampevents=yes`` adds
+after ``Privilege:``.
 
 The replay position is kept across connections: a connection dropped after
 ``drop_after`` events is resumed by the next login, as a live PBX goes on without us.
@@ -74,6 +76,10 @@ class FakeAmi:
     logins: int = 0
     refused_logins: int = 0
     actions: list[dict[str, str]] = field(default_factory=list)
+    originate_answer: dict[str, str] = field(
+        default_factory=lambda: {"Response": "Success", "Message": "Originate successfully queued"}
+    )
+    """What ``Action: Originate`` gets (its ``ActionID`` added)."""
     port: int = 0
     _server: asyncio.Server | None = None
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
@@ -163,11 +169,20 @@ class FakeAmi:
     ) -> None:
         while (action := await _read_action(reader)) is not None:
             self.actions.append(action)
-            if action.get("action", "").lower() == "ping":
+            name = action.get("action", "").lower()
+            if name == "ping":
                 writer.write(
                     _message(Response="Success", ActionID=action.get("actionid", ""), Ping="Pong")
                 )
                 await writer.drain()
+            elif name == "originate":
+                answer = {"ActionID": action.get("actionid", ""), **self.originate_answer}
+                writer.write(_message(**answer))
+                await writer.drain()
+            elif name == "logoff":
+                writer.write(_message(Response="Goodbye", ActionID=action.get("actionid", "")))
+                await writer.drain()
+                return
 
 
 async def _read_action(reader: asyncio.StreamReader) -> dict[str, str] | None:

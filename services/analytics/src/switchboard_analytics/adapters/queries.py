@@ -87,7 +87,7 @@ class CallLogRow:
     talk_seconds: int | None
     wait_seconds: int | None
     total_seconds: int | None
-    recording_url: str | None
+    has_recording: bool
     tags: list[str]
     called_back: bool
     callback_call_id: str | None
@@ -114,7 +114,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "talk_seconds",
     "wait_seconds",
     "total_seconds",
-    "recording_url",
+    "has_recording",
     "tags",
     "called_back",
     "callback_call_id",
@@ -145,7 +145,7 @@ SORTS: Mapping[str, sa.ColumnElement[Any]] = {
     "talk_seconds": sa.func.coalesce(call_log.c.talk_seconds, 0),
     "wait_seconds": sa.func.coalesce(call_log.c.wait_seconds, 0),
     "total_seconds": sa.func.coalesce(call_log.c.total_seconds, 0),
-    "recording_url": _text(call_log.c.recording_url),
+    "has_recording": call_log.c.recording_url.is_not(None),
     "tags": _text(sa.func.array_to_string(call_log.c.tags, ",")),
     "called_back": call_log.c.called_back,
     "callback_delay_seconds": sa.func.coalesce(call_log.c.callback_delay_seconds, -1),
@@ -171,7 +171,7 @@ _SELECTED = (
     call_log.c.talk_seconds,
     call_log.c.wait_seconds,
     call_log.c.total_seconds,
-    call_log.c.recording_url,
+    call_log.c.recording_url.is_not(None).label("has_recording"),
     call_log.c.tags,
     call_log.c.called_back,
     call_log.c.callback_call_id,
@@ -321,7 +321,7 @@ def decode_cursor(cursor: str, sort: str, order: str) -> tuple[Any, str]:
             raise QueryError("cursor: it belongs to another sort order; start from the first page")
         if sort in ("started_at", "started_at_local"):
             value = datetime.fromisoformat(value)
-        elif sort == "called_back":
+        elif sort in ("called_back", "has_recording"):
             value = bool(value)
         elif SORTS[sort].type.python_type is int:
             value = int(value)

@@ -95,7 +95,7 @@ call_log = sa.Table(
 
 #: Operators from booking.directory: names for the "admin" column and search.
 operators = operators_table(
-    metadata, "name", "role", "extension", "active", version_column="version_at"
+    metadata, "name", "role", "call_center_id", "extension", "active", version_column="version_at"
 )
 
 #: Clinics from booking.directory: time zone (for clinic-local time) and name.
@@ -207,4 +207,21 @@ PROJECTION_TABLES: tuple[sa.Table, ...] = (
     touches,
     call_tags,
     *ROLLUP_TABLES,
+)
+
+#: Every listen to a call recording: who, which call, when, which bytes. Not projection
+#: state (``rebuild`` leaves it alone) and append-only: the migration's trigger refuses
+#: UPDATE and DELETE, so the record of who heard a patient's call cannot be edited away.
+recording_listens = sa.Table(
+    "recording_listens",
+    metadata,
+    sa.Column("listen_id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("call_id", sa.Text, nullable=False),
+    sa.Column("operator_id", sa.Text, nullable=False),
+    sa.Column("operator_name", sa.Text, nullable=False),
+    sa.Column("role", sa.Text, nullable=False),
+    sa.Column("listened_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("byte_range", sa.Text),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Index("ix_recording_listens_call_id", "call_id", "listen_id"),
 )

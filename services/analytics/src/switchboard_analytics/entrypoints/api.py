@@ -35,6 +35,7 @@ from switchboard_analytics.adapters.reports import (
     report_page,
 )
 from switchboard_analytics.domain.periods import PeriodError, parse_period
+from switchboard_analytics.domain.recordings import recording_path
 from switchboard_analytics.domain.reports import build_rows, csv_header, csv_record
 from switchboard_runtime.auth import PrincipalDependency, Role, require_roles
 
@@ -54,7 +55,7 @@ SortKey = Literal[
     "talk_seconds",
     "wait_seconds",
     "total_seconds",
-    "recording_url",
+    "has_recording",
     "tags",
     "called_back",
     "callback_delay_seconds",
@@ -251,6 +252,8 @@ def calls_router(
         for row in rows:
             item = asdict(row)
             item["started_at"] = row.started_at.isoformat().replace("+00:00", "Z")
+            # The PBX's own address never reaches the browser: the platform streams it.
+            item["recording"] = recording_path(row.call_id) if row.has_recording else None
             items.append(item)
         return Response(
             orjson.dumps({"items": items, "next_cursor": next_cursor}),

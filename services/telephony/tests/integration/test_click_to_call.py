@@ -1,0 +1,191 @@
+"""Click-to-call: the action Asterisk actually receives (the fake AMI server over TCP),
+the signed command a webhook PBX receives (the HTTP stand-in as a process), and who may."""
+
+from __future__ import annotations
+
+import importlib.util
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pydantic import SecretStr
+
+from switchboard_runtime.auth import Principal, authenticator, issue_token
+from switchboard_telephony.adapters.ami import AmiEndpoint
+from switchboard_telephony.adapters.originate import (
+    AmiOriginator,
+    Originator,
+    WebhookOriginator,
+)
+from switchboard_telephony.entrypoints.click_to_call import click_to_call_router
+
+TESTS = Path(__file__).resolve().parents[1]
+REPO = TESTS.parents[2]
+SECRET = "click-to-call-test-secret"
+TOKEN = "dev-pbx-token"
+
+
+def load_fake_ami() -> ModuleType:
+    """``tests/fakes/ami_server.py`` (no test folder is importable under importlib mode)."""
+    name = "switchboard_telephony_tests_fake_ami"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, TESTS / "fakes" / "ami_server.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def _client(originator: Originator | None) -> httpx.AsyncClient:
+    app = FastAPI()
+    app.include_router(click_to_call_router(authenticator(lambda: SECRET), originator, "RU"))
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+
+
+def _as(role: str, extension: str | None = "101") -> dict[str, str]:
+    principal = Principal("op-anna", "Anna", role, "cc-a", extension)  # type: ignore[arg-type]
+    return {"Authorization": "Bearer " + issue_token(principal, SECRET)}
+
+
+def _ami(port: int, **options: Any) -> AmiOriginator:
+    return AmiOriginator(
+        AmiEndpoint("127.0.0.1", port, "switchboard", SecretStr("s3cret-ami")), **options
+    )
+
+
+async def test_asterisk_gets_an_originate_from_the_operators_extension() -> None:
+    fake = load_fake_ami()
+    async with fake.FakeAmi(events=[]) as ami:
+        originator = _ami(
+            ami.port, context="clinic-out", caller_id_template="Switchboard <{number}>"
+        )
+        async with _client(originator) as client:
+            answer = await client.post(
+                "/api/telephony/click-to-call",
+                json={"number": "8 (916) 123-45-67"},
+                headers=_as("call_centre"),
+            )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "ringing"
+    assert answer.json()["number"] == "+79161234567"
+    login, originate, logoff = ami.actions
+    assert (login["action"], login["username"], login["events"]) == ("Login", "switchboard", "off")
+    reference = answer.json()["reference"]
+    assert originate == {
+        "action": "Originate",
+        "actionid": f"originate-{reference}",
+        "channel": "PJSIP/101",
+        "context": "clinic-out",
+        "exten": "+79161234567",
+        "priority": "1",
+        "callerid": "Switchboard <+79161234567>",
+        "timeout": "30000",
+        "async": "true",
+        "variable": f"SWITCHBOARD_ORIGINATE={reference}",
+    }
+    assert logoff["action"] == "Logoff"
+
+
+async def test_asterisk_refusing_says_why() -> None:
+    fake = load_fake_ami()
+    refusal = {"Response": "Error", "Message": "Permission denied"}
+    async with fake.FakeAmi(events=[], originate_answer=refusal) as ami:
+        client = _client(_ami(ami.port, channel_template="SIP/{extension}"))
+        async with client:
+            answer = await client.post(
+                "/api/telephony/click-to-call", json={"number": "102"}, headers=_as("admin")
+            )
+    assert answer.status_code == 502
+    assert answer.json()["status"] == "failed"
+    assert answer.json()["reason"] == "Permission denied"
+    assert ami.actions[1]["channel"] == "SIP/101" and ami.actions[1]["exten"] == "102"
+    # A wrong AMI secret, and no AMI at all, fail with a reason too (never the secret).
+    async with fake.FakeAmi(events=[], secret="another") as ami:
+        result = await _ami(ami.port).originate("101", "102", "op-anna")
+    assert (result.status, result.reason) == ("failed", "the PBX refused the AMI login")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    result = await _ami(closed).originate("101", "102", "op-anna")
+    assert result.status == "failed" and "s3cret" not in (result.reason or "")
+
+
+@pytest.fixture(scope="module")
+def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``scripts/standins/pbx_http.py`` checking the integration token's signature."""
+    folder = tmp_path_factory.mktemp("pbx")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            str(REPO / "scripts/standins/pbx_http.py"),
+            *("--port", str(port), "--recordings", str(folder), "--token", TOKEN),
+        ]
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(base + "/commands", timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise
+                time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+async def test_a_webhook_pbx_gets_a_signed_command(standin: str) -> None:
+    originator = WebhookOriginator(standin + "/originate", SecretStr(TOKEN))
+    async with _client(originator) as client:
+        answer = await client.post(
+            "/api/telephony/click-to-call",
+            json={"number": "+7 495 123-45-67"},
+            headers=_as("clinic_staff"),
+        )
+    assert answer.status_code == 200 and answer.json()["status"] == "ringing"
+    async with httpx.AsyncClient() as plain:
+        commands = (await plain.get(standin + "/commands")).json()
+    assert commands[-1] == {
+        "type": "originate",
+        "reference": answer.json()["reference"],
+        "extension": "101",
+        "number": "+74951234567",
+        "operator_id": "op-anna",
+    }
+    # Signed with another token, the stand-in (as a PBX would) refuses: failed, with why.
+    forged = WebhookOriginator(standin + "/originate", SecretStr("not-the-token"))
+    result = await forged.originate("101", "+74951234567", "op-anna")
+    assert result.status == "failed"
+    assert result.reason == "signature does not match the body and the integration token"
+
+
+async def test_who_may_call_and_what_is_refused() -> None:
+    fake = load_fake_ami()
+    async with fake.FakeAmi(events=[]) as ami, _client(_ami(ami.port)) as client:
+        url, body = "/api/telephony/click-to-call", {"number": "102"}
+        assert (await client.post(url, json=body)).status_code == 401
+        assert (await client.post(url, json=body, headers=_as("manager"))).status_code == 403
+        no_extension = await client.post(url, json=body, headers=_as("call_centre", None))
+        assert no_extension.status_code == 409
+        bad = await client.post(url, json={"number": "call me"}, headers=_as("admin"))
+        assert bad.status_code == 422
+        assert ami.logins == 0  # nothing refused reached the PBX
+    async with _client(None) as off:
+        assert (await off.post(url, json=body, headers=_as("admin"))).status_code == 503
