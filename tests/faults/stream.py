@@ -328,9 +328,9 @@ class Expected:
                 "wait_seconds": c.wait_seconds,
                 "talk_seconds": c.talk_seconds,
                 "total_seconds": c.total_seconds,
-                "recording_url": (
-                    f"https://pbx.example/rec/{c.call_id}.mp3" if c.answered_at else None
-                ),
+                # The browser never gets the PBX's URL: the call log says there is a
+                # recording and the platform streams it.
+                "has_recording": c.answered_at is not None,
                 "called_back": callbacks.get(c.call_id) is not None,
                 "callback_call_id": callbacks.get(c.call_id),
             }

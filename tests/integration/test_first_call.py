@@ -118,7 +118,8 @@ async def test_a_call_travels_from_the_webhook_to_the_call_log(
     assert row["disposition"] == "answered"
     assert row["admin_id"] == "op-anna"
     assert (row["wait_seconds"], row["talk_seconds"], row["total_seconds"]) == (7, 90, 97)
-    assert row["recording_url"] == "https://pbx.example/rec/1.mp3"
+    assert row["has_recording"] is True
+    assert row["recording"] == f"/api/analytics/calls/{call_id}/recording"
     assert row["started_at"].startswith("2026-11-25T07:00:00")
     counts = canonical(calls_topic.records)
     assert [counts[k] for k in ("CallStarted", "CallAnswered", "CallEnded")] == [1, 1, 1]

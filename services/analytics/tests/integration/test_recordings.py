@@ -4,11 +4,6 @@ call, and one recorded listen per request."""
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 import wave
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,16 +14,12 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from switchboard_runtime.testing.standins import running_standin
+
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
 REPO = Path(__file__).resolve().parents[4]
 STARTED = datetime(2026, 11, 25, 7, 0, tzinfo=UTC)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -40,30 +31,12 @@ def pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         w.setsampwidth(2)
         w.setframerate(8000)
         w.writeframes(b"\x00\x01" * 8000)
-    port = _free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            str(REPO / "scripts/standins/pbx_http.py"),
-            *("--port", str(port), "--recordings", str(folder)),
-            *("--username", "pbx", "--password", "pbx-secret"),
-        ]
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(base + "/requests", timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise
-                time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with running_standin(
+        "pbx_http.py",
+        *("--recordings", folder, "--username", "pbx", "--password", "pbx-secret"),
+        log_dir=folder,
+    ) as process:
+        yield process.url
 
 
 def _token(operator_id: str, role: str, call_center_id: str | None) -> dict[str, str]:

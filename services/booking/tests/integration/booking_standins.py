@@ -12,11 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -26,8 +21,8 @@ from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[4]
-STANDINS = REPO / "scripts" / "standins"
+from switchboard_runtime.testing import standins
+from switchboard_runtime.testing.standins import STANDINS, free_port
 
 __all__ = [
     "STANDINS",
@@ -43,56 +38,11 @@ __all__ = [
 ]
 
 
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _accepts(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
-
-
 @dataclass
-class Process:
-    """A stand-in server process on a fixed port."""
+class Process(standins.Process):
+    """A stand-in server process; ``out`` is where it writes what it received."""
 
-    args: list[str]
-    port: int
-    out: Path
-    log: Path
-    popen: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> Process:
-        """Start it and wait until it accepts connections."""
-        with self.log.open("ab") as log:
-            self.popen = subprocess.Popen(
-                [sys.executable, *self.args], stdout=log, stderr=subprocess.STDOUT
-            )
-        deadline = time.monotonic() + 30
-        while not _accepts(self.port):
-            if self.popen.poll() is not None:
-                raise RuntimeError(f"{self.args[0]} exited: {self.log.read_text()[-2000:]}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{self.args[0]} not listening on {self.port}")
-            time.sleep(0.05)
-        return self
-
-    def stop(self) -> None:
-        """Stop it (SIGTERM) and wait until the port is free."""
-        if self.popen is not None and self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
-        self.popen = None
+    out: Path = field(default_factory=Path)
 
     def emails(self) -> list[dict[str, Any]]:
         """What the SMTP catcher received."""
@@ -116,7 +66,7 @@ def smtp_catcher(tmp_path: Path) -> Iterator[Process]:
     out = tmp_path / "mail"
     script = str(STANDINS / "smtp_catcher.py")
     process = Process(
-        [script, "--port", str(port), "--out", str(out)], port, out, tmp_path / "smtp.log"
+        [script, "--port", str(port), "--out", str(out)], port, tmp_path / "smtp.log", out=out
     )
     yield process.start()
     process.stop()
@@ -130,7 +80,7 @@ def sms_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Process]:
     script = str(STANDINS / "sms_gateway.py")
     args = [script, "--port", str(port), "--out", str(tmp / "sms.jsonl")]
     process = Process(
-        [*args, "--token", "t0ken", "--twilio", "AC1:tw1"], port, tmp, tmp / "sms.log"
+        [*args, "--token", "t0ken", "--twilio", "AC1:tw1"], port, tmp / "sms.log", out=tmp
     )
     yield process.start()
     process.stop()

@@ -152,7 +152,7 @@ async def test_email_over_starttls_with_a_login(tmp_path: Path) -> None:
     script = str(STANDINS / "smtp_catcher.py")
     args = [script, "--port", str(port), "--out", str(tmp_path / "mail")]
     args += ["--starttls", str(cert), str(key), "--login", "clinic:s3cret"]
-    server = Process(args, port, tmp_path / "mail", tmp_path / "smtp.log").start()
+    server = Process(args, port, tmp_path / "smtp.log", out=tmp_path / "mail").start()
     try:
         settings = dict(smtp_security="starttls", smtp_ca_file=str(cert), smtp_username="clinic")
         message = OutgoingMessage("email", "tls@example.com", "Hi", "Over TLS", "k-1", "https://u")

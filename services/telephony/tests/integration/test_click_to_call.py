@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import importlib.util
 import socket
-import subprocess
 import sys
-import time
-import urllib.request
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -20,6 +17,10 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from switchboard_runtime.auth import Principal, authenticator, issue_token
+from switchboard_runtime.redis_client import make_redis
+from switchboard_runtime.sessions import SessionRevocations
+from switchboard_runtime.testing.infra import Endpoints
+from switchboard_runtime.testing.standins import running_standin
 from switchboard_telephony.adapters.ami import AmiEndpoint
 from switchboard_telephony.adapters.originate import (
     AmiOriginator,
@@ -30,7 +31,7 @@ from switchboard_telephony.entrypoints.click_to_call import click_to_call_router
 
 TESTS = Path(__file__).resolve().parents[1]
 REPO = TESTS.parents[2]
-SECRET = "click-to-call-test-secret"
+SECRET = "click-to-call-test-secret-of-32-bytes"
 TOKEN = "dev-pbx-token"
 
 
@@ -46,10 +47,23 @@ def load_fake_ami() -> ModuleType:
     return sys.modules[name]
 
 
-def _client(originator: Originator | None) -> httpx.AsyncClient:
-    app = FastAPI()
-    app.include_router(click_to_call_router(authenticator(lambda: SECRET), originator, "RU"))
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+Client = Callable[[Originator | None], httpx.AsyncClient]
+
+
+@pytest.fixture
+async def client_for(infra: Endpoints, run_id: str) -> AsyncIterator[Client]:
+    """The click-to-call API over ``originator``, checking sessions against real Redis."""
+    redis = make_redis(infra.redis_url)
+    revocations = SessionRevocations(redis, prefix=f"t{run_id}.click-to-call:")
+
+    def make(originator: Originator | None) -> httpx.AsyncClient:
+        app = FastAPI()
+        current = authenticator(lambda: SECRET, revocations)
+        app.include_router(click_to_call_router(current, originator, "RU"))
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+
+    yield make
+    await redis.aclose()
 
 
 def _as(role: str, extension: str | None = "101") -> dict[str, str]:
@@ -63,13 +77,13 @@ def _ami(port: int, **options: Any) -> AmiOriginator:
     )
 
 
-async def test_asterisk_gets_an_originate_from_the_operators_extension() -> None:
+async def test_asterisk_gets_an_originate_from_the_operators_extension(client_for: Client) -> None:
     fake = load_fake_ami()
     async with fake.FakeAmi(events=[]) as ami:
         originator = _ami(
             ami.port, context="clinic-out", caller_id_template="Switchboard <{number}>"
         )
-        async with _client(originator) as client:
+        async with client_for(originator) as client:
             answer = await client.post(
                 "/api/telephony/click-to-call",
                 json={"number": "8 (916) 123-45-67"},
@@ -96,11 +110,11 @@ async def test_asterisk_gets_an_originate_from_the_operators_extension() -> None
     assert logoff["action"] == "Logoff"
 
 
-async def test_asterisk_refusing_says_why() -> None:
+async def test_asterisk_refusing_says_why(client_for: Client) -> None:
     fake = load_fake_ami()
     refusal = {"Response": "Error", "Message": "Permission denied"}
     async with fake.FakeAmi(events=[], originate_answer=refusal) as ami:
-        client = _client(_ami(ami.port, channel_template="SIP/{extension}"))
+        client = client_for(_ami(ami.port, channel_template="SIP/{extension}"))
         async with client:
             answer = await client.post(
                 "/api/telephony/click-to-call", json={"number": "102"}, headers=_as("admin")
@@ -124,36 +138,14 @@ async def test_asterisk_refusing_says_why() -> None:
 def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``scripts/standins/pbx_http.py`` checking the integration token's signature."""
     folder = tmp_path_factory.mktemp("pbx")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            str(REPO / "scripts/standins/pbx_http.py"),
-            *("--port", str(port), "--recordings", str(folder), "--token", TOKEN),
-        ]
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(base + "/commands", timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise
-                time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    args = ("--recordings", folder, "--token", TOKEN)
+    with running_standin("pbx_http.py", *args, log_dir=folder) as process:
+        yield process.url
 
 
-async def test_a_webhook_pbx_gets_a_signed_command(standin: str) -> None:
+async def test_a_webhook_pbx_gets_a_signed_command(standin: str, client_for: Client) -> None:
     originator = WebhookOriginator(standin + "/originate", SecretStr(TOKEN))
-    async with _client(originator) as client:
+    async with client_for(originator) as client:
         answer = await client.post(
             "/api/telephony/click-to-call",
             json={"number": "+7 495 123-45-67"},
@@ -176,9 +168,9 @@ async def test_a_webhook_pbx_gets_a_signed_command(standin: str) -> None:
     assert result.reason == "signature does not match the body and the integration token"
 
 
-async def test_who_may_call_and_what_is_refused() -> None:
+async def test_who_may_call_and_what_is_refused(client_for: Client) -> None:
     fake = load_fake_ami()
-    async with fake.FakeAmi(events=[]) as ami, _client(_ami(ami.port)) as client:
+    async with fake.FakeAmi(events=[]) as ami, client_for(_ami(ami.port)) as client:
         url, body = "/api/telephony/click-to-call", {"number": "102"}
         assert (await client.post(url, json=body)).status_code == 401
         assert (await client.post(url, json=body, headers=_as("manager"))).status_code == 403
@@ -187,5 +179,5 @@ async def test_who_may_call_and_what_is_refused() -> None:
         bad = await client.post(url, json={"number": "call me"}, headers=_as("admin"))
         assert bad.status_code == 422
         assert ami.logins == 0  # nothing refused reached the PBX
-    async with _client(None) as off:
+    async with client_for(None) as off:
         assert (await off.post(url, json=body, headers=_as("admin"))).status_code == 503

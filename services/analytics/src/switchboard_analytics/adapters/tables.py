@@ -95,7 +95,14 @@ call_log = sa.Table(
 
 #: Operators from booking.directory: names for the "admin" column and search.
 operators = operators_table(
-    metadata, "name", "role", "call_center_id", "extension", "active", version_column="version_at"
+    metadata,
+    "name",
+    "role",
+    "extension",
+    "active",
+    version_column="version_at",
+    # Added by migration 0005, so it comes last in the migrated table as here.
+    extra=(sa.Column("call_center_id", sa.Text),),
 )
 
 #: Clinics from booking.directory: time zone (for clinic-local time) and name.

@@ -98,7 +98,9 @@ def recordings_router(
     async def listens(
         call_id: Annotated[str | None, Query(max_length=200)] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
-        before: Annotated[int | None, Query(ge=1, description="listen_id to page below")] = None,
+        before: Annotated[
+            int | None, Query(ge=1, le=2**63 - 1, description="listen_id to page below")
+        ] = None,
     ) -> Any:
         """Who listened to which call when, newest first (admins only)."""
         async with sessions() as session:

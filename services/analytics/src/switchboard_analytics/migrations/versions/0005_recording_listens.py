@@ -4,15 +4,15 @@ Operators projected before this revision have no call center until ``rebuild`` (
 next ``OperatorChanged``) fills it; until then their calls are heard by admins, managers
 and the operator who handled them only.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
