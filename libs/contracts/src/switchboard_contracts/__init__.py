@@ -52,6 +52,7 @@ from switchboard_contracts.registry import (
 from switchboard_contracts.settings import Integration, IntegrationSettingsChanged
 from switchboard_contracts.topics import (
     ALL_TOPICS,
+    ANALYTICS_WORKLIST,
     BOOKING_APPOINTMENTS,
     BOOKING_CLIENTS,
     BOOKING_DIRECTORY,
@@ -76,9 +77,11 @@ from switchboard_contracts.touches import (
     TouchStatus,
     TouchUpdated,
 )
+from switchboard_contracts.worklist import WorklistChange, WorklistChanged
 
 __all__ = [
     "ALL_TOPICS",
+    "ANALYTICS_WORKLIST",
     "BOOKING_APPOINTMENTS",
     "BOOKING_CLIENTS",
     "BOOKING_DIRECTORY",
@@ -131,6 +134,8 @@ __all__ = [
     "TouchStatus",
     "TouchUpdated",
     "UtcDatetime",
+    "WorklistChange",
+    "WorklistChanged",
     "__version__",
     "dlq_topic",
     "ensure_utc",

@@ -34,6 +34,7 @@ from switchboard_contracts.calls import (
 from switchboard_contracts.errors import ContractError
 from switchboard_contracts.settings import IntegrationSettingsChanged
 from switchboard_contracts.touches import CallerIdentified, TouchCreated, TouchUpdated
+from switchboard_contracts.worklist import WorklistChanged
 
 __all__ = [
     "CURRENT_EVENTS",
@@ -65,6 +66,7 @@ CURRENT_EVENTS: tuple[type[Event], ...] = (
     TouchUpdated,
     IntegrationSettingsChanged,
     CallClaimed,
+    WorklistChanged,
 )
 """The class each event type is published with now (its latest ``schema_version``)."""
 
@@ -92,6 +94,7 @@ AnyEvent: TypeAlias = (
     | TouchUpdated
     | IntegrationSettingsChanged
     | CallClaimed
+    | WorklistChanged
 )
 """The union of every event class ``parse_envelope`` can return (use ``match`` on it)."""
 

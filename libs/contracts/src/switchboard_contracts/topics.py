@@ -16,6 +16,7 @@ from switchboard_contracts.errors import ContractError
 
 __all__ = [
     "ALL_TOPICS",
+    "ANALYTICS_WORKLIST",
     "BOOKING_APPOINTMENTS",
     "BOOKING_CLIENTS",
     "BOOKING_DIRECTORY",
@@ -48,6 +49,8 @@ TELEPHONY_SETTINGS = "telephony.settings"
 """Integration settings changes (enabled flags only, never credentials)."""
 NOTIFY_CLAIMS = "notify.claims"
 """Calls taken from the console pop-up (``CallClaimed``), keyed by ``call_id``."""
+ANALYTICS_WORKLIST = "analytics.worklist"
+"""Changes of the call-back worklist (``WorklistChanged``), keyed by ``call_id``."""
 
 
 @dataclass(frozen=True)
@@ -160,6 +163,14 @@ TOPICS: Mapping[str, TopicSpec] = MappingProxyType(
                 "notify",
                 "call_id",
                 CallClaimed="call_id",
+            ),
+            _spec(
+                ANALYTICS_WORKLIST,
+                "The call-back worklist changed: a missed call joined it, an operator claimed, "
+                "released or closed a call-back, a call to the number took calls off it.",
+                "analytics",
+                "call_id",
+                WorklistChanged="call_id",
             ),
         )
     }

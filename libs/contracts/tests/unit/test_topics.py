@@ -36,6 +36,7 @@ def test_topic_names() -> None:
         "crm.touches",
         "telephony.settings",
         "notify.claims",
+        "analytics.worklist",
     }
 
 
