@@ -8,6 +8,7 @@ from switchboard_analytics.adapters.recordings import RecordingServer
 from switchboard_analytics.adapters.store import zone_known
 from switchboard_analytics.entrypoints.api import calls_router
 from switchboard_analytics.entrypoints.recordings import recordings_router
+from switchboard_analytics.entrypoints.worklist import worklist_router
 from switchboard_analytics.handlers import SUBSCRIPTION, Projection
 from switchboard_analytics.settings import AnalyticsSettings
 from switchboard_runtime.auth import authenticator
@@ -21,6 +22,7 @@ def projection_for(settings: AnalyticsSettings, *, serialise: bool = True) -> Pr
         default_time_zone=settings.default_time_zone,
         callback_window=settings.callback_window,
         serialise=serialise,
+        worklist_horizon=settings.worklist_horizon,
     )
 
 
@@ -57,5 +59,6 @@ def build_app(settings: AnalyticsSettings | None = None) -> FastAPI:
         routers=[
             recordings_router(runtime.sessions, current, recordings),
             calls_router(runtime.sessions, current, settings.default_region),
+            worklist_router(runtime.sessions, current, settings.worklist_horizon),
         ],
     )

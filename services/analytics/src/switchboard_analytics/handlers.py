@@ -13,7 +13,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -38,10 +38,11 @@ from switchboard_contracts import (
     OperatorChanged,
     TouchCreated,
     TouchUpdated,
+    WorklistChanged,
 )
 from switchboard_runtime.consumer import PermanentError
 from switchboard_runtime.directory import project_clinic, project_operator
-from switchboard_runtime.messaging import Subscription
+from switchboard_runtime.messaging import Subscription, publish
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,10 @@ class Projection:
     # Store facts only: derived columns, call-backs and roll-ups are left for
     # :func:`finish_deferred` (a rebuild's replay: one set-based pass instead of per event).
     deferred: bool = False
+    # Announce changes of the call-back worklist (WorklistChanged, through the outbox) for
+    # missed calls that started within this horizon; None announces nothing (a rebuild,
+    # which must not repeat the history's signals, or a session without an outbox).
+    worklist_horizon: timedelta | None = None
 
 
 CallEvent = CallStarted | CallAnswered | CallEnded
@@ -254,6 +259,43 @@ async def apply_calls(session: AsyncSession, events: Sequence[CallEvent], p: Pro
         await store.count_calls(session, others, -1)
     await store.write_callbacks(session, changes)
     await store.count_calls(session, sorted(ended.union(others)), 1)
+    if p.worklist_horizon is not None:
+        await _announce_worklist(session, rows, missed_here, changes, p.worklist_horizon)
+
+
+async def _announce_worklist(
+    session: AsyncSession,
+    rows: Mapping[str, Mapping[str, Any]],
+    missed_here: Sequence[CallFacts],
+    changes: Sequence[Mapping[str, Any]],
+    horizon: timedelta,
+) -> None:
+    """``WorklistChanged`` for the missed calls that joined the worklist (settled here,
+    not called back) and those a call-back took off it (or gave back)."""
+    now = datetime.now(UTC)
+    called_back = {c["call_id"]: c["called_back"] for c in changes}
+    events = [
+        WorklistChanged(
+            call_id=f.call_id,
+            change="missed",
+            clinic_id=rows[f.call_id]["clinic_id"],
+            changed_at=now,
+        )
+        for f in missed_here
+        if f.started_at >= now - horizon and not called_back.get(f.call_id, False)
+    ]
+    here = {f.call_id for f in missed_here}
+    events += [
+        WorklistChanged(
+            call_id=c["call_id"],
+            change="called_back" if c["called_back"] else "missed",
+            changed_at=now,
+        )
+        for c in changes
+        if c["call_id"] not in here
+    ]
+    if events:
+        await publish(session, *events, occurred_at=now)
 
 
 def _callback_columns(callback: CallBack | None) -> dict[str, Any]:

@@ -254,7 +254,7 @@ async def rebuild(
         # The fresh tables have one writer: no lock (it would only stall the live
         # consumer). The replay stores facts only; one set-based pass then derives the
         # rest, and what arrives after it is applied batch by batch, as live.
-        live_mode = replace(projection, serialise=False, deferred=False)
+        live_mode = replace(projection, serialise=False, deferred=False, worklist_horizon=None)
         mode = {"projection": replace(live_mode, deferred=True)}
 
         async def handle_batch(session: AsyncSession, envelopes: list[Any]) -> None:

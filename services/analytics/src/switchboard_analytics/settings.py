@@ -22,6 +22,9 @@ class AnalyticsSettings(ServiceSettings):
     default_time_zone: str = "Europe/Moscow"
     # How long after a missed call a call to or from the number counts as calling back.
     callback_window_hours: float = Field(default=24.0, gt=0, le=24 * 31)
+    # How far back the call-back worklist reaches: older missed calls are left to the call
+    # log (a number that called a month ago is no longer waiting for a call).
+    worklist_days: int = Field(default=7, ge=1, le=366)
     # The platform's one region setting; ANALYTICS_PHONE_REGION is its name before it was
     # one setting, still read so that older deployments keep their region.
     default_region: Region = Field(
@@ -46,6 +49,11 @@ class AnalyticsSettings(ServiceSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown IANA time zone: {value!r}") from exc
         return value
+
+    @property
+    def worklist_horizon(self) -> timedelta:
+        """How far back the call-back worklist reaches."""
+        return timedelta(days=self.worklist_days)
 
     @property
     def callback_window(self) -> timedelta:

@@ -91,6 +91,14 @@ call_log = sa.Table(
         postgresql_ops={"contact_name": "gin_trgm_ops"},
     ),
     sa.Index("ix_call_log_tags", "tags", postgresql_using="gin"),
+    # The call-back worklist reads missed incoming calls not called back, newest days only.
+    sa.Index(
+        "ix_call_log_missed_open_started_at",
+        "started_at",
+        postgresql_where=sa.text(
+            "call_type = 'incoming' AND disposition = 'missed' AND NOT called_back"
+        ),
+    ),
 )
 
 #: Operators from booking.directory: names for the "admin" column and search.
@@ -231,4 +239,36 @@ recording_listens = sa.Table(
     sa.Column("byte_range", sa.Text),
     sa.Column("status", sa.Integer, nullable=False),
     sa.Index("ix_recording_listens_call_id", "call_id", "listen_id"),
+)
+
+#: What operators did with the call-back worklist: claims, releases and closures with a
+#: result, one row per action. Not projection state (``rebuild`` leaves it alone) and
+#: append-only (the migration's trigger refuses UPDATE and DELETE): the current state of a
+#: call-back is its latest row. ``call_id`` is the call-back's id on the worklist (its
+#: first open missed call); a closure covers the number's missed calls that started up to
+#: ``covers_until``, so a later missed call from the number opens a new call-back.
+callback_actions = sa.Table(
+    "callback_actions",
+    metadata,
+    sa.Column("action_id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("call_id", sa.Text, nullable=False),
+    sa.Column("number", sa.Text, nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("operator_id", sa.Text, nullable=False),
+    sa.Column("operator_name", sa.Text, nullable=False),
+    sa.Column("acted_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("result", sa.Text),
+    sa.Column("covers_until", sa.DateTime(timezone=True)),
+    sa.CheckConstraint("action IN ('claimed', 'released', 'closed')", name="action"),
+    sa.CheckConstraint(
+        "(action = 'closed') = (result IS NOT NULL AND covers_until IS NOT NULL)",
+        name="closed_has_result",
+    ),
+    sa.Index("ix_callback_actions_call_id", "call_id", "action_id"),
+    sa.Index(
+        "ix_callback_actions_closed_number",
+        "number",
+        "covers_until",
+        postgresql_where=sa.text("action = 'closed'"),
+    ),
 )
