@@ -42,6 +42,7 @@ def build_app(settings: NotifySettings | None = None) -> FastAPI:
         extension_prefix=f"{settings.redis_prefix}ext:",
         closes_channel=store.closes_channel,
         directory_channel=store.directory_channel,
+        worklist_channel=store.worklist_channel,
         reconnect_max_seconds=settings.redis_reconnect_max_seconds,
     )
     runtime.handle(handlers.SUBSCRIPTION, handlers.Deps(store=store, settings=settings))

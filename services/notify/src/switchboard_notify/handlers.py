@@ -32,6 +32,7 @@ from switchboard_contracts import (
     Event,
     OperatorChanged,
     TouchUpdated,
+    WorklistChanged,
 )
 from switchboard_notify.adapters import directory
 from switchboard_notify.adapters.popup_store import CloseResult, PopupStore
@@ -215,6 +216,17 @@ async def on_operator_changed(
         )
 
 
+@_redis_is_infrastructure
+async def on_worklist_changed(
+    _session: AsyncSession, envelope: Envelope[WorklistChanged], deps: Deps
+) -> None:
+    """The call-back worklist changed (analytics): every console is told to read it again."""
+    event = envelope.payload
+    await deps.store.announce_worklist(
+        {"call_id": event.call_id, "change": event.change, "clinic_id": event.clinic_id}
+    )
+
+
 async def on_clinic_changed(
     session: AsyncSession, envelope: Envelope[ClinicChanged], _deps: Deps
 ) -> None:
@@ -236,6 +248,7 @@ SUBSCRIPTION: Subscription[Deps] = Subscription(
         TouchUpdated: on_touch_updated,
         OperatorChanged: on_operator_changed,
         ClinicChanged: on_clinic_changed,
+        WorklistChanged: on_worklist_changed,
     },
 )
 SUBSCRIPTIONS = (SUBSCRIPTION,)

@@ -275,3 +275,32 @@ def _nth(console: Any, message: dict[str, Any], n: int) -> bool:
 
 async def _done(codes: list[int | None]) -> bool:
     return bool(codes)
+
+
+async def test_worklist_changes_reach_every_console_on_every_replica(
+    replicas: list[Replica], feed: Any, consoles: Any
+) -> None:
+    from switchboard_contracts import WorklistChanged
+
+    r0, _, r2 = replicas
+    operators = [Operator(unique(f"wl{n}"), f"Wl {n}", unique_extension()) for n in range(2)]
+    await register_operators(feed, r0, operators)
+    tabs = [await consoles(r, op).open() for r, op in zip((r0, r2), operators, strict=True)]
+    missed = unique("missed")
+    await feed.send(
+        WorklistChanged(
+            call_id=missed, change="claimed", clinic_id="cl-1", changed_at=datetime.now(UTC)
+        ),
+        producer="analytics",
+    )
+    for tab in tabs:
+        message = await tab.wait_for(
+            lambda m: m["type"] == "worklist.changed" and m.get("call_id") == missed,
+            message="worklist.changed",
+        )
+        assert message == {
+            "type": "worklist.changed",
+            "call_id": missed,
+            "change": "claimed",
+            "clinic_id": "cl-1",
+        }

@@ -292,6 +292,11 @@ class PopupStore:
         """The channel carrying operator directory changes."""
         return f"{self.prefix}directory"
 
+    @property
+    def worklist_channel(self) -> str:
+        """The channel carrying call-back worklist changes."""
+        return f"{self.prefix}worklist"
+
     # Changes ---------------------------------------------------------------------------
 
     async def ring(self, call_id: str, extension: str, call: dict[str, Any], *, full: bool) -> bool:
@@ -387,6 +392,10 @@ class PopupStore:
     async def announce_operator(self, change: dict[str, Any]) -> None:
         """Tell every replica an operator's extension or status changed."""
         await self.redis.publish(self.directory_channel, _dumps(change))
+
+    async def announce_worklist(self, change: dict[str, Any]) -> None:
+        """Tell every replica the call-back worklist changed (every console re-reads it)."""
+        await self.redis.publish(self.worklist_channel, _dumps(change))
 
 
 def _dumps(value: Any) -> str:

@@ -2,9 +2,10 @@
 
 The protocol (every message with an example) is in the service README. In short: the
 server says ``hello``, replays the pop-ups still open for the operator's extensions and
-says ``resumed``; from then on it pushes ``call.popup`` (new or ``"update": true``) and
-``call.popup.closed``, sends ``ping`` every ``heartbeat_seconds`` and answers the client's
-``ping`` with ``pong``. The client may send ``{"type": "take", "call_id": …}``.
+says ``resumed``; from then on it pushes ``call.popup`` (new or ``"update": true``),
+``call.popup.closed`` and ``worklist.changed`` (read the call-back worklist again), sends
+``ping`` every ``heartbeat_seconds`` and answers the client's ``ping`` with ``pong``. The
+client may send ``{"type": "take", "call_id": …}``.
 """
 
 from __future__ import annotations
@@ -145,6 +146,13 @@ class ConsoleSession:
     def on_resync(self) -> None:
         """Redis is back after an outage: re-read the open pop-ups and missed closes."""
         self._spawn(self._resync())
+        # Worklist changes may have been missed too: the console reads it again.
+        self.send({"type": "worklist.changed", "change": "resync"})
+
+    def on_worklist_changed(self, change: dict[str, Any]) -> None:
+        """The call-back worklist changed: the console reads it again (it is analytics'
+        to show, with what this operator may see; the message says only what changed)."""
+        self.send({"type": "worklist.changed", **change})
 
     async def _resync(self) -> None:
         # Until Redis answers or the session closes, with the hub's bounds (0.1 s doubling up
