@@ -7,6 +7,7 @@ import ClientsPage, { ClientProfilePage, MergeClientsPage, NewClientPage } from 
 import LeadPage from "./pages/Lead";
 import LoginPage from "./pages/Login";
 import ReportsPage from "./pages/Reports";
+import WorklistPage from "./pages/Worklist";
 import SettingsPage from "./pages/Settings";
 import { can, useSession } from "./session";
 import type { Role } from "./api";
@@ -46,6 +47,7 @@ export default function App() {
       <Route element={<Layout />}>
         <Route index element={<Navigate to={homeFor(principal.role)} replace />} />
         <Route path="/calls" element={<Guard allow={can.readCallLog}><CallLogPage /></Guard>} />
+        <Route path="/callbacks" element={<WorklistPage />} />
         <Route path="/reports" element={<Guard allow={can.readReports}><ReportsPage /></Guard>} />
         <Route path="/clients" element={<ClientsPage />} />
         <Route path="/clients/new" element={<Guard allow={can.editClients}><NewClientPage /></Guard>} />

@@ -755,6 +755,56 @@ function touchEntry(t: Record<string, unknown>): TimelineEntry {
   };
 }
 
+// --- analytics: the call-back worklist -----------------------------------------------------
+
+export type CloseResult = "no_answer" | "wrong_number" | "resolved_elsewhere";
+
+/** A number's missed calls nobody has called back yet (see services/analytics/README.md). */
+export interface Callback {
+  call_id: string;
+  number: string;
+  attempts: number;
+  first_missed_at: string;
+  last_missed_at: string;
+  age_seconds: number;
+  clinic_id: string | null;
+  clinic_name: string | null;
+  extension: string | null;
+  contact_id: string | null;
+  contact_kind: "patient" | "lead" | null;
+  contact_name: string | null;
+  claimed_by: { operator_id: string; name: string; claimed_at: string } | null;
+}
+
+export interface ClinicWorklist {
+  clinic_id: string | null;
+  clinic_name: string | null;
+  open: number;
+  claimed: number;
+  oldest_missed_at: string;
+  oldest_age_seconds: number;
+}
+
+export interface WorklistCount {
+  open: number;
+  claimed: number;
+  oldest_missed_at: string | null;
+  oldest_age_seconds: number | null;
+  clinics: ClinicWorklist[];
+}
+
+export const worklist = {
+  list: (clinic: string) =>
+    get<{ items: Callback[]; more: boolean }>("/api/analytics/worklist", { clinic, limit: 200 }),
+  count: () => get<WorklistCount>("/api/analytics/worklist/count"),
+  claim: (callId: string) =>
+    post<{ callback: Callback | null }>(`/api/analytics/worklist/${encodeURIComponent(callId)}/claim`),
+  release: (callId: string) =>
+    post<{ callback: Callback | null }>(`/api/analytics/worklist/${encodeURIComponent(callId)}/release`),
+  close: (callId: string, result: CloseResult) =>
+    post<{ callback: Callback | null }>(`/api/analytics/worklist/${encodeURIComponent(callId)}/close`, { result }),
+};
+
 // --- notify: the live session ---------------------------------------------------------------
 
 /** An incoming-call pop-up as the overlay shows it. */
@@ -782,6 +832,7 @@ export interface PopupClosed {
 export type NotifyMessage =
   | { type: "popup"; popup: Popup }
   | { type: "closed"; closed: PopupClosed }
+  | { type: "worklist" }
   | { type: "other"; raw: unknown };
 
 function readPopup(raw: Record<string, unknown>): Popup {
@@ -844,6 +895,7 @@ export function readNotifyMessage(data: string): NotifyMessage {
       },
     };
   }
+  if (type === "worklist.changed") return { type: "worklist" };
   return { type: "other", raw };
 }
 

@@ -16,6 +16,8 @@ interface NotifyValue {
   popups: OpenPopup[];
   take: (callId: string) => void;
   dismiss: (callId: string) => void;
+  /** Grows whenever the call-back worklist may have changed: read it again when it does. */
+  worklistVersion: number;
 }
 
 const NotifyContext = createContext<NotifyValue | null>(null);
@@ -26,6 +28,7 @@ const CLOSED_LINGER_MS = 2500;
 export function NotifyProvider({ children }: { children: ReactNode }) {
   const [state, setState] = useState<ConnectionState>("connecting");
   const [popups, setPopups] = useState<OpenPopup[]>([]);
+  const [worklistVersion, setWorklistVersion] = useState(0);
   const socketRef = useRef<WebSocket | null>(null);
 
   useEffect(() => {
@@ -40,6 +43,8 @@ export function NotifyProvider({ children }: { children: ReactNode }) {
       socket.onopen = () => {
         retry = 0;
         setState("online");
+        // Changes made while the socket was down were not pushed: read the worklist again.
+        setWorklistVersion((v) => v + 1);
       };
       socket.onmessage = (event) => {
         const message = readNotifyMessage(String(event.data));
@@ -62,6 +67,8 @@ export function NotifyProvider({ children }: { children: ReactNode }) {
             () => setPopups((current) => current.filter((p) => p.call_id !== closed.call_id || !p.closed)),
             CLOSED_LINGER_MS,
           );
+        } else if (message.type === "worklist") {
+          setWorklistVersion((v) => v + 1);
         } else if (
           message.raw &&
           typeof message.raw === "object" &&
@@ -96,7 +103,10 @@ export function NotifyProvider({ children }: { children: ReactNode }) {
     setPopups((current) => current.filter((p) => p.call_id !== callId));
   }, []);
 
-  const value = useMemo(() => ({ state, popups, take, dismiss }), [state, popups, take, dismiss]);
+  const value = useMemo(
+    () => ({ state, popups, take, dismiss, worklistVersion }),
+    [state, popups, take, dismiss, worklistVersion],
+  );
   return <NotifyContext.Provider value={value}>{children}</NotifyContext.Provider>;
 }
 

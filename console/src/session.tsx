@@ -74,6 +74,7 @@ export const can = {
   editClients: (role: Role) => ["admin", "call_centre", "clinic_staff"].includes(role),
   manageSettings: (role: Role) => role === "admin",
   takeCalls: (role: Role) => role !== "manager",
+  workCallbacks: (role: Role) => ["admin", "call_centre", "clinic_staff"].includes(role),
 };
 
 export interface Directory {

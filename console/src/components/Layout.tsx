@@ -1,5 +1,7 @@
 /** The frame of every page: navigation by role, the operator, the live-call connection, pop-ups. */
 import { NavLink, Outlet } from "react-router-dom";
+import { useEffect, useState } from "react";
+import { worklist } from "../api";
 import { roleLabel } from "../format";
 import { NotifyProvider, useNotify } from "../notify";
 import { can, DirectoryProvider, usePrincipal, useSession } from "../session";
@@ -16,11 +18,34 @@ function ConnectionBadge() {
   );
 }
 
+/** The call-back worklist's open count, read again whenever notify says it changed. */
+function CallbacksCount() {
+  const { worklistVersion } = useNotify();
+  const [open, setOpen] = useState<number | null>(null);
+  useEffect(() => {
+    let current = true;
+    worklist
+      .count()
+      .then((c) => current && setOpen(c.open))
+      .catch(() => current && setOpen(null));
+    return () => {
+      current = false;
+    };
+  }, [worklistVersion]);
+  if (!open) return null;
+  return (
+    <span className="badge nav-count" data-testid="callbacks-count" aria-label={`${open} waiting`}>
+      {open}
+    </span>
+  );
+}
+
 export default function Layout() {
   const principal = usePrincipal();
   const { logout } = useSession();
   const links = [
     { to: "/calls", label: "Call log", show: can.readCallLog(principal.role) },
+    { to: "/callbacks", label: "Call-backs", show: true, count: true },
     { to: "/reports", label: "Reports", show: can.readReports(principal.role) },
     { to: "/clients", label: "Clients", show: true },
     { to: "/booking", label: "Booking", show: true },
@@ -40,6 +65,7 @@ export default function Layout() {
                 <li key={l.to}>
                   <NavLink to={l.to} className={({ isActive }) => (isActive ? "active" : undefined)}>
                     {l.label}
+                    {"count" in l && l.count && <CallbacksCount />}
                   </NavLink>
                 </li>
               ))}
