@@ -79,10 +79,12 @@ PATIENT = TouchContact(
 
 def current_of(tab: Any, call_id: str, state: str) -> Any:
     return tab.wait_for(
-        lambda m: m["type"] == "call.current"
-        and m["call_id"] == call_id
-        and m["state"] == state
-        and m["identification"] == "known",
+        lambda m: (
+            m["type"] == "call.current"
+            and m["call_id"] == call_id
+            and m["state"] == state
+            and m["identification"] == "known"
+        ),
         message=f"call.current {state}",
     )
 
