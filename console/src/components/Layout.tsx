@@ -3,6 +3,7 @@ import { NavLink, Outlet } from "react-router-dom";
 import { roleLabel } from "../format";
 import { NotifyProvider, useNotify } from "../notify";
 import { can, DirectoryProvider, usePrincipal, useSession } from "../session";
+import CurrentCallPanel from "./CurrentCallPanel";
 import PopupOverlay from "./PopupOverlay";
 
 function ConnectionBadge() {
@@ -62,6 +63,7 @@ export default function Layout() {
         <main id="main" tabIndex={-1}>
           <Outlet />
         </main>
+        <CurrentCallPanel />
         <PopupOverlay />
       </NotifyProvider>
     </DirectoryProvider>
