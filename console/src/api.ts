@@ -729,6 +729,41 @@ export const crm = {
   },
 };
 
+export type TouchStatus = "new" | "in_progress" | "done";
+export type TouchResult = "booked" | "information" | "complaint" | "no_answer" | "other";
+
+/** A call's touch as the current-call panel edits it (crm-touch's `/touches`). */
+export interface Touch {
+  touch_id: string;
+  call_id: string | null;
+  status: TouchStatus;
+  result: TouchResult | null;
+  notes: string;
+  appointment_id: string | null;
+}
+
+function readTouch(raw: Record<string, unknown>): Touch {
+  return {
+    touch_id: String(raw.touch_id ?? ""),
+    call_id: (raw.call_id ?? null) as string | null,
+    status: String(raw.status ?? "new") as TouchStatus,
+    result: (raw.result ?? null) as TouchResult | null,
+    notes: String(raw.notes ?? ""),
+    appointment_id: (raw.appointment_id ?? null) as string | null,
+  };
+}
+
+export const touches = {
+  /** The touch of a call, or null while touch creation (the Calltouch switch) is off. */
+  ofCall: async (callId: string): Promise<Touch | null> => {
+    const body = await get<Record<string, unknown>>("/api/crm/touches", { call_id: callId, limit: 1 });
+    const first = ((body.items ?? []) as Record<string, unknown>[])[0];
+    return first ? readTouch(first) : null;
+  },
+  update: (touchId: string, change: Partial<Pick<Touch, "status" | "result" | "notes">>) =>
+    patch<Record<string, unknown>>(`/api/crm/touches/${encodeURIComponent(touchId)}`, change).then(readTouch),
+};
+
 export interface ContactView extends Contact {
   phones: string[];
   status: string;
@@ -829,10 +864,20 @@ export interface PopupClosed {
   handled_by?: string | null;
 }
 
+/** The call this operator answered or took (`call.current`), then its wrap-up. */
+export interface CurrentCall extends Popup {
+  state: "on_call" | "wrap_up";
+  answered_at: string | null;
+  ended_at: string | null;
+  talk_seconds: number | null;
+}
+
 export type NotifyMessage =
   | { type: "popup"; popup: Popup }
   | { type: "closed"; closed: PopupClosed }
   | { type: "worklist" }
+  | { type: "current"; current: CurrentCall }
+  | { type: "current_cleared"; call_id: string; reason: string }
   | { type: "other"; raw: unknown };
 
 function readPopup(raw: Record<string, unknown>): Popup {
@@ -880,6 +925,21 @@ export function readNotifyMessage(data: string): NotifyMessage {
   if (type === "call.popup" || type === "call.popup.updated" || type === "call.popup.update") {
     return { type: "popup", popup: readPopup(raw) };
   }
+  if (type === "call.current") {
+    return {
+      type: "current",
+      current: {
+        ...readPopup(raw),
+        state: raw.state === "wrap_up" ? "wrap_up" : "on_call",
+        answered_at: (raw.answered_at ?? null) as string | null,
+        ended_at: (raw.ended_at ?? null) as string | null,
+        talk_seconds: typeof raw.talk_seconds === "number" ? raw.talk_seconds : null,
+      },
+    };
+  }
+  if (type === "call.current.cleared") {
+    return { type: "current_cleared", call_id: String(raw.call_id ?? ""), reason: String(raw.reason ?? "") };
+  }
   if (type === "call.popup.closed") {
     const inner = (raw.payload ?? raw.data ?? raw) as Record<string, unknown>;
     const by = inner.handled_by ?? inner.by ?? inner.operator_name ?? inner.answered_by;
@@ -907,3 +967,6 @@ export function notifySocketUrl(): string {
 
 /** The message that tells notify this operator takes the call ("I'll take it"). */
 export const takeCallMessage = (callId: string) => JSON.stringify({ type: "take", call_id: callId });
+
+/** The message that ends this operator's wrap-up of a call without a result. */
+export const dismissWrapUpMessage = (callId: string) => JSON.stringify({ type: "dismiss", call_id: callId });

@@ -1,6 +1,14 @@
 /** The live notify session: one WebSocket per tab, reconnecting, holding the open pop-ups. */
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
-import { notifySocketUrl, readNotifyMessage, takeCallMessage, type Popup, type PopupClosed } from "./api";
+import {
+  dismissWrapUpMessage,
+  notifySocketUrl,
+  readNotifyMessage,
+  takeCallMessage,
+  type CurrentCall,
+  type Popup,
+  type PopupClosed,
+} from "./api";
 
 export type ConnectionState = "connecting" | "online" | "offline";
 
@@ -11,6 +19,11 @@ export interface OpenPopup extends Popup {
   receivedAt: number;
 }
 
+/** The operator's current call; `finished` once its result was set (shown until closed). */
+export interface ShownCurrentCall extends CurrentCall {
+  finished?: boolean;
+}
+
 interface NotifyValue {
   state: ConnectionState;
   popups: OpenPopup[];
@@ -18,6 +31,11 @@ interface NotifyValue {
   dismiss: (callId: string) => void;
   /** Grows whenever the call-back worklist may have changed: read it again when it does. */
   worklistVersion: number;
+  current: ShownCurrentCall | null;
+  /** Ends the wrap-up without a result, in every tab (notify confirms with a clear). */
+  dismissWrapUp: (callId: string) => void;
+  /** Hides a finished current call in this tab. */
+  closeCurrent: () => void;
 }
 
 const NotifyContext = createContext<NotifyValue | null>(null);
@@ -29,6 +47,7 @@ export function NotifyProvider({ children }: { children: ReactNode }) {
   const [state, setState] = useState<ConnectionState>("connecting");
   const [popups, setPopups] = useState<OpenPopup[]>([]);
   const [worklistVersion, setWorklistVersion] = useState(0);
+  const [current, setCurrent] = useState<ShownCurrentCall | null>(null);
   const socketRef = useRef<WebSocket | null>(null);
 
   useEffect(() => {
@@ -40,6 +59,8 @@ export function NotifyProvider({ children }: { children: ReactNode }) {
       setState("connecting");
       const socket = new WebSocket(notifySocketUrl());
       socketRef.current = socket;
+      // Whether this connection's replay brought a current call (none: it is over).
+      let replayedCurrent = false;
       socket.onopen = () => {
         retry = 0;
         setState("online");
@@ -69,6 +90,18 @@ export function NotifyProvider({ children }: { children: ReactNode }) {
           );
         } else if (message.type === "worklist") {
           setWorklistVersion((v) => v + 1);
+        } else if (message.type === "current") {
+          replayedCurrent = true;
+          setCurrent(message.current);
+        } else if (message.type === "current_cleared") {
+          const { call_id: callId, reason } = message;
+          setCurrent((c) => (c?.call_id !== callId ? c : reason === "result_set" ? { ...c, finished: true } : null));
+        } else if (
+          message.raw &&
+          typeof message.raw === "object" &&
+          (message.raw as { type?: string }).type === "resumed"
+        ) {
+          if (!replayedCurrent) setCurrent((c) => (c?.finished ? c : null));
         } else if (
           message.raw &&
           typeof message.raw === "object" &&
@@ -103,9 +136,15 @@ export function NotifyProvider({ children }: { children: ReactNode }) {
     setPopups((current) => current.filter((p) => p.call_id !== callId));
   }, []);
 
+  const dismissWrapUp = useCallback((callId: string) => {
+    socketRef.current?.send(dismissWrapUpMessage(callId));
+  }, []);
+
+  const closeCurrent = useCallback(() => setCurrent(null), []);
+
   const value = useMemo(
-    () => ({ state, popups, take, dismiss, worklistVersion }),
-    [state, popups, take, dismiss, worklistVersion],
+    () => ({ state, popups, take, dismiss, worklistVersion, current, dismissWrapUp, closeCurrent }),
+    [state, popups, take, dismiss, worklistVersion, current, dismissWrapUp, closeCurrent],
   );
   return <NotifyContext.Provider value={value}>{children}</NotifyContext.Provider>;
 }

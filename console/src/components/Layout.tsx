@@ -5,6 +5,7 @@ import { worklist } from "../api";
 import { roleLabel } from "../format";
 import { NotifyProvider, useNotify } from "../notify";
 import { can, DirectoryProvider, usePrincipal, useSession } from "../session";
+import CurrentCallPanel from "./CurrentCallPanel";
 import PopupOverlay from "./PopupOverlay";
 
 function ConnectionBadge() {
@@ -88,6 +89,7 @@ export default function Layout() {
         <main id="main" tabIndex={-1}>
           <Outlet />
         </main>
+        <CurrentCallPanel />
         <PopupOverlay />
       </NotifyProvider>
     </DirectoryProvider>

@@ -8,6 +8,7 @@ import contextlib
 from fastapi import FastAPI
 
 from switchboard_notify import handlers
+from switchboard_notify.adapters.current_calls import CurrentCallStore
 from switchboard_notify.adapters.hub import Hub
 from switchboard_notify.adapters.popup_store import PopupStore
 from switchboard_notify.entrypoints.api import notify_router
@@ -36,6 +37,9 @@ def build_app(settings: NotifySettings | None = None) -> FastAPI:
         closed_ttl=settings.closed_ttl_seconds,
         identification_timeout=settings.identification_timeout_seconds,
     )
+    current_calls = CurrentCallStore(
+        redis, settings.redis_prefix, current_ttl=settings.current_call_ttl_seconds
+    )
     hub = Hub(
         settings.redis_url,
         extension_pattern=store.extension_pattern,
@@ -43,12 +47,17 @@ def build_app(settings: NotifySettings | None = None) -> FastAPI:
         closes_channel=store.closes_channel,
         directory_channel=store.directory_channel,
         worklist_channel=store.worklist_channel,
+        current_channel=current_calls.channel,
         reconnect_max_seconds=settings.redis_reconnect_max_seconds,
     )
-    runtime.handle(handlers.SUBSCRIPTION, handlers.Deps(store=store, settings=settings))
+    runtime.handle(
+        handlers.SUBSCRIPTION,
+        handlers.Deps(store=store, current_calls=current_calls, settings=settings),
+    )
     deps = ConsoleDeps(
         settings=settings,
         store=store,
+        current_calls=current_calls,
         hub=hub,
         sessions=runtime.sessions,
         revocations=runtime.revocations,

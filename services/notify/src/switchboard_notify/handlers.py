@@ -35,8 +35,9 @@ from switchboard_contracts import (
     WorklistChanged,
 )
 from switchboard_notify.adapters import directory
+from switchboard_notify.adapters.current_calls import CurrentCallStore
 from switchboard_notify.adapters.popup_store import CloseResult, PopupStore
-from switchboard_notify.domain import popups
+from switchboard_notify.domain import current_call, popups
 from switchboard_notify.settings import NotifySettings
 from switchboard_runtime.logging import bind_call_id, get_logger
 from switchboard_runtime.messaging import Subscription, publish
@@ -63,6 +64,7 @@ class Deps:
     """What the handlers need, built once by ``bootstrap``."""
 
     store: PopupStore
+    current_calls: CurrentCallStore
     settings: NotifySettings
 
 
@@ -140,11 +142,29 @@ async def _handler_of(
     return popups.handled_by(operator_id, name, extension)
 
 
+async def _become_current(
+    session: AsyncSession,
+    deps: Deps,
+    call_id: str,
+    operator_id: str | None,
+    extension: str | None,
+    answered_at: datetime,
+) -> None:
+    # The PBX may not say who picked up; an extension with one operator does.
+    operator_id = operator_id or await directory.sole_operator_on(session, extension)
+    if operator_id is None:
+        return
+    answer = current_call.answer_info(answered_at, extension, "answered")
+    if await deps.current_calls.answer(call_id, operator_id, answer):
+        log.info("notify.current_call", operator_id=operator_id, state="on_call")
+
+
 @_redis_is_infrastructure
 async def on_call_answered(
     session: AsyncSession, envelope: Envelope[CallAnswered], deps: Deps
 ) -> None:
-    """Someone picked up: the pop-up closes for everyone, saying who."""
+    """Someone picked up: the pop-up closes for everyone, saying who, and the call becomes
+    the current call of the operator who answered."""
     event = envelope.payload
     with bind_call_id(event.call_id):
         by = await _handler_of(session, event.operator_id, event.extension)
@@ -153,11 +173,15 @@ async def on_call_answered(
         )
         if result.outcome == 1:
             log.info("notify.popup_closed", reason="answered")
+        await _become_current(
+            session, deps, event.call_id, event.operator_id, event.extension, event.answered_at
+        )
 
 
 @_redis_is_infrastructure
 async def on_call_ended(session: AsyncSession, envelope: Envelope[CallEnded], deps: Deps) -> None:
-    """The call ended: the pop-up closes for everyone (answered if that is the first news)."""
+    """The call ended: the pop-up closes for everyone (answered if that is the first news),
+    and the current call of whoever answered goes to wrap-up."""
     event = envelope.payload
     with bind_call_id(event.call_id):
         answered = event.disposition == "answered"
@@ -168,6 +192,19 @@ async def on_call_ended(session: AsyncSession, envelope: Envelope[CallEnded], de
         result = await deps.store.close(event.call_id, close)
         if result.outcome == 1:
             log.info("notify.popup_closed", reason=close["reason"])
+        if not answered:
+            return
+        await _become_current(
+            session,
+            deps,
+            event.call_id,
+            event.operator_id,
+            event.extension,
+            event.answered_at or event.ended_at,
+        )
+        end = current_call.end_info(event.ended_at, event.talk_seconds)
+        if await deps.current_calls.end(event.call_id, end):
+            log.info("notify.current_call", state="wrap_up")
 
 
 @_redis_is_infrastructure
@@ -187,11 +224,16 @@ async def on_touch_updated(
     _session: AsyncSession, envelope: Envelope[TouchUpdated], deps: Deps
 ) -> None:
     """Who the call is with changed (a merge, a lead claimed, an operator chose a
-    candidate); a TouchUpdated without a contact is about the touch's status only."""
+    candidate); a result set after the call ended finishes its wrap-up. A TouchUpdated
+    without a contact changes no pop-up."""
     event = envelope.payload
-    if not event.call_id or event.contact is None:
+    if not event.call_id:
         return
     with bind_call_id(event.call_id):
+        if await deps.current_calls.result(event.call_id, event.result):
+            log.info("notify.current_call_cleared", reason="result_set")
+        if event.contact is None:
+            return
         ident = popups.identification(event.contact, None, deps.settings.default_region)
         ident.pop("caller")  # keep the number CallerIdentified gave
         if await deps.store.identify(event.call_id, ident, event.updated_at):
@@ -287,10 +329,12 @@ async def take_call(
     name: str,
     extensions: frozenset[str],
     store: PopupStore,
+    current_calls: CurrentCallStore,
     sessions: async_sessionmaker[AsyncSession],
 ) -> TakeOutcome:
-    """Close the pop-up for everyone because ``operator_id`` takes the call, and record
-    them as the call's admin (``CallClaimed`` on ``notify.claims``, through the outbox).
+    """Close the pop-up for everyone because ``operator_id`` takes the call, record them as
+    the call's admin (``CallClaimed`` on ``notify.claims``, through the outbox) and make it
+    their current call.
 
     Only an operator on an extension the call is ringing on may take it; for anyone else
     the call does not exist (``not_found``), so nothing about it leaks.
@@ -314,6 +358,12 @@ async def take_call(
         )
         await _record_claim(sessions, claim, now)
         log.info("notify.popup_closed", reason="taken")
+        answer = current_call.answer_info(now, result.extension, "taken")
+        try:
+            await current_calls.answer(call_id, operator_id, answer)
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            # The take stands; the panel comes with the phone's answer or not at all.
+            log.warning("notify.current_call_unavailable", error=repr(exc))
         return TakeOutcome("taken", result.close)
 
 

@@ -26,6 +26,9 @@ class NotifySettings(ServiceSettings):
     identification_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
     #: How long a closed call is remembered (a late CallRinging must not reopen it).
     closed_ttl_seconds: int = Field(default=3600, ge=10, le=86_400)
+    #: How long an operator's current call (on the call, then in wrap-up) is kept after its
+    #: last change when no end, result or dismissal ever comes: a working shift.
+    current_call_ttl_seconds: int = Field(default=43_200, ge=10, le=172_800)
     #: At most this many open pop-ups per extension are replayed to a (re)connecting console.
     resume_max_popups: int = Field(default=50, ge=1, le=1000)
     #: The server sends ``{"type": "ping"}`` this often.

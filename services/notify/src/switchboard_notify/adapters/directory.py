@@ -50,3 +50,18 @@ async def clinic_name(session: AsyncSession, clinic_id: str | None) -> str | Non
     if not clinic_id:
         return None
     return await session.scalar(sa.select(clinics.c.name).where(clinics.c.clinic_id == clinic_id))
+
+
+async def sole_operator_on(session: AsyncSession, extension: str | None) -> str | None:
+    """The one active operator sitting on ``extension``; ``None`` when nobody or several
+    share it (then a phone answer does not say who picked up)."""
+    if not extension:
+        return None
+    ids = (
+        await session.scalars(
+            sa.select(operators.c.operator_id)
+            .where(operators.c.extension == extension, operators.c.active.is_(True))
+            .limit(2)
+        )
+    ).all()
+    return ids[0] if len(ids) == 1 else None

@@ -1,10 +1,11 @@
 """This replica's end of the Redis fan-out: one pub/sub connection, the local sessions.
 
 Every replica listens to every extension channel (one pattern subscription), the closes,
-directory and worklist channels, and hands each message to the sessions *it* holds:
-a pop-up only to sessions whose operator is on that extension, a close only to sessions
-that show the call, a worklist change to every session. Whichever pod consumed the
-event, every pod's consoles see it.
+directory, worklist and current-call channels, and hands each message to the sessions *it*
+holds: a pop-up only to sessions whose operator is on that extension, a close only to
+sessions that show the call, a worklist change to every session, a current call only to
+the sessions of the operator who has it. Whichever pod consumed the event, every pod's
+consoles see it.
 
 Redis going away is survived: the listener reconnects on its own with bounded back-off,
 subscribes again, and asks every local session to resynchronise (messages published while
@@ -57,6 +58,9 @@ class LocalSession(Protocol):
     def on_operator_changed(self, change: dict[str, Any]) -> None:
         """The directory changed this session's operator."""
 
+    def on_current(self, msg: dict[str, Any]) -> None:
+        """An internal current-call message for this session's operator."""
+
     def on_resync(self) -> None:
         """Redis came back after an outage: re-read the state."""
 
@@ -76,6 +80,7 @@ class Hub:
         closes_channel: str,
         directory_channel: str,
         worklist_channel: str,
+        current_channel: str,
         reconnect_max_seconds: float,
         redis_factory: Callable[[str], Redis] | None = None,
     ):
@@ -85,6 +90,7 @@ class Hub:
         self._closes = closes_channel
         self._directory = directory_channel
         self._worklist = worklist_channel
+        self._current = current_channel
         # Redis away: resubscribe for as long as the replica runs, after 0.1 s doubling up to
         # ``reconnect_max_seconds`` (5 s by default), counted afresh after each subscription.
         self._reconnect = RetryPolicy(first_delay=0.1, max_delay=reconnect_max_seconds)
@@ -155,10 +161,10 @@ class Hub:
         pubsub = client.pubsub()
         try:
             await pubsub.psubscribe(self._pattern)
-            await pubsub.subscribe(self._closes, self._directory, self._worklist)
-            # Wait for the four confirmations: from then on nothing is missed.
+            await pubsub.subscribe(self._closes, self._directory, self._worklist, self._current)
+            # Wait for the five confirmations: from then on nothing is missed.
             confirmed = 0
-            while confirmed < 4:
+            while confirmed < 5:
                 msg = await pubsub.get_message(timeout=5.0)
                 if msg is None:
                     raise TimeoutError("no subscribe confirmation from Redis")
@@ -214,6 +220,10 @@ class Hub:
             FANOUT_MESSAGES.labels("worklist").inc()
             for session in list(self.sessions):
                 session.on_worklist_changed(data)
+        elif channel == self._current:
+            FANOUT_MESSAGES.labels("current").inc()
+            for session in list(self.by_operator.get(data.get("operator_id"), ())):
+                session.on_current(data)
 
 
 def _discard(index: dict[str, set[LocalSession]], key: str, session: LocalSession) -> None:

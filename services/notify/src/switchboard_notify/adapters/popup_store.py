@@ -37,19 +37,12 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from switchboard_notify.adapters.current_calls import LUA_FUNCTIONS
 from switchboard_notify.domain.popups import ClosedMessage, PopupMessage
 
-_COMMON = r"""
-local P = ARGV[1]
-local function bump(key)
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-  local v = tonumber(redis.call('HGET', key, 'version') or '0')
-  if now <= v then now = v + 1 end
-  local s = string.format('%.0f', now)
-  redis.call('HSET', key, 'version', s)
-  return s
-end
+_COMMON = (
+    LUA_FUNCTIONS
+    + r"""
 local function popup_msg(call_id, version, ext, data, ident)
   return '{"kind":"popup","call_id":' .. cjson.encode(call_id) .. ',"version":' .. version ..
     ',"extension":' .. cjson.encode(ext) .. ',"call":' .. (data or 'null') ..
@@ -66,6 +59,7 @@ local function identify(key, exts_key, call_id, ident, at, ttl)
   if redis.call('HGET', key, 'ident') == ident then return 0 end
   redis.call('HSET', key, 'ident', ident, 'ident_at', at)
   redis.call('EXPIRE', key, ttl, 'NX')
+  current_ident(call_id, ident)  -- the answered call's panel shows it too
   if redis.call('HGET', key, 'status') ~= 'open' then return 0 end
   local version = bump(key)
   local data = redis.call('HGET', key, 'data')
@@ -86,6 +80,7 @@ local function close_call(key, exts_key, call_id, close, ttl)
   redis.call('PUBLISH', P .. 'closes', closed_msg(call_id, version, close))
 end
 """
+)
 
 # KEYS: call, exts, ext-open, pending.
 # ARGV: P, call_id, extension, data, full ('1'|'0'), ttl, identification bound (µs).

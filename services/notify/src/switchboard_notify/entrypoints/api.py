@@ -67,6 +67,7 @@ def notify_router(deps: ConsoleDeps) -> APIRouter:
                 name=name,
                 extensions=extensions,
                 store=deps.store,
+                current_calls=deps.current_calls,
                 sessions=deps.sessions,
             )
         except handlers.RedisUnavailable as exc:

@@ -2,10 +2,12 @@
 
 The protocol (every message with an example) is in the service README. In short: the
 server says ``hello``, replays the pop-ups still open for the operator's extensions and
-says ``resumed``; from then on it pushes ``call.popup`` (new or ``"update": true``),
-``call.popup.closed`` and ``worklist.changed`` (read the call-back worklist again), sends
-``ping`` every ``heartbeat_seconds`` and answers the client's ``ping`` with ``pong``. The
-client may send ``{"type": "take", "call_id": …}``.
+their current call, and says ``resumed``; from then on it pushes ``call.popup`` (new or
+``"update": true``), ``call.popup.closed``, ``call.current``, ``call.current.cleared`` and
+``worklist.changed`` (read the call-back worklist again), sends ``ping`` every
+``heartbeat_seconds`` and answers the client's ``ping`` with ``pong``. The client may send
+``{"type": "take", "call_id": …}`` and ``{"type": "dismiss", "call_id": …}`` (end a
+wrap-up without a result).
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from switchboard_notify import handlers
 from switchboard_notify.adapters import directory
+from switchboard_notify.adapters.current_calls import CurrentCallStore
 from switchboard_notify.adapters.hub import Hub
 from switchboard_notify.adapters.popup_store import PopupStore
+from switchboard_notify.domain.current_call import CurrentCallView
 from switchboard_notify.domain.directory import OperatorInactive, resolve_extensions
 from switchboard_notify.domain.popups import SessionView
 from switchboard_notify.settings import NotifySettings
@@ -59,6 +63,7 @@ class ConsoleDeps:
 
     settings: NotifySettings
     store: PopupStore
+    current_calls: CurrentCallStore
     hub: Hub
     sessions: async_sessionmaker[AsyncSession]
     #: Ended sessions (logout, deactivation), refused at the handshake as at every request.
@@ -86,6 +91,7 @@ class ConsoleSession:
         self.source = source
         self.deps = deps
         self.view = SessionView(extensions)
+        self.current = CurrentCallView()
         self.last_heard = asyncio.get_running_loop().time()
         self._queue: asyncio.Queue[dict[str, Any] | tuple[int, str]] = asyncio.Queue()
         self._syncing = 0
@@ -132,6 +138,15 @@ class ConsoleSession:
     def on_closed(self, msg: dict[str, Any]) -> None:
         """An internal closed message: close the pop-up if this session shows it."""
         out = self.view.closed(msg)
+        if out is not None:
+            self.send(out)
+
+    def on_current(self, msg: dict[str, Any], *, resumed: bool = False) -> None:
+        """An internal current-call message of this operator: show, update or clear it."""
+        if msg["kind"] == "current":
+            out = self.current.current(msg, resumed=resumed)
+        else:
+            out = self.current.cleared(msg)
         if out is not None:
             self.send(out)
 
@@ -188,6 +203,7 @@ class ConsoleSession:
                 sorted(self.view.showing),
                 limit=self.deps.settings.resume_max_popups,
             )
+            current = await self.deps.current_calls.snapshot(self.operator_id)
         except (RedisError, OSError) as exc:
             log.warning("notify.snapshot_failed", error=repr(exc))
             if close_on_failure:
@@ -200,6 +216,10 @@ class ConsoleSession:
                 self.on_popup(msg, resumed=True)
             else:
                 self.on_closed(msg)
+        if current is not None:
+            self.on_current(current, resumed=True)
+        elif (gone := self.current.gone()) is not None:
+            self.send(gone)
         if announce:
             self.send({"type": "resumed", "open_popups": len(self.view.showing)})
         return True
@@ -259,8 +279,24 @@ class ConsoleSession:
                 self.send(_error("bad_request", "take needs a call_id"))
                 return
             await self._take(call_id)
+        elif kind == "dismiss":
+            call_id = body.get("call_id")
+            if not isinstance(call_id, str) or not 0 < len(call_id) <= 200:
+                self.send(_error("bad_request", "dismiss needs a call_id"))
+                return
+            await self._dismiss(call_id)
         else:
             self.send(_error("bad_request", f"unknown message type {kind[:40]!r}"))
+
+    async def _dismiss(self, call_id: str) -> None:
+        # Success shows as the call.current.cleared every tab of this operator gets.
+        try:
+            done = await self.deps.current_calls.dismiss(call_id, self.operator_id)
+        except (RedisError, OSError):
+            self.send(_error("unavailable", "try again", call_id=call_id))
+            return
+        if not done:
+            self.send(_error("not_found", "no call of yours in wrap-up", call_id=call_id))
 
     async def _take(self, call_id: str) -> None:
         try:
@@ -270,6 +306,7 @@ class ConsoleSession:
                 name=self.name,
                 extensions=self.extensions,
                 store=self.deps.store,
+                current_calls=self.deps.current_calls,
                 sessions=self.deps.sessions,
             )
         except handlers.RedisUnavailable:
