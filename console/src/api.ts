@@ -55,6 +55,27 @@ export function errorMessage(body: unknown, fallback: string): string {
   return fallback;
 }
 
+/** Field → message from an error's body: FastAPI's `detail` list (`loc`, `msg`) or the
+ * `errors` list (`field`, `message`) telephony answers its 422s with. */
+export function fieldErrors(error: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!(error instanceof ApiError) || !error.body || typeof error.body !== "object") return out;
+  const body = error.body as { detail?: unknown; errors?: unknown };
+  if (Array.isArray(body.errors)) {
+    for (const e of body.errors) {
+      if (typeof e?.field === "string") out[e.field] = String(e.message ?? "is invalid");
+    }
+  }
+  if (Array.isArray(body.detail)) {
+    for (const d of body.detail) {
+      const loc: unknown[] = Array.isArray(d?.loc) ? d.loc : [];
+      const field = loc.filter((p) => p !== "body").join(".");
+      if (field) out[field] = String(d.msg ?? "is invalid");
+    }
+  }
+  return out;
+}
+
 const unauthorizedListeners = new Set<() => void>();
 
 /** Called when any request answers 401 (the session expired or was never there). */
@@ -605,7 +626,7 @@ export const analytics = {
     "/api/analytics/reports/calls" + queryString({ ...callFilterQuery(f), group_by: groupBy, format: "csv" }),
 };
 
-// --- telephony: integration settings and extensions -----------------------------------------
+// --- telephony: integration settings, DIDs and extensions ------------------------------------
 
 export type IntegrationKind = "calltouch" | "callmarker";
 
@@ -636,6 +657,37 @@ export interface ClickToCallResult {
   number: string;
 }
 
+/** One of the chain's public numbers (E.164) and the clinic its calls belong to. */
+export interface Did {
+  did: string;
+  clinic_id: string;
+  description: string | null;
+  updated_at: string;
+}
+
+export interface DidInput {
+  did: string;
+  clinic_id: string;
+  description: string | null;
+}
+
+/** An extension, the clinic it rings in, and everyone sharing it; `configured` is false
+ * when it is known only from an operator's record. */
+export interface TelephonyExtension {
+  extension: string;
+  clinic_id: string | null;
+  description: string | null;
+  configured: boolean;
+  updated_at: string | null;
+  operators: { operator_id: string; name: string; role: string; call_center_id: string | null }[];
+}
+
+export interface ExtensionInput {
+  extension: string;
+  clinic_id: string | null;
+  description: string | null;
+}
+
 export const telephony = {
   /** Ring the operator's own extension, then dial `number`; a refusal is an ApiError whose body has `reason`. */
   clickToCall: (number: string) => post<ClickToCallResult>("/api/telephony/click-to-call", { number }),
@@ -654,10 +706,17 @@ export const telephony = {
   },
   saveIntegration: (kind: IntegrationKind, settings: IntegrationUpdate) =>
     put<Record<string, unknown>>(`/api/telephony/settings/integrations/${kind}`, settings),
-  extensions: () =>
-    get<Items<Record<string, unknown>> | Record<string, unknown>[]>("/api/telephony/extensions").then(
-      (r) => (Array.isArray(r) ? r : r.items),
-    ),
+  dids: () => get<Items<Did>>("/api/telephony/dids").then((r) => r.items),
+  addDid: (did: DidInput) => post<Did>("/api/telephony/dids", did),
+  changeDid: (did: string, change: Omit<DidInput, "did">) =>
+    put<Did>(`/api/telephony/dids/${encodeURIComponent(did)}`, change),
+  removeDid: (did: string) => request<void>("DELETE", `/api/telephony/dids/${encodeURIComponent(did)}`),
+  extensions: () => get<Items<TelephonyExtension>>("/api/telephony/extensions").then((r) => r.items),
+  addExtension: (extension: ExtensionInput) => post<TelephonyExtension>("/api/telephony/extensions", extension),
+  changeExtension: (extension: string, change: Omit<ExtensionInput, "extension">) =>
+    put<TelephonyExtension>(`/api/telephony/extensions/${encodeURIComponent(extension)}`, change),
+  removeExtension: (extension: string) =>
+    request<void>("DELETE", `/api/telephony/extensions/${encodeURIComponent(extension)}`),
 };
 
 // --- crm-touch: identification and timeline -------------------------------------------------

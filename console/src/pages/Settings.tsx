@@ -1,9 +1,9 @@
-/** Settings (admin): Calltouch and Callmarker, operators' extensions, cancellation reasons,
- * patient notification templates. */
+/** Settings (admin): Calltouch and Callmarker, the chain's numbers and extensions by clinic,
+ * operators' extensions, cancellation reasons, patient notification templates. */
 import { useEffect, useMemo, useState, type FormEvent } from "react";
 import {
-  ApiError,
   directory,
+  fieldErrors,
   telephony,
   type IntegrationKind,
   type IntegrationUpdate,
@@ -11,9 +11,10 @@ import {
 } from "../api";
 import { roleLabel } from "../format";
 import NotificationTemplates from "./NotificationTemplates";
+import TelephonyDirectory from "./TelephonyDirectory";
 import { useDirectory } from "../session";
 
-type Tab = "integrations" | "extensions" | "reasons" | "notifications";
+type Tab = "integrations" | "numbers" | "extensions" | "reasons" | "notifications";
 
 // --- integrations ------------------------------------------------------------------------
 
@@ -71,18 +72,11 @@ export function validateIntegration(form: IntegrationForm, name: string, tokenSe
   return errors;
 }
 
-/** Field errors from the server's 422 (FastAPI `detail` list), by field name. */
+/** Field errors from the server's 422, by the form's field names. */
 function serverErrors(error: unknown): Errors {
   const out: Errors = {};
-  if (error instanceof ApiError && error.body && typeof error.body === "object") {
-    const detail = (error.body as { detail?: unknown }).detail;
-    if (Array.isArray(detail)) {
-      for (const d of detail) {
-        const loc: unknown[] = Array.isArray(d?.loc) ? d.loc : [];
-        const field = loc.find((p) => typeof p === "string" && p in FIELD_LABEL) as Field | undefined;
-        if (field) out[field] = String(d.msg ?? "invalid");
-      }
-    }
+  for (const [field, message] of Object.entries(fieldErrors(error))) {
+    if (field in FIELD_LABEL) out[field as Field] = message;
   }
   return out;
 }
@@ -384,6 +378,7 @@ export default function SettingsPage() {
   const [tab, setTab] = useState<Tab>("integrations");
   const tabs: { value: Tab; label: string }[] = [
     { value: "integrations", label: "Integrations" },
+    { value: "numbers", label: "Numbers and clinics" },
     { value: "extensions", label: "Extensions" },
     { value: "reasons", label: "Cancellation reasons" },
     { value: "notifications", label: "Notifications" },
@@ -413,6 +408,7 @@ export default function SettingsPage() {
             <IntegrationSettingsForm kind="callmarker" name="Callmarker" />
           </div>
         )}
+        {tab === "numbers" && <TelephonyDirectory />}
         {tab === "extensions" && <Extensions />}
         {tab === "reasons" && <Reasons />}
         {tab === "notifications" && <NotificationTemplates />}

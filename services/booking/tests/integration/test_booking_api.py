@@ -81,6 +81,30 @@ async def test_login_sets_the_session_cookie_and_every_endpoint_needs_a_session(
     assert forged.status_code == 401
 
 
+async def test_the_session_cookie_is_http_only_and_secure_over_tls(booking: Any) -> None:
+    client = booking.client
+    credentials = {"username": "anna", "password": "anna"}
+
+    def attributes(response: Any) -> set[str]:
+        (cookie,) = response.headers.get_list("set-cookie")
+        assert cookie.startswith("sb_session=")
+        return {part.strip().lower() for part in cookie.split(";")[1:] if "=" not in part}
+
+    plain = await client.post(f"{API}/auth/login", json=credentials)
+    assert attributes(plain) == {"httponly"}
+    assert "samesite=lax" in plain.headers["set-cookie"].lower()
+    tls = {"X-Forwarded-Proto": "https"}
+    secure = await client.post(f"{API}/auth/login", json=credentials, headers=tls)
+    assert attributes(secure) == {"httponly", "secure"}
+    token = secure.json()["token"]
+    out = await client.post(
+        f"{API}/auth/logout", headers={**tls, "Authorization": f"Bearer {token}"}
+    )
+    assert out.status_code == 204
+    assert attributes(out) == {"httponly", "secure"}
+    client.cookies.clear()
+
+
 # --- directory -----------------------------------------------------------------------------
 
 

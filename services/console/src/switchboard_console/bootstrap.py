@@ -7,10 +7,12 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from switchboard_console.adapters.http_proxy import make_client
 from switchboard_console.adapters.static import StaticBundle
 from switchboard_console.entrypoints.api import gateway_router
+from switchboard_console.entrypoints.hardening import SecurityHeaders
 from switchboard_console.settings import ConsoleSettings
 from switchboard_runtime.logging import configure_logging, get_logger
 
@@ -52,4 +54,8 @@ def build_app(settings: ConsoleSettings | None = None) -> FastAPI:
         title="Switchboard console gateway", lifespan=lifespan, docs_url=None, redoc_url=None
     )
     app.include_router(gateway_router(settings, bundle, lambda: holder["client"]))
+    # Outermost first: the trusted proxies' word on scheme and client, then the headers
+    # that depend on the scheme (HSTS only over TLS).
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     return app

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: ``console/dist`` of the repository this package is installed from (editable install).
@@ -36,12 +37,22 @@ class ConsoleSettings(BaseSettings):
     #: Generous, because CSV exports stream the whole filtered call log.
     read_timeout_seconds: float = Field(default=300.0, gt=0, le=3600)
     max_connections: int = Field(default=200, ge=1, le=10_000)
+    #: Proxies (addresses or CIDRs) in front of the gateway whose ``X-Forwarded-Proto`` and
+    #: ``X-Forwarded-For`` are believed: the ingress that terminates TLS. Nobody by default,
+    #: so a client cannot claim TLS (and HSTS) it does not have.
+    trusted_proxies: list[str] = Field(default_factory=list)
     log_level: str = Field(
         default="INFO", validation_alias=AliasChoices("CONSOLE_LOG_LEVEL", "LOG_LEVEL")
     )
     log_json: bool = Field(
         default=True, validation_alias=AliasChoices("CONSOLE_LOG_JSON", "LOG_JSON")
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        # A typo must not silently trust nobody (or somebody else): refuse it at start.
+        return [str(ipaddress.ip_network(entry.strip(), strict=False)) for entry in value]
 
     def upstreams(self) -> dict[str, str]:
         """The first path segment after ``/api/`` → the base URL of the service behind it."""

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -70,9 +71,16 @@ def stand_in_service() -> FastAPI:
 
 
 @contextlib.asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[str]:
+async def serving(app: FastAPI, *, proxy_headers: bool = True) -> AsyncIterator[str]:
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, ws="websockets-sansio")
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=0,
+            log_config=None,
+            ws="websockets-sansio",
+            proxy_headers=proxy_headers,
+        )
     )
     task = asyncio.create_task(server.serve())
 
@@ -89,7 +97,7 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
 
 
 @contextlib.asynccontextmanager
-async def gateway(tmp_path: Path, upstream: str) -> AsyncIterator[str]:
+async def gateway(tmp_path: Path, upstream: str, **overrides: Any) -> AsyncIterator[str]:
     (tmp_path / "index.html").write_text("<!doctype html><title>console</title>")
     base = f"http://{upstream}"
     settings = ConsoleSettings(
@@ -99,8 +107,10 @@ async def gateway(tmp_path: Path, upstream: str) -> AsyncIterator[str]:
         notify_url=base,
         telephony_url="http://127.0.0.1:9",  # nothing listens there
         log_json=False,
+        **overrides,
     )
-    async with serving(build_app(settings)) as address:
+    # As `switchboard-console serve` runs it: forwarded headers are the app's to judge.
+    async with serving(build_app(settings), proxy_headers=False) as address:
         yield address
 
 
@@ -176,3 +186,103 @@ async def test_websocket_is_relayed_both_ways_with_close_codes(tmp_path: Path) -
             with pytest.raises(ConnectionClosed):
                 await refused.recv()
             assert refused.close_code == 4403
+
+
+# --- browser hardening ------------------------------------------------------------------------
+
+POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "media-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+
+
+def directives(policy: str) -> dict[str, list[str]]:
+    """A Content-Security-Policy header as directive → sources."""
+    parts = (p.split() for p in policy.split(";") if p.strip())
+    return {name: sources for name, *sources in parts}
+
+
+async def test_every_answer_carries_the_security_headers(tmp_path: Path) -> None:
+    async with (
+        serving(stand_in_service()) as upstream,
+        gateway(tmp_path, upstream) as console,
+        httpx.AsyncClient(base_url=f"http://{console}") as client,
+    ):
+        answers = {
+            "page": await client.get("/calls"),
+            "relayed": await client.post("/api/booking/auth/login"),
+            "streamed": await client.get("/api/analytics/calls"),
+            "unknown service": await client.get("/api/nothing/here"),
+            "missing asset": await client.get("/assets/gone.js"),
+            "service down": await client.get("/api/telephony/dids"),
+        }
+        statuses = {name: a.status_code for name, a in answers.items()}
+        assert statuses == {
+            "page": 200,
+            "relayed": 200,
+            "streamed": 200,
+            "unknown service": 404,
+            "missing asset": 404,
+            "service down": 502,
+        }
+        for name, answer in answers.items():
+            assert directives(answer.headers["content-security-policy"]) == {
+                **POLICY,
+                "connect-src": ["'self'", f"ws://{console}"],
+            }, name
+            assert answer.headers["x-content-type-options"] == "nosniff", name
+            assert answer.headers["x-frame-options"] == "DENY", name
+            assert answer.headers["referrer-policy"] == "same-origin", name
+            # Plain HTTP: no HSTS, and the session cookie is not Secure.
+            assert "strict-transport-security" not in answer.headers, name
+        assert len(answers["relayed"].headers.get_list("set-cookie")) == 2
+
+
+async def test_hsts_only_when_a_trusted_proxy_says_tls(tmp_path: Path) -> None:
+    says_tls = {"X-Forwarded-Proto": "https", "Host": "switchboard.example"}
+    async with serving(stand_in_service()) as upstream:
+        async with (
+            gateway(tmp_path, upstream) as console,
+            httpx.AsyncClient(base_url=f"http://{console}") as client,
+        ):
+            # Nobody is trusted by default: a client's own claim of TLS changes nothing.
+            claimed = await client.get("/", headers=says_tls)
+            assert "strict-transport-security" not in claimed.headers
+            assert "ws://switchboard.example" in claimed.headers["content-security-policy"]
+            echoed = await client.get("/api/booking/echo", headers=says_tls)
+            assert echoed.json()["forwarded_for"] == "127.0.0.1"
+        async with (
+            gateway(tmp_path, upstream, trusted_proxies=["127.0.0.0/8"]) as console,
+            httpx.AsyncClient(base_url=f"http://{console}") as client,
+        ):
+            page = await client.get("/", headers=says_tls)
+            assert page.headers["strict-transport-security"] == "max-age=31536000"
+            assert directives(page.headers["content-security-policy"])["connect-src"] == [
+                "'self'",
+                "wss://switchboard.example",
+            ]
+            relayed = await client.get("/api/booking/echo", headers=says_tls)
+            assert relayed.headers["strict-transport-security"] == "max-age=31536000"
+            # Without the proxy's word the same gateway answers plain HTTP as such.
+            plain = await client.get("/")
+            assert "strict-transport-security" not in plain.headers
+
+
+async def test_a_host_header_cannot_write_into_the_policy(tmp_path: Path) -> None:
+    async with (
+        serving(stand_in_service()) as upstream,
+        gateway(tmp_path, upstream) as console,
+        httpx.AsyncClient(base_url=f"http://{console}") as client,
+    ):
+        answer = await client.get("/", headers={"Host": "evil.example; script-src *"})
+        assert directives(answer.headers["content-security-policy"]) == {
+            **POLICY,
+            "connect-src": ["'self'"],
+        }

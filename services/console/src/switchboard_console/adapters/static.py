@@ -12,7 +12,7 @@ _REVALIDATE = "no-cache"
 
 _NOT_BUILT = """<!doctype html><html lang="en"><meta charset="utf-8">
 <title>Switchboard console</title>
-<body style="font-family:system-ui;padding:2rem">
+<body>
 <h1>The console is not built yet</h1>
 <p>Run <code>make console-build</code> (or <code>npm ci &amp;&amp; npm run build</code> in
 <code>console/</code>), then reload this page.</p></body></html>"""

@@ -27,6 +27,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         port=args.port or settings.http_port,
         log_config=None,
         access_log=False,
+        # The app believes forwarded headers from CONSOLE_TRUSTED_PROXIES only (bootstrap);
+        # uvicorn's own default would believe any client on 127.0.0.1.
+        proxy_headers=False,
         timeout_graceful_shutdown=10,
         ws="websockets-sansio",
         # As the services: no per-connection deflate context for small pop-up messages.

@@ -88,7 +88,10 @@ def router(deps: Deps, guards: Guards) -> APIRouter:
                 session = None
             if session is not None:
                 await auth.revocations(deps).end(session)
-        response.delete_cookie(SESSION_COOKIE, path="/")
+        # The same attributes as when it was set: a Secure cookie is replaced only by one.
+        response.delete_cookie(
+            SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=over_tls(request)
+        )
 
     @private.get("/auth/me")
     async def me(principal: Caller) -> dict[str, Any]:
