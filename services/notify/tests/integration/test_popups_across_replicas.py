@@ -410,5 +410,7 @@ async def test_a_ringing_after_the_answer_is_ignored(
     marker = unique_beside(call)
     await feed.send(started(marker, ext), producer="telephony")
     await tab.wait_for(lambda m: m.get("call_id") == marker, message="marker")
-    assert [m["type"] for m in tab.about(call)] == ["call.popup", "call.popup.closed"]
-    assert tab.about(early) == []
+    # (The answer makes the call the admin's current call: that is not a pop-up.)
+    popups = [m["type"] for m in tab.about(call) if m["type"].startswith("call.popup")]
+    assert popups == ["call.popup", "call.popup.closed"]
+    assert [m for m in tab.about(early) if m["type"].startswith("call.popup")] == []

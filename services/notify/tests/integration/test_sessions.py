@@ -95,7 +95,10 @@ async def test_a_console_that_reconnects_gets_the_popups_still_open(
             message="closed",
         )
     later = await consoles(r1, admin).open()
-    assert [m["type"] for m in later.messages if m["type"] != "ping"] == ["hello", "resumed"]
+    # No pop-up to replay (the admin, alone on the extension, now has one of the answered
+    # calls as the current call: that replays, and is not a pop-up).
+    replayed = [m["type"] for m in later.messages if m["type"] not in ("ping", "call.current")]
+    assert replayed == ["hello", "resumed"]
     assert next(m for m in later.messages if m["type"] == "resumed")["open_popups"] == 0
 
 
