@@ -61,9 +61,9 @@ export function day(iso: string, timeZone = "UTC"): string {
   return formatter(timeZone, { weekday: "short", day: "2-digit", month: "short" }).format(new Date(iso));
 }
 
-/** A time zone as the current language names it: `Europe/Moscow` → `Moscow Time` / `Москва`. */
+/** A time zone as the current language names it: `Europe/Moscow` → `Moscow Standard Time` / `Москва, стандартное время`. */
 export function zoneLabel(timeZone: string): string {
-  const parts = formatter(timeZone, { timeZoneName: "shortGeneric" }).formatToParts(new Date());
+  const parts = formatter(timeZone, { timeZoneName: "longGeneric" }).formatToParts(new Date());
   return parts.find((p) => p.type === "timeZoneName")?.value ?? timeZone;
 }
 
