@@ -1,4 +1,5 @@
 import type { ReactElement } from "react";
+import { useTranslation } from "react-i18next";
 import { Navigate, Route, Routes, useLocation } from "react-router-dom";
 import Layout from "./components/Layout";
 import BookingPage from "./pages/Booking";
@@ -18,12 +19,13 @@ function homeFor(role: Role): string {
 
 function Guard({ allow, children }: { allow: (role: Role) => boolean; children: ReactElement }) {
   const { principal } = useSession();
+  const { t } = useTranslation();
   if (!principal) return null;
   if (!allow(principal.role)) {
     return (
       <div className="page">
-        <h1>Not available</h1>
-        <p>Your role ({principal.role}) cannot open this page.</p>
+        <h1>{t("app.notAvailable")}</h1>
+        <p>{t("app.roleCannotOpen", { role: t(`role.${principal.role}`) })}</p>
       </div>
     );
   }
@@ -33,7 +35,8 @@ function Guard({ allow, children }: { allow: (role: Role) => boolean; children: 
 export default function App() {
   const { principal, checking } = useSession();
   const location = useLocation();
-  if (checking) return <div className="splash">Loading…</div>;
+  const { t } = useTranslation();
+  if (checking) return <div className="splash">{t("common.loading")}</div>;
   if (!principal) {
     if (location.pathname !== "/login") {
       const next = location.pathname + location.search;
@@ -56,7 +59,7 @@ export default function App() {
         <Route path="/leads/:contactId" element={<LeadPage />} />
         <Route path="/booking" element={<BookingPage />} />
         <Route path="/settings" element={<Guard allow={can.manageSettings}><SettingsPage /></Guard>} />
-        <Route path="*" element={<div className="page"><h1>Page not found</h1></div>} />
+        <Route path="*" element={<div className="page"><h1>{t("app.pageNotFound")}</h1></div>} />
       </Route>
     </Routes>
   );

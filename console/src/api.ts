@@ -10,6 +10,7 @@
  * marked "documented shape"; they are read tolerantly (unknown fields ignored, missing
  * ones optional) so the UI keeps working while the services grow.
  */
+import i18n from "./i18n";
 
 // --- transport -------------------------------------------------------------------------------
 
@@ -102,7 +103,7 @@ async function request<T>(
   try {
     response = await fetch(path + queryString(options.query), init);
   } catch {
-    throw new ApiError(0, "The server cannot be reached. Check the connection and try again.", null);
+    throw new ApiError(0, i18n.t("errors.unreachable"), null);
   }
   const text = await response.text();
   let body: unknown = null;
@@ -117,10 +118,10 @@ async function request<T>(
     if (response.status === 401 && !options.quiet401) unauthorizedListeners.forEach((l) => l());
     const fallback =
       response.status === 502 || response.status === 503
-        ? "The service is unavailable right now."
+        ? i18n.t("errors.unavailable")
         : response.status === 404
-          ? "Not found."
-          : `Request failed (${response.status}).`;
+          ? i18n.t("errors.notFound")
+          : i18n.t("errors.failed", { status: response.status });
     throw new ApiError(response.status, errorMessage(body, fallback), body);
   }
   return body as T;

@@ -1,22 +1,31 @@
-/** Display helpers: times in a clinic's time zone, durations, labels. */
+/** Display helpers: times in a clinic's time zone, numbers and durations, in the operator's
+ * language (its Intl locale, from `i18n.ts`). */
+import { intlLocale } from "./i18n";
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
-function formatter(timeZone: string, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
-  const key = timeZone + JSON.stringify(options);
+// Calendar arithmetic below reads dates as digits, so it keeps one fixed locale.
+const DIGITS_LOCALE = "en-GB";
+
+function formatter(
+  timeZone: string,
+  options: Intl.DateTimeFormatOptions,
+  locale: string = intlLocale(),
+): Intl.DateTimeFormat {
+  const key = locale + timeZone + JSON.stringify(options);
   let f = formatters.get(key);
   if (!f) {
     try {
-      f = new Intl.DateTimeFormat("en-GB", { ...options, timeZone });
+      f = new Intl.DateTimeFormat(locale, { ...options, timeZone });
     } catch {
-      f = new Intl.DateTimeFormat("en-GB", { ...options, timeZone: "UTC" });
+      f = new Intl.DateTimeFormat(locale, { ...options, timeZone: "UTC" });
     }
     formatters.set(key, f);
   }
   return f;
 }
 
-/** `25 Nov 2026, 10:00` in `timeZone` (the clinic's), or UTC. */
+/** `25 Nov 2026, 10:00` (`25 нояб. 2026 г., 10:00`) in `timeZone` (the clinic's), or UTC. */
 export function dateTime(iso: string | null | undefined, timeZone = "UTC"): string {
   if (!iso) return "";
   return formatter(timeZone, {
@@ -35,24 +44,65 @@ export function time(iso: string | null | undefined, timeZone = "UTC"): string {
   return formatter(timeZone, { hour: "2-digit", minute: "2-digit", hour12: false }).format(new Date(iso));
 }
 
-/** `Wed 25 Nov` in `timeZone`. */
+/** A calendar day (YYYY-MM-DD) as `25 Nov 2026` (`25 нояб. 2026 г.`); other text unchanged. */
+export function calendarDay(isoDate: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(isoDate)) return isoDate;
+  return formatter("UTC", { day: "2-digit", month: "short", year: "numeric" }).format(new Date(isoDate + "T12:00:00Z"));
+}
+
+/** A month (YYYY-MM) as `Nov 2026` (`нояб. 2026 г.`); other text unchanged. */
+export function calendarMonth(isoMonth: string): string {
+  if (!/^\d{4}-\d{2}$/.test(isoMonth)) return isoMonth;
+  return formatter("UTC", { month: "short", year: "numeric" }).format(new Date(isoMonth + "-15T12:00:00Z"));
+}
+
+/** `Wed 25 Nov` (`ср, 25 нояб.`) in `timeZone`. */
 export function day(iso: string, timeZone = "UTC"): string {
   return formatter(timeZone, { weekday: "short", day: "2-digit", month: "short" }).format(new Date(iso));
 }
 
-/** A short zone label: `Europe/Moscow` → `Moscow`. */
+/** A time zone as the current language names it: `Europe/Moscow` → `Moscow Standard Time` / `Москва, стандартное время`. */
 export function zoneLabel(timeZone: string): string {
-  return timeZone.split("/").pop()?.replace(/_/g, " ") ?? timeZone;
+  const parts = formatter(timeZone, { timeZoneName: "longGeneric" }).formatToParts(new Date());
+  return parts.find((p) => p.type === "timeZoneName")?.value ?? timeZone;
 }
 
-/** Seconds as `m:ss` or `h:mm:ss`; empty for none. */
+const unitFormatters = new Map<string, Intl.NumberFormat>();
+
+function unit(name: "hour" | "minute" | "second", padded: boolean): Intl.NumberFormat {
+  const locale = intlLocale();
+  const key = `${locale} ${name} ${padded}`;
+  let f = unitFormatters.get(key);
+  if (!f) {
+    f = new Intl.NumberFormat(locale, {
+      style: "unit",
+      unit: name,
+      unitDisplay: "short",
+      minimumIntegerDigits: padded ? 2 : 1,
+    });
+    unitFormatters.set(key, f);
+  }
+  return f;
+}
+
+/** Seconds as `1 min 05 sec` (`1 мин 05 с`), `1 hr 02 min 05 sec`, `45 sec`; empty for none.
+ * Intl.NumberFormat's unit style names the units in the current language. */
 export function duration(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || Number.isNaN(seconds)) return "";
   const s = Math.round(Number(seconds));
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
-  const rest = String(s % 60).padStart(2, "0");
-  return h ? `${h}:${String(m).padStart(2, "0")}:${rest}` : `${m}:${rest}`;
+  const parts: string[] = [];
+  if (h) parts.push(unit("hour", false).format(h));
+  if (h || m) parts.push(unit("minute", Boolean(h)).format(m));
+  parts.push(unit("second", Boolean(h || m)).format(s % 60));
+  return parts.join(" ");
+}
+
+/** A whole number as the current language writes it (`12,345` / `12 345`). */
+export function count(value: number | null | undefined): string {
+  if (value === null || value === undefined || Number.isNaN(value)) return "";
+  return new Intl.NumberFormat(intlLocale()).format(value);
 }
 
 /** `+79161234567` → `+7 916 123-45-67`; other numbers unchanged. */
@@ -70,9 +120,11 @@ export function todayIn(timeZone = "UTC"): string {
 
 /** The local date (YYYY-MM-DD) of an instant in `timeZone`. */
 export function dateIn(iso: string, timeZone = "UTC"): string {
-  const parts = formatter(timeZone, { year: "numeric", month: "2-digit", day: "2-digit" }).formatToParts(
-    new Date(iso),
-  );
+  const parts = formatter(
+    timeZone,
+    { year: "numeric", month: "2-digit", day: "2-digit" },
+    DIGITS_LOCALE,
+  ).formatToParts(new Date(iso));
   const get = (t: string) => parts.find((p) => p.type === t)?.value ?? "";
   return `${get("year")}-${get("month")}-${get("day")}`;
 }
@@ -89,15 +141,19 @@ export function startOfDayIn(isoDate: string, timeZone: string): string {
   // Guess UTC midnight, then correct by the zone's offset at that instant (twice, for DST).
   let guess = Date.parse(isoDate + "T00:00:00Z");
   for (let i = 0; i < 2; i++) {
-    const parts = formatter(timeZone, {
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-      hour: "2-digit",
-      minute: "2-digit",
-      second: "2-digit",
-      hour12: false,
-    }).formatToParts(new Date(guess));
+    const parts = formatter(
+      timeZone,
+      {
+        year: "numeric",
+        month: "2-digit",
+        day: "2-digit",
+        hour: "2-digit",
+        minute: "2-digit",
+        second: "2-digit",
+        hour12: false,
+      },
+      DIGITS_LOCALE,
+    ).formatToParts(new Date(guess));
     const get = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? 0);
     const asUtc = Date.UTC(get("year"), get("month") - 1, get("day"), get("hour") % 24, get("minute"), get("second"));
     const offset = asUtc - guess;
@@ -106,38 +162,18 @@ export function startOfDayIn(isoDate: string, timeZone: string): string {
   return new Date(guess).toISOString();
 }
 
-export const meetingMethodLabel: Record<string, string> = {
-  in_person: "In person",
-  video: "Video",
-  phone: "Phone",
-};
-
-export const roleLabel: Record<string, string> = {
-  admin: "Admin",
-  call_centre: "Call centre",
-  clinic_staff: "Clinic staff",
-  manager: "Manager",
-};
-
-export const languageLabel: Record<string, string> = {
-  ru: "Russian",
-  en: "English",
-  de: "German",
-  fr: "French",
-  es: "Spanish",
-};
-
-/** `employee_day` → `Employee day`. */
-export function humanize(key: string): string {
-  const text = key.replace(/[_.]+/g, " ").trim();
-  return text.charAt(0).toUpperCase() + text.slice(1);
-}
-
 /** Minutes since local midnight of `iso` in `timeZone`. */
 export function minutesOfDay(iso: string, timeZone: string): number {
-  const parts = formatter(timeZone, { hour: "2-digit", minute: "2-digit", hour12: false }).formatToParts(
+  const parts = formatter(timeZone, { hour: "2-digit", minute: "2-digit", hour12: false }, DIGITS_LOCALE).formatToParts(
     new Date(iso),
   );
   const get = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? 0);
   return (get("hour") % 24) * 60 + get("minute");
+}
+
+/** A language code as the current language names it: `ru` → `Russian` / `Русский`. */
+export function languageName(code: string): string {
+  const locale = intlLocale();
+  const name = new Intl.DisplayNames(locale, { type: "language" }).of(code) ?? code;
+  return name.charAt(0).toLocaleUpperCase(locale) + name.slice(1);
 }

@@ -13,6 +13,13 @@ import {
   type Role,
   type Service,
 } from "./api";
+import { applyLanguageFor } from "./i18n";
+
+/** The operator now logged in (or nobody), with the console in their language. */
+function signedIn(principal: Principal | null): Principal | null {
+  applyLanguageFor(principal?.operator_id ?? null);
+  return principal;
+}
 
 interface SessionValue {
   principal: Principal | null;
@@ -30,22 +37,22 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   useEffect(() => {
     auth
       .me()
-      .then(setPrincipal)
-      .catch(() => setPrincipal(null))
+      .then((p) => setPrincipal(signedIn(p)))
+      .catch(() => setPrincipal(signedIn(null)))
       .finally(() => setChecking(false));
-    return onUnauthorized(() => setPrincipal(null));
+    return onUnauthorized(() => setPrincipal(signedIn(null)));
   }, []);
 
   const login = useCallback(async (username: string, password: string) => {
     const result = await auth.login(username, password);
-    setPrincipal(result.operator);
+    setPrincipal(signedIn(result.operator));
   }, []);
 
   const logout = useCallback(async () => {
     try {
       await auth.logout();
     } finally {
-      setPrincipal(null);
+      setPrincipal(signedIn(null));
     }
   }, []);
 

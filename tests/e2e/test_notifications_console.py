@@ -83,7 +83,7 @@ def test_notification_statuses_and_the_template_preview(open_session: Any, platf
     admin.get_by_label("Clinic").select_option("clinic-msk-center")
     admin.get_by_label("Event").select_option("reminder")
     admin.get_by_label("Channel").select_option("sms")
-    admin.get_by_label("Language").select_option("en")
+    admin.get_by_role("combobox", name="Language", exact=True).select_option("en")
     expect(admin.get_by_label("Text")).to_have_value(re.compile("Reminder:"))
     admin.get_by_label("Text").fill(
         "See you {{ when }} at {{ clinic_name }}, {{ recipient_name }}!"

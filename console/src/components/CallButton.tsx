@@ -4,6 +4,7 @@
  * with its reason. Hidden for roles that do not make calls (managers).
  */
 import { useState } from "react";
+import { useTranslation } from "react-i18next";
 import { ApiError, telephony } from "../api";
 import { can, usePrincipal } from "../session";
 import { phone } from "../format";
@@ -13,6 +14,7 @@ type State = { kind: "idle" } | { kind: "calling" } | { kind: "ringing"; extensi
 export default function CallButton({ number }: { number: string | null | undefined }) {
   const principal = usePrincipal();
   const [state, setState] = useState<State>({ kind: "idle" });
+  const { t } = useTranslation();
   if (!number || !can.takeCalls(principal.role)) return null;
 
   async function call() {
@@ -22,7 +24,7 @@ export default function CallButton({ number }: { number: string | null | undefin
       setState({ kind: "ringing", extension: result.extension });
     } catch (error) {
       const body = error instanceof ApiError ? (error.body as { reason?: string; detail?: string } | null) : null;
-      const reason = body?.reason ?? body?.detail ?? (error instanceof Error ? error.message : "the call failed");
+      const reason = body?.reason ?? body?.detail ?? (error instanceof Error ? error.message : t("callButton.unknownFailure"));
       setState({ kind: "failed", reason: String(reason) });
     }
   }
@@ -33,16 +35,16 @@ export default function CallButton({ number }: { number: string | null | undefin
         type="button"
         className="small"
         disabled={state.kind === "calling"}
-        aria-label={`Call ${phone(number)}`}
+        aria-label={t("callButton.callNumber", { number: phone(number) })}
         onClick={() => void call()}
       >
-        ☎ Call
+        ☎ {t("callButton.call")}
       </button>
       {state.kind !== "idle" && (
         <span role="status" className={state.kind === "failed" ? "error" : "muted"} data-testid="call-result">
-          {state.kind === "calling" && " calling…"}
-          {state.kind === "ringing" && ` ringing on ext. ${state.extension}`}
-          {state.kind === "failed" && ` failed: ${state.reason}`}
+          {state.kind === "calling" && ` ${t("callButton.calling")}`}
+          {state.kind === "ringing" && ` ${t("callButton.ringing", { extension: state.extension })}`}
+          {state.kind === "failed" && ` ${t("callButton.failed", { reason: state.reason })}`}
         </span>
       )}
     </span>

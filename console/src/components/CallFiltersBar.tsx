@@ -1,5 +1,6 @@
 /** The call log's and the report's filters: period, call types, admins, search and the rest. */
 import { useEffect, useState } from "react";
+import { useTranslation } from "react-i18next";
 import type { CallFilters, CallType, Disposition } from "../api";
 import { useDirectory } from "../session";
 import Period, { type PeriodValue } from "./Period";
@@ -56,11 +57,8 @@ export function toCallFilters(s: FilterState): CallFilters {
   };
 }
 
-const CALL_TYPES: { value: CallType; label: string }[] = [
-  { value: "incoming", label: "Incoming" },
-  { value: "outgoing", label: "Outgoing" },
-  { value: "internal", label: "Internal" },
-];
+const CALL_TYPES: CallType[] = ["incoming", "outgoing", "internal"];
+const DISPOSITIONS: Disposition[] = ["answered", "missed", "busy", "failed"];
 
 export default function CallFiltersBar({
   value,
@@ -74,6 +72,7 @@ export default function CallFiltersBar({
   showSearch?: boolean;
 }) {
   const dir = useDirectory();
+  const { t } = useTranslation();
   const [adminChoice, setAdminChoice] = useState("");
   const [search, setSearch] = useState(value.search);
   const [more, setMore] = useState(false);
@@ -94,28 +93,28 @@ export default function CallFiltersBar({
   };
 
   return (
-    <div className="filters" role="search" aria-label="Call filters">
+    <div className="filters" role="search" aria-label={t("filters.label")}>
       <div className="filters-row">
         <Period value={value.period} timeZone={timeZone} onChange={(period) => set({ period })} />
         <fieldset className="toggles">
-          <legend>Call types</legend>
-          {CALL_TYPES.map((t) => (
+          <legend>{t("filters.callTypes")}</legend>
+          {CALL_TYPES.map((type) => (
             <button
               type="button"
-              key={t.value}
-              className={`toggle toggle-${t.value}`}
-              aria-pressed={value.callTypes.includes(t.value)}
-              onClick={() => toggleType(t.value)}
+              key={type}
+              className={`toggle toggle-${type}`}
+              aria-pressed={value.callTypes.includes(type)}
+              onClick={() => toggleType(type)}
             >
-              {t.label}
+              {t(`callType.${type}`)}
             </button>
           ))}
         </fieldset>
         <fieldset className="admins">
-          <legend>Admins</legend>
+          <legend>{t("filters.admins")}</legend>
           <div className="admin-picker">
-            <select aria-label="Admin to add" value={adminChoice} onChange={(e) => setAdminChoice(e.target.value)}>
-              <option value="">Any admin</option>
+            <select aria-label={t("filters.adminToAdd")} value={adminChoice} onChange={(e) => setAdminChoice(e.target.value)}>
+              <option value="">{t("filters.anyAdmin")}</option>
               {dir.operators
                 .filter((o) => !value.admins.includes(o.operator_id))
                 .map((o) => (
@@ -124,17 +123,17 @@ export default function CallFiltersBar({
                   </option>
                 ))}
             </select>
-            <button type="button" aria-label="Add admin to the filter" onClick={addAdmin} disabled={!adminChoice}>
+            <button type="button" aria-label={t("filters.addAdmin")} onClick={addAdmin} disabled={!adminChoice}>
               +
             </button>
           </div>
-          <ul className="chips" aria-label="Selected admins">
+          <ul className="chips" aria-label={t("filters.selectedAdmins")}>
             {value.admins.map((id) => (
               <li key={id} className="chip">
                 {dir.operatorName(id)}
                 <button
                   type="button"
-                  aria-label={`Remove ${dir.operatorName(id)}`}
+                  aria-label={t("common.remove", { name: dir.operatorName(id) })}
                   onClick={() => set({ admins: value.admins.filter((a) => a !== id) })}
                 >
                   ×
@@ -147,10 +146,10 @@ export default function CallFiltersBar({
       <div className="filters-row">
         {showSearch && (
           <label className="search">
-            <span className="sr-only">Search calls</span>
+            <span className="sr-only">{t("filters.searchCalls")}</span>
             <input
               type="search"
-              placeholder="Search numbers, contacts, admins…"
+              placeholder={t("filters.searchPlaceholder")}
               value={search}
               onChange={(e) => setSearch(e.target.value)}
               onKeyDown={(e) => {
@@ -160,18 +159,19 @@ export default function CallFiltersBar({
           </label>
         )}
         <label className="inline">
-          Disposition
+          {t("filters.disposition")}
           <select value={value.disposition} onChange={(e) => set({ disposition: e.target.value as Disposition | "" })}>
-            <option value="">Any</option>
-            <option value="answered">Answered</option>
-            <option value="missed">Missed</option>
-            <option value="busy">Busy</option>
-            <option value="failed">Failed</option>
+            <option value="">{t("common.any")}</option>
+            {DISPOSITIONS.map((d) => (
+              <option key={d} value={d}>
+                {t(`disposition.${d}`)}
+              </option>
+            ))}
           </select>
         </label>
         <label className="inline check">
           <input type="checkbox" checked={value.missedOnly} onChange={(e) => set({ missedOnly: e.target.checked })} />
-          Missed only
+          {t("filters.missedOnly")}
         </label>
         <label className="inline check">
           <input
@@ -179,36 +179,36 @@ export default function CallFiltersBar({
             checked={value.calledBackOnly}
             onChange={(e) => set({ calledBackOnly: e.target.checked })}
           />
-          Called back
+          {t("filters.calledBack")}
         </label>
         <button type="button" className="link" aria-expanded={more} onClick={() => setMore(!more)}>
-          {more ? "Fewer filters" : "More filters"}
+          {more ? t("filters.fewer") : t("filters.more")}
         </button>
       </div>
       {more && (
         <div className="filters-row">
           <label className="inline">
-            Phone contains
+            {t("filters.phoneContains")}
             <input value={value.phoneContains} onChange={(e) => set({ phoneContains: e.target.value })} size={12} />
           </label>
           <label className="inline">
-            Talk (s) from
+            {t("filters.talkFrom")}
             <input type="number" min={0} value={value.talkMin} onChange={(e) => set({ talkMin: e.target.value })} />
           </label>
           <label className="inline">
-            to
+            {t("filters.to")}
             <input type="number" min={0} value={value.talkMax} onChange={(e) => set({ talkMax: e.target.value })} />
           </label>
           <label className="inline">
-            Total (s) from
+            {t("filters.totalFrom")}
             <input type="number" min={0} value={value.totalMin} onChange={(e) => set({ totalMin: e.target.value })} />
           </label>
           <label className="inline">
-            to
+            {t("filters.to")}
             <input type="number" min={0} value={value.totalMax} onChange={(e) => set({ totalMax: e.target.value })} />
           </label>
           <button type="button" className="link" onClick={() => { setSearch(""); onChange(initialFilters()); }}>
-            Clear all filters
+            {t("filters.clear")}
           </button>
         </div>
       )}

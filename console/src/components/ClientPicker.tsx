@@ -1,5 +1,6 @@
 /** Search clients by name, phone or email and pick one. */
 import { useEffect, useState } from "react";
+import { useTranslation } from "react-i18next";
 import { clients, type Client } from "../api";
 import { phone } from "../format";
 
@@ -17,6 +18,7 @@ export default function ClientPicker({
   const [query, setQuery] = useState(initialQuery);
   const [results, setResults] = useState<Client[]>([]);
   const [error, setError] = useState<string | null>(null);
+  const { t } = useTranslation();
 
   useEffect(() => {
     if (query.trim().length < 2) {
@@ -44,13 +46,13 @@ export default function ClientPicker({
         <input
           type="search"
           value={query}
-          placeholder="Name, phone or email"
+          placeholder={t("clientPicker.placeholder")}
           onChange={(e) => setQuery(e.target.value)}
         />
       </label>
       {error && <p className="error">{error}</p>}
       {shown.length > 0 && (
-        <ul className="picker-results" aria-label="Matching clients">
+        <ul className="picker-results" aria-label={t("clientPicker.matches")}>
           {shown.map((c) => (
             <li key={c.client_id}>
               <button type="button" className="picker-item" onClick={() => onPick(c)}>
@@ -61,7 +63,7 @@ export default function ClientPicker({
           ))}
         </ul>
       )}
-      {query.trim().length >= 2 && shown.length === 0 && !error && <p className="muted small">No matching clients.</p>}
+      {query.trim().length >= 2 && shown.length === 0 && !error && <p className="muted small">{t("clientPicker.none")}</p>}
     </div>
   );
 }

@@ -1,5 +1,6 @@
 /** A modal dialog on the native <dialog> element: focus moves in, Escape closes. */
 import { useEffect, useRef, type ReactNode } from "react";
+import { useTranslation } from "react-i18next";
 
 export default function Dialog({
   title,
@@ -13,6 +14,7 @@ export default function Dialog({
   children: ReactNode;
 }) {
   const ref = useRef<HTMLDialogElement>(null);
+  const { t } = useTranslation();
   useEffect(() => {
     const dialog = ref.current;
     if (!dialog) return;
@@ -23,7 +25,7 @@ export default function Dialog({
     <dialog ref={ref} className="dialog" aria-label={title} onClose={onClose} onCancel={onClose}>
       <header className="dialog-head">
         <h2>{title}</h2>
-        <button type="button" className="icon-button" aria-label="Close" onClick={onClose}>
+        <button type="button" className="icon-button" aria-label={t("common.close")} onClick={onClose}>
           ×
         </button>
       </header>

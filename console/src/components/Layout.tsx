@@ -1,8 +1,10 @@
-/** The frame of every page: navigation by role, the operator, the live-call connection, pop-ups. */
+/** The frame of every page: navigation by role, the operator, their language, the live-call
+ * connection, pop-ups. */
+import { useTranslation } from "react-i18next";
 import { NavLink, Outlet } from "react-router-dom";
 import { useEffect, useState } from "react";
 import { worklist } from "../api";
-import { roleLabel } from "../format";
+import { chooseLanguage, currentLanguage, LANGUAGE_NAMES, LANGUAGES, type UiLanguage } from "../i18n";
 import { NotifyProvider, useNotify } from "../notify";
 import { can, DirectoryProvider, usePrincipal, useSession } from "../session";
 import CurrentCallPanel from "./CurrentCallPanel";
@@ -10,11 +12,11 @@ import PopupOverlay from "./PopupOverlay";
 
 function ConnectionBadge() {
   const { state } = useNotify();
-  const text = state === "online" ? "Live calls on" : state === "connecting" ? "Connecting…" : "Live calls offline";
+  const { t } = useTranslation();
   return (
-    <span className={`conn conn-${state}`} role="status" title="Incoming-call pop-ups" data-testid="notify-state">
+    <span className={`conn conn-${state}`} role="status" title={t("layout.connectionTitle")} data-testid="notify-state">
       <span className="conn-dot" aria-hidden="true" />
-      {text}
+      {t(`layout.connection.${state}`)}
     </span>
   );
 }
@@ -41,26 +43,46 @@ function CallbacksCount() {
   );
 }
 
+/** The operator's language, remembered for them in this browser. */
+function LanguageSwitcher({ operatorId }: { operatorId: string }) {
+  const { t } = useTranslation();
+  return (
+    <select
+      className="language"
+      aria-label={t("layout.language")}
+      value={currentLanguage()}
+      onChange={(e) => chooseLanguage(operatorId, e.target.value as UiLanguage)}
+    >
+      {LANGUAGES.map((language) => (
+        <option key={language} value={language} lang={language}>
+          {LANGUAGE_NAMES[language]}
+        </option>
+      ))}
+    </select>
+  );
+}
+
 export default function Layout() {
   const principal = usePrincipal();
   const { logout } = useSession();
+  const { t } = useTranslation();
   const links = [
-    { to: "/calls", label: "Call log", show: can.readCallLog(principal.role) },
-    { to: "/callbacks", label: "Call-backs", show: true, count: true },
-    { to: "/reports", label: "Reports", show: can.readReports(principal.role) },
-    { to: "/clients", label: "Clients", show: true },
-    { to: "/booking", label: "Booking", show: true },
-    { to: "/settings", label: "Settings", show: can.manageSettings(principal.role) },
+    { to: "/calls", label: t("nav.calls"), show: can.readCallLog(principal.role) },
+    { to: "/callbacks", label: t("nav.callbacks"), show: true, count: true },
+    { to: "/reports", label: t("nav.reports"), show: can.readReports(principal.role) },
+    { to: "/clients", label: t("nav.clients"), show: true },
+    { to: "/booking", label: t("nav.booking"), show: true },
+    { to: "/settings", label: t("nav.settings"), show: can.manageSettings(principal.role) },
   ].filter((l) => l.show);
   return (
     <DirectoryProvider>
       <NotifyProvider>
         <a className="skip-link" href="#main">
-          Skip to content
+          {t("layout.skipToContent")}
         </a>
         <header className="topbar">
           <div className="brand">Switchboard</div>
-          <nav aria-label="Main">
+          <nav aria-label={t("layout.mainNav")}>
             <ul className="nav">
               {links.map((l) => (
                 <li key={l.to}>
@@ -77,12 +99,13 @@ export default function Layout() {
             <span className="who" data-testid="whoami">
               <strong>{principal.name}</strong>
               <span className="muted">
-                {roleLabel[principal.role] ?? principal.role}
-                {principal.extension ? ` · ext. ${principal.extension}` : ""}
+                {t(`role.${principal.role}`)}
+                {principal.extension ? ` · ${t("common.ext", { extension: principal.extension })}` : ""}
               </span>
             </span>
+            <LanguageSwitcher operatorId={principal.operator_id} />
             <button type="button" onClick={() => void logout()}>
-              Log out
+              {t("layout.logOut")}
             </button>
           </div>
         </header>

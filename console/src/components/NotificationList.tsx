@@ -1,24 +1,8 @@
 /** The notifications of a client or an appointment: channel, status (and why), when, the text. */
 import { useEffect, useState } from "react";
+import { useTranslation } from "react-i18next";
 import type { PatientNotification } from "../api";
 import { dateTime } from "../format";
-
-const KIND: Record<string, string> = {
-  booked: "Booked",
-  rescheduled: "Moved",
-  cancelled: "Cancelled",
-  reminder: "Reminder",
-};
-const STATUS: Record<string, string> = {
-  queued: "queued",
-  sent: "sent",
-  failed: "failed",
-  skipped: "skipped",
-};
-
-export function statusText(n: PatientNotification): string {
-  return n.status_reason ? `${STATUS[n.status] ?? n.status}: ${n.status_reason}` : STATUS[n.status] ?? n.status;
-}
 
 export default function NotificationList({
   load,
@@ -34,6 +18,7 @@ export default function NotificationList({
   const [items, setItems] = useState<PatientNotification[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [open, setOpen] = useState<string | null>(null);
+  const { t } = useTranslation();
 
   const [tick, setTick] = useState(0);
 
@@ -55,19 +40,19 @@ export default function NotificationList({
     return () => window.clearTimeout(timer);
   }, [sending, items]);
 
-  if (error) return <p className="muted small">Notifications are unavailable right now: {error}</p>;
-  if (!items) return <p className="muted small">Loading…</p>;
-  if (items.length === 0) return <p className="muted">None yet.</p>;
+  if (error) return <p className="muted small">{t("notifications.unavailable", { error })}</p>;
+  if (!items) return <p className="muted small">{t("common.loading")}</p>;
+  if (items.length === 0) return <p className="muted">{t("notifications.noneYet")}</p>;
   return (
     <div className="table-wrap">
       <table className="data notifications" data-testid="notifications">
         <thead>
           <tr>
-            <th scope="col">When</th>
-            <th scope="col">What</th>
-            {showRecipient && <th scope="col">To</th>}
-            <th scope="col">Channel</th>
-            <th scope="col">Status</th>
+            <th scope="col">{t("notifications.when")}</th>
+            <th scope="col">{t("notifications.what")}</th>
+            {showRecipient && <th scope="col">{t("notifications.to")}</th>}
+            <th scope="col">{t("notifications.channel")}</th>
+            <th scope="col">{t("notifications.status")}</th>
           </tr>
         </thead>
         <tbody>
@@ -75,7 +60,7 @@ export default function NotificationList({
             <tr key={n.notification_id} data-status={n.status} data-channel={n.channel} data-kind={n.kind}>
               <td>{dateTime(n.at, timeZone)}</td>
               <td>
-                {KIND[n.kind] ?? n.kind}
+                {t(`notifications.kind.${n.kind}`)}
                 {n.body && (
                   <>
                     {" "}
@@ -85,7 +70,7 @@ export default function NotificationList({
                       aria-expanded={open === n.notification_id}
                       onClick={() => setOpen(open === n.notification_id ? null : n.notification_id)}
                     >
-                      text
+                      {t("notifications.text")}
                     </button>
                     {open === n.notification_id && (
                       <pre className="sent-text">
@@ -98,13 +83,13 @@ export default function NotificationList({
               </td>
               {showRecipient && <td>{n.recipient_name}</td>}
               <td>
-                {n.channel === "email" ? "Email" : "SMS"}
+                {t(`channel.${n.channel}`)}
                 {n.address && <span className="muted small"> {n.address}</span>}
               </td>
               <td>
-                <span className={`badge badge-${n.status}`}>{STATUS[n.status] ?? n.status}</span>
+                <span className={`badge badge-${n.status}`}>{t(`notifications.state.${n.status}`)}</span>
                 {n.status_reason && <span className="small"> {n.status_reason}</span>}
-                {n.attempts > 1 && <span className="muted small"> ({n.attempts} attempts)</span>}
+                {n.attempts > 1 && <span className="muted small"> {t("notifications.attempts", { count: n.attempts })}</span>}
               </td>
             </tr>
           ))}

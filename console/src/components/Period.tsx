@@ -1,4 +1,5 @@
 /** A period picker: presets and a from/to calendar, interpreted in one time zone. */
+import { useTranslation } from "react-i18next";
 import { addDays, todayIn } from "../format";
 
 export interface PeriodValue {
@@ -34,25 +35,26 @@ export default function Period({
   timeZone: string;
   onChange: (value: PeriodValue) => void;
 }) {
+  const { t } = useTranslation();
   return (
     <fieldset className="period">
-      <legend>Period</legend>
+      <legend>{t("period.legend")}</legend>
       <select
-        aria-label="Period preset"
+        aria-label={t("period.preset")}
         value={value.preset}
         onChange={(e) => onChange(presetPeriod(e.target.value, timeZone))}
       >
-        <option value="all">All time</option>
-        <option value="today">Today</option>
-        <option value="yesterday">Yesterday</option>
-        <option value="7d">Last 7 days</option>
-        <option value="30d">Last 30 days</option>
-        <option value="month">This month</option>
-        <option value="custom">Custom…</option>
+        <option value="all">{t("period.all")}</option>
+        <option value="today">{t("period.today")}</option>
+        <option value="yesterday">{t("period.yesterday")}</option>
+        <option value="7d">{t("period.last7")}</option>
+        <option value="30d">{t("period.last30")}</option>
+        <option value="month">{t("period.month")}</option>
+        <option value="custom">{t("period.custom")}</option>
       </select>
       <input
         type="date"
-        aria-label="From date"
+        aria-label={t("period.from")}
         value={value.from}
         max={value.to || undefined}
         onChange={(e) => onChange({ ...value, preset: "custom", from: e.target.value })}
@@ -60,7 +62,7 @@ export default function Period({
       <span aria-hidden="true">–</span>
       <input
         type="date"
-        aria-label="To date"
+        aria-label={t("period.to")}
         value={value.to}
         min={value.from || undefined}
         onChange={(e) => onChange({ ...value, preset: "custom", to: e.target.value })}

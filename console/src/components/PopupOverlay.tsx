@@ -1,8 +1,9 @@
 /** Incoming-call pop-ups, shown over every page of the console. */
 import { useEffect, useState } from "react";
+import { useTranslation } from "react-i18next";
 import { useNavigate } from "react-router-dom";
 import type { Contact } from "../api";
-import { phone as formatPhone, zoneLabel } from "../format";
+import { duration, phone as formatPhone, zoneLabel } from "../format";
 import { useNotify, type OpenPopup } from "../notify";
 import { can, useDirectory, usePrincipal } from "../session";
 
@@ -38,7 +39,7 @@ function RingTimer({ since }: { since: number }) {
     return () => window.clearInterval(t);
   }, []);
   const s = Math.max(0, Math.floor((now - since) / 1000));
-  return <span className="popup-timer">{`${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`}</span>;
+  return <span className="popup-timer">{duration(s)}</span>;
 }
 
 function PopupCard({ popup }: { popup: OpenPopup }) {
@@ -46,21 +47,26 @@ function PopupCard({ popup }: { popup: OpenPopup }) {
   const navigate = useNavigate();
   const principal = usePrincipal();
   const dir = useDirectory();
+  const { t } = useTranslation();
   const clinic = dir.clinic(popup.clinic_id);
   const clinicName = popup.clinic_name ?? clinic?.name ?? popup.clinic_id ?? "";
   const contact = popup.contact;
   const number = formatPhone(popup.caller_e164 ?? popup.caller) || popup.caller;
   const title = contact?.display_name ?? number;
-  const by = popup.closed?.handled_by ? ` by ${popup.closed.handled_by}` : "";
+  const by = popup.closed?.handled_by;
   const closedText = !popup.closed
     ? null
     : popup.closed.reason === "ended" || popup.closed.reason === "missed"
-      ? "The call ended unanswered"
+      ? t("popup.endedUnanswered")
       : popup.closed.reason === "taken"
-        ? `Taken${by}`
+        ? by
+          ? t("popup.takenBy", { name: by })
+          : t("popup.taken")
         : popup.closed.reason === "unassigned"
-          ? "No longer on your extension"
-          : `Answered${by}`;
+          ? t("popup.unassigned")
+          : by
+            ? t("popup.answeredBy", { name: by })
+            : t("popup.answered");
 
   return (
     <section
@@ -73,12 +79,12 @@ function PopupCard({ popup }: { popup: OpenPopup }) {
     >
       <header className="popup-head">
         <span className="popup-pulse" aria-hidden="true" />
-        <span className="popup-label">Incoming call</span>
+        <span className="popup-label">{t("popup.incomingCall")}</span>
         {!popup.closed && <RingTimer since={popup.receivedAt} />}
         <button
           type="button"
           className="icon-button popup-dismiss"
-          aria-label="Hide this pop-up"
+          aria-label={t("popup.hide")}
           onClick={() => dismiss(popup.call_id)}
         >
           ×
@@ -86,17 +92,17 @@ function PopupCard({ popup }: { popup: OpenPopup }) {
       </header>
       <h2 id={`popup-title-${popup.call_id}`} className="popup-title">
         {title}
-        {contact && <span className={`badge badge-${contact.kind}`}>{contact.kind === "lead" ? "Lead" : "Patient"}</span>}
+        {contact && <span className={`badge badge-${contact.kind}`}>{contact.kind === "lead" ? t("contact.lead") : t("contact.patient")}</span>}
       </h2>
       <div id={`popup-desc-${popup.call_id}`} className="popup-body">
         {contact && <div className="popup-number">{number}</div>}
         {contact && detailsText(contact) && <div className="popup-details">{detailsText(contact)}</div>}
         {!contact && popup.candidates.length === 0 && (
-          <div className="muted">{popup.identification === "pending" ? "Identifying the caller…" : "Unknown number"}</div>
+          <div className="muted">{popup.identification === "pending" ? t("popup.identifying") : t("popup.unknownNumber")}</div>
         )}
         {popup.candidates.length > 1 && (
           <div className="popup-candidates">
-            <div className="muted">This number belongs to several contacts:</div>
+            <div className="muted">{t("popup.severalContacts")}</div>
             <ul>
               {popup.candidates.map((c) => (
                 <li key={c.contact_id}>
@@ -104,7 +110,7 @@ function PopupCard({ popup }: { popup: OpenPopup }) {
                     {c.display_name}
                   </button>{" "}
                   <button type="button" className="link" onClick={() => navigate(bookingLink(popup, c))}>
-                    book
+                    {t("popup.book")}
                   </button>
                 </li>
               ))}
@@ -113,7 +119,7 @@ function PopupCard({ popup }: { popup: OpenPopup }) {
         )}
         <div className="popup-meta">
           {clinicName && <span>{clinicName}{clinic ? ` (${zoneLabel(clinic.time_zone)})` : ""}</span>}
-          {popup.extension && <span>ext. {popup.extension}</span>}
+          {popup.extension && <span>{t("common.ext", { extension: popup.extension })}</span>}
         </div>
       </div>
       {closedText ? (
@@ -129,15 +135,15 @@ function PopupCard({ popup }: { popup: OpenPopup }) {
               disabled={popup.taking}
               onClick={() => take(popup.call_id)}
             >
-              {popup.taking ? "Taking…" : "I'll take it"}
+              {popup.taking ? t("popup.taking") : t("popup.take")}
             </button>
           )}
           <button type="button" onClick={() => navigate(contactLink(popup, contact))}>
-            {contact ? "Open contact" : "Find contact"}
+            {contact ? t("popup.openContact") : t("popup.findContact")}
           </button>
           {can.book(principal.role) && (
             <button type="button" onClick={() => navigate(bookingLink(popup, contact))}>
-              Book appointment
+              {t("common.bookAppointment")}
             </button>
           )}
         </div>
@@ -148,8 +154,9 @@ function PopupCard({ popup }: { popup: OpenPopup }) {
 
 export default function PopupOverlay() {
   const { popups } = useNotify();
+  const { t } = useTranslation();
   return (
-    <div className="popup-stack" aria-live="assertive" aria-label="Incoming calls">
+    <div className="popup-stack" aria-live="assertive" aria-label={t("popup.incomingCalls")}>
       {popups.map((p) => (
         <PopupCard key={p.call_id} popup={p} />
       ))}

@@ -2,6 +2,7 @@
  * notes, questions) beside the day calendar of the clinic, where other call centers'
  * appointments are greyed out and cannot be changed. */
 import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from "react";
+import { useTranslation } from "react-i18next";
 import { useSearchParams } from "react-router-dom";
 import {
   ApiError,
@@ -20,15 +21,15 @@ import Dialog from "../components/Dialog";
 import NotificationList from "../components/NotificationList";
 import {
   addDays,
+  calendarDay,
   dateIn,
   dateTime,
   day as dayLabel,
-  languageLabel,
-  meetingMethodLabel,
   minutesOfDay,
   phone as formatPhone,
   time,
   todayIn,
+  languageName,
   zoneLabel,
 } from "../format";
 import { can, useDirectory, usePrincipal } from "../session";
@@ -51,14 +52,15 @@ function SlotGrid({
   onChoose: (slot: ChosenSlot) => void;
   practitionerName: (id: string) => string;
 }) {
-  if (!availability) return <p className="muted">Choose a clinic, service and day to see free times.</p>;
+  const { t } = useTranslation();
+  if (!availability) return <p className="muted">{t("booking.chooseToSeeTimes")}</p>;
   const tz = availability.time_zone;
   const slots = anyone
     ? availability.anyone_available.map((s) => ({ starts_at: s.starts_at, practitioner_id: null, who: s.practitioner_ids }))
     : availability.slots.map((s) => ({ starts_at: s.starts_at, practitioner_id: s.practitioner_id, who: [s.practitioner_id] }));
-  if (slots.length === 0) return <p className="muted">No free times on this day.</p>;
+  if (slots.length === 0) return <p className="muted">{t("booking.noFreeTimes")}</p>;
   return (
-    <div className="slots" role="listbox" aria-label={`Free times (${zoneLabel(tz)} time)`}>
+    <div className="slots" role="listbox" aria-label={t("booking.freeTimesIn", { zone: zoneLabel(tz) })}>
       {slots.map((s) => {
         const selected = chosen?.starts_at === s.starts_at && chosen?.practitioner_id === s.practitioner_id;
         return (
@@ -101,9 +103,13 @@ function DayCalendar({
   const endHour = 20;
   const pxPerMinute = 1.6;
   const height = (endHour - startHour) * 60 * pxPerMinute;
+  const { t } = useTranslation();
   const columns = practitioners.length ? practitioners : [{ id: "", name: "" }];
   return (
-    <div className="calendar" aria-label={`Appointments on ${date} (${zoneLabel(timeZone)} time)`}>
+    <div
+      className="calendar"
+      aria-label={t("booking.calendarLabel", { day: calendarDay(date), zone: zoneLabel(timeZone) })}
+    >
       <div className="cal-grid" style={{ gridTemplateColumns: `3.2rem repeat(${columns.length}, minmax(9rem, 1fr))` }}>
         <div className="cal-corner" />
         {columns.map((p) => (
@@ -119,7 +125,7 @@ function DayCalendar({
           ))}
         </div>
         {columns.map((p) => (
-          <ul className="cal-col" key={p.id} style={{ height }} aria-label={p.name || "Appointments"}>
+          <ul className="cal-col" key={p.id} style={{ height }} aria-label={p.name || t("booking.appointments")}>
             {items
               .filter((a) => !p.id || a.practitioner_id === p.id)
               .map((a) => {
@@ -142,20 +148,20 @@ function DayCalendar({
                     </div>
                     <div className="appt-owner small">
                       {a.call_center_name ?? "—"}
-                      {!a.editable && " · read only"}
+                      {!a.editable && ` · ${t("booking.readOnly")}`}
                     </div>
                     <div className="appt-actions">
                       <button type="button" className="small" onClick={() => onNotifications(a)}>
-                        Notifications
+                        {t("booking.notifications")}
                       </button>
                     </div>
                     {a.editable && (
                       <div className="appt-actions">
                         <button type="button" className="small" onClick={() => onReschedule(a)}>
-                          Reschedule
+                          {t("booking.reschedule")}
                         </button>
                         <button type="button" className="small danger" onClick={() => onCancel(a)}>
-                          Cancel
+                          {t("common.cancel")}
                         </button>
                       </div>
                     )}
@@ -170,8 +176,9 @@ function DayCalendar({
 }
 
 function NotificationsDialog({ appointment, onClose }: { appointment: Appointment | null; onClose: () => void }) {
+  const { t } = useTranslation();
   return (
-    <Dialog title="Notifications" open={appointment !== null} onClose={onClose}>
+    <Dialog title={t("booking.notifications")} open={appointment !== null} onClose={onClose}>
       {appointment && (
         <>
           <p className="muted small">
@@ -203,6 +210,7 @@ function RescheduleDialog({
   const [chosen, setChosen] = useState<ChosenSlot | null>(null);
   const [error, setError] = useState<string | null>(null);
   const dir = useDirectory();
+  const { t } = useTranslation();
 
   useEffect(() => {
     if (appointment) {
@@ -235,23 +243,28 @@ function RescheduleDialog({
     if (!appointment || !chosen) return;
     try {
       await appointments.reschedule(appointment.appointment_id, chosen.starts_at);
-      onDone(`Moved to ${dayLabel(chosen.starts_at, tz)} ${time(chosen.starts_at, tz)}.`);
+      onDone(t("booking.movedTo", { day: dayLabel(chosen.starts_at, tz), time: time(chosen.starts_at, tz) }));
     } catch (e) {
       const holder = slotHolder(e);
-      setError(holder ? `That time is already booked (held by ${holder}). Pick another time.` : (e as Error).message);
+      setError(holder ? t("booking.alreadyBooked", { holder }) : (e as Error).message);
     }
   }
 
   return (
-    <Dialog title="Reschedule appointment" open={appointment !== null} onClose={onClose}>
+    <Dialog title={t("booking.rescheduleTitle")} open={appointment !== null} onClose={onClose}>
       {appointment && (
         <div className="dialog-body">
           <p>
-            {appointment.client_name} · {appointment.service_name} with {appointment.practitioner_name}, now{" "}
-            {dayLabel(appointment.starts_at, tz)} {time(appointment.starts_at, tz)}
+            {t("booking.rescheduleWhat", {
+              client: appointment.client_name,
+              service: appointment.service_name,
+              practitioner: appointment.practitioner_name,
+              day: dayLabel(appointment.starts_at, tz),
+              time: time(appointment.starts_at, tz),
+            })}
           </p>
           <label className="inline">
-            New day
+            {t("booking.newDay")}
             <input type="date" value={date} onChange={(e) => setDate(e.target.value)} />
           </label>
           <SlotGrid
@@ -268,10 +281,10 @@ function RescheduleDialog({
           )}
           <div className="dialog-actions">
             <button type="button" onClick={onClose}>
-              Keep as is
+              {t("booking.keepAsIs")}
             </button>
             <button type="button" className="primary" disabled={!chosen} onClick={() => void confirm()}>
-              Move appointment
+              {t("booking.moveAppointment")}
             </button>
           </div>
         </div>
@@ -293,6 +306,7 @@ function CancelDialog({
   const [reason, setReason] = useState("");
   const [note, setNote] = useState("");
   const [error, setError] = useState<string | null>(null);
+  const { t } = useTranslation();
   useEffect(() => {
     setReason("");
     setNote("");
@@ -303,19 +317,19 @@ function CancelDialog({
     event.preventDefault();
     if (!appointment) return;
     if (!reason) {
-      setError("Choose a cancellation reason.");
+      setError(t("booking.chooseReason"));
       return;
     }
     try {
       await appointments.cancel(appointment.appointment_id, reason, note);
-      onDone("Appointment cancelled.");
+      onDone(t("booking.cancelled"));
     } catch (e) {
       setError((e as Error).message);
     }
   }
 
   return (
-    <Dialog title="Cancel appointment" open={appointment !== null} onClose={onClose}>
+    <Dialog title={t("booking.cancelAppointment")} open={appointment !== null} onClose={onClose}>
       {appointment && (
         <form className="dialog-body" onSubmit={confirm}>
           <p>
@@ -323,9 +337,9 @@ function CancelDialog({
             {dayLabel(appointment.starts_at, appointment.time_zone)} {time(appointment.starts_at, appointment.time_zone)}
           </p>
           <label>
-            Reason <span aria-hidden="true">*</span>
+            {t("booking.reason")} <span aria-hidden="true">*</span>
             <select required value={reason} onChange={(e) => setReason(e.target.value)}>
-              <option value="">Choose…</option>
+              <option value="">{t("common.choose")}</option>
               {dir.reasons
                 .filter((r) => r.active)
                 .map((r) => (
@@ -336,7 +350,7 @@ function CancelDialog({
             </select>
           </label>
           <label>
-            Note
+            {t("booking.note")}
             <textarea rows={2} value={note} onChange={(e) => setNote(e.target.value)} />
           </label>
           {error && (
@@ -346,10 +360,10 @@ function CancelDialog({
           )}
           <div className="dialog-actions">
             <button type="button" onClick={onClose}>
-              Keep appointment
+              {t("booking.keepAppointment")}
             </button>
             <button type="submit" className="primary danger">
-              Cancel appointment
+              {t("booking.cancelAppointment")}
             </button>
           </div>
         </form>
@@ -363,6 +377,7 @@ const emptyNewClient = (): NewClient => ({ first_name: "", last_name: "", mobile
 export default function BookingPage() {
   const principal = usePrincipal();
   const dir = useDirectory();
+  const { t } = useTranslation();
   const [params] = useSearchParams();
   const mayBook = can.book(principal.role);
   const callId = params.get("call_id");
@@ -488,11 +503,11 @@ export default function BookingPage() {
     event.preventDefault();
     setMessage(null);
     if (!chosen) {
-      setMessage({ kind: "error", text: "Choose a free time." });
+      setMessage({ kind: "error", text: t("booking.chooseTime") });
       return;
     }
     if (!client && !newClient) {
-      setMessage({ kind: "error", text: "Choose the client, or add a new one." });
+      setMessage({ kind: "error", text: t("booking.chooseClient") });
       return;
     }
     setBusy(true);
@@ -519,7 +534,14 @@ export default function BookingPage() {
       });
       setMessage({
         kind: "ok",
-        text: `Booked: ${appt.client_name}, ${appt.service_name} with ${appt.practitioner_name}, ${dayLabel(appt.starts_at, appt.time_zone)} ${time(appt.starts_at, appt.time_zone)} (${zoneLabel(appt.time_zone)} time).`,
+        text: t("booking.booked", {
+          client: appt.client_name,
+          service: appt.service_name,
+          practitioner: appt.practitioner_name,
+          day: dayLabel(appt.starts_at, appt.time_zone),
+          time: time(appt.starts_at, appt.time_zone),
+          zone: zoneLabel(appt.time_zone),
+        }),
       });
       setAttendeeNotes("");
       setPrivateNotes("");
@@ -532,7 +554,7 @@ export default function BookingPage() {
       if (holder) {
         setMessage({
           kind: "error",
-          text: `This time is no longer free: it has just been booked by ${holder}. Choose another time.`,
+          text: t("booking.noLongerFree", { holder }),
         });
         loadSlots();
         setCalendarVersion((v) => v + 1);
@@ -555,32 +577,32 @@ export default function BookingPage() {
   return (
     <div className="page booking">
       <div className="page-head">
-        <h1>Booking</h1>
-        {callId && <span className="badge badge-call">During call {callId}</span>}
+        <h1>{t("booking.title")}</h1>
+        {callId && <span className="badge badge-call">{t("booking.duringCall", { callId })}</span>}
       </div>
       <div className="booking-grid">
-        <form className="card booking-form" onSubmit={book} aria-label="New appointment">
+        <form className="card booking-form" onSubmit={book} aria-label={t("booking.newAppointment")}>
           <fieldset disabled={!mayBook}>
-            <legend className="sr-only">Appointment</legend>
+            <legend className="sr-only">{t("booking.appointment")}</legend>
             <div className="form-row">
               <label>
-                Service
+                {t("booking.service")}
                 <select value={serviceId} onChange={(e) => setServiceId(e.target.value)}>
                   {dir.services
                     .filter((s) => s.active)
                     .map((s) => (
                       <option key={s.service_id} value={s.service_id}>
-                        {s.name} ({s.duration_minutes} min)
+                        {s.name} ({t("booking.minutes", { count: s.duration_minutes })})
                       </option>
                     ))}
                 </select>
               </label>
               <label>
-                Meeting method
+                {t("booking.meetingMethod")}
                 <select value={method} onChange={(e) => setMethod(e.target.value as MeetingMethod)}>
                   {(service?.meeting_methods ?? []).map((m) => (
                     <option key={m} value={m}>
-                      {meetingMethodLabel[m] ?? m}
+                      {t(`meetingMethod.${m}`)}
                     </option>
                   ))}
                 </select>
@@ -588,7 +610,7 @@ export default function BookingPage() {
             </div>
             <div className="form-row">
               <label>
-                Location
+                {t("booking.location")}
                 <select value={clinicId} onChange={(e) => setClinicId(e.target.value)}>
                   {dir.clinics
                     .filter((c) => c.active)
@@ -601,9 +623,9 @@ export default function BookingPage() {
                 </select>
               </label>
               <label>
-                Practitioner
+                {t("booking.practitioner")}
                 <select value={practitionerId} onChange={(e) => setPractitionerId(e.target.value)}>
-                  <option value="">Anyone available</option>
+                  <option value="">{t("booking.anyone")}</option>
                   {practitionersHere.map((p) => (
                     <option key={p.practitioner_id} value={p.practitioner_id}>
                       {p.name}
@@ -613,12 +635,12 @@ export default function BookingPage() {
               </label>
               {!practitionerId && (
                 <label>
-                  Language
+                  {t("booking.language")}
                   <select value={language} onChange={(e) => setLanguage(e.target.value)}>
-                    <option value="">Any</option>
+                    <option value="">{t("common.any")}</option>
                     {languages.map((l) => (
                       <option key={l} value={l}>
-                        {languageLabel[l] ?? l}
+                        {languageName(l)}
                       </option>
                     ))}
                   </select>
@@ -626,21 +648,21 @@ export default function BookingPage() {
               )}
             </div>
             <div className="form-row day-row">
-              <button type="button" aria-label="Previous day" onClick={() => setDate(addDays(date, -1))}>
+              <button type="button" aria-label={t("booking.previousDay")} onClick={() => setDate(addDays(date, -1))}>
                 ‹
               </button>
               <label className="inline">
-                Day
+                {t("booking.day")}
                 <input type="date" value={date} onChange={(e) => setDate(e.target.value)} />
               </label>
-              <button type="button" aria-label="Next day" onClick={() => setDate(addDays(date, 1))}>
+              <button type="button" aria-label={t("booking.nextDay")} onClick={() => setDate(addDays(date, 1))}>
                 ›
               </button>
               <span className="muted small">
-                {date && clinic ? `${dayLabel(date + "T12:00:00Z", "UTC")} · times in ${zoneLabel(tz)} time` : ""}
+                {date && clinic ? `${dayLabel(date + "T12:00:00Z", "UTC")} · ${t("booking.timesIn", { zone: zoneLabel(tz) })}` : ""}
               </span>
             </div>
-            <h2 className="h3">Free times</h2>
+            <h2 className="h3">{t("booking.freeTimes")}</h2>
             <SlotGrid
               availability={availability}
               anyone={!practitionerId}
@@ -648,20 +670,20 @@ export default function BookingPage() {
               onChoose={setChosen}
               practitionerName={dir.practitionerName}
             />
-            <h2 className="h3">Client</h2>
+            <h2 className="h3">{t("booking.client")}</h2>
             {client ? (
               <div className="chosen-client" data-testid="chosen-client">
                 <strong>{client.display_name}</strong>
                 <span className="muted">{[formatPhone(client.mobile), client.email].filter(Boolean).join(" · ")}</span>
                 <button type="button" className="link" onClick={() => setClient(null)}>
-                  Change
+                  {t("booking.change")}
                 </button>
               </div>
             ) : newClient ? (
               <div className="new-client">
                 <div className="form-row">
                   <label>
-                    First name *
+                    {t("client.firstName")} *
                     <input
                       required
                       value={newClient.first_name}
@@ -669,7 +691,7 @@ export default function BookingPage() {
                     />
                   </label>
                   <label>
-                    Last name *
+                    {t("client.lastName")} *
                     <input
                       required
                       value={newClient.last_name}
@@ -679,7 +701,7 @@ export default function BookingPage() {
                 </div>
                 <div className="form-row">
                   <label>
-                    Mobile
+                    {t("client.mobile")}
                     <input
                       type="tel"
                       value={newClient.mobile ?? ""}
@@ -687,7 +709,7 @@ export default function BookingPage() {
                     />
                   </label>
                   <label>
-                    Email
+                    {t("client.email")}
                     <input
                       type="email"
                       value={newClient.email ?? ""}
@@ -696,25 +718,25 @@ export default function BookingPage() {
                   </label>
                 </div>
                 <button type="button" className="link" onClick={() => setNewClient(null)}>
-                  Search existing clients instead
+                  {t("booking.searchInstead")}
                 </button>
               </div>
             ) : (
               <>
-                <ClientPicker label="Find client" onPick={setClient} />
+                <ClientPicker label={t("booking.findClient")} onPick={setClient} />
                 <button type="button" className="link" onClick={() => setNewClient(emptyNewClient())}>
-                  + New client
+                  + {t("clients.newClient")}
                 </button>
               </>
             )}
-            <h2 className="h3">Attendees</h2>
-            <ul className="chips" aria-label="Attendees">
+            <h2 className="h3">{t("booking.attendees")}</h2>
+            <ul className="chips" aria-label={t("booking.attendees")}>
               {attendees.map((a) => (
                 <li className="chip" key={a.client_id}>
                   {a.display_name}
                   <button
                     type="button"
-                    aria-label={`Remove ${a.display_name}`}
+                    aria-label={t("common.remove", { name: a.display_name })}
                     onClick={() => setAttendees(attendees.filter((x) => x.client_id !== a.client_id))}
                   >
                     ×
@@ -723,13 +745,13 @@ export default function BookingPage() {
               ))}
             </ul>
             <ClientPicker
-              label="Add attendee"
+              label={t("booking.addAttendee")}
               exclude={[client?.client_id ?? "", ...attendees.map((a) => a.client_id)]}
               onPick={(c) => setAttendees([...attendees, c])}
             />
             {service && service.questions.length > 0 && (
               <>
-                <h2 className="h3">Questions</h2>
+                <h2 className="h3">{t("booking.questions")}</h2>
                 {service.questions.map((q) => (
                   <label key={q.question_id}>
                     {q.text}
@@ -744,11 +766,11 @@ export default function BookingPage() {
               </>
             )}
             <label>
-              Notes for the attendees
+              {t("booking.attendeeNotes")}
               <textarea rows={2} value={attendeeNotes} onChange={(e) => setAttendeeNotes(e.target.value)} />
             </label>
             <label>
-              Private notes (your call center only)
+              {t("booking.privateNotes")}
               <textarea rows={2} value={privateNotes} onChange={(e) => setPrivateNotes(e.target.value)} />
             </label>
             {message && (
@@ -763,20 +785,20 @@ export default function BookingPage() {
             )}
             <div className="form-actions">
               <button type="submit" className="primary" disabled={busy || !chosen}>
-                {busy ? "Booking…" : chosen ? `Book ${time(chosen.starts_at, tz)}` : "Book"}
+                {busy ? t("booking.booking") : chosen ? t("booking.bookAt", { time: time(chosen.starts_at, tz) }) : t("booking.book")}
               </button>
             </div>
           </fieldset>
-          {!mayBook && <p className="muted">Your role can view the calendar but not book.</p>}
+          {!mayBook && <p className="muted">{t("booking.viewOnly")}</p>}
         </form>
         <section className="card calendar-card" aria-labelledby="calendar-title">
           <div className="page-head">
             <h2 id="calendar-title">
-              {clinic?.name ?? "Clinic"} · {date ? dayLabel(date + "T12:00:00Z", "UTC") : ""}
+              {clinic?.name ?? t("booking.clinic")} · {date ? dayLabel(date + "T12:00:00Z", "UTC") : ""}
             </h2>
             <span className="legend">
-              <span className="legend-own">your call center</span>
-              <span className="legend-foreign">other call centers (read only)</span>
+              <span className="legend-own">{t("booking.legendOwn")}</span>
+              <span className="legend-foreign">{t("booking.legendForeign")}</span>
             </span>
           </div>
           <DayCalendar

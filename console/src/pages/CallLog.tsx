@@ -1,18 +1,37 @@
 /** The call log: every column of the analytics API, filters, playback, CSV, cursor pages. */
 import { Fragment, useCallback, useEffect, useMemo, useState } from "react";
+import type { TFunction } from "i18next";
+import { useTranslation } from "react-i18next";
 import { Link } from "react-router-dom";
 import { analytics, type CallLogRow } from "../api";
 import CallButton from "../components/CallButton";
 import CallFiltersBar, { initialFilters, toCallFilters, type FilterState } from "../components/CallFiltersBar";
 import { dateTime, duration, phone, zoneLabel } from "../format";
+import { intlLocale } from "../i18n";
 import { useDirectory, type Directory } from "../session";
 
+type ColumnKey =
+  | "started_at"
+  | "call_type"
+  | "src"
+  | "dst"
+  | "disposition"
+  | "admin"
+  | "contact_name"
+  | "talk_seconds"
+  | "wait_seconds"
+  | "total_seconds"
+  | "tags"
+  | "called_back"
+  | "extension"
+  | "clinic_id";
+
 interface Column {
-  key: string;
-  label: string;
+  /** The API field, and the header's key in `callLog.column`. */
+  key: ColumnKey;
   sortKey?: string;
   numeric?: boolean;
-  render: (row: CallLogRow, dir: Directory) => React.ReactNode;
+  render: (row: CallLogRow, dir: Directory, t: TFunction) => React.ReactNode;
   /** Shown only once the API returns the field (issue 6 columns being added). */
   optional?: boolean;
 }
@@ -31,16 +50,15 @@ const TYPE_ICON: Record<string, string> = { incoming: "↙", outgoing: "↗", in
 const COLUMNS: Column[] = [
   {
     key: "started_at",
-    label: "Date and time",
     sortKey: "started_at",
-    render: (row, dir) => {
+    render: (row, dir, t) => {
       const tz = row.time_zone ?? dir.clinic(row.clinic_id)?.time_zone ?? "UTC";
       return (
         <span className="datetime">
           <span>{dateTime(row.started_at, tz)}</span>
           <span className="muted small">
             {tz !== "UTC" ? `${zoneLabel(tz)} · ` : ""}
-            {dateTime(row.started_at, "UTC")} UTC
+            {t("callLog.utc", { time: dateTime(row.started_at, "UTC") })}
           </span>
         </span>
       );
@@ -48,58 +66,56 @@ const COLUMNS: Column[] = [
   },
   {
     key: "call_type",
-    label: "Call type",
     sortKey: "call_type",
-    render: (row) => (
+    render: (row, _dir, t) => (
       <span className={`calltype calltype-${row.call_type}`}>
-        <span aria-hidden="true">{TYPE_ICON[row.call_type] ?? ""}</span> {row.call_type}
+        <span aria-hidden="true">{TYPE_ICON[row.call_type] ?? ""}</span> {t(`callType.${row.call_type}`)}
       </span>
     ),
   },
-  { key: "src", label: "SRC", sortKey: "src", render: (row) => <Party number={row.src} /> },
-  { key: "dst", label: "DST", sortKey: "dst", render: (row) => <Party number={row.dst} /> },
+  { key: "src", sortKey: "src", render: (row) => <Party number={row.src} /> },
+  { key: "dst", sortKey: "dst", render: (row) => <Party number={row.dst} /> },
   {
     key: "disposition",
-    label: "Disposition",
     sortKey: "disposition",
-    render: (row) => <span className={`disp disp-${row.disposition ?? "none"}`}>{row.disposition ?? ""}</span>,
+    render: (row, _dir, t) => (
+      <span className={`disp disp-${row.disposition ?? "none"}`}>
+        {row.disposition ? t(`disposition.${row.disposition}`) : ""}
+      </span>
+    ),
   },
   {
     key: "admin",
-    label: "Admin",
     sortKey: "admin",
     render: (row, dir) => row.admin_name ?? dir.operatorName(row.admin_id ?? row.admin),
   },
   {
     key: "contact_name",
-    label: "Contact",
     sortKey: "contact",
     optional: true,
-    render: (row) =>
+    render: (row, _dir, t) =>
       row.contact_name ? (
         row.contact_id && row.contact_kind !== "lead" ? (
           <Link to={`/clients/${encodeURIComponent(row.contact_id)}`}>{row.contact_name}</Link>
         ) : (
           <span>
-            {row.contact_name} {row.contact_kind === "lead" && <span className="badge badge-lead">Lead</span>}
+            {row.contact_name} {row.contact_kind === "lead" && <span className="badge badge-lead">{t("contact.lead")}</span>}
           </span>
         )
       ) : (
         ""
       ),
   },
-  { key: "talk_seconds", label: "Talk", sortKey: "talk_seconds", numeric: true, render: (r) => duration(r.talk_seconds) },
-  { key: "wait_seconds", label: "Wait", sortKey: "wait_seconds", numeric: true, render: (r) => duration(r.wait_seconds) },
+  { key: "talk_seconds", sortKey: "talk_seconds", numeric: true, render: (r) => duration(r.talk_seconds) },
+  { key: "wait_seconds", sortKey: "wait_seconds", numeric: true, render: (r) => duration(r.wait_seconds) },
   {
     key: "total_seconds",
-    label: "Total",
     sortKey: "total_seconds",
     numeric: true,
     render: (r) => duration(r.total_seconds),
   },
   {
     key: "tags",
-    label: "Tags",
     sortKey: "tags",
     optional: true,
     render: (row) => (
@@ -114,24 +130,25 @@ const COLUMNS: Column[] = [
   },
   {
     key: "called_back",
-    label: "Called back",
     sortKey: "called_back",
     optional: true,
-    render: (row) =>
+    render: (row, _dir, t) =>
       row.called_back ? (
-        <span title="called back">
-          ✓{row.callback_delay_seconds != null ? ` after ${duration(row.callback_delay_seconds)}` : ""}
+        <span title={t("callLog.calledBack")}>
+          ✓
+          {row.callback_delay_seconds != null
+            ? ` ${t("callLog.calledBackAfter", { delay: duration(row.callback_delay_seconds) })}`
+            : ""}
         </span>
       ) : row.disposition === "missed" && row.call_type === "incoming" ? (
-        <span className="muted">not yet</span>
+        <span className="muted">{t("callLog.notYet")}</span>
       ) : (
         ""
       ),
   },
-  { key: "extension", label: "Ext.", sortKey: "extension", render: (row) => row.extension ?? "" },
+  { key: "extension", sortKey: "extension", render: (row) => row.extension ?? "" },
   {
     key: "clinic_id",
-    label: "Clinic",
     sortKey: "clinic",
     render: (row, dir) => row.clinic_name ?? dir.clinic(row.clinic_id)?.name ?? row.clinic_id ?? "",
   },
@@ -139,6 +156,7 @@ const COLUMNS: Column[] = [
 
 export default function CallLogPage() {
   const dir = useDirectory();
+  const { t } = useTranslation();
   const zone = dir.clinics[0]?.time_zone ?? "UTC";
   const [filters, setFilters] = useState<FilterState>(initialFilters);
   const [sort, setSort] = useState<string>("-started_at");
@@ -193,13 +211,13 @@ export default function CallLogPage() {
   return (
     <div className="page">
       <div className="page-head">
-        <h1>Call log</h1>
+        <h1>{t("callLog.title")}</h1>
         <div className="actions">
           <button type="button" onClick={refresh} disabled={loading}>
-            ⟳ Refresh
+            ⟳ {t("common.refresh")}
           </button>
           <a className="button" href={analytics.callsCsvUrl(apiFilters, sort)} download="calls.csv">
-            Export CSV
+            {t("common.exportCsv")}
           </a>
         </div>
       </div>
@@ -224,16 +242,16 @@ export default function CallLogPage() {
                   >
                     {c.sortKey ? (
                       <button type="button" className="th-sort" onClick={() => toggleSort(c.sortKey!)}>
-                        {c.label}
+                        {t(`callLog.column.${c.key}`)}
                         {active ? (sort.startsWith("-") ? " ▼" : " ▲") : ""}
                       </button>
                     ) : (
-                      c.label
+                      t(`callLog.column.${c.key}`)
                     )}
                   </th>
                 );
               })}
-              <th scope="col">Recording</th>
+              <th scope="col">{t("callLog.recording")}</th>
             </tr>
           </thead>
           <tbody>
@@ -242,7 +260,7 @@ export default function CallLogPage() {
                 <tr data-call-id={row.call_id}>
                   {columns.map((c) => (
                     <td key={c.key} className={c.numeric ? "num" : undefined}>
-                      {c.render(row, dir)}
+                      {c.render(row, dir, t)}
                     </td>
                   ))}
                   <td>
@@ -251,10 +269,14 @@ export default function CallLogPage() {
                         type="button"
                         className="small"
                         aria-expanded={playing === row.call_id}
-                        aria-label={`${playing === row.call_id ? "Hide" : "Play"} the recording of the call from ${row.src}`}
+                        aria-label={
+                          playing === row.call_id
+                            ? t("callLog.hideRecordingOf", { number: row.src })
+                            : t("callLog.playRecordingOf", { number: row.src })
+                        }
                         onClick={() => setPlaying(playing === row.call_id ? null : row.call_id)}
                       >
-                        {playing === row.call_id ? "■ Hide" : "▶ Play"}
+                        {playing === row.call_id ? `■ ${t("callLog.hide")}` : `▶ ${t("callLog.play")}`}
                       </button>
                     ) : (
                       <span className="muted">—</span>
@@ -265,7 +287,7 @@ export default function CallLogPage() {
                   <tr className="player-row">
                     <td colSpan={columns.length + 1}>
                       <audio controls autoPlay preload="metadata" src={row.recording} data-testid="recording-player">
-                        <a href={row.recording}>Download the recording</a>
+                        <a href={row.recording}>{t("callLog.download")}</a>
                       </audio>
                     </td>
                   </tr>
@@ -275,7 +297,7 @@ export default function CallLogPage() {
             {!loading && rows.length === 0 && (
               <tr>
                 <td colSpan={columns.length + 1} className="empty">
-                  No calls match these filters.
+                  {t("callLog.empty")}
                 </td>
               </tr>
             )}
@@ -288,21 +310,21 @@ export default function CallLogPage() {
           disabled={cursors.length <= 1 || loading}
           onClick={() => setCursors((c) => c.slice(0, -1))}
         >
-          ← Newer
+          ← {t("callLog.newer")}
         </button>
         <span className="muted">
-          Page {cursors.length}
-          {loadedAt ? ` · updated ${loadedAt.toLocaleTimeString("en-GB")}` : ""}
+          {t("callLog.page", { page: cursors.length })}
+          {loadedAt ? ` · ${t("callLog.updatedAt", { time: loadedAt.toLocaleTimeString(intlLocale()) })}` : ""}
         </span>
         <button
           type="button"
           disabled={!nextCursor || loading}
           onClick={() => setCursors((c) => [...c, nextCursor])}
         >
-          Older →
+          {t("callLog.older")} →
         </button>
         <label className="inline">
-          Rows
+          {t("callLog.rows")}
           <select
             value={pageSize}
             onChange={(e) => {

@@ -1,5 +1,7 @@
 /** Clients: search, profile (view, edit, timeline), new client, merge with a side-by-side preview. */
 import { useEffect, useState, type FormEvent } from "react";
+import type { TFunction } from "i18next";
+import { useTranslation } from "react-i18next";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom";
 import {
   clients,
@@ -15,11 +17,12 @@ import {
 import ClientPicker from "../components/ClientPicker";
 import NotificationList from "../components/NotificationList";
 import CallButton from "../components/CallButton";
-import { dateIn, dateTime, meetingMethodLabel, phone } from "../format";
+import { calendarDay, dateIn, dateTime, languageName, phone } from "../format";
 import { can, useDirectory, usePrincipal } from "../session";
 
 export default function ClientsPage() {
   const principal = usePrincipal();
+  const { t } = useTranslation();
   const [params, setParams] = useSearchParams();
   const [query, setQuery] = useState(params.get("q") ?? "");
   const [results, setResults] = useState<Client[] | null>(null);
@@ -48,31 +51,31 @@ export default function ClientsPage() {
   return (
     <div className="page">
       <div className="page-head">
-        <h1>Clients</h1>
+        <h1>{t("clients.title")}</h1>
         {can.editClients(principal.role) && (
           <div className="actions">
             <Link className="button" to="/clients/new">
-              + New client
+              + {t("clients.newClient")}
             </Link>
             <Link className="button" to="/clients/merge">
-              Merge duplicates
+              {t("clients.mergeDuplicates")}
             </Link>
           </div>
         )}
       </div>
       <form className="searchbar" role="search" onSubmit={submit}>
         <label className="search">
-          <span className="sr-only">Search clients</span>
+          <span className="sr-only">{t("clients.search")}</span>
           <input
             type="search"
             autoFocus
-            placeholder="Name, phone (any format) or email"
+            placeholder={t("clients.searchPlaceholder")}
             value={query}
             onChange={(e) => setQuery(e.target.value)}
           />
         </label>
         <button type="submit" className="primary">
-          Search
+          {t("common.search")}
         </button>
       </form>
       {error && (
@@ -85,11 +88,11 @@ export default function ClientsPage() {
           <table className="data">
             <thead>
               <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Mobile</th>
-                <th scope="col">Other phones</th>
-                <th scope="col">Email</th>
-                <th scope="col">Date of birth</th>
+                <th scope="col">{t("client.name")}</th>
+                <th scope="col">{t("client.mobile")}</th>
+                <th scope="col">{t("client.otherPhones")}</th>
+                <th scope="col">{t("client.email")}</th>
+                <th scope="col">{t("client.dateOfBirth")}</th>
               </tr>
             </thead>
             <tbody>
@@ -101,14 +104,14 @@ export default function ClientsPage() {
                   <td>{phone(c.mobile)}</td>
                   <td>{c.phones.map(phone).join(", ")}</td>
                   <td>{c.email}</td>
-                  <td>{c.date_of_birth ?? ""}</td>
+                  <td>{c.date_of_birth ? calendarDay(c.date_of_birth) : ""}</td>
                 </tr>
               ))}
               {results.length === 0 && (
                 <tr>
                   <td colSpan={5} className="empty">
-                    No clients found.{" "}
-                    {can.editClients(principal.role) && <Link to="/clients/new">Add a new client</Link>}
+                    {t("clients.noneFound")}{" "}
+                    {can.editClients(principal.role) && <Link to="/clients/new">{t("clients.addNew")}</Link>}
                   </td>
                 </tr>
               )}
@@ -135,12 +138,13 @@ function ClientForm({
   const [phones, setPhones] = useState((initial.phones ?? []).join(", "));
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const { t } = useTranslation();
   const set = (change: Partial<NewClient>) => setValue({ ...value, ...change });
 
   async function submit(event: FormEvent) {
     event.preventDefault();
     if (!value.email?.trim() && !value.mobile?.trim()) {
-      setError("Give an email or a mobile number.");
+      setError(t("clients.emailOrMobile"));
       return;
     }
     setBusy(true);
@@ -167,31 +171,31 @@ function ClientForm({
     <form className="card client-form" onSubmit={submit}>
       <div className="form-row">
         <label>
-          First name *
+          {t("client.firstName")} *
           <input required value={value.first_name} onChange={(e) => set({ first_name: e.target.value })} />
         </label>
         <label>
-          Last name *
+          {t("client.lastName")} *
           <input required value={value.last_name} onChange={(e) => set({ last_name: e.target.value })} />
         </label>
       </div>
       <div className="form-row">
         <label>
-          Mobile
+          {t("client.mobile")}
           <input type="tel" value={value.mobile ?? ""} onChange={(e) => set({ mobile: e.target.value })} />
         </label>
         <label>
-          Email
+          {t("client.email")}
           <input type="email" value={value.email ?? ""} onChange={(e) => set({ email: e.target.value })} />
         </label>
       </div>
       <div className="form-row">
         <label>
-          Other phones (comma separated)
+          {t("clients.otherPhonesInput")}
           <input value={phones} onChange={(e) => setPhones(e.target.value)} />
         </label>
         <label>
-          Date of birth
+          {t("client.dateOfBirth")}
           <input
             type="date"
             value={value.date_of_birth ?? ""}
@@ -205,7 +209,7 @@ function ClientForm({
           checked={value.sms_consent ?? false}
           onChange={(e) => set({ sms_consent: e.target.checked })}
         />
-        Agrees to SMS notifications
+        {t("clients.smsConsent")}
       </label>
       <label className="check">
         <input
@@ -213,13 +217,13 @@ function ClientForm({
           checked={value.email_consent ?? true}
           onChange={(e) => set({ email_consent: e.target.checked })}
         />
-        Email notifications (off once they unsubscribe)
+        {t("clients.emailConsent")}
       </label>
       <label className="inline">
-        Notification language
+        {t("clients.notificationLanguage")}
         <select value={value.language ?? "ru"} onChange={(e) => set({ language: e.target.value as NewClient["language"] })}>
-          <option value="ru">Russian</option>
-          <option value="en">English</option>
+          <option value="ru">{languageName("ru")}</option>
+          <option value="en">{languageName("en")}</option>
         </select>
       </label>
       {error && (
@@ -230,7 +234,7 @@ function ClientForm({
       <div className="form-actions">
         {onCancel && (
           <button type="button" onClick={onCancel}>
-            Cancel
+            {t("common.cancel")}
           </button>
         )}
         <button className="primary" type="submit" disabled={busy}>
@@ -244,12 +248,13 @@ function ClientForm({
 export function NewClientPage() {
   const navigate = useNavigate();
   const [params] = useSearchParams();
+  const { t } = useTranslation();
   return (
     <div className="page narrow">
-      <h1>New client</h1>
+      <h1>{t("clients.newClient")}</h1>
       <ClientForm
         initial={{ first_name: "", last_name: "", email: "", mobile: params.get("phone") ?? "", sms_consent: false }}
-        submitLabel="Create client"
+        submitLabel={t("clients.create")}
         onSubmit={async (value) => {
           const created = await clients.create(value);
           navigate(`/clients/${encodeURIComponent(created.client_id)}`);
@@ -259,16 +264,17 @@ export function NewClientPage() {
   );
 }
 
-function appointmentEntry(a: Appointment): TimelineEntry {
+function appointmentEntry(a: Appointment, t: TFunction): TimelineEntry {
+  const what = { service: a.service_name, practitioner: a.practitioner_name };
   return {
     kind: "appointment",
     at: a.starts_at,
     time_zone: a.time_zone,
-    title: `${a.status === "cancelled" ? "Cancelled: " : ""}${a.service_name} with ${a.practitioner_name}`,
+    title: a.status === "cancelled" ? t("timeline.cancelledWith", what) : t("timeline.serviceWith", what),
     detail: [
       a.clinic_name,
-      meetingMethodLabel[a.meeting_method] ?? a.meeting_method,
-      a.call_center_name ? `booked by ${a.call_center_name}` : "",
+      t(`meetingMethod.${a.meeting_method}`),
+      a.call_center_name ? t("timeline.bookedBy", { callCenter: a.call_center_name }) : "",
       a.cancellation_reason ?? "",
     ]
       .filter(Boolean)
@@ -280,9 +286,10 @@ export function ClientProfilePage() {
   const { clientId = "" } = useParams();
   const principal = usePrincipal();
   const navigate = useNavigate();
+  const { t } = useTranslation();
   const [profile, setProfile] = useState<ClientProfile | null>(null);
   const [touches, setTouches] = useState<TimelineEntry[] | null>(null);
-  const [touchesNote, setTouchesNote] = useState<string | null>(null);
+  const [touchesFailed, setTouchesFailed] = useState(false);
   const [editing, setEditing] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [version, setVersion] = useState(0);
@@ -300,11 +307,11 @@ export function ClientProfilePage() {
       .touches(clientId)
       .then((t) => {
         setTouches(t);
-        setTouchesNote(null);
+        setTouchesFailed(false);
       })
       .catch(() => {
         setTouches([]);
-        setTouchesNote("Call history is unavailable right now.");
+        setTouchesFailed(true);
       });
   }, [clientId, version]);
 
@@ -317,12 +324,12 @@ export function ClientProfilePage() {
       </div>
     );
   }
-  if (!profile) return <div className="page">Loading…</div>;
+  if (!profile) return <div className="page">{t("common.loading")}</div>;
 
   const timeline = [
     ...(touches ?? []),
-    ...profile.upcoming.map(appointmentEntry),
-    ...profile.past.map(appointmentEntry),
+    ...profile.upcoming.map((a) => appointmentEntry(a, t)),
+    ...profile.past.map((a) => appointmentEntry(a, t)),
   ].sort((a, b) => b.at.localeCompare(a.at));
 
   return (
@@ -332,16 +339,16 @@ export function ClientProfilePage() {
         <div className="actions">
           {can.book(principal.role) && (
             <Link className="button primary" to={`/booking?client_id=${encodeURIComponent(profile.client_id)}`}>
-              Book appointment
+              {t("common.bookAppointment")}
             </Link>
           )}
           {can.editClients(principal.role) && !editing && (
             <>
               <button type="button" onClick={() => setEditing(true)}>
-                Edit
+                {t("clients.edit")}
               </button>
               <Link className="button" to={`/clients/merge?primary=${encodeURIComponent(profile.client_id)}`}>
-                Merge a duplicate
+                {t("clients.mergeADuplicate")}
               </Link>
             </>
           )}
@@ -361,7 +368,7 @@ export function ClientProfilePage() {
               date_of_birth: profile.date_of_birth,
               phones: profile.phones,
             }}
-            submitLabel="Save changes"
+            submitLabel={t("clients.saveChanges")}
             onCancel={() => setEditing(false)}
             onSubmit={async (value) => {
               await clients.update(profile.client_id, value);
@@ -370,13 +377,13 @@ export function ClientProfilePage() {
             }}
           />
         ) : (
-          <section className="card" aria-label="Profile">
+          <section className="card" aria-label={t("clients.profile")}>
             <dl className="facts">
-              <dt>Mobile</dt>
+              <dt>{t("client.mobile")}</dt>
               <dd>
                 {phone(profile.mobile) || "—"} <CallButton number={profile.mobile} />
               </dd>
-              <dt>Other phones</dt>
+              <dt>{t("client.otherPhones")}</dt>
               <dd>
                 {profile.phones.length === 0
                   ? "—"
@@ -386,28 +393,30 @@ export function ClientProfilePage() {
                       </span>
                     ))}
               </dd>
-              <dt>Email</dt>
+              <dt>{t("client.email")}</dt>
               <dd>{profile.email ?? "—"}</dd>
-              <dt>Date of birth</dt>
-              <dd>{profile.date_of_birth ?? "—"}</dd>
-              <dt>SMS</dt>
-              <dd>{profile.sms_consent ? "agrees" : "no"}</dd>
-              <dt>Email notifications</dt>
-              <dd>{profile.email_consent === false ? "unsubscribed" : profile.email ? "yes" : "—"}</dd>
-              <dt>Language</dt>
-              <dd>{profile.language === "en" ? "English" : "Russian"}</dd>
+              <dt>{t("client.dateOfBirth")}</dt>
+              <dd>{profile.date_of_birth ? calendarDay(profile.date_of_birth) : "—"}</dd>
+              <dt>{t("client.sms")}</dt>
+              <dd>{profile.sms_consent ? t("client.agrees") : t("common.no")}</dd>
+              <dt>{t("client.emailNotifications")}</dt>
+              <dd>
+                {profile.email_consent === false ? t("client.unsubscribed") : profile.email ? t("common.yes") : "—"}
+              </dd>
+              <dt>{t("client.language")}</dt>
+              <dd>{languageName(profile.language ?? "ru")}</dd>
             </dl>
           </section>
         )}
         <section className="card" aria-labelledby="upcoming-title">
-          <h2 id="upcoming-title">Upcoming appointments</h2>
-          {profile.upcoming.length === 0 && <p className="muted">None.</p>}
+          <h2 id="upcoming-title">{t("clients.upcoming")}</h2>
+          {profile.upcoming.length === 0 && <p className="muted">{t("common.none")}</p>}
           <ul className="plain">
             {profile.upcoming.map((a) => (
               <li key={a.appointment_id} className={a.editable ? "" : "foreign"}>
                 <strong>{dateTime(a.starts_at, a.time_zone)}</strong> {a.service_name} · {a.practitioner_name} ·{" "}
                 {a.clinic_name}
-                {!a.editable && <span className="muted small"> · {a.call_center_name} (read only)</span>}
+                {!a.editable && <span className="muted small"> · {t("clients.readOnlyBy", { callCenter: a.call_center_name })}</span>}
                 {a.editable && (
                   <button
                     type="button"
@@ -416,7 +425,7 @@ export function ClientProfilePage() {
                       navigate(`/booking?clinic_id=${a.clinic_id}&date=${dateIn(a.starts_at, a.time_zone)}`)
                     }
                   >
-                    open in calendar
+                    {t("clients.openInCalendar")}
                   </button>
                 )}
               </li>
@@ -425,7 +434,7 @@ export function ClientProfilePage() {
         </section>
       </div>
       <section className="card" aria-labelledby="notifications-title">
-        <h2 id="notifications-title">Notifications</h2>
+        <h2 id="notifications-title">{t("booking.notifications")}</h2>
         <NotificationList
           load={() => notifications.forClient(profile.client_id)}
           timeZone={chainZone}
@@ -433,36 +442,36 @@ export function ClientProfilePage() {
         />
       </section>
       <section className="card" aria-labelledby="timeline-title">
-        <h2 id="timeline-title">Timeline</h2>
-        {touchesNote && <p className="muted small">{touchesNote}</p>}
+        <h2 id="timeline-title">{t("timeline.title")}</h2>
+        {touchesFailed && <p className="muted small">{t("clients.callHistoryUnavailable")}</p>}
         <ol className="timeline">
           {timeline.map((entry, i) => (
             <li key={i} className={`tl tl-${entry.kind}`}>
               <span className="tl-at">{entry.at ? dateTime(entry.at, entry.time_zone ?? chainZone) : ""}</span>
-              <span className="tl-kind">{entry.kind === "touch" ? "Call" : "Appointment"}</span>
+              <span className="tl-kind">{entry.kind === "touch" ? t("timeline.call") : t("timeline.appointment")}</span>
               <span className="tl-title">{entry.title}</span>
               <span className="muted small">{entry.detail}</span>
             </li>
           ))}
-          {timeline.length === 0 && <li className="muted">Nothing yet.</li>}
+          {timeline.length === 0 && <li className="muted">{t("timeline.nothingYet")}</li>}
         </ol>
       </section>
     </div>
   );
 }
 
-const PREVIEW_FIELDS: [string, string][] = [
-  ["display_name", "Name"],
-  ["mobile", "Mobile"],
-  ["phones", "Other phones"],
-  ["email", "Email"],
-  ["date_of_birth", "Date of birth"],
-  ["sms_consent", "SMS"],
-];
+const PREVIEW_FIELDS = [
+  ["display_name", "client.name"],
+  ["mobile", "client.mobile"],
+  ["phones", "client.otherPhones"],
+  ["email", "client.email"],
+  ["date_of_birth", "client.dateOfBirth"],
+  ["sms_consent", "client.sms"],
+] as const;
 
-function show(value: unknown): string {
+function show(value: unknown, t: TFunction): string {
   if (Array.isArray(value)) return value.map((v) => phone(String(v))).join(", ");
-  if (typeof value === "boolean") return value ? "agrees" : "no";
+  if (typeof value === "boolean") return value ? t("client.agrees") : t("common.no");
   if (value === null || value === undefined || value === "") return "—";
   return typeof value === "string" ? phone(value) : String(value);
 }
@@ -474,6 +483,7 @@ export function MergeClientsPage() {
   const [duplicate, setDuplicate] = useState<Client | null>(null);
   const [preview, setPreview] = useState<MergePreview | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const { t } = useTranslation();
 
   useEffect(() => {
     const id = params.get("primary");
@@ -504,35 +514,35 @@ export function MergeClientsPage() {
 
   return (
     <div className="page">
-      <h1>Merge duplicate clients</h1>
+      <h1>{t("merge.title")}</h1>
       <p className="muted">
-        The primary record stays; the duplicate's appointments, phones and missing details move to it.
+        {t("merge.explain")}
       </p>
       <div className="merge-pick">
         <section className="card">
-          <h2>Primary (kept)</h2>
+          <h2>{t("merge.primaryKept")}</h2>
           {primary ? (
             <p>
               <strong>{primary.display_name}</strong>{" "}
               <button type="button" className="link" onClick={() => setPrimary(null)}>
-                change
+                {t("merge.change")}
               </button>
             </p>
           ) : (
-            <ClientPicker label="Find the primary client" onPick={setPrimary} exclude={duplicate ? [duplicate.client_id] : []} />
+            <ClientPicker label={t("merge.findPrimary")} onPick={setPrimary} exclude={duplicate ? [duplicate.client_id] : []} />
           )}
         </section>
         <section className="card">
-          <h2>Duplicate (merged in)</h2>
+          <h2>{t("merge.duplicateMerged")}</h2>
           {duplicate ? (
             <p>
               <strong>{duplicate.display_name}</strong>{" "}
               <button type="button" className="link" onClick={() => setDuplicate(null)}>
-                change
+                {t("merge.change")}
               </button>
             </p>
           ) : (
-            <ClientPicker label="Find the duplicate" onPick={setDuplicate} exclude={primary ? [primary.client_id] : []} />
+            <ClientPicker label={t("merge.findDuplicate")} onPick={setDuplicate} exclude={primary ? [primary.client_id] : []} />
           )}
         </section>
       </div>
@@ -543,25 +553,25 @@ export function MergeClientsPage() {
       )}
       {preview && (
         <section className="card" aria-labelledby="preview-title">
-          <h2 id="preview-title">Preview</h2>
+          <h2 id="preview-title">{t("merge.preview")}</h2>
           <div className="table-wrap">
             <table className="data merge-preview">
               <thead>
                 <tr>
                   <th scope="col" />
-                  <th scope="col">Primary</th>
-                  <th scope="col">Duplicate</th>
-                  <th scope="col">After merge</th>
+                  <th scope="col">{t("merge.primary")}</th>
+                  <th scope="col">{t("merge.duplicate")}</th>
+                  <th scope="col">{t("merge.after")}</th>
                 </tr>
               </thead>
               <tbody>
                 {PREVIEW_FIELDS.map(([key, label]) => (
                   <tr key={key}>
-                    <th scope="row">{label}</th>
-                    <td>{show(preview.primary[key])}</td>
-                    <td>{show(preview.duplicate[key])}</td>
-                    <td className={show(preview.result[key]) !== show(preview.primary[key]) ? "changed" : undefined}>
-                      {show(preview.result[key])}
+                    <th scope="row">{t(label)}</th>
+                    <td>{show(preview.primary[key], t)}</td>
+                    <td>{show(preview.duplicate[key], t)}</td>
+                    <td className={show(preview.result[key], t) !== show(preview.primary[key], t) ? "changed" : undefined}>
+                      {show(preview.result[key], t)}
                     </td>
                   </tr>
                 ))}
@@ -569,12 +579,14 @@ export function MergeClientsPage() {
             </table>
           </div>
           <p>
-            {String(preview.appointments_to_move ?? 0)} appointment(s) and {String(preview.attendances_to_move ?? 0)}{" "}
-            attendance(s) move to the primary.
+            {t("merge.moves", {
+              appointments: t("merge.appointments", { count: Number(preview.appointments_to_move ?? 0) }),
+              attendances: t("merge.attendances", { count: Number(preview.attendances_to_move ?? 0) }),
+            })}
           </p>
           <div className="form-actions">
             <button type="button" className="primary" onClick={() => void merge()}>
-              Merge into {primary?.display_name}
+              {t("merge.mergeInto", { name: primary?.display_name })}
             </button>
           </div>
         </section>

@@ -1,5 +1,6 @@
 /** A lead (an unknown caller crm-touch keeps by number): details, calls, and turning it into a booking. */
 import { useEffect, useState } from "react";
+import { useTranslation } from "react-i18next";
 import { Link, Navigate, useParams } from "react-router-dom";
 import { crm, type ContactView, type TimelineEntry } from "../api";
 import { dateTime, phone } from "../format";
@@ -8,6 +9,7 @@ import { can, useDirectory, usePrincipal } from "../session";
 export default function LeadPage() {
   const { contactId = "" } = useParams();
   const principal = usePrincipal();
+  const { t } = useTranslation();
   const zone = useDirectory().clinics[0]?.time_zone ?? "UTC";
   const [contact, setContact] = useState<ContactView | null>(null);
   const [timeline, setTimeline] = useState<TimelineEntry[]>([]);
@@ -33,7 +35,7 @@ export default function LeadPage() {
       </div>
     );
   }
-  if (!contact) return <div className="page">Loading…</div>;
+  if (!contact) return <div className="page">{t("common.loading")}</div>;
   // A lead that booked became a client: show the client instead.
   if (contact.merged_into) return <Navigate to={`/clients/${encodeURIComponent(contact.merged_into)}`} replace />;
   const number = contact.phones[0] ?? "";
@@ -41,39 +43,39 @@ export default function LeadPage() {
     <div className="page">
       <div className="page-head">
         <h1>
-          {contact.display_name} <span className="badge badge-lead">Lead</span>
+          {contact.display_name} <span className="badge badge-lead">{t("contact.lead")}</span>
         </h1>
         {can.book(principal.role) && (
           <div className="actions">
             <Link className="button primary" to={`/booking?phone=${encodeURIComponent(number)}`}>
-              Book appointment
+              {t("common.bookAppointment")}
             </Link>
             <Link className="button" to={`/clients/new?phone=${encodeURIComponent(number)}`}>
-              Register as client
+              {t("lead.register")}
             </Link>
           </div>
         )}
       </div>
       <section className="card">
         <dl className="facts">
-          <dt>Numbers</dt>
+          <dt>{t("lead.numbers")}</dt>
           <dd>{contact.phones.map(phone).join(", ") || "—"}</dd>
-          <dt>Status</dt>
+          <dt>{t("lead.status")}</dt>
           <dd>{contact.status || "—"}</dd>
         </dl>
       </section>
       <section className="card" aria-labelledby="lead-timeline">
-        <h2 id="lead-timeline">Timeline</h2>
+        <h2 id="lead-timeline">{t("timeline.title")}</h2>
         <ol className="timeline">
           {timeline.map((entry, i) => (
             <li key={i} className={`tl tl-${entry.kind}`}>
               <span className="tl-at">{dateTime(entry.at, zone)}</span>
-              <span className="tl-kind">{entry.kind === "touch" ? "Call" : "Appointment"}</span>
+              <span className="tl-kind">{entry.kind === "touch" ? t("timeline.call") : t("timeline.appointment")}</span>
               <span className="tl-title">{entry.title}</span>
               <span className="muted small">{entry.detail}</span>
             </li>
           ))}
-          {timeline.length === 0 && <li className="muted">Nothing yet.</li>}
+          {timeline.length === 0 && <li className="muted">{t("timeline.nothingYet")}</li>}
         </ol>
       </section>
     </div>

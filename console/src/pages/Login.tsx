@@ -1,4 +1,5 @@
 import { useState, type FormEvent } from "react";
+import { useTranslation } from "react-i18next";
 import { useNavigate, useSearchParams } from "react-router-dom";
 import { ApiError } from "../api";
 import { useSession } from "../session";
@@ -11,6 +12,7 @@ export default function LoginPage() {
   const [busy, setBusy] = useState(false);
   const [params] = useSearchParams();
   const navigate = useNavigate();
+  const { t } = useTranslation();
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -21,7 +23,7 @@ export default function LoginPage() {
       const next = params.get("next");
       navigate(next && next.startsWith("/") && !next.startsWith("/login") ? next : "/", { replace: true });
     } catch (e) {
-      setError(e instanceof ApiError && e.status === 401 ? "Wrong username or password." : (e as Error).message);
+      setError(e instanceof ApiError && e.status === 401 ? t("login.wrongPassword") : (e as Error).message);
     } finally {
       setBusy(false);
     }
@@ -31,9 +33,9 @@ export default function LoginPage() {
     <div className="login-wrap">
       <form className="login card" onSubmit={submit} aria-labelledby="login-title">
         <h1 id="login-title">Switchboard</h1>
-        <p className="muted">Sign in to the operator console</p>
+        <p className="muted">{t("login.subtitle")}</p>
         <label>
-          Username
+          {t("login.username")}
           <input
             name="username"
             autoComplete="username"
@@ -44,7 +46,7 @@ export default function LoginPage() {
           />
         </label>
         <label>
-          Password
+          {t("login.password")}
           <input
             name="password"
             type="password"
@@ -60,7 +62,7 @@ export default function LoginPage() {
           </p>
         )}
         <button className="primary" type="submit" disabled={busy}>
-          {busy ? "Signing in…" : "Sign in"}
+          {busy ? t("login.signingIn") : t("login.signIn")}
         </button>
       </form>
     </div>

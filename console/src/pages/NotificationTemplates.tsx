@@ -1,6 +1,7 @@
 /** Settings › Notifications (admin): per clinic, the reminder's lead time and every message
  * template (event × channel × language), edited with a preview rendered by booking. */
 import { useEffect, useMemo, useState } from "react";
+import { Trans, useTranslation } from "react-i18next";
 import {
   directory,
   notifications,
@@ -9,25 +10,16 @@ import {
   type NotificationChannel,
   type NotificationKind,
 } from "../api";
+import { languageName } from "../format";
 import { useDirectory } from "../session";
 
-const KINDS: { value: NotificationKind; label: string }[] = [
-  { value: "booked", label: "Booked" },
-  { value: "rescheduled", label: "Rescheduled" },
-  { value: "cancelled", label: "Cancelled" },
-  { value: "reminder", label: "Reminder" },
-];
-const CHANNELS: { value: NotificationChannel; label: string }[] = [
-  { value: "email", label: "Email" },
-  { value: "sms", label: "SMS" },
-];
-const LANGUAGES: { value: Language; label: string }[] = [
-  { value: "ru", label: "Russian" },
-  { value: "en", label: "English" },
-];
+const KINDS: NotificationKind[] = ["booked", "rescheduled", "cancelled", "reminder"];
+const CHANNELS: NotificationChannel[] = ["email", "sms"];
+const LANGUAGES: Language[] = ["ru", "en"];
 
 export default function NotificationTemplates() {
   const dir = useDirectory();
+  const { t } = useTranslation();
   const [clinicId, setClinicId] = useState("");
   const [data, setData] = useState<ClinicTemplates | null>(null);
   const [kind, setKind] = useState<NotificationKind>("booked");
@@ -87,7 +79,7 @@ export default function NotificationTemplates() {
   async function save() {
     try {
       setData(await notifications.saveTemplate(clinicId, key, { subject, body }));
-      setNotice({ ok: true, text: "Template saved." });
+      setNotice({ ok: true, text: t("templates.saved") });
     } catch (e) {
       setNotice({ ok: false, text: (e as Error).message });
     }
@@ -101,7 +93,7 @@ export default function NotificationTemplates() {
         setBody(current.default_body);
       }
       setPreview(null);
-      setNotice({ ok: true, text: "Back to the built-in template." });
+      setNotice({ ok: true, text: t("templates.reset") });
     } catch (e) {
       setNotice({ ok: false, text: (e as Error).message });
     }
@@ -110,12 +102,12 @@ export default function NotificationTemplates() {
   async function saveHours() {
     const value = Number(hours);
     if (!/^\d+$/.test(hours.trim()) || value > 336) {
-      setNotice({ ok: false, text: "Reminder hours are a whole number from 0 to 336." });
+      setNotice({ ok: false, text: t("templates.hoursInvalid") });
       return;
     }
     try {
       await directory.updateClinic(clinicId, { reminder_hours_before: value });
-      setNotice({ ok: true, text: value ? `Reminders go out ${value} h before each visit.` : "No reminders at this clinic." });
+      setNotice({ ok: true, text: value ? t("templates.remindersAt", { count: value }) : t("templates.noReminders") });
     } catch (e) {
       setNotice({ ok: false, text: (e as Error).message });
     }
@@ -123,10 +115,10 @@ export default function NotificationTemplates() {
 
   return (
     <section className="card template-editor" aria-labelledby="templates-title">
-      <h2 id="templates-title">Patient notifications</h2>
+      <h2 id="templates-title">{t("templates.title")}</h2>
       <div className="form-row">
         <label>
-          Clinic
+          {t("templates.clinic")}
           <select value={clinicId} onChange={(e) => setClinicId(e.target.value)}>
             {dir.clinics.map((c) => (
               <option key={c.clinic_id} value={c.clinic_id}>
@@ -136,70 +128,74 @@ export default function NotificationTemplates() {
           </select>
         </label>
         <label>
-          Reminder (hours before the visit, 0 = none)
+          {t("templates.reminderHours")}
           <span className="inline-form">
             <input value={hours} inputMode="numeric" size={4} onChange={(e) => setHours(e.target.value)} />
             <button type="button" onClick={() => void saveHours()}>
-              Save reminder
+              {t("templates.saveReminder")}
             </button>
           </span>
         </label>
       </div>
       <div className="form-row">
         <label>
-          Event
+          {t("templates.event")}
           <select value={kind} onChange={(e) => setKind(e.target.value as NotificationKind)}>
             {KINDS.map((k) => (
-              <option key={k.value} value={k.value}>
-                {k.label}
+              <option key={k} value={k}>
+                {t(`templates.kind.${k}`)}
               </option>
             ))}
           </select>
         </label>
         <label>
-          Channel
+          {t("notifications.channel")}
           <select value={channel} onChange={(e) => setChannel(e.target.value as NotificationChannel)}>
             {CHANNELS.map((c) => (
-              <option key={c.value} value={c.value}>
-                {c.label}
+              <option key={c} value={c}>
+                {t(`channel.${c}`)}
               </option>
             ))}
           </select>
         </label>
         <label>
-          Language
+          {t("templates.language")}
           <select value={language} onChange={(e) => setLanguage(e.target.value as Language)}>
             {LANGUAGES.map((l) => (
-              <option key={l.value} value={l.value}>
-                {l.label}
+              <option key={l} value={l}>
+                {languageName(l)}
               </option>
             ))}
           </select>
         </label>
       </div>
       <p className="muted small">
-        {current?.customised ? `This clinic's own template (changed by ${current.updated_by ?? "an admin"}).` : "The built-in template."}
+        {current?.customised
+          ? current.updated_by
+            ? t("templates.customisedBy", { name: current.updated_by })
+            : t("templates.customised")
+          : t("templates.builtIn")}
       </p>
       {channel === "email" && (
         <label>
-          Subject
+          {t("templates.subject")}
           <input value={subject} onChange={(e) => setSubject(e.target.value)} />
         </label>
       )}
       <label>
-        Text
+        {t("templates.text")}
         <textarea value={body} onChange={(e) => setBody(e.target.value)} spellCheck={false} />
       </label>
       <div className="form-actions">
         <button type="button" onClick={() => void showPreview()}>
-          Preview
+          {t("templates.preview")}
         </button>
         <button type="button" className="primary" onClick={() => void save()}>
-          Save template
+          {t("templates.save")}
         </button>
         {current?.customised && (
           <button type="button" onClick={() => void reset()}>
-            Use the built-in template
+            {t("templates.useBuiltIn")}
           </button>
         )}
       </div>
@@ -209,8 +205,8 @@ export default function NotificationTemplates() {
         </p>
       )}
       {preview && (
-        <div aria-label="Preview" data-testid="template-preview">
-          <h3>Preview (a sample appointment at this clinic)</h3>
+        <div aria-label={t("templates.preview")} data-testid="template-preview">
+          <h3>{t("templates.previewTitle")}</h3>
           <div className="preview">
             {preview.subject && <strong>{preview.subject}</strong>}
             {preview.subject && "\n\n"}
@@ -220,7 +216,7 @@ export default function NotificationTemplates() {
       )}
       {data && (
         <details>
-          <summary>Variables a template may use</summary>
+          <summary>{t("templates.variables")}</summary>
           <dl className="variables">
             {Object.entries(data.variables).map(([name, what]) => (
               <div key={name} style={{ display: "contents" }}>
@@ -230,8 +226,7 @@ export default function NotificationTemplates() {
             ))}
           </dl>
           <p className="muted small">
-            Jinja2 in its sandbox: <code>{"{% if attendee_notes %}…{% endif %}"}</code> works; private notes are never
-            available. Every email gets the unsubscribe link even if the text leaves it out.
+            <Trans i18nKey="templates.sandbox" components={{ code: <code /> }} values={{ example: "{% if attendee_notes %}…{% endif %}" }} />
           </p>
         </details>
       )}

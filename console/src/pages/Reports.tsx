@@ -1,5 +1,7 @@
 /** Calls report: table and bar chart, four groupings, the call log's filters, CSV. */
 import { useEffect, useMemo, useRef, useState } from "react";
+import type { TFunction } from "i18next";
+import { useTranslation } from "react-i18next";
 import {
   BarController,
   BarElement,
@@ -11,26 +13,15 @@ import {
 } from "chart.js";
 import { analytics, type CallsReport, type ReportGrouping, type ReportRow } from "../api";
 import CallFiltersBar, { initialFilters, toCallFilters, type FilterState } from "../components/CallFiltersBar";
-import { duration } from "../format";
+import { calendarDay, calendarMonth, count as formatCount, duration } from "../format";
+import { intlLocale } from "../i18n";
 import { useDirectory, type Directory } from "../session";
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Tooltip, Legend);
 
-const GROUPINGS: { value: ReportGrouping; label: string }[] = [
-  { value: "day", label: "By days" },
-  { value: "hour", label: "By hours" },
-  { value: "employee_day", label: "By employees and days" },
-  { value: "employee_month", label: "By employees and months" },
-];
+const GROUPINGS: ReportGrouping[] = ["day", "hour", "employee_day", "employee_month"];
 
 const TYPES = ["incoming", "outgoing", "internal", "total"] as const;
-type Kind = (typeof TYPES)[number];
-const TYPE_LABEL: Record<Kind, string> = {
-  incoming: "Incoming",
-  outgoing: "Outgoing",
-  internal: "Internal",
-  total: "Total",
-};
 const COLOURS: Record<string, string> = { incoming: "#2563eb", outgoing: "#16a34a", internal: "#a855f7" };
 
 /** Reads `incoming_count`, `incoming.count` or `{incoming: {count}}` alike. */
@@ -60,11 +51,11 @@ const avgWait = (row: ReportRow) =>
   figure(row, "total", "avg_wait_seconds") ??
   figure(row, "missed", "avg_wait_seconds");
 
-function employeeOf(row: ReportRow, dir: Directory): string {
+function employeeOf(row: ReportRow, dir: Directory, t: TFunction): string {
   const name = row.employee_name ?? row.admin_name ?? row.operator_name;
   if (typeof name === "string" && name) return name;
   const id = row.admin_id ?? row.employee ?? row.admin ?? row.operator_id ?? row.employee_id;
-  return id ? dir.operatorName(String(id)) : "Unassigned";
+  return id ? dir.operatorName(String(id)) : t("reports.unassigned");
 }
 
 function hourOf(row: ReportRow): string {
@@ -75,29 +66,30 @@ function hourOf(row: ReportRow): string {
 }
 
 /** The label of a row's group: its day, hour, employee and month as they apply. */
-export function groupLabel(row: ReportRow, groupBy: ReportGrouping, dir: Directory): string {
-  const dayValue = String(row.day ?? row.date ?? "");
-  const monthValue = String(row.month ?? dayValue.slice(0, 7));
+export function groupLabel(row: ReportRow, groupBy: ReportGrouping, dir: Directory, t: TFunction): string {
+  const dayValue = calendarDay(String(row.day ?? row.date ?? "").slice(0, 10));
+  const monthValue = calendarMonth(String(row.month ?? row.day ?? row.date ?? "").slice(0, 7));
   switch (groupBy) {
     case "day":
       return dayValue;
     case "hour":
       return [row.day ?? row.date ? dayValue : "", hourOf(row)].filter(Boolean).join(" ");
     case "employee_day":
-      return `${employeeOf(row, dir)} · ${dayValue}`;
+      return `${employeeOf(row, dir, t)} · ${dayValue}`;
     case "employee_month":
-      return `${employeeOf(row, dir)} · ${monthValue}`;
+      return `${employeeOf(row, dir, t)} · ${monthValue}`;
   }
 }
 
 function ReportChart({ report, dir }: { report: CallsReport; dir: Directory }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const chart = useRef<Chart | null>(null);
+  const { t, i18n } = useTranslation();
   useEffect(() => {
     if (!canvas.current) return;
-    const labels = report.items.map((r) => groupLabel(r, report.group_by ?? "day", dir));
+    const labels = report.items.map((r) => groupLabel(r, report.group_by ?? "day", dir, t));
     const datasets = (["incoming", "outgoing", "internal"] as const).map((kind) => ({
-      label: TYPE_LABEL[kind],
+      label: t(`callType.${kind}`),
       data: report.items.map((r) => count(r, kind) ?? 0),
       backgroundColor: COLOURS[kind],
       stack: "calls",
@@ -110,10 +102,12 @@ function ReportChart({ report, dir }: { report: CallsReport; dir: Directory }) {
       options: {
         responsive: true,
         maintainAspectRatio: false,
+        // Chart.js formats the axis numbers with this locale.
+        locale: intlLocale(),
         animation: false,
         scales: {
           x: { stacked: true, ticks: { autoSkip: true, maxRotation: 60 } },
-          y: { stacked: true, beginAtZero: true, title: { display: true, text: "Calls" }, ticks: { precision: 0 } },
+          y: { stacked: true, beginAtZero: true, title: { display: true, text: t("reports.calls") }, ticks: { precision: 0 } },
         },
         plugins: { legend: { position: "top" } },
       },
@@ -122,19 +116,20 @@ function ReportChart({ report, dir }: { report: CallsReport; dir: Directory }) {
       chart.current?.destroy();
       chart.current = null;
     };
-  }, [report, dir]);
+  }, [report, dir, t, i18n.language]);
   return (
     <div className="chart-box" data-testid="report-chart" data-group-by={report.group_by}>
       <canvas
         ref={canvas}
         role="img"
-        aria-label={`Bar chart of calls ${GROUPINGS.find((g) => g.value === report.group_by)?.label.toLowerCase() ?? ""}`}
+        aria-label={t("reports.chartLabel", { grouping: t(`reports.grouping.${report.group_by ?? "day"}`) })}
       />
     </div>
   );
 }
 
 function ReportTable({ report, dir }: { report: CallsReport; dir: Directory }) {
+  const { t } = useTranslation();
   const groupBy = report.group_by ?? "day";
   const rows = report.totals ? [...report.items, report.totals] : report.items;
   return (
@@ -143,54 +138,54 @@ function ReportTable({ report, dir }: { report: CallsReport; dir: Directory }) {
         <thead>
           <tr>
             <th scope="col" rowSpan={2}>
-              {groupBy === "day" ? "Day" : groupBy === "hour" ? "Hour" : groupBy === "employee_day" ? "Employee · day" : "Employee · month"}
+              {t(`reports.groupHeader.${groupBy}`)}
             </th>
-            {TYPES.map((t) => (
-              <th scope="colgroup" colSpan={2} key={t}>
-                {TYPE_LABEL[t]}
+            {TYPES.map((kind) => (
+              <th scope="colgroup" colSpan={2} key={kind}>
+                {t(kind === "total" ? "reports.total" : `callType.${kind}`)}
               </th>
             ))}
             <th scope="colgroup" colSpan={2}>
-              Missed
+              {t("reports.missed")}
             </th>
           </tr>
           <tr>
-            {TYPES.map((t) => [
-              <th scope="col" className="num" key={`${t}-n`}>
-                Calls
+            {TYPES.map((kind) => [
+              <th scope="col" className="num" key={`${kind}-n`}>
+                {t("reports.calls")}
               </th>,
-              <th scope="col" className="num" key={`${t}-t`}>
-                Avg talk
+              <th scope="col" className="num" key={`${kind}-t`}>
+                {t("reports.avgTalk")}
               </th>,
             ])}
             <th scope="col" className="num">
-              Calls
+              {t("reports.calls")}
             </th>
             <th scope="col" className="num">
-              Avg wait
+              {t("reports.avgWait")}
             </th>
           </tr>
         </thead>
         <tbody>
           {rows.map((row, i) => (
             <tr key={i} className={report.totals && i === rows.length - 1 ? "totals" : undefined}>
-              <th scope="row">{report.totals && i === rows.length - 1 ? "Total" : groupLabel(row, groupBy, dir)}</th>
-              {TYPES.map((t) => [
-                <td className="num" key={`${t}-n`}>
-                  {count(row, t) ?? ""}
+              <th scope="row">{report.totals && i === rows.length - 1 ? t("reports.total") : groupLabel(row, groupBy, dir, t)}</th>
+              {TYPES.map((kind) => [
+                <td className="num" key={`${kind}-n`}>
+                  {formatCount(count(row, kind))}
                 </td>,
-                <td className="num" key={`${t}-t`}>
-                  {duration(avgTalk(row, t))}
+                <td className="num" key={`${kind}-t`}>
+                  {duration(avgTalk(row, kind))}
                 </td>,
               ])}
-              <td className="num">{missed(row) ?? ""}</td>
+              <td className="num">{formatCount(missed(row))}</td>
               <td className="num">{duration(avgWait(row))}</td>
             </tr>
           ))}
           {rows.length === 0 && (
             <tr>
               <td colSpan={11} className="empty">
-                No calls in this period.
+                {t("reports.empty")}
               </td>
             </tr>
           )}
@@ -202,6 +197,7 @@ function ReportTable({ report, dir }: { report: CallsReport; dir: Directory }) {
 
 export default function ReportsPage() {
   const dir = useDirectory();
+  const { t } = useTranslation();
   const zone = dir.clinics[0]?.time_zone ?? "UTC";
   const [groupBy, setGroupBy] = useState<ReportGrouping>("day");
   const [view, setView] = useState<"table" | "chart">("table");
@@ -235,25 +231,25 @@ export default function ReportsPage() {
   return (
     <div className="page">
       <div className="page-head">
-        <h1>Calls report</h1>
+        <h1>{t("reports.title")}</h1>
         <div className="actions">
-          <div className="segmented" role="group" aria-label="View">
+          <div className="segmented" role="group" aria-label={t("reports.view")}>
             <button type="button" aria-pressed={view === "table"} onClick={() => setView("table")}>
-              Table
+              {t("reports.table")}
             </button>
             <button type="button" aria-pressed={view === "chart"} onClick={() => setView("chart")}>
-              Chart
+              {t("reports.chart")}
             </button>
           </div>
           <a className="button" href={analytics.reportCsvUrl(groupBy, apiFilters)} download={`calls-report-${groupBy}.csv`}>
-            Export CSV
+            {t("common.exportCsv")}
           </a>
         </div>
       </div>
-      <div className="segmented groupings" role="group" aria-label="Group by">
+      <div className="segmented groupings" role="group" aria-label={t("reports.groupBy")}>
         {GROUPINGS.map((g) => (
-          <button key={g.value} type="button" aria-pressed={groupBy === g.value} onClick={() => setGroupBy(g.value)}>
-            {g.label}
+          <button key={g} type="button" aria-pressed={groupBy === g} onClick={() => setGroupBy(g)}>
+            {t(`reports.grouping.${g}`)}
           </button>
         ))}
       </div>

@@ -1,6 +1,8 @@
 /** Settings (admin): Calltouch and Callmarker, the chain's numbers and extensions by clinic,
  * operators' extensions, cancellation reasons, patient notification templates. */
 import { useEffect, useMemo, useState, type FormEvent } from "react";
+import type { TFunction } from "i18next";
+import { useTranslation } from "react-i18next";
 import {
   directory,
   fieldErrors,
@@ -9,7 +11,6 @@ import {
   type IntegrationUpdate,
   type Operator,
 } from "../api";
-import { roleLabel } from "../format";
 import NotificationTemplates from "./NotificationTemplates";
 import TelephonyDirectory from "./TelephonyDirectory";
 import { useDirectory } from "../session";
@@ -30,14 +31,7 @@ interface IntegrationForm {
 type Field = keyof IntegrationForm;
 type Errors = Partial<Record<Field, string>>;
 
-const FIELD_LABEL: Record<Field, string> = {
-  enabled: "Enabled",
-  call_data_url: "Call Data URL",
-  request_data_url: "Request Data URL",
-  integration_id: "ID",
-  token: "Token",
-  time_lag_minutes: "Time lag (minutes)",
-};
+const FIELDS: Field[] = ["enabled", "call_data_url", "request_data_url", "integration_id", "token", "time_lag_minutes"];
 
 function isUrl(text: string): boolean {
   try {
@@ -49,26 +43,26 @@ function isUrl(text: string): boolean {
 }
 
 /** The form's rules: every field is mandatory when the integration is enabled. */
-export function validateIntegration(form: IntegrationForm, name: string, tokenSet: boolean): Errors {
+export function validateIntegration(form: IntegrationForm, name: string, tokenSet: boolean, t: TFunction): Errors {
   const errors: Errors = {};
   const required = (field: Field) => {
     if (form.enabled && !String(form[field]).trim()) {
-      errors[field] = `${FIELD_LABEL[field]} is required when ${name} is enabled.`;
+      errors[field] = t("integration.required", { field: t(`integration.field.${field}`), name });
     }
   };
   for (const field of ["call_data_url", "request_data_url"] as const) {
     required(field);
     const value = form[field].trim();
-    if (value && !isUrl(value)) errors[field] = `${FIELD_LABEL[field]} must be a full http:// or https:// address.`;
+    if (value && !isUrl(value)) errors[field] = t("integration.notUrl", { field: t(`integration.field.${field}`) });
   }
   required("integration_id");
   if (form.enabled && !form.token.trim() && !tokenSet) {
-    errors.token = `Token is required when ${name} is enabled.`;
+    errors.token = t("integration.required", { field: t("integration.field.token"), name });
   }
   required("time_lag_minutes");
   const lag = form.time_lag_minutes.trim();
-  if (lag && !/^[-+]?\d+$/.test(lag)) errors.time_lag_minutes = "Time lag must be a whole number of minutes.";
-  else if (lag && Math.abs(Number(lag)) > 1440) errors.time_lag_minutes = "Time lag must be within ±1440 minutes.";
+  if (lag && !/^[-+]?\d+$/.test(lag)) errors.time_lag_minutes = t("integration.lagNotWhole");
+  else if (lag && Math.abs(Number(lag)) > 1440) errors.time_lag_minutes = t("integration.lagTooBig");
   return errors;
 }
 
@@ -76,7 +70,7 @@ export function validateIntegration(form: IntegrationForm, name: string, tokenSe
 function serverErrors(error: unknown): Errors {
   const out: Errors = {};
   for (const [field, message] of Object.entries(fieldErrors(error))) {
-    if (field in FIELD_LABEL) out[field as Field] = message;
+    if ((FIELDS as string[]).includes(field)) out[field as Field] = message;
   }
   return out;
 }
@@ -96,6 +90,7 @@ function IntegrationSettingsForm({ kind, name }: { kind: IntegrationKind; name: 
   const [busy, setBusy] = useState(false);
   // The form stays disabled until the current settings are read, so nothing typed is lost.
   const [loaded, setLoaded] = useState(false);
+  const { t } = useTranslation();
 
   useEffect(() => {
     telephony
@@ -111,7 +106,7 @@ function IntegrationSettingsForm({ kind, name }: { kind: IntegrationKind; name: 
         });
         setTokenSet(Boolean(s.token_set));
       })
-      .catch((e: Error) => setNotice({ kind: "info", text: `Current settings could not be read: ${e.message}` }))
+      .catch((e: Error) => setNotice({ kind: "info", text: t("integration.unreadable", { error: e.message }) }))
       .finally(() => setLoaded(true));
   }, [kind]);
 
@@ -119,15 +114,15 @@ function IntegrationSettingsForm({ kind, name }: { kind: IntegrationKind; name: 
     const next = { ...form, ...change };
     setForm(next);
     // Once the operator has tried to save, errors follow the edits as they happen.
-    if (Object.keys(errors).length) setErrors(validateIntegration(next, name, tokenSet));
+    if (Object.keys(errors).length) setErrors(validateIntegration(next, name, tokenSet, t));
   };
 
   async function save(event: FormEvent) {
     event.preventDefault();
-    const found = validateIntegration(form, name, tokenSet);
+    const found = validateIntegration(form, name, tokenSet, t);
     setErrors(found);
     if (Object.keys(found).length) {
-      setNotice({ kind: "error", text: "Fix the highlighted fields." });
+      setNotice({ kind: "error", text: t("integration.fixFields") });
       return;
     }
     const body: IntegrationUpdate = {
@@ -143,7 +138,7 @@ function IntegrationSettingsForm({ kind, name }: { kind: IntegrationKind; name: 
       await telephony.saveIntegration(kind, body);
       if (body.token) setTokenSet(true);
       setForm({ ...form, token: "" });
-      setNotice({ kind: "ok", text: `${name} settings saved.` });
+      setNotice({ kind: "ok", text: t("integration.saved", { name }) });
     } catch (e) {
       setErrors(serverErrors(e));
       setNotice({ kind: "error", text: (e as Error).message });
@@ -158,7 +153,7 @@ function IntegrationSettingsForm({ kind, name }: { kind: IntegrationKind; name: 
     return (
       <label htmlFor={id}>
         <span>
-          {FIELD_LABEL[field]}
+          {t(`integration.field.${field}`)}
           {mandatory && <span aria-hidden="true"> *</span>}
         </span>
         <input
@@ -184,10 +179,10 @@ function IntegrationSettingsForm({ kind, name }: { kind: IntegrationKind; name: 
     <form className="card integration" onSubmit={save} noValidate aria-labelledby={`${kind}-title`} data-testid={`${kind}-form`}>
       <h2 id={`${kind}-title`}>{name}</h2>
       <fieldset disabled={!loaded || busy} aria-busy={!loaded}>
-      <legend className="sr-only">{name} settings</legend>
+      <legend className="sr-only">{t("integration.settingsOf", { name })}</legend>
       <label className="check switch">
         <input type="checkbox" name="enabled" checked={form.enabled} onChange={(e) => set({ enabled: e.target.checked })} />
-        Enabled
+        {t("integration.field.enabled")}
       </label>
       {input("call_data_url", { type: "url", placeholder: "https://…", inputMode: "url" })}
       {input("request_data_url", { type: "url", placeholder: "https://…", inputMode: "url" })}
@@ -195,7 +190,7 @@ function IntegrationSettingsForm({ kind, name }: { kind: IntegrationKind; name: 
       {input("token", {
         type: "password",
         autoComplete: "off",
-        placeholder: tokenSet ? "•••••••• (set — type to replace)" : "",
+        placeholder: tokenSet ? `•••••••• (${t("integration.tokenSet")})` : "",
       })}
       {input("time_lag_minutes", { inputMode: "numeric" })}
       {notice && (
@@ -205,7 +200,7 @@ function IntegrationSettingsForm({ kind, name }: { kind: IntegrationKind; name: 
       )}
       <div className="form-actions">
         <button type="submit" className="primary">
-          Save {name}
+          {t("integration.save", { name })}
         </button>
       </div>
       </fieldset>
@@ -218,17 +213,19 @@ function IntegrationSettingsForm({ kind, name }: { kind: IntegrationKind; name: 
 function ExtensionRow({ operator, onSaved }: { operator: Operator; onSaved: () => void }) {
   const [value, setValue] = useState(operator.extension ?? "");
   const [state, setState] = useState<string | null>(null);
+  const [saved, setSaved] = useState(false);
   const changed = value.trim() !== (operator.extension ?? "");
   const dir = useDirectory();
+  const { t } = useTranslation();
 
   async function save() {
     if (value.trim() && !/^\d{2,8}$/.test(value.trim())) {
-      setState("An extension is 2–8 digits.");
+      setState(t("extensions.invalid"));
       return;
     }
     try {
       await directory.updateOperator(operator.operator_id, { extension: value.trim() || null });
-      setState("Saved");
+      setSaved(true);
       onSaved();
     } catch (e) {
       setState((e as Error).message);
@@ -238,25 +235,27 @@ function ExtensionRow({ operator, onSaved }: { operator: Operator; onSaved: () =
   return (
     <tr>
       <th scope="row">{operator.name}</th>
-      <td>{roleLabel[operator.role] ?? operator.role}</td>
+      <td>{t(`role.${operator.role}`)}</td>
       <td>{dir.callCenters.find((c) => c.call_center_id === operator.call_center_id)?.name ?? "—"}</td>
       <td>
         <input
-          aria-label={`Extension of ${operator.name}`}
+          aria-label={t("extensions.extensionOf", { name: operator.name })}
           value={value}
           inputMode="numeric"
           size={6}
           onChange={(e) => {
             setValue(e.target.value);
             setState(null);
+            setSaved(false);
           }}
         />
       </td>
       <td>
         <button type="button" className="small" disabled={!changed} onClick={() => void save()}>
-          Save
+          {t("common.save")}
         </button>{" "}
-        {state && <span className={state === "Saved" ? "muted small" : "field-error"}>{state}</span>}
+        {saved && <span className="muted small">{t("common.saved")}</span>}
+        {state && <span className="field-error">{state}</span>}
       </td>
     </tr>
   );
@@ -264,6 +263,7 @@ function ExtensionRow({ operator, onSaved }: { operator: Operator; onSaved: () =
 
 function Extensions() {
   const dir = useDirectory();
+  const { t } = useTranslation();
   const shared = useMemo(() => {
     const byExt = new Map<string, string[]>();
     for (const o of dir.operators) {
@@ -273,15 +273,15 @@ function Extensions() {
   }, [dir.operators]);
   return (
     <section className="card" aria-labelledby="ext-title">
-      <h2 id="ext-title">Operators' extensions</h2>
+      <h2 id="ext-title">{t("extensions.title")}</h2>
       <p className="muted">
-        Several operators may share one extension: every one of them gets the pop-up when it rings.
+        {t("extensions.explain")}
       </p>
-      <ul className="chips" aria-label="Extensions in use">
+      <ul className="chips" aria-label={t("extensions.inUse")}>
         {shared.map(([ext, names]) => (
           <li className="chip" key={ext}>
             <strong>{ext}</strong>&nbsp;{names.join(", ")}
-            {names.length > 1 && <span className="badge">shared</span>}
+            {names.length > 1 && <span className="badge">{t("extensions.shared")}</span>}
           </li>
         ))}
       </ul>
@@ -289,10 +289,10 @@ function Extensions() {
         <table className="data">
           <thead>
             <tr>
-              <th scope="col">Operator</th>
-              <th scope="col">Role</th>
-              <th scope="col">Call center</th>
-              <th scope="col">Extension</th>
+              <th scope="col">{t("extensions.operator")}</th>
+              <th scope="col">{t("extensions.role")}</th>
+              <th scope="col">{t("extensions.callCenter")}</th>
+              <th scope="col">{t("extensions.extension")}</th>
               <th scope="col" />
             </tr>
           </thead>
@@ -313,11 +313,12 @@ function Reasons() {
   const dir = useDirectory();
   const [label, setLabel] = useState("");
   const [error, setError] = useState<string | null>(null);
+  const { t } = useTranslation();
 
   async function add(event: FormEvent) {
     event.preventDefault();
     if (!label.trim()) {
-      setError("Write the reason.");
+      setError(t("reasons.writeIt"));
       return;
     }
     try {
@@ -342,28 +343,28 @@ function Reasons() {
 
   return (
     <section className="card" aria-labelledby="reasons-title">
-      <h2 id="reasons-title">Cancellation reasons</h2>
+      <h2 id="reasons-title">{t("reasons.title")}</h2>
       <ul className="plain reasons">
         {dir.reasons.map((r) => (
           <li key={`${r.reason_id}-${r.label}-${r.active}`} className={r.active ? "" : "inactive"}>
             <input
-              aria-label={`Label of ${r.label}`}
+              aria-label={t("reasons.labelOf", { label: r.label })}
               defaultValue={r.label}
               onBlur={(e) => e.target.value.trim() && e.target.value !== r.label && void change(r.reason_id, { label: e.target.value.trim() })}
             />
             <label className="check inline">
               <input type="checkbox" checked={r.active} onChange={(e) => void change(r.reason_id, { active: e.target.checked })} />
-              in use
+              {t("reasons.inUse")}
             </label>
           </li>
         ))}
       </ul>
       <form className="inline-form" onSubmit={add}>
         <label className="inline">
-          New reason
+          {t("reasons.newReason")}
           <input value={label} onChange={(e) => setLabel(e.target.value)} />
         </label>
-        <button type="submit">Add</button>
+        <button type="submit">{t("common.add")}</button>
       </form>
       {error && (
         <p className="error" role="alert">
@@ -376,28 +377,23 @@ function Reasons() {
 
 export default function SettingsPage() {
   const [tab, setTab] = useState<Tab>("integrations");
-  const tabs: { value: Tab; label: string }[] = [
-    { value: "integrations", label: "Integrations" },
-    { value: "numbers", label: "Numbers and clinics" },
-    { value: "extensions", label: "Extensions" },
-    { value: "reasons", label: "Cancellation reasons" },
-    { value: "notifications", label: "Notifications" },
-  ];
+  const { t } = useTranslation();
+  const tabs: Tab[] = ["integrations", "numbers", "extensions", "reasons", "notifications"];
   return (
     <div className="page">
-      <h1>Settings</h1>
-      <div className="tabs" role="tablist" aria-label="Settings">
-        {tabs.map((t) => (
+      <h1>{t("settings.title")}</h1>
+      <div className="tabs" role="tablist" aria-label={t("settings.title")}>
+        {tabs.map((value) => (
           <button
-            key={t.value}
+            key={value}
             type="button"
             role="tab"
-            id={`tab-${t.value}`}
-            aria-selected={tab === t.value}
-            aria-controls={`panel-${t.value}`}
-            onClick={() => setTab(t.value)}
+            id={`tab-${value}`}
+            aria-selected={tab === value}
+            aria-controls={`panel-${value}`}
+            onClick={() => setTab(value)}
           >
-            {t.label}
+            {t(`settings.tab.${value}`)}
           </button>
         ))}
       </div>
