@@ -14,15 +14,13 @@ adds ``Timestamp: <call's first Uniqueid second> + n`` to the n-th event of each
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+import ami_server as fake_ami
 import pytest
 from pydantic import SecretStr
 
@@ -33,18 +31,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")
 TESTS = Path(__file__).resolve().parents[1]
 TOKEN = "ami-it-pbx-token"
 AMI_SECRET = "ami-it-secret"
-
-
-def load_fake_ami() -> ModuleType:
-    """``tests/fakes/ami_server.py`` (no test folder is importable under importlib mode)."""
-    name = "switchboard_telephony_tests_fake_ami"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, TESTS / "fakes" / "ami_server.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 def at(base: int, seconds: int) -> str:
@@ -131,7 +117,6 @@ async def test_ami_replay_gives_the_same_canonical_calls_as_the_webhook(
     from switchboard_telephony.entrypoints.connectors import ami_connector
     from switchboard_telephony.settings import TelephonySettings
 
-    fake = load_fake_ami()
     # A telephony of its own: topics and database nobody else in the run touches.
     tag = f"ami{uuid.uuid4().hex[:6]}"
     monkeypatch.setenv("TELEPHONY_TOPIC_PREFIX", f"{settings_env['TOPIC_PREFIX']}{tag}.")
@@ -143,10 +128,10 @@ async def test_ami_replay_gives_the_same_canonical_calls_as_the_webhook(
     blocks: list[list[str]] = []
     ami_ids: dict[str, str] = {}
     for name, key in zip(names, ["out", "cancel", "hunt"], strict=True):
-        transcript = fake.transcript_blocks(name)
-        base = int(float(fake.first_uniqueid(transcript)))
-        blocks += fake.with_timestamps(transcript, [base + n for n in range(len(transcript))])
-        ami_ids[key] = f"ami-{tag}-{fake.first_uniqueid(transcript)}"
+        transcript = fake_ami.transcript_blocks(name)
+        base = int(float(fake_ami.first_uniqueid(transcript)))
+        blocks += fake_ami.with_timestamps(transcript, [base + n for n in range(len(transcript))])
+        ami_ids[key] = f"ami-{tag}-{fake_ami.first_uniqueid(transcript)}"
     hooks = webhook_events(f"wh-{tag}-")
     pairs = {key: (ami_ids[key], f"wh-{tag}-{key}") for key in ami_ids}
     all_ids = {call_id for pair in pairs.values() for call_id in pair}
@@ -159,7 +144,7 @@ async def test_ami_replay_gives_the_same_canonical_calls_as_the_webhook(
 
     async with (
         running_service(build_app(settings)) as client,
-        fake.FakeAmi(blocks, username="switchboard", secret=AMI_SECRET) as server,
+        fake_ami.FakeAmi(blocks, username="switchboard", secret=AMI_SECRET) as server,
         ami_connector(
             settings,
             AmiEndpoint("127.0.0.1", server.port, "switchboard", SecretStr(AMI_SECRET)),

@@ -3,14 +3,12 @@ the signed command a webhook PBX receives (the HTTP stand-in as a process), and 
 
 from __future__ import annotations
 
-import importlib.util
 import socket
-import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+import ami_server as fake_ami
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -33,18 +31,6 @@ TESTS = Path(__file__).resolve().parents[1]
 REPO = TESTS.parents[2]
 SECRET = "click-to-call-test-secret-of-32-bytes"
 TOKEN = "dev-pbx-token"
-
-
-def load_fake_ami() -> ModuleType:
-    """``tests/fakes/ami_server.py`` (no test folder is importable under importlib mode)."""
-    name = "switchboard_telephony_tests_fake_ami"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, TESTS / "fakes" / "ami_server.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 Client = Callable[[Originator | None], httpx.AsyncClient]
@@ -78,8 +64,7 @@ def _ami(port: int, **options: Any) -> AmiOriginator:
 
 
 async def test_asterisk_gets_an_originate_from_the_operators_extension(client_for: Client) -> None:
-    fake = load_fake_ami()
-    async with fake.FakeAmi(events=[]) as ami:
+    async with fake_ami.FakeAmi(events=[]) as ami:
         originator = _ami(
             ami.port, context="clinic-out", caller_id_template="Switchboard <{number}>"
         )
@@ -111,9 +96,8 @@ async def test_asterisk_gets_an_originate_from_the_operators_extension(client_fo
 
 
 async def test_asterisk_refusing_says_why(client_for: Client) -> None:
-    fake = load_fake_ami()
     refusal = {"Response": "Error", "Message": "Permission denied"}
-    async with fake.FakeAmi(events=[], originate_answer=refusal) as ami:
+    async with fake_ami.FakeAmi(events=[], originate_answer=refusal) as ami:
         client = client_for(_ami(ami.port, channel_template="SIP/{extension}"))
         async with client:
             answer = await client.post(
@@ -124,7 +108,7 @@ async def test_asterisk_refusing_says_why(client_for: Client) -> None:
     assert answer.json()["reason"] == "Permission denied"
     assert ami.actions[1]["channel"] == "SIP/101" and ami.actions[1]["exten"] == "102"
     # A wrong AMI secret, and no AMI at all, fail with a reason too (never the secret).
-    async with fake.FakeAmi(events=[], secret="another") as ami:
+    async with fake_ami.FakeAmi(events=[], secret="another") as ami:
         result = await _ami(ami.port).originate("101", "102", "op-anna")
     assert (result.status, result.reason) == ("failed", "the PBX refused the AMI login")
     with socket.socket() as s:
@@ -169,8 +153,7 @@ async def test_a_webhook_pbx_gets_a_signed_command(standin: str, client_for: Cli
 
 
 async def test_who_may_call_and_what_is_refused(client_for: Client) -> None:
-    fake = load_fake_ami()
-    async with fake.FakeAmi(events=[]) as ami, client_for(_ami(ami.port)) as client:
+    async with fake_ami.FakeAmi(events=[]) as ami, client_for(_ami(ami.port)) as client:
         url, body = "/api/telephony/click-to-call", {"number": "102"}
         assert (await client.post(url, json=body)).status_code == 401
         assert (await client.post(url, json=body, headers=_as("manager"))).status_code == 403

@@ -7,13 +7,11 @@ No broker here: the connector publishes into a list. The real-Kafka path is cove
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+import ami_server as fake_ami
 import pytest
 import structlog
 from pydantic import SecretStr
@@ -25,21 +23,6 @@ from switchboard_telephony.adapters.ami_translate import AmiTranslator
 TESTS = Path(__file__).resolve().parents[1]
 SECRET = "s3cret-ami-Zq9"
 FIXED_NOW = datetime(2026, 11, 25, 7, 0, tzinfo=UTC)
-
-
-def load_fake_ami() -> ModuleType:
-    """``tests/fakes/ami_server.py`` (no test folder is importable under importlib mode)."""
-    name = "switchboard_telephony_tests_fake_ami"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, TESTS / "fakes" / "ami_server.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-fake_ami = load_fake_ami()
 
 
 def expected(names: list[str]) -> list[dict[str, Any]]:
