@@ -12,13 +12,11 @@ from pathlib import Path
 from switchboard_contracts.export import export
 from switchboard_runtime.messaging import platform_consumers
 
+
 #: The services that consume events (booking only publishes).
-CONSUMING_SERVICES = ("telephony", "booking", "crm-touch", "analytics", "notify")
-
-
 def main(out: str) -> None:
     """Write the export into ``out``."""
-    written = export(Path(out), platform_consumers(CONSUMING_SERVICES))
+    written = export(Path(out), platform_consumers())
     print(f"wrote {len(written)} files to {out}")
 
 

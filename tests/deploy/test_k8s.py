@@ -863,9 +863,6 @@ def test_each_service_has_a_migration_job(
 
 
 #: The services that consume events (booking only its own appointments', for notifications).
-CONSUMING_SERVICES = ("telephony", "booking", "crm-touch", "analytics", "notify")
-
-
 def _subscriptions() -> list[tuple[str, str, str]]:
     """(topic, consumer group, service) for every consumer of the services, from their
     subscription tables (topics of contract events derived from the contracts)."""
@@ -873,7 +870,7 @@ def _subscriptions() -> list[tuple[str, str, str]]:
     from switchboard_runtime.messaging import platform_consumers
 
     found = []
-    for consumer in platform_consumers(CONSUMING_SERVICES):
+    for consumer in platform_consumers():
         topics = {*consumer.topics, *(topic_for(t) for t in consumer.event_types)}
         found += [(topic, consumer.group, consumer.service) for topic in sorted(topics)]
     return found

@@ -243,7 +243,11 @@ class RawSubscription:
     topics: tuple[str, ...]
 
 
-def platform_consumers(services: Iterable[str]) -> list[Consumer]:
+#: The services that consume from Kafka (each has a ``handlers`` module with ``SUBSCRIPTIONS``).
+CONSUMING_SERVICES: tuple[str, ...] = ("telephony", "booking", "crm-touch", "analytics", "notify")
+
+
+def platform_consumers(services: Iterable[str] = CONSUMING_SERVICES) -> list[Consumer]:
     """Every consumer group of ``services`` (e.g. ``"crm-touch"``), read from the
     ``SUBSCRIPTIONS`` of each one's ``handlers`` module: what the deployment's topics and
     the AsyncAPI document are checked and written from."""
