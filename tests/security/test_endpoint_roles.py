@@ -391,6 +391,18 @@ TABLE: dict[tuple[str, str, str], Row] = {
         EVERYONE, Req("/api/analytics/calls/sec-no-call/recording")
     ),
     ("analytics", "GET", "/api/analytics/recording-listens"): Guarded(ADMIN),
+    ("analytics", "GET", "/api/analytics/worklist"): Guarded(EVERYONE),
+    ("analytics", "GET", "/api/analytics/worklist/count"): Guarded(EVERYONE),
+    # Managers read the worklist; those who call back act on it (no such entry: 404).
+    ("analytics", "POST", "/api/analytics/worklist/{call_id}/claim"): Guarded(
+        BOOKERS, Req("/api/analytics/worklist/sec-no-call/claim")
+    ),
+    ("analytics", "POST", "/api/analytics/worklist/{call_id}/release"): Guarded(
+        BOOKERS, Req("/api/analytics/worklist/sec-no-call/release")
+    ),
+    ("analytics", "POST", "/api/analytics/worklist/{call_id}/close"): Guarded(
+        BOOKERS, Req("/api/analytics/worklist/sec-no-call/close", body={"result": "no_answer"})
+    ),
     # --- notify ------------------------------------------------------------------------
     **_docs("notify"),
     ("notify", "GET", "/api/notify/me"): Guarded(EVERYONE),
