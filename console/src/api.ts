@@ -10,6 +10,7 @@
  * marked "documented shape"; they are read tolerantly (unknown fields ignored, missing
  * ones optional) so the UI keeps working while the services grow.
  */
+import { dateTime, duration } from "./format";
 import i18n from "./i18n";
 
 // --- transport -------------------------------------------------------------------------------
@@ -64,14 +65,14 @@ export function fieldErrors(error: unknown): Record<string, string> {
   const body = error.body as { detail?: unknown; errors?: unknown };
   if (Array.isArray(body.errors)) {
     for (const e of body.errors) {
-      if (typeof e?.field === "string") out[e.field] = String(e.message ?? "is invalid");
+      if (typeof e?.field === "string") out[e.field] = String(e.message ?? i18n.t("errors.invalid"));
     }
   }
   if (Array.isArray(body.detail)) {
     for (const d of body.detail) {
       const loc: unknown[] = Array.isArray(d?.loc) ? d.loc : [];
       const field = loc.filter((p) => p !== "body").join(".");
-      if (field) out[field] = String(d.msg ?? "is invalid");
+      if (field) out[field] = String(d.msg ?? i18n.t("errors.invalid"));
     }
   }
   return out;
@@ -482,7 +483,7 @@ export const notifications = {
 export function slotHolder(error: unknown): string | null {
   if (error instanceof ApiError && error.status === 409 && error.body && typeof error.body === "object") {
     const heldBy = (error.body as { held_by?: { call_center_name?: string | null } }).held_by;
-    if (heldBy) return heldBy.call_center_name ?? "another booking";
+    if (heldBy) return heldBy.call_center_name ?? i18n.t("booking.anotherBooking");
   }
   return null;
 }
@@ -771,17 +772,24 @@ export const crm = {
   /** A contact (patient or lead) with its numbers and key details. */
   contact: (contactId: string) =>
     get<Record<string, unknown>>(`/api/crm/contacts/${encodeURIComponent(contactId)}`).then(readContactView),
-  /** A contact's touches and appointments, newest first. */
-  timeline: async (contactId: string): Promise<TimelineEntry[]> => {
+  /** A contact's touches and appointments, newest first, worded in the current language;
+   * an appointment's time is shown in `timeZone` (the chain's, as the entries' own times). */
+  timeline: async (contactId: string, timeZone = "UTC"): Promise<TimelineEntry[]> => {
     const body = await get<Record<string, unknown>>(`/api/crm/contacts/${encodeURIComponent(contactId)}/timeline`);
     return ((body.items ?? []) as Record<string, unknown>[]).map((e) => {
       if (e.type === "touch" && e.touch) return touchEntry(e.touch as Record<string, unknown>);
       const a = (e.appointment ?? {}) as Record<string, unknown>;
+      const startsAt = a.starts_at ? String(a.starts_at) : null;
       return {
         kind: "appointment",
         at: String(e.at ?? ""),
-        title: `Appointment ${String(a.status ?? "booked")}`,
-        detail: [a.starts_at ? `for ${String(a.starts_at)}` : "", a.clinic_id, a.practitioner_id]
+        title:
+          a.status === "cancelled" ? i18n.t("timeline.appointmentCancelled") : i18n.t("timeline.appointmentBooked"),
+        detail: [
+          startsAt ? i18n.t("timeline.appointmentFor", { time: dateTime(startsAt, timeZone) }) : "",
+          a.clinic_id,
+          a.practitioner_id,
+        ]
           .filter(Boolean)
           .join(" · "),
       };
@@ -839,14 +847,42 @@ function readContactView(raw: Record<string, unknown>): ContactView {
   };
 }
 
-function touchEntry(t: Record<string, unknown>): TimelineEntry {
-  const direction = t.direction === "outgoing" ? "Outgoing" : t.direction === "internal" ? "Internal" : "Incoming";
-  const talk = typeof t.talk_seconds === "number" ? `talk ${Math.floor(t.talk_seconds / 60)}:${String(t.talk_seconds % 60).padStart(2, "0")}` : "";
+const TOUCH_STATUSES: readonly string[] = ["new", "in_progress", "done"] satisfies TouchStatus[];
+const TOUCH_RESULTS: readonly string[] = ["booked", "information", "complaint", "no_answer", "other"] satisfies TouchResult[];
+const DISPOSITIONS: readonly string[] = ["answered", "missed", "busy", "failed"] satisfies Disposition[];
+
+/** A touch as a timeline line in the current language (values crm-touch adds later stay as sent). */
+function touchEntry(raw: Record<string, unknown>): TimelineEntry {
+  const t = i18n.t;
+  const status = String(raw.status ?? "");
+  const result = String(raw.result ?? "");
+  const disposition = String(raw.disposition ?? "");
+  let title =
+    raw.direction === "outgoing"
+      ? t("timeline.outgoingCall")
+      : raw.direction === "internal"
+        ? t("timeline.internalCall")
+        : t("timeline.incomingCall");
+  if (raw.channel && raw.channel !== "call") title = t("timeline.viaChannel", { title, channel: String(raw.channel) });
+  if (disposition) {
+    // In the middle of the line: "Incoming call, answered".
+    const shown = DISPOSITIONS.includes(disposition)
+      ? t(`disposition.${disposition as Disposition}`).toLocaleLowerCase(i18n.language)
+      : disposition;
+    title = t("timeline.withDisposition", { title, disposition: shown });
+  }
   return {
     kind: "touch",
-    at: String(t.created_at ?? ""),
-    title: `${direction} call${t.channel && t.channel !== "call" ? ` (${String(t.channel)})` : ""}${t.disposition ? `, ${String(t.disposition)}` : ""}`,
-    detail: [t.status, t.result, talk, t.notes].filter(Boolean).map(String).join(" · "),
+    at: String(raw.created_at ?? ""),
+    title,
+    detail: [
+      TOUCH_STATUSES.includes(status) ? t(`touch.status.${status as TouchStatus}`) : status,
+      TOUCH_RESULTS.includes(result) ? t(`touch.result.${result as TouchResult}`) : result,
+      typeof raw.talk_seconds === "number" ? t("timeline.talk", { duration: duration(raw.talk_seconds) }) : "",
+      raw.notes ? String(raw.notes) : "",
+    ]
+      .filter(Boolean)
+      .join(" · "),
   };
 }
 

@@ -69,7 +69,7 @@ export function zoneLabel(timeZone: string): string {
 
 const unitFormatters = new Map<string, Intl.NumberFormat>();
 
-function unit(name: "hour" | "minute" | "second", padded: boolean): Intl.NumberFormat {
+function unit(name: "day" | "hour" | "minute" | "second", padded: boolean): Intl.NumberFormat {
   const locale = intlLocale();
   const key = `${locale} ${name} ${padded}`;
   let f = unitFormatters.get(key);
@@ -97,6 +97,17 @@ export function duration(seconds: number | null | undefined): string {
   if (h || m) parts.push(unit("minute", Boolean(h)).format(m));
   parts.push(unit("second", Boolean(h || m)).format(s % 60));
   return parts.join(" ");
+}
+
+/** How long something has waited, coarsely: `5 min`, `2 hr 5 min`, `3 days 4 hr`
+ * (`5 мин`, `2 ч 5 мин`, `3 дн. 4 ч`); the units as Intl names them in the current language. */
+export function waited(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || Number.isNaN(seconds)) return "";
+  const minutes = Math.max(0, Math.floor(seconds / 60));
+  if (minutes < 60) return unit("minute", false).format(minutes);
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return `${unit("hour", false).format(hours)} ${unit("minute", false).format(minutes % 60)}`;
+  return `${unit("day", false).format(Math.floor(hours / 24))} ${unit("hour", false).format(hours % 24)}`;
 }
 
 /** A whole number as the current language writes it (`12,345` / `12 345`). */

@@ -1,7 +1,8 @@
 """The console in Russian and English: an operator switches language in the header, it is
 remembered for them (and only them) in the browser, a Russian browser opens the console in
-Russian, and the main pages — call log, pop-up, booking, reports — read in Russian with dates
-and durations written the Russian way. Expected texts are written here, and dates computed
+Russian, and the main pages — call log, pop-up, current-call panel, booking, reports,
+call-backs, numbers and clinics — read in Russian with dates and durations written the
+Russian way. Expected texts are written here, and dates computed
 here with Python, not with the console's code."""
 
 from __future__ import annotations
@@ -48,7 +49,21 @@ ENGLISH = [
     "Notes for the attendees", "Private notes", "Find client", "Attendees", "Calls report",
     "By days", "Avg talk", "Avg wait", "Live calls", "Skip to content", "Search calls",
     "Name, phone or email", "Previous day", "Next day", "Loading",
+    # The current-call panel, Call-backs and Settings → Numbers and clinics.
+    "On call", "Wrap-up", "Call finished", "talked", "Open the card", "The call's touch",
+    "Not set", "Dismiss", "Upcoming appointments", "Past appointments", "Call-backs",
+    "Claimed by", "Attempts", "Oldest waiting", "Per clinic", "All clinics",
+    "Nobody is waiting", "Missed calls nobody", "Wrong number", "Resolved elsewhere",
+    " waiting", "Numbers and clinics", "Public numbers", "Extensions by clinic", "Add number",
+    "Add extension", "Description", "not set up", "Save changes", "is required",
 ]  # fmt: skip
+
+WORKLIST_HEADERS_RU = [
+    "Номер", "Контакт", "Попыток", "Пропущен", "Ждёт", "Клиника", "Доб.",
+    "Взял(а)",  # noqa: RUF001 (Russian, not look-alike Latin)
+]  # fmt: skip
+DID_HEADERS_RU = ["Номер", "Клиника", "Описание", "Действия"]
+EXTENSION_HEADERS_RU = ["Добавочный", "Клиника", "Описание", "Операторы", "Действия"]
 
 CALL_LOG_HEADERS_RU = [
     "Дата и время", "Тип звонка", "Откуда", "Куда", "Результат", "Администратор", "Разговор",
@@ -68,6 +83,12 @@ def ru_date(local: datetime) -> str:
 def ru_duration(seconds: int) -> str:
     minutes, rest = divmod(seconds, 60)
     return f"{minutes} мин {rest:02d} с" if minutes else f"{rest} с"  # noqa: RUF001
+
+
+def ru_waiting(count: int) -> str:
+    """The call-back count's label: Russian agrees the verb with the number."""
+    one = count % 10 == 1 and count % 100 != 11
+    return f"{count} {'ждёт' if one else 'ждут'}"
 
 
 def no_english(page: Any) -> None:
@@ -147,13 +168,18 @@ def test_operator_switches_to_russian_call_log_and_pop_up_then_it_is_remembered(
 ) -> None:
     page = open_session("anna")
     nav = page.get_by_role("navigation", name="Main")
-    expect(nav.get_by_role("link")).to_have_text(["Call log", "Clients", "Booking"])
+    # Call-backs carries the count of numbers waiting (whatever earlier tests left there).
+    expect(nav.get_by_role("link")).to_have_text(
+        ["Call log", re.compile("^Call-backs"), "Clients", "Booking"]
+    )
     expect(page.locator("html")).to_have_attribute("lang", "en")
 
     page.get_by_label("Console language").select_option("ru")
     expect(page.locator("html")).to_have_attribute("lang", "ru")
     nav = page.get_by_role("navigation", name="Главное меню")
-    expect(nav.get_by_role("link")).to_have_text(["Журнал звонков", "Клиенты", "Запись"])
+    expect(nav.get_by_role("link")).to_have_text(
+        ["Журнал звонков", re.compile("^Перезвоны"), "Клиенты", "Запись"]
+    )
     expect(page.get_by_test_id("whoami")).to_contain_text("Колл-центр · доб. 101")
     expect(page.get_by_test_id("notify-state")).to_have_text("Звонки на связи", timeout=30_000)
 
@@ -207,6 +233,33 @@ def test_operator_switches_to_russian_call_log_and_pop_up_then_it_is_remembered(
     }
     send_pbx(platform, [end_event])
     expect(popup.get_by_role("status")).to_have_text("Звонок завершился без ответа")
+
+    # The current-call panel: Anna answers, the call ends into wrap-up, she dismisses it.
+    call_id = f"e2e-lang-current-{uuid.uuid4().hex[:8]}"
+    started = datetime.now(UTC)
+    caller = f"+7495{uuid.uuid4().int % 10_000_000:07d}"
+    send_pbx(
+        platform,
+        [
+            {**start_event, "call_id": call_id, "timestamp": iso(started), "from": caller},
+            {
+                "type": "call.answered",
+                "call_id": call_id,
+                "timestamp": iso(started + timedelta(seconds=5)),
+                "extension": "101",
+                "operator_id": "op-anna",
+            },
+        ],
+    )
+    panel = page.locator(f'[data-testid="current-call"][data-call-id="{call_id}"]')
+    expect(panel.get_by_test_id("current-call-state")).to_have_text("Идёт разговор", timeout=20_000)
+    end_event = {**end_event, "call_id": call_id, "status": "answered"}
+    send_pbx(platform, [{**end_event, "timestamp": iso(started + timedelta(seconds=35))}])
+    expect(panel.get_by_test_id("current-call-state")).to_have_text("Постобработка", timeout=20_000)
+    expect(panel).to_contain_text(f"разговор {ru_duration(30)}")
+    no_english(page)
+    panel.get_by_role("button", name="Завершить").click()
+    expect(panel).to_have_count(0)
 
     # Booking in Russian.
     page.goto("/booking")
@@ -268,4 +321,69 @@ def test_russian_browser_opens_the_console_and_reports_in_russian(
     expect(chart.get_by_role("img")).to_have_attribute(
         "aria-label", "Столбчатая диаграмма звонков, По дням"
     )
+    no_english(page)
+
+
+def test_call_backs_and_numbers_read_in_russian(russian_browser: Any, platform: Any) -> None:
+    # A number missed a few minutes ago, waiting for a call-back.
+    number = f"+7916{uuid.uuid4().int % 10_000_000:07d}"
+    call_id = f"e2e-lang-missed-{uuid.uuid4().hex[:8]}"
+    missed_at = datetime.now(UTC) - timedelta(minutes=7)
+    send_pbx(
+        platform,
+        [
+            {
+                "type": "call.started",
+                "call_id": call_id,
+                "timestamp": iso(missed_at),
+                "from": number,
+                "to": "101",
+                "extension": "101",
+            },
+            {
+                "type": "call.ended",
+                "call_id": call_id,
+                "timestamp": iso(missed_at + timedelta(seconds=30)),
+                "status": "no_answer",
+            },
+        ],
+    )
+    page = russian_browser.new_page()
+    page.goto("/")
+    log_in(page, "admin", user_label="Имя пользователя", password_label="Пароль", sign_in="Войти")
+
+    page.get_by_role("link", name=re.compile("^Перезвоны")).click()
+    expect(page.get_by_role("heading", name="Перезвоны", exact=True)).to_be_visible()
+    table = page.get_by_test_id("worklist")
+    expect(table.locator("thead th")).to_have_text([*WORKLIST_HEADERS_RU, "Действия"])
+    row = table.locator(f'tr[data-number="{number}"]')
+    expect(row.locator("td").nth(2)).to_have_text("1")
+    # The missed call's time as telephony recorded it (a time lag saved by another test may
+    # have moved the PBX's clock), in its clinic's zone; how long it has waited; the Russian way.
+    waiting = api_get(platform, "/api/analytics/worklist?limit=200", "admin")["items"]
+    item = next(item for item in waiting if item["number"] == number)
+    clinics = api_get(platform, "/api/booking/clinics", "admin")["items"]
+    zone = next((c["time_zone"] for c in clinics if c["clinic_id"] == item["clinic_id"]), "UTC")
+    recorded = datetime.fromisoformat(item["first_missed_at"])
+    expect(row.locator("td").nth(3)).to_have_text(ru_date_time(recorded, zone))
+    expect(row.locator("td").nth(4)).to_have_text(re.compile(r"^(\d+ (дн\.|ч) )?\d+ (мин|ч)$"))
+    badge = page.get_by_test_id("callbacks-count")
+    expect(badge).to_have_attribute("aria-label", ru_waiting(int(badge.inner_text())))
+    no_english(page)
+    # Closed with a result, in Russian: it leaves the list.
+    row.get_by_role("combobox", name="Итог").select_option(label="Ошибочный номер")
+    row.get_by_role("button", name="Закрыть").click()
+    expect(row).to_have_count(0)
+
+    page.get_by_role("link", name="Настройки").click()
+    page.get_by_role("tab", name="Номера и клиники").click()
+    dids = page.get_by_role("region", name="Городские номера (DID)")
+    expect(dids.locator("thead th")).to_have_text(DID_HEADERS_RU)
+    extensions = page.get_by_role("region", name="Добавочные номера по клиникам")
+    expect(extensions.locator("thead th")).to_have_text(EXTENSION_HEADERS_RU)
+    # The console's own checks, in Russian.
+    add_did = dids.get_by_role("form", name="Добавить номер")
+    add_did.get_by_role("button", name="Добавить номер").click()
+    expect(add_did.get_by_text("Укажите номер.")).to_be_visible()
+    expect(add_did.get_by_text("Выберите клинику.")).to_be_visible()
     no_english(page)

@@ -1,6 +1,7 @@
 /** The current-call panel: the caller's card beside every page while the operator is on a
  * call they answered or took, then through its wrap-up until the result is set or dismissed. */
 import { useEffect, useState } from "react";
+import { useTranslation } from "react-i18next";
 import { Link, useNavigate } from "react-router-dom";
 import {
   clients,
@@ -16,19 +17,9 @@ import { dateTime, duration, phone as formatPhone } from "../format";
 import { useNotify, type ShownCurrentCall } from "../notify";
 import { can, useDirectory, usePrincipal } from "../session";
 
-const STATUSES: [TouchStatus, string][] = [
-  ["new", "New"],
-  ["in_progress", "In progress"],
-  ["done", "Done"],
-];
+const STATUSES: TouchStatus[] = ["new", "in_progress", "done"];
 
-const RESULTS: [TouchResult, string][] = [
-  ["booked", "Booked"],
-  ["information", "Information"],
-  ["complaint", "Complaint"],
-  ["no_answer", "No answer"],
-  ["other", "Other"],
-];
+const RESULTS: TouchResult[] = ["booked", "information", "complaint", "no_answer", "other"];
 
 /** How many appointments and timeline entries the panel lists (the card has the rest). */
 const LIST_MAX = 3;
@@ -55,6 +46,7 @@ function bookingLink(call: ShownCurrentCall, touch: Touch | null): string {
 
 function TouchEditor({ touch, onSaved }: { touch: Touch; onSaved: (t: Touch) => void }) {
   const principal = usePrincipal();
+  const { t } = useTranslation();
   const [status, setStatus] = useState<TouchStatus>(touch.status);
   const [result, setResult] = useState<TouchResult | "">(touch.result ?? "");
   const [notes, setNotes] = useState(touch.notes);
@@ -69,9 +61,9 @@ function TouchEditor({ touch, onSaved }: { touch: Touch; onSaved: (t: Touch) => 
     try {
       const saved = await touches.update(touch.touch_id, { status, result: result || null, notes });
       onSaved(saved);
-      setMessage("Saved.");
+      setMessage(t("currentCall.saved"));
     } catch (e) {
-      setMessage(e instanceof Error ? e.message : "Could not save.");
+      setMessage(e instanceof Error ? e.message : t("currentCall.saveFailed"));
     } finally {
       setSaving(false);
     }
@@ -80,7 +72,7 @@ function TouchEditor({ touch, onSaved }: { touch: Touch; onSaved: (t: Touch) => 
   return (
     <form
       className="current-touch"
-      aria-label="The call's touch"
+      aria-label={t("currentCall.touch")}
       onSubmit={(e) => {
         e.preventDefault();
         void save();
@@ -88,35 +80,35 @@ function TouchEditor({ touch, onSaved }: { touch: Touch; onSaved: (t: Touch) => 
     >
       <div className="current-touch-row">
         <label>
-          Status
+          {t("currentCall.status")}
           <select value={status} disabled={!editable} onChange={(e) => setStatus(e.target.value as TouchStatus)}>
-            {STATUSES.map(([value, label]) => (
+            {STATUSES.map((value) => (
               <option key={value} value={value}>
-                {label}
+                {t(`touch.status.${value}`)}
               </option>
             ))}
           </select>
         </label>
         <label>
-          Result
+          {t("currentCall.result")}
           <select value={result} disabled={!editable} onChange={(e) => setResult(e.target.value as TouchResult | "")}>
-            <option value="">Not set</option>
-            {RESULTS.map(([value, label]) => (
+            <option value="">{t("currentCall.notSet")}</option>
+            {RESULTS.map((value) => (
               <option key={value} value={value}>
-                {label}
+                {t(`touch.result.${value}`)}
               </option>
             ))}
           </select>
         </label>
       </div>
       <label>
-        Notes
+        {t("currentCall.notes")}
         <textarea value={notes} rows={2} maxLength={4000} disabled={!editable} onChange={(e) => setNotes(e.target.value)} />
       </label>
       {editable && (
         <div className="current-touch-row">
           <button type="submit" disabled={saving || !changed}>
-            {saving ? "Saving…" : "Save"}
+            {saving ? t("currentCall.saving") : t("currentCall.save")}
           </button>
           {message && (
             <span className="muted small" role="status" data-testid="touch-message">
@@ -130,6 +122,7 @@ function TouchEditor({ touch, onSaved }: { touch: Touch; onSaved: (t: Touch) => 
 }
 
 function CallerCard({ call }: { call: ShownCurrentCall }) {
+  const { t, i18n } = useTranslation();
   const contact = call.contact;
   const clientId = contact?.client_id ?? null;
   const contactId = contact?.contact_id ?? null;
@@ -152,20 +145,21 @@ function CallerCard({ call }: { call: ShownCurrentCall }) {
           setProfile(p);
           setPhones([p.mobile, ...p.phones].filter((n): n is string => Boolean(n)));
         })
-        .catch(() => setNote("The client's card is unavailable right now."));
+        .catch(() => setNote(t("currentCall.cardUnavailable")));
     } else if (contactId) {
       crm
         .contact(contactId)
         .then((c) => setPhones(c.phones))
-        .catch(() => setNote("The contact is unavailable right now."));
+        .catch(() => setNote(t("currentCall.contactUnavailable")));
     }
     if (contactId) {
       crm
-        .timeline(contactId)
+        .timeline(contactId, chainZone)
         .then(setTimeline)
         .catch(() => setTimeline([]));
     }
-  }, [clientId, contactId, call.state]);
+    // The timeline is worded as it is read: read it again in a newly chosen language.
+  }, [clientId, contactId, call.state, chainZone, i18n.language, t]);
 
   const shownPhones = phones.length ? phones : call.caller_e164 ? [call.caller_e164] : [];
   return (
@@ -178,9 +172,9 @@ function CallerCard({ call }: { call: ShownCurrentCall }) {
       )}
       {profile && (
         <>
-          <h3>Upcoming appointments</h3>
+          <h3>{t("currentCall.upcoming")}</h3>
           <ul className="plain" data-testid="current-upcoming">
-            {profile.upcoming.length === 0 && <li className="muted">None.</li>}
+            {profile.upcoming.length === 0 && <li className="muted">{t("common.none")}</li>}
             {profile.upcoming.slice(0, LIST_MAX).map((a) => (
               <li key={a.appointment_id}>
                 <strong>{dateTime(a.starts_at, a.time_zone)}</strong> {a.service_name} · {a.practitioner_name} ·{" "}
@@ -188,9 +182,9 @@ function CallerCard({ call }: { call: ShownCurrentCall }) {
               </li>
             ))}
           </ul>
-          <h3>Past appointments</h3>
+          <h3>{t("currentCall.past")}</h3>
           <ul className="plain" data-testid="current-past">
-            {profile.past.length === 0 && <li className="muted">None.</li>}
+            {profile.past.length === 0 && <li className="muted">{t("common.none")}</li>}
             {profile.past.slice(0, LIST_MAX).map((a) => (
               <li key={a.appointment_id}>
                 {dateTime(a.starts_at, a.time_zone)} {a.service_name} · {a.practitioner_name}
@@ -201,9 +195,9 @@ function CallerCard({ call }: { call: ShownCurrentCall }) {
       )}
       {timeline && (
         <>
-          <h3>Timeline</h3>
+          <h3>{t("timeline.title")}</h3>
           <ol className="timeline" data-testid="current-timeline">
-            {timeline.length === 0 && <li className="muted">Nothing yet.</li>}
+            {timeline.length === 0 && <li className="muted">{t("timeline.nothingYet")}</li>}
             {timeline.slice(0, TIMELINE_MAX).map((entry, i) => (
               <li key={i} className={`tl tl-${entry.kind}`}>
                 <span className="tl-at">{entry.at ? dateTime(entry.at, entry.time_zone ?? chainZone) : ""}</span>
@@ -219,6 +213,7 @@ function CallerCard({ call }: { call: ShownCurrentCall }) {
 }
 
 export default function CurrentCallPanel() {
+  const { t } = useTranslation();
   const { current: call, dismissWrapUp, closeCurrent } = useNotify();
   const navigate = useNavigate();
   const principal = usePrincipal();
@@ -243,7 +238,11 @@ export default function CurrentCallPanel() {
   if (!call) return null;
   const contact = call.contact;
   const number = formatPhone(call.caller_e164 ?? call.caller) || call.caller;
-  const label = call.finished ? "Call finished" : call.state === "wrap_up" ? "Wrap-up" : "On call";
+  const label = call.finished
+    ? t("currentCall.finished")
+    : call.state === "wrap_up"
+      ? t("currentCall.wrapUp")
+      : t("currentCall.onCall");
   return (
     <aside
       className={`current-call current-${call.finished ? "finished" : call.state}`}
@@ -259,41 +258,49 @@ export default function CurrentCallPanel() {
         </span>
         {call.state === "on_call" && call.answered_at && <Elapsed since={call.answered_at} />}
         {call.state === "wrap_up" && call.talk_seconds !== null && (
-          <span className="popup-timer">talked {duration(call.talk_seconds)}</span>
+          <span className="popup-timer">{t("currentCall.talked", { duration: duration(call.talk_seconds) })}</span>
         )}
       </header>
       <h2 id="current-call-title" className="popup-title">
         {contact?.display_name ?? number}
-        {contact && <span className={`badge badge-${contact.kind}`}>{contact.kind === "lead" ? "Lead" : "Patient"}</span>}
+        {contact && (
+          <span className={`badge badge-${contact.kind}`}>
+            {contact.kind === "lead" ? t("contact.lead") : t("contact.patient")}
+          </span>
+        )}
       </h2>
-      {!contact && <div className="muted">{call.identification === "pending" ? "Identifying the caller…" : "Unknown number"}</div>}
+      {!contact && (
+        <div className="muted">
+          {call.identification === "pending" ? t("popup.identifying") : t("popup.unknownNumber")}
+        </div>
+      )}
       {contact?.client_id && (
         <Link to={`/clients/${encodeURIComponent(contact.client_id)}`} className="small">
-          Open the card
+          {t("currentCall.openCard")}
         </Link>
       )}
       <CallerCard call={call} />
-      {touch === null && <p className="muted small">No touch for this call (touch creation is off).</p>}
+      {touch === null && <p className="muted small">{t("currentCall.noTouch")}</p>}
       {touch && <TouchEditor key={touch.touch_id} touch={touch} onSaved={setTouch} />}
       <div className="popup-actions">
         {can.book(principal.role) && (
           <button type="button" onClick={() => navigate(bookingLink(call, touch ?? null))}>
-            Book
+            {t("currentCall.book")}
           </button>
         )}
         {can.editClients(principal.role) && contact?.kind !== "patient" && call.caller_e164 && (
           <button type="button" onClick={() => navigate(`/clients/new?phone=${encodeURIComponent(call.caller_e164 ?? "")}`)}>
-            New client
+            {t("currentCall.newClient")}
           </button>
         )}
         {call.state === "wrap_up" && !call.finished && (
           <button type="button" onClick={() => dismissWrapUp(call.call_id)}>
-            Dismiss
+            {t("currentCall.dismiss")}
           </button>
         )}
         {call.finished && (
           <button type="button" onClick={closeCurrent}>
-            Close
+            {t("currentCall.close")}
           </button>
         )}
       </div>

@@ -4,6 +4,7 @@ import { useTranslation } from "react-i18next";
 import { NavLink, Outlet } from "react-router-dom";
 import { useEffect, useState } from "react";
 import { worklist } from "../api";
+import { count as formatCount } from "../format";
 import { chooseLanguage, currentLanguage, LANGUAGE_NAMES, LANGUAGES, type UiLanguage } from "../i18n";
 import { NotifyProvider, useNotify } from "../notify";
 import { can, DirectoryProvider, usePrincipal, useSession } from "../session";
@@ -24,6 +25,7 @@ function ConnectionBadge() {
 /** The call-back worklist's open count, read again whenever notify says it changed. */
 function CallbacksCount() {
   const { worklistVersion } = useNotify();
+  const { t } = useTranslation();
   const [open, setOpen] = useState<number | null>(null);
   useEffect(() => {
     let current = true;
@@ -37,8 +39,12 @@ function CallbacksCount() {
   }, [worklistVersion]);
   if (!open) return null;
   return (
-    <span className="badge nav-count" data-testid="callbacks-count" aria-label={`${open} waiting`}>
-      {open}
+    <span
+      className="badge nav-count"
+      data-testid="callbacks-count"
+      aria-label={t("layout.callbacksWaiting", { count: open })}
+    >
+      {formatCount(open)}
     </span>
   );
 }

@@ -286,7 +286,7 @@ export function ClientProfilePage() {
   const { clientId = "" } = useParams();
   const principal = usePrincipal();
   const navigate = useNavigate();
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const [profile, setProfile] = useState<ClientProfile | null>(null);
   const [touches, setTouches] = useState<TimelineEntry[] | null>(null);
   const [touchesFailed, setTouchesFailed] = useState(false);
@@ -313,7 +313,8 @@ export function ClientProfilePage() {
         setTouches([]);
         setTouchesFailed(true);
       });
-  }, [clientId, version]);
+    // The call history is worded as it is read: read it again in a newly chosen language.
+  }, [clientId, version, i18n.language]);
 
   if (error) {
     return (

@@ -9,7 +9,7 @@ import { can, useDirectory, usePrincipal } from "../session";
 export default function LeadPage() {
   const { contactId = "" } = useParams();
   const principal = usePrincipal();
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const zone = useDirectory().clinics[0]?.time_zone ?? "UTC";
   const [contact, setContact] = useState<ContactView | null>(null);
   const [timeline, setTimeline] = useState<TimelineEntry[]>([]);
@@ -21,10 +21,11 @@ export default function LeadPage() {
       .then(setContact)
       .catch((e: Error) => setError(e.message));
     crm
-      .timeline(contactId)
+      .timeline(contactId, zone)
       .then(setTimeline)
       .catch(() => setTimeline([]));
-  }, [contactId]);
+    // The timeline is worded as it is read: read it again in a newly chosen language.
+  }, [contactId, zone, i18n.language]);
 
   if (error) {
     return (

@@ -2,6 +2,8 @@
  * each extension rings in — telephony's /dids and /extensions, listed, added, edited and
  * deleted, with the API's own validation messages beside the fields. */
 import { useCallback, useEffect, useState, type FormEvent, type ReactNode } from "react";
+import type { TFunction } from "i18next";
+import { Trans, useTranslation } from "react-i18next";
 import { ApiError, fieldErrors, telephony, type Clinic } from "../api";
 import Dialog from "../components/Dialog";
 import { phone } from "../format";
@@ -18,12 +20,8 @@ interface Entry {
 }
 
 interface Kind {
-  id: string;
-  title: string;
-  intro: string;
-  /** What one entry is called in sentences ("number", "extension"). */
-  noun: string;
-  keyLabel: string;
+  /** Also the section of its texts under `directory.` in the locales. */
+  id: "dids" | "extensions";
   /** The key's field name in the API's bodies and errors. */
   keyField: string;
   keyPlaceholder: string;
@@ -38,10 +36,6 @@ interface Kind {
 
 const DIDS: Kind = {
   id: "dids",
-  title: "Public numbers (DIDs)",
-  intro: "The chain's numbers patients call. A call to one of them belongs to its clinic in the call log and the reports.",
-  noun: "number",
-  keyLabel: "Number",
   keyField: "did",
   keyPlaceholder: "+7 495 123-45-67",
   clinicRequired: true,
@@ -55,10 +49,6 @@ const DIDS: Kind = {
 
 const EXTENSIONS: Kind = {
   id: "extensions",
-  title: "Extensions by clinic",
-  intro: "The clinic each internal extension rings in. Extensions that operators have but that are not set up here are listed too.",
-  noun: "extension",
-  keyLabel: "Extension",
   keyField: "extension",
   keyPlaceholder: "101",
   clinicRequired: false,
@@ -88,21 +78,27 @@ type FormErrors = Partial<Record<"key" | "clinic_id" | "description" | "form", s
 
 const emptyForm = (): Form => ({ mode: "add", key: "", clinic_id: "", description: "" });
 
-/** "is not a phone number" → "Number is not a phone number."; a sentence stays one. */
-function sentence(label: string, message: string): string {
+/** "is not a phone number" → "Number is not a phone number."; a sentence stays one. The
+ * API's message itself stays as telephony wrote it. */
+function sentence(label: string, message: string, t: TFunction): string {
   const text = message.replace(/\.$/, "");
-  if (/^[a-z]/.test(text)) return `${label} ${text}.`;
-  return `${label}: ${text}.`;
+  if (/^[a-z]/.test(text)) return t("directory.fieldPhrase", { field: label, message: text });
+  return t("directory.fieldSentence", { field: label, message: text });
 }
 
 /** The API's refusal as messages beside the fields it is about. */
-function refusal(kind: Kind, error: unknown): FormErrors {
+function refusal(kind: Kind, error: unknown, t: TFunction): FormErrors {
   const labels: Record<string, keyof FormErrors> = { [kind.keyField]: "key", clinic_id: "clinic_id", description: "description" };
-  const names: Record<keyof FormErrors, string> = { key: kind.keyLabel, clinic_id: "Clinic", description: "Description", form: "" };
+  const names: Record<keyof FormErrors, string> = {
+    key: t(`directory.${kind.id}.keyLabel`),
+    clinic_id: t("directory.clinic"),
+    description: t("directory.description"),
+    form: "",
+  };
   const out: FormErrors = {};
   for (const [field, message] of Object.entries(fieldErrors(error))) {
     const at = labels[field] ?? "form";
-    out[at] = at === "form" ? sentence(field, message) : sentence(names[at], message);
+    out[at] = at === "form" ? sentence(field, message, t) : sentence(names[at], message, t);
   }
   if (Object.keys(out).length === 0) {
     const message = (error as Error).message;
@@ -120,6 +116,8 @@ function clinicName(clinics: Clinic[], clinicId: string | null): string {
 
 function DirectorySection({ kind }: { kind: Kind }) {
   const dir = useDirectory();
+  const { t } = useTranslation();
+  const text = (key: "title" | "intro" | "keyLabel" | "add" | "edit" | "delete") => t(`directory.${kind.id}.${key}`);
   const [entries, setEntries] = useState<Entry[] | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
   const [form, setForm] = useState<Form>(emptyForm);
@@ -135,8 +133,8 @@ function DirectorySection({ kind }: { kind: Kind }) {
         setEntries(rows);
         setLoadError(null);
       })
-      .catch((e: Error) => setLoadError(`The ${kind.noun}s could not be read: ${e.message}`));
-  }, [kind]);
+      .catch((e: Error) => setLoadError(t(`directory.${kind.id}.unreadable`, { error: e.message })));
+  }, [kind, t]);
   useEffect(reload, [reload]);
 
   const field = (name: "key" | "clinic_id" | "description") => `${kind.id}-${name}`;
@@ -160,8 +158,8 @@ function DirectorySection({ kind }: { kind: Kind }) {
   async function save(event: FormEvent) {
     event.preventDefault();
     const found: FormErrors = {};
-    if (!form.key.trim()) found.key = `${kind.keyLabel} is required.`;
-    if (kind.clinicRequired && !form.clinic_id) found.clinic_id = "Choose the clinic.";
+    if (!form.key.trim()) found.key = t(`directory.${kind.id}.required`);
+    if (kind.clinicRequired && !form.clinic_id) found.clinic_id = t("directory.chooseClinic");
     setErrors(found);
     if (Object.keys(found).length) return;
     const body = { clinic_id: form.clinic_id || null, description: form.description.trim() || null };
@@ -170,11 +168,11 @@ function DirectorySection({ kind }: { kind: Kind }) {
       let key = form.key;
       if (form.mode === "add") key = await kind.add({ key: form.key.trim(), ...body });
       else await kind.change(form.key, body);
-      setNotice(`${kind.keyLabel} ${kind.show(key)} ${form.mode === "add" ? "added" : "saved"}.`);
+      setNotice(t(`directory.${kind.id}.${form.mode === "add" ? "added" : "saved"}`, { key: kind.show(key) }));
       setForm(emptyForm());
       reload();
     } catch (e) {
-      setErrors(refusal(kind, e));
+      setErrors(refusal(kind, e, t));
       setNotice(null);
     } finally {
       setBusy(false);
@@ -185,7 +183,7 @@ function DirectorySection({ kind }: { kind: Kind }) {
     setBusy(true);
     try {
       await kind.remove(entry.key);
-      setNotice(`${kind.keyLabel} ${kind.show(entry.key)} deleted.`);
+      setNotice(t(`directory.${kind.id}.deleted`, { key: kind.show(entry.key) }));
       if (form.key === entry.key) setForm(emptyForm());
       reload();
     } catch (e) {
@@ -210,22 +208,22 @@ function DirectorySection({ kind }: { kind: Kind }) {
 
   let rows: ReactNode;
   if (loadError) rows = null;
-  else if (entries === null) rows = <tr><td colSpan={5} className="muted">Loading…</td></tr>;
-  else if (entries.length === 0) rows = <tr><td colSpan={5} className="muted">None yet.</td></tr>;
+  else if (entries === null) rows = <tr><td colSpan={5} className="muted">{t("common.loading")}</td></tr>;
+  else if (entries.length === 0) rows = <tr><td colSpan={5} className="muted">{t("directory.noneYet")}</td></tr>;
   else
     rows = entries.map((entry) => (
       <tr key={entry.key} data-key={entry.key} className={entry.configured ? "" : "muted"}>
         <th scope="row">{kind.show(entry.key)}</th>
-        <td>{entry.configured ? clinicName(dir.clinics, entry.clinic_id) : "not set up"}</td>
+        <td>{entry.configured ? clinicName(dir.clinics, entry.clinic_id) : t("directory.notSetUp")}</td>
         <td>{entry.description ?? ""}</td>
         {entries.some((e) => e.operators) && <td>{entry.operators?.join(", ")}</td>}
         <td>
           <button type="button" className="small" disabled={busy} onClick={() => edit(entry)}>
-            {entry.configured ? "Edit" : "Set up"}
+            {entry.configured ? t("directory.edit") : t("directory.setUp")}
           </button>{" "}
           {entry.configured && (
             <button type="button" className="small danger" disabled={busy} onClick={() => setDeleting(entry)}>
-              Delete
+              {t("directory.delete")}
             </button>
           )}
         </td>
@@ -234,8 +232,8 @@ function DirectorySection({ kind }: { kind: Kind }) {
 
   return (
     <section className="card" aria-labelledby={`${kind.id}-title`} data-testid={`${kind.id}-settings`}>
-      <h2 id={`${kind.id}-title`}>{kind.title}</h2>
-      <p className="muted">{kind.intro}</p>
+      <h2 id={`${kind.id}-title`}>{text("title")}</h2>
+      <p className="muted">{text("intro")}</p>
       {loadError && (
         <p className="error" role="alert">
           {loadError}
@@ -245,12 +243,12 @@ function DirectorySection({ kind }: { kind: Kind }) {
         <table className="data">
           <thead>
             <tr>
-              <th scope="col">{kind.keyLabel}</th>
-              <th scope="col">Clinic</th>
-              <th scope="col">Description</th>
-              {entries?.some((e) => e.operators) && <th scope="col">Operators</th>}
+              <th scope="col">{text("keyLabel")}</th>
+              <th scope="col">{t("directory.clinic")}</th>
+              <th scope="col">{t("directory.description")}</th>
+              {entries?.some((e) => e.operators) && <th scope="col">{t("directory.operators")}</th>}
               <th scope="col">
-                <span className="sr-only">Actions</span>
+                <span className="sr-only">{t("directory.actions")}</span>
               </th>
             </tr>
           </thead>
@@ -258,14 +256,16 @@ function DirectorySection({ kind }: { kind: Kind }) {
         </table>
       </div>
 
-      <form onSubmit={save} noValidate aria-label={form.mode === "add" ? `Add ${kind.noun}` : `Edit ${kind.noun}`}>
-        <h3 className="h3">{form.mode === "add" ? `Add ${kind.noun}` : `Edit ${kind.noun} ${kind.show(form.key)}`}</h3>
+      <form onSubmit={save} noValidate aria-label={form.mode === "add" ? text("add") : text("edit")}>
+        <h3 className="h3">
+          {form.mode === "add" ? text("add") : t(`directory.${kind.id}.editing`, { key: kind.show(form.key) })}
+        </h3>
         <fieldset disabled={busy}>
-          <legend className="sr-only">{kind.title}</legend>
+          <legend className="sr-only">{text("title")}</legend>
           <div className="form-row">
             <label htmlFor={field("key")}>
               <span>
-                {kind.keyLabel}
+                {text("keyLabel")}
                 <span aria-hidden="true"> *</span>
               </span>
               <input
@@ -282,7 +282,7 @@ function DirectorySection({ kind }: { kind: Kind }) {
             </label>
             <label htmlFor={field("clinic_id")}>
               <span>
-                Clinic
+                {t("directory.clinic")}
                 {kind.clinicRequired && <span aria-hidden="true"> *</span>}
               </span>
               <select
@@ -292,7 +292,7 @@ function DirectorySection({ kind }: { kind: Kind }) {
                 {...invalid("clinic_id")}
                 onChange={(e) => set({ clinic_id: e.target.value })}
               >
-                <option value="">{kind.clinicRequired ? "Choose…" : "No clinic"}</option>
+                <option value="">{kind.clinicRequired ? t("common.choose") : t("directory.noClinic")}</option>
                 {dir.clinics.map((c) => (
                   <option key={c.clinic_id} value={c.clinic_id}>
                     {c.name}
@@ -302,7 +302,7 @@ function DirectorySection({ kind }: { kind: Kind }) {
               {fieldError("clinic_id")}
             </label>
             <label htmlFor={field("description")}>
-              <span>Description</span>
+              <span>{t("directory.description")}</span>
               <input
                 id={field("description")}
                 value={form.description}
@@ -326,31 +326,33 @@ function DirectorySection({ kind }: { kind: Kind }) {
           <div className="form-actions">
             {form.mode === "edit" && (
               <button type="button" onClick={() => set(emptyForm())}>
-                Cancel
+                {t("common.cancel")}
               </button>
             )}
             <button type="submit" className="primary">
-              {form.mode === "add" ? `Add ${kind.noun}` : "Save changes"}
+              {form.mode === "add" ? text("add") : t("directory.saveChanges")}
             </button>
           </div>
         </fieldset>
       </form>
 
-      <Dialog title={`Delete ${kind.noun}`} open={deleting !== null} onClose={() => setDeleting(null)}>
+      <Dialog title={text("delete")} open={deleting !== null} onClose={() => setDeleting(null)}>
         {deleting && (
           <div className="dialog-body">
             <p>
-              Delete {kind.noun} <strong>{kind.show(deleting.key)}</strong> ({clinicName(dir.clinics, deleting.clinic_id)})?
-              {kind.clinicRequired
-                ? " New calls to it take the clinic of the extension that rings, if it has one."
-                : " Operators who have it keep it; new calls on it take the clinic of the number called, if it has one."}
+              <Trans
+                i18nKey={`directory.${kind.id}.deleteQuestion`}
+                values={{ key: kind.show(deleting.key), clinic: clinicName(dir.clinics, deleting.clinic_id) }}
+                components={{ strong: <strong /> }}
+              />{" "}
+              {t(`directory.${kind.id}.deleteEffect`)}
             </p>
             <div className="dialog-actions">
               <button type="button" onClick={() => setDeleting(null)}>
-                Keep
+                {t("directory.keep")}
               </button>
               <button type="button" className="primary danger" disabled={busy} onClick={() => void remove(deleting)}>
-                Delete {kind.noun}
+                {text("delete")}
               </button>
             </div>
           </div>

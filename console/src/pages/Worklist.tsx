@@ -6,50 +6,39 @@
  * result. Managers see how many wait per clinic and how old the oldest is.
  */
 import { useCallback, useEffect, useState } from "react";
+import { useTranslation } from "react-i18next";
 import { Link } from "react-router-dom";
 import { ApiError, worklist, type Callback, type CloseResult, type WorklistCount } from "../api";
 import CallButton from "../components/CallButton";
-import { dateTime, phone } from "../format";
+import { count as formatCount, dateTime, phone, waited } from "../format";
 import { useNotify } from "../notify";
 import { can, useDirectory, usePrincipal } from "../session";
 
-const RESULTS: { value: CloseResult; label: string }[] = [
-  { value: "no_answer", label: "No answer" },
-  { value: "wrong_number", label: "Wrong number" },
-  { value: "resolved_elsewhere", label: "Resolved elsewhere" },
-];
-
-/** How long ago, coarsely: `5 min`, `2 h 5 min`, `3 d 4 h`. */
-function age(seconds: number): string {
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return `${minutes} min`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 24) return `${hours} h ${minutes % 60} min`;
-  return `${Math.floor(hours / 24)} d ${hours % 24} h`;
-}
+const RESULTS: CloseResult[] = ["no_answer", "wrong_number", "resolved_elsewhere"];
 
 function ClinicSummary({ count }: { count: WorklistCount | null }) {
+  const { t } = useTranslation();
   if (!count || count.clinics.length === 0) return null;
   return (
     <section aria-labelledby="per-clinic">
-      <h2 id="per-clinic">Per clinic</h2>
+      <h2 id="per-clinic">{t("worklist.perClinic")}</h2>
       <div className="table-wrap">
         <table className="data" data-testid="worklist-clinics">
           <thead>
             <tr>
-              <th>Clinic</th>
-              <th className="num">Waiting</th>
-              <th className="num">Claimed</th>
-              <th>Oldest waiting</th>
+              <th>{t("worklist.clinicColumn.clinic")}</th>
+              <th className="num">{t("worklist.clinicColumn.waiting")}</th>
+              <th className="num">{t("worklist.clinicColumn.claimed")}</th>
+              <th>{t("worklist.clinicColumn.oldest")}</th>
             </tr>
           </thead>
           <tbody>
             {count.clinics.map((c) => (
               <tr key={c.clinic_id ?? "none"}>
-                <td>{c.clinic_name ?? c.clinic_id ?? "No clinic"}</td>
-                <td className="num">{c.open}</td>
-                <td className="num">{c.claimed}</td>
-                <td>{age(c.oldest_age_seconds)}</td>
+                <td>{c.clinic_name ?? c.clinic_id ?? t("worklist.noClinic")}</td>
+                <td className="num">{formatCount(c.open)}</td>
+                <td className="num">{formatCount(c.claimed)}</td>
+                <td>{waited(c.oldest_age_seconds)}</td>
               </tr>
             ))}
           </tbody>
@@ -61,6 +50,7 @@ function ClinicSummary({ count }: { count: WorklistCount | null }) {
 
 function Actions({ item, onDone }: { item: Callback; onDone: (error: string | null) => void }) {
   const principal = usePrincipal();
+  const { t } = useTranslation();
   const [result, setResult] = useState<CloseResult>("no_answer");
   const [busy, setBusy] = useState(false);
   if (!can.workCallbacks(principal.role)) return null;
@@ -73,7 +63,7 @@ function Actions({ item, onDone }: { item: Callback; onDone: (error: string | nu
       await action();
       onDone(null);
     } catch (error) {
-      onDone(error instanceof ApiError ? error.message : "The action failed.");
+      onDone(error instanceof ApiError ? error.message : t("worklist.actionFailed"));
     } finally {
       setBusy(false);
     }
@@ -83,20 +73,20 @@ function Actions({ item, onDone }: { item: Callback; onDone: (error: string | nu
     <span className="worklist-actions nowrap">
       {item.claimed_by === null && (
         <button type="button" className="small" disabled={busy} onClick={() => void run(() => worklist.claim(item.call_id))}>
-          Claim
+          {t("worklist.claim")}
         </button>
       )}
       {(mine || (others && principal.role === "admin")) && (
         <button type="button" className="small" disabled={busy} onClick={() => void run(() => worklist.release(item.call_id))}>
-          Release
+          {t("worklist.release")}
         </button>
       )}
       {!others && (
         <>
-          <select aria-label="Result" value={result} onChange={(e) => setResult(e.target.value as CloseResult)}>
-            {RESULTS.map((r) => (
-              <option key={r.value} value={r.value}>
-                {r.label}
+          <select aria-label={t("worklist.result")} value={result} onChange={(e) => setResult(e.target.value as CloseResult)}>
+            {RESULTS.map((value) => (
+              <option key={value} value={value}>
+                {t(`worklist.closeResult.${value}`)}
               </option>
             ))}
           </select>
@@ -106,7 +96,7 @@ function Actions({ item, onDone }: { item: Callback; onDone: (error: string | nu
             disabled={busy}
             onClick={() => void run(() => worklist.close(item.call_id, result))}
           >
-            Close
+            {t("worklist.close")}
           </button>
         </>
       )}
@@ -116,6 +106,7 @@ function Actions({ item, onDone }: { item: Callback; onDone: (error: string | nu
 
 export default function WorklistPage() {
   const principal = usePrincipal();
+  const { t } = useTranslation();
   const { clinics } = useDirectory();
   const { worklistVersion } = useNotify();
   const [clinic, setClinic] = useState("");
@@ -135,11 +126,11 @@ export default function WorklistPage() {
       setCount(totals);
       setError(null);
     } catch (e) {
-      setError(e instanceof ApiError ? e.message : "The call-backs could not be loaded.");
+      setError(e instanceof ApiError ? e.message : t("worklist.loadFailed"));
     } finally {
       setLoading(false);
     }
-  }, [clinic]);
+  }, [clinic, t]);
 
   // Read again on every change notify announces (a claim, a call-back, a new missed call).
   useEffect(() => {
@@ -154,12 +145,12 @@ export default function WorklistPage() {
   return (
     <div className="page">
       <div className="page-head">
-        <h1>Call-backs</h1>
+        <h1>{t("worklist.title")}</h1>
         <div className="actions">
           <label className="inline">
-            Clinic
+            {t("worklist.clinic")}
             <select value={clinic} onChange={(e) => setClinic(e.target.value)}>
-              <option value="">All clinics</option>
+              <option value="">{t("worklist.allClinics")}</option>
               {clinics.map((c) => (
                 <option key={c.clinic_id} value={c.clinic_id}>
                   {c.name}
@@ -168,14 +159,15 @@ export default function WorklistPage() {
             </select>
           </label>
           <button type="button" onClick={() => void load()} disabled={loading}>
-            ⟳ Refresh
+            ⟳ {t("common.refresh")}
           </button>
         </div>
       </div>
       <p className="muted">
-        Missed calls nobody has called back yet, oldest first. A call to the number takes it off the list by
-        itself.
-        {count && count.oldest_age_seconds !== null && ` The oldest has waited ${age(count.oldest_age_seconds)}.`}
+        {t("worklist.intro")}
+        {count &&
+          count.oldest_age_seconds !== null &&
+          ` ${t("worklist.oldestWaited", { age: waited(count.oldest_age_seconds) })}`}
       </p>
       {(error || actionError) && (
         <p className="error" role="alert">
@@ -187,15 +179,17 @@ export default function WorklistPage() {
         <table className="data" data-testid="worklist">
           <thead>
             <tr>
-              <th>Number</th>
-              <th>Contact</th>
-              <th className="num">Attempts</th>
-              <th>Missed</th>
-              <th>Waiting</th>
-              <th>Clinic</th>
-              <th>Ext.</th>
-              <th>Claimed by</th>
-              <th />
+              <th>{t("worklist.column.number")}</th>
+              <th>{t("worklist.column.contact")}</th>
+              <th className="num">{t("worklist.column.attempts")}</th>
+              <th>{t("worklist.column.missed")}</th>
+              <th>{t("worklist.column.waiting")}</th>
+              <th>{t("worklist.column.clinic")}</th>
+              <th>{t("worklist.column.extension")}</th>
+              <th>{t("worklist.column.claimedBy")}</th>
+              <th>
+                <span className="sr-only">{t("worklist.column.actions")}</span>
+              </th>
             </tr>
           </thead>
           <tbody>
@@ -211,15 +205,15 @@ export default function WorklistPage() {
                   {item.contact_id && item.contact_kind === "patient" ? (
                     <Link to={`/clients/${encodeURIComponent(item.contact_id)}`}>{item.contact_name}</Link>
                   ) : (
-                    (item.contact_name ?? <span className="muted">unknown</span>)
+                    (item.contact_name ?? <span className="muted">{t("worklist.unknown")}</span>)
                   )}
                 </td>
-                <td className="num">{item.attempts}</td>
+                <td className="num">{formatCount(item.attempts)}</td>
                 <td className="nowrap">
                   {dateTime(item.first_missed_at, zone)}
                   {item.attempts > 1 && <span className="muted"> … {dateTime(item.last_missed_at, zone)}</span>}
                 </td>
-                <td className="nowrap">{age(item.age_seconds)}</td>
+                <td className="nowrap">{waited(item.age_seconds)}</td>
                 <td>{item.clinic_name ?? item.clinic_id ?? ""}</td>
                 <td>{item.extension ?? ""}</td>
                 <td data-testid="claimed-by">{item.claimed_by?.name ?? ""}</td>
@@ -232,14 +226,14 @@ export default function WorklistPage() {
             {!loading && items.length === 0 && (
               <tr>
                 <td colSpan={9} className="muted">
-                  Nobody is waiting for a call-back.
+                  {t("worklist.empty")}
                 </td>
               </tr>
             )}
           </tbody>
         </table>
       </div>
-      {more && <p className="muted">Showing the oldest {items.length}; call some back to see the rest.</p>}
+      {more && <p className="muted">{t("worklist.more", { count: items.length })}</p>}
     </div>
   );
 }
