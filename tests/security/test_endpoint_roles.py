@@ -391,6 +391,7 @@ TABLE: dict[tuple[str, str, str], Row] = {
         EVERYONE, Req("/api/analytics/calls/sec-no-call/recording")
     ),
     ("analytics", "GET", "/api/analytics/recording-listens"): Guarded(ADMIN),
+    ("analytics", "GET", "/api/analytics/audit"): Guarded(ADMIN),
     # --- notify ------------------------------------------------------------------------
     **_docs("notify"),
     ("notify", "GET", "/api/notify/me"): Guarded(EVERYONE),

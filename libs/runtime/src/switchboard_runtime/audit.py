@@ -15,18 +15,19 @@ appended (the last one): earlier entries are the client's own say-so.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard_contracts import AuditRecorded, Envelope
-from switchboard_runtime.auth import Principal
+from switchboard_runtime.auth import Principal, PrincipalDependency
 from switchboard_runtime.messaging import publish, session_settings
 
-__all__ = ["audit", "audit_event", "client_address"]
+__all__ = ["Auditor", "audit", "audit_event", "auditor", "client_address"]
 
 #: Longest user agent kept (a header is the client's to fill).
 USER_AGENT_MAX = 300
@@ -105,3 +106,61 @@ async def audit(
     )
     (envelope,) = await publish(session, event, occurred_at=event.occurred_at)
     return envelope
+
+
+@dataclass(frozen=True)
+class Auditor:
+    """Audit records for one request: who (the session's operator) and from where are
+    known; the endpoint says what. Give :meth:`event` to a handler that publishes it in
+    the transaction of its change, or :meth:`record` it in a session of the endpoint's."""
+
+    request: Request
+    principal: Principal
+    trusted_proxies: tuple[str, ...]
+
+    def event(
+        self,
+        action: str,
+        subject_type: str,
+        subject_id: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> AuditRecorded:
+        """The record of ``action`` on ``subject_type``/``subject_id`` by this request."""
+        return audit_event(
+            self.request,
+            self.principal,
+            action,
+            subject_type,
+            subject_id,
+            details,
+            trusted_proxies=self.trusted_proxies,
+        )
+
+    async def record(
+        self,
+        session: AsyncSession,
+        action: str,
+        subject_type: str,
+        subject_id: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> Envelope[AuditRecorded]:
+        """Stage the record in ``session``'s outbox (published once it commits)."""
+        event = self.event(action, subject_type, subject_id, details)
+        (envelope,) = await publish(session, event, occurred_at=event.occurred_at)
+        return envelope
+
+
+def auditor(
+    current: PrincipalDependency, trusted_proxies: Iterable[str]
+) -> Callable[..., Awaitable[Auditor]]:
+    """A FastAPI dependency giving the request's :class:`Auditor` (401 without a session,
+    like ``current``); ``trusted_proxies`` is the service's ``TRUSTED_PROXIES``."""
+    trusted = tuple(trusted_proxies)
+
+    async def request_auditor(
+        request: Request,
+        principal: Principal = Depends(current),  # noqa: B008
+    ) -> Auditor:
+        return Auditor(request, principal, trusted)
+
+    return request_auditor

@@ -10,7 +10,7 @@ from switchboard_booking.entrypoints.api.bodies import LoginBody
 from switchboard_booking.entrypoints.api.guards import Guards
 from switchboard_booking.handlers import auth
 from switchboard_booking.handlers.shared import Deps
-from switchboard_runtime.audit import client_address
+from switchboard_runtime.audit import Auditor, client_address
 from switchboard_runtime.auth import (
     SESSION_COOKIE,
     SESSION_TTL,
@@ -80,10 +80,15 @@ def router(deps: Deps, guards: Guards) -> APIRouter:
         return asdict(principal)
 
     @private.post("/operators/{operator_id}/sessions/end", status_code=status.HTTP_204_NO_CONTENT)
-    async def end_sessions(operator_id: str, who: CurrentActor) -> None:
+    async def end_sessions(
+        operator_id: str, who: CurrentActor, audit: Annotated[Auditor, Depends(guards.audit)]
+    ) -> None:
         """End every session the operator has now (admin): each service refuses their
-        tokens from this moment; they must log in again."""
+        tokens from this moment; they must log in again (audit:
+        ``operator.sessions_ended``)."""
         await auth.end_sessions(deps, who, operator_id)
+        async with deps.sessions() as session, session.begin():
+            await audit.record(session, "operator.sessions_ended", "operator", operator_id)
 
     combined = APIRouter()
     combined.include_router(public)
