@@ -1,5 +1,6 @@
 /** Settings (admin): Calltouch and Callmarker, the chain's numbers and extensions by clinic,
- * operators' extensions, cancellation reasons, patient notification templates. */
+ * operators' extensions, cancellation reasons, patient notification templates, the audit
+ * trail. */
 import { useEffect, useMemo, useState, type FormEvent } from "react";
 import {
   directory,
@@ -10,11 +11,12 @@ import {
   type Operator,
 } from "../api";
 import { roleLabel } from "../format";
+import AuditTrail from "./Audit";
 import NotificationTemplates from "./NotificationTemplates";
 import TelephonyDirectory from "./TelephonyDirectory";
 import { useDirectory } from "../session";
 
-type Tab = "integrations" | "numbers" | "extensions" | "reasons" | "notifications";
+type Tab = "integrations" | "numbers" | "extensions" | "reasons" | "notifications" | "audit";
 
 // --- integrations ------------------------------------------------------------------------
 
@@ -382,6 +384,7 @@ export default function SettingsPage() {
     { value: "extensions", label: "Extensions" },
     { value: "reasons", label: "Cancellation reasons" },
     { value: "notifications", label: "Notifications" },
+    { value: "audit", label: "Audit" },
   ];
   return (
     <div className="page">
@@ -412,6 +415,7 @@ export default function SettingsPage() {
         {tab === "extensions" && <Extensions />}
         {tab === "reasons" && <Reasons />}
         {tab === "notifications" && <NotificationTemplates />}
+        {tab === "audit" && <AuditTrail />}
       </div>
     </div>
   );
