@@ -936,6 +936,44 @@ export const worklist = {
     post<{ callback: Callback | null }>(`/api/analytics/worklist/${encodeURIComponent(callId)}/close`, { result }),
 };
 
+// --- analytics: the audit trail (admins) ---------------------------------------------------
+
+/** One audited action: who did what to which record, when and from where. */
+export interface AuditRecord {
+  record_id: number;
+  event_id: string;
+  occurred_at: string;
+  producer: string;
+  actor_id: string;
+  actor_name: string;
+  actor_role: Role;
+  action: string;
+  subject_type: string;
+  subject_id: string | null;
+  details: Record<string, unknown>;
+  client_address: string | null;
+  user_agent: string | null;
+}
+
+export interface AuditFilters {
+  actor?: string;
+  action?: string;
+  subject_type?: string;
+  subject_id?: string;
+  /** Instants with an offset (ISO 8601). */
+  from?: string;
+  to?: string;
+}
+
+export const audit = {
+  list: (f: AuditFilters, before?: number | null) =>
+    get<{ items: AuditRecord[]; next_before: number | null }>("/api/analytics/audit", {
+      ...f,
+      limit: 100,
+      before: before ?? undefined,
+    }),
+};
+
 // --- notify: the live session ---------------------------------------------------------------
 
 /** An incoming-call pop-up as the overlay shows it. */

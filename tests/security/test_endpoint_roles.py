@@ -403,6 +403,7 @@ TABLE: dict[tuple[str, str, str], Row] = {
     ("analytics", "POST", "/api/analytics/worklist/{call_id}/close"): Guarded(
         BOOKERS, Req("/api/analytics/worklist/sec-no-call/close", body={"result": "no_answer"})
     ),
+    ("analytics", "GET", "/api/analytics/audit"): Guarded(ADMIN),
     # --- notify ------------------------------------------------------------------------
     **_docs("notify"),
     ("notify", "GET", "/api/notify/me"): Guarded(EVERYONE),

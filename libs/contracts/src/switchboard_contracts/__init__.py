@@ -7,6 +7,7 @@ what you need from the package root::
 """
 
 from switchboard_contracts._version import __version__
+from switchboard_contracts.audit import AuditRecorded
 from switchboard_contracts.base import (
     CallDirection,
     CallDisposition,
@@ -59,6 +60,7 @@ from switchboard_contracts.topics import (
     CRM_TOUCHES,
     NOTIFY_CLAIMS,
     PBX_EVENTS_RAW,
+    PLATFORM_AUDIT,
     TELEPHONY_CALLS,
     TELEPHONY_SETTINGS,
     TOPICS,
@@ -92,6 +94,7 @@ __all__ = [
     "LEGACY_EVENTS",
     "NOTIFY_CLAIMS",
     "PBX_EVENTS_RAW",
+    "PLATFORM_AUDIT",
     "TELEPHONY_CALLS",
     "TELEPHONY_SETTINGS",
     "TOPICS",
@@ -100,6 +103,7 @@ __all__ = [
     "AppointmentBooked",
     "AppointmentCancelled",
     "AppointmentRescheduled",
+    "AuditRecorded",
     "CallAnswered",
     "CallCenterChanged",
     "CallClaimed",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TypeAlias
 
+from switchboard_contracts.audit import AuditRecorded
 from switchboard_contracts.base import Event
 from switchboard_contracts.booking import (
     AppointmentBooked,
@@ -67,6 +68,7 @@ CURRENT_EVENTS: tuple[type[Event], ...] = (
     IntegrationSettingsChanged,
     CallClaimed,
     WorklistChanged,
+    AuditRecorded,
 )
 """The class each event type is published with now (its latest ``schema_version``)."""
 
@@ -95,6 +97,7 @@ AnyEvent: TypeAlias = (
     | IntegrationSettingsChanged
     | CallClaimed
     | WorklistChanged
+    | AuditRecorded
 )
 """The union of every event class ``parse_envelope`` can return (use ``match`` on it)."""
 

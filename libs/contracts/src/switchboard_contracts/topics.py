@@ -23,6 +23,7 @@ __all__ = [
     "CRM_TOUCHES",
     "NOTIFY_CLAIMS",
     "PBX_EVENTS_RAW",
+    "PLATFORM_AUDIT",
     "TELEPHONY_CALLS",
     "TELEPHONY_SETTINGS",
     "TOPICS",
@@ -51,6 +52,8 @@ NOTIFY_CLAIMS = "notify.claims"
 """Calls taken from the console pop-up (``CallClaimed``), keyed by ``call_id``."""
 ANALYTICS_WORKLIST = "analytics.worklist"
 """Changes of the call-back worklist (``WorklistChanged``), keyed by ``call_id``."""
+PLATFORM_AUDIT = "platform.audit"
+"""Audited actions of every service (``AuditRecorded``), keyed by the acting operator."""
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,15 @@ TOPICS: Mapping[str, TopicSpec] = MappingProxyType(
                 "analytics",
                 "call_id",
                 WorklistChanged="call_id",
+            ),
+            _spec(
+                PLATFORM_AUDIT,
+                "The audit trail: who viewed a client's card, heard a recording, exported a "
+                "list, merged clients, changed settings or operators; when and from where. "
+                "Every service publishes its own actions; analytics keeps them.",
+                "every service",
+                "actor_id",
+                AuditRecorded="actor_id",
             ),
         )
     }

@@ -37,6 +37,7 @@ def test_topic_names() -> None:
         "telephony.settings",
         "notify.claims",
         "analytics.worklist",
+        "platform.audit",
     }
 
 

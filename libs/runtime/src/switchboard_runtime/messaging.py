@@ -61,6 +61,7 @@ __all__ = [
     "parse_contract_event",
     "platform_consumers",
     "publish",
+    "session_settings",
 ]
 
 D = TypeVar("D")
@@ -226,6 +227,14 @@ async def publish(
     )
     after_commit(session, context.wake)
     return envelopes
+
+
+def session_settings(session: AsyncSession) -> ServiceSettings:
+    """The settings of the service whose runtime made ``session``."""
+    context = session.info.get(_OUTBOX_KEY)
+    if not isinstance(context, OutboxContext):
+        raise RuntimeError("this session does not come from a service's runtime")
+    return context.settings
 
 
 def outbox_session_info(settings: ServiceSettings, wake: Callable[[], None]) -> dict[str, Any]:

@@ -10,10 +10,11 @@ chain's phone region is read the same way (``DEFAULT_REGION``).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, Field, SecretStr, model_validator
+from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -63,6 +64,10 @@ class ServiceSettings(BaseSettings):
     consumer_batch_max_records: int = Field(default=500, ge=1, le=10_000)
     outbox_poll_interval_seconds: float = Field(default=0.2, gt=0, le=10)
     outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
+    #: Proxies (addresses or CIDRs) whose ``X-Forwarded-For`` is believed about the
+    #: browser's address (the audit trail's "from where"): the console gateway, which runs
+    #: beside the services locally; in a cluster, its pods' network.
+    trusted_proxies: list[str] = Field(default=["127.0.0.0/8", "::1/128"])
 
     @model_validator(mode="before")
     @classmethod
@@ -86,6 +91,12 @@ class ServiceSettings(BaseSettings):
             if name not in data and name.upper() in os.environ:
                 data[name] = os.environ[name.upper()]
         return data
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        # A typo must not silently trust nobody (or somebody else): refuse it at start.
+        return [str(ipaddress.ip_network(entry.strip(), strict=False)) for entry in value]
 
     @property
     def service_database_url(self) -> str:

@@ -7,9 +7,10 @@ from fastapi import FastAPI
 from switchboard_analytics.adapters.recordings import RecordingServer
 from switchboard_analytics.adapters.store import zone_known
 from switchboard_analytics.entrypoints.api import calls_router
+from switchboard_analytics.entrypoints.audit import audit_router
 from switchboard_analytics.entrypoints.recordings import recordings_router
 from switchboard_analytics.entrypoints.worklist import worklist_router
-from switchboard_analytics.handlers import SUBSCRIPTION, Projection
+from switchboard_analytics.handlers import AUDIT_SUBSCRIPTION, SUBSCRIPTION, Projection
 from switchboard_analytics.settings import AnalyticsSettings
 from switchboard_runtime.auth import authenticator
 from switchboard_runtime.db import migrations_path
@@ -36,6 +37,7 @@ def build_app(settings: AnalyticsSettings | None = None) -> FastAPI:
         migrations_dir=migrations_path(switchboard_analytics.__file__),
     )
     runtime.handle(SUBSCRIPTION, projection_for(settings))
+    runtime.handle(AUDIT_SUBSCRIPTION, None)
 
     async def check_default_zone() -> None:
         async with runtime.sessions() as session:
@@ -60,5 +62,6 @@ def build_app(settings: AnalyticsSettings | None = None) -> FastAPI:
             recordings_router(runtime.sessions, current, recordings),
             calls_router(runtime.sessions, current, settings.default_region),
             worklist_router(runtime.sessions, current, settings.worklist_horizon),
+            audit_router(runtime.sessions, current),
         ],
     )

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from switchboard_analytics.adapters import call_rows, store
+from switchboard_analytics.adapters.audit import store_audit
 from switchboard_analytics.adapters.tables import clinics, operators
 from switchboard_analytics.domain.callback import (
     DEFAULT_WINDOW,
@@ -29,6 +30,7 @@ from switchboard_analytics.domain.callback import (
     reached_number,
 )
 from switchboard_contracts import (
+    AuditRecorded,
     CallAnswered,
     CallEnded,
     CallStarted,
@@ -455,4 +457,20 @@ SUBSCRIPTION: Subscription[Projection] = Subscription(
     ),
     batch=project_batch,
 )
-SUBSCRIPTIONS = (SUBSCRIPTION,)
+
+
+async def on_audit_recorded(
+    session: AsyncSession, envelope: Envelope[AuditRecorded], _deps: None
+) -> None:
+    """Keep an audited action of any service (once per event id, whatever the deliveries)."""
+    await store_audit(session, [envelope])
+
+
+#: The audit trail (group ``analytics.audit``): every service's audited actions, kept in
+#: ``audit_records``. A group of its own, so that the trail never waits for the projection
+#: (nor a rebuild for the trail).
+AUDIT_SUBSCRIPTION: Subscription[None] = Subscription(
+    group="analytics.audit",
+    handlers={AuditRecorded: on_audit_recorded},
+)
+SUBSCRIPTIONS = (SUBSCRIPTION, AUDIT_SUBSCRIPTION)

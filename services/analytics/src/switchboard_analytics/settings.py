@@ -41,6 +41,16 @@ class AnalyticsSettings(ServiceSettings):
     #: Connecting to and waiting for the recording server (not the length of a download).
     recording_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 
+    #: How long the audit trail keeps a record (days after the action); the retention job
+    #: (``switchboard-analytics prune-audit``) deletes older ones. The database refuses to
+    #: delete anything younger than 30 days whatever this says.
+    audit_retention_days: int = Field(
+        default=400,
+        ge=30,
+        le=36_500,
+        validation_alias=AliasChoices("ANALYTICS_AUDIT_RETENTION_DAYS", "AUDIT_RETENTION_DAYS"),
+    )
+
     @field_validator("default_time_zone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

@@ -111,7 +111,13 @@ async def _listens(app: Any) -> list[Any]:
     import sqlalchemy as sa
 
     async with app.state.runtime.sessions() as session:
-        rows = await session.execute(sa.text("SELECT * FROM recording_listens ORDER BY listen_id"))
+        rows = await session.execute(
+            sa.text(
+                "SELECT subject_id AS call_id, actor_id AS operator_id,"
+                " details->>'byte_range' AS byte_range, (details->>'status')::int AS status"
+                " FROM audit_records WHERE action = 'recording.listened' ORDER BY record_id"
+            )
+        )
         return list(rows.mappings())
 
 
@@ -214,4 +220,50 @@ async def test_admins_read_the_listens_and_nobody_can_erase_them(service: Any) -
     async with app.state.runtime.sessions() as session:
         with pytest.raises(sa.exc.DBAPIError, match="append-only"):
             async with session.begin():
-                await session.execute(sa.text("DELETE FROM recording_listens"))
+                await session.execute(sa.text("DELETE FROM audit_records"))
+
+
+async def test_a_listen_is_one_audit_record_with_who_and_where(service: Any) -> None:
+    import sqlalchemy as sa
+
+    from switchboard_runtime.testing import wait_until
+
+    client, app = service
+    listener = {
+        **_token("op-vera", "call_centre", "cc-a"),
+        "X-Forwarded-For": "198.51.100.40",
+        "User-Agent": "Chromium test",
+    }
+    answer = await client.get("/api/analytics/calls/rec-ok/recording", headers=listener)
+    assert answer.status_code == 200
+    admin = _token("op-admin", "admin", None)
+
+    async def records() -> list[Any]:
+        page = await client.get(
+            "/api/analytics/audit",
+            params={"actor": "op-vera", "action": "recording.listened"},
+            headers=admin,
+        )
+        assert page.status_code == 200, page.text
+        return list(page.json()["items"])
+
+    (record,) = await records()
+    assert (record["subject_type"], record["subject_id"], record["actor_role"]) == (
+        "call",
+        "rec-ok",
+        "call_centre",
+    )
+    assert (record["client_address"], record["user_agent"]) == ("198.51.100.40", "Chromium test")
+    assert record["details"] == {"byte_range": None, "status": 200}
+
+    async def consumed_back() -> bool:
+        async with app.state.runtime.sessions() as session:
+            return bool(
+                await session.scalar(
+                    sa.text("SELECT count(*) FROM processed_events WHERE event_id = :id"),
+                    {"id": record["event_id"]},
+                )
+            )
+
+    await wait_until(consumed_back, timeout=30, message="the listen's event consumed back")
+    assert await records() == [record]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 
 from switchboard_runtime.settings import ServiceSettings, service_config
 
@@ -34,9 +34,15 @@ class BookingSettings(ServiceSettings):
     login_lockout_first_seconds: float = Field(default=2.0, gt=0, le=3600)
     login_lockout_max_seconds: float = Field(default=900.0, gt=0, le=86_400)
     login_forget_after_seconds: float = Field(default=3600.0, gt=0, le=7 * 86_400)
-    #: Proxies (CIDRs) whose ``X-Forwarded-For`` names the client: the console gateway on
-    #: loopback here; the ingress's network in Kubernetes. Other peers are the client.
-    login_trusted_proxies: list[str] = Field(default=["127.0.0.0/8", "::1/128"])
+    #: Proxies (CIDRs) whose ``X-Forwarded-For`` names the client, for login lockouts and
+    #: the audit trail: ``BOOKING_TRUSTED_PROXIES`` like every service (the runtime's
+    #: setting); the earlier ``BOOKING_LOGIN_TRUSTED_PROXIES`` is still read.
+    trusted_proxies: list[str] = Field(
+        default=["127.0.0.0/8", "::1/128"],
+        validation_alias=AliasChoices(
+            "BOOKING_TRUSTED_PROXIES", "BOOKING_LOGIN_TRUSTED_PROXIES", "trusted_proxies"
+        ),
+    )
 
     # --- notifications: the worker ------------------------------------------------------
     #: Whether ``serve`` also sends due notifications (every replica may: rows are claimed

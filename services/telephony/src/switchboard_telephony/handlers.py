@@ -11,7 +11,7 @@ import asyncio
 import re
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from switchboard_contracts import (
     PBX_EVENTS_RAW,
+    AuditRecorded,
     CallEnded,
     CallTagged,
     Envelope,
@@ -235,12 +236,19 @@ def canonical_extension(raw: str) -> str:
     return extension
 
 
-async def add_did(deps: Deps, did: str, clinic_id: str, description: str | None) -> queries.DidRow:
+async def add_did(
+    deps: Deps,
+    did: str,
+    clinic_id: str,
+    description: str | None,
+    audit: AuditRecorded | None = None,
+) -> queries.DidRow:
     """Route a public number to a clinic (409 if it is already routed)."""
     number = canonical_did(did, deps.settings.default_region)
     async with deps.sessions() as session, session.begin():
         if not await directory_repository.insert_did(session, number, clinic_id, description):
             raise Conflict(f"DID {number} is already configured")
+        await _publish_audit(session, audit, number)
         row = await queries.get_did(session, number)
     await deps.config.refresh_after_change()
     assert row is not None
@@ -248,26 +256,38 @@ async def add_did(deps: Deps, did: str, clinic_id: str, description: str | None)
 
 
 async def change_did(
-    deps: Deps, did: str, clinic_id: str, description: str | None
+    deps: Deps,
+    did: str,
+    clinic_id: str,
+    description: str | None,
+    audit: AuditRecorded | None = None,
 ) -> queries.DidRow:
     """Route a configured public number to another clinic, or redescribe it."""
     number = canonical_did(did, deps.settings.default_region)
     async with deps.sessions() as session, session.begin():
         if not await directory_repository.update_did(session, number, clinic_id, description):
             raise NotFound(f"DID {number} is not configured")
+        await _publish_audit(session, audit, number)
         row = await queries.get_did(session, number)
     await deps.config.refresh_after_change()
     assert row is not None
     return row
 
 
-async def remove_did(deps: Deps, did: str) -> None:
+async def remove_did(deps: Deps, did: str, audit: AuditRecorded | None = None) -> None:
     """Stop routing a public number."""
     number = canonical_did(did, deps.settings.default_region)
     async with deps.sessions() as session, session.begin():
         if not await directory_repository.delete_did(session, number):
             raise NotFound(f"DID {number} is not configured")
+        await _publish_audit(session, audit, number)
     await deps.config.refresh_after_change()
+
+
+async def _publish_audit(session: AsyncSession, audit: AuditRecorded | None, key: str) -> None:
+    """Publish a change's audit record, naming the number or extension as stored."""
+    if audit is not None:
+        await publish(session, audit.model_copy(update={"subject_id": key}))
 
 
 async def find_did(deps: Deps, did: str) -> queries.DidRow:
@@ -281,13 +301,18 @@ async def find_did(deps: Deps, did: str) -> queries.DidRow:
 
 
 async def add_extension(
-    deps: Deps, extension: str, clinic_id: str | None, description: str | None
+    deps: Deps,
+    extension: str,
+    clinic_id: str | None,
+    description: str | None,
+    audit: AuditRecorded | None = None,
 ) -> queries.ExtensionRow:
     """Configure an extension (409 if it already is)."""
     ext = canonical_extension(extension)
     async with deps.sessions() as session, session.begin():
         if not await directory_repository.insert_extension(session, ext, clinic_id, description):
             raise Conflict(f"extension {ext} is already configured")
+        await _publish_audit(session, audit, ext)
         row = await queries.get_extension(session, ext)
     await deps.config.refresh_after_change()
     assert row is not None
@@ -295,25 +320,31 @@ async def add_extension(
 
 
 async def change_extension(
-    deps: Deps, extension: str, clinic_id: str | None, description: str | None
+    deps: Deps,
+    extension: str,
+    clinic_id: str | None,
+    description: str | None,
+    audit: AuditRecorded | None = None,
 ) -> queries.ExtensionRow:
     """Change a configured extension's clinic or description."""
     ext = canonical_extension(extension)
     async with deps.sessions() as session, session.begin():
         if not await directory_repository.update_extension(session, ext, clinic_id, description):
             raise NotFound(f"extension {ext} is not configured")
+        await _publish_audit(session, audit, ext)
         row = await queries.get_extension(session, ext)
     await deps.config.refresh_after_change()
     assert row is not None
     return row
 
 
-async def remove_extension(deps: Deps, extension: str) -> None:
+async def remove_extension(deps: Deps, extension: str, audit: AuditRecorded | None = None) -> None:
     """Remove a configured extension (operators who have it keep it: booking owns that)."""
     ext = canonical_extension(extension)
     async with deps.sessions() as session, session.begin():
         if not await directory_repository.delete_extension(session, ext):
             raise NotFound(f"extension {ext} is not configured")
+        await _publish_audit(session, audit, ext)
     await deps.config.refresh_after_change()
 
 
@@ -363,10 +394,15 @@ async def read_integration(deps: Deps, integration: Integration) -> IntegrationV
 
 
 async def save_integration(
-    deps: Deps, integration: Integration, update: IntegrationUpdate, actor: Principal
+    deps: Deps,
+    integration: Integration,
+    update: IntegrationUpdate,
+    actor: Principal,
+    audit: AuditRecorded | None = None,
 ) -> IntegrationView:
     """Validate and store an integration's settings; publish ``IntegrationSettingsChanged``
-    (never the token) when anything changed."""
+    (never the token) and ``audit``, with the names of the fields changed, when anything
+    changed."""
     async with deps.sessions() as session, session.begin():
         current, updated_at = await directory_repository.load_integration(
             session, integration, deps.secrets, for_update=True
@@ -391,6 +427,14 @@ async def save_integration(
                 integration=integration, enabled=wanted.enabled, changed_at=updated_at
             )
             await publish(session, event, occurred_at=updated_at)
+            if audit is not None:
+                changed_fields = [
+                    f.name
+                    for f in fields(wanted)
+                    if getattr(wanted, f.name) != getattr(current, f.name)
+                ]
+                details = {**audit.details, "changed": changed_fields, "enabled": wanted.enabled}
+                await publish(session, audit.model_copy(update={"details": details}))
     if changed:
         await deps.config.refresh_after_change()
         log.info(

@@ -2,13 +2,12 @@
 
 Recordings are fetched with the configured basic-auth credentials and relayed as they
 arrive (never held in memory); each request that gets audio is one row in
-``recording_listens``, an append-only table (the migration forbids updates and deletes).
+the audit trail (``recording.listened``; see :mod:`~switchboard_analytics.adapters.audit`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import httpx
@@ -16,11 +15,13 @@ import sqlalchemy as sa
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard_analytics.adapters.tables import call_log, operators, recording_listens
-from switchboard_runtime.auth import Principal
+from switchboard_analytics.adapters.audit import AuditFilter, list_audit
+from switchboard_analytics.adapters.tables import call_log, operators
 
 #: Upstream response headers the browser needs to play and seek.
 RELAYED_HEADERS = ("content-type", "content-length", "content-range", "accept-ranges")
+#: The audit action of a listen.
+LISTENED = "recording.listened"
 
 
 @dataclass(frozen=True)
@@ -48,45 +49,26 @@ async def recording_target(session: AsyncSession, call_id: str) -> RecordingTarg
     return RecordingTarget(row.recording_url, row.admin_id, row.call_center_id)
 
 
-async def record_listen(
-    session: AsyncSession,
-    viewer: Principal,
-    call_id: str,
-    listened_at: datetime,
-    byte_range: str | None,
-    status: int,
-) -> None:
-    """One row: who listened to which call, when, and which part."""
-    await session.execute(
-        recording_listens.insert().values(
-            call_id=call_id,
-            operator_id=viewer.operator_id,
-            operator_name=viewer.name,
-            role=viewer.role,
-            listened_at=listened_at,
-            byte_range=byte_range,
-            status=status,
-        )
-    )
-
-
 async def list_listens(
     session: AsyncSession, call_id: str | None, limit: int, before_id: int | None
 ) -> list[dict[str, Any]]:
-    """Listens, newest first, optionally of one call; keyset paging on ``listen_id``."""
-    t = recording_listens
-    query = sa.select(t).order_by(t.c.listen_id.desc()).limit(limit)
-    if call_id is not None:
-        query = query.where(t.c.call_id == call_id)
-    if before_id is not None:
-        query = query.where(t.c.listen_id < before_id)
-    rows = (await session.execute(query)).mappings().all()
-    out = []
-    for row in rows:
-        item = dict(row)
-        item["listened_at"] = row["listened_at"].isoformat().replace("+00:00", "Z")
-        out.append(item)
-    return out
+    """Listens (the audit trail's ``recording.listened`` records), newest first, optionally
+    of one call; keyset paging on ``listen_id`` (the record's id)."""
+    flt = AuditFilter(action=LISTENED, subject_type="call", subject_id=call_id)
+    return [
+        {
+            "listen_id": row["record_id"],
+            "call_id": row["subject_id"],
+            "operator_id": row["actor_id"],
+            "operator_name": row["actor_name"],
+            "role": row["actor_role"],
+            "listened_at": row["occurred_at"].isoformat().replace("+00:00", "Z"),
+            "byte_range": row["details"].get("byte_range"),
+            "status": row["details"].get("status"),
+            "client_address": row["client_address"],
+        }
+        for row in await list_audit(session, flt, limit, before_id)
+    ]
 
 
 class RecordingServer:

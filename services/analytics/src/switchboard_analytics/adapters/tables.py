@@ -272,3 +272,34 @@ callback_actions = sa.Table(
         postgresql_where=sa.text("action = 'closed'"),
     ),
 )
+
+#: The audit trail: every service's audited actions (``AuditRecorded`` from
+#: ``platform.audit``; analytics' own, recording listens and exports, written in the
+#: transaction of the action and deduplicated when the event comes back). One row per
+#: ``event_id``. Not projection state (``rebuild`` leaves it alone) and append-only: the
+#: migration's trigger refuses UPDATE and TRUNCATE, and DELETE of anything younger than the
+#: retention the deleting transaction declares (the retention job's, at least 30 days).
+audit_records = sa.Table(
+    "audit_records",
+    metadata,
+    sa.Column("record_id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("event_id", sa.Uuid, nullable=False, unique=True),
+    sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column(
+        "recorded_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
+    sa.Column("producer", sa.Text, nullable=False),
+    sa.Column("actor_id", sa.Text, nullable=False),
+    sa.Column("actor_name", sa.Text, nullable=False),
+    sa.Column("actor_role", sa.Text, nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("subject_type", sa.Text, nullable=False),
+    sa.Column("subject_id", sa.Text),
+    sa.Column("details", pg.JSONB, nullable=False, server_default="{}"),
+    sa.Column("client_address", sa.Text),
+    sa.Column("user_agent", sa.Text),
+    sa.Index("ix_audit_records_occurred_at", "occurred_at", "record_id"),
+    sa.Index("ix_audit_records_actor", "actor_id", "record_id"),
+    sa.Index("ix_audit_records_action", "action", "record_id"),
+    sa.Index("ix_audit_records_subject", "subject_type", "subject_id", "record_id"),
+)

@@ -14,7 +14,7 @@ from dataclasses import asdict, replace
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -37,7 +37,8 @@ from switchboard_analytics.adapters.reports import (
 from switchboard_analytics.domain.periods import PeriodError, parse_period
 from switchboard_analytics.domain.recordings import recording_path
 from switchboard_analytics.domain.reports import build_rows, csv_header, csv_record
-from switchboard_runtime.auth import PrincipalDependency, Role, require_roles
+from switchboard_analytics.entrypoints.audit import record_own
+from switchboard_runtime.auth import Principal, PrincipalDependency, Role, require_roles
 
 CallType = Literal["incoming", "outgoing", "internal"]
 Disposition = Literal["answered", "missed", "busy", "failed"]
@@ -197,6 +198,14 @@ def _report_csv(group_by: str, rows: list[dict[str, Any]]) -> list[list[Any]]:
     return out
 
 
+def _query_details(request: Request) -> dict[str, list[str]]:
+    """The request's query parameters (repeatable ones as lists), for the audit trail."""
+    out: dict[str, list[str]] = {}
+    for name, value in request.query_params.multi_items():
+        out.setdefault(name, []).append(value)
+    return out
+
+
 def _csv_response(body: AsyncIterator[str], filename: str) -> StreamingResponse:
     return StreamingResponse(
         body,
@@ -218,19 +227,28 @@ def calls_router(
     def with_region(flt: CallLogFilter) -> CallLogFilter:
         return replace(flt, default_region=default_region)
 
-    @router.get("/calls", tags=["call log"], dependencies=[Depends(call_log_reader)])
+    async def audit_export(request: Request, viewer: Principal, action: str) -> None:
+        # Before the first row leaves: what was exported is the request's filters.
+        details = {"format": "csv", "query": _query_details(request)}
+        async with sessions() as session, session.begin():
+            await record_own(session, request, viewer, action, "call_log", None, details)
+
+    @router.get("/calls", tags=["call log"])
     async def list_calls(
+        request: Request,
         flt: Annotated[CallLogFilter, Depends(call_filter)],
         sort: SortKey = "started_at",
         order: Literal["asc", "desc"] = "desc",
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         cursor: Annotated[str | None, Query(max_length=2000)] = None,
         format: Literal["json", "csv"] = "json",
+        viewer: Principal = Depends(call_log_reader),  # noqa: B008 (a closure's dependency)
     ) -> Any:
         """Ended calls, filtered and sorted; JSON pages (``next_cursor``) or the whole
         filtered result as CSV."""
         flt = with_region(flt)
         if format == "csv":
+            await audit_export(request, viewer, "call_log.exported")
 
             async def body() -> AsyncIterator[str]:
                 yield "\ufeff" + _csv_lines([CSV_COLUMNS])
@@ -276,8 +294,9 @@ def calls_router(
             names = await admin_names(session, ids)
         return page, build_rows(group_by, page.groups, names)
 
-    @router.get("/reports/calls", tags=["reports"], dependencies=[Depends(report_reader)])
+    @router.get("/reports/calls", tags=["reports"])
     async def calls_report(
+        request: Request,
         flt: Annotated[CallLogFilter, Depends(call_filter)],
         group_by: GroupBy,
         source: Annotated[
@@ -291,6 +310,7 @@ def calls_router(
             str | None, Query(max_length=2000, description="The previous page's next_cursor.")
         ] = None,
         format: Literal["json", "csv"] = "json",
+        viewer: Principal = Depends(report_reader),  # noqa: B008 (a closure's dependency)
     ) -> Any:
         """Counts and average durations per clinic-local day, hour, employee x day or
         employee x month, for incoming, outgoing, internal calls and in total: JSON a page
@@ -305,6 +325,7 @@ def calls_router(
         if format == "csv":
             # Validate the cursor before the response starts; the CSV has every group.
             first, rows = await read_report(flt, group_by, rollup, REPORT_MAX_LIMIT, cursor)
+            await audit_export(request, viewer, "calls_report.exported")
 
             async def body() -> AsyncIterator[str]:
                 page, page_rows = first, rows

@@ -1,4 +1,4 @@
-"""``switchboard-analytics serve | migrate | rebuild``."""
+"""``switchboard-analytics serve | migrate | rebuild | prune-audit``."""
 
 from __future__ import annotations
 
@@ -40,6 +40,32 @@ def _run_rebuild(args: argparse.Namespace) -> None:
     print(json.dumps(report.as_dict(), indent=2))
 
 
+def _configure_prune(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Delete the audit trail's records older than ANALYTICS_AUDIT_RETENTION_DAYS (the "
+        "retention job: run it daily, e.g. from a CronJob)."
+    )
+
+
+def _run_prune(_args: argparse.Namespace) -> None:
+    from switchboard_analytics.adapters.audit import prune_audit
+    from switchboard_analytics.settings import AnalyticsSettings
+    from switchboard_runtime.db import make_engine, make_session_factory
+
+    settings = AnalyticsSettings()
+
+    async def prune() -> int:
+        engine = make_engine(settings.service_database_url)
+        try:
+            async with make_session_factory(engine)() as session, session.begin():
+                return await prune_audit(session, settings.audit_retention_days)
+        finally:
+            await engine.dispose()
+
+    deleted = asyncio.run(prune())
+    print(json.dumps({"deleted": deleted, "retention_days": settings.audit_retention_days}))
+
+
 def main() -> None:
     """Entry point of the ``switchboard-analytics`` command."""
     from switchboard_analytics.bootstrap import build_app
@@ -49,5 +75,8 @@ def main() -> None:
         package="switchboard_analytics",
         settings=AnalyticsSettings,
         build_app=build_app,  # type: ignore[arg-type]
-        commands={"rebuild": (_configure_rebuild, _run_rebuild)},
+        commands={
+            "rebuild": (_configure_rebuild, _run_rebuild),
+            "prune-audit": (_configure_prune, _run_prune),
+        },
     )

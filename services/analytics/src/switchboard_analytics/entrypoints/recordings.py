@@ -9,7 +9,6 @@ their call center, from the call log) and where the recording is (``recording_ur
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import httpx
@@ -18,13 +17,14 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from switchboard_analytics.adapters.recordings import (
+    LISTENED,
     RELAYED_HEADERS,
     RecordingServer,
     list_listens,
-    record_listen,
     recording_target,
 )
 from switchboard_analytics.domain.recordings import may_see_call, single_range, within_base
+from switchboard_analytics.entrypoints.audit import record_own
 from switchboard_runtime.auth import Principal, Role, require_roles
 from switchboard_runtime.logging import get_logger
 
@@ -81,8 +81,15 @@ def recordings_router(
             await upstream.aclose()
             return Response(status_code=416, headers=headers)
         async with sessions() as session, session.begin():
-            await record_listen(
-                session, viewer, call_id, datetime.now(UTC), byte_range, upstream.status_code
+            # On record before a byte is sent.
+            await record_own(
+                session,
+                request,
+                viewer,
+                LISTENED,
+                "call",
+                call_id,
+                {"byte_range": byte_range, "status": upstream.status_code},
             )
 
         async def body() -> AsyncIterator[bytes]:

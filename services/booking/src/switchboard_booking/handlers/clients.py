@@ -15,7 +15,13 @@ from switchboard_booking.domain.commands import MergeClients, NewClient, UpdateC
 from switchboard_booking.domain.errors import InvalidRequest
 from switchboard_booking.domain.model import Actor
 from switchboard_booking.handlers.shared import Deps
-from switchboard_contracts import ClientRegistered, ClientsMerged, ClientUpdated, Event
+from switchboard_contracts import (
+    AuditRecorded,
+    ClientRegistered,
+    ClientsMerged,
+    ClientUpdated,
+    Event,
+)
 from switchboard_runtime.db import retry_transaction
 from switchboard_runtime.messaging import publish
 
@@ -138,10 +144,13 @@ def _profile_dict(client_id: str, p: ClientProfile) -> dict[str, Any]:
 
 
 @retry_transaction()
-async def merge_clients(deps: Deps, actor: Actor, cmd: MergeClients) -> int:
+async def merge_clients(
+    deps: Deps, actor: Actor, cmd: MergeClients, audit: AuditRecorded | None = None
+) -> int:
     """Fold the duplicate into the primary in one transaction: details, phones,
     appointments, attendances, notifications; then delete the duplicate. Publishes
-    ``ClientsMerged`` and the primary's ``ClientUpdated``. Returns appointments moved."""
+    ``ClientsMerged``, the primary's ``ClientUpdated`` and ``audit`` (the merge's record on
+    the audit trail). Returns appointments moved."""
     model.ensure_may_edit_clients(actor)
     model.ensure_distinct_for_merge(cmd.primary_client_id, cmd.duplicate_client_id)
     async with deps.sessions() as session, session.begin():
@@ -165,6 +174,7 @@ async def merge_clients(deps: Deps, actor: Actor, cmd: MergeClients) -> int:
                     merged_at=datetime.now(UTC),
                 ),
                 _client_state(ClientUpdated, cmd.primary_client_id, result),
+                *([audit] if audit is not None else []),
             ],
         )
     return moved

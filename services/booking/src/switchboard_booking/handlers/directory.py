@@ -14,7 +14,7 @@ from switchboard_booking.domain.errors import InvalidRequest
 from switchboard_booking.domain.model import Actor
 from switchboard_booking.handlers import auth
 from switchboard_booking.handlers.shared import Deps
-from switchboard_contracts import CallCenterChanged, ClinicChanged, OperatorChanged
+from switchboard_contracts import AuditRecorded, CallCenterChanged, ClinicChanged, OperatorChanged
 from switchboard_runtime.auth import hash_password
 from switchboard_runtime.db import retry_transaction
 from switchboard_runtime.messaging import publish
@@ -88,12 +88,20 @@ async def save_call_center(
 
 @retry_transaction()
 async def save_cancellation_reason(
-    deps: Deps, actor: Actor, reason_id: str | None, values: dict[str, Any]
+    deps: Deps,
+    actor: Actor,
+    reason_id: str | None,
+    values: dict[str, Any],
+    audit: AuditRecorded | None = None,
 ) -> str:
-    """Create or change a cancellation reason (deactivate rather than delete)."""
+    """Create or change a cancellation reason (deactivate rather than delete); publishes
+    ``audit`` (its record on the audit trail, with the reason's id)."""
     model.ensure_admin(actor)
     async with deps.sessions() as session, session.begin():
-        return await repo.save_cancellation_reason(session, reason_id, values)
+        saved = await repo.save_cancellation_reason(session, reason_id, values)
+        if audit is not None:
+            await publish(session, audit.model_copy(update={"subject_id": str(saved)}))
+        return saved
 
 
 @retry_transaction()
@@ -135,10 +143,15 @@ async def save_practitioner(
 
 @retry_transaction()
 async def save_operator(
-    deps: Deps, actor: Actor, operator_id: str | None, values: dict[str, Any]
+    deps: Deps,
+    actor: Actor,
+    operator_id: str | None,
+    values: dict[str, Any],
+    audit: AuditRecorded | None = None,
 ) -> str:
     """Create or change an operator (a given password is stored hashed); publishes
-    ``OperatorChanged`` with what other services need."""
+    ``OperatorChanged`` with what other services need, and ``audit`` (its record on the
+    audit trail, given the operator's id once a new one has it)."""
     model.ensure_admin(actor)
     password = values.pop("password", None)
     if password is not None:
@@ -154,7 +167,10 @@ async def save_operator(
         await auth.revocations(deps).end_all(str(operator_id))
     async with deps.sessions() as session, session.begin():
         row = await repo.save_operator(session, operator_id, values)
-        await publish(session, _operator_changed(row))
+        events: list[Any] = [_operator_changed(row)]
+        if audit is not None:
+            events.append(audit.model_copy(update={"subject_id": str(row.operator_id)}))
+        await publish(session, *events)
     if deactivating:
         # And after it: a login that slipped in before the commit is ended as well.
         await auth.revocations(deps).end_all(str(row.operator_id))

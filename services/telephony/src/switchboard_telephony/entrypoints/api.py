@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
 
+from switchboard_runtime.audit import Auditor, auditor
 from switchboard_runtime.auth import Principal, authenticator, require_roles
 from switchboard_runtime.logging import get_logger
 from switchboard_runtime.sessions import SessionRevocations
@@ -266,11 +267,17 @@ def _integration(name: str) -> Integration:
 # --- admin: DIDs, extensions, integration settings ------------------------------------------
 
 
+def _fields(body: BaseModel) -> dict[str, Any]:
+    """What an admin set, for the audit trail (these bodies carry no secret)."""
+    return {"fields": body.model_dump(mode="json")}
+
+
 def admin_router(deps: handlers.Deps, revocations: SessionRevocations) -> APIRouter:
     """DIDs, extensions and integration settings; the admin role only (sessions checked
     against ``revocations``)."""
     current = authenticator(lambda: deps.settings.auth_secret.get_secret_value(), revocations)
     admin = require_roles(current, ["admin"])
+    Audit = Annotated[Auditor, Depends(auditor(current, deps.settings.trusted_proxies))]
     router = APIRouter(
         prefix="/api/telephony",
         dependencies=[Depends(admin)],
@@ -284,20 +291,24 @@ def admin_router(deps: handlers.Deps, revocations: SessionRevocations) -> APIRou
         return {"items": [_did_out(r) for r in rows]}
 
     @router.post("/dids", status_code=status.HTTP_201_CREATED, tags=["directory"])
-    async def create_did(body: NewDid) -> DidOut:
-        return _did_out(await handlers.add_did(deps, body.did, body.clinic_id, body.description))
+    async def create_did(body: NewDid, audit: Audit) -> DidOut:
+        record = audit.event("did.created", "did", None, _fields(body))
+        row = await handlers.add_did(deps, body.did, body.clinic_id, body.description, record)
+        return _did_out(row)
 
     @router.get("/dids/{did}", tags=["directory"])
     async def get_did(did: str) -> DidOut:
         return _did_out(await handlers.find_did(deps, did))
 
     @router.put("/dids/{did}", tags=["directory"])
-    async def change_did(did: str, body: DidChange) -> DidOut:
-        return _did_out(await handlers.change_did(deps, did, body.clinic_id, body.description))
+    async def change_did(did: str, body: DidChange, audit: Audit) -> DidOut:
+        record = audit.event("did.changed", "did", None, _fields(body))
+        row = await handlers.change_did(deps, did, body.clinic_id, body.description, record)
+        return _did_out(row)
 
     @router.delete("/dids/{did}", status_code=status.HTTP_204_NO_CONTENT, tags=["directory"])
-    async def delete_did(did: str) -> Response:
-        await handlers.remove_did(deps, did)
+    async def delete_did(did: str, audit: Audit) -> Response:
+        await handlers.remove_did(deps, did, audit.event("did.removed", "did"))
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
     @router.get("/extensions", tags=["directory"])
@@ -307,8 +318,11 @@ def admin_router(deps: handlers.Deps, revocations: SessionRevocations) -> APIRou
         return {"items": [_extension_out(r) for r in rows]}
 
     @router.post("/extensions", status_code=status.HTTP_201_CREATED, tags=["directory"])
-    async def create_extension(body: NewExtension) -> ExtensionOut:
-        row = await handlers.add_extension(deps, body.extension, body.clinic_id, body.description)
+    async def create_extension(body: NewExtension, audit: Audit) -> ExtensionOut:
+        record = audit.event("extension.created", "extension", None, _fields(body))
+        row = await handlers.add_extension(
+            deps, body.extension, body.clinic_id, body.description, record
+        )
         return _extension_out(row)
 
     @router.get("/extensions/{extension}", tags=["directory"])
@@ -316,15 +330,20 @@ def admin_router(deps: handlers.Deps, revocations: SessionRevocations) -> APIRou
         return _extension_out(await handlers.find_extension(deps, extension))
 
     @router.put("/extensions/{extension}", tags=["directory"])
-    async def change_extension(extension: str, body: ExtensionChange) -> ExtensionOut:
-        row = await handlers.change_extension(deps, extension, body.clinic_id, body.description)
+    async def change_extension(extension: str, body: ExtensionChange, audit: Audit) -> ExtensionOut:
+        record = audit.event("extension.changed", "extension", None, _fields(body))
+        row = await handlers.change_extension(
+            deps, extension, body.clinic_id, body.description, record
+        )
         return _extension_out(row)
 
     @router.delete(
         "/extensions/{extension}", status_code=status.HTTP_204_NO_CONTENT, tags=["directory"]
     )
-    async def delete_extension(extension: str) -> Response:
-        await handlers.remove_extension(deps, extension)
+    async def delete_extension(extension: str, audit: Audit) -> Response:
+        await handlers.remove_extension(
+            deps, extension, audit.event("extension.removed", "extension")
+        )
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
     @router.get("/settings/integrations/{integration}", tags=["settings"])
@@ -336,6 +355,7 @@ def admin_router(deps: handlers.Deps, revocations: SessionRevocations) -> APIRou
         integration: str,
         body: IntegrationSettingsIn,
         principal: Annotated[Principal, Depends(admin)],
+        audit: Audit,
     ) -> IntegrationSettingsOut:
         update = handlers.IntegrationUpdate(
             enabled=body.enabled,
@@ -346,7 +366,9 @@ def admin_router(deps: handlers.Deps, revocations: SessionRevocations) -> APIRou
             token=body.token,
             token_given="token" in body.model_fields_set,
         )
-        view = await handlers.save_integration(deps, _integration(integration), update, principal)
+        name = _integration(integration)
+        record = audit.event("integration_settings.changed", "integration", name)
+        view = await handlers.save_integration(deps, name, update, principal, record)
         return _settings_out(view)
 
     @router.get("/settings/integrations/callmarker/deliveries", tags=["settings"])

@@ -1,6 +1,5 @@
 """Logging in and out, who the session belongs to, and ending an operator's sessions."""
 
-import ipaddress
 from dataclasses import asdict
 from typing import Annotated, Any
 
@@ -11,6 +10,7 @@ from switchboard_booking.entrypoints.api.bodies import LoginBody
 from switchboard_booking.entrypoints.api.guards import Guards
 from switchboard_booking.handlers import auth
 from switchboard_booking.handlers.shared import Deps
+from switchboard_runtime.audit import Auditor, client_address
 from switchboard_runtime.auth import (
     SESSION_COOKIE,
     SESSION_TTL,
@@ -22,25 +22,6 @@ from switchboard_runtime.auth import (
 )
 
 PREFIX = "/api/booking"
-
-
-def client_address(request: Request, trusted: list[str]) -> str:
-    """The client's address: the peer, or, when the peer is a trusted proxy (the console
-    gateway, the ingress), the address that proxy appended to ``X-Forwarded-For`` —
-    earlier entries are the client's own say-so and are never believed."""
-    peer = request.client.host if request.client else "unknown"
-    forwarded = request.headers.get("x-forwarded-for")
-    if not forwarded or not _in_networks(peer, trusted):
-        return peer
-    return forwarded.split(",")[-1].strip() or peer
-
-
-def _in_networks(address: str, networks: list[str]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in ipaddress.ip_network(net, strict=False) for net in networks)
 
 
 def router(deps: Deps, guards: Guards) -> APIRouter:
@@ -62,7 +43,7 @@ def router(deps: Deps, guards: Guards) -> APIRouter:
         """A session for the operator: its token (for ``Authorization: Bearer``) and the
         operator, and the same token as an HTTP-only cookie. Failed logins lock the
         username and the client address out for a while (429 with ``Retry-After``)."""
-        address = client_address(request, deps.settings.login_trusted_proxies)
+        address = client_address(request, deps.settings.trusted_proxies)
         principal = await auth.login(deps, body.username, body.password, address)
         token = issue_token(principal, deps.settings.auth_secret.get_secret_value())
         response.set_cookie(
@@ -99,10 +80,15 @@ def router(deps: Deps, guards: Guards) -> APIRouter:
         return asdict(principal)
 
     @private.post("/operators/{operator_id}/sessions/end", status_code=status.HTTP_204_NO_CONTENT)
-    async def end_sessions(operator_id: str, who: CurrentActor) -> None:
+    async def end_sessions(
+        operator_id: str, who: CurrentActor, audit: Annotated[Auditor, Depends(guards.audit)]
+    ) -> None:
         """End every session the operator has now (admin): each service refuses their
-        tokens from this moment; they must log in again."""
+        tokens from this moment; they must log in again (audit:
+        ``operator.sessions_ended``)."""
         await auth.end_sessions(deps, who, operator_id)
+        async with deps.sessions() as session, session.begin():
+            await audit.record(session, "operator.sessions_ended", "operator", operator_id)
 
     combined = APIRouter()
     combined.include_router(public)

@@ -24,11 +24,13 @@ from switchboard_booking.entrypoints.api.guards import Guards
 from switchboard_booking.handlers import clients
 from switchboard_booking.handlers.shared import Deps
 from switchboard_phones import search_digits
+from switchboard_runtime.audit import Auditor
 
 
 def router(deps: Deps, guards: Guards) -> APIRouter:
     """Every ``/clients`` endpoint; each needs a session."""
     CurrentActor = Annotated[Actor, Depends(guards.actor)]
+    Audit = Annotated[Auditor, Depends(guards.audit)]
     sessions = deps.sessions
     router = APIRouter(
         prefix="/api/booking", tags=["clients"], dependencies=[Depends(guards.principal)]
@@ -73,24 +75,34 @@ def router(deps: Deps, guards: Guards) -> APIRouter:
         )
 
     @router.post("/clients/merge")
-    async def merge(body: MergeBody, who: CurrentActor) -> dict[str, Any]:
+    async def merge(body: MergeBody, who: CurrentActor, audit: Audit) -> dict[str, Any]:
         """Merge a duplicate into the primary; publishes ``ClientsMerged`` and the
-        primary's ``ClientUpdated``."""
+        primary's ``ClientUpdated`` (and the audit record: ``clients.merged``)."""
         moved = await clients.merge_clients(
-            deps, who, commands.MergeClients(body.primary_client_id, body.duplicate_client_id)
+            deps,
+            who,
+            commands.MergeClients(body.primary_client_id, body.duplicate_client_id),
+            audit.event(
+                "clients.merged",
+                "client",
+                body.primary_client_id,
+                {"duplicate_client_id": body.duplicate_client_id},
+            ),
         )
         async with sessions() as session:
             client = await clients_queries.get_client(session, body.primary_client_id)
         return {"client": asdict(client), "appointments_moved": moved}
 
     @router.get("/clients/{client_id}")
-    async def get_client(client_id: str, who: CurrentActor) -> dict[str, Any]:
-        """A client's card: details, ``upcoming`` and ``past`` appointments."""
-        async with sessions() as session:
+    async def get_client(client_id: str, who: CurrentActor, audit: Audit) -> dict[str, Any]:
+        """A client's card: details, ``upcoming`` and ``past`` appointments. Each card
+        shown is on the audit trail (``client.viewed``)."""
+        async with sessions() as session, session.begin():
             client = await clients_queries.get_client(session, client_id)
             history = await appointments_queries.client_appointments(
                 session, client_id, who, datetime.now(UTC)
             )
+            await audit.record(session, "client.viewed", "client", client_id)
         return {**asdict(client), **history}
 
     @router.patch("/clients/{client_id}")

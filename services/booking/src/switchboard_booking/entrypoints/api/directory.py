@@ -27,11 +27,21 @@ from switchboard_booking.entrypoints.api.directory_bodies import (
 from switchboard_booking.entrypoints.api.guards import Guards
 from switchboard_booking.handlers import directory
 from switchboard_booking.handlers.shared import Deps
+from switchboard_runtime.audit import Auditor
+
+#: Fields whose values never go on the audit trail (only that they changed).
+_SECRET_FIELDS = frozenset({"password"})
+
+
+def _audited_fields(values: dict[str, Any]) -> dict[str, Any]:
+    """What an admin set, for the audit trail: the values, a password only as changed."""
+    return {"fields": {k: ("(changed)" if k in _SECRET_FIELDS else v) for k, v in values.items()}}
 
 
 def router(deps: Deps, guards: Guards) -> APIRouter:
     """List, create (201) and change each kind of directory entry; each needs a session."""
     CurrentActor = Annotated[Actor, Depends(guards.actor)]
+    Audit = Annotated[Auditor, Depends(guards.audit)]
     router = APIRouter(
         prefix="/api/booking", tags=["directory"], dependencies=[Depends(guards.principal)]
     )
@@ -128,15 +138,25 @@ def router(deps: Deps, guards: Guards) -> APIRouter:
         return await listing(queries.list_cancellation_reasons)
 
     @router.post("/cancellation-reasons", status_code=status.HTTP_201_CREATED)
-    async def create_reason(body: ReasonBody, who: CurrentActor) -> dict[str, Any]:
-        """Add a cancellation reason."""
-        rid = await directory.save_cancellation_reason(deps, who, None, body.model_dump())
+    async def create_reason(body: ReasonBody, who: CurrentActor, audit: Audit) -> dict[str, Any]:
+        """Add a cancellation reason (audit: ``cancellation_reason.created``)."""
+        values = body.model_dump()
+        record = audit.event(
+            "cancellation_reason.created", "cancellation_reason", None, _audited_fields(values)
+        )
+        rid = await directory.save_cancellation_reason(deps, who, None, values, record)
         return await one(queries.get_cancellation_reason, rid)
 
     @router.patch("/cancellation-reasons/{reason_id}")
-    async def update_reason(reason_id: str, body: ReasonPatch, who: CurrentActor) -> dict[str, Any]:
-        """Change a cancellation reason."""
-        await directory.save_cancellation_reason(deps, who, reason_id, given(body))
+    async def update_reason(
+        reason_id: str, body: ReasonPatch, who: CurrentActor, audit: Audit
+    ) -> dict[str, Any]:
+        """Change a cancellation reason (audit: ``cancellation_reason.changed``)."""
+        values = given(body)
+        record = audit.event(
+            "cancellation_reason.changed", "cancellation_reason", reason_id, _audited_fields(values)
+        )
+        await directory.save_cancellation_reason(deps, who, reason_id, values, record)
         return await one(queries.get_cancellation_reason, reason_id)
 
     @router.get("/operators")
@@ -145,17 +165,25 @@ def router(deps: Deps, guards: Guards) -> APIRouter:
         return await listing(queries.list_operators)
 
     @router.post("/operators", status_code=status.HTTP_201_CREATED)
-    async def create_operator(body: OperatorBody, who: CurrentActor) -> dict[str, Any]:
-        """Add an operator; publishes ``OperatorChanged``."""
-        oid = await directory.save_operator(deps, who, None, body.model_dump())
+    async def create_operator(
+        body: OperatorBody, who: CurrentActor, audit: Audit
+    ) -> dict[str, Any]:
+        """Add an operator; publishes ``OperatorChanged`` (audit: ``operator.created``)."""
+        values = body.model_dump()
+        record = audit.event("operator.created", "operator", None, _audited_fields(values))
+        oid = await directory.save_operator(deps, who, None, values, record)
         return await one(queries.get_operator, oid)
 
     @router.patch("/operators/{operator_id}")
     async def update_operator(
-        operator_id: str, body: OperatorPatch, who: CurrentActor
+        operator_id: str, body: OperatorPatch, who: CurrentActor, audit: Audit
     ) -> dict[str, Any]:
-        """Change an operator; publishes ``OperatorChanged``."""
-        await directory.save_operator(deps, who, operator_id, given(body))
+        """Change an operator; publishes ``OperatorChanged`` (audit: ``operator.changed``,
+        or ``operator.deactivated``)."""
+        values = given(body)
+        action = "operator.deactivated" if values.get("active") is False else "operator.changed"
+        record = audit.event(action, "operator", operator_id, _audited_fields(values))
+        await directory.save_operator(deps, who, operator_id, values, record)
         return await one(queries.get_operator, operator_id)
 
     return router
