@@ -7,14 +7,16 @@ import {
   Chart,
   Legend,
   LinearScale,
+  TimeScale,
   Tooltip,
 } from "chart.js";
+import "chartjs-adapter-luxon";
 import { analytics, type CallsReport, type ReportGrouping, type ReportRow } from "../api";
 import CallFiltersBar, { initialFilters, toCallFilters, type FilterState } from "../components/CallFiltersBar";
 import { duration } from "../format";
 import { useDirectory, type Directory } from "../session";
 
-Chart.register(BarController, BarElement, CategoryScale, LinearScale, Tooltip, Legend);
+Chart.register(BarController, BarElement, CategoryScale, LinearScale, TimeScale, Tooltip, Legend);
 
 const GROUPINGS: { value: ReportGrouping; label: string }[] = [
   { value: "day", label: "By days" },
@@ -90,29 +92,62 @@ export function groupLabel(row: ReportRow, groupBy: ReportGrouping, dir: Directo
   }
 }
 
+/**
+ * A day or hour row's clinic-local wall-clock time as a number for the time axis. The
+ * report's times are clinic-local; the axis reads them as UTC (and shows them in UTC), so
+ * that every day is as wide as the next whatever the browser's own zone and its DST.
+ */
+export function wallClock(row: ReportRow): number | null {
+  const day = typeof row.day === "string" ? row.day : null;
+  if (!day) return null;
+  const [y, m, d] = day.split("-").map(Number);
+  const hour = typeof row.hour === "number" ? row.hour : 0;
+  return Date.UTC(y, m - 1, d, hour);
+}
+
 function ReportChart({ report, dir }: { report: CallsReport; dir: Directory }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const chart = useRef<Chart | null>(null);
   useEffect(() => {
     if (!canvas.current) return;
-    const labels = report.items.map((r) => groupLabel(r, report.group_by ?? "day", dir));
+    const groupBy = report.group_by ?? "day";
+    // By day and by hour the API lists every bucket of the period (zero without calls):
+    // a real time axis, so a quiet day is a gap at its place, not a missing label.
+    const onTimeAxis = groupBy === "day" || groupBy === "hour";
+    const labels = onTimeAxis ? undefined : report.items.map((r) => groupLabel(r, groupBy, dir));
     const datasets = (["incoming", "outgoing", "internal"] as const).map((kind) => ({
       label: TYPE_LABEL[kind],
-      data: report.items.map((r) => count(r, kind) ?? 0),
+      data: onTimeAxis
+        ? report.items.map((r) => ({ x: wallClock(r) ?? 0, y: count(r, kind) ?? 0 }))
+        : report.items.map((r) => count(r, kind) ?? 0),
       backgroundColor: COLOURS[kind],
       stack: "calls",
       maxBarThickness: 56,
     }));
+    const x = onTimeAxis
+      ? {
+          type: "time" as const,
+          stacked: true,
+          offset: true,
+          adapters: { date: { zone: "UTC" } },
+          time: {
+            unit: groupBy === "day" ? ("day" as const) : ("hour" as const),
+            tooltipFormat: groupBy === "day" ? "yyyy-MM-dd" : "yyyy-MM-dd HH:00",
+            displayFormats: { day: "MMM d", hour: "MMM d HH:00" },
+          },
+          ticks: { autoSkip: true, maxRotation: 60, source: "auto" as const },
+        }
+      : { stacked: true, ticks: { autoSkip: true, maxRotation: 60 } };
     chart.current?.destroy();
     chart.current = new Chart(canvas.current, {
       type: "bar",
-      data: { labels, datasets },
+      data: labels ? { labels, datasets } : { datasets },
       options: {
         responsive: true,
         maintainAspectRatio: false,
         animation: false,
         scales: {
-          x: { stacked: true, ticks: { autoSkip: true, maxRotation: 60 } },
+          x,
           y: { stacked: true, beginAtZero: true, title: { display: true, text: "Calls" }, ticks: { precision: 0 } },
         },
         plugins: { legend: { position: "top" } },
@@ -124,7 +159,13 @@ function ReportChart({ report, dir }: { report: CallsReport; dir: Directory }) {
     };
   }, [report, dir]);
   return (
-    <div className="chart-box" data-testid="report-chart" data-group-by={report.group_by}>
+    <div
+      className="chart-box"
+      data-testid="report-chart"
+      data-group-by={report.group_by}
+      data-x-axis={report.group_by === "day" || report.group_by === "hour" ? "time" : "category"}
+      data-points={report.items.length}
+    >
       <canvas
         ref={canvas}
         role="img"

@@ -58,7 +58,12 @@ def build_app(settings: AnalyticsSettings | None = None) -> FastAPI:
         title="Switchboard analytics",
         routers=[
             recordings_router(runtime.sessions, current, recordings),
-            calls_router(runtime.sessions, current, settings.default_region),
+            calls_router(
+                runtime.sessions,
+                current,
+                settings.default_region,
+                settings.default_time_zone,
+            ),
             worklist_router(runtime.sessions, current, settings.worklist_horizon),
         ],
     )

@@ -172,8 +172,66 @@ class World:
 
     # -- report expectations -----------------------------------------------------------
 
-    def report(self, group_by: str, predicate: Callable[[Call], bool]) -> dict[tuple, dict]:
-        """Expected report rows keyed by their group key, from plain Python grouping."""
+    def zones(self, clinics: Iterable[str] | None = None) -> set[str]:
+        """The zones a report over ``clinics`` (every clinic when none) covers: the
+        clinics' own, and the default zone of calls whose clinic's zone is unknown."""
+        if not clinics:
+            return {*self.clinic_zones.values(), DEFAULT_ZONE}
+        return {self.clinic_zones.get(clinic, DEFAULT_ZONE) for clinic in clinics}
+
+    @staticmethod
+    def buckets(
+        group_by: str, start: datetime, end: datetime, zones: Iterable[str]
+    ) -> set[tuple[Any, ...]]:
+        """Every clinic-local day or hour a clock in one of ``zones`` shows during the
+        period: local bounds (naive: wall-clock time in each zone) or instants (aware).
+        Found by walking the UTC timeline in quarter hours, never by asking whether a
+        local time exists."""
+        instants = start.tzinfo is not None
+        moment = start if instants else start.replace(tzinfo=UTC) - timedelta(hours=15)
+        stop = end if instants else end.replace(tzinfo=UTC) + timedelta(hours=15)
+        found: set[tuple[Any, ...]] = set()
+        while moment < stop:
+            for zone in zones:
+                local = moment.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+                if instants or start <= local < end:
+                    day = local.date().isoformat()
+                    found.add((day,) if group_by == "day" else (day, local.hour))
+            moment += timedelta(minutes=15)
+        return found
+
+    def report(
+        self,
+        group_by: str,
+        predicate: Callable[[Call], bool],
+        period: tuple[datetime | None, datetime | None] = (None, None),
+        zones: Iterable[str] | None = None,
+    ) -> dict[tuple, dict]:
+        """Expected report rows keyed by their group key, from plain Python grouping.
+
+        By day and by hour every bucket of ``period`` is a row, zero without calls; a side
+        of the period left open (``None``) ends with the first or last bucket with calls.
+        ``zones``: the report's zones (every clinic's by default)."""
+        out = self._grouped(group_by, predicate)
+        if group_by not in ("day", "hour") or not (out or all(period)):
+            return out
+        start, end = period
+        if start is None or end is None:
+            locals_ = [self.local(c).replace(tzinfo=None) for c in self.select(predicate)]
+            step = timedelta(days=1) if group_by == "day" else timedelta(hours=1)
+            first = min(locals_).replace(minute=0, second=0, microsecond=0)
+            last = max(locals_).replace(minute=0, second=0, microsecond=0) + step
+            if group_by == "day":
+                first, last = first.replace(hour=0), last.replace(hour=0)
+            start = start or first
+            end = end or last
+        zero = {"count": 0, "answered": 0, "missed": 0}
+        zero |= {"avg_talk_seconds": None, "avg_wait_seconds": None}
+        for key in self.buckets(group_by, start, end, zones or self.zones()):
+            out.setdefault(key, {kind: dict(zero) for kind in (*CALL_TYPES, "total")})
+        return out
+
+    def _grouped(self, group_by: str, predicate: Callable[[Call], bool]) -> dict[tuple, dict]:
         groups: dict[tuple, dict[str, dict[str, int]]] = defaultdict(
             lambda: {kind: defaultdict(int) for kind in (*CALL_TYPES, "total")}
         )

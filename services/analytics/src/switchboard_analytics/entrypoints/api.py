@@ -149,6 +149,9 @@ def call_filter(
         call_log_conditions(flt)
     except QueryError as exc:
         raise _unprocessable(str(exc)) from exc
+    except OverflowError as exc:
+        # A local bound on the calendar's first or last day: no day before or after it.
+        raise _unprocessable("from/to: the period is outside the calendar") from exc
     return flt
 
 
@@ -209,6 +212,7 @@ def calls_router(
     sessions: async_sessionmaker[AsyncSession],
     current: PrincipalDependency,
     default_region: str = "RU",
+    default_zone: str = "Europe/Moscow",
 ) -> APIRouter:
     """``GET /api/analytics/calls`` and ``GET /api/analytics/reports/calls``."""
     router = APIRouter(prefix="/api/analytics")
@@ -269,7 +273,15 @@ def calls_router(
     ) -> tuple[ReportPage, list[dict[str, Any]]]:
         async with sessions() as session:
             try:
-                page = await report_page(session, flt, group_by, rollup, limit=limit, cursor=cursor)
+                page = await report_page(
+                    session,
+                    flt,
+                    group_by,
+                    rollup,
+                    limit=limit,
+                    cursor=cursor,
+                    default_zone=default_zone,
+                )
             except QueryError as exc:
                 raise _unprocessable(str(exc)) from exc
             ids = {g.key[0] for g in page.groups if group_by.startswith("employee") and g.key[0]}
