@@ -8,6 +8,7 @@ from switchboard_analytics.adapters.recordings import RecordingServer
 from switchboard_analytics.adapters.store import zone_known
 from switchboard_analytics.entrypoints.api import calls_router
 from switchboard_analytics.entrypoints.recordings import recordings_router
+from switchboard_analytics.entrypoints.service_level import service_level_router
 from switchboard_analytics.entrypoints.worklist import worklist_router
 from switchboard_analytics.handlers import SUBSCRIPTION, Projection
 from switchboard_analytics.settings import AnalyticsSettings
@@ -65,5 +66,6 @@ def build_app(settings: AnalyticsSettings | None = None) -> FastAPI:
                 settings.default_time_zone,
             ),
             worklist_router(runtime.sessions, current, settings.worklist_horizon),
+            service_level_router(runtime.sessions, current),
         ],
     )

@@ -14,7 +14,7 @@ import base64
 import functools
 import itertools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -86,13 +86,14 @@ def _grain_needed(flt: CallLogFilter, group_by: str) -> str | None:
     return "day"
 
 
-def choose_rollup(flt: CallLogFilter, group_by: str) -> Rollup | None:
-    """The smallest roll-up that answers the report exactly, or ``None`` (the call log)."""
+def choose_rollup(flt: CallLogFilter, group_by: str, *, by_clinic: bool = False) -> Rollup | None:
+    """The smallest roll-up that answers the report exactly, or ``None`` (the call log).
+    ``by_clinic``: the report needs each clinic's figures (service level targets differ)."""
     grain = _grain_needed(flt, group_by)
     if flt.needs_call_log or grain is None:
         return None
     needs_admin = group_by.startswith("employee") or bool(flt.admin_ids)
-    needs_clinic = bool(flt.clinic_ids)
+    needs_clinic = bool(flt.clinic_ids) or by_clinic
     for rollup in ROLLUPS:
         if (needs_admin and not rollup.has_admin) or (needs_clinic and not rollup.has_clinic):
             continue
@@ -208,14 +209,42 @@ def _rollup_sums(table: sa.Table) -> list[sa.ColumnElement[Any]]:
     return _sums(r.calls, r.call_type, r.disposition, r.talk_seconds, r.wait_seconds)
 
 
-def _figures(group_by: str, width: int, row: Sequence[Any]) -> GroupFigures:
+def group_key(group_by: str, width: int, row: Sequence[Any]) -> Key:
     key = tuple(row[:width])
     if group_by.startswith("employee"):
         key = (key[0] or None, *key[1:])
+    return public_key(group_by, key)
+
+
+def _figures(group_by: str, width: int, row: Sequence[Any]) -> GroupFigures:
     by_type = {
         kind: tuple(row[width + 5 * i : width + 5 * i + 5]) for i, kind in enumerate(CALL_TYPES)
     }
-    return GroupFigures(key=public_key(group_by, key), by_type=by_type)
+    return GroupFigures(key=group_key(group_by, width, row), by_type=by_type)
+
+
+@dataclass(frozen=True)
+class Measures:
+    """What a report reads per group: its aggregates over a roll-up or over the call log,
+    and how a result row becomes a :class:`GroupFigures` (``(group_by, key width, row)``)."""
+
+    rollup: Callable[[sa.Table], list[sa.ColumnElement[Any]]]
+    call_log: Callable[[], list[sa.ColumnElement[Any]]]
+    figures: Callable[[str, int, Sequence[Any]], GroupFigures]
+
+
+#: The calls report's: counts and sums per call type.
+CALL_SUMS = Measures(
+    rollup=_rollup_sums,
+    call_log=lambda: _sums(
+        None,
+        call_log.c.call_type,
+        call_log.c.disposition,
+        call_log.c.talk_seconds,
+        call_log.c.wait_seconds,
+    ),
+    figures=_figures,
+)
 
 
 async def _rollup_groups(
@@ -225,11 +254,12 @@ async def _rollup_groups(
     rollup: Rollup,
     after: Key | None,
     limit: int,
+    measure: Measures = CALL_SUMS,
 ) -> list[tuple[Key, GroupFigures]]:
     r = rollup.table.c
     time_key = _time_key(group_by, rollup.time, rollup.grain)
     conditions = rollup_conditions(flt, rollup)
-    measures = _rollup_sums(rollup.table)
+    measures = measure.rollup(rollup.table)
 
     async def read(keys: list[Any], where: list[Any], count: int) -> list[tuple[Key, Any]]:
         query = (
@@ -242,7 +272,9 @@ async def _rollup_groups(
             .limit(count)
         )
         rows = (await session.execute(query)).all()
-        return [(tuple(row[: len(keys)]), _figures(group_by, len(keys), row)) for row in rows]
+        return [
+            (tuple(row[: len(keys)]), measure.figures(group_by, len(keys), row)) for row in rows
+        ]
 
     if not group_by.startswith("employee"):
         where = [time_key > after[0]] if after is not None else []
@@ -283,20 +315,24 @@ def _call_log_key(group_by: str) -> list[Any]:
 
 
 async def _call_log_groups(
-    session: AsyncSession, flt: CallLogFilter, group_by: str, after: Key | None, limit: int
+    session: AsyncSession,
+    flt: CallLogFilter,
+    group_by: str,
+    after: Key | None,
+    limit: int,
+    measure: Measures = CALL_SUMS,
 ) -> list[tuple[Key, GroupFigures]]:
     """Every group by GROUP BY over the call log (it reads every matching call anyway),
     then the page after ``after``."""
     flt = await resolve_search(session, flt)
-    c = call_log.c
     keys = _call_log_key(group_by)
-    measures = _sums(None, c.call_type, c.disposition, c.talk_seconds, c.wait_seconds)
+    measures = measure.call_log()
     query = sa.select(*keys, *measures).where(*call_log_conditions(flt)).group_by(*keys)
     rows = [(tuple(row[: len(keys)]), row) for row in (await session.execute(query)).all()]
     rows.sort(key=lambda item: _sort_key(item[0]))
     if after is not None:
         rows = [item for item in rows if _sort_key(item[0]) > _sort_key(after)]
-    return [(key, _figures(group_by, len(keys), row)) for key, row in rows[:limit]]
+    return [(key, measure.figures(group_by, len(keys), row)) for key, row in rows[:limit]]
 
 
 async def _groups(
@@ -306,10 +342,11 @@ async def _groups(
     rollup: Rollup | None,
     after: Key | None,
     limit: int,
+    measure: Measures,
 ) -> list[tuple[Key, GroupFigures]]:
     if rollup is None:
-        return await _call_log_groups(session, flt, group_by, after, limit)
-    return await _rollup_groups(session, flt, group_by, rollup, after, limit)
+        return await _call_log_groups(session, flt, group_by, after, limit, measure)
+    return await _rollup_groups(session, flt, group_by, rollup, after, limit, measure)
 
 
 async def report_page(
@@ -321,6 +358,7 @@ async def report_page(
     limit: int,
     cursor: str | None = None,
     default_zone: str = "Europe/Moscow",
+    measure: Measures = CALL_SUMS,
 ) -> ReportPage:
     """The groups after ``cursor`` (at most ``limit``), from ``rollup`` or the call log.
 
@@ -329,8 +367,10 @@ async def report_page(
     after = decode_cursor(cursor, group_by) if cursor is not None else None
     source = rollup.table.name if rollup is not None else "call_log"
     if group_by in FILLED:
-        return await _filled_page(session, flt, group_by, rollup, after, limit, default_zone)
-    found = await _groups(session, flt, group_by, rollup, after, limit + 1)
+        return await _filled_page(
+            session, flt, group_by, rollup, after, limit, default_zone, measure
+        )
+    found = await _groups(session, flt, group_by, rollup, after, limit + 1, measure)
     next_cursor = encode_cursor(group_by, found[limit - 1][0]) if len(found) > limit else None
     return ReportPage(
         groups=[figures for _, figures in found[:limit]], source=source, next_cursor=next_cursor
@@ -387,6 +427,7 @@ async def _filled_page(
     after: Key | None,
     limit: int,
     default_zone: str,
+    measure: Measures,
 ) -> ReportPage:
     grain = FILLED[group_by]
     source = rollup.table.name if rollup is not None else "call_log"
@@ -411,7 +452,7 @@ async def _filled_page(
     keys: list[Key] = [(bucket,) for bucket in page[:limit]]
     if not keys:
         return ReportPage(groups=[], source=source, next_cursor=None)
-    found = dict(await _groups(session, flt, group_by, rollup, after, len(keys)))
+    found = dict(await _groups(session, flt, group_by, rollup, after, len(keys), measure))
     found = {key: figures for key, figures in found.items() if key <= keys[-1]}
     groups = [
         found.get(key) or GroupFigures(key=public_key(group_by, key), by_type={})
