@@ -15,6 +15,7 @@ import { analytics, type CallsReport, type ReportGrouping, type ReportRow } from
 import CallFiltersBar, { initialFilters, toCallFilters, type FilterState } from "../components/CallFiltersBar";
 import { duration } from "../format";
 import { useDirectory, type Directory } from "../session";
+import ReportKpis from "./ReportKpis";
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, TimeScale, Tooltip, Legend);
 
@@ -214,7 +215,11 @@ function ReportTable({ report, dir }: { report: CallsReport; dir: Directory }) {
         </thead>
         <tbody>
           {rows.map((row, i) => (
-            <tr key={i} className={report.totals && i === rows.length - 1 ? "totals" : undefined}>
+            <tr
+              key={i}
+              className={report.totals && i === rows.length - 1 ? "totals" : undefined}
+              data-empty={count(row, "total") === 0 ? "true" : undefined}
+            >
               <th scope="row">{report.totals && i === rows.length - 1 ? "Total" : groupLabel(row, groupBy, dir)}</th>
               {TYPES.map((t) => [
                 <td className="num" key={`${t}-n`}>
@@ -307,6 +312,7 @@ export default function ReportsPage() {
       <div aria-busy={loading}>
         {report && report.group_by === groupBy && (view === "table" ? <ReportTable report={report} dir={dir} /> : <ReportChart report={report} dir={dir} />)}
       </div>
+      <ReportKpis groupBy={groupBy} filters={apiFilters} dir={dir} />
     </div>
   );
 }
