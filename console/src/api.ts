@@ -626,7 +626,44 @@ export const analytics = {
   },
   reportCsvUrl: (groupBy: ReportGrouping, f: CallFilters) =>
     "/api/analytics/reports/calls" + queryString({ ...callFilterQuery(f), group_by: groupBy, format: "csv" }),
+  serviceLevel: async (groupBy: ReportGrouping, f: CallFilters): Promise<ServiceLevelReport> => {
+    // The calls report's groups with the queue's figures of incoming calls; every page.
+    const rows: ServiceLevelRow[] = [];
+    let targets: ServiceLevelReport["targets"] = { default_seconds: 20, clinics: {} };
+    let cursor: string | undefined = undefined;
+    for (;;) {
+      const body: Record<string, unknown> = await get<Record<string, unknown>>(
+        "/api/analytics/reports/service-level",
+        { ...callFilterQuery(f), group_by: groupBy, limit: 5000, cursor },
+      );
+      rows.push(...((body.rows ?? []) as ServiceLevelRow[]));
+      targets = (body.targets as ServiceLevelReport["targets"]) ?? targets;
+      cursor = (body.next_cursor as string | null | undefined) ?? undefined;
+      if (!cursor) break;
+    }
+    return { group_by: groupBy, rows, targets };
+  },
+  serviceLevelCsvUrl: (groupBy: ReportGrouping, f: CallFilters) =>
+    "/api/analytics/reports/service-level" + queryString({ ...callFilterQuery(f), group_by: groupBy, format: "csv" }),
 };
+
+/** A service level row: group keys plus the queue's figures (rates 0-1, seconds). */
+export type ServiceLevelRow = Record<string, unknown> & {
+  incoming?: number;
+  answer_rate?: number | null;
+  abandonment_rate?: number | null;
+  service_level?: number | null;
+  avg_speed_of_answer_seconds?: number | null;
+  p90_speed_of_answer_seconds?: number | null;
+  callback_rate?: number | null;
+  median_callback_delay_seconds?: number | null;
+};
+
+export interface ServiceLevelReport {
+  group_by: ReportGrouping;
+  rows: ServiceLevelRow[];
+  targets: { default_seconds: number; clinics: Record<string, number> };
+}
 
 // --- telephony: integration settings, DIDs and extensions ------------------------------------
 

@@ -3,7 +3,8 @@
  * nobody can change the trail. */
 import { useEffect, useState, type FormEvent } from "react";
 import { audit, type AuditFilters, type AuditRecord } from "../api";
-import { dateTime, roleLabel } from "../format";
+import { useTranslation } from "react-i18next";
+import { dateTime } from "../format";
 import { useDirectory } from "../session";
 
 /** The audited actions (services' READMEs list them), as the filter offers them. */
@@ -63,6 +64,7 @@ function details(record: AuditRecord): string {
 }
 
 export default function AuditTrail() {
+  const { t } = useTranslation();
   const dir = useDirectory();
   const [form, setForm] = useState<Form>(EMPTY);
   const [applied, setApplied] = useState<AuditFilters>({});
@@ -163,7 +165,7 @@ export default function AuditTrail() {
                 <td>{dateTime(r.occurred_at, Intl.DateTimeFormat().resolvedOptions().timeZone)}</td>
                 <td>
                   {r.actor_name || r.actor_id}
-                  <span className="muted small"> {roleLabel[r.actor_role] ?? r.actor_role}</span>
+                  <span className="muted small"> {t(`role.${r.actor_role}`, { defaultValue: r.actor_role })}</span>
                 </td>
                 <td>{actionLabel[r.action] ?? r.action}</td>
                 <td>

@@ -9,15 +9,18 @@ import {
   Chart,
   Legend,
   LinearScale,
+  TimeScale,
   Tooltip,
 } from "chart.js";
+import "chartjs-adapter-luxon";
 import { analytics, type CallsReport, type ReportGrouping, type ReportRow } from "../api";
 import CallFiltersBar, { initialFilters, toCallFilters, type FilterState } from "../components/CallFiltersBar";
 import { calendarDay, calendarMonth, count as formatCount, duration } from "../format";
 import { intlLocale } from "../i18n";
 import { useDirectory, type Directory } from "../session";
+import ReportKpis from "./ReportKpis";
 
-Chart.register(BarController, BarElement, CategoryScale, LinearScale, Tooltip, Legend);
+Chart.register(BarController, BarElement, CategoryScale, LinearScale, TimeScale, Tooltip, Legend);
 
 const GROUPINGS: ReportGrouping[] = ["day", "hour", "employee_day", "employee_month"];
 
@@ -81,24 +84,57 @@ export function groupLabel(row: ReportRow, groupBy: ReportGrouping, dir: Directo
   }
 }
 
+/**
+ * A day or hour row's clinic-local wall-clock time as a number for the time axis. The
+ * report's times are clinic-local; the axis reads them as UTC (and shows them in UTC), so
+ * that every day is as wide as the next whatever the browser's own zone and its DST.
+ */
+export function wallClock(row: ReportRow): number | null {
+  const day = typeof row.day === "string" ? row.day : null;
+  if (!day) return null;
+  const [y, m, d] = day.split("-").map(Number);
+  const hour = typeof row.hour === "number" ? row.hour : 0;
+  return Date.UTC(y, m - 1, d, hour);
+}
+
 function ReportChart({ report, dir }: { report: CallsReport; dir: Directory }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const chart = useRef<Chart | null>(null);
   const { t, i18n } = useTranslation();
   useEffect(() => {
     if (!canvas.current) return;
-    const labels = report.items.map((r) => groupLabel(r, report.group_by ?? "day", dir, t));
+    const groupBy = report.group_by ?? "day";
+    // By day and by hour the API lists every bucket of the period (zero without calls):
+    // a real time axis, so a quiet day is a gap at its place, not a missing label.
+    const onTimeAxis = groupBy === "day" || groupBy === "hour";
+    const labels = onTimeAxis ? undefined : report.items.map((r) => groupLabel(r, groupBy, dir, t));
     const datasets = (["incoming", "outgoing", "internal"] as const).map((kind) => ({
       label: t(`callType.${kind}`),
-      data: report.items.map((r) => count(r, kind) ?? 0),
+      data: onTimeAxis
+        ? report.items.map((r) => ({ x: wallClock(r) ?? 0, y: count(r, kind) ?? 0 }))
+        : report.items.map((r) => count(r, kind) ?? 0),
       backgroundColor: COLOURS[kind],
       stack: "calls",
       maxBarThickness: 56,
     }));
+    const x = onTimeAxis
+      ? {
+          type: "time" as const,
+          stacked: true,
+          offset: true,
+          adapters: { date: { zone: "UTC", locale: intlLocale() } },
+          time: {
+            unit: groupBy === "day" ? ("day" as const) : ("hour" as const),
+            tooltipFormat: groupBy === "day" ? "yyyy-MM-dd" : "yyyy-MM-dd HH:00",
+            displayFormats: { day: "MMM d", hour: "MMM d HH:00" },
+          },
+          ticks: { autoSkip: true, maxRotation: 60, source: "auto" as const },
+        }
+      : { stacked: true, ticks: { autoSkip: true, maxRotation: 60 } };
     chart.current?.destroy();
     chart.current = new Chart(canvas.current, {
       type: "bar",
-      data: { labels, datasets },
+      data: labels ? { labels, datasets } : { datasets },
       options: {
         responsive: true,
         maintainAspectRatio: false,
@@ -106,7 +142,7 @@ function ReportChart({ report, dir }: { report: CallsReport; dir: Directory }) {
         locale: intlLocale(),
         animation: false,
         scales: {
-          x: { stacked: true, ticks: { autoSkip: true, maxRotation: 60 } },
+          x,
           y: { stacked: true, beginAtZero: true, title: { display: true, text: t("reports.calls") }, ticks: { precision: 0 } },
         },
         plugins: { legend: { position: "top" } },
@@ -118,7 +154,13 @@ function ReportChart({ report, dir }: { report: CallsReport; dir: Directory }) {
     };
   }, [report, dir, t, i18n.language]);
   return (
-    <div className="chart-box" data-testid="report-chart" data-group-by={report.group_by}>
+    <div
+      className="chart-box"
+      data-testid="report-chart"
+      data-group-by={report.group_by}
+      data-x-axis={report.group_by === "day" || report.group_by === "hour" ? "time" : "category"}
+      data-points={report.items.length}
+    >
       <canvas
         ref={canvas}
         role="img"
@@ -168,7 +210,11 @@ function ReportTable({ report, dir }: { report: CallsReport; dir: Directory }) {
         </thead>
         <tbody>
           {rows.map((row, i) => (
-            <tr key={i} className={report.totals && i === rows.length - 1 ? "totals" : undefined}>
+            <tr
+              key={i}
+              className={report.totals && i === rows.length - 1 ? "totals" : undefined}
+              data-empty={count(row, "total") === 0 ? "true" : undefined}
+            >
               <th scope="row">{report.totals && i === rows.length - 1 ? t("reports.total") : groupLabel(row, groupBy, dir, t)}</th>
               {TYPES.map((kind) => [
                 <td className="num" key={`${kind}-n`}>
@@ -262,6 +308,7 @@ export default function ReportsPage() {
       <div aria-busy={loading}>
         {report && report.group_by === groupBy && (view === "table" ? <ReportTable report={report} dir={dir} /> : <ReportChart report={report} dir={dir} />)}
       </div>
+      <ReportKpis groupBy={groupBy} filters={apiFilters} dir={dir} />
     </div>
   );
 }

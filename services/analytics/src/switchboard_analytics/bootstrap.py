@@ -9,6 +9,7 @@ from switchboard_analytics.adapters.store import zone_known
 from switchboard_analytics.entrypoints.api import calls_router
 from switchboard_analytics.entrypoints.audit import audit_router
 from switchboard_analytics.entrypoints.recordings import recordings_router
+from switchboard_analytics.entrypoints.service_level import service_level_router
 from switchboard_analytics.entrypoints.worklist import worklist_router
 from switchboard_analytics.handlers import AUDIT_SUBSCRIPTION, SUBSCRIPTION, Projection
 from switchboard_analytics.settings import AnalyticsSettings
@@ -60,8 +61,14 @@ def build_app(settings: AnalyticsSettings | None = None) -> FastAPI:
         title="Switchboard analytics",
         routers=[
             recordings_router(runtime.sessions, current, recordings),
-            calls_router(runtime.sessions, current, settings.default_region),
+            calls_router(
+                runtime.sessions,
+                current,
+                settings.default_region,
+                settings.default_time_zone,
+            ),
             worklist_router(runtime.sessions, current, settings.worklist_horizon),
             audit_router(runtime.sessions, current),
+            service_level_router(runtime.sessions, current),
         ],
     )

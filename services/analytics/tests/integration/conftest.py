@@ -172,8 +172,118 @@ class World:
 
     # -- report expectations -----------------------------------------------------------
 
-    def report(self, group_by: str, predicate: Callable[[Call], bool]) -> dict[tuple, dict]:
-        """Expected report rows keyed by their group key, from plain Python grouping."""
+    def zones(self, clinics: Iterable[str] | None = None) -> set[str]:
+        """The zones a report over ``clinics`` (every clinic when none) covers: the
+        clinics' own, and the default zone of calls whose clinic's zone is unknown."""
+        if not clinics:
+            return {*self.clinic_zones.values(), DEFAULT_ZONE}
+        return {self.clinic_zones.get(clinic, DEFAULT_ZONE) for clinic in clinics}
+
+    @staticmethod
+    def buckets(
+        group_by: str, start: datetime, end: datetime, zones: Iterable[str]
+    ) -> set[tuple[Any, ...]]:
+        """Every clinic-local day or hour a clock in one of ``zones`` shows during the
+        period: local bounds (naive: wall-clock time in each zone) or instants (aware).
+        Found by walking the UTC timeline in quarter hours, never by asking whether a
+        local time exists."""
+        instants = start.tzinfo is not None
+        moment = start if instants else start.replace(tzinfo=UTC) - timedelta(hours=15)
+        stop = end if instants else end.replace(tzinfo=UTC) + timedelta(hours=15)
+        found: set[tuple[Any, ...]] = set()
+        while moment < stop:
+            for zone in zones:
+                local = moment.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+                if instants or start <= local < end:
+                    day = local.date().isoformat()
+                    found.add((day,) if group_by == "day" else (day, local.hour))
+            moment += timedelta(minutes=15)
+        return found
+
+    def report(
+        self,
+        group_by: str,
+        predicate: Callable[[Call], bool],
+        period: tuple[datetime | None, datetime | None] = (None, None),
+        zones: Iterable[str] | None = None,
+    ) -> dict[tuple, dict]:
+        """Expected report rows keyed by their group key, from plain Python grouping.
+
+        By day and by hour every bucket of ``period`` is a row, zero without calls; a side
+        of the period left open (``None``) ends with the first or last bucket with calls.
+        ``zones``: the report's zones (every clinic's by default)."""
+        out = self._grouped(group_by, predicate)
+        if group_by not in ("day", "hour") or not (out or all(period)):
+            return out
+        start, end = period
+        if start is None or end is None:
+            locals_ = [self.local(c).replace(tzinfo=None) for c in self.select(predicate)]
+            step = timedelta(days=1) if group_by == "day" else timedelta(hours=1)
+            first = min(locals_).replace(minute=0, second=0, microsecond=0)
+            last = max(locals_).replace(minute=0, second=0, microsecond=0) + step
+            if group_by == "day":
+                first, last = first.replace(hour=0), last.replace(hour=0)
+            start = start or first
+            end = end or last
+        zero = {"count": 0, "answered": 0, "missed": 0}
+        zero |= {"avg_talk_seconds": None, "avg_wait_seconds": None}
+        for key in self.buckets(group_by, start, end, zones or self.zones()):
+            out.setdefault(key, {kind: dict(zero) for kind in (*CALL_TYPES, "total")})
+        return out
+
+    def group_key(self, group_by: str, call: Call) -> tuple[Any, ...]:
+        local = self.local(call)
+        admin = self.admin_id(call)
+        return {
+            "day": (local.date().isoformat(),),
+            "hour": (local.date().isoformat(), local.hour),
+            "employee_day": (admin, local.date().isoformat()),
+            "employee_month": (admin, f"{local.year:04d}-{local.month:02d}"),
+        }[group_by]
+
+    def kpi(
+        self,
+        group_by: str,
+        predicate: Callable[[Call], bool],
+        targets: dict[str, int],
+        period: tuple[datetime | None, datetime | None] = (None, None),
+        zones: Iterable[str] | None = None,
+    ) -> dict[tuple, dict]:
+        """Expected service level rows: the queue's figures of each group's incoming calls,
+        from the calls themselves (sorted waits, each call against its clinic's target)."""
+        calls: dict[tuple, list[Call]] = defaultdict(list)
+        for call in self.select(predicate):
+            calls[self.group_key(group_by, call)].append(call)
+        keys = set(calls) | set(self.report(group_by, predicate, period, zones))
+        out = {}
+        for key in keys:
+            incoming = [c for c in calls.get(key, []) if c.call_type == "incoming"]
+            answered = [c for c in incoming if c.disposition == "answered"]
+            missed = [c for c in incoming if c.disposition == "missed"]
+            within = [c for c in answered if c.wait_seconds <= targets.get(c.clinic_id or "", 20)]
+            delays = [cb[1] for c in missed if (cb := self.callback(c)) is not None]
+            waits = [c.wait_seconds for c in answered]
+
+            def share(part: int, whole: int) -> float | None:
+                return round(part / whole, 4) if whole else None
+
+            out[key] = {
+                "incoming": len(incoming),
+                "answered": len(answered),
+                "missed": len(missed),
+                "answered_within_target": len(within),
+                "called_back": len(delays),
+                "answer_rate": share(len(answered), len(incoming)),
+                "abandonment_rate": share(len(missed), len(incoming)),
+                "service_level": share(len(within), len(incoming)),
+                "avg_speed_of_answer_seconds": sum(waits) / len(waits) if waits else None,
+                "p90_speed_of_answer_seconds": nearest_rank(waits, 0.9, WAIT_BOUNDS),
+                "callback_rate": share(len(delays), len(missed)),
+                "median_callback_delay_seconds": nearest_rank(delays, 0.5, DELAY_BOUNDS),
+            }
+        return out
+
+    def _grouped(self, group_by: str, predicate: Callable[[Call], bool]) -> dict[tuple, dict]:
         groups: dict[tuple, dict[str, dict[str, int]]] = defaultdict(
             lambda: {kind: defaultdict(int) for kind in (*CALL_TYPES, "total")}
         )
@@ -209,6 +319,34 @@ class World:
                 row["admin_name"] = None if admin is None else self.operator_names.get(admin, admin)
             out[key] = row
         return out
+
+
+# The documented histogram buckets of the service level report (lower bounds, seconds):
+# whole seconds up to 120 for waits; above, and for call-back delays, a percentile inside
+# a wider bucket is interpolated linearly, and the last bucket is open.
+WAIT_BOUNDS = [*range(121), 150, 180, 240, 300, 600]
+DELAY_BOUNDS = [0, 300, 600, 900, 1800, 2700, 3600, 5400, 7200, 10800, 14400, 21600, 28800]
+DELAY_BOUNDS += [43200, 57600, 72000, 86400]
+
+
+def nearest_rank(values: list[int], p: float, bounds: list[int]) -> float | None:
+    """The ``ceil(p * n)``-th smallest value; where it falls in a bucket wider than a
+    second, interpolated between the bucket's bounds by its rank among the bucket's values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = -(-int(p * 10000) * len(ordered) // 10000) or 1
+    value = ordered[rank - 1]
+    index = max(i for i, low in enumerate(bounds) if low <= value)
+    low = bounds[index]
+    if index + 1 == len(bounds):
+        return float(low)
+    high = bounds[index + 1]
+    if high - low == 1:
+        return float(value)
+    inside = [v for v in ordered if low <= v < high]
+    before = sum(1 for v in ordered if v < low)
+    return round(low + (high - low) * (rank - before) / len(inside), 2)
 
 
 # ---------------------------------------------------------------------------------------

@@ -96,15 +96,16 @@ async def _tables(app: Any) -> dict[str, list[tuple[Any, ...]]]:
 
 async def _reports(client: Any, headers: dict[str, str]) -> dict[str, Any]:
     out = {}
-    for group_by in GROUP_BYS:
-        for source in ("auto", "call_log"):
-            response = await client.get(
-                "/api/analytics/reports/calls",
-                params={"group_by": group_by, "source": source},
-                headers=headers,
-            )
-            assert response.status_code == 200, response.text
-            out[f"{group_by}/{source}"] = response.json()["rows"]
+    for report in ("calls", "service-level"):
+        for group_by in GROUP_BYS:
+            for source in ("auto", "call_log"):
+                response = await client.get(
+                    f"/api/analytics/reports/{report}",
+                    params={"group_by": group_by, "source": source},
+                    headers=headers,
+                )
+                assert response.status_code == 200, response.text
+                out[f"{report}/{group_by}/{source}"] = response.json()["rows"]
     return out
 
 

@@ -27,20 +27,26 @@ def _digits(text: str) -> str:
     return re.sub(r"\D", "", text)
 
 
-# (name, params, predicate, answered by a roll-up?)
-FILTERS: list[tuple[str, dict[str, Any], Callable[[Any, Any], bool], bool]] = [
-    ("everything", {}, lambda w, c: True, True),
+Span = tuple[datetime | None, datetime | None]
+OPEN: Span = (None, None)
+
+# (name, params, predicate, answered by a roll-up?, the period's clinic-local bounds or
+# instants: every day or hour of it is a row)
+FILTERS: list[tuple[str, dict[str, Any], Callable[[Any, Any], bool], bool, Span]] = [
+    ("everything", {}, lambda w, c: True, True, OPEN),
     (
         "clinic-local days",
         {"from": "2026-03-08", "to": "2026-03-14"},
         _local_between(datetime(2026, 3, 8), datetime(2026, 3, 15)),
         True,
+        (datetime(2026, 3, 8), datetime(2026, 3, 15)),
     ),
     (
         "clinic-local hours",
         {"from": "2026-03-08T03:00", "to": "2026-03-08T20:00"},
         _local_between(datetime(2026, 3, 8, 3), datetime(2026, 3, 8, 20)),
         True,
+        (datetime(2026, 3, 8, 3), datetime(2026, 3, 8, 20)),
     ),
     (
         "missed incoming, called back",
@@ -49,13 +55,21 @@ FILTERS: list[tuple[str, dict[str, Any], Callable[[Any, Any], bool], bool]] = [
             c.call_type == "incoming" and c.disposition == "missed" and w.callback(c) is not None
         ),
         True,
+        OPEN,
     ),
-    ("admins", {"admin": ["op-2", "op-3"]}, lambda w, c: w.admin_id(c) in ("op-2", "op-3"), True),
+    (
+        "admins",
+        {"admin": ["op-2", "op-3"]},
+        lambda w, c: w.admin_id(c) in ("op-2", "op-3"),
+        True,
+        OPEN,
+    ),
     (
         "clinic and dispositions",
         {"clinic": ["clinic-berlin"], "disposition": ["answered", "missed"]},
         lambda w, c: c.clinic_id == "clinic-berlin" and c.disposition in ("answered", "missed"),
         True,
+        OPEN,
     ),
     (
         "neither missed nor called back",
@@ -64,18 +78,21 @@ FILTERS: list[tuple[str, dict[str, Any], Callable[[Any, Any], bool], bool]] = [
             not (c.call_type == "incoming" and c.disposition == "missed") and w.callback(c) is None
         ),
         True,
+        OPEN,
     ),
     (
         "phone contains",
         {"phone": "+7916"},
         lambda w, c: "7916" in _digits(c.src) or "7916" in _digits(c.dst),
         False,
+        OPEN,
     ),
     (
         "durations",
         {"talk_min": 100, "total_max": 600},
         lambda w, c: c.talk_seconds >= 100 and c.total_seconds <= 600,
         False,
+        OPEN,
     ),
     (
         "instants",
@@ -84,19 +101,22 @@ FILTERS: list[tuple[str, dict[str, Any], Callable[[Any, Any], bool], bool]] = [
             datetime(2026, 3, 8, 10, tzinfo=UTC) <= c.started_at < datetime(2026, 3, 20, tzinfo=UTC)
         ),
         False,
+        (datetime(2026, 3, 8, 10, tzinfo=UTC), datetime(2026, 3, 20, tzinfo=UTC)),
     ),
     (
         "local bounds inside an hour",
         {"from": "2026-03-08T03:30", "to": "2026-03-21"},
         _local_between(datetime(2026, 3, 8, 3, 30), datetime(2026, 3, 22)),
         False,
+        (datetime(2026, 3, 8, 3, 30), datetime(2026, 3, 22)),
     ),
-    ("tag", {"tag": ["booking"]}, lambda w, c: "booking" in w.tags(c), False),
+    ("tag", {"tag": ["booking"]}, lambda w, c: "booking" in w.tags(c), False, OPEN),
     (
         "search by admin name",
         {"q": "carla"},
         lambda w, c: "carla" in (w.row(c)["admin_name"] or "").lower(),
         False,
+        OPEN,
     ),
 ]
 
@@ -127,6 +147,23 @@ def _assert_matches(group_by: str, rows: list[dict[str, Any]], want: dict[tuple,
             assert row["admin_name"] == expected["admin_name"], key
 
 
+async def _whole(analytics: Any, group_by: str, **params: Any) -> tuple[str, list[dict]]:
+    """The source and every row of a report, page after page (a year of hours is two)."""
+    rows: list[dict] = []
+    cursor = None
+    while True:
+        query = dict(params, group_by=group_by, limit=5000)
+        if cursor:
+            query["cursor"] = cursor
+        response = await analytics.get(URL, **query)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        rows += body["rows"]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return body["source"], rows
+
+
 def _sorted_keys(group_by: str, rows: list[dict[str, Any]]) -> bool:
     keys = [tuple((v is None, "" if v is None else v) for v in _key(group_by, r)) for r in rows]
     return keys == sorted(keys)
@@ -134,7 +171,7 @@ def _sorted_keys(group_by: str, rows: list[dict[str, Any]]) -> bool:
 
 @pytest.mark.parametrize("group_by", GROUP_BYS)
 @pytest.mark.parametrize(
-    ("params", "predicate", "by_rollup"),
+    ("params", "predicate", "by_rollup", "period"),
     [f[1:] for f in FILTERS],
     ids=[f[0] for f in FILTERS],
 )
@@ -144,23 +181,22 @@ async def test_report_rows_equal_plain_python_grouping_by_either_path(
     params: dict[str, Any],
     predicate: Callable[[Any, Any], bool],
     by_rollup: bool,
+    period: Span,
 ) -> None:
     world = analytics.world
-    want = world.report(group_by, lambda c: predicate(world, c))
+    zones = world.zones(params.get("clinic"))
+    want = world.report(group_by, lambda c: predicate(world, c), period, zones)
     assert want, "a filter case that selects nothing proves little"
 
-    auto = await analytics.get(URL, group_by=group_by, **params)
-    assert auto.status_code == 200, auto.text
-    body = auto.json()
-    assert (body["source"] != "call_log") is by_rollup, body["source"]
-    _assert_matches(group_by, body["rows"], want)
-    assert _sorted_keys(group_by, body["rows"])
+    source, rows = await _whole(analytics, group_by, **params)
+    assert (source != "call_log") is by_rollup, source
+    _assert_matches(group_by, rows, want)
+    assert _sorted_keys(group_by, rows)
 
     # The same report by GROUP BY over the call log gives the same rows, to the byte.
-    raw = await analytics.get(URL, group_by=group_by, source="call_log", **params)
-    assert raw.status_code == 200, raw.text
-    assert raw.json()["source"] == "call_log"
-    assert raw.json()["rows"] == body["rows"]
+    raw_source, raw_rows = await _whole(analytics, group_by, source="call_log", **params)
+    assert raw_source == "call_log"
+    assert raw_rows == rows
 
 
 @pytest.mark.parametrize("group_by", GROUP_BYS)
@@ -169,12 +205,11 @@ async def test_every_rollup_that_can_answer_gives_the_same_rows(
 ) -> None:
     """Forcing each answering roll-up (not only the one ``auto`` picks) changes nothing."""
     world = analytics.world
-    reference = (await analytics.get(URL, group_by=group_by, source="call_log")).json()["rows"]
+    _, reference = await _whole(analytics, group_by, source="call_log")
     for params in ({}, {"clinic": ["clinic-ny", "clinic-msk"]}, {"from": "2026-03-02T05:00"}):
-        rollup = await analytics.get(URL, group_by=group_by, source="rollup", **params)
-        raw = await analytics.get(URL, group_by=group_by, source="call_log", **params)
-        assert rollup.status_code == raw.status_code == 200, rollup.text
-        assert rollup.json()["rows"] == raw.json()["rows"]
+        _, rollup = await _whole(analytics, group_by, source="rollup", **params)
+        _, raw = await _whole(analytics, group_by, source="call_log", **params)
+        assert rollup == raw
     _assert_matches(group_by, reference, world.report(group_by, lambda c: True))
 
 
@@ -228,8 +263,15 @@ async def test_berlin_dst_days_in_a_second_zone(analytics: Any) -> None:
         URL, group_by="hour", clinic=["clinic-berlin"], **{"from": "2026-10-25", "to": "2026-10-25"}
     )
     rows = october.json()["rows"]
-    assert [(r["day"], r["hour"], r["total"]["count"]) for r in rows] == [("2026-10-25", 2, 2)]
-    assert (rows[0]["incoming"]["answered"], rows[0]["incoming"]["missed"]) == (1, 1)
+    # Every hour of the day is a row (the repeated one once), zero but for hour 2.
+    assert [(r["day"], r["hour"]) for r in rows] == [("2026-10-25", h) for h in range(24)]
+    assert [r["total"]["count"] for r in rows] == [2 if h == 2 else 0 for h in range(24)]
+    assert (rows[2]["incoming"]["answered"], rows[2]["incoming"]["missed"]) == (1, 1)
+    # The spring-forward day lists its 23 hours: 02:00-02:59 never happened in Berlin.
+    spring = await analytics.get(
+        URL, group_by="hour", clinic=["clinic-berlin"], **{"from": "2026-03-29", "to": "2026-03-29"}
+    )
+    assert [r["hour"] for r in spring.json()["rows"]] == [h for h in range(24) if h != 2]
 
 
 @pytest.mark.parametrize("group_by", GROUP_BYS)
@@ -257,9 +299,10 @@ async def test_report_csv_has_the_same_figures(analytics: Any, group_by: str) ->
             c.call_type in ("incoming", "outgoing")
             and datetime(2026, 3, 1) <= world.local(c).replace(tzinfo=None) < datetime(2026, 4, 1)
         ),
+        (datetime(2026, 3, 1), datetime(2026, 4, 1)),
     )
     _assert_matches(group_by, rows, want)
-    json_rows = (await analytics.get(URL, group_by=group_by, **params)).json()["rows"]
+    _, json_rows = await _whole(analytics, group_by, **params)
     assert [_key(group_by, r) for r in rows] == [_key(group_by, r) for r in json_rows]
 
 
@@ -283,16 +326,17 @@ async def _pages(analytics: Any, group_by: str, limit: int, **params: Any) -> li
 @pytest.mark.parametrize("group_by", GROUP_BYS)
 @pytest.mark.parametrize("source", ["auto", "call_log"])
 @pytest.mark.parametrize(
-    ("params", "predicate"),
+    ("params", "predicate", "period"),
     [
-        ({}, lambda w, c: True),
-        ({"clinic": ["clinic-berlin"]}, lambda w, c: c.clinic_id == "clinic-berlin"),
+        ({}, lambda w, c: True, OPEN),
+        ({"clinic": ["clinic-berlin"]}, lambda w, c: c.clinic_id == "clinic-berlin", OPEN),
         (
             {"missed": "false", "from": "2026-03-08T05:00"},
             lambda w, c: (
                 not (c.call_type == "incoming" and c.disposition == "missed")
                 and w.local(c).replace(tzinfo=None) >= datetime(2026, 3, 8, 5)
             ),
+            (datetime(2026, 3, 8, 5), None),
         ),
     ],
     ids=["everything", "a clinic", "hours"],
@@ -303,13 +347,12 @@ async def test_report_pages_follow_each_other_to_every_group(
     source: str,
     params: dict[str, Any],
     predicate: Callable[[Any, Any], bool],
+    period: Span,
 ) -> None:
     """Pages of a third of the groups, cursor after cursor, are the whole report cut in
     order: every group once (the calls without an admin last), each page full but the last."""
     world = analytics.world
-    whole = await analytics.get(URL, group_by=group_by, source=source, limit=5000, **params)
-    assert whole.json()["next_cursor"] is None
-    everything = whole.json()["rows"]
+    _, everything = await _whole(analytics, group_by, source=source, **params)
     assert len(everything) >= 5, "too few groups to need three pages"
     size = len(everything) // 3
 
@@ -325,7 +368,10 @@ async def test_report_pages_follow_each_other_to_every_group(
             i for i, a in enumerate(admins) if a is not None
         )
     # Independently of the API's grouping: the groups of the calls the filter selects.
-    _assert_matches(group_by, everything, world.report(group_by, lambda c: predicate(world, c)))
+    want = world.report(
+        group_by, lambda c: predicate(world, c), period, world.zones(params.get("clinic"))
+    )
+    _assert_matches(group_by, everything, want)
 
 
 async def test_a_report_cursor_of_another_grouping_or_garbage_is_a_422(analytics: Any) -> None:
@@ -349,3 +395,34 @@ async def test_report_csv_streams_every_group_whatever_the_page_size(analytics: 
     assert [(r["admin_id"] or None, r["day"]) for r in table] == [
         (r["admin_id"], r["day"]) for r in whole.json()["rows"]
     ]
+
+
+@pytest.mark.parametrize("source", ["auto", "call_log"])
+async def test_a_day_without_calls_is_a_zero_row_between_its_neighbours(
+    analytics: Any, source: str
+) -> None:
+    """New York's March has days nobody called: each is listed, in order, with zeros."""
+    world = analytics.world
+    ny_days = {world.local(c).date().isoformat() for c in world.calls if c.clinic_id == "clinic-ny"}
+    march = [f"2026-03-{d:02d}" for d in range(1, 32)]
+    quiet = [day for day in march if day not in ny_days]
+    assert quiet and quiet[0] != march[0], "the generated month must have a quiet day inside"
+    _, rows = await _whole(
+        analytics,
+        "day",
+        source=source,
+        clinic=["clinic-ny"],
+        **{"from": "2026-03-01", "to": "2026-03-31"},
+    )
+    assert [row["day"] for row in rows] == march
+    for row in rows:
+        if row["day"] in quiet:
+            assert row["total"] == {
+                "count": 0,
+                "answered": 0,
+                "missed": 0,
+                "avg_talk_seconds": None,
+                "avg_wait_seconds": None,
+            }
+        else:
+            assert row["total"]["count"] > 0

@@ -85,7 +85,7 @@ def test_employee_rows_name_the_admin_and_put_nobody_last() -> None:
     header = csv_header("employee_month")
     assert header[:3] == ["admin_id", "admin_name", "month"]
     assert len(header) == 3 + 4 * 5
-    record = csv_record("employee_month", rows[0])
+    record = csv_record(csv_header("employee_month"), rows[0])
     assert record[:3] == ["op-1", "Анна", "2026-03"]
     assert record[header.index("incoming_avg_talk_seconds")] == 30.0
     assert record[header.index("total_count")] == 1

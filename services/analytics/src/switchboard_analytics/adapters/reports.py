@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import base64
 import functools
+import itertools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,8 +38,10 @@ from switchboard_analytics.adapters.tables import (
     calls_by_hour_clinic,
     calls_by_hour_total,
     calls_by_month,
+    clinics,
     operators,
 )
+from switchboard_analytics.domain import buckets
 from switchboard_analytics.domain.reports import CALL_TYPES, GroupFigures
 
 #: How fine each grain is: a roll-up answers a report needing ``grain`` or coarser.
@@ -82,13 +86,14 @@ def _grain_needed(flt: CallLogFilter, group_by: str) -> str | None:
     return "day"
 
 
-def choose_rollup(flt: CallLogFilter, group_by: str) -> Rollup | None:
-    """The smallest roll-up that answers the report exactly, or ``None`` (the call log)."""
+def choose_rollup(flt: CallLogFilter, group_by: str, *, by_clinic: bool = False) -> Rollup | None:
+    """The smallest roll-up that answers the report exactly, or ``None`` (the call log).
+    ``by_clinic``: the report needs each clinic's figures (service level targets differ)."""
     grain = _grain_needed(flt, group_by)
     if flt.needs_call_log or grain is None:
         return None
     needs_admin = group_by.startswith("employee") or bool(flt.admin_ids)
-    needs_clinic = bool(flt.clinic_ids)
+    needs_clinic = bool(flt.clinic_ids) or by_clinic
     for rollup in ROLLUPS:
         if (needs_admin and not rollup.has_admin) or (needs_clinic and not rollup.has_clinic):
             continue
@@ -204,14 +209,42 @@ def _rollup_sums(table: sa.Table) -> list[sa.ColumnElement[Any]]:
     return _sums(r.calls, r.call_type, r.disposition, r.talk_seconds, r.wait_seconds)
 
 
-def _figures(group_by: str, width: int, row: Sequence[Any]) -> GroupFigures:
+def group_key(group_by: str, width: int, row: Sequence[Any]) -> Key:
     key = tuple(row[:width])
     if group_by.startswith("employee"):
         key = (key[0] or None, *key[1:])
+    return public_key(group_by, key)
+
+
+def _figures(group_by: str, width: int, row: Sequence[Any]) -> GroupFigures:
     by_type = {
         kind: tuple(row[width + 5 * i : width + 5 * i + 5]) for i, kind in enumerate(CALL_TYPES)
     }
-    return GroupFigures(key=public_key(group_by, key), by_type=by_type)
+    return GroupFigures(key=group_key(group_by, width, row), by_type=by_type)
+
+
+@dataclass(frozen=True)
+class Measures:
+    """What a report reads per group: its aggregates over a roll-up or over the call log,
+    and how a result row becomes a :class:`GroupFigures` (``(group_by, key width, row)``)."""
+
+    rollup: Callable[[sa.Table], list[sa.ColumnElement[Any]]]
+    call_log: Callable[[], list[sa.ColumnElement[Any]]]
+    figures: Callable[[str, int, Sequence[Any]], GroupFigures]
+
+
+#: The calls report's: counts and sums per call type.
+CALL_SUMS = Measures(
+    rollup=_rollup_sums,
+    call_log=lambda: _sums(
+        None,
+        call_log.c.call_type,
+        call_log.c.disposition,
+        call_log.c.talk_seconds,
+        call_log.c.wait_seconds,
+    ),
+    figures=_figures,
+)
 
 
 async def _rollup_groups(
@@ -221,11 +254,12 @@ async def _rollup_groups(
     rollup: Rollup,
     after: Key | None,
     limit: int,
+    measure: Measures = CALL_SUMS,
 ) -> list[tuple[Key, GroupFigures]]:
     r = rollup.table.c
     time_key = _time_key(group_by, rollup.time, rollup.grain)
     conditions = rollup_conditions(flt, rollup)
-    measures = _rollup_sums(rollup.table)
+    measures = measure.rollup(rollup.table)
 
     async def read(keys: list[Any], where: list[Any], count: int) -> list[tuple[Key, Any]]:
         query = (
@@ -238,7 +272,9 @@ async def _rollup_groups(
             .limit(count)
         )
         rows = (await session.execute(query)).all()
-        return [(tuple(row[: len(keys)]), _figures(group_by, len(keys), row)) for row in rows]
+        return [
+            (tuple(row[: len(keys)]), measure.figures(group_by, len(keys), row)) for row in rows
+        ]
 
     if not group_by.startswith("employee"):
         where = [time_key > after[0]] if after is not None else []
@@ -279,20 +315,38 @@ def _call_log_key(group_by: str) -> list[Any]:
 
 
 async def _call_log_groups(
-    session: AsyncSession, flt: CallLogFilter, group_by: str, after: Key | None, limit: int
+    session: AsyncSession,
+    flt: CallLogFilter,
+    group_by: str,
+    after: Key | None,
+    limit: int,
+    measure: Measures = CALL_SUMS,
 ) -> list[tuple[Key, GroupFigures]]:
     """Every group by GROUP BY over the call log (it reads every matching call anyway),
     then the page after ``after``."""
     flt = await resolve_search(session, flt)
-    c = call_log.c
     keys = _call_log_key(group_by)
-    measures = _sums(None, c.call_type, c.disposition, c.talk_seconds, c.wait_seconds)
+    measures = measure.call_log()
     query = sa.select(*keys, *measures).where(*call_log_conditions(flt)).group_by(*keys)
     rows = [(tuple(row[: len(keys)]), row) for row in (await session.execute(query)).all()]
     rows.sort(key=lambda item: _sort_key(item[0]))
     if after is not None:
         rows = [item for item in rows if _sort_key(item[0]) > _sort_key(after)]
-    return [(key, _figures(group_by, len(keys), row)) for key, row in rows[:limit]]
+    return [(key, measure.figures(group_by, len(keys), row)) for key, row in rows[:limit]]
+
+
+async def _groups(
+    session: AsyncSession,
+    flt: CallLogFilter,
+    group_by: str,
+    rollup: Rollup | None,
+    after: Key | None,
+    limit: int,
+    measure: Measures,
+) -> list[tuple[Key, GroupFigures]]:
+    if rollup is None:
+        return await _call_log_groups(session, flt, group_by, after, limit, measure)
+    return await _rollup_groups(session, flt, group_by, rollup, after, limit, measure)
 
 
 async def report_page(
@@ -303,19 +357,109 @@ async def report_page(
     *,
     limit: int,
     cursor: str | None = None,
+    default_zone: str = "Europe/Moscow",
+    measure: Measures = CALL_SUMS,
 ) -> ReportPage:
-    """The groups after ``cursor`` (at most ``limit``), from ``rollup`` or the call log."""
+    """The groups after ``cursor`` (at most ``limit``), from ``rollup`` or the call log.
+
+    By day and by hour every bucket of the period is a group, zero where nothing
+    happened (:mod:`..domain.buckets`), and the cursor walks the buckets."""
     after = decode_cursor(cursor, group_by) if cursor is not None else None
-    if rollup is None:
-        found = await _call_log_groups(session, flt, group_by, after, limit + 1)
-    else:
-        found = await _rollup_groups(session, flt, group_by, rollup, after, limit + 1)
+    source = rollup.table.name if rollup is not None else "call_log"
+    if group_by in FILLED:
+        return await _filled_page(
+            session, flt, group_by, rollup, after, limit, default_zone, measure
+        )
+    found = await _groups(session, flt, group_by, rollup, after, limit + 1, measure)
     next_cursor = encode_cursor(group_by, found[limit - 1][0]) if len(found) > limit else None
     return ReportPage(
-        groups=[figures for _, figures in found[:limit]],
-        source=rollup.table.name if rollup is not None else "call_log",
-        next_cursor=next_cursor,
+        groups=[figures for _, figures in found[:limit]], source=source, next_cursor=next_cursor
     )
+
+
+#: The groupings that list every bucket of their period, and the grain of their buckets.
+FILLED = {"day": "day", "hour": "hour"}
+
+
+async def report_zones(
+    session: AsyncSession, flt: CallLogFilter, default_zone: str
+) -> list[ZoneInfo]:
+    """The time zones a report covers: its clinics' (every known clinic's without a clinic
+    filter), and the default zone of calls whose clinic's zone is unknown."""
+    query = sa.select(clinics.c.clinic_id, clinics.c.time_zone)
+    if flt.clinic_ids:
+        query = query.where(clinics.c.clinic_id.in_(sorted(flt.clinic_ids)))
+    known = {clinic: zone for clinic, zone in (await session.execute(query)).all()}
+    names = set(known.values())
+    if not flt.clinic_ids or set(flt.clinic_ids) - set(known):
+        names.add(default_zone)
+    zones = []
+    for name in sorted(names):
+        try:
+            zones.append(ZoneInfo(name))
+        except (ZoneInfoNotFoundError, ValueError):
+            continue  # a zone PostgreSQL knows and Python does not: its calls still count
+    return zones or [ZoneInfo("UTC")]
+
+
+async def _extent(
+    session: AsyncSession, flt: CallLogFilter, group_by: str, rollup: Rollup | None
+) -> tuple[Any, Any]:
+    """The first and last group key with calls under the filters (``None``s without)."""
+    if rollup is None:
+        flt = await resolve_search(session, flt)
+        (key,) = _call_log_key(group_by)
+        query = sa.select(sa.func.min(key), sa.func.max(key)).where(*call_log_conditions(flt))
+    else:
+        key = _time_key(group_by, rollup.time, rollup.grain)
+        query = sa.select(sa.func.min(key), sa.func.max(key)).where(
+            *rollup_conditions(flt, rollup), rollup.table.c.calls > 0
+        )
+    first, last = (await session.execute(query)).one()
+    return first, last
+
+
+async def _filled_page(
+    session: AsyncSession,
+    flt: CallLogFilter,
+    group_by: str,
+    rollup: Rollup | None,
+    after: Key | None,
+    limit: int,
+    default_zone: str,
+    measure: Measures,
+) -> ReportPage:
+    grain = FILLED[group_by]
+    source = rollup.table.name if rollup is not None else "call_log"
+    zones = await report_zones(session, flt, default_zone)
+    first = last = None
+    period = flt.period
+    if (period.from_local is None and period.from_instant is None) or (
+        period.to_local is None and period.to_instant is None
+    ):
+        first, last = await _extent(session, flt, group_by, rollup)
+    try:
+        bounds = buckets.span(period, grain, zones, first, last)
+    except buckets.SpanError as exc:
+        raise QueryError(str(exc)) from exc
+    if bounds is None:
+        return ReportPage(groups=[], source=source, next_cursor=None)
+    page = list(
+        itertools.islice(
+            buckets.buckets(grain, bounds, zones, after[0] if after else None), limit + 1
+        )
+    )
+    keys: list[Key] = [(bucket,) for bucket in page[:limit]]
+    if not keys:
+        return ReportPage(groups=[], source=source, next_cursor=None)
+    found = dict(await _groups(session, flt, group_by, rollup, after, len(keys), measure))
+    found = {key: figures for key, figures in found.items() if key <= keys[-1]}
+    groups = [
+        found.get(key) or GroupFigures(key=public_key(group_by, key), by_type={})
+        for key in sorted(set(keys) | set(found))
+    ]
+    next_cursor = encode_cursor(group_by, keys[-1]) if len(page) > limit else None
+    return ReportPage(groups=groups, source=source, next_cursor=next_cursor)
 
 
 def rollup_conditions(flt: CallLogFilter, rollup: Rollup) -> list[sa.ColumnElement[bool]]:

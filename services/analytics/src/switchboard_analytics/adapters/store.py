@@ -25,6 +25,12 @@ from switchboard_analytics.adapters.tables import (
     touches,
 )
 from switchboard_analytics.domain.callback import CallFacts
+from switchboard_analytics.domain.kpi import (
+    CALLBACK_DELAY_BOUNDS,
+    WAIT_BOUNDS,
+    callback_delay_column,
+    wait_column,
+)
 
 #: Key of the transaction-level advisory lock that serialises the live projection when
 #: several replicas consume (each takes some partitions): roll-up rows are shared by calls
@@ -96,6 +102,7 @@ def _rollup_statement(where: sa.ColumnElement[bool]) -> sa.Select[Any]:
             c.called_back,
             sa.func.coalesce(c.talk_seconds, 0).label("talk_seconds"),
             sa.func.coalesce(c.wait_seconds, 0).label("wait_seconds"),
+            *_kpi_buckets(),
         )
         .where(c.ended_at.is_not(None), c.disposition.is_not(None), where)
         .cte("rollup_source")
@@ -103,25 +110,73 @@ def _rollup_statement(where: sa.ColumnElement[bool]) -> sa.Select[Any]:
     upserts = []
     for table in ROLLUP_TABLES:
         keys = [col.name for col in table.primary_key.columns]
+        histograms = _histograms(source, sign) if "wait_0s" in table.c else {}
         grouped = sa.select(
             *[source.c[k] for k in keys],
             (sa.func.count() * sign).label("calls"),
             (sa.func.sum(source.c.talk_seconds) * sign).label("talk_seconds"),
             (sa.func.sum(source.c.wait_seconds) * sign).label("wait_seconds"),
+            *histograms.values(),
         ).group_by(*[source.c[k] for k in keys])
         insert = pg_insert(table).from_select(
-            [*keys, "calls", "talk_seconds", "wait_seconds"], grouped
+            [*keys, "calls", "talk_seconds", "wait_seconds", *histograms], grouped
         )
+        merged: dict[str, Any] = {
+            measure: table.c[measure] + insert.excluded[measure]
+            for measure in ("calls", "talk_seconds", "wait_seconds")
+        }
+        for column in histograms:
+            merged[column] = sa.func.nullif(
+                sa.func.coalesce(table.c[column], 0) + sa.func.coalesce(insert.excluded[column], 0),
+                0,
+            )
         upserts.append(
-            insert.on_conflict_do_update(
-                index_elements=keys,
-                set_={
-                    measure: table.c[measure] + insert.excluded[measure]
-                    for measure in ("calls", "talk_seconds", "wait_seconds")
-                },
-            ).cte(f"upsert_{table.name}")
+            insert.on_conflict_do_update(index_elements=keys, set_=merged).cte(
+                f"upsert_{table.name}"
+            )
         )
     return sa.select(sa.literal(1)).add_cte(source, *upserts)
+
+
+def _kpi_buckets() -> list[sa.ColumnElement[Any]]:
+    """Per call: the wait bucket of an answered incoming call and the call-back delay
+    bucket of a called-back missed one (1-based, ``domain.kpi``'s bounds), else NULL."""
+    c = call_log.c
+    incoming = c.call_type == "incoming"
+    return [
+        sa.case(
+            (
+                sa.and_(incoming, c.disposition == "answered"),
+                sa.func.width_bucket(
+                    sa.func.coalesce(c.wait_seconds, 0),
+                    sa.literal(list(WAIT_BOUNDS), pg.ARRAY(sa.Integer)),
+                ),
+            )
+        ).label("wait_bucket"),
+        sa.case(
+            (
+                sa.and_(incoming, c.disposition == "missed", c.called_back),
+                sa.func.width_bucket(
+                    sa.func.coalesce(c.callback_delay_seconds, 0),
+                    sa.literal(list(CALLBACK_DELAY_BOUNDS), pg.ARRAY(sa.Integer)),
+                ),
+            )
+        ).label("delay_bucket"),
+    ]
+
+
+def _histograms(source: Any, sign: Any) -> dict[str, sa.ColumnElement[Any]]:
+    """The histogram columns of a group of calls: ``sign`` times the calls per bucket,
+    NULL for none (see ``tables.KPI_COLUMNS``)."""
+    out: dict[str, sa.ColumnElement[Any]] = {}
+    for bucket, name, bounds in (
+        (source.c.wait_bucket, wait_column, WAIT_BOUNDS),
+        (source.c.delay_bucket, callback_delay_column, CALLBACK_DELAY_BOUNDS),
+    ):
+        for index, lower in enumerate(bounds, start=1):
+            counted = sa.func.count().filter(bucket == index) * sign
+            out[name(lower)] = sa.func.nullif(counted, 0).label(name(lower))
+    return out
 
 
 _ROLLUP_CALL = _rollup_statement(call_log.c.call_id == _param("call_id"))

@@ -12,6 +12,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
+from switchboard_analytics.domain.kpi import (
+    CALLBACK_DELAY_BOUNDS,
+    WAIT_BOUNDS,
+    callback_delay_column,
+    wait_column,
+)
 from switchboard_runtime.db import make_metadata
 from switchboard_runtime.directory import clinics_table, operators_table
 
@@ -160,9 +166,26 @@ _TIME_COLUMNS: dict[str, tuple[str, Any]] = {
 }
 
 
-def _rollup(name: str, grain: str, leading: tuple[str, ...], rest: tuple[str, ...]) -> sa.Table:
+#: The histogram columns of the roll-ups with a clinic (``domain.kpi``): answered incoming
+#: calls per wait bucket, called-back missed calls per call-back delay bucket. NULL is
+#: zero, so that the many rows of other calls carry no histogram at all.
+KPI_COLUMNS: tuple[str, ...] = (
+    *(wait_column(lower) for lower in WAIT_BOUNDS),
+    *(callback_delay_column(lower) for lower in CALLBACK_DELAY_BOUNDS),
+)
+
+
+def _rollup(
+    name: str,
+    grain: str,
+    leading: tuple[str, ...],
+    rest: tuple[str, ...],
+    *,
+    kpi: bool = True,
+) -> sa.Table:
     """A roll-up per clinic-local ``grain``: its primary key is ``leading`` columns, the time
-    column, ``rest``, then call type, disposition and called back; counts and sums."""
+    column, ``rest``, then call type, disposition and called back; counts and sums, and
+    the KPI histograms (``kpi``: the roll-ups with a clinic, whose targets differ)."""
     time_name, time_type = _TIME_COLUMNS[grain]
     return sa.Table(
         name,
@@ -174,6 +197,7 @@ def _rollup(name: str, grain: str, leading: tuple[str, ...], rest: tuple[str, ..
         sa.Column("disposition", _KEY_TEXT, primary_key=True),
         sa.Column("called_back", sa.Boolean, primary_key=True),
         *_measures(),
+        *(sa.Column(column, sa.BigInteger) for column in (KPI_COLUMNS if kpi else ())),
     )
 
 
@@ -183,9 +207,9 @@ def _rollup(name: str, grain: str, leading: tuple[str, ...], rest: tuple[str, ..
 # cannot be NULL. They are kept incrementally, in the transaction that changes the call log.
 
 #: Chain-wide, per day: the day report without a clinic or admin filter.
-calls_by_day_total = _rollup("calls_by_day_total", "day", (), ())
+calls_by_day_total = _rollup("calls_by_day_total", "day", (), (), kpi=False)
 #: Chain-wide, per hour: the hour report without a clinic or admin filter.
-calls_by_hour_total = _rollup("calls_by_hour_total", "hour", (), ())
+calls_by_hour_total = _rollup("calls_by_hour_total", "hour", (), (), kpi=False)
 #: Per clinic and day (clinic first: one clinic's days are one index range).
 calls_by_day_clinic = _rollup("calls_by_day_clinic", "day", ("clinic_id",), ())
 #: Per clinic and hour.
@@ -302,4 +326,17 @@ audit_records = sa.Table(
     sa.Index("ix_audit_records_actor", "actor_id", "record_id"),
     sa.Index("ix_audit_records_action", "action", "record_id"),
     sa.Index("ix_audit_records_subject", "subject_type", "subject_id", "record_id"),
+)
+
+#: Each clinic's service level target (seconds, 1-120; ``domain.kpi``), set by admins.
+#: Not projection state (``rebuild`` leaves it alone): reports read it, the roll-ups keep
+#: histograms fine enough for any target.
+service_level_targets = sa.Table(
+    "service_level_targets",
+    metadata,
+    sa.Column("clinic_id", sa.Text, primary_key=True),
+    sa.Column("target_seconds", sa.Integer, nullable=False),
+    sa.Column("set_by", sa.Text, nullable=False),
+    sa.Column("set_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("target_seconds BETWEEN 1 AND 120", name="target_seconds"),
 )

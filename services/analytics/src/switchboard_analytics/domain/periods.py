@@ -79,14 +79,18 @@ def parse_period(period_from: str | None, period_to: str | None) -> Period:
         "from_local": None,
         "to_local": None,
     }
-    if period_from:
-        value, instant, _ = _parse(period_from, name="from")
-        values["from_instant" if instant else "from_local"] = value
-    if period_to:
-        value, instant, date_only = _parse(period_to, name="to")
-        if date_only:
-            value += timedelta(days=1)
-        values["to_instant" if instant else "to_local"] = value
+    try:
+        if period_from:
+            value, instant, _ = _parse(period_from, name="from")
+            values["from_instant" if instant else "from_local"] = value
+        if period_to:
+            value, instant, date_only = _parse(period_to, name="to")
+            if date_only:
+                value += timedelta(days=1)
+            values["to_instant" if instant else "to_local"] = value
+    except OverflowError as exc:
+        # 0001-01-01T00:00+14:00 or a day after 9999-12-31: no such instant or day.
+        raise PeriodError("from/to: the period is outside the calendar") from exc
     period = Period(**values)
     for start, end in (
         (period.from_instant, period.to_instant),

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
+from switchboard_analytics.domain.kpi import KPI_FIGURES, KpiSums, kpi_figures
+
 CALL_TYPES: tuple[str, ...] = ("incoming", "outgoing", "internal")
 """The call types, in the order reports show them (before the total)."""
 
@@ -38,6 +40,8 @@ class GroupFigures:
 
     key: tuple[Any, ...]
     by_type: Mapping[str, Sums]
+    #: The queue's figures (``domain.kpi``), for the service level report.
+    kpi: KpiSums | None = None
 
 
 def figures(sums: Sums) -> dict[str, Any]:
@@ -79,17 +83,10 @@ def build_rows(
     """
     # A page has hundreds of rows of 4 x 5 figures: this loop is the report's own
     # Python cost, kept plain (no per-figure calls).
-    names = GROUP_KEYS[group_by]
-    by_employee = "admin_id" in names
     known = admin_names or {}
     rows = []
     for group in sorted(groups, key=lambda g: _sort_key(g.key)):
-        row: dict[str, Any] = {
-            name: _key_value(value, name) for name, value in zip(names, group.key, strict=True)
-        }
-        if by_employee:
-            admin_id = row["admin_id"]
-            row["admin_name"] = None if admin_id is None else known.get(admin_id, admin_id)
+        row = _key_columns(group_by, group, known)
         all_calls = all_answered = all_missed = all_talk = all_wait = 0
         by_type = group.by_type
         for call_type in CALL_TYPES:
@@ -111,18 +108,57 @@ def build_rows(
     return rows
 
 
-def csv_header(group_by: str) -> list[str]:
-    """The CSV columns of a report: its keys, then five figures per call type and total."""
+def _key_columns(group_by: str, group: GroupFigures, known: Mapping[str, str]) -> dict[str, Any]:
+    names = GROUP_KEYS[group_by]
+    row: dict[str, Any] = {
+        name: _key_value(value, name) for name, value in zip(names, group.key, strict=True)
+    }
+    if "admin_id" in names:
+        admin_id = row["admin_id"]
+        row["admin_name"] = None if admin_id is None else known.get(admin_id, admin_id)
+    return row
+
+
+_NO_CALLS = KpiSums(0, 0, 0, 0, 0, 0, (), ())
+
+
+def build_kpi_rows(
+    group_by: str,
+    groups: Iterable[GroupFigures],
+    admin_names: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """The service level report's rows: each group's keys and KPIs (``domain.kpi``)."""
+    known = admin_names or {}
+    return [
+        _key_columns(group_by, group, known) | kpi_figures(group.kpi or _NO_CALLS)
+        for group in sorted(groups, key=lambda g: _sort_key(g.key))
+    ]
+
+
+def kpi_csv_header(group_by: str) -> list[str]:
+    """The service level report's CSV columns: its keys, then :data:`KPI_FIGURES`."""
+    return _key_header(group_by) + list(KPI_FIGURES)
+
+
+def _key_header(group_by: str) -> list[str]:
     keys = list(GROUP_KEYS[group_by])
     if "admin_id" in keys:
         keys.insert(keys.index("admin_id") + 1, "admin_name")
-    return keys + [f"{kind}_{name}" for kind in (*CALL_TYPES, "total") for name in FIGURES]
+    return keys
 
 
-def csv_record(group_by: str, row: Mapping[str, Any]) -> list[Any]:
-    """One report row (from :func:`build_rows`) as CSV values, in :func:`csv_header` order."""
+def csv_header(group_by: str) -> list[str]:
+    """The CSV columns of a report: its keys, then five figures per call type and total."""
+    return _key_header(group_by) + [
+        f"{kind}_{name}" for kind in (*CALL_TYPES, "total") for name in FIGURES
+    ]
+
+
+def csv_record(header: list[str], row: Mapping[str, Any]) -> list[Any]:
+    """One report row (from :func:`build_rows`) as CSV values, in ``header`` order
+    (:func:`csv_header`)."""
     out: list[Any] = []
-    for column in csv_header(group_by):
+    for column in header:
         if column in row:
             out.append(row[column])
         else:

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from switchboard_analytics.adapters.kpi import kpi_measures, targets
 from switchboard_analytics.adapters.queries import (
     CSV_COLUMNS,
     CallLogFilter,
@@ -28,15 +29,23 @@ from switchboard_analytics.adapters.queries import (
     stream_call_log,
 )
 from switchboard_analytics.adapters.reports import (
+    CALL_SUMS,
     ReportPage,
     Rollup,
     admin_names,
     choose_rollup,
     report_page,
 )
+from switchboard_analytics.domain.kpi import DEFAULT_TARGET_SECONDS
 from switchboard_analytics.domain.periods import PeriodError, parse_period
 from switchboard_analytics.domain.recordings import recording_path
-from switchboard_analytics.domain.reports import build_rows, csv_header, csv_record
+from switchboard_analytics.domain.reports import (
+    build_kpi_rows,
+    build_rows,
+    csv_header,
+    csv_record,
+    kpi_csv_header,
+)
 from switchboard_analytics.entrypoints.audit import record_own
 from switchboard_runtime.auth import Principal, PrincipalDependency, Role, require_roles
 
@@ -62,6 +71,13 @@ SortKey = Literal[
     "callback_delay_seconds",
 ]
 GroupBy = Literal["day", "hour", "employee_day", "employee_month"]
+ReportSource = Annotated[
+    Literal["auto", "rollup", "call_log"],
+    Query(description="auto: a roll-up when one answers the filters, else the call log."),
+]
+ReportCursor = Annotated[
+    str | None, Query(max_length=2000, description="The previous page's next_cursor.")
+]
 
 CALL_LOG_ROLES: tuple[Role, ...] = ("admin", "manager", "call_centre", "clinic_staff")
 REPORT_ROLES: tuple[Role, ...] = ("admin", "manager")
@@ -72,6 +88,9 @@ Seconds = Annotated[int | None, Query(ge=0, le=10_000_000)]
 #: of hours (8 760), employee-days or a chain's employee-months pages.
 REPORT_DEFAULT_LIMIT = 500
 REPORT_MAX_LIMIT = 5000
+ReportLimit = Annotated[
+    int, Query(ge=1, le=REPORT_MAX_LIMIT, description="Groups per page (JSON).")
+]
 
 
 def _unprocessable(detail: str) -> HTTPException:
@@ -150,6 +169,9 @@ def call_filter(
         call_log_conditions(flt)
     except QueryError as exc:
         raise _unprocessable(str(exc)) from exc
+    except OverflowError as exc:
+        # A local bound on the calendar's first or last day: no day before or after it.
+        raise _unprocessable("from/to: the period is outside the calendar") from exc
     return flt
 
 
@@ -183,12 +205,12 @@ def _csv_value(row: CallLogRow, column: str) -> Any:
     return "true" if value is True else "false" if value is False else value
 
 
-def _report_csv(group_by: str, rows: list[dict[str, Any]]) -> list[list[Any]]:
-    header = csv_header(group_by)
+def _report_csv(header: list[str], rows: list[dict[str, Any]], kpi: bool) -> list[list[Any]]:
     out = []
     for row in rows:
         values = []
-        for column, value in zip(header, csv_record(group_by, row), strict=True):
+        record = [row[column] for column in header] if kpi else csv_record(header, row)
+        for column, value in zip(header, record, strict=True):
             if value is None:
                 value = ""
             elif column == "admin_name":
@@ -218,6 +240,7 @@ def calls_router(
     sessions: async_sessionmaker[AsyncSession],
     current: PrincipalDependency,
     default_region: str = "RU",
+    default_zone: str = "Europe/Moscow",
 ) -> APIRouter:
     """``GET /api/analytics/calls`` and ``GET /api/analytics/reports/calls``."""
     router = APIRouter(prefix="/api/analytics")
@@ -284,74 +307,117 @@ def calls_router(
         rollup: Rollup | None,
         limit: int,
         cursor: str | None,
+        kpi: bool = False,
     ) -> tuple[ReportPage, list[dict[str, Any]]]:
         async with sessions() as session:
             try:
-                page = await report_page(session, flt, group_by, rollup, limit=limit, cursor=cursor)
+                measure = kpi_measures(await targets(session)) if kpi else CALL_SUMS
+                page = await report_page(
+                    session,
+                    flt,
+                    group_by,
+                    rollup,
+                    limit=limit,
+                    cursor=cursor,
+                    default_zone=default_zone,
+                    measure=measure,
+                )
             except QueryError as exc:
                 raise _unprocessable(str(exc)) from exc
             ids = {g.key[0] for g in page.groups if group_by.startswith("employee") and g.key[0]}
             names = await admin_names(session, ids)
-        return page, build_rows(group_by, page.groups, names)
+        build = build_kpi_rows if kpi else build_rows
+        return page, build(group_by, page.groups, names)
+
+    async def report_response(
+        request: Request,
+        viewer: Principal,
+        flt: CallLogFilter,
+        group_by: str,
+        source: str,
+        limit: int,
+        cursor: str | None,
+        format: str,
+        kpi: bool,
+    ) -> Response:
+        """A report's JSON page or its whole CSV (an export is audited): one way for both
+        reports."""
+        flt = with_region(flt)
+        rollup = choose_rollup(flt, group_by, by_clinic=kpi) if source != "call_log" else None
+        if source == "rollup" and rollup is None:
+            raise _unprocessable(
+                "source: no roll-up answers these filters (numbers, names, tags, durations "
+                "and instants need the call log)"
+            )
+        header = kpi_csv_header(group_by) if kpi else csv_header(group_by)
+        if format == "csv":
+            # Validate the cursor before the response starts; the CSV has every group.
+            first, rows = await read_report(flt, group_by, rollup, REPORT_MAX_LIMIT, cursor, kpi)
+            exported = "service_level_report.exported" if kpi else "calls_report.exported"
+            await audit_export(request, viewer, exported)
+
+            async def body() -> AsyncIterator[str]:
+                page, page_rows = first, rows
+                yield "\ufeff" + _csv_lines([header])
+                while True:
+                    yield _csv_lines(_report_csv(header, page_rows, kpi))
+                    if page.next_cursor is None:
+                        return
+                    page, page_rows = await read_report(
+                        flt, group_by, rollup, REPORT_MAX_LIMIT, page.next_cursor, kpi
+                    )
+
+            name = "service-level" if kpi else "calls-report"
+            return _csv_response(body(), f"{name}-{group_by}.csv")
+        page, rows = await read_report(flt, group_by, rollup, limit, cursor, kpi)
+        answer: dict[str, Any] = {"group_by": group_by, "source": page.source, "rows": rows}
+        if kpi:
+            async with sessions() as session:
+                answer["targets"] = {
+                    "default_seconds": DEFAULT_TARGET_SECONDS,
+                    "clinics": await targets(session),
+                }
+        # orjson: a page of rows is thousands of small dicts (the standard encoder, let
+        # alone FastAPI's per-value one, takes as long as the query).
+        return Response(
+            orjson.dumps({**answer, "next_cursor": page.next_cursor}),
+            media_type="application/json",
+        )
 
     @router.get("/reports/calls", tags=["reports"])
     async def calls_report(
         request: Request,
         flt: Annotated[CallLogFilter, Depends(call_filter)],
         group_by: GroupBy,
-        source: Annotated[
-            Literal["auto", "rollup", "call_log"],
-            Query(description="auto: a roll-up when one answers the filters, else the call log."),
-        ] = "auto",
-        limit: Annotated[
-            int, Query(ge=1, le=REPORT_MAX_LIMIT, description="Groups per page (JSON).")
-        ] = REPORT_DEFAULT_LIMIT,
-        cursor: Annotated[
-            str | None, Query(max_length=2000, description="The previous page's next_cursor.")
-        ] = None,
+        source: ReportSource = "auto",
+        limit: ReportLimit = REPORT_DEFAULT_LIMIT,
+        cursor: ReportCursor = None,
         format: Literal["json", "csv"] = "json",
         viewer: Principal = Depends(report_reader),  # noqa: B008 (a closure's dependency)
     ) -> Any:
         """Counts and average durations per clinic-local day, hour, employee x day or
         employee x month, for incoming, outgoing, internal calls and in total: JSON a page
         at a time (``next_cursor``), or every group as CSV."""
-        flt = with_region(flt)
-        rollup = choose_rollup(flt, group_by) if source != "call_log" else None
-        if source == "rollup" and rollup is None:
-            raise _unprocessable(
-                "source: no roll-up answers these filters (numbers, names, tags, durations "
-                "and instants need the call log)"
-            )
-        if format == "csv":
-            # Validate the cursor before the response starts; the CSV has every group.
-            first, rows = await read_report(flt, group_by, rollup, REPORT_MAX_LIMIT, cursor)
-            await audit_export(request, viewer, "calls_report.exported")
+        return await report_response(
+            request, viewer, flt, group_by, source, limit, cursor, format, kpi=False
+        )
 
-            async def body() -> AsyncIterator[str]:
-                page, page_rows = first, rows
-                yield "\ufeff" + _csv_lines([csv_header(group_by)])
-                while True:
-                    yield _csv_lines(_report_csv(group_by, page_rows))
-                    if page.next_cursor is None:
-                        return
-                    page, page_rows = await read_report(
-                        flt, group_by, rollup, REPORT_MAX_LIMIT, page.next_cursor
-                    )
-
-            return _csv_response(body(), f"calls-report-{group_by}.csv")
-        page, rows = await read_report(flt, group_by, rollup, limit, cursor)
-        # orjson: a page of rows is thousands of small dicts (the standard encoder, let
-        # alone FastAPI's per-value one, takes as long as the query).
-        return Response(
-            orjson.dumps(
-                {
-                    "group_by": group_by,
-                    "source": page.source,
-                    "rows": rows,
-                    "next_cursor": page.next_cursor,
-                }
-            ),
-            media_type="application/json",
+    @router.get("/reports/service-level", tags=["reports"])
+    async def service_level_report(
+        request: Request,
+        flt: Annotated[CallLogFilter, Depends(call_filter)],
+        group_by: GroupBy,
+        source: ReportSource = "auto",
+        limit: ReportLimit = REPORT_DEFAULT_LIMIT,
+        cursor: ReportCursor = None,
+        format: Literal["json", "csv"] = "json",
+        viewer: Principal = Depends(report_reader),  # noqa: B008 (a closure's dependency)
+    ) -> Any:
+        """Incoming calls' answer rate, abandonment, speed of answer (average, 90th
+        percentile), service level against each clinic's target, call-back rate and
+        median delay, per group of the calls report, with its filters, pages and CSV."""
+        return await report_response(
+            request, viewer, flt, group_by, source, limit, cursor, format, kpi=True
         )
 
     return router

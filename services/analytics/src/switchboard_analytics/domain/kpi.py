@@ -1,0 +1,150 @@
+"""Service level and friends: the queue's figures of incoming calls, per report group.
+
+Every figure is of **incoming** calls (the queue callers wait in), as counted in the
+report's group under its filters:
+
+- ``answer_rate``: answered / incoming; ``abandonment_rate``: missed / incoming;
+- ``avg_speed_of_answer_seconds``: the average wait of the answered calls;
+  ``p90_speed_of_answer_seconds``: their 90th percentile;
+- ``service_level``: answered within the clinic's target (``X`` seconds, a per-clinic
+  setting, default 20) / incoming — each call against its own clinic's target;
+- ``callback_rate``: called back / missed; ``median_callback_delay_seconds``.
+
+Roll-ups keep a histogram per row (counts per bucket, :data:`WAIT_BOUNDS` and
+:data:`CALLBACK_DELAY_BOUNDS`), so a report reads no single call. Waits have a bucket per
+whole second up to 120 s: a service level target of up to 120 s is exact, and so is a
+percentile that falls there (the nearest-rank percentile: the wait of the ``ceil(p * n)``-th
+fastest answer). Above, and for call-back delays, a percentile falling in a wider bucket
+``[lo, hi)`` is interpolated linearly: ``lo + (hi - lo) * (k - before) / in_bucket``; in
+the last, open bucket it is that bucket's lower bound.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+WAIT_BOUNDS: tuple[int, ...] = (*range(121), 150, 180, 240, 300, 600)
+"""Lower bounds (seconds) of the wait histogram's buckets; the last is open."""
+
+CALLBACK_DELAY_BOUNDS: tuple[int, ...] = (
+    0,
+    300,
+    600,
+    900,
+    1800,
+    2700,
+    3600,
+    5400,
+    7200,
+    10800,
+    14400,
+    21600,
+    28800,
+    43200,
+    57600,
+    72000,
+    86400,
+)
+"""Lower bounds (seconds) of the call-back delay histogram's buckets; the last is open."""
+
+MAX_TARGET_SECONDS = 120
+"""The longest service level target the wait histogram answers exactly."""
+
+DEFAULT_TARGET_SECONDS = 20
+"""A clinic's service level target until an admin sets one."""
+
+KPI_FIGURES: tuple[str, ...] = (
+    "incoming",
+    "answered",
+    "missed",
+    "answered_within_target",
+    "called_back",
+    "answer_rate",
+    "abandonment_rate",
+    "service_level",
+    "avg_speed_of_answer_seconds",
+    "p90_speed_of_answer_seconds",
+    "callback_rate",
+    "median_callback_delay_seconds",
+)
+"""The figures of a KPI row, in the order the CSV shows them."""
+
+
+def wait_column(lower: int) -> str:
+    """The roll-up column counting answered calls whose wait falls in bucket ``lower``."""
+    return f"wait_{lower}s"
+
+
+def callback_delay_column(lower: int) -> str:
+    """The roll-up column counting called-back calls whose delay falls in bucket ``lower``."""
+    return f"callback_delay_{lower}s"
+
+
+def percentile(counts: Sequence[int], bounds: Sequence[int], p: float) -> float | None:
+    """The nearest-rank ``p`` percentile of a histogram (see the module doc); ``None`` when
+    it is empty."""
+    total = sum(counts)
+    if total <= 0:
+        return None
+    rank = max(1, math.ceil(p * total))
+    before = 0
+    for index, count in enumerate(counts):
+        if count > 0 and before + count >= rank:
+            low = bounds[index]
+            if index + 1 >= len(bounds):
+                return float(low)
+            high = bounds[index + 1]
+            if high - low == 1:
+                return float(low)
+            return round(low + (high - low) * (rank - before) / count, 2)
+        before += count
+    return float(bounds[-1])
+
+
+@dataclass(frozen=True)
+class KpiSums:
+    """What one group's KPIs are computed from (counts of incoming calls)."""
+
+    incoming: int
+    answered: int
+    missed: int
+    answered_wait_seconds: int
+    answered_within_target: int
+    called_back: int
+    wait_histogram: tuple[int, ...]
+    callback_delay_histogram: tuple[int, ...]
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def kpi_figures(sums: KpiSums) -> dict[str, Any]:
+    """One group's KPIs, as the API shows them (rates 0-1 to four places, seconds to
+    hundredths, ``None`` where there is nothing to divide)."""
+    return {
+        "incoming": sums.incoming,
+        "answered": sums.answered,
+        "missed": sums.missed,
+        "answered_within_target": sums.answered_within_target,
+        "called_back": sums.called_back,
+        "answer_rate": _share(sums.answered, sums.incoming),
+        "abandonment_rate": _share(sums.missed, sums.incoming),
+        "service_level": _share(sums.answered_within_target, sums.incoming),
+        "avg_speed_of_answer_seconds": (
+            round(sums.answered_wait_seconds / sums.answered, 2) if sums.answered else None
+        ),
+        "p90_speed_of_answer_seconds": percentile(sums.wait_histogram, WAIT_BOUNDS, 0.9),
+        "callback_rate": _share(sums.called_back, sums.missed),
+        "median_callback_delay_seconds": percentile(
+            sums.callback_delay_histogram, CALLBACK_DELAY_BOUNDS, 0.5
+        ),
+    }
+
+
+def target_of(targets: Mapping[str, int], clinic_id: str | None) -> int:
+    """A clinic's service level target in seconds (the default without one)."""
+    return targets.get(clinic_id or "", DEFAULT_TARGET_SECONDS)
