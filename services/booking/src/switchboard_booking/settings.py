@@ -37,6 +37,8 @@ class BookingSettings(ServiceSettings):
     #: Proxies (CIDRs) whose ``X-Forwarded-For`` names the client: the console gateway on
     #: loopback here; the ingress's network in Kubernetes. Other peers are the client.
     login_trusted_proxies: list[str] = Field(default=["127.0.0.0/8", "::1/128"])
+    #: The shortest password an operator may choose (or an admin may reset one to).
+    password_min_length: int = Field(default=10, ge=8, le=128)
 
     # --- notifications: the worker ------------------------------------------------------
     #: Whether ``serve`` also sends due notifications (every replica may: rows are claimed
