@@ -1,5 +1,6 @@
 /** Settings (admin): Calltouch and Callmarker, the chain's numbers and extensions by clinic,
- * operators' extensions, cancellation reasons, patient notification templates. */
+ * operators' extensions, cancellation reasons, patient notification templates, operators
+ * and call centers. */
 import { useEffect, useMemo, useState, type FormEvent } from "react";
 import type { TFunction } from "i18next";
 import { useTranslation } from "react-i18next";
@@ -11,11 +12,12 @@ import {
   type IntegrationUpdate,
   type Operator,
 } from "../api";
+import { CallCentersSettings, OperatorsSettings } from "./DirectorySettings";
 import NotificationTemplates from "./NotificationTemplates";
 import TelephonyDirectory from "./TelephonyDirectory";
 import { useDirectory } from "../session";
 
-type Tab = "integrations" | "numbers" | "extensions" | "reasons" | "notifications";
+type Tab = "integrations" | "numbers" | "extensions" | "reasons" | "notifications" | "operators" | "callCenters";
 
 // --- integrations ------------------------------------------------------------------------
 
@@ -378,7 +380,7 @@ function Reasons() {
 export default function SettingsPage() {
   const [tab, setTab] = useState<Tab>("integrations");
   const { t } = useTranslation();
-  const tabs: Tab[] = ["integrations", "numbers", "extensions", "reasons", "notifications"];
+  const tabs: Tab[] = ["integrations", "numbers", "extensions", "reasons", "notifications", "operators", "callCenters"];
   return (
     <div className="page">
       <h1>{t("settings.title")}</h1>
@@ -408,6 +410,8 @@ export default function SettingsPage() {
         {tab === "extensions" && <Extensions />}
         {tab === "reasons" && <Reasons />}
         {tab === "notifications" && <NotificationTemplates />}
+        {tab === "operators" && <OperatorsSettings />}
+        {tab === "callCenters" && <CallCentersSettings />}
       </div>
     </div>
   );
