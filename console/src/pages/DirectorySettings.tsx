@@ -25,7 +25,7 @@ function sharersByExtension(operators: Operator[]): Map<string, Operator[]> {
 
 export function OperatorsSettings() {
   const dir = useDirectory();
-  const { role } = usePrincipal();
+  const { role, operator_id: me } = usePrincipal();
   const editable = can.editDirectory(role);
   const { t } = useTranslation();
   const [search, setSearch] = useState("");
@@ -189,7 +189,8 @@ export function OperatorsSettings() {
                       <button type="button" className="small" onClick={() => setResetting(o)}>
                         {t("operators.resetPassword")}
                       </button>{" "}
-                      {o.active ? (
+                      {/* An admin cannot lock themselves out from here. */}
+                      {o.operator_id === me ? null : o.active ? (
                         <button type="button" className="small danger" onClick={() => setDeactivating(o)}>
                           {t("operators.deactivate")}
                         </button>
