@@ -192,11 +192,33 @@ export interface CallCenter {
 export interface Operator {
   operator_id: string;
   name: string;
-  username: string;
+  /** Admins and managers only. */
+  username?: string;
   role: Role;
   call_center_id: string | null;
   extension: string | null;
   active: boolean;
+  /** Admins and managers only: set by a password reset until the operator chooses one. */
+  must_change_password?: boolean;
+}
+
+/** What creating an operator takes (the password is stored hashed, never shown again). */
+export interface NewOperator {
+  name: string;
+  username: string;
+  password: string;
+  role: Role;
+  call_center_id: string | null;
+  extension: string | null;
+}
+
+/** Whether a failed login means the password was reset and a new one must be chosen. */
+export function mustChangePassword(error: unknown): boolean {
+  return (
+    error instanceof ApiError &&
+    error.status === 403 &&
+    Boolean((error.body as { must_change_password?: boolean } | null)?.must_change_password)
+  );
 }
 
 export interface CancellationReason {
@@ -216,6 +238,12 @@ export const auth = {
       quiet401: true,
     }),
   me: () => request<Principal>("GET", "/api/booking/auth/me", { quiet401: true }),
+  /** Choose a new password (after a reset, or one's own change); opens a session as login does. */
+  changePassword: (username: string, currentPassword: string, newPassword: string) =>
+    request<{ token: string; operator: Principal }>("POST", "/api/booking/auth/password", {
+      body: { username, current_password: currentPassword, new_password: newPassword },
+      quiet401: true,
+    }),
   logout: () => post<void>("/api/booking/auth/logout"),
 };
 
@@ -227,8 +255,21 @@ export const directory = {
   operators: () => get<Items<Operator>>("/api/booking/operators").then((r) => r.items),
   updateClinic: (clinicId: string, change: Partial<Pick<Clinic, "reminder_hours_before">>) =>
     patch<Clinic>(`/api/booking/clinics/${encodeURIComponent(clinicId)}`, change),
-  updateOperator: (operatorId: string, change: Partial<Pick<Operator, "extension" | "active">>) =>
-    patch<Operator>(`/api/booking/operators/${encodeURIComponent(operatorId)}`, change),
+  createOperator: (operator: NewOperator) => post<Operator>("/api/booking/operators", operator),
+  updateOperator: (
+    operatorId: string,
+    change: Partial<Pick<Operator, "name" | "role" | "call_center_id" | "extension" | "active">>,
+  ) => patch<Operator>(`/api/booking/operators/${encodeURIComponent(operatorId)}`, change),
+  /** A temporary password (the one given, or generated) the operator must replace at login. */
+  resetPassword: (operatorId: string, password?: string) =>
+    post<{ operator_id: string; temporary_password: string }>(
+      `/api/booking/operators/${encodeURIComponent(operatorId)}/password-reset`,
+      password ? { password } : {},
+    ),
+  createCallCenter: (callCenter: Pick<CallCenter, "name" | "kind">) =>
+    post<CallCenter>("/api/booking/call-centers", callCenter),
+  updateCallCenter: (callCenterId: string, change: Partial<Pick<CallCenter, "name" | "kind" | "active">>) =>
+    patch<CallCenter>(`/api/booking/call-centers/${encodeURIComponent(callCenterId)}`, change),
   reasons: () =>
     get<Items<CancellationReason>>("/api/booking/cancellation-reasons").then((r) => r.items),
   createReason: (label: string) =>

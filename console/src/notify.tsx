@@ -9,6 +9,7 @@ import {
   type Popup,
   type PopupClosed,
 } from "./api";
+import { useSession } from "./session";
 
 export type ConnectionState = "connecting" | "online" | "offline";
 
@@ -43,12 +44,19 @@ const NotifyContext = createContext<NotifyValue | null>(null);
 /** How long a closed pop-up stays to say who handled the call. */
 const CLOSED_LINGER_MS = 2500;
 
+/** notify's close codes for a session that ended and for a deactivated operator. */
+const CLOSE_UNAUTHORIZED = 4401;
+const CLOSE_FORBIDDEN = 4403;
+
 export function NotifyProvider({ children }: { children: ReactNode }) {
   const [state, setState] = useState<ConnectionState>("connecting");
   const [popups, setPopups] = useState<OpenPopup[]>([]);
   const [worklistVersion, setWorklistVersion] = useState(0);
   const [current, setCurrent] = useState<ShownCurrentCall | null>(null);
   const socketRef = useRef<WebSocket | null>(null);
+  const { logout } = useSession();
+  const logoutRef = useRef(logout);
+  logoutRef.current = logout;
 
   useEffect(() => {
     let stopped = false;
@@ -110,9 +118,16 @@ export function NotifyProvider({ children }: { children: ReactNode }) {
           socket.send(JSON.stringify({ type: "pong" }));
         }
       };
-      socket.onclose = () => {
+      socket.onclose = (event) => {
         socketRef.current = null;
         if (stopped) return;
+        // The session ended or the operator was deactivated: back to the login page at
+        // once, rather than retrying a socket that will be refused.
+        if (event.code === CLOSE_UNAUTHORIZED || event.code === CLOSE_FORBIDDEN) {
+          stopped = true;
+          void logoutRef.current();
+          return;
+        }
         setState("offline");
         // Reconnect with capped backoff; notify resends the pop-ups still open on resume.
         const delay = Math.min(10_000, 500 * 2 ** retry++);

@@ -25,6 +25,8 @@ interface SessionValue {
   principal: Principal | null;
   checking: boolean;
   login: (username: string, password: string) => Promise<void>;
+  /** Sets a new password (the current or temporary one proves who it is) and signs in. */
+  changePassword: (username: string, currentPassword: string, newPassword: string) => Promise<void>;
   logout: () => Promise<void>;
 }
 
@@ -48,6 +50,11 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     setPrincipal(signedIn(result.operator));
   }, []);
 
+  const changePassword = useCallback(async (username: string, currentPassword: string, newPassword: string) => {
+    const result = await auth.changePassword(username, currentPassword, newPassword);
+    setPrincipal(signedIn(result.operator));
+  }, []);
+
   const logout = useCallback(async () => {
     try {
       await auth.logout();
@@ -56,7 +63,10 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     }
   }, []);
 
-  const value = useMemo(() => ({ principal, checking, login, logout }), [principal, checking, login, logout]);
+  const value = useMemo(
+    () => ({ principal, checking, login, changePassword, logout }),
+    [principal, checking, login, changePassword, logout],
+  );
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }
 
@@ -80,6 +90,8 @@ export const can = {
   book: (role: Role) => ["admin", "call_centre", "clinic_staff"].includes(role),
   editClients: (role: Role) => ["admin", "call_centre", "clinic_staff"].includes(role),
   manageSettings: (role: Role) => role === "admin",
+  /** Create and change clinics, call centers and operators (managers only read them). */
+  editDirectory: (role: Role) => role === "admin",
   takeCalls: (role: Role) => role !== "manager",
   workCallbacks: (role: Role) => ["admin", "call_centre", "clinic_staff"].includes(role),
 };

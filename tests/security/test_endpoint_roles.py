@@ -215,6 +215,14 @@ TABLE: dict[tuple[str, str, str], Row] = {
     ("booking", "POST", "/api/booking/operators/{operator_id}/sessions/end"): Guarded(
         ADMIN, Req("/api/booking/operators/op-boris/sessions/end")
     ),
+    ("booking", "POST", "/api/booking/auth/password"): Public(
+        "choosing a new password proves the current one, as logging in does",
+        Req(body={"username": "maria", "current_password": "maria", "new_password": "x"}),
+    ),
+    # An operator of the matrix's own, so no column's login is reset.
+    ("booking", "POST", "/api/booking/operators/{operator_id}/password-reset"): Guarded(
+        ADMIN, Req("/api/booking/operators/{reset_operator_id}/password-reset", body={})
+    ),
     ("booking", "GET", "/api/booking/auth/me"): Guarded(EVERYONE),
     ("booking", "POST", "/api/booking/clients"): Guarded(
         BOOKERS, Req(body={"first_name": "Role", "last_name": "Matrix", "email": "r@example.org"})
@@ -523,6 +531,17 @@ def world(secure_platform: Any, sessions: Any) -> dict[str, str]:
     assert booked.json()["call_center_id"] == "cc-central"
     new_password = "Matrix-" + datetime.now().strftime("%H%M%S%f")
     sessions.passwords.append(new_password)
+    reset_operator = booking.post(
+        "/operators",
+        json={
+            "name": "Matrix Reset",
+            "username": "matrix-reset-" + datetime.now().strftime("%H%M%S%f"),
+            "password": new_password,
+            "role": "call_centre",
+        },
+        headers=admin,
+    )
+    assert reset_operator.status_code == 201, reset_operator.text
     return {
         "day": day.isoformat(),
         "client_id": client_id,
@@ -532,6 +551,7 @@ def world(secure_platform: Any, sessions: Any) -> dict[str, str]:
         "free_slot": _at(day, 12),
         "move": _at(day, 14),
         "new_password": new_password,
+        "reset_operator_id": str(reset_operator.json()["operator_id"]),
     }
 
 

@@ -1,6 +1,6 @@
 /** Settings (admin): Calltouch and Callmarker, the chain's numbers and extensions by clinic,
- * operators' extensions, cancellation reasons, patient notification templates, the audit
- * trail. */
+ * operators' extensions, cancellation reasons, patient notification templates, operators
+ * and call centers, the audit trail. */
 import { useEffect, useMemo, useState, type FormEvent } from "react";
 import type { TFunction } from "i18next";
 import { useTranslation } from "react-i18next";
@@ -13,11 +13,20 @@ import {
   type Operator,
 } from "../api";
 import AuditTrail from "./Audit";
+import { CallCentersSettings, OperatorsSettings } from "./DirectorySettings";
 import NotificationTemplates from "./NotificationTemplates";
 import TelephonyDirectory from "./TelephonyDirectory";
 import { useDirectory } from "../session";
 
-type Tab = "integrations" | "numbers" | "extensions" | "reasons" | "notifications" | "audit";
+type Tab =
+  | "integrations"
+  | "numbers"
+  | "extensions"
+  | "reasons"
+  | "notifications"
+  | "operators"
+  | "callCenters"
+  | "audit";
 
 // --- integrations ------------------------------------------------------------------------
 
@@ -380,7 +389,16 @@ function Reasons() {
 export default function SettingsPage() {
   const [tab, setTab] = useState<Tab>("integrations");
   const { t } = useTranslation();
-  const tabs: Tab[] = ["integrations", "numbers", "extensions", "reasons", "notifications", "audit"];
+  const tabs: Tab[] = [
+    "integrations",
+    "numbers",
+    "extensions",
+    "reasons",
+    "notifications",
+    "operators",
+    "callCenters",
+    "audit",
+  ];
   return (
     <div className="page">
       <h1>{t("settings.title")}</h1>
@@ -411,6 +429,8 @@ export default function SettingsPage() {
         {tab === "reasons" && <Reasons />}
         {tab === "notifications" && <NotificationTemplates />}
         {tab === "audit" && <AuditTrail />}
+        {tab === "operators" && <OperatorsSettings />}
+        {tab === "callCenters" && <CallCentersSettings />}
       </div>
     </div>
   );

@@ -43,6 +43,8 @@ class BookingSettings(ServiceSettings):
             "BOOKING_TRUSTED_PROXIES", "BOOKING_LOGIN_TRUSTED_PROXIES", "trusted_proxies"
         ),
     )
+    #: The shortest password an operator may choose (or an admin may reset one to).
+    password_min_length: int = Field(default=10, ge=8, le=128)
 
     # --- notifications: the worker ------------------------------------------------------
     #: Whether ``serve`` also sends due notifications (every replica may: rows are claimed

@@ -91,7 +91,10 @@ _OPERATOR_COLUMNS = (
     operators.c.call_center_id,
     operators.c.extension,
     operators.c.active,
+    operators.c.must_change_password,
 )
+#: What only admins and managers read of an operator (see ``model.reads_logins``).
+LOGIN_FIELDS = frozenset({"username", "must_change_password"})
 
 
 async def list_operators(session: AsyncSession) -> list[dict[str, Any]]:

@@ -172,15 +172,33 @@ async def operator_exists(session: AsyncSession, operator_id: str) -> bool:
     return found is not None
 
 
-async def replace_password_hash(
-    session: AsyncSession, operator_id: str, old: str, new: str
-) -> None:
-    """Store ``new`` as the operator's hash unless the password changed meanwhile."""
-    await session.execute(
-        sa.update(operators)
-        .where(operators.c.operator_id == operator_id, operators.c.password_hash == old)
-        .values(password_hash=new)
+async def operator_username(session: AsyncSession, operator_id: str) -> str | None:
+    """The operator's username, or None when there is no such operator."""
+    found = await session.scalar(
+        sa.select(operators.c.username).where(operators.c.operator_id == operator_id)
     )
+    return None if found is None else str(found)
+
+
+async def set_password(
+    session: AsyncSession,
+    operator_id: str,
+    new_hash: str,
+    *,
+    must_change: bool | None = None,
+    only_if_hash: str | None = None,
+) -> bool:
+    """Store ``new_hash`` as the operator's password (and ``must_change`` as whether they
+    must choose another at their next login, when given); with ``only_if_hash``, only if
+    the stored hash is still that one. Whether a row changed."""
+    values: dict[str, Any] = {"password_hash": new_hash}
+    if must_change is not None:
+        values["must_change_password"] = must_change
+    query = sa.update(operators).where(operators.c.operator_id == operator_id)
+    if only_if_hash is not None:
+        query = query.where(operators.c.password_hash == only_if_hash)
+    result = await session.execute(query.values(**values))
+    return bool(getattr(result, "rowcount", 0))
 
 
 # --- saving the directory --------------------------------------------------------------------

@@ -135,6 +135,8 @@ operators = sa.Table(
     sa.Column("call_center_id", sa.Text, sa.ForeignKey("call_centers.call_center_id")),
     sa.Column("extension", sa.Text),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    # Set by an admin's password reset: no session until the operator chooses a new one.
+    sa.Column("must_change_password", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.CheckConstraint(
         "role IN ('admin', 'call_centre', 'clinic_staff', 'manager')", name="role_known"
     ),

@@ -27,6 +27,14 @@ class AuthenticationFailed(DomainError):
     """Unknown username or wrong password (never says which)."""
 
 
+class PasswordChangeRequired(DomainError):
+    """The credentials are right but the password was reset by an admin: no session until
+    the operator chooses a new one (``POST /auth/password``)."""
+
+    def __init__(self) -> None:
+        super().__init__("choose a new password before logging in (it was reset by an admin)")
+
+
 class LoginThrottled(DomainError):
     """Too many failed logins for the username or from the address: wait ``retry_after``
     seconds (the same answer whichever it was, and whether the username exists)."""

@@ -61,6 +61,12 @@ def ensure_admin(actor: Actor) -> None:
         raise Forbidden("only an admin may change the directory")
 
 
+def reads_logins(actor: Actor) -> bool:
+    """Admins keep the directory and managers read all of it; the operators who book see
+    who is who (names, roles, call centers, extensions), not login names."""
+    return actor.role in ("admin", "manager")
+
+
 def can_change(actor: Actor, owner_call_center_id: str | None) -> bool:
     """The ownership rule: admins change any appointment; a booking operator only those
     made by their own call center."""

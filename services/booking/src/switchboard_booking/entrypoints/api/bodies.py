@@ -63,6 +63,31 @@ class LoginBody(Body):
     password: Annotated[str, Field(min_length=1, max_length=200)]
 
 
+class PasswordChangeBody(Body):
+    """An operator choosing a new password: their credentials and the new one."""
+
+    username: Annotated[str, Field(min_length=1, max_length=100)] = Field(
+        description="Login name (case and surrounding spaces do not matter)."
+    )
+    current_password: Annotated[str, Field(min_length=1, max_length=200)] = Field(
+        description="The password now: the temporary one after an admin's reset."
+    )
+    new_password: Annotated[str, Field(min_length=1, max_length=200)] = Field(
+        description="At least BOOKING_PASSWORD_MIN_LENGTH (10) characters, not the "
+        "username, not the current password."
+    )
+
+
+class PasswordResetBody(Body):
+    """An admin resetting an operator's password."""
+
+    password: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
+        default=None,
+        description="The temporary password to give (the password policy applies); "
+        "omitted: one is generated. Either way it is answered once and never shown again.",
+    )
+
+
 # --- clients ---------------------------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard_booking.adapters import directory_queries as queries
+from switchboard_booking.domain import model
 from switchboard_booking.domain.model import Actor
 from switchboard_booking.entrypoints.api.bodies import given
 from switchboard_booking.entrypoints.api.directory_bodies import (
@@ -160,9 +161,16 @@ def router(deps: Deps, guards: Guards) -> APIRouter:
         return await one(queries.get_cancellation_reason, reason_id)
 
     @router.get("/operators")
-    async def list_operators() -> dict[str, Any]:
-        """Every operator (without password hashes), by name."""
-        return await listing(queries.list_operators)
+    async def list_operators(who: CurrentActor) -> dict[str, Any]:
+        """Every operator (never a password hash), by name; login names and whether a
+        password must be changed only for admins and managers."""
+        found = await listing(queries.list_operators)
+        if not model.reads_logins(who):
+            found["items"] = [
+                {k: v for k, v in item.items() if k not in queries.LOGIN_FIELDS}
+                for item in found["items"]
+            ]
+        return found
 
     @router.post("/operators", status_code=status.HTTP_201_CREATED)
     async def create_operator(

@@ -16,6 +16,7 @@ from switchboard_booking.domain.errors import (
     InvalidRequest,
     LoginThrottled,
     NotFound,
+    PasswordChangeRequired,
     SlotTaken,
 )
 from switchboard_runtime.logging import get_logger
@@ -28,6 +29,7 @@ ERROR_STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (Conflict, status.HTTP_409_CONFLICT),
     (NotFound, status.HTTP_404_NOT_FOUND),
     (Forbidden, status.HTTP_403_FORBIDDEN),
+    (PasswordChangeRequired, status.HTTP_403_FORBIDDEN),
     (AuthenticationFailed, status.HTTP_401_UNAUTHORIZED),
     (LoginThrottled, status.HTTP_429_TOO_MANY_REQUESTS),
     (InvalidRequest, 422),
@@ -46,6 +48,8 @@ def install_error_handlers(app: FastAPI) -> None:
                 "call_center_id": exc.held_by_call_center_id,
                 "call_center_name": exc.held_by_call_center_name,
             }
+        if isinstance(exc, PasswordChangeRequired):
+            body["must_change_password"] = True
         headers = None
         if isinstance(exc, LoginThrottled):
             headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
