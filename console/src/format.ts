@@ -116,6 +116,21 @@ export function count(value: number | null | undefined): string {
   return new Intl.NumberFormat(intlLocale()).format(value);
 }
 
+const percentFormatters = new Map<string, Intl.NumberFormat>();
+
+/** A share (0.5 for half) as the current language writes a percentage, with one decimal:
+ * `50.0%` / `50,0 %`; empty for none. */
+export function percent(share: number | null | undefined): string {
+  if (share === null || share === undefined || Number.isNaN(share)) return "";
+  const locale = intlLocale();
+  let f = percentFormatters.get(locale);
+  if (!f) {
+    f = new Intl.NumberFormat(locale, { style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1 });
+    percentFormatters.set(locale, f);
+  }
+  return f.format(share);
+}
+
 /** `+79161234567` → `+7 916 123-45-67`; other numbers unchanged. */
 export function phone(value: string | null | undefined): string {
   if (!value) return "";

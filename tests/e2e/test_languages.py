@@ -1,12 +1,13 @@
 """The console in Russian and English: an operator switches language in the header, it is
 remembered for them (and only them) in the browser, a Russian browser opens the console in
-Russian, and the main pages — call log, pop-up, current-call panel, booking, reports,
-call-backs, numbers and clinics — read in Russian with dates and durations written the
-Russian way. Expected texts are written here, and dates computed
-here with Python, not with the console's code."""
+Russian, and the main pages — call log, pop-up, current-call panel, booking, reports and
+their service level, call-backs, numbers and clinics, the audit trail — read in Russian with
+dates, durations and percentages written the Russian way. Expected texts are written here,
+and dates computed here with Python, not with the console's code."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 import uuid
@@ -16,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from live_platform import api_get, iso, screenshot, send_pbx
+from live_platform import api_get, api_request, iso, screenshot, send_pbx
 from playwright.sync_api import expect
 
 # CLDR's abbreviated Russian month names, as Intl writes them in a date ("04 нояб. 2025").
@@ -56,6 +57,11 @@ ENGLISH = [
     "Nobody is waiting", "Missed calls nobody", "Wrong number", "Resolved elsewhere",
     " waiting", "Numbers and clinics", "Public numbers", "Extensions by clinic", "Add number",
     "Add extension", "Description", "not set up", "Save changes", "is required",
+    # The Reports page's service level section and Settings → Audit.
+    "Service level", "Answer rate", "Abandoned", "speed of answer", "Median call-back delay",
+    "of incoming calls", "answered within", "Line chart", "Audit trail", "Audit filters",
+    "Audit records", "Any action", "Record id", "Show older", "No records match",
+    "Client card viewed", "Recording listened", "Call log exported", "Operator changed",
 ]  # fmt: skip
 
 WORKLIST_HEADERS_RU = [
@@ -64,6 +70,14 @@ WORKLIST_HEADERS_RU = [
 ]  # fmt: skip
 DID_HEADERS_RU = ["Номер", "Клиника", "Описание", "Действия"]
 EXTENSION_HEADERS_RU = ["Добавочный", "Клиника", "Описание", "Операторы", "Действия"]
+
+KPI_HEADERS_RU = [
+    "День", "Входящие", "Доля отвеченных", "Доля брошенных", "Уровень обслуживания",
+    "Ср. время ответа",  # noqa: RUF001 (Russian, not look-alike Latin)
+    "Время ответа, 90-й процентиль", "Перезвонили",
+    "Медиана задержки перезвона",
+]  # fmt: skip
+AUDIT_HEADERS_RU = ["Когда", "Кто", "Действие", "Запись", "Подробности", "Откуда"]
 
 CALL_LOG_HEADERS_RU = [
     "Дата и время", "Тип звонка", "Откуда", "Куда", "Результат", "Администратор", "Разговор",
@@ -316,12 +330,81 @@ def test_russian_browser_opens_the_console_and_reports_in_russian(
     expect(table.locator("tbody th", has_text=ru_date(local))).to_be_visible()
     no_english(page)
 
+    # The service level section of the same period: Russian headers, Russian percentages.
+    expect(page.get_by_role("heading", name="Уровень обслуживания")).to_be_visible()
+    kpis = page.get_by_test_id("kpi-table")
+    expect(kpis.locator("thead th")).to_have_text(KPI_HEADERS_RU)
+    kpi_row = kpis.locator("tbody tr").filter(has=page.locator("th", has_text=ru_date(local)))
+    answer_rate = kpi_row.locator('td[data-column="answer_rate"]')
+    # Intl writes "100,0 %" with a no-break space.
+    expect(answer_rate).to_have_text(re.compile(r"^\d{1,3},\d\s%$"))
+    expect(page.get_by_test_id("kpi-targets")).to_contain_text("ответ в течение")
+    expect(page.get_by_test_id("kpi-chart").get_by_role("img")).to_have_attribute(
+        "aria-label",
+        "Линейный график уровня обслуживания, доли отвеченных и брошенных звонков",
+    )
+    no_english(page)
+
     page.get_by_role("button", name="График", exact=True).click()
     chart = page.get_by_test_id("report-chart")
     expect(chart.get_by_role("img")).to_have_attribute(
         "aria-label", "Столбчатая диаграмма звонков, По дням"
     )
     no_english(page)
+    screenshot(page, "reports-chart-ru")
+
+    # Switched to English on the page, the section and both charts follow at once.
+    page.get_by_label("Язык консоли").select_option("en")
+    expect(page.get_by_role("heading", name="Service level")).to_be_visible()
+    english_day = page.locator("th", has_text=f"{local:%d} {local:%b} {local.year}")
+    english_row = kpis.locator("tbody tr").filter(has=english_day)
+    expect(english_row.locator('td[data-column="answer_rate"]')).to_have_text(
+        re.compile(r"^\d{1,3}\.\d%$")
+    )
+    expect(chart.get_by_role("img")).to_have_attribute("aria-label", "Bar chart of calls, By days")
+    screenshot(page, "reports-chart-en")
+
+
+def test_audit_trail_reads_in_russian(russian_browser: Any, platform: Any) -> None:
+    tag = uuid.uuid4().hex[:8]
+    client = api_request(
+        platform,
+        "POST",
+        "/api/booking/clients",
+        "anna",
+        {"first_name": "Vera", "last_name": f"Audit{tag}", "email": f"vera-{tag}@example.com"},
+    )
+    page = russian_browser.new_page()
+    page.goto("/")
+    log_in(page, "admin", user_label="Имя пользователя", password_label="Пароль", sign_in="Войти")
+    # The admin opens the client's card: a view the trail keeps.
+    page.goto(f"/clients/{client['client_id']}")
+    expect(page.get_by_text(f"Audit{tag}").first).to_be_visible()
+
+    page.get_by_role("link", name="Настройки").click()
+    page.get_by_role("tab", name="Журнал аудита").click()
+    trail = page.get_by_role("region", name="Журнал аудита")
+    table = trail.get_by_role("table", name="Записи журнала аудита")
+    expect(table.locator("thead th")).to_have_text(AUDIT_HEADERS_RU)
+    filters = trail.get_by_role("form", name="Фильтры журнала аудита")
+    filters.get_by_role("combobox", name="Действие").select_option(
+        label="Просмотр карточки клиента"
+    )
+    filters.get_by_label("ID записи").fill(client["client_id"])
+    row = table.locator(f'tr[data-action="client.viewed"][data-subject-id="{client["client_id"]}"]')
+    # The record travels to analytics as an event: ask again until it is there.
+    for _ in range(20):
+        filters.get_by_role("button", name="Показать").click()
+        with contextlib.suppress(AssertionError):
+            expect(row.first).to_be_visible(timeout=1_500)
+            break
+    expect(row.first).to_be_visible()
+    cells = row.first.locator("td")
+    expect(cells.nth(1)).to_contain_text("Администратор")
+    expect(cells.nth(2)).to_have_text("Просмотр карточки клиента")
+    expect(cells.nth(3)).to_contain_text("Клиент")
+    no_english(page)
+    screenshot(page, "audit-ru")
 
 
 def test_call_backs_and_numbers_read_in_russian(russian_browser: Any, platform: Any) -> None:

@@ -7,28 +7,37 @@ import { useTranslation } from "react-i18next";
 import { dateTime } from "../format";
 import { useDirectory } from "../session";
 
-/** The audited actions (services' READMEs list them), as the filter offers them. */
-const ACTIONS: { value: string; label: string }[] = [
-  { value: "client.viewed", label: "Client card viewed" },
-  { value: "clients.merged", label: "Clients merged" },
-  { value: "recording.listened", label: "Recording listened" },
-  { value: "call_log.exported", label: "Call log exported" },
-  { value: "calls_report.exported", label: "Calls report exported" },
-  { value: "operator.created", label: "Operator created" },
-  { value: "operator.changed", label: "Operator changed" },
-  { value: "operator.deactivated", label: "Operator deactivated" },
-  { value: "operator.sessions_ended", label: "Operator's sessions ended" },
-  { value: "cancellation_reason.created", label: "Cancellation reason added" },
-  { value: "cancellation_reason.changed", label: "Cancellation reason changed" },
-  { value: "integration_settings.changed", label: "Integration settings changed" },
-  { value: "did.created", label: "Number added" },
-  { value: "did.changed", label: "Number changed" },
-  { value: "did.removed", label: "Number removed" },
-  { value: "extension.created", label: "Extension added" },
-  { value: "extension.changed", label: "Extension changed" },
-  { value: "extension.removed", label: "Extension removed" },
-];
-const actionLabel = Object.fromEntries(ACTIONS.map((a) => [a.value, a.label]));
+/** The audited actions (services' READMEs list them), in the order the filter offers them;
+ * each is named by `audit.actions.<code>` in the locales. */
+const ACTIONS = [
+  "client.viewed",
+  "clients.merged",
+  "recording.listened",
+  "call_log.exported",
+  "calls_report.exported",
+  "service_level_report.exported",
+  "operator.created",
+  "operator.changed",
+  "operator.deactivated",
+  "operator.sessions_ended",
+  "cancellation_reason.created",
+  "cancellation_reason.changed",
+  "integration_settings.changed",
+  "did.created",
+  "did.changed",
+  "did.removed",
+  "extension.created",
+  "extension.changed",
+  "extension.removed",
+] as const;
+type Action = (typeof ACTIONS)[number];
+
+/** The kinds of record the services audit, each named by `audit.subjects.<type>`. */
+const SUBJECTS = ["client", "call", "call_log", "operator", "cancellation_reason", "integration", "did", "extension"] as const;
+type Subject = (typeof SUBJECTS)[number];
+
+const isAction = (code: string): code is Action => (ACTIONS as readonly string[]).includes(code);
+const isSubject = (type: string): type is Subject => (SUBJECTS as readonly string[]).includes(type);
 
 interface Form {
   actor: string;
@@ -94,22 +103,26 @@ export default function AuditTrail() {
   function search(event: FormEvent) {
     event.preventDefault();
     if (form.from && form.to && form.to < form.from) {
-      setError("The period ends before it starts.");
+      setError(t("audit.periodReversed"));
       return;
     }
     setApplied(filtersOf(form));
   }
 
+  // An action or record kind this console does not know yet shows as its code.
+  const actionLabel = (code: string) => (isAction(code) ? t(`audit.actions.${code}`) : code);
+  const subjectLabel = (type: string) => (isSubject(type) ? t(`audit.subjects.${type}`) : type);
+
   const set = (field: keyof Form) => (e: { target: { value: string } }) =>
     setForm({ ...form, [field]: e.target.value });
 
   return (
-    <section aria-label="Audit trail">
-      <form className="form-row" onSubmit={search} aria-label="Audit filters">
+    <section aria-label={t("audit.title")}>
+      <form className="form-row" onSubmit={search} aria-label={t("audit.filters")}>
         <label>
-          Operator
+          {t("audit.operator")}
           <select value={form.actor} onChange={set("actor")}>
-            <option value="">Anyone</option>
+            <option value="">{t("audit.anyone")}</option>
             {dir.operators.map((o) => (
               <option key={o.operator_id} value={o.operator_id}>
                 {o.name}
@@ -118,29 +131,29 @@ export default function AuditTrail() {
           </select>
         </label>
         <label>
-          Action
+          {t("audit.action")}
           <select value={form.action} onChange={set("action")}>
-            <option value="">Any action</option>
+            <option value="">{t("audit.anyAction")}</option>
             {ACTIONS.map((a) => (
-              <option key={a.value} value={a.value}>
-                {a.label}
+              <option key={a} value={a}>
+                {actionLabel(a)}
               </option>
             ))}
           </select>
         </label>
         <label>
-          Record id
-          <input value={form.subject_id} onChange={set("subject_id")} placeholder="client, call, operator…" />
+          {t("audit.recordId")}
+          <input value={form.subject_id} onChange={set("subject_id")} placeholder={t("audit.recordIdPlaceholder")} />
         </label>
         <label>
-          From
+          {t("audit.from")}
           <input type="date" value={form.from} onChange={set("from")} />
         </label>
         <label>
-          To
+          {t("audit.to")}
           <input type="date" value={form.to} onChange={set("to")} />
         </label>
-        <button type="submit">Show</button>
+        <button type="submit">{t("audit.show")}</button>
       </form>
       {error && (
         <p className="error" role="alert">
@@ -148,28 +161,28 @@ export default function AuditTrail() {
         </p>
       )}
       <div className="table-wrap">
-        <table className="data" aria-label="Audit records">
+        <table className="data" aria-label={t("audit.records")}>
           <thead>
             <tr>
-              <th scope="col">When</th>
-              <th scope="col">Who</th>
-              <th scope="col">Action</th>
-              <th scope="col">Record</th>
-              <th scope="col">Details</th>
-              <th scope="col">From</th>
+              <th scope="col">{t("audit.column.occurred_at")}</th>
+              <th scope="col">{t("audit.column.actor")}</th>
+              <th scope="col">{t("audit.column.action")}</th>
+              <th scope="col">{t("audit.column.subject")}</th>
+              <th scope="col">{t("audit.column.details")}</th>
+              <th scope="col">{t("audit.column.client_address")}</th>
             </tr>
           </thead>
           <tbody>
             {items.map((r) => (
-              <tr key={r.record_id}>
+              <tr key={r.record_id} data-action={r.action} data-subject-id={r.subject_id ?? undefined}>
                 <td>{dateTime(r.occurred_at, Intl.DateTimeFormat().resolvedOptions().timeZone)}</td>
                 <td>
                   {r.actor_name || r.actor_id}
                   <span className="muted small"> {t(`role.${r.actor_role}`, { defaultValue: r.actor_role })}</span>
                 </td>
-                <td>{actionLabel[r.action] ?? r.action}</td>
+                <td>{actionLabel(r.action)}</td>
                 <td>
-                  {r.subject_type}
+                  {subjectLabel(r.subject_type)}
                   {r.subject_id && <span className="muted small"> {r.subject_id}</span>}
                 </td>
                 <td className="small">{details(r)}</td>
@@ -179,10 +192,10 @@ export default function AuditTrail() {
           </tbody>
         </table>
       </div>
-      {!loading && items.length === 0 && !error && <p className="muted">No records match.</p>}
+      {!loading && items.length === 0 && !error && <p className="muted">{t("audit.empty")}</p>}
       {nextBefore !== null && (
         <button type="button" disabled={loading} onClick={() => void load(applied, nextBefore)}>
-          Show older
+          {t("audit.older")}
         </button>
       )}
     </section>

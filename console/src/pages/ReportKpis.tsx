@@ -1,36 +1,57 @@
 /** The Reports page's service level section: the queue's KPIs per group, table and chart. */
 import { useEffect, useRef, useState } from "react";
+import type { TFunction } from "i18next";
 import { Chart, LineController, LineElement, PointElement } from "chart.js";
 import { analytics, type CallFilters, type ReportGrouping, type ServiceLevelReport, type ServiceLevelRow } from "../api";
 import { useTranslation } from "react-i18next";
-import { duration } from "../format";
+import { count, duration, percent } from "../format";
+import { intlLocale } from "../i18n";
 import { type Directory } from "../session";
-import { groupLabel, wallClock } from "./Reports";
+import { groupLabel, timeAxis, wallClock } from "./Reports";
 
 Chart.register(LineController, LineElement, PointElement);
 
-const percent = (value: number | null | undefined) =>
-  typeof value === "number" ? `${(value * 100).toFixed(1)} %` : "";
+type Figure = (value: number | null | undefined) => string;
+type Kpi =
+  | "incoming"
+  | "answer_rate"
+  | "abandonment_rate"
+  | "service_level"
+  | "avg_speed_of_answer_seconds"
+  | "p90_speed_of_answer_seconds"
+  | "callback_rate"
+  | "median_callback_delay_seconds";
 
-const COLUMNS: { key: keyof ServiceLevelRow; label: string; show: (v: number | null | undefined) => string }[] = [
-  { key: "incoming", label: "Incoming", show: (v) => (typeof v === "number" ? String(v) : "") },
-  { key: "answer_rate", label: "Answer rate", show: percent },
-  { key: "abandonment_rate", label: "Abandoned", show: percent },
-  { key: "service_level", label: "Service level", show: percent },
-  { key: "avg_speed_of_answer_seconds", label: "Avg speed of answer", show: duration },
-  { key: "p90_speed_of_answer_seconds", label: "90th pct speed of answer", show: duration },
-  { key: "callback_rate", label: "Called back", show: percent },
-  { key: "median_callback_delay_seconds", label: "Median call-back delay", show: duration },
+/** The table's columns, each headed by `serviceLevel.column.<key>`. */
+const COLUMNS: { key: Kpi; show: Figure }[] = [
+  { key: "incoming", show: count },
+  { key: "answer_rate", show: percent },
+  { key: "abandonment_rate", show: percent },
+  { key: "service_level", show: percent },
+  { key: "avg_speed_of_answer_seconds", show: duration },
+  { key: "p90_speed_of_answer_seconds", show: duration },
+  { key: "callback_rate", show: percent },
+  { key: "median_callback_delay_seconds", show: duration },
 ];
 
-function targetText(report: ServiceLevelReport): string {
-  const others = Object.entries(report.targets.clinics);
-  const base = `answered within ${report.targets.default_seconds} s`;
-  return others.length ? `${base}; ${others.map(([c, s]) => `${c}: ${s} s`).join(", ")}` : base;
+/** The chart's lines, each named by `serviceLevel.series.<key>`. */
+const SERIES = [
+  { key: "service_level", colour: "#2563eb" },
+  { key: "answer_rate", colour: "#16a34a" },
+  { key: "abandonment_rate", colour: "#dc2626" },
+] as const;
+
+/** `answered within 20 sec; Central: 15 sec` — the default target, then each clinic's own. */
+function targetText(report: ServiceLevelReport, dir: Directory, t: TFunction): string {
+  const within = (seconds: number) => t("serviceLevel.answeredWithin", { time: duration(seconds) });
+  const clinics = Object.entries(report.targets.clinics).map(
+    ([clinicId, seconds]) => `${dir.clinic(clinicId)?.name ?? clinicId}: ${duration(seconds)}`,
+  );
+  return [within(report.targets.default_seconds), ...(clinics.length ? [clinics.join(", ")] : [])].join("; ");
 }
 
 function KpiChart({ report, dir }: { report: ServiceLevelReport; dir: Directory }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const canvas = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     if (!canvas.current) return;
@@ -46,29 +67,30 @@ function KpiChart({ report, dir }: { report: ServiceLevelReport; dir: Directory 
       type: "line",
       data: {
         labels: onTimeAxis ? undefined : report.rows.map((r) => groupLabel(r, groupBy, dir, t)),
-        datasets: [
-          { label: "Service level %", data: series("service_level") as never, borderColor: "#2563eb", spanGaps: false },
-          { label: "Answer rate %", data: series("answer_rate") as never, borderColor: "#16a34a", spanGaps: false },
-          { label: "Abandoned %", data: series("abandonment_rate") as never, borderColor: "#dc2626", spanGaps: false },
-        ],
+        datasets: SERIES.map((s) => ({
+          label: t(`serviceLevel.series.${s.key}`),
+          data: series(s.key) as never,
+          borderColor: s.colour,
+          spanGaps: false,
+        })),
       },
       options: {
         responsive: true,
         maintainAspectRatio: false,
+        // Chart.js formats the axis numbers with this locale.
+        locale: intlLocale(),
         animation: false,
         scales: {
-          x: onTimeAxis
-            ? { type: "time", adapters: { date: { zone: "UTC" } }, time: { unit: groupBy === "day" ? "day" : "hour" } }
-            : { ticks: { autoSkip: true, maxRotation: 60 } },
-          y: { min: 0, max: 100, title: { display: true, text: "% of incoming calls" } },
+          x: onTimeAxis ? timeAxis(groupBy) : { ticks: { autoSkip: true, maxRotation: 60 } },
+          y: { min: 0, max: 100, title: { display: true, text: t("serviceLevel.axis") } },
         },
       },
     });
     return () => chart.destroy();
-  }, [report, dir]);
+  }, [report, dir, t, i18n.language]);
   return (
     <div className="chart-box" data-testid="kpi-chart">
-      <canvas ref={canvas} role="img" aria-label="Line chart of service level, answer rate and abandonment" />
+      <canvas ref={canvas} role="img" aria-label={t("serviceLevel.chartLabel")} />
     </div>
   );
 }
@@ -91,9 +113,9 @@ export default function ReportKpis({ groupBy, filters, dir }: { groupBy: ReportG
   return (
     <section className="kpis" aria-labelledby="kpi-title">
       <div className="page-head">
-        <h2 id="kpi-title">Service level</h2>
+        <h2 id="kpi-title">{t("serviceLevel.title")}</h2>
         <a className="button" href={analytics.serviceLevelCsvUrl(groupBy, filters)} download={`service-level-${groupBy}.csv`}>
-          Export CSV
+          {t("common.exportCsv")}
         </a>
       </div>
       {error && (
@@ -104,17 +126,17 @@ export default function ReportKpis({ groupBy, filters, dir }: { groupBy: ReportG
       {report && report.group_by === groupBy && (
         <>
           <p className="hint" data-testid="kpi-targets">
-            Of incoming calls; service level: {targetText(report)}.
+            {t("serviceLevel.targets", { targets: targetText(report, dir, t) })}
           </p>
           <KpiChart report={report} dir={dir} />
           <div className="table-wrap">
             <table className="data report" data-testid="kpi-table">
               <thead>
                 <tr>
-                  <th scope="col">Group</th>
+                  <th scope="col">{t(`reports.groupHeader.${groupBy}`)}</th>
                   {COLUMNS.map((c) => (
-                    <th scope="col" className="num" key={String(c.key)}>
-                      {c.label}
+                    <th scope="col" className="num" key={c.key}>
+                      {t(`serviceLevel.column.${c.key}`)}
                     </th>
                   ))}
                 </tr>
@@ -124,7 +146,7 @@ export default function ReportKpis({ groupBy, filters, dir }: { groupBy: ReportG
                   <tr key={i}>
                     <th scope="row">{groupLabel(row, groupBy, dir, t)}</th>
                     {COLUMNS.map((c) => (
-                      <td className="num" key={String(c.key)} data-column={String(c.key)}>
+                      <td className="num" key={c.key} data-column={c.key}>
                         {c.show(row[c.key] as number | null | undefined)}
                       </td>
                     ))}

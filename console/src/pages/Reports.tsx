@@ -97,6 +97,24 @@ export function wallClock(row: ReportRow): number | null {
   return Date.UTC(y, m - 1, d, hour);
 }
 
+/**
+ * The time axis of a report by day or by hour, in the current language: the adapter's
+ * Luxon dates take the locale, so `d MMM` reads `2 Feb` or `2 февр.` (and tooltips the
+ * language's own medium date). Charts call it when they draw, and draw again when the
+ * language changes.
+ */
+export function timeAxis(groupBy: "day" | "hour") {
+  return {
+    type: "time" as const,
+    adapters: { date: { zone: "UTC", locale: intlLocale() } },
+    time: {
+      unit: groupBy,
+      tooltipFormat: groupBy === "day" ? "DD" : "DD, HH:00",
+      displayFormats: { day: "d MMM", hour: "d MMM HH:00" },
+    },
+  };
+}
+
 function ReportChart({ report, dir }: { report: CallsReport; dir: Directory }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const chart = useRef<Chart | null>(null);
@@ -119,15 +137,9 @@ function ReportChart({ report, dir }: { report: CallsReport; dir: Directory }) {
     }));
     const x = onTimeAxis
       ? {
-          type: "time" as const,
+          ...timeAxis(groupBy),
           stacked: true,
           offset: true,
-          adapters: { date: { zone: "UTC", locale: intlLocale() } },
-          time: {
-            unit: groupBy === "day" ? ("day" as const) : ("hour" as const),
-            tooltipFormat: groupBy === "day" ? "yyyy-MM-dd" : "yyyy-MM-dd HH:00",
-            displayFormats: { day: "MMM d", hour: "MMM d HH:00" },
-          },
           ticks: { autoSkip: true, maxRotation: 60, source: "auto" as const },
         }
       : { stacked: true, ticks: { autoSkip: true, maxRotation: 60 } };
