@@ -26,24 +26,29 @@ from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 
 from switchboard_contracts import (
+    ANALYTICS_WORKLIST,
     BOOKING_APPOINTMENTS,
     BOOKING_CLIENTS,
     BOOKING_DIRECTORY,
     CRM_TOUCHES,
     PBX_EVENTS_RAW,
+    PLATFORM_AUDIT,
     TELEPHONY_CALLS,
     TELEPHONY_SETTINGS,
     AppointmentBooked,
+    AuditRecorded,
     CallStarted,
     ClientRegistered,
     Event,
     IntegrationSettingsChanged,
     OperatorChanged,
     TouchCreated,
+    WorklistChanged,
     dlq_topic,
     make_envelope,
     message_key,
 )
+from switchboard_runtime.messaging import CONSUMING_SERVICES
 from switchboard_runtime.testing import wait_until
 
 pytestmark = [
@@ -158,6 +163,21 @@ def _settings_changed() -> IntegrationSettingsChanged:
     return IntegrationSettingsChanged(integration="calltouch", enabled=False, changed_at=_now())
 
 
+def _worklist_changed() -> WorklistChanged:
+    return WorklistChanged(call_id=_uid("call"), change="missed", changed_at=_now())
+
+
+def _audit_recorded() -> AuditRecorded:
+    return AuditRecorded(
+        actor_id=_uid("op"),
+        actor_role="admin",
+        action="client.viewed",
+        subject_type="client",
+        subject_id=str(uuid.uuid4()),
+        occurred_at=_now(),
+    )
+
+
 def _pbx_valid() -> Valid:
     call_id = _uid("poison")
     started = (datetime.now(UTC) - timedelta(minutes=5)).replace(microsecond=0)
@@ -183,6 +203,8 @@ ENVELOPES: dict[str, tuple[Callable[[], Event], str]] = {
     BOOKING_CLIENTS: (_client_registered, "display_name"),
     BOOKING_APPOINTMENTS: (_appointment_booked, "starts_at"),
     TELEPHONY_SETTINGS: (_settings_changed, "enabled"),
+    ANALYTICS_WORKLIST: (_worklist_changed, "change"),
+    PLATFORM_AUDIT: (_audit_recorded, "action"),
 }
 
 #: Every (service, topic, consumer group) the services subscribe (their subscription tables).
@@ -197,9 +219,11 @@ SUBSCRIPTIONS: list[tuple[str, str, str]] = [
     ("analytics", TELEPHONY_CALLS, "analytics.calls"),
     ("analytics", CRM_TOUCHES, "analytics.calls"),
     ("analytics", BOOKING_DIRECTORY, "analytics.calls"),
+    ("analytics", PLATFORM_AUDIT, "analytics.audit"),
     ("notify", TELEPHONY_CALLS, "notify"),
     ("notify", CRM_TOUCHES, "notify"),
     ("notify", BOOKING_DIRECTORY, "notify"),
+    ("notify", ANALYTICS_WORKLIST, "notify"),
 ]
 
 
@@ -253,10 +277,6 @@ class Running:
     prefix: str
 
 
-#: The services that consume (booking, its own appointment events for notifications).
-CONSUMERS = ("telephony", "booking", "crm-touch", "analytics", "notify")
-
-
 def _build(service: str, settings_env: dict[str, str]) -> FastAPI:
     import importlib
 
@@ -283,7 +303,7 @@ async def running(
     async with AsyncExitStack() as stack:
         apps: dict[str, FastAPI] = {}
         clients: dict[str, httpx.AsyncClient] = {}
-        for service in CONSUMERS:
+        for service in CONSUMING_SERVICES:
             apps[service] = _build(service, settings_env)
             clients[service] = await stack.enter_async_context(running_service(apps[service]))
         producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap_servers, acks="all")
