@@ -103,7 +103,6 @@ function Heatmap({ report, view }: { report: WhenReport; view: CellView }) {
                 return (
                   <td
                     key={hour}
-                    className="num"
                     title={title}
                     data-weekday={weekday}
                     data-hour={hour}
