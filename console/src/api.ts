@@ -686,7 +686,26 @@ export const analytics = {
   },
   serviceLevelCsvUrl: (groupBy: ReportGrouping, f: CallFilters) =>
     "/api/analytics/reports/service-level" + queryString({ ...callFilterQuery(f), group_by: groupBy, format: "csv" }),
+  /** When the calls come: incoming and missed by clinic-local hour and weekday x hour. */
+  when: (f: CallFilters) => get<WhenReport>("/api/analytics/reports/when", callFilterQuery(f)),
+  whenCsvUrl: (f: CallFilters) => "/api/analytics/reports/when" + queryString({ ...callFilterQuery(f), format: "csv" }),
 };
+
+/** Incoming calls of one hour of the day, or of one weekday (ISO, 1 = Monday) x hour. */
+export interface WhenCell {
+  weekday?: number;
+  hour: number;
+  incoming: number;
+  missed: number;
+  missed_share: number | null;
+}
+
+/** Every hour (24) and every weekday x hour cell (168), zeros included. */
+export interface WhenReport {
+  source: string;
+  by_hour: WhenCell[];
+  by_weekday_hour: WhenCell[];
+}
 
 /** A service level row: group keys plus the queue's figures (rates 0-1, seconds). */
 export type ServiceLevelRow = Record<string, unknown> & {

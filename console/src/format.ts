@@ -110,6 +110,18 @@ export function waited(seconds: number | null | undefined): string {
   return `${unit("day", false).format(Math.floor(hours / 24))} ${unit("hour", false).format(hours % 24)}`;
 }
 
+/** An ISO weekday (1 = Monday … 7 = Sunday) as the current language names it (`Mon` / `пн`). */
+export function weekdayName(isoWeekday: number, width: "short" | "long" = "short"): string {
+  // 2024-01-01 was a Monday.
+  return formatter("UTC", { weekday: width }).format(new Date(Date.UTC(2024, 0, isoWeekday, 12)));
+}
+
+/** A share 0-1 as a percentage in the current language (`12.5%` / `12,5 %`). */
+export function share(value: number | null | undefined): string {
+  if (value === null || value === undefined || Number.isNaN(value)) return "";
+  return new Intl.NumberFormat(intlLocale(), { style: "percent", maximumFractionDigits: 1 }).format(value);
+}
+
 /** A whole number as the current language writes it (`12,345` / `12 345`). */
 export function count(value: number | null | undefined): string {
   if (value === null || value === undefined || Number.isNaN(value)) return "";

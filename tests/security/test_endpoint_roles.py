@@ -395,6 +395,7 @@ TABLE: dict[tuple[str, str, str], Row] = {
     **_docs("analytics"),
     ("analytics", "GET", "/api/analytics/calls"): Guarded(EVERYONE),
     ("analytics", "GET", "/api/analytics/reports/calls"): Guarded(REPORT_READERS),
+    ("analytics", "GET", "/api/analytics/reports/when"): Guarded(REPORT_READERS),
     ("analytics", "GET", "/api/analytics/calls/{call_id}/recording"): Guarded(
         EVERYONE, Req("/api/analytics/calls/sec-no-call/recording")
     ),

@@ -19,6 +19,7 @@ import { calendarDay, calendarMonth, count as formatCount, duration } from "../f
 import { intlLocale } from "../i18n";
 import { useDirectory, type Directory } from "../session";
 import ReportKpis from "./ReportKpis";
+import ReportWhen from "./ReportWhen";
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, TimeScale, Tooltip, Legend);
 
@@ -321,6 +322,7 @@ export default function ReportsPage() {
         {report && report.group_by === groupBy && (view === "table" ? <ReportTable report={report} dir={dir} /> : <ReportChart report={report} dir={dir} />)}
       </div>
       <ReportKpis groupBy={groupBy} filters={apiFilters} dir={dir} />
+      <ReportWhen filters={apiFilters} />
     </div>
   );
 }

@@ -10,6 +10,7 @@ from switchboard_analytics.entrypoints.api import calls_router
 from switchboard_analytics.entrypoints.audit import audit_router
 from switchboard_analytics.entrypoints.recordings import recordings_router
 from switchboard_analytics.entrypoints.service_level import service_level_router
+from switchboard_analytics.entrypoints.when import when_router
 from switchboard_analytics.entrypoints.worklist import worklist_router
 from switchboard_analytics.handlers import AUDIT_SUBSCRIPTION, SUBSCRIPTION, Projection
 from switchboard_analytics.settings import AnalyticsSettings
@@ -70,5 +71,6 @@ def build_app(settings: AnalyticsSettings | None = None) -> FastAPI:
             worklist_router(runtime.sessions, current, settings.worklist_horizon),
             audit_router(runtime.sessions, current),
             service_level_router(runtime.sessions, current),
+            when_router(runtime.sessions, current, settings.default_region),
         ],
     )

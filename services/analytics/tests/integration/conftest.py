@@ -283,6 +283,20 @@ class World:
             }
         return out
 
+    def when(self, predicate: Callable[[Call], bool]) -> dict[tuple[int, int], tuple[int, int]]:
+        """Expected "when the calls come" cells: (ISO weekday, clinic-local hour) →
+        (incoming, missed) of the selected calls; cells without incoming calls absent.
+        The local hour is what the clinic's clock showed (Python's zoneinfo, not SQL)."""
+        cells: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
+        for call in self.select(predicate):
+            if call.call_type != "incoming":
+                continue
+            local = self.local(call)
+            cell = cells[(local.isoweekday(), local.hour)]
+            cell[0] += 1
+            cell[1] += call.disposition == "missed"
+        return {key: (incoming, missed) for key, (incoming, missed) in cells.items()}
+
     def _grouped(self, group_by: str, predicate: Callable[[Call], bool]) -> dict[tuple, dict]:
         groups: dict[tuple, dict[str, dict[str, int]]] = defaultdict(
             lambda: {kind: defaultdict(int) for kind in (*CALL_TYPES, "total")}

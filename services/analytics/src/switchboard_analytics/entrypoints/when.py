@@ -1,0 +1,95 @@
+"""``GET /api/analytics/reports/when``: when the calls come — incoming calls and the
+missed share per clinic-local hour of the day and per weekday x hour (JSON or CSV).
+
+The calls report's filters, roles, roll-up choice (``source``) and audited CSV export;
+its figures are counted from an hourly roll-up, or from the call log for filters a
+roll-up cannot answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from switchboard_analytics.adapters.queries import CallLogFilter, QueryError
+from switchboard_analytics.adapters.reports import choose_rollup
+from switchboard_analytics.adapters.when import when_counts
+from switchboard_analytics.domain.when import CELL_COLUMNS, when_figures
+from switchboard_analytics.entrypoints.api import (
+    REPORT_ROLES,
+    ReportSource,
+    _csv_lines,
+    _csv_response,
+    _query_details,
+    _unprocessable,
+    call_filter,
+)
+from switchboard_analytics.entrypoints.audit import record_own
+from switchboard_runtime.auth import Principal, PrincipalDependency, require_roles
+
+
+def when_router(
+    sessions: async_sessionmaker[AsyncSession],
+    current: PrincipalDependency,
+    default_region: str = "RU",
+) -> APIRouter:
+    """``GET /api/analytics/reports/when``."""
+    router = APIRouter(prefix="/api/analytics", tags=["reports"])
+    report_reader = require_roles(current, REPORT_ROLES)
+
+    @router.get("/reports/when")
+    async def when_report(
+        request: Request,
+        flt: Annotated[CallLogFilter, Depends(call_filter)],
+        source: ReportSource = "auto",
+        format: Literal["json", "csv"] = "json",
+        viewer: Principal = Depends(report_reader),  # noqa: B008 (a closure's dependency)
+    ) -> Any:
+        """Incoming calls, missed ones and the missed share per clinic-local hour of the
+        day (24 rows) and per ISO weekday (1 = Monday) x hour (168 cells), every one
+        present; CSV: the 168 cells."""
+        flt = replace(flt, default_region=default_region)
+        rollup = choose_rollup(flt, "hour") if source != "call_log" else None
+        if source == "rollup" and rollup is None:
+            raise _unprocessable(
+                "source: no roll-up answers these filters (numbers, names, tags, durations "
+                "and instants need the call log)"
+            )
+        async with sessions() as session:
+            try:
+                counts = await when_counts(session, flt, rollup)
+            except QueryError as exc:
+                raise _unprocessable(str(exc)) from exc
+        figures = when_figures(counts)
+        if format == "csv":
+            # What was exported is the request's filters, on record before the answer.
+            details = {"format": "csv", "query": _query_details(request)}
+            async with sessions() as session, session.begin():
+                await record_own(
+                    session, request, viewer, "when_report.exported", "call_log", None, details
+                )
+
+            async def body() -> AsyncIterator[str]:
+                yield "\ufeff" + _csv_lines([CELL_COLUMNS])
+                yield _csv_lines(
+                    [
+                        ["" if cell[c] is None else cell[c] for c in CELL_COLUMNS]
+                        for cell in figures.by_weekday_hour
+                    ]
+                )
+
+            return _csv_response(body(), "calls-by-weekday-hour.csv")
+        answer = {
+            "source": rollup.table.name if rollup is not None else "call_log",
+            "by_hour": figures.by_hour,
+            "by_weekday_hour": figures.by_weekday_hour,
+        }
+        return Response(orjson.dumps(answer), media_type="application/json")
+
+    return router
