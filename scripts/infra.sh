@@ -18,6 +18,16 @@
 #
 # Everything (jars, data, logs, pid files) lives in $REPO/.cache/infra/ (git-ignored), or in
 # SB_INFRA_DIR when set: a second, independent instance (the fault tests restart theirs).
+# SB_KAFKA_HOME points at the Kafka jars of another instance, to reuse them (no download).
+#
+# SB_KAFKA_SCRAM=1 (with its own SB_INFRA_DIR and ports): Kafka authenticates and authorises
+# like a production cluster. Its listener is SASL_PLAINTEXT with SCRAM-SHA-512 only; the
+# StandardAuthorizer denies whatever no ACL allows; the users `admin` (super user) and one per
+# service (telephony, booking, crm-touch, analytics, notify) get random passwords at format
+# time (kept in kafka/scram-users); once started, the admin creates every topic and grants
+# each service the ACLs `python -m switchboard_runtime.acls` derives from the services'
+# tables (needs the workspace's Python: SB_PYTHON, default .venv/bin/python). `env` then
+# prints the SASL settings and each service's <PREFIX>KAFKA_SASL_USERNAME/PASSWORD.
 # Missing PostgreSQL / Redis / Java / Maven are installed with apt-get (root, or passwordless sudo).
 set -euo pipefail
 
@@ -39,7 +49,7 @@ KAFKA_HEAP=${SB_KAFKA_HEAP:-512m}
 # so no ZooKeeper. The jars come from Maven Central through scripts/kafka/pom.xml.
 KAFKA_VERSION=3.9.1
 KAFKA_POM="$REPO/scripts/kafka/pom.xml"
-KAFKA_HOME="$INFRA/kafka-$KAFKA_VERSION"      # immutable: libs/ + completeness marker
+KAFKA_HOME="${SB_KAFKA_HOME:-$INFRA/kafka-$KAFKA_VERSION}" # immutable: libs/ + completeness marker
 KAFKA_LIBS="$KAFKA_HOME/libs"
 KAFKA_LIBS_MARKER="$KAFKA_HOME/.libs-complete" # holds the sha256 of the pom that produced libs/
 KAFKA_CONF="$INFRA/kafka"                      # generated config, cluster id, pid, stdout
@@ -57,6 +67,11 @@ REDIS_PID="$REDIS_DIR/redis.pid"
 REDIS_LOG="$REDIS_DIR/redis.log"
 
 ENV_FILE="$INFRA/env"
+
+KAFKA_SCRAM=${SB_KAFKA_SCRAM:-0}
+KAFKA_SCRAM_USERS="$KAFKA_CONF/scram-users"    # "<user> <password>" lines, mode 600
+KAFKA_SCRAM_SERVICES="telephony booking crm-touch analytics notify"
+PYTHON=${SB_PYTHON:-$REPO/.venv/bin/python}
 
 # ---------------------------------------------------------------------------------- helpers
 
@@ -130,7 +145,7 @@ apt_install() {
 kafka_running() { pid_matches "$(read_pid "$KAFKA_PID")" kafka.Kafka "$KAFKA_CONF/server.properties"; }
 
 # Broker port of the running instance (server.properties is rewritten only on start).
-kafka_actual_port() { sed -n 's|^listeners=PLAINTEXT://[^:]*:\([0-9]*\).*|\1|p' "$KAFKA_CONF/server.properties"; }
+kafka_actual_port() { sed -n 's|^listeners=[A-Z_]*://[^:]*:\([0-9]*\).*|\1|p' "$KAFKA_CONF/server.properties"; }
 
 kafka_ensure_libs() {
     local want
@@ -164,15 +179,11 @@ kafka_write_config() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@$HOST:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://$HOST:$KAFKA_PORT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-inter.broker.listener.name=PLAINTEXT
+$(kafka_listener_config)
 controller.listener.names=CONTROLLER
 log.dirs=$KAFKA_DATA
 
 num.partitions=3
-auto.create.topics.enable=true
 # One broker: internal topics cannot have more than one replica.
 default.replication.factor=1
 offsets.topic.replication.factor=1
@@ -211,6 +222,64 @@ kafka_tool() {
     java -Dlog4j.configuration="file:$KAFKA_CONF/tools-log4j.properties" -cp "$KAFKA_LIBS/*" "$@"
 }
 
+# The client listener: PLAINTEXT, or (SB_KAFKA_SCRAM=1) SASL/SCRAM with ACLs.
+kafka_listener_config() {
+    if [[ $KAFKA_SCRAM != 1 ]]; then
+        cat <<EOF
+listeners=PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://$HOST:$KAFKA_PORT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+auto.create.topics.enable=true
+EOF
+        return 0
+    fi
+    cat <<EOF
+listeners=SASL_PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT
+advertised.listeners=SASL_PLAINTEXT://$HOST:$KAFKA_PORT
+# The controller listener stays PLAINTEXT on the loopback: requests on it come from this
+# process only, as User:ANONYMOUS, which is therefore a super user; clients have no way to it.
+listener.security.protocol.map=SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=SASL_PLAINTEXT
+sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$(kafka_scram_password admin)";
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=User:admin;User:ANONYMOUS
+# Topics are the admin's to create (as Strimzi's KafkaTopics are in a cluster).
+auto.create.topics.enable=false
+EOF
+}
+
+# The SCRAM users' passwords: generated once, before the storage is formatted with them.
+kafka_scram_users() {
+    [[ -s $KAFKA_SCRAM_USERS ]] && return 0
+    mkdir -p "$KAFKA_CONF"
+    local user
+    (
+        umask 077
+        for user in admin $KAFKA_SCRAM_SERVICES; do
+            printf '%s %s\n' "$user" "$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
+        done >"$KAFKA_SCRAM_USERS.tmp"
+    )
+    mv "$KAFKA_SCRAM_USERS.tmp" "$KAFKA_SCRAM_USERS"
+}
+
+kafka_scram_password() { sed -n "s/^$1 //p" "$KAFKA_SCRAM_USERS"; }
+
+# As the admin: create every topic and grant each service its ACLs (idempotent).
+kafka_scram_grant() {
+    [[ $KAFKA_SCRAM == 1 ]] || return 0
+    [[ -x $PYTHON ]] || die "SB_KAFKA_SCRAM=1 needs the workspace's Python ($PYTHON; uv sync first, or set SB_PYTHON)"
+    log "creating topics and granting each service its ACLs ..."
+    env -u TOPIC_PREFIX KAFKA_BOOTSTRAP_SERVERS="$HOST:$KAFKA_PORT" \
+        KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT KAFKA_SASL_USERNAME=admin \
+        KAFKA_SASL_PASSWORD="$(kafka_scram_password admin)" KAFKA_TOPIC_REPLICATION=1 \
+        "$PYTHON" -m switchboard_runtime.acls >"$KAFKA_CONF/acls.log" 2>&1 9>&- ||
+        kafka_fail "granting ACLs failed: $(tail -n 5 "$KAFKA_CONF/acls.log")"
+}
+
 # Format the storage once. The cluster id is generated once and kept, so later starts (and a
 # re-format after wiping kafka-data/) reuse the same id.
 kafka_format_once() {
@@ -221,9 +290,15 @@ kafka_format_once() {
         [[ -s $cid_file.tmp ]] || die "kafka.tools.StorageTool random-uuid printed nothing"
         mv "$cid_file.tmp" "$cid_file"
     fi
+    local scram=() user
+    if [[ $KAFKA_SCRAM == 1 ]]; then
+        for user in admin $KAFKA_SCRAM_SERVICES; do
+            scram+=(--add-scram "SCRAM-SHA-512=[name=$user,password=$(kafka_scram_password "$user")]")
+        done
+    fi
     log "formatting Kafka storage (cluster id $(<"$cid_file")) ..."
     kafka_tool kafka.tools.StorageTool format -t "$(<"$cid_file")" \
-        -c "$KAFKA_CONF/server.properties" >"$KAFKA_CONF/format.log" 2>&1 ||
+        -c "$KAFKA_CONF/server.properties" "${scram[@]}" >"$KAFKA_CONF/format.log" 2>&1 ||
         { cat "$KAFKA_CONF/format.log" >&2; die "kafka storage format failed"; }
 }
 
@@ -240,6 +315,7 @@ kafka_launch() {
     done
     command -v java >/dev/null || apt_install openjdk-17-jre-headless
     kafka_ensure_libs
+    if [[ $KAFKA_SCRAM == 1 ]]; then kafka_scram_users; fi
     kafka_write_config
     kafka_format_once
     # Each start gets a fresh server.log, so readiness is judged on this run's lines only.
@@ -286,6 +362,7 @@ kafka_wait() {
         sleep 0.3
     done
     KAFKA_LAUNCHED=0
+    kafka_scram_grant
     # The version the broker logged at startup (AppInfoParser: "Kafka version: 3.9.1"), kept in
     # a file because server.log rolls over.
     local v
@@ -532,6 +609,13 @@ export KAFKA_BOOTSTRAP_SERVERS=$HOST:$KAFKA_PORT
 export DATABASE_URL=postgresql+asyncpg://postgres@$HOST:$PG_PORT/postgres
 export REDIS_URL=redis://$HOST:$REDIS_PORT/0
 EOF
+    [[ $KAFKA_SCRAM == 1 && -s $KAFKA_SCRAM_USERS ]] || return 0
+    echo "export KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT KAFKA_SASL_MECHANISM=SCRAM-SHA-512"
+    local user prefix
+    for user in $KAFKA_SCRAM_SERVICES; do
+        prefix=$(tr 'a-z-' 'A-Z_' <<<"$user")_
+        echo "export ${prefix}KAFKA_SASL_USERNAME=$user ${prefix}KAFKA_SASL_PASSWORD=$(kafka_scram_password "$user")"
+    done
 }
 
 status_all() {

@@ -212,6 +212,7 @@ async def main(events: int, seed: int, timeout: float) -> dict[str, Any]:
     from switchboard_contracts import PBX_EVENTS_RAW, TELEPHONY_CALLS
     from switchboard_runtime.db import migrate, migrations_path
     from switchboard_runtime.kafka import ensure_topics
+    from switchboard_runtime.settings import ServiceSettings
     from switchboard_telephony.settings import TelephonySettings
     from switchboard_telephony.simulator import SimulationConfig, simulate_day
 
@@ -228,7 +229,7 @@ async def main(events: int, seed: int, timeout: float) -> dict[str, Any]:
     )
     raw = day.events
     try:
-        await ensure_topics(bootstrap, [raw_topic])
+        await ensure_topics(ServiceSettings(kafka_bootstrap_servers=bootstrap), [raw_topic])
         produce_seconds = await produce(bootstrap, raw_topic, raw)
         baseline_seconds = await timed_drain(bootstrap, raw_topic, len(raw))
         database_url = settings.service_database_url

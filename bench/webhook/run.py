@@ -139,6 +139,7 @@ async def bare_producer(bootstrap: str, topic: str, deliveries: list[list[dict[s
 async def main(sizes: list[int]) -> dict[str, Any]:
     """Every size on one telephony process and a throw-away prefix; cleans up after itself."""
     from switchboard_runtime.kafka import ensure_topics
+    from switchboard_runtime.settings import ServiceSettings
     from switchboard_runtime.testing.infra import resolve_endpoints
     from switchboard_runtime.testing.plugin import cleanup_run
     from switchboard_telephony.domain.signing import signed_json
@@ -172,7 +173,9 @@ async def main(sizes: list[int]) -> dict[str, Any]:
             bodies = [signed_json(PBX_TOKEN, events) for events in deliveries]
             rows.append(await post_all(url, bodies))
             topic = f"{prefix}bench.baseline{index}"
-            await ensure_topics(endpoints.kafka_bootstrap_servers, [topic])
+            await ensure_topics(
+                ServiceSettings(kafka_bootstrap_servers=endpoints.kafka_bootstrap_servers), [topic]
+            )
             baseline_rows.append(
                 await bare_producer(endpoints.kafka_bootstrap_servers, topic, deliveries)
             )

@@ -1,5 +1,9 @@
 """Kafka wiring: the one FastStream broker factory, topic creation, and publishing.
 
+Every Kafka client of a service, FastStream's and the raw aiokafka ones (topic admin,
+catch-up checks, analytics' replay), connects through :func:`kafka_client_kwargs`, so
+SASL/SCRAM and TLS (``KAFKA_SECURITY_PROTOCOL`` …) apply to all of them alike.
+
 Producer settings are chosen once here for every service: ``acks="all"`` with the
 idempotent producer, so a retried send never duplicates or reorders a partition; a
 producer the broker no longer accepts is replaced (:class:`Broker`).
@@ -10,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from collections.abc import Awaitable, Iterable
 from typing import Any
 
@@ -24,6 +29,8 @@ from aiokafka.errors import (
 )
 from faststream._internal.parser import DefaultCodec
 from faststream.kafka import KafkaBroker
+from faststream.kafka.security import parse_security
+from faststream.security import SASLScram512
 
 from switchboard_runtime.logging import get_logger
 from switchboard_runtime.settings import ServiceSettings
@@ -137,10 +144,35 @@ class Broker(KafkaBroker):
         log.warning("kafka.producer_renewed")
 
 
+def kafka_security(settings: ServiceSettings) -> SASLScram512 | None:
+    """The SASL/SCRAM-SHA-512 credentials (and TLS) the settings ask for; ``None`` for
+    ``PLAINTEXT``."""
+    if settings.kafka_security_protocol == "PLAINTEXT":
+        return None
+    tls = settings.kafka_security_protocol == "SASL_SSL"
+    return SASLScram512(
+        settings.kafka_sasl_username,
+        settings.kafka_sasl_password.get_secret_value(),
+        # Verifies the brokers' certificates and host names against the CA bundle.
+        ssl_context=ssl.create_default_context(cafile=settings.kafka_ssl_cafile) if tls else None,
+        use_ssl=tls,
+    )
+
+
+def kafka_client_kwargs(settings: ServiceSettings) -> dict[str, Any]:
+    """Where and how to connect, as keyword arguments of any aiokafka client
+    (``AIOKafkaProducer``, ``AIOKafkaConsumer``, ``AIOKafkaAdminClient``)."""
+    return {
+        "bootstrap_servers": settings.kafka_bootstrap_servers,
+        **parse_security(kafka_security(settings)),
+    }
+
+
 def make_broker(settings: ServiceSettings) -> Broker:
     """The service's FastStream Kafka broker (one producer, any number of subscribers)."""
     return Broker(
         settings.kafka_bootstrap_servers,
+        security=kafka_security(settings),
         client_id=f"switchboard-{settings.service_name}",
         acks="all",
         enable_idempotence=True,
@@ -166,7 +198,7 @@ async def acknowledged(futures: Iterable[Awaitable[Any]]) -> None:
 
 
 async def ensure_topics(
-    bootstrap_servers: str,
+    settings: ServiceSettings,
     topics: Iterable[str],
     *,
     partitions: int = DEFAULT_PARTITIONS,
@@ -176,7 +208,7 @@ async def ensure_topics(
     wanted = sorted(set(topics))
     if not wanted:
         return
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=30_000)
+    admin = AIOKafkaAdminClient(**kafka_client_kwargs(settings), request_timeout_ms=30_000)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -207,8 +239,8 @@ class CatchUp:
     unreachable counts as not reached.
     """
 
-    def __init__(self, bootstrap_servers: str, topic: str, group: str) -> None:
-        self._bootstrap = bootstrap_servers
+    def __init__(self, settings: ServiceSettings, topic: str, group: str) -> None:
+        self._connection = kafka_client_kwargs(settings)
         self._topic = topic
         self._group = group
         self._targets: dict[int, int] | None = None
@@ -234,9 +266,9 @@ class CatchUp:
         """The topic's end offset and the group's committed offset, per partition."""
         from aiokafka import AIOKafkaConsumer, TopicPartition
 
-        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, request_timeout_ms=5_000)
+        admin = AIOKafkaAdminClient(**self._connection, request_timeout_ms=5_000)
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap, enable_auto_commit=False, request_timeout_ms=5_000
+            **self._connection, enable_auto_commit=False, request_timeout_ms=5_000
         )
         await admin.start()
         try:

@@ -173,7 +173,7 @@ class ServiceRuntime:
             await migrate(self.migrations_dir, self.settings.service_database_url)
         if self.settings.kafka_create_topics:
             await ensure_topics(
-                self.settings.kafka_bootstrap_servers,
+                self.settings,
                 [self.settings.topic(t) for t in self.topics],
                 replication=self.settings.kafka_topic_replication,
             )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -38,6 +38,15 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
+    #: How every Kafka client of the service connects: ``PLAINTEXT`` (local runs),
+    #: ``SASL_PLAINTEXT`` or ``SASL_SSL`` with SCRAM credentials of the service's own Kafka
+    #: user, whose ACLs allow its own topics only (:func:`switchboard_runtime.acls.kafka_acls`).
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: SecretStr = SecretStr("")
+    #: CA bundle that signed the brokers' certificates (``SASL_SSL``); the system's when unset.
+    kafka_ssl_cafile: str | None = None
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:15432/postgres"
     redis_url: str = "redis://127.0.0.1:16379/0"
     # Prepended to every topic and consumer group: lets test runs and several
@@ -77,6 +86,11 @@ class ServiceSettings(BaseSettings):
             return data
         for name in (
             "kafka_bootstrap_servers",
+            "kafka_security_protocol",
+            "kafka_sasl_mechanism",
+            "kafka_sasl_username",
+            "kafka_sasl_password",
+            "kafka_ssl_cafile",
             "database_url",
             "redis_url",
             "topic_prefix",
@@ -91,6 +105,18 @@ class ServiceSettings(BaseSettings):
             if name not in data and name.upper() in os.environ:
                 data[name] = os.environ[name.upper()]
         return data
+
+    @model_validator(mode="after")
+    def _sasl_needs_credentials(self) -> ServiceSettings:
+        # Refused at start rather than as an authentication failure on the first connect.
+        if self.kafka_security_protocol != "PLAINTEXT" and not (
+            self.kafka_sasl_username and self.kafka_sasl_password.get_secret_value()
+        ):
+            raise ValueError(
+                f"KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs "
+                "KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"
+            )
+        return self
 
     @field_validator("trusted_proxies")
     @classmethod

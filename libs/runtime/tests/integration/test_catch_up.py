@@ -9,6 +9,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from switchboard_runtime.kafka import CatchUp, ensure_topics
+from switchboard_runtime.settings import ServiceSettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -32,7 +33,7 @@ async def test_reached_once_the_group_has_read_what_the_topic_held(
     bootstrap = settings_env["KAFKA_BOOTSTRAP_SERVERS"]
     topic = f"{settings_env['TOPIC_PREFIX']}catchup.{uuid.uuid4().hex[:6]}"
     group = f"{settings_env['TOPIC_PREFIX']}catchup-group"
-    await ensure_topics(bootstrap, [topic], partitions=2)
+    await ensure_topics(ServiceSettings(kafka_bootstrap_servers=bootstrap), [topic], partitions=2)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
     await producer.start()
     try:
@@ -41,7 +42,7 @@ async def test_reached_once_the_group_has_read_what_the_topic_held(
     finally:
         await producer.stop()
     # Partition 0 holds 3 records, partition 1 holds 2.
-    catch_up = CatchUp(bootstrap, topic, group)
+    catch_up = CatchUp(ServiceSettings(kafka_bootstrap_servers=bootstrap), topic, group)
 
     assert not await catch_up.reached()  # the first look only notes where the topic ends
     assert not await catch_up.reached()  # nothing committed yet
@@ -62,7 +63,7 @@ async def test_reached_once_the_group_has_read_what_the_topic_held(
 
 
 async def test_kafka_out_of_reach_is_not_reached() -> None:
-    catch_up = CatchUp("127.0.0.1:9", "nowhere", "nobody")
+    catch_up = CatchUp(ServiceSettings(kafka_bootstrap_servers="127.0.0.1:9"), "nowhere", "nobody")
     assert not await catch_up.reached()
     assert not await catch_up.reached()
     assert not catch_up.done

@@ -213,7 +213,7 @@ async def test_a_producer_refused_for_its_sequence_numbers_is_replaced(
     settings = ProbeSettings()
     topic = f"probe.{uuid.uuid4().hex[:6]}"
     physical = settings.topic(topic)
-    await ensure_topics(settings.kafka_bootstrap_servers, [physical])
+    await ensure_topics(settings, [physical])
     reader = await topic_reader(topic)
     broker = make_broker(settings)
     await broker.connect()

@@ -115,7 +115,7 @@ async def test_publish_stages_on_the_contract_topic_and_wakes_the_relay_after_co
 ) -> None:
     runtime = await _runtime(run_id)
     prefix = runtime.settings.topic_prefix
-    await ensure_topics(infra.kafka_bootstrap_servers, [prefix + "telephony.calls"])
+    await ensure_topics(runtime.settings, [prefix + "telephony.calls"])
     calls = TopicReader(infra.kafka_bootstrap_servers, prefix + "telephony.calls")
     await runtime.start()
     await calls.start()

@@ -10,6 +10,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from switchboard_runtime.kafka import ensure_topics
+from switchboard_runtime.settings import ServiceSettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -20,7 +21,9 @@ async def test_read_to_end_returns_every_record_of_every_partition(
     topic = f"reader.{uuid.uuid4().hex[:6]}"
     physical = settings_env["TOPIC_PREFIX"] + topic
     bootstrap = settings_env["KAFKA_BOOTSTRAP_SERVERS"]
-    await ensure_topics(bootstrap, [physical], partitions=3)
+    await ensure_topics(
+        ServiceSettings(kafka_bootstrap_servers=bootstrap), [physical], partitions=3
+    )
     sent = [f"record-{n}" for n in range(30)]
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
@@ -44,7 +47,8 @@ async def test_read_to_end_of_an_empty_topic_returns_nothing_at_once(
 ) -> None:
     topic = f"reader.{uuid.uuid4().hex[:6]}"
     await ensure_topics(
-        settings_env["KAFKA_BOOTSTRAP_SERVERS"], [settings_env["TOPIC_PREFIX"] + topic]
+        ServiceSettings(kafka_bootstrap_servers=settings_env["KAFKA_BOOTSTRAP_SERVERS"]),
+        [settings_env["TOPIC_PREFIX"] + topic],
     )
     reader = await topic_reader(topic)
 

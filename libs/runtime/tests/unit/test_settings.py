@@ -43,3 +43,30 @@ def test_one_phone_region_for_every_service(monkeypatch: pytest.MonkeyPatch) -> 
     assert DemoSettings(default_region="by").default_region == "BY"
     with pytest.raises(ValueError, match="unknown region"):
         DemoSettings(default_region="Moscow")
+
+
+def test_every_kafka_client_connects_with_the_services_scram_credentials() -> None:
+    from switchboard_runtime.kafka import kafka_client_kwargs
+
+    plain = kafka_client_kwargs(DemoSettings(kafka_bootstrap_servers="k:9092"))
+    assert plain == {"bootstrap_servers": "k:9092"}
+    secured = kafka_client_kwargs(
+        DemoSettings(
+            kafka_bootstrap_servers="k:9093",
+            kafka_security_protocol="SASL_SSL",
+            kafka_sasl_username="crm-touch",
+            kafka_sasl_password="s3cret",
+        )
+    )
+    assert secured["security_protocol"] == "SASL_SSL"
+    assert secured["sasl_mechanism"] == "SCRAM-SHA-512"
+    assert (secured["sasl_plain_username"], secured["sasl_plain_password"]) == (
+        "crm-touch",
+        "s3cret",
+    )
+    assert secured["ssl_context"] is not None
+
+
+def test_sasl_without_credentials_is_refused_at_start() -> None:
+    with pytest.raises(ValueError, match="KAFKA_SASL_USERNAME"):
+        DemoSettings(kafka_security_protocol="SASL_PLAINTEXT")

@@ -46,6 +46,7 @@ from switchboard_analytics.settings import AnalyticsSettings
 from switchboard_contracts import BOOKING_DIRECTORY, CRM_TOUCHES, TELEPHONY_CALLS
 from switchboard_runtime.consumer import BatchProcessor, Delivery
 from switchboard_runtime.db import make_engine
+from switchboard_runtime.kafka import kafka_client_kwargs
 from switchboard_runtime.logging import get_logger
 from switchboard_runtime.messaging import event_id_key, parse_contract_event
 from switchboard_runtime.progress import Progress
@@ -111,7 +112,7 @@ class _Replay:
         from aiokafka import AIOKafkaConsumer, TopicPartition
 
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            **kafka_client_kwargs(self.settings),
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -149,7 +150,7 @@ class _Replay:
         """The partitions of each topic that exists (a missing topic has no history)."""
         from aiokafka.admin import AIOKafkaAdminClient
 
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap_servers)
+        admin = AIOKafkaAdminClient(**kafka_client_kwargs(self.settings))
         await admin.start()
         try:
             existing = set(await admin.list_topics())

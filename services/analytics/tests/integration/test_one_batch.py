@@ -143,6 +143,7 @@ async def projected(
     from switchboard_analytics.handlers import SUBSCRIPTION
     from switchboard_analytics.settings import AnalyticsSettings
     from switchboard_runtime.kafka import ensure_topics
+    from switchboard_runtime.settings import ServiceSettings
     from switchboard_runtime.testing import wait_until
 
     prefix, suffix = f"t{run_id}.ab.", f"_ab_{run_id}"
@@ -151,7 +152,11 @@ async def projected(
     distinct = len({e.event_id for e in envelopes})
     assert distinct == 13 and settings.consumer_batch_max_records >= len(envelopes)
     bootstrap = settings_env["KAFKA_BOOTSTRAP_SERVERS"]
-    await ensure_topics(bootstrap, [prefix + t for t in SUBSCRIPTION.topics], partitions=1)
+    await ensure_topics(
+        ServiceSettings(kafka_bootstrap_servers=bootstrap),
+        [prefix + t for t in SUBSCRIPTION.topics],
+        partitions=1,
+    )
     await kit.publish(bootstrap, prefix, envelopes)
     app = build_app(settings)
     async with running_service(app) as client:

@@ -134,7 +134,7 @@ def build_app(settings: TelephonySettings | None = None) -> FastAPI:
     # After a restart, deadlines wait until what waited on pbx.events.raw has been read:
     # a call's late events must not be ruled missing because telephony was down.
     catch_up = CatchUp(
-        settings.kafka_bootstrap_servers,
+        settings,
         settings.topic(PBX_EVENTS_RAW),
         settings.group(handlers.PBX_INGEST.group),
     )

@@ -82,7 +82,7 @@ async def _running(
     log_event: str,
 ) -> AsyncIterator[tuple[C, asyncio.Task[None]]]:
     topic = settings.topic(PBX_EVENTS_RAW)
-    await ensure_topics(settings.kafka_bootstrap_servers, [topic])
+    await ensure_topics(settings, [topic])
     broker = make_broker(settings)
     await broker.start()
     connector = build(KafkaRawPublisher(broker, topic, log_event=log_event))

@@ -317,7 +317,7 @@ async def webhook_sender(
 async def kafka_sender(settings: TelephonySettings) -> AsyncIterator[SendBatch]:
     """Publishes batches to this deployment's ``pbx.events.raw``, keyed by call id."""
     topic = settings.topic(PBX_EVENTS_RAW)
-    await ensure_topics(settings.kafka_bootstrap_servers, [topic])
+    await ensure_topics(settings, [topic])
     broker = make_broker(settings)
     await broker.start()
     publisher = KafkaRawPublisher(broker, topic)
