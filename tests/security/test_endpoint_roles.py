@@ -396,6 +396,17 @@ TABLE: dict[tuple[str, str, str], Row] = {
     ("analytics", "GET", "/api/analytics/calls"): Guarded(EVERYONE),
     ("analytics", "GET", "/api/analytics/reports/calls"): Guarded(REPORT_READERS),
     ("analytics", "GET", "/api/analytics/reports/when"): Guarded(REPORT_READERS),
+    ("analytics", "GET", "/api/analytics/reports/service-level"): Guarded(
+        REPORT_READERS, Req(params={"group_by": "day"})
+    ),
+    ("analytics", "GET", "/api/analytics/service-level-targets"): Guarded(REPORT_READERS),
+    ("analytics", "PUT", "/api/analytics/service-level-targets/{clinic_id}"): Guarded(
+        ADMIN,
+        Req("/api/analytics/service-level-targets/sec-clinic", body={"target_seconds": 25}),
+    ),
+    ("analytics", "DELETE", "/api/analytics/service-level-targets/{clinic_id}"): Guarded(
+        ADMIN, Req("/api/analytics/service-level-targets/sec-clinic")
+    ),
     ("analytics", "GET", "/api/analytics/calls/{call_id}/recording"): Guarded(
         EVERYONE, Req("/api/analytics/calls/sec-no-call/recording")
     ),
