@@ -12,14 +12,24 @@ after ``Privilege:``.
 The replay position is kept across connections: a connection dropped after
 ``drop_after`` events is resumed by the next login, as a live PBX goes on without us.
 
-Test modules load this file by path (``--import-mode=importlib`` puts no test folder on
-``sys.path``), see ``load_fake_ami`` in the tests.
+Test modules import it as ``ami_server`` (``tests/conftest.py`` puts ``tests/fakes`` on
+``sys.path``; ``--import-mode=importlib`` makes no test folder a package).
+
+Run as a script it is the browser tests' Asterisk (``tests/e2e/live_platform.py``): it
+serves no events, answers ``Originate`` as a PBX that accepts the call, and writes every
+action it hears as a JSON line of its fields (lower-case keys, the login's secret
+redacted) to ``--out``::
+
+    uv run python services/telephony/tests/fakes/ami_server.py --port 5038 \
+        --username switchboard --secret s3cret-ami --out ami-actions.jsonl
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,12 +90,15 @@ class FakeAmi:
         default_factory=lambda: {"Response": "Success", "Message": "Originate successfully queued"}
     )
     """What ``Action: Originate`` gets (its ``ActionID`` added)."""
+    host: str = "127.0.0.1"
     port: int = 0
+    out: Path | None = None
+    """Where each action heard is appended as a JSON line (see :meth:`_heard`)."""
     _server: asyncio.Server | None = None
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def __aenter__(self) -> FakeAmi:
-        self._server = await asyncio.start_server(self._session, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._session, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -124,7 +137,7 @@ class FakeAmi:
         login = await _read_action(reader)
         if login is None:
             return
-        self.actions.append(login)
+        self._heard(login)
         action_id = login.get("actionid", "")
         if (
             login.get("action", "").lower() != "login"
@@ -145,7 +158,7 @@ class FakeAmi:
         await writer.drain()
         if self.silent_after_login:
             while (action := await _read_action(reader)) is not None:
-                self.actions.append(action)  # heard, never answered
+                self._heard(action)  # heard, never answered
             return
         pings = asyncio.create_task(self._answer_actions(reader, writer))
         try:
@@ -164,11 +177,19 @@ class FakeAmi:
             with contextlib.suppress(BaseException):
                 await pings
 
+    def _heard(self, action: dict[str, str]) -> None:
+        self.actions.append(action)
+        if self.out is not None:
+            # A file others read (the browser tests' artifacts): no secret in it.
+            shown = {k: ("***" if k == "secret" else v) for k, v in action.items()}
+            with self.out.open("a", encoding="utf-8") as lines:
+                lines.write(json.dumps(shown) + "\n")
+
     async def _answer_actions(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         while (action := await _read_action(reader)) is not None:
-            self.actions.append(action)
+            self._heard(action)
             name = action.get("action", "").lower()
             if name == "ping":
                 writer.write(
@@ -202,3 +223,28 @@ async def _read_action(reader: asyncio.StreamReader) -> dict[str, str] | None:
 
 def _message(**headers: str) -> bytes:
     return ("".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n").encode()
+
+
+def main() -> None:
+    """Serve no events, answer every action, log them to ``--out``; until stopped."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5038)
+    parser.add_argument("--username", default="switchboard")
+    parser.add_argument("--secret", default="s3cret-ami")
+    parser.add_argument("--out", type=Path, required=True, help="JSON lines of the actions")
+    args = parser.parse_args()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.touch()
+
+    async def serve() -> None:
+        ami = FakeAmi([], args.username, args.secret, host=args.host, port=args.port, out=args.out)
+        async with ami:
+            await asyncio.Event().wait()  # until SIGTERM/SIGINT ends the process
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    main()
