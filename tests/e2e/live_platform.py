@@ -35,6 +35,13 @@ SERVICES = ("telephony", "booking", "crm-touch", "analytics", "notify")
 PBX_TOKEN = "dev-pbx-token"
 PBX_RECORDING_USER = "pbx"
 PBX_RECORDING_PASSWORD = "pbx-recordings-secret"
+#: The Asterisk manager user click-to-call logs in as, and where ``Originate`` sends the
+#: dialled number (the browser tests check what the fake AMI server heard against these).
+AMI_USERNAME = "switchboard-originate"
+AMI_SECRET = "e2e-ami-secret"
+ORIGINATE_CONTEXT = "clinic-outbound"
+#: The fake AMI server (``services/telephony/tests/fakes/ami_server.py``) run as a process.
+FAKE_AMI = REPO / "services" / "telephony" / "tests" / "fakes" / "ami_server.py"
 
 
 def free_port() -> int:
@@ -123,14 +130,25 @@ class Platform:
             BOOKING_SMS_WEBHOOK_URL=f"http://127.0.0.1:{self.ports['sms']}/sms",
             BOOKING_PUBLIC_URL=self.console_url,
         )
-        # The PBX's HTTP side: its recording server and the click-to-call command URL.
-        pbx = f"http://127.0.0.1:{self.ports['pbx']}"
+        # The PBX's HTTP side: its recording server.
         env.update(
-            ANALYTICS_RECORDING_BASE_URL=f"{pbx}/recordings/",
+            ANALYTICS_RECORDING_BASE_URL=f"{self.pbx_url}/recordings/",
             ANALYTICS_RECORDING_USERNAME=PBX_RECORDING_USER,
             ANALYTICS_RECORDING_PASSWORD=PBX_RECORDING_PASSWORD,
-            TELEPHONY_CLICK_TO_CALL="webhook",
-            TELEPHONY_CLICK_TO_CALL_URL=f"{pbx}/originate",
+        )
+        # Click-to-call through Asterisk's AMI (the fake server). Only `serve` runs here:
+        # the AMI event connector is its own command (`switchboard-telephony ami`), so these
+        # settings originate calls and read no events; calls still come by the webhook.
+        env.update(
+            TELEPHONY_CLICK_TO_CALL="ami",
+            TELEPHONY_AMI_HOST="127.0.0.1",
+            TELEPHONY_AMI_PORT=str(self.ports["ami"]),
+            TELEPHONY_AMI_USERNAME=AMI_USERNAME,
+            TELEPHONY_AMI_SECRET=AMI_SECRET,
+            TELEPHONY_ORIGINATE_CHANNEL="PJSIP/{extension}",
+            TELEPHONY_ORIGINATE_CONTEXT=ORIGINATE_CONTEXT,
+            TELEPHONY_ORIGINATE_PRIORITY="1",
+            TELEPHONY_ORIGINATE_CALLER_ID="{number} <{number}>",
         )
         env.update(
             CONSOLE_TELEPHONY_URL=self.service_url("telephony"),
@@ -163,10 +181,13 @@ class Platform:
         deadline = time.monotonic() + timeout
         for name in (*SERVICES, "console"):
             self._wait_ready(name, deadline)
+        # Nothing calls the AMI until a click: make sure it is there before one can come.
+        self._wait_listening("fake-ami", self.ports["ami"], deadline)
 
     def allocate_ports(self) -> None:
-        """A free port for every service, the gateway and the stand-ins (SMTP, SMS, PBX)."""
-        for name in (*SERVICES, "console", "smtp", "sms", "pbx"):
+        """A free port for every service, the gateway and the stand-ins (SMTP, SMS, the PBX's
+        HTTP side and its AMI)."""
+        for name in (*SERVICES, "console", "smtp", "sms", "pbx", "ami"):
             self.ports[name] = free_port()
 
     @property
@@ -176,8 +197,13 @@ class Platform:
 
     @property
     def pbx_url(self) -> str:
-        """The PBX HTTP stand-in (recordings under ``/recordings/``, ``/originate``)."""
+        """The PBX HTTP stand-in (recordings under ``/recordings/``)."""
         return f"http://127.0.0.1:{self.ports['pbx']}"
+
+    @property
+    def ami_actions(self) -> Path:
+        """Every AMI action the fake AMI server heard, one JSON object a line."""
+        return self.log_dir / "ami-actions.jsonl"
 
     @property
     def recordings_dir(self) -> Path:
@@ -186,23 +212,30 @@ class Platform:
 
     def start_standins(self) -> None:
         """The SMTP catcher and the SMS gateway stand-in booking sends notifications to,
-        and the PBX's HTTP side (recordings, click-to-call) with one minute of audio."""
+        the PBX's HTTP side (recordings) with one minute of audio, and its AMI (the fake
+        server telephony's click-to-call originates through)."""
         standins = REPO / "scripts" / "standins"
         write_wav(self.recordings_dir / "minute.wav", seconds=60)
+        self.ami_actions.unlink(missing_ok=True)
         commands = {
             "smtp-catcher": [standins / "smtp_catcher.py", "--out", self.mail_dir],
             "sms-gateway": [standins / "sms_gateway.py", "--out", self.log_dir / "sms.jsonl"],
             "pbx-http": [
                 standins / "pbx_http.py",
-                *("--recordings", self.recordings_dir, "--token", PBX_TOKEN),
+                *("--recordings", self.recordings_dir),
                 *("--username", PBX_RECORDING_USER, "--password", PBX_RECORDING_PASSWORD),
-                *("--out", self.log_dir / "originate.jsonl"),
+            ],
+            "fake-ami": [
+                FAKE_AMI,
+                *("--username", AMI_USERNAME, "--secret", AMI_SECRET),
+                *("--out", self.ami_actions),
             ],
         }
         for name, port in (
             ("smtp-catcher", self.ports["smtp"]),
             ("sms-gateway", self.ports["sms"]),
             ("pbx-http", self.ports["pbx"]),
+            ("fake-ami", self.ports["ami"]),
         ):
             log = (self.log_dir / f"{name}.log").open("wb")
             self.processes[name] = subprocess.Popen(
@@ -221,6 +254,20 @@ class Platform:
                 stderr=log,
                 check=True,
             )
+
+    def _wait_listening(self, name: str, port: int, deadline: float) -> None:
+        while True:
+            if self.processes[name].poll() is not None:
+                tail = (self.log_dir / f"{name}.log").read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"{name} exited:\n{tail}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=2):
+                    return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} not listening on {port}")
+            time.sleep(0.25)
 
     def _wait_ready(self, name: str, deadline: float) -> None:
         url = f"http://127.0.0.1:{self.ports[name]}/readyz"

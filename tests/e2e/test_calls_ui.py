@@ -1,7 +1,12 @@
 """The operator's working day in the browser: a recording played (and sought) through the
-platform, and a number called with one click — against the PBX's HTTP stand-in
-(``scripts/standins/pbx_http.py``: recordings with byte ranges, the signed click-to-call
-command)."""
+platform — the PBX's HTTP stand-in (``scripts/standins/pbx_http.py``) serving it with byte
+ranges — and a number called with one click, which telephony turns into an Asterisk AMI
+``Originate`` heard by the fake AMI server (``services/telephony/tests/fakes/ami_server.py``)
+running as a process.
+
+The platform runs one click-to-call mode; the other, the signed webhook command
+(``TELEPHONY_CLICK_TO_CALL=webhook``), is covered against ``pbx_http.py`` as a process by
+``services/telephony/tests/integration/test_click_to_call.py``."""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from live_platform import api_get, iso, screenshot, send_pbx
+from live_platform import AMI_USERNAME, ORIGINATE_CONTEXT, api_get, iso, screenshot, send_pbx
 from playwright.sync_api import expect
 
 CALLER = "+79167770011"
@@ -94,23 +99,43 @@ def test_the_player_streams_through_the_platform_and_seeks(
     assert statuses == sorted(a.status for a in answers if a.status in (200, 206))
 
 
+def _ami_actions(platform: Any) -> list[dict[str, str]]:
+    """What the fake AMI server heard so far, in order (lower-case keys, as it logs them)."""
+    return [json.loads(line) for line in platform.ami_actions.read_text().splitlines()]
+
+
 def test_click_to_call_rings_the_operators_extension(open_session: Any, platform: Any) -> None:
     call_id = _answered_call(platform, None)
+    heard_before = len(_ami_actions(platform))
     page = open_session("anna")
     page.goto("/calls")
     row = page.get_by_test_id("call-log").locator(f'tr[data-call-id="{call_id}"]')
-    row.get_by_role("button", name=re.compile(r"^Call \+7")).click()
+    with page.expect_response(lambda r: r.url.endswith("/api/telephony/click-to-call")) as sent:
+        row.get_by_role("button", name=re.compile(r"^Call \+7")).click()
     expect(row.get_by_test_id("call-result")).to_have_text(re.compile("ringing on ext. 101"))
     screenshot(page, "21-click-to-call")
-    sent = [
-        json.loads(line) for line in (platform.log_dir / "originate.jsonl").read_text().splitlines()
-    ]
-    assert {k: sent[-1][k] for k in ("type", "extension", "number", "operator_id")} == {
-        "type": "originate",
-        "extension": "101",
-        "number": CALLER,
-        "operator_id": "op-anna",
+    reference = sent.value.json()["reference"]
+    # "Ringing" is shown once Asterisk answered the Originate, so the session is on file:
+    # a login as the originate user, the Originate from Anna's own extension (101, a PJSIP
+    # phone) to the caller's number as dialled (E.164), and a logoff.
+    login, originate, logoff = _ami_actions(platform)[heard_before:]
+    assert (login["action"], login["username"], login["events"]) == ("Login", AMI_USERNAME, "off")
+    assert {
+        key: originate[key]
+        for key in ("action", "channel", "exten", "context", "priority", "callerid", "async")
+    } == {
+        "action": "Originate",
+        "channel": "PJSIP/101",
+        "exten": CALLER,
+        "context": ORIGINATE_CONTEXT,
+        "priority": "1",
+        "callerid": f"{CALLER} <{CALLER}>",
+        "async": "true",
     }
+    # This click's call, as telephony's answer to the console names it.
+    assert originate["actionid"] == f"originate-{reference}"
+    assert originate["variable"] == f"SWITCHBOARD_ORIGINATE={reference}"
+    assert logoff["action"] == "Logoff"
     # A manager reads the log but does not make calls: no button.
     manager = open_session("maria")
     manager.goto("/calls")
