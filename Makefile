@@ -84,6 +84,12 @@ console-build: console/node_modules/.package-lock.json ## build the operator con
 e2e: install infra-up console-build ## the console's browser tests (Playwright + Debian's /usr/bin/chromium)
 	$(UV) run pytest tests/e2e $(PYTEST_ARGS)
 
+# --- Kubernetes (deploy/k8s/README.md) ------------------------------------------------------
+.PHONY: k8s-kafka-users
+
+k8s-kafka-users: install ## regenerate the services' Strimzi KafkaUsers (ACLs from their subscription tables)
+	$(UV) run python scripts/k8s_kafka_users.py
+
 # --- container images (Dockerfile, scripts/images.sh; deploy/k8s/README.md) ----------------
 .PHONY: images images-push test-images
 # Empty: the workspace version (pyproject.toml), the tag the Kubernetes overlays name.

@@ -640,7 +640,8 @@ def test_each_service_gets_its_settings_and_only_its_secrets(
     assert url.startswith("postgresql+asyncpg://")
     assert f"/{svc.database}" in url
     used = {name for name, _ in _secret_refs(container)}
-    assert used == {"switchboard-auth", f"switchboard-{service}-db", *svc.secrets}
+    kafka_user = env["KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"]
+    assert used == {"switchboard-auth", f"switchboard-{service}-db", kafka_user, *svc.secrets}
     config = named(objects, "ConfigMap", container["envFrom"][0]["configMapRef"]["name"])["data"]
     assert config["KAFKA_BOOTSTRAP_SERVERS"]
     assert config["LOG_JSON"] == "true"
@@ -738,21 +739,32 @@ def _allowed(
     return False
 
 
+def _kafka_port(objects: tuple[dict[str, Any], ...]) -> int:
+    """The port of the brokers the services connect to (KAFKA_BOOTSTRAP_SERVERS)."""
+    bootstrap = named(objects, "ConfigMap", _config_name(objects))["data"][
+        "KAFKA_BOOTSTRAP_SERVERS"
+    ]
+    ports = {int(server.rsplit(":", 1)[1]) for server in bootstrap.split(",")}
+    assert len(ports) == 1, f"one Kafka port for the egress policy, got {ports}"
+    return ports.pop()
+
+
 def test_network_policies_allow_exactly_the_needed_paths(
     objects: tuple[dict[str, Any], ...],
 ) -> None:
     errors = []
+    kafka_port = _kafka_port(objects)
     for service in SERVICES:
         labels = pod_labels(server(objects, service))
         job_labels = pod_labels(migration_job(objects, service))
         if not _allowed(objects, labels, "Ingress", "http"):
             errors.append(f"{service}: the ingress controller cannot reach it")
-        for port, what in ((9092, "Kafka"), (5432, "PostgreSQL"), (53, "DNS")):
+        for port, what in ((kafka_port, "Kafka"), (5432, "PostgreSQL"), (53, "DNS")):
             if not _allowed(objects, labels, "Egress", port):
                 errors.append(f"{service}: cannot reach {what}")
         if not _allowed(objects, job_labels, "Egress", 5432):
             errors.append(f"{service} migration Job: cannot reach PostgreSQL")
-        if _allowed(objects, job_labels, "Egress", 9092):
+        if _allowed(objects, job_labels, "Egress", kafka_port):
             errors.append(f"{service} migration Job: may reach Kafka, which it does not need")
         if _allowed(objects, labels, "Egress", 6379) != (service == "notify"):
             errors.append(f"{service}: Redis egress must be notify's alone")
@@ -774,7 +786,7 @@ def test_network_policies_allow_exactly_the_needed_paths(
                     closed = set(block.get("except", []))
                     if not {"10.0.0.0/8", "169.254.0.0/16"} <= closed:
                         errors.append(f"{policy['metadata']['name']}: egress to private ranges")
-    for port in (9092, 5432, 6379, 443):
+    for port in (kafka_port, 5432, 6379, 443):
         if _allowed(objects, console, "Egress", port):
             errors.append(f"console: may open port {port}, which a static site never needs")
     assert not errors, "\n".join(errors)
@@ -926,7 +938,7 @@ def test_every_topic_and_dead_letter_topic_has_a_kafkatopic(
         assert hpa["spec"]["maxReplicas"] <= min(topics[t]["spec"]["partitions"] for t in consumed)
 
 
-def test_kafka_is_kraft_with_a_listener_only_the_services_may_use(
+def test_kafka_is_kraft_and_every_listener_requires_scram_over_tls(
     objects: tuple[dict[str, Any], ...],
 ) -> None:
     kafkas = of_kind(objects, "Kafka")
@@ -944,34 +956,140 @@ def test_kafka_is_kraft_with_a_listener_only_the_services_may_use(
     assert any("controller" in p["spec"]["roles"] for p in pools), "KRaft needs controllers"
     for pool in pools:
         assert pool["spec"].get("resources", {}).get("limits"), pool["metadata"]["name"]
-    plain = [listener for listener in spec["listeners"] if not listener["tls"]]
-    for listener in plain:
-        peers = listener.get("networkPolicyPeers")
-        assert peers, f"listener {listener['name']} without TLS is open to every pod"
-        for service in SERVICES:
-            assert any(
-                selects(p["podSelector"], pod_labels(server(objects, service))) for p in peers
-            ), service
+    # Every client is a KafkaUser: no listener lets anyone in without a password, or in clear.
     for listener in spec["listeners"]:
-        if listener["type"] in ("loadbalancer", "nodeport", "ingress", "route"):
-            assert listener["tls"] and listener.get("authentication"), listener["name"]
+        assert listener["tls"] is True, f"listener {listener['name']} without TLS"
+        auth = listener.get("authentication", {}).get("type")
+        assert auth == "scram-sha-512", f"listener {listener['name']} authenticates with {auth}"
         if listener["type"] == "loadbalancer":
             ranges = listener.get("configuration", {}).get("loadBalancerSourceRanges", [])
             assert ranges and "0.0.0.0/0" not in ranges, f"{listener['name']}: open to anyone"
+    # ACLs apply, and nobody bypasses them (the operators are authorised by Strimzi itself).
+    assert spec.get("authorization", {}).get("type") == "simple"
+    assert not spec["authorization"].get("superUsers"), "no super user: every client has ACLs"
     config = spec["config"]
     assert config["auto.create.topics.enable"] is False
     assert int(config["min.insync.replicas"]) >= 2
     bootstrap = named(objects, "ConfigMap", _config_name(objects))["data"][
         "KAFKA_BOOTSTRAP_SERVERS"
     ]
-    assert bootstrap == f"{kafka['metadata']['name']}-kafka-bootstrap:{plain[0]['port']}"
-    users = of_kind(objects, "KafkaUser")
-    if users:
-        assert spec.get("authorization", {}).get("type") == "simple", "KafkaUser ACLs need it"
-        for user in users:
+    internal = [listener for listener in spec["listeners"] if listener["type"] == "internal"]
+    assert bootstrap in {
+        f"{kafka['metadata']['name']}-kafka-bootstrap:{listener['port']}" for listener in internal
+    }
+    for user in of_kind(objects, "KafkaUser"):
+        if user["metadata"]["name"] == "pbx-connector":
             for acl in user["spec"]["authorization"]["acls"]:
                 ops = set(acl.get("operations", [acl.get("operation")]))
                 assert ops <= {"Write", "Describe", "IdempotentWrite"}, "the PBX only writes"
+
+
+def _kafka_users_script() -> Any:
+    """scripts/k8s_kafka_users.py, the generator of the services' KafkaUsers."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "k8s_kafka_users", REPO / "scripts" / "k8s_kafka_users.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_kafka_users_file_is_what_the_script_writes() -> None:
+    """Nobody edits the KafkaUsers by hand: the committed file is the generator's output."""
+    script = _kafka_users_script()
+    committed = script.OUTPUT.read_text()
+    assert committed == script.render(), (
+        f"{script.OUTPUT.relative_to(REPO)} is stale: run `make k8s-kafka-users`"
+    )
+
+
+def test_each_services_kafka_user_has_exactly_the_acls_derived_from_its_tables(
+    objects: tuple[dict[str, Any], ...],
+) -> None:
+    """The rendered KafkaUsers allow what ``kafka_acls`` derives from the subscription
+    tables and the contracts, no more and no less: a new subscription, topic or consumer
+    group without its ACL fails here."""
+    from switchboard_runtime.acls import KAFKA_SERVICES, KafkaAcls, kafka_acls
+
+    kafkas = of_kind(objects, "Kafka")
+    if not kafkas:
+        pytest.skip("Kafka is managed outside this overlay (its ACLs: the same script)")
+    (kafka,) = kafkas
+    prefix = named(objects, "ConfigMap", _config_name(objects))["data"].get("TOPIC_PREFIX", "")
+    users = {u["metadata"]["name"]: u for u in of_kind(objects, "KafkaUser")}
+    assert set(users) - set(KAFKA_SERVICES) <= {"pbx-connector"}, "a KafkaUser of nobody's"
+    for service in KAFKA_SERVICES:
+        assert service in users, f"no KafkaUser for {service}"
+        user = users[service]
+        assert user["metadata"]["labels"]["strimzi.io/cluster"] == kafka["metadata"]["name"]
+        assert user["spec"]["authentication"]["type"] == "scram-sha-512"
+        assert user["spec"]["authorization"]["type"] == "simple"
+        read, groups, write, other = set(), set(), set(), []
+        for acl in user["spec"]["authorization"]["acls"]:
+            resource, operations = acl["resource"], tuple(acl["operations"])
+            exact = (
+                resource.get("patternType", "literal") == "literal"
+                and acl.get("type", "allow") == "allow"
+                and acl.get("host", "*") == "*"
+            )
+            kind = (resource["type"], operations)
+            if exact and kind == ("topic", ("Read", "Describe")):
+                read.add(resource["name"])
+            elif exact and kind == ("group", ("Read",)):
+                groups.add(resource["name"])
+            elif exact and kind == ("topic", ("Write", "Describe")):
+                write.add(resource["name"])
+            else:
+                other.append(acl)
+        assert not other, f"{service}: ACLs kafka_acls does not derive: {other}"
+        rendered = KafkaAcls(service, *(tuple(sorted(names)) for names in (read, groups, write)))
+        assert rendered == kafka_acls(service, prefix), service
+
+
+def test_each_service_connects_to_kafka_with_scram_over_tls_as_its_own_user(
+    objects: tuple[dict[str, Any], ...],
+) -> None:
+    """Every service Deployment speaks SASL_SSL with SCRAM-SHA-512, its password from its
+    own Secret (in-cluster: the one Strimzi makes for its KafkaUser) and the CA that signed
+    the brokers' certificates mounted where ``KAFKA_SSL_CAFILE`` points."""
+    from switchboard_runtime.acls import KAFKA_SERVICES
+
+    assert set(SERVICES) == set(KAFKA_SERVICES), "the deploy tests know every Kafka service"
+    kafkas = of_kind(objects, "Kafka")
+    config = named(objects, "ConfigMap", _config_name(objects))["data"]
+    # In the shared ConfigMap it would reach the migration Jobs, which have no Kafka user.
+    assert "KAFKA_SECURITY_PROTOCOL" not in config
+    password_secrets = {}
+    for service in SERVICES:
+        deployment = server(objects, service)
+        (container,) = pod_spec(deployment)["containers"]
+        env = {e["name"]: e for e in container["env"]}
+        assert env["KAFKA_SECURITY_PROTOCOL"]["value"] == "SASL_SSL", service
+        assert env["KAFKA_SASL_MECHANISM"]["value"] == "SCRAM-SHA-512", service
+        password = env["KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]
+        password_secrets[service] = password["name"]
+        cafile = env["KAFKA_SSL_CAFILE"]["value"]
+        directory, _, filename = cafile.rpartition("/")
+        (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == directory]
+        assert mount.get("readOnly") is True
+        (volume,) = [v for v in pod_spec(deployment)["volumes"] if v["name"] == mount["name"]]
+        assert {i["path"]: i["key"] for i in volume["secret"]["items"]}[filename] == "ca.crt"
+        if kafkas:
+            user = named(objects, "KafkaUser", service)
+            assert env["KAFKA_SASL_USERNAME"]["value"] == user["metadata"]["name"]
+            assert password == {"name": user["metadata"]["name"], "key": "password"}
+            ca_secret = f"{kafkas[0]['metadata']['name']}-cluster-ca-cert"
+            assert volume["secret"]["secretName"] == ca_secret, service
+        else:
+            username = env["KAFKA_SASL_USERNAME"]["valueFrom"]["secretKeyRef"]
+            assert username == {"name": password["name"], "key": "username"}, service
+            assert password["key"] == "password", service
+    assert len(set(password_secrets.values())) == len(SERVICES), (
+        f"each service connects as its own user: {password_secrets}"
+    )
 
 
 def _config_name(objects: tuple[dict[str, Any], ...]) -> str:
