@@ -1,6 +1,6 @@
-/** Settings → Audit (admins): who viewed a client's card, heard a recording, exported a
- * list, merged clients, changed settings or operators — when and from where. Read only:
- * nobody can change the trail. */
+/** Settings → Audit (admins): who viewed a client's or contact's card, heard a recording,
+ * exported a list, merged clients, changed a touch, settings, operators or the directory —
+ * when and from where. Read only: nobody can change the trail. */
 import { useEffect, useState, type FormEvent } from "react";
 import { audit, type AuditFilters, type AuditRecord } from "../api";
 import { useTranslation } from "react-i18next";
@@ -12,6 +12,8 @@ import { useDirectory } from "../session";
 const ACTIONS = [
   "client.viewed",
   "clients.merged",
+  "contact.viewed",
+  "touch.changed",
   "recording.listened",
   "call_log.exported",
   "calls_report.exported",
@@ -31,11 +33,37 @@ const ACTIONS = [
   "extension.created",
   "extension.changed",
   "extension.removed",
+  "clinic.created",
+  "clinic.changed",
+  "service.created",
+  "service.changed",
+  "practitioner.created",
+  "practitioner.changed",
+  "call_center.created",
+  "call_center.changed",
+  "notification_template.changed",
+  "notification_template.reset",
 ] as const;
 type Action = (typeof ACTIONS)[number];
 
 /** The kinds of record the services audit, each named by `audit.subjects.<type>`. */
-const SUBJECTS = ["client", "call", "call_log", "operator", "cancellation_reason", "integration", "did", "extension"] as const;
+const SUBJECTS = [
+  "client",
+  "contact",
+  "touch",
+  "call",
+  "call_log",
+  "operator",
+  "cancellation_reason",
+  "integration",
+  "did",
+  "extension",
+  "clinic",
+  "service",
+  "practitioner",
+  "call_center",
+  "notification_template",
+] as const;
 type Subject = (typeof SUBJECTS)[number];
 
 const isAction = (code: string): code is Action => (ACTIONS as readonly string[]).includes(code);

@@ -15,11 +15,15 @@ export default function LeadPage() {
   const [timeline, setTimeline] = useState<TimelineEntry[]>([]);
   const [error, setError] = useState<string | null>(null);
 
+  // The card is read once per lead shown: each read is a view on the audit trail.
   useEffect(() => {
     crm
       .contact(contactId)
       .then(setContact)
       .catch((e: Error) => setError(e.message));
+  }, [contactId]);
+
+  useEffect(() => {
     crm
       .timeline(contactId, zone)
       .then(setTimeline)

@@ -23,12 +23,22 @@ if TYPE_CHECKING:
     from sqlalchemy import Row
 
 
+def _audited(audit: AuditRecorded | None, subject_id: str) -> list[AuditRecorded]:
+    """The change's record on the audit trail (if the caller gave one), naming the entry
+    by its id: a new entry has one only once it is saved."""
+    return [] if audit is None else [audit.model_copy(update={"subject_id": subject_id})]
+
+
 @retry_transaction()
 async def save_clinic(
-    deps: Deps, actor: Actor, clinic_id: str | None, values: dict[str, Any]
+    deps: Deps,
+    actor: Actor,
+    clinic_id: str | None,
+    values: dict[str, Any],
+    audit: AuditRecorded | None = None,
 ) -> str:
     """Create or change a clinic (its time zone must be an IANA name); publishes
-    ``ClinicChanged``."""
+    ``ClinicChanged`` and ``audit`` (its record on the audit trail)."""
     model.ensure_admin(actor)
     if "time_zone" in values:
         check_time_zone(values["time_zone"])
@@ -46,7 +56,8 @@ async def save_clinic(
                     address=row.address,
                     time_zone=row.time_zone,
                     active=row.active,
-                )
+                ),
+                *_audited(audit, str(row.clinic_id)),
             ],
         )
         return str(row.clinic_id)
@@ -54,21 +65,33 @@ async def save_clinic(
 
 @retry_transaction()
 async def save_service(
-    deps: Deps, actor: Actor, service_id: str | None, values: dict[str, Any]
+    deps: Deps,
+    actor: Actor,
+    service_id: str | None,
+    values: dict[str, Any],
+    audit: AuditRecorded | None = None,
 ) -> str:
-    """Create or change a service (duration, meeting methods, questions)."""
+    """Create or change a service (duration, meeting methods, questions); publishes
+    ``audit`` (its record on the audit trail)."""
     model.ensure_admin(actor)
     if "meeting_methods" in values:
         values["meeting_methods"] = check_meeting_methods(values["meeting_methods"])
     async with deps.sessions() as session, session.begin():
-        return await repo.save_service(session, service_id, values)
+        saved = await repo.save_service(session, service_id, values)
+        await publish(session, *_audited(audit, saved))
+        return saved
 
 
 @retry_transaction()
 async def save_call_center(
-    deps: Deps, actor: Actor, call_center_id: str | None, values: dict[str, Any]
+    deps: Deps,
+    actor: Actor,
+    call_center_id: str | None,
+    values: dict[str, Any],
+    audit: AuditRecorded | None = None,
 ) -> str:
-    """Create or change a call center; publishes ``CallCenterChanged``."""
+    """Create or change a call center; publishes ``CallCenterChanged`` and ``audit`` (its
+    record on the audit trail)."""
     model.ensure_admin(actor)
     async with deps.sessions() as session, session.begin():
         row = await repo.save_call_center(session, call_center_id, values)
@@ -80,7 +103,8 @@ async def save_call_center(
                     name=row.name,
                     kind=row.kind,
                     active=row.active,
-                )
+                ),
+                *_audited(audit, str(row.call_center_id)),
             ],
         )
         return str(row.call_center_id)
@@ -99,17 +123,21 @@ async def save_cancellation_reason(
     model.ensure_admin(actor)
     async with deps.sessions() as session, session.begin():
         saved = await repo.save_cancellation_reason(session, reason_id, values)
-        if audit is not None:
-            await publish(session, audit.model_copy(update={"subject_id": str(saved)}))
+        await publish(session, *_audited(audit, str(saved)))
         return saved
 
 
 @retry_transaction()
 async def save_practitioner(
-    deps: Deps, actor: Actor, practitioner_id: str | None, values: dict[str, Any]
+    deps: Deps,
+    actor: Actor,
+    practitioner_id: str | None,
+    values: dict[str, Any],
+    audit: AuditRecorded | None = None,
 ) -> str:
     """Create or change a practitioner; clinic, service and working-hour lists given are
-    replaced whole. Working hours must be at one of the practitioner's clinics."""
+    replaced whole. Working hours must be at one of the practitioner's clinics. Publishes
+    ``audit`` (its record on the audit trail)."""
     model.ensure_admin(actor)
     clinic_ids = values.pop("clinic_ids", None)
     service_ids = values.pop("service_ids", None)
@@ -138,6 +166,7 @@ async def save_practitioner(
             await repo.replace_working_hours(
                 session, pid, [(h["clinic_id"], w) for h, w in zip(hours, parsed, strict=True)]
             )
+        await publish(session, *_audited(audit, pid))
         return pid
 
 
@@ -167,10 +196,7 @@ async def save_operator(
         await auth.revocations(deps).end_all(str(operator_id))
     async with deps.sessions() as session, session.begin():
         row = await repo.save_operator(session, operator_id, values)
-        events: list[Any] = [_operator_changed(row)]
-        if audit is not None:
-            events.append(audit.model_copy(update={"subject_id": str(row.operator_id)}))
-        await publish(session, *events)
+        await publish(session, _operator_changed(row), *_audited(audit, str(row.operator_id)))
     if deactivating:
         # And after it: a login that slipped in before the commit is ended as well.
         await auth.revocations(deps).end_all(str(row.operator_id))

@@ -33,6 +33,8 @@ from switchboard_booking.domain.templates import (
 from switchboard_booking.domain.unsubscribe import read_token
 from switchboard_booking.handlers.delivery import unsubscribe_url
 from switchboard_booking.handlers.shared import Deps
+from switchboard_contracts import AuditRecorded
+from switchboard_runtime.messaging import publish
 
 TemplateKey = tuple[NotificationKind, Channel, Language]
 
@@ -82,22 +84,39 @@ async def clinic_templates(deps: Deps, clinic_id: str) -> dict[str, Any]:
 
 
 async def save_template(
-    deps: Deps, actor: Actor, clinic_id: str, key: TemplateKey, template: Template
+    deps: Deps,
+    actor: Actor,
+    clinic_id: str,
+    key: TemplateKey,
+    template: Template,
+    audit: AuditRecorded | None = None,
 ) -> None:
-    """Give the clinic its own template (admin); refused (422) when it would not render."""
+    """Give the clinic its own template (admin); refused (422) when it would not render.
+    Publishes ``audit`` (its record on the audit trail)."""
     model.ensure_admin(actor)
     check(template, key[1])
     async with deps.sessions() as session, session.begin():
         await directory_repository.get_clinic(session, clinic_id)
         await repo.save_template(session, clinic_id, key, template, actor.operator_id, deps.clock())
+        if audit is not None:
+            await publish(session, audit)
 
 
-async def reset_template(deps: Deps, actor: Actor, clinic_id: str, key: TemplateKey) -> None:
-    """Go back to the built-in template (admin)."""
+async def reset_template(
+    deps: Deps,
+    actor: Actor,
+    clinic_id: str,
+    key: TemplateKey,
+    audit: AuditRecorded | None = None,
+) -> None:
+    """Go back to the built-in template (admin); publishes ``audit`` (its record on the
+    audit trail)."""
     model.ensure_admin(actor)
     async with deps.sessions() as session, session.begin():
         await directory_repository.get_clinic(session, clinic_id)
         await repo.delete_template(session, clinic_id, key)
+        if audit is not None:
+            await publish(session, audit)
 
 
 async def preview(

@@ -20,6 +20,7 @@ from switchboard_crm_touch.adapters import queries, repository
 from switchboard_crm_touch.domain.errors import DomainError, InvalidPhone, InvalidRequest, NotFound
 from switchboard_crm_touch.domain.touches import NOTES_MAX_CHARS, UNSET
 from switchboard_phones import InvalidPhoneNumber, normalise
+from switchboard_runtime.audit import Auditor, auditor
 from switchboard_runtime.auth import Principal, Role, authenticator, require_roles
 from switchboard_runtime.sessions import SessionRevocations
 
@@ -89,6 +90,7 @@ def crm_router(
     editor = require_roles(current, TOUCH_EDITORS)
     Reader = Annotated[Principal, Depends(current)]
     Editor = Annotated[Principal, Depends(editor)]
+    Audit = Annotated[Auditor, Depends(auditor(current, settings.trusted_proxies))]
     router = APIRouter(prefix="/api/crm")
 
     @router.get("/identify", tags=["identification"])
@@ -153,12 +155,22 @@ def crm_router(
         return asdict(found)
 
     @router.patch("/touches/{touch_id}", tags=["touches"])
-    async def update_touch(touch_id: str, body: TouchPatch, _who: Editor) -> dict[str, Any]:
+    async def update_touch(
+        touch_id: str, body: TouchPatch, _who: Editor, audit: Audit
+    ) -> dict[str, Any]:
         """Set a touch's status, result, notes, or which candidate the caller was; publishes
-        ``TouchUpdated``. Admins, call-centre and clinic staff; managers only read."""
+        ``TouchUpdated``. Admins, call-centre and clinic staff; managers only read (audit:
+        ``touch.changed`` with the names of the fields set, never the notes' text)."""
         changes = body.changes()
         async with sessions() as session, session.begin():
             await handlers.update_touch(session, deps, touch_id, **changes)
+            await audit.record(
+                session,
+                "touch.changed",
+                "touch",
+                touch_id,
+                {"changed": sorted(body.model_fields_set)},
+            )
         async with sessions() as session:
             found = await queries.get_touch(session, touch_id)
         if found is None:  # pragma: no cover - it was just updated
@@ -166,13 +178,16 @@ def crm_router(
         return asdict(found)
 
     @router.get("/contacts/{contact_id}", tags=["contacts"])
-    async def get_contact(contact_id: str, _who: Reader) -> dict[str, Any]:
+    async def get_contact(contact_id: str, audit: Audit) -> dict[str, Any]:
         """A client or lead: kind, name, numbers, key details; ``merged_into`` for one merged
-        away (or a lead claimed by a client)."""
-        async with sessions() as session:
+        away (or a lead claimed by a client). This is the contact's card: each one shown is
+        on the audit trail (``contact.viewed``; the timeline beside it is not recorded
+        again)."""
+        async with sessions() as session, session.begin():
             found = await queries.get_contact(session, contact_id, datetime.now(UTC))
-        if found is None:
-            raise NotFound("no such contact")
+            if found is None:
+                raise NotFound("no such contact")
+            await audit.record(session, "contact.viewed", "contact", contact_id)
         return asdict(found)
 
     @router.get("/contacts/{contact_id}/timeline", tags=["contacts"])

@@ -65,15 +65,21 @@ def router(deps: Deps, guards: Guards) -> APIRouter:
         return await listing(queries.list_clinics)
 
     @router.post("/clinics", status_code=status.HTTP_201_CREATED)
-    async def create_clinic(body: ClinicBody, who: CurrentActor) -> dict[str, Any]:
-        """Add a clinic; publishes ``ClinicChanged``."""
-        cid = await directory.save_clinic(deps, who, None, body.model_dump())
+    async def create_clinic(body: ClinicBody, who: CurrentActor, audit: Audit) -> dict[str, Any]:
+        """Add a clinic; publishes ``ClinicChanged`` (audit: ``clinic.created``)."""
+        values = body.model_dump()
+        record = audit.event("clinic.created", "clinic", None, _audited_fields(values))
+        cid = await directory.save_clinic(deps, who, None, values, record)
         return await one(queries.get_clinic, cid)
 
     @router.patch("/clinics/{clinic_id}")
-    async def update_clinic(clinic_id: str, body: ClinicPatch, who: CurrentActor) -> dict[str, Any]:
-        """Change a clinic; publishes ``ClinicChanged``."""
-        await directory.save_clinic(deps, who, clinic_id, given(body))
+    async def update_clinic(
+        clinic_id: str, body: ClinicPatch, who: CurrentActor, audit: Audit
+    ) -> dict[str, Any]:
+        """Change a clinic; publishes ``ClinicChanged`` (audit: ``clinic.changed``)."""
+        values = given(body)
+        record = audit.event("clinic.changed", "clinic", clinic_id, _audited_fields(values))
+        await directory.save_clinic(deps, who, clinic_id, values, record)
         return await one(queries.get_clinic, clinic_id)
 
     @router.get("/services")
@@ -82,17 +88,21 @@ def router(deps: Deps, guards: Guards) -> APIRouter:
         return await listing(queries.list_services)
 
     @router.post("/services", status_code=status.HTTP_201_CREATED)
-    async def create_service(body: ServiceBody, who: CurrentActor) -> dict[str, Any]:
-        """Add a service."""
-        sid = await directory.save_service(deps, who, None, body.model_dump())
+    async def create_service(body: ServiceBody, who: CurrentActor, audit: Audit) -> dict[str, Any]:
+        """Add a service (audit: ``service.created``)."""
+        values = body.model_dump()
+        record = audit.event("service.created", "service", None, _audited_fields(values))
+        sid = await directory.save_service(deps, who, None, values, record)
         return await one(queries.get_service, sid)
 
     @router.patch("/services/{service_id}")
     async def update_service(
-        service_id: str, body: ServicePatch, who: CurrentActor
+        service_id: str, body: ServicePatch, who: CurrentActor, audit: Audit
     ) -> dict[str, Any]:
-        """Change a service."""
-        await directory.save_service(deps, who, service_id, given(body))
+        """Change a service (audit: ``service.changed``)."""
+        values = given(body)
+        record = audit.event("service.changed", "service", service_id, _audited_fields(values))
+        await directory.save_service(deps, who, service_id, values, record)
         return await one(queries.get_service, service_id)
 
     @router.get("/practitioners")
@@ -101,17 +111,25 @@ def router(deps: Deps, guards: Guards) -> APIRouter:
         return await listing(queries.list_practitioners)
 
     @router.post("/practitioners", status_code=status.HTTP_201_CREATED)
-    async def create_practitioner(body: PractitionerBody, who: CurrentActor) -> dict[str, Any]:
-        """Add a practitioner."""
-        pid = await directory.save_practitioner(deps, who, None, body.model_dump())
+    async def create_practitioner(
+        body: PractitionerBody, who: CurrentActor, audit: Audit
+    ) -> dict[str, Any]:
+        """Add a practitioner (audit: ``practitioner.created``)."""
+        values = body.model_dump()
+        record = audit.event("practitioner.created", "practitioner", None, _audited_fields(values))
+        pid = await directory.save_practitioner(deps, who, None, values, record)
         return await one(queries.get_practitioner, pid)
 
     @router.patch("/practitioners/{practitioner_id}")
     async def update_practitioner(
-        practitioner_id: str, body: PractitionerPatch, who: CurrentActor
+        practitioner_id: str, body: PractitionerPatch, who: CurrentActor, audit: Audit
     ) -> dict[str, Any]:
-        """Change a practitioner."""
-        await directory.save_practitioner(deps, who, practitioner_id, given(body))
+        """Change a practitioner (audit: ``practitioner.changed``)."""
+        values = given(body)
+        record = audit.event(
+            "practitioner.changed", "practitioner", practitioner_id, _audited_fields(values)
+        )
+        await directory.save_practitioner(deps, who, practitioner_id, values, record)
         return await one(queries.get_practitioner, practitioner_id)
 
     @router.get("/call-centers")
@@ -120,17 +138,26 @@ def router(deps: Deps, guards: Guards) -> APIRouter:
         return await listing(queries.list_call_centers)
 
     @router.post("/call-centers", status_code=status.HTTP_201_CREATED)
-    async def create_call_center(body: CallCenterBody, who: CurrentActor) -> dict[str, Any]:
-        """Add a call center; publishes ``CallCenterChanged``."""
-        cid = await directory.save_call_center(deps, who, None, body.model_dump())
+    async def create_call_center(
+        body: CallCenterBody, who: CurrentActor, audit: Audit
+    ) -> dict[str, Any]:
+        """Add a call center; publishes ``CallCenterChanged`` (audit: ``call_center.created``)."""
+        values = body.model_dump()
+        record = audit.event("call_center.created", "call_center", None, _audited_fields(values))
+        cid = await directory.save_call_center(deps, who, None, values, record)
         return await one(queries.get_call_center, cid)
 
     @router.patch("/call-centers/{call_center_id}")
     async def update_call_center(
-        call_center_id: str, body: CallCenterPatch, who: CurrentActor
+        call_center_id: str, body: CallCenterPatch, who: CurrentActor, audit: Audit
     ) -> dict[str, Any]:
-        """Change a call center; publishes ``CallCenterChanged``."""
-        await directory.save_call_center(deps, who, call_center_id, given(body))
+        """Change a call center; publishes ``CallCenterChanged`` (audit:
+        ``call_center.changed``)."""
+        values = given(body)
+        record = audit.event(
+            "call_center.changed", "call_center", call_center_id, _audited_fields(values)
+        )
+        await directory.save_call_center(deps, who, call_center_id, values, record)
         return await one(queries.get_call_center, call_center_id)
 
     @router.get("/cancellation-reasons")

@@ -16,6 +16,7 @@ from switchboard_booking.entrypoints.api.bodies import Body
 from switchboard_booking.entrypoints.api.guards import Guards
 from switchboard_booking.handlers import templates
 from switchboard_booking.handlers.shared import Deps
+from switchboard_runtime.audit import Auditor
 
 _PART = Field(default="", max_length=5000)
 
@@ -37,9 +38,15 @@ class PreviewBody(TemplateBody):
     language: str = Field(description="ru or en")
 
 
+def _template_id(clinic_id: str, key: templates.TemplateKey) -> str:
+    """A template on the audit trail: its path, ``<clinic>/<kind>/<channel>/<language>``."""
+    return "/".join((clinic_id, *key))
+
+
 def router(deps: Deps, guards: Guards) -> APIRouter:
     """The session-guarded notification endpoints."""
     CurrentActor = Annotated[Actor, Depends(guards.actor)]
+    Audit = Annotated[Auditor, Depends(guards.audit)]
     sessions = deps.sessions
     router = APIRouter(
         prefix="/api/booking", tags=["notifications"], dependencies=[Depends(guards.principal)]
@@ -68,10 +75,19 @@ def router(deps: Deps, guards: Guards) -> APIRouter:
         language: str,
         body: TemplateBody,
         who: CurrentActor,
+        audit: Audit,
     ) -> dict[str, Any]:
-        """Give the clinic its own template (admin); 422 when it would not render."""
+        """Give the clinic its own template (admin); 422 when it would not render (audit:
+        ``notification_template.changed``, with the text set)."""
         key = templates.template_key(kind, channel, language)
-        await templates.save_template(deps, who, clinic_id, key, Template(body.subject, body.body))
+        record = audit.event(
+            "notification_template.changed",
+            "notification_template",
+            _template_id(clinic_id, key),
+            {"fields": {"subject": body.subject, "body": body.body}},
+        )
+        template = Template(body.subject, body.body)
+        await templates.save_template(deps, who, clinic_id, key, template, record)
         return await templates.clinic_templates(deps, clinic_id)
 
     @router.delete(
@@ -79,11 +95,14 @@ def router(deps: Deps, guards: Guards) -> APIRouter:
         status_code=status.HTTP_200_OK,
     )
     async def reset_template(
-        clinic_id: str, kind: str, channel: str, language: str, who: CurrentActor
+        clinic_id: str, kind: str, channel: str, language: str, who: CurrentActor, audit: Audit
     ) -> dict[str, Any]:
-        """Back to the built-in template (admin)."""
+        """Back to the built-in template (admin; audit: ``notification_template.reset``)."""
         key = templates.template_key(kind, channel, language)
-        await templates.reset_template(deps, who, clinic_id, key)
+        record = audit.event(
+            "notification_template.reset", "notification_template", _template_id(clinic_id, key)
+        )
+        await templates.reset_template(deps, who, clinic_id, key, record)
         return await templates.clinic_templates(deps, clinic_id)
 
     @router.post("/notification-templates/preview")
