@@ -26,6 +26,7 @@ from switchboard_booking.adapters.tables import (
     working_hours,
 )
 from switchboard_booking.domain.availability import PractitionerDay, WorkingHours
+from switchboard_booking.domain.directory import check_hours
 from switchboard_booking.domain.errors import NotFound
 from switchboard_booking.domain.model import Question, ServiceInfo
 
@@ -40,6 +41,8 @@ class ClinicInfo:
     name: str
     address: str
     time_zone: str
+    #: ``None`` when the clinic has set none: open whenever its practitioners work.
+    opening_hours: tuple[WorkingHours, ...] | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -52,13 +55,24 @@ async def get_clinic(session: AsyncSession, clinic_id: str) -> ClinicInfo:
     row = (
         await session.execute(
             sa.select(
-                clinics.c.clinic_id, clinics.c.name, clinics.c.address, clinics.c.time_zone
+                clinics.c.clinic_id,
+                clinics.c.name,
+                clinics.c.address,
+                clinics.c.time_zone,
+                clinics.c.opening_hours,
             ).where(clinics.c.clinic_id == clinic_id)
         )
     ).first()
     if row is None:
         raise NotFound(f"no clinic {clinic_id!r}")
-    return ClinicInfo(*row)
+    return ClinicInfo(
+        row.clinic_id, row.name, row.address, row.time_zone, opening_hours(row.opening_hours)
+    )
+
+
+def opening_hours(stored: list[dict[str, Any]]) -> tuple[WorkingHours, ...] | None:
+    """A clinic's opening hours as stored (``[]``: none set, so ``None``)."""
+    return tuple(check_hours(stored, "opens", "closes")) or None
 
 
 async def get_service(session: AsyncSession, service_id: str) -> tuple[ServiceInfo, str]:

@@ -296,3 +296,50 @@ notification_templates = sa.Table(
     sa.Column("updated_by", sa.Text),
     _ts("updated_at", nullable=False, default_now=True),
 )
+
+# A practitioner away: either instants (a half day) or local dates, inclusive (a holiday),
+# the dates read in the zone of whichever clinic is asking.
+practitioner_absences = sa.Table(
+    "practitioner_absences",
+    metadata,
+    sa.Column("absence_id", sa.Text, primary_key=True),
+    sa.Column(
+        "practitioner_id",
+        sa.Text,
+        sa.ForeignKey("practitioners.practitioner_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    _ts("starts_at"),
+    _ts("ends_at"),
+    sa.Column("starts_on", sa.Date, nullable=True),
+    sa.Column("ends_on", sa.Date, nullable=True),
+    sa.Column("reason", sa.Text, nullable=False, server_default=""),
+    _ts("created_at", default_now=True),
+    sa.CheckConstraint(
+        "(starts_at IS NOT NULL AND ends_at IS NOT NULL AND ends_at > starts_at"
+        " AND starts_on IS NULL AND ends_on IS NULL)"
+        " OR (starts_on IS NOT NULL AND ends_on IS NOT NULL AND ends_on >= starts_on"
+        " AND starts_at IS NULL AND ends_at IS NULL)",
+        name="one_span",
+    ),
+)
+
+# A clinic closed on its local dates ``starts_on`` … ``ends_on`` (inclusive).
+clinic_closures = sa.Table(
+    "clinic_closures",
+    metadata,
+    sa.Column("closure_id", sa.Text, primary_key=True),
+    sa.Column(
+        "clinic_id",
+        sa.Text,
+        sa.ForeignKey("clinics.clinic_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("starts_on", sa.Date, nullable=False),
+    sa.Column("ends_on", sa.Date, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False, server_default=""),
+    _ts("created_at", default_now=True),
+    sa.CheckConstraint("ends_on >= starts_on", name="ends_on_after"),
+)

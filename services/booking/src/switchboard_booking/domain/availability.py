@@ -1,7 +1,10 @@
 """Slot availability: when can a practitioner (or anyone) give a service on a day.
 
 Pure functions over plain data. Working hours are local wall-clock times of the clinic;
-the day is the clinic's local day; every returned time is timezone-aware UTC.
+the day is the clinic's local day; every returned time is timezone-aware UTC. A slot lies
+inside the practitioner's working hours *and* the clinic's opening hours (``None``: the
+clinic has set none, so it is open whenever its practitioners work); absences and closed
+days reach availability as busy intervals.
 """
 
 from __future__ import annotations
@@ -87,6 +90,29 @@ def working_intervals(day: date, tz: ZoneInfo, hours: Iterable[WorkingHours]) ->
     return sorted(out, key=lambda i: i.starts_at)
 
 
+def bookable_intervals(
+    day: date,
+    tz: ZoneInfo,
+    hours: Iterable[WorkingHours],
+    opening_hours: Iterable[WorkingHours] | None = None,
+) -> list[Interval]:
+    """The practitioner's working stretches on ``day`` cut to the clinic's opening hours."""
+    worked = working_intervals(day, tz, hours)
+    if opening_hours is None:
+        return worked
+    opened = working_intervals(day, tz, opening_hours)
+    out = []
+    for work in worked:
+        for open_ in opened:
+            starts_at, ends_at = (
+                max(work.starts_at, open_.starts_at),
+                min(work.ends_at, open_.ends_at),
+            )
+            if starts_at < ends_at:
+                out.append(Interval(starts_at, ends_at))
+    return sorted(out, key=lambda i: i.starts_at)
+
+
 def free_slots(
     day: date,
     tz: ZoneInfo,
@@ -96,12 +122,14 @@ def free_slots(
     step: timedelta,
     not_before: datetime | None = None,
     language: str | None = None,
+    opening_hours: Sequence[WorkingHours] | None = None,
 ) -> list[Slot]:
     """Every free slot of ``duration`` on ``day``, per practitioner.
 
-    Candidate starts are every ``step`` from the start of each working stretch; a slot is
-    offered when it ends within the stretch, overlaps none of the practitioner's busy
-    intervals and does not start before ``not_before``. With ``language``, only
+    Candidate starts are every ``step`` from the start of each working stretch (cut to
+    the clinic's ``opening_hours``); a slot is offered when it ends within the stretch,
+    overlaps none of the practitioner's busy intervals and does not start before
+    ``not_before``. With ``language``, only
     practitioners speaking it are considered. Sorted by start, then practitioner.
     """
     if duration <= timedelta(0) or step <= timedelta(0):
@@ -110,7 +138,7 @@ def free_slots(
     for practitioner in practitioners:
         if language is not None and language not in practitioner.languages:
             continue
-        for stretch in working_intervals(day, tz, practitioner.hours):
+        for stretch in bookable_intervals(day, tz, practitioner.hours, opening_hours):
             start = stretch.starts_at
             while start + duration <= stretch.ends_at:
                 candidate = Interval(start, start + duration)
@@ -130,7 +158,16 @@ def pooled(slots: Iterable[Slot]) -> list[PooledSlot]:
     return [PooledSlot(s, e, tuple(sorted(ids))) for (s, e), ids in sorted(by_start.items())]
 
 
-def within_working_hours(when: Interval, tz: ZoneInfo, hours: Iterable[WorkingHours]) -> bool:
-    """Whether ``when`` lies inside one working stretch (of the local day it starts on)."""
+def within_working_hours(
+    when: Interval,
+    tz: ZoneInfo,
+    hours: Iterable[WorkingHours],
+    opening_hours: Iterable[WorkingHours] | None = None,
+) -> bool:
+    """Whether ``when`` lies inside one working stretch (of the local day it starts on),
+    cut to the clinic's opening hours."""
     local_day = when.starts_at.astimezone(tz).date()
-    return any(stretch.contains(when) for stretch in working_intervals(local_day, tz, hours))
+    return any(
+        stretch.contains(when)
+        for stretch in bookable_intervals(local_day, tz, hours, opening_hours)
+    )

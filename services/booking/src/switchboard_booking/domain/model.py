@@ -180,10 +180,14 @@ def check_slot(
     gives_service: bool,
     works_at_clinic: bool,
     now: datetime,
+    opening_hours: Sequence[WorkingHours] | None = None,
+    away: Sequence[Interval] = (),
 ) -> datetime:
     """Validate a requested slot; returns its end (start + the service's duration).
 
-    ``tz`` is the clinic's time zone and ``hours`` the practitioner's working hours there.
+    ``tz`` is the clinic's time zone, ``hours`` the practitioner's working hours there,
+    ``opening_hours`` the clinic's (``None``: none set) and ``away`` when the practitioner
+    is absent or the clinic closed.
     """
     if not works_at_clinic:
         raise InvalidRequest("the practitioner does not work at this clinic")
@@ -197,8 +201,13 @@ def check_slot(
     if starts_at < now:
         raise InvalidRequest("starts_at is in the past")
     ends_at = starts_at + service.duration
-    if not within_working_hours(Interval(starts_at, ends_at), tz, hours):
+    when = Interval(starts_at, ends_at)
+    if not within_working_hours(when, tz, hours):
         raise InvalidRequest("the slot is outside the practitioner's working hours")
+    if not within_working_hours(when, tz, hours, opening_hours):
+        raise InvalidRequest("the slot is outside the clinic's opening hours")
+    if any(when.overlaps(off) for off in away):
+        raise InvalidRequest("the practitioner is away or the clinic is closed then")
     return ends_at
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +26,7 @@ from switchboard_booking.domain.commands import (
 )
 from switchboard_booking.domain.errors import InvalidRequest, SlotTaken
 from switchboard_booking.domain.model import Actor, Appointment
+from switchboard_booking.handlers import absences
 from switchboard_booking.handlers.clients import client_for
 from switchboard_booking.handlers.shared import Deps
 from switchboard_contracts import AppointmentBooked, AppointmentCancelled, AppointmentRescheduled
@@ -38,11 +38,14 @@ async def _candidates(
     session: AsyncSession,
     cmd: BookAppointment,
     service: model.ServiceInfo,
-    tz: ZoneInfo,
+    clinic: ClinicInfo,
     now: datetime,
 ) -> list[str]:
     """Practitioners to try, in order: the one asked for (after checking the slot fits
-    them), or everyone at the clinic giving the service whose hours fit, free ones first."""
+    them), or everyone at the clinic giving the service whose hours fit and who is not
+    away, free ones first. The clinic must be open then."""
+    tz = clinic.tz
+    when = Interval(cmd.starts_at, cmd.starts_at + service.duration)
     if cmd.practitioner_id is not None:
         works, gives = await directory_repository.practitioner_links(
             session, cmd.practitioner_id, cmd.clinic_id, cmd.service_id
@@ -50,6 +53,7 @@ async def _candidates(
         days = await directory_repository.practitioner_days(
             session, cmd.clinic_id, cmd.service_id, [cmd.practitioner_id]
         )
+        off = await absences.away(session, clinic, [cmd.practitioner_id], when)
         model.check_slot(
             starts_at=cmd.starts_at,
             service=service,
@@ -59,13 +63,20 @@ async def _candidates(
             gives_service=gives,
             works_at_clinic=works,
             now=now,
+            opening_hours=clinic.opening_hours,
+            away=off[cmd.practitioner_id],
         )
         return [cmd.practitioner_id]
     days = await directory_repository.practitioner_days(session, cmd.clinic_id, cmd.service_id)
     if cmd.language is not None:
         days = [d for d in days if cmd.language in d.languages]
-    when = Interval(cmd.starts_at, cmd.starts_at + service.duration)
-    fitting = [d for d in days if within_working_hours(when, tz, d.hours)]
+    off = await absences.away(session, clinic, [d.practitioner_id for d in days], when)
+    fitting = [
+        d
+        for d in days
+        if within_working_hours(when, tz, d.hours)
+        and not any(when.overlaps(o) for o in off[d.practitioner_id])
+    ]
     if not fitting:
         raise InvalidRequest("no practitioner gives this service at that time")
     model.check_slot(
@@ -77,6 +88,8 @@ async def _candidates(
         gives_service=True,
         works_at_clinic=True,
         now=now,
+        opening_hours=clinic.opening_hours,
+        away=off[fitting[0].practitioner_id],
     )
     busy = await repo.busy_intervals(session, [d.practitioner_id for d in fitting], when)
     return sorted((d.practitioner_id for d in fitting), key=lambda pid: bool(busy[pid]))
@@ -108,12 +121,12 @@ async def book_appointment(deps: Deps, actor: Actor, cmd: BookAppointment) -> st
     model.ensure_may_book(actor)
     if (cmd.client_id is None) == (cmd.new_client is None):
         raise InvalidRequest("give either client_id or new_client")
-    now = datetime.now(UTC)
+    now = deps.clock()
     async with deps.sessions() as session, session.begin():
         clinic = await directory_repository.get_clinic(session, cmd.clinic_id)
         service, _ = await directory_repository.get_service(session, cmd.service_id)
         answers = model.check_answers(service.questions, cmd.answers)
-        candidates = await _candidates(session, cmd, service, clinic.tz, now)
+        candidates = await _candidates(session, cmd, service, clinic, now)
         client_id, *attendee_ids = await _clients_of(session, deps, cmd)
         appointment = Appointment(
             appointment_id=new_id(),
@@ -168,7 +181,7 @@ async def book_appointment(deps: Deps, actor: Actor, cmd: BookAppointment) -> st
 async def reschedule_appointment(deps: Deps, actor: Actor, cmd: RescheduleAppointment) -> None:
     """Move an appointment (owner's call center or an admin); publishes
     ``AppointmentRescheduled`` (the notifications follow from it)."""
-    now = datetime.now(UTC)
+    now = deps.clock()
     async with deps.sessions() as session, session.begin():
         current = await repo.load_appointment(session, cmd.appointment_id, for_update=True)
         current.ensure_changeable_by(actor)
@@ -181,6 +194,8 @@ async def reschedule_appointment(deps: Deps, actor: Actor, cmd: RescheduleAppoin
         days = await directory_repository.practitioner_days(
             session, current.clinic_id, current.service_id, [practitioner_id]
         )
+        when = Interval(cmd.starts_at, cmd.starts_at + service.duration)
+        off = await absences.away(session, clinic, [practitioner_id], when)
         ends_at = model.check_slot(
             starts_at=cmd.starts_at,
             service=service,
@@ -190,6 +205,8 @@ async def reschedule_appointment(deps: Deps, actor: Actor, cmd: RescheduleAppoin
             gives_service=gives,
             works_at_clinic=works,
             now=now,
+            opening_hours=clinic.opening_hours,
+            away=off[practitioner_id],
         )
         moved = current.moved(actor, cmd.starts_at, ends_at, practitioner_id)
         if not await repo.move_appointment(session, moved):
@@ -272,9 +289,17 @@ async def availability(
             datetime.combine(day, datetime.min.time(), tzinfo=clinic.tz) - timedelta(days=1),
             datetime.combine(day, datetime.min.time(), tzinfo=clinic.tz) + timedelta(days=2),
         )
-        busy = await repo.busy_intervals(session, [d.practitioner_id for d in days], window)
+        ids = [d.practitioner_id for d in days]
+        busy = await repo.busy_intervals(session, ids, window)
+        off = await absences.away(session, clinic, ids, window)
+    # Absences and closed days take slots away exactly as appointments do.
     schedules = [
-        PractitionerDay(d.practitioner_id, d.hours, busy[d.practitioner_id], d.languages)
+        PractitionerDay(
+            d.practitioner_id,
+            d.hours,
+            (*busy[d.practitioner_id], *off[d.practitioner_id]),
+            d.languages,
+        )
         for d in days
     ]
     slots = free_slots(
@@ -283,7 +308,8 @@ async def availability(
         service.duration,
         schedules,
         step=timedelta(minutes=deps.settings.slot_step_minutes),
-        not_before=datetime.now(UTC),
+        not_before=deps.clock(),
         language=language,
+        opening_hours=clinic.opening_hours,
     )
     return clinic, slots

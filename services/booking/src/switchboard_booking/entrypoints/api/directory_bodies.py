@@ -1,9 +1,10 @@
 """Request bodies of the directory (admin only): each thing has a body to create it and a
 :class:`~.bodies.Patch` to change some of its fields."""
 
+from datetime import date
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from switchboard_booking.entrypoints.api.bodies import Body, MeetingMethod, Name, Patch
 
@@ -205,3 +206,30 @@ class ReasonPatch(Patch):
 
     label: Name | None = None
     active: bool | None = None
+
+
+# --- time off --------------------------------------------------------------------------------
+
+Reason = Annotated[str, Field(max_length=500, description="Why (shown to admins and operators).")]
+
+
+class AbsenceBody(Body):
+    """A practitioner away: either ``starts_at`` and ``ends_at`` (instants with a UTC offset,
+    a half day say) or ``starts_on`` and ``ends_on`` (dates, inclusive, read in the zone of
+    each clinic the practitioner works at; ``ends_on`` left out: one day)."""
+
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = Field(default=None, description="After starts_at.")
+    starts_on: date | None = None
+    ends_on: date | None = Field(default=None, description="On or after starts_on.")
+    reason: Reason = ""
+
+
+class ClosureBody(Body):
+    """Days a clinic is closed (a public holiday), its local dates, inclusive."""
+
+    starts_on: date
+    ends_on: date | None = Field(
+        default=None, description="On or after starts_on; one day when left out."
+    )
+    reason: Reason = ""

@@ -1,0 +1,214 @@
+"""Practitioners' absences and clinics' closed days (write side and what rules read), and
+the booked appointments the to-reschedule list checks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchboard_booking.adapters.tables import (
+    appointments,
+    clients,
+    clinic_closures,
+    clinics,
+    practitioner_absences,
+    practitioners,
+    working_hours,
+)
+from switchboard_booking.domain.absences import Absence, Closure
+from switchboard_booking.domain.availability import Interval, WorkingHours
+from switchboard_booking.domain.errors import NotFound
+
+
+async def ensure_practitioner(session: AsyncSession, practitioner_id: str) -> None:
+    """:class:`NotFound` unless the practitioner exists (active or not)."""
+    found = await session.scalar(
+        sa.select(practitioners.c.practitioner_id).where(
+            practitioners.c.practitioner_id == practitioner_id
+        )
+    )
+    if found is None:
+        raise NotFound(f"no practitioner {practitioner_id!r}")
+
+
+async def ensure_clinic(session: AsyncSession, clinic_id: str) -> None:
+    """:class:`NotFound` unless the clinic exists (active or not)."""
+    found = await session.scalar(
+        sa.select(clinics.c.clinic_id).where(clinics.c.clinic_id == clinic_id)
+    )
+    if found is None:
+        raise NotFound(f"no clinic {clinic_id!r}")
+
+
+async def insert_absence(session: AsyncSession, absence: Absence) -> None:
+    """Record an absence."""
+    await session.execute(
+        sa.insert(practitioner_absences).values(
+            absence_id=absence.absence_id,
+            practitioner_id=absence.practitioner_id,
+            starts_at=absence.starts_at,
+            ends_at=absence.ends_at,
+            starts_on=absence.starts_on,
+            ends_on=absence.ends_on,
+            reason=absence.reason,
+        )
+    )
+
+
+async def delete_absence(session: AsyncSession, practitioner_id: str, absence_id: str) -> None:
+    """Forget one of the practitioner's absences; :class:`NotFound` if they have no such."""
+    deleted = await session.execute(
+        sa.delete(practitioner_absences)
+        .where(
+            practitioner_absences.c.absence_id == absence_id,
+            practitioner_absences.c.practitioner_id == practitioner_id,
+        )
+        .returning(practitioner_absences.c.absence_id)
+    )
+    if deleted.first() is None:
+        raise NotFound(f"no absence {absence_id!r} of practitioner {practitioner_id!r}")
+
+
+async def insert_closure(session: AsyncSession, closure: Closure) -> None:
+    """Record a clinic's closed days."""
+    await session.execute(
+        sa.insert(clinic_closures).values(
+            closure_id=closure.closure_id,
+            clinic_id=closure.clinic_id,
+            starts_on=closure.starts_on,
+            ends_on=closure.ends_on,
+            reason=closure.reason,
+        )
+    )
+
+
+async def delete_closure(session: AsyncSession, clinic_id: str, closure_id: str) -> None:
+    """Forget one of the clinic's closures; :class:`NotFound` if it has no such."""
+    deleted = await session.execute(
+        sa.delete(clinic_closures)
+        .where(clinic_closures.c.closure_id == closure_id, clinic_closures.c.clinic_id == clinic_id)
+        .returning(clinic_closures.c.closure_id)
+    )
+    if deleted.first() is None:
+        raise NotFound(f"no closure {closure_id!r} of clinic {clinic_id!r}")
+
+
+def _absence(row: Any) -> Absence:
+    return Absence(
+        row.absence_id,
+        row.practitioner_id,
+        row.starts_at,
+        row.ends_at,
+        row.starts_on,
+        row.ends_on,
+        row.reason,
+    )
+
+
+def _closure(row: Any) -> Closure:
+    return Closure(row.closure_id, row.clinic_id, row.starts_on, row.ends_on, row.reason)
+
+
+async def absences_of(
+    session: AsyncSession, practitioner_ids: Sequence[str], window: Interval | None = None
+) -> dict[str, list[Absence]]:
+    """The practitioners' absences that may touch ``window`` (every one without it): dates
+    are matched a day wide on each side, since each clinic reads them in its own zone."""
+    found: dict[str, list[Absence]] = {pid: [] for pid in practitioner_ids}
+    query = sa.select(practitioner_absences).where(
+        practitioner_absences.c.practitioner_id.in_(list(practitioner_ids))
+    )
+    if window is not None:
+        first = window.starts_at.date() - timedelta(days=1)
+        last = window.ends_at.date() + timedelta(days=1)
+        query = query.where(
+            sa.or_(
+                sa.and_(
+                    practitioner_absences.c.starts_at < window.ends_at,
+                    practitioner_absences.c.ends_at > window.starts_at,
+                ),
+                sa.and_(
+                    practitioner_absences.c.starts_on <= last,
+                    practitioner_absences.c.ends_on >= first,
+                ),
+            )
+        )
+    query = query.order_by(
+        practitioner_absences.c.starts_at.nulls_last(), practitioner_absences.c.starts_on
+    )
+    for row in (await session.execute(query)).all():
+        found[row.practitioner_id].append(_absence(row))
+    return found
+
+
+async def closures_of(
+    session: AsyncSession, clinic_ids: Sequence[str], window: Interval | None = None
+) -> dict[str, list[Closure]]:
+    """The clinics' closures that may touch ``window`` (every one without it)."""
+    found: dict[str, list[Closure]] = {cid: [] for cid in clinic_ids}
+    query = sa.select(clinic_closures).where(clinic_closures.c.clinic_id.in_(list(clinic_ids)))
+    if window is not None:
+        query = query.where(
+            clinic_closures.c.starts_on <= window.ends_at.date() + timedelta(days=1),
+            clinic_closures.c.ends_on >= window.starts_at.date() - timedelta(days=1),
+        )
+    for row in (await session.execute(query.order_by(clinic_closures.c.starts_on))).all():
+        found[row.clinic_id].append(_closure(row))
+    return found
+
+
+async def booked_from(
+    session: AsyncSession,
+    now: datetime,
+    clinic_id: str | None = None,
+    practitioner_id: str | None = None,
+) -> list[Any]:
+    """Appointments still booked that have not begun, by start, with their clinic's zone
+    and opening hours and the names an operator calls about."""
+    query = (
+        sa.select(
+            appointments.c.appointment_id,
+            appointments.c.starts_at,
+            appointments.c.ends_at,
+            appointments.c.clinic_id,
+            appointments.c.practitioner_id,
+            appointments.c.service_id,
+            appointments.c.client_id,
+            appointments.c.call_center_id,
+            clinics.c.name.label("clinic_name"),
+            clinics.c.time_zone,
+            clinics.c.opening_hours,
+            practitioners.c.name.label("practitioner_name"),
+            clients.c.first_name,
+            clients.c.last_name,
+        )
+        .join(clinics, clinics.c.clinic_id == appointments.c.clinic_id)
+        .join(practitioners, practitioners.c.practitioner_id == appointments.c.practitioner_id)
+        .join(clients, clients.c.client_id == appointments.c.client_id)
+        .where(appointments.c.status == "booked", appointments.c.starts_at >= now)
+        .order_by(appointments.c.starts_at, appointments.c.appointment_id)
+    )
+    if clinic_id is not None:
+        query = query.where(appointments.c.clinic_id == clinic_id)
+    if practitioner_id is not None:
+        query = query.where(appointments.c.practitioner_id == practitioner_id)
+    return list((await session.execute(query)).all())
+
+
+async def working_hours_at(
+    session: AsyncSession, practitioner_ids: Sequence[str]
+) -> dict[tuple[str, str], list[WorkingHours]]:
+    """Every working stretch of the practitioners, by ``(practitioner, clinic)``."""
+    found: dict[tuple[str, str], list[WorkingHours]] = {}
+    rows = await session.execute(
+        sa.select(working_hours).where(working_hours.c.practitioner_id.in_(list(practitioner_ids)))
+    )
+    for h in rows.all():
+        found.setdefault((h.practitioner_id, h.clinic_id), []).append(
+            WorkingHours(h.weekday, h.starts, h.ends)
+        )
+    return found
