@@ -372,6 +372,28 @@ TABLE: dict[tuple[str, str, str], Row] = {
         },
         change={"name": "Boris"},
     ),
+    ("booking", "GET", "/api/booking/practitioners/{practitioner_id}/absences"): Guarded(
+        ADMIN, Req("/api/booking/practitioners/pr-smith/absences")
+    ),
+    ("booking", "POST", "/api/booking/practitioners/{practitioner_id}/absences"): Guarded(
+        ADMIN, Req("/api/booking/practitioners/pr-smith/absences", body={"starts_on": "2099-01-02"})
+    ),
+    # An unknown absence: the admin's 404 shows the guard let them through.
+    ("booking", "DELETE", "/api/booking/practitioners/{practitioner_id}/absences/{absence_id}"): (
+        Guarded(ADMIN, Req("/api/booking/practitioners/pr-smith/absences/matrix-none"))
+    ),
+    ("booking", "GET", "/api/booking/clinics/{clinic_id}/closures"): Guarded(
+        ADMIN, Req("/api/booking/clinics/clinic-ekb/closures")
+    ),
+    ("booking", "POST", "/api/booking/clinics/{clinic_id}/closures"): Guarded(
+        ADMIN, Req("/api/booking/clinics/clinic-ekb/closures", body={"starts_on": "2099-01-02"})
+    ),
+    ("booking", "DELETE", "/api/booking/clinics/{clinic_id}/closures/{closure_id}"): Guarded(
+        ADMIN, Req("/api/booking/clinics/clinic-ekb/closures/matrix-none")
+    ),
+    ("booking", "GET", "/api/booking/appointments/to-reschedule"): Guarded(
+        ("admin", "call_centre")
+    ),
     # --- crm-touch ---------------------------------------------------------------------
     **_docs("crm-touch"),
     ("crm-touch", "GET", "/api/crm/identify"): Guarded(
