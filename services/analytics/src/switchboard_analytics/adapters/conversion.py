@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import LateralFromClause
 
 from switchboard_analytics.adapters.queries import (
     CallLogFilter,
@@ -38,7 +39,7 @@ def _key(group_by: str) -> sa.ColumnElement[Any]:
     raise ValueError(f"group_by: {group_by}")
 
 
-def _call_appointments() -> sa.LateralFromClause:
+def _call_appointments() -> LateralFromClause:
     """Per call: its booked appointments and how many of them were cancelled."""
     its_touches = (
         sa.select(t.touch_id).where(t.call_id == c.call_id).correlate(call_log).scalar_subquery()
