@@ -689,9 +689,48 @@ export const analytics = {
   /** When the calls come: incoming and missed by clinic-local hour and weekday x hour. */
   when: (f: CallFilters) => get<WhenReport>("/api/analytics/reports/when", callFilterQuery(f)),
   whenCsvUrl: (f: CallFilters) => "/api/analytics/reports/when" + queryString({ ...callFilterQuery(f), format: "csv" }),
+  conversion: (groupBy: ConversionGroupBy, f: CallFilters) =>
+    get<ConversionReport>("/api/analytics/reports/conversion", { ...callFilterQuery(f), group_by: groupBy }),
+  conversionCsvUrl: (groupBy: ConversionGroupBy, f: CallFilters) =>
+    "/api/analytics/reports/conversion" + queryString({ ...callFilterQuery(f), group_by: groupBy, format: "csv" }),
 };
 
 /** Incoming calls of one hour of the day, or of one weekday (ISO, 1 = Monday) x hour. */
+export type ConversionGroupBy = "admin" | "clinic" | "did" | "day" | "month";
+
+/** The funnel's counts and each step's rate (0-1, null with nothing to divide). */
+export interface ConversionFigures {
+  incoming: number;
+  answered: number;
+  with_touch: number;
+  with_appointment: number;
+  cancelled: number;
+  appointments: number;
+  appointments_cancelled: number;
+  answer_rate: number | null;
+  touch_rate: number | null;
+  booking_rate: number | null;
+  cancellation_rate: number | null;
+  conversion_rate: number | null;
+}
+
+export interface ConversionRow extends ConversionFigures {
+  admin_id?: string | null;
+  admin_name?: string | null;
+  clinic_id?: string | null;
+  clinic_name?: string | null;
+  did?: string | null;
+  day?: string | null;
+  month?: string | null;
+}
+
+export interface ConversionReport {
+  group_by: ConversionGroupBy;
+  total: ConversionFigures;
+  rows: ConversionRow[];
+  truncated: boolean;
+}
+
 export interface WhenCell {
   weekday?: number;
   hour: number;

@@ -219,6 +219,7 @@ SUBSCRIPTIONS: list[tuple[str, str, str]] = [
     ("analytics", TELEPHONY_CALLS, "analytics.calls"),
     ("analytics", CRM_TOUCHES, "analytics.calls"),
     ("analytics", BOOKING_DIRECTORY, "analytics.calls"),
+    ("analytics", BOOKING_APPOINTMENTS, "analytics.calls"),
     ("analytics", PLATFORM_AUDIT, "analytics.audit"),
     ("notify", TELEPHONY_CALLS, "notify"),
     ("notify", CRM_TOUCHES, "notify"),

@@ -19,6 +19,7 @@ const ACTIONS = [
   "calls_report.exported",
   "service_level_report.exported",
   "when_report.exported",
+  "conversion_report.exported",
   "operator.created",
   "operator.changed",
   "operator.deactivated",

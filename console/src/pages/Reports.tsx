@@ -19,6 +19,7 @@ import { calendarDay, calendarMonth, count as formatCount, duration } from "../f
 import { intlLocale } from "../i18n";
 import { useDirectory, type Directory } from "../session";
 import ReportKpis from "./ReportKpis";
+import ReportConversion from "./ReportConversion";
 import ReportWhen from "./ReportWhen";
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, TimeScale, Tooltip, Legend);
@@ -323,6 +324,7 @@ export default function ReportsPage() {
       </div>
       <ReportKpis groupBy={groupBy} filters={apiFilters} dir={dir} />
       <ReportWhen filters={apiFilters} />
+      <ReportConversion filters={apiFilters} />
     </div>
   );
 }

@@ -8,6 +8,7 @@ from switchboard_analytics.adapters.recordings import RecordingServer
 from switchboard_analytics.adapters.store import zone_known
 from switchboard_analytics.entrypoints.api import calls_router
 from switchboard_analytics.entrypoints.audit import audit_router
+from switchboard_analytics.entrypoints.conversion import conversion_router
 from switchboard_analytics.entrypoints.recordings import recordings_router
 from switchboard_analytics.entrypoints.service_level import service_level_router
 from switchboard_analytics.entrypoints.when import when_router
@@ -72,5 +73,6 @@ def build_app(settings: AnalyticsSettings | None = None) -> FastAPI:
             audit_router(runtime.sessions, current),
             service_level_router(runtime.sessions, current),
             when_router(runtime.sessions, current, settings.default_region),
+            conversion_router(runtime.sessions, current, settings.default_region),
         ],
     )

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from switchboard_analytics.adapters import call_rows, store
+from switchboard_analytics.adapters.appointments import upsert_appointments
 from switchboard_analytics.adapters.audit import store_audit
 from switchboard_analytics.adapters.tables import clinics, operators
 from switchboard_analytics.domain.callback import (
@@ -30,6 +31,8 @@ from switchboard_analytics.domain.callback import (
     reached_number,
 )
 from switchboard_contracts import (
+    AppointmentBooked,
+    AppointmentCancelled,
     AuditRecorded,
     CallAnswered,
     CallEnded,
@@ -97,13 +100,19 @@ async def project_batch(
     # touch and tags takes them in the same write, instead of a second write that also
     # moves an ended call between roll-up rows.
     runs: dict[str, list[Any]] = {"touches": [], "tags": [], "calls": []}
+    booked: list[dict[str, Any]] = []
     for envelope in envelopes:
         kind = _run_kind(envelope.payload)
         if kind == "directory":
             await _apply_directory(session, envelope, p)
+        elif kind == "appointments":
+            booked.append(_appointment_state(envelope))
         elif kind is not None:
             # Anything else on these topics (ringing, transfers…) is not needed here.
             runs[kind].append(envelope.payload)
+    # Appointments only store their facts: the conversion report links them to calls
+    # when it reads, so they may come before or after their touch and call.
+    await upsert_appointments(session, booked)
     for run in runs.values():
         if run:
             await _apply_run(session, run, p)
@@ -120,7 +129,22 @@ def _run_kind(event: Any) -> str | None:
         return "tags"
     if isinstance(event, OperatorChanged | ClinicChanged):
         return "directory"
+    if isinstance(event, AppointmentBooked | AppointmentCancelled):
+        return "appointments"
     return None
+
+
+def _appointment_state(envelope: Envelope[Any]) -> dict[str, Any]:
+    """What an appointment event tells the conversion report."""
+    event = envelope.payload
+    if isinstance(event, AppointmentBooked):
+        return {
+            "appointment_id": event.appointment_id,
+            "call_id": event.call_id,
+            "touch_id": event.touch_id,
+            "booked_at": envelope.occurred_at,
+        }
+    return {"appointment_id": event.appointment_id, "cancelled_at": event.cancelled_at}
 
 
 async def _apply_run(session: AsyncSession, run: list[Any], p: Projection) -> None:
@@ -454,6 +478,8 @@ SUBSCRIPTION: Subscription[Projection] = Subscription(
         TouchUpdated,
         OperatorChanged,
         ClinicChanged,
+        AppointmentBooked,
+        AppointmentCancelled,
     ),
     batch=project_batch,
 )

@@ -3,7 +3,7 @@
 1. Create every projection table (:data:`~.tables.PROJECTION_TABLES`) in a new schema.
 2. Replay the topics from the beginning into it with the live handlers (the same code,
    pointed at the new schema by SQLAlchemy's ``schema_translate_map``), the directory
-   first, then touches, then calls (any order gives the same numbers). The replay runs
+   first, then touches, appointments, then calls (any order gives the same numbers). The replay runs
    them in ``deferred`` mode: each event only stores its facts, into tables without
    their secondary indexes; then one set-based pass derives every call row's zone,
    contact and tags, applies the called-back rule (the same pure function) to every
@@ -43,7 +43,12 @@ from switchboard_analytics.handlers import (
     project_batch,
 )
 from switchboard_analytics.settings import AnalyticsSettings
-from switchboard_contracts import BOOKING_DIRECTORY, CRM_TOUCHES, TELEPHONY_CALLS
+from switchboard_contracts import (
+    BOOKING_APPOINTMENTS,
+    BOOKING_DIRECTORY,
+    CRM_TOUCHES,
+    TELEPHONY_CALLS,
+)
 from switchboard_runtime.consumer import BatchProcessor, Delivery
 from switchboard_runtime.db import make_engine
 from switchboard_runtime.kafka import kafka_client_kwargs
@@ -54,7 +59,7 @@ from switchboard_runtime.progress import Progress
 log = get_logger(__name__)
 
 #: Replay order (see the module doc).
-REPLAY_ORDER = (BOOKING_DIRECTORY, CRM_TOUCHES, TELEPHONY_CALLS)
+REPLAY_ORDER = (BOOKING_DIRECTORY, CRM_TOUCHES, BOOKING_APPOINTMENTS, TELEPHONY_CALLS)
 
 #: Records per batch of the replay.
 REPLAY_BATCH_RECORDS = 5000

@@ -85,6 +85,17 @@ class Call:
 
 
 @dataclass
+class Booking:
+    """An appointment booked during a call (``call_id``) or from a touch (``touch_id``)."""
+
+    appointment_id: str
+    call_id: str | None
+    touch_id: str | None
+    booked_at: datetime
+    cancelled_at: datetime | None = None
+
+
+@dataclass
 class World:
     """The generated chain, its calls, and the expectations computed from them."""
 
@@ -92,6 +103,18 @@ class World:
     clinic_zones: dict[str, str]
     clinic_names: dict[str, str]
     operator_names: dict[str, str]
+    bookings: list[Booking] = field(default_factory=list)
+
+    def appointments(self, call: Call) -> list[Booking]:
+        """The call's appointments: booked during it, or from its touch without naming a
+        call (one naming a call belongs to that call)."""
+        touch_id = call.touch.touch_id if call.touch else None
+        return [
+            b
+            for b in self.bookings
+            if b.call_id == call.call_id
+            or (b.call_id is None and touch_id is not None and b.touch_id == touch_id)
+        ]
 
     # -- per-call expectations ---------------------------------------------------------
 
@@ -543,7 +566,48 @@ def generate_world(seed: int = 20260308, size: int = 220) -> World:
         clinic_zones={"clinic-ny": "America/New_York", "clinic-berlin": "Europe/Berlin"},
         clinic_names={"clinic-ny": "New York Midtown", "clinic-berlin": "Berlin Mitte"},
         operator_names={"op-2": "Boris Ivanov", "op-3": "Carla Jones", **OPERATORS_LATE},
+        bookings=generate_bookings(calls, random.Random(seed + 1)),
     )
+
+
+def generate_bookings(calls: list[Call], rng: random.Random) -> list[Booking]:
+    """Appointments of the calls: during the call (naming it, and its touch or not), from
+    the touch days later, two for one call, some cancelled; a missed call's touch booked
+    from later; one booked during a call-back from the first call's touch."""
+    bookings: list[Booking] = []
+    incoming = [c for c in calls if c.call_type == "incoming"]
+    for call in incoming:
+        touch_id = call.touch.touch_id if call.touch else None
+        if rng.random() < 0.55:
+            continue
+        how = rng.choice(["during", "during", "from_touch", "call_only", "two"])
+        during = call.ended_at - timedelta(seconds=1)
+        if how == "from_touch" and touch_id:
+            made = [Booking("", None, touch_id, call.ended_at + timedelta(days=2, hours=3))]
+        elif how == "call_only":
+            made = [Booking("", call.call_id, None, during)]
+        elif how == "two":
+            made = [
+                Booking("", call.call_id, touch_id, during),
+                Booking("", None, touch_id, call.ended_at + timedelta(hours=5))
+                if touch_id
+                else Booking("", call.call_id, None, during),
+            ]
+        else:
+            made = [Booking("", call.call_id, touch_id, during)]
+        for booking in made:
+            booking.appointment_id = f"appt-{len(bookings):04d}"
+            if rng.random() < 0.3:
+                booking.cancelled_at = booking.booked_at + timedelta(days=rng.randrange(1, 20))
+            bookings.append(booking)
+    # Booked during a call-back from an earlier call's touch: the call-back's appointment.
+    touched = [c for c in incoming if c.touch and c.disposition == "answered"]
+    first, callback = touched[0], touched[1]
+    assert first.touch is not None
+    bookings.append(
+        Booking("appt-callback", callback.call_id, first.touch.touch_id, callback.ended_at)
+    )
+    return bookings
 
 
 # ---------------------------------------------------------------------------------------
@@ -755,11 +819,52 @@ def plan_phases(world: World, seed: int = 7) -> Phases:
     for call in rng.sample(world.calls, 8):
         third.append(env(ended_event(call), call.ended_at, "telephony"))
     plan.duplicates = rng.sample(first + second, 40)
+    _plan_bookings(world, plan, random.Random(seed + 1))
     plan.garbage = [
         ("telephony.calls", b"this is not an event"),
         ("crm.touches", b'{"event_type": "TouchCreated", "payload": {}}'),
     ]
     return plan
+
+
+def _plan_bookings(world: World, plan: Phases, rng: random.Random) -> None:
+    """Bookings before or after their calls and touches, each cancellation after its
+    booking (one key: Kafka keeps their order), one booking again under a new event id
+    and one redelivered as is."""
+    from switchboard_contracts import AppointmentBooked, AppointmentCancelled, make_envelope
+
+    first, _, third = plan.phases
+    clinic = {c.call_id: c.clinic_id for c in world.calls}
+    for booking in world.bookings:
+        booked = AppointmentBooked(
+            appointment_id=booking.appointment_id,
+            client_id="client-1",
+            clinic_id=clinic.get(booking.call_id or "") or "clinic-msk",
+            practitioner_id="pr-1",
+            service_id="sv-1",
+            starts_at=booking.booked_at + timedelta(days=3),
+            ends_at=booking.booked_at + timedelta(days=3, minutes=30),
+            touch_id=booking.touch_id,
+            call_id=booking.call_id,
+            version=1,
+        )
+        phase = rng.choice([first, third])
+        phase.append(make_envelope(booked, producer="booking", occurred_at=booking.booked_at))
+        if booking.cancelled_at is not None:
+            cancelled = AppointmentCancelled(
+                appointment_id=booking.appointment_id,
+                client_id="client-1",
+                clinic_id=booked.clinic_id,
+                cancelled_at=booking.cancelled_at,
+                version=2,
+            )
+            envelope = make_envelope(
+                cancelled, producer="booking", occurred_at=booking.cancelled_at
+            )
+            phase.append(envelope)
+            plan.duplicates.append(envelope)
+        if booking.appointment_id == "appt-0001":
+            third.append(make_envelope(booked, producer="booking", occurred_at=booking.booked_at))
 
 
 # ---------------------------------------------------------------------------------------

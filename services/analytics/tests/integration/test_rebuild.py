@@ -31,6 +31,7 @@ TABLES = {
     "clinics": "clinic_id",
     "touches": "touch_id",
     "call_tags": "call_id, source",
+    "appointments": "appointment_id",
     "calls_by_day_total": "1, 2, 3, 4",
     "calls_by_hour_total": "1, 2, 3, 4",
     "calls_by_day_clinic": "1, 2, 3, 4, 5",
@@ -106,6 +107,13 @@ async def _reports(client: Any, headers: dict[str, str]) -> dict[str, Any]:
                 )
                 assert response.status_code == 200, response.text
                 out[f"{report}/{group_by}/{source}"] = response.json()["rows"]
+    for group_by in ("admin", "clinic", "did", "day", "month"):
+        response = await client.get(
+            "/api/analytics/reports/conversion", params={"group_by": group_by}, headers=headers
+        )
+        assert response.status_code == 200, response.text
+        out[f"conversion/{group_by}"] = response.json()
+        assert out[f"conversion/{group_by}"]["total"]["with_appointment"] > 0
     return out
 
 

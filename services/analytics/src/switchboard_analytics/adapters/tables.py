@@ -136,6 +136,22 @@ touches = sa.Table(
     sa.Index("ix_touches_call_id", "call_id"),
 )
 
+#: Appointments from booking.appointments, as far as the conversion report needs them:
+#: the call they were booked during or the touch they were booked from (a touch links to
+#: its call), when booked and whether cancelled since.
+appointments = sa.Table(
+    "appointments",
+    metadata,
+    sa.Column("appointment_id", sa.Text, primary_key=True),
+    sa.Column("call_id", sa.Text),
+    sa.Column("touch_id", sa.Text),
+    # NULL until AppointmentBooked is applied (a cancellation may be replayed alone).
+    sa.Column("booked_at", sa.DateTime(timezone=True)),
+    sa.Column("cancelled_at", sa.DateTime(timezone=True)),
+    sa.Index("ix_appointments_call_id", "call_id"),
+    sa.Index("ix_appointments_touch_id", "touch_id"),
+)
+
 #: The latest tags each source (Callmarker …) put on a call; a call's tags are the union.
 call_tags = sa.Table(
     "call_tags",
@@ -245,6 +261,7 @@ PROJECTION_TABLES: tuple[sa.Table, ...] = (
     clinics,
     touches,
     call_tags,
+    appointments,
     *ROLLUP_TABLES,
 )
 

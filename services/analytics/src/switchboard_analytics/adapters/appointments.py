@@ -1,0 +1,60 @@
+"""Write-side SQL of the appointments the conversion report links to calls.
+
+Only the facts are stored (``appointments``): which call an appointment was booked
+during, or which touch it was booked from, when it was booked and when cancelled. The
+report derives each call's appointments when it reads, so nothing else changes when an
+appointment, its touch or its call arrives first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchboard_analytics.adapters.tables import appointments
+
+_COLUMNS = ("appointment_id", "call_id", "touch_id", "booked_at", "cancelled_at")
+_INSERT = pg_insert(appointments).values({c: sa.bindparam(f"v_{c}") for c in _COLUMNS})
+_EXCLUDED = _INSERT.excluded
+_UPSERT = _INSERT.on_conflict_do_update(
+    index_elements=[appointments.c.appointment_id],
+    set_={
+        # A booking's links are its own facts: a cancellation (which carries none) keeps them.
+        "call_id": sa.func.coalesce(_EXCLUDED.call_id, appointments.c.call_id),
+        "touch_id": sa.func.coalesce(_EXCLUDED.touch_id, appointments.c.touch_id),
+        # least() ignores NULLs: the earliest booking and cancellation win, whatever order
+        # the events (or their redeliveries) come in.
+        "booked_at": sa.func.least(appointments.c.booked_at, _EXCLUDED.booked_at),
+        "cancelled_at": sa.func.least(appointments.c.cancelled_at, _EXCLUDED.cancelled_at),
+    },
+)
+
+
+def merge_states(states: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Fold states of the same appointment into one (an upsert may name a row once),
+    the way the upsert folds them into the stored row."""
+    merged: dict[str, dict[str, Any]] = {}
+    for state in states:
+        row = merged.setdefault(state["appointment_id"], dict.fromkeys(_COLUMNS))
+        row["appointment_id"] = state["appointment_id"]
+        for link in ("call_id", "touch_id"):
+            row[link] = state.get(link) or row[link]
+        for moment in ("booked_at", "cancelled_at"):
+            row[moment] = _earliest(row[moment], state.get(moment))
+    return list(merged.values())
+
+
+def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+async def upsert_appointments(session: AsyncSession, states: Sequence[Mapping[str, Any]]) -> None:
+    """Store appointments' bookings and cancellations (one statement for the batch)."""
+    rows = merge_states(states)
+    if rows:
+        await session.execute(_UPSERT, [{f"v_{k}": v for k, v in r.items()} for r in rows])

@@ -1,0 +1,130 @@
+"""``GET /api/analytics/reports/conversion``: incoming calls → answered → with a touch →
+with an appointment → cancelled, per operator, clinic, DID, clinic-local day or month
+(JSON or CSV).
+
+The calls report's filters, roles and audited CSV export; no pages: the groups are
+bounded by ``limit`` (``truncated`` says when there were more).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from switchboard_analytics.adapters.conversion import clinic_names, conversion_counts
+from switchboard_analytics.adapters.queries import CallLogFilter, QueryError
+from switchboard_analytics.adapters.reports import admin_names
+from switchboard_analytics.domain.conversion import conversion_figures, csv_header
+from switchboard_analytics.entrypoints.api import (
+    REPORT_ROLES,
+    _csv_lines,
+    _csv_response,
+    _query_details,
+    _spreadsheet_safe,
+    _unprocessable,
+    call_filter,
+)
+from switchboard_analytics.entrypoints.audit import record_own
+from switchboard_runtime.auth import Principal, PrincipalDependency, require_roles
+
+ConversionGroupBy = Literal["admin", "clinic", "did", "day", "month"]
+CONVERSION_DEFAULT_LIMIT = 500
+CONVERSION_MAX_LIMIT = 5000
+ConversionLimit = Annotated[
+    int,
+    Query(ge=1, le=CONVERSION_MAX_LIMIT, description="Groups at most (CSV: the maximum)."),
+]
+
+
+def conversion_router(
+    sessions: async_sessionmaker[AsyncSession],
+    current: PrincipalDependency,
+    default_region: str = "RU",
+) -> APIRouter:
+    """``GET /api/analytics/reports/conversion``."""
+    router = APIRouter(prefix="/api/analytics", tags=["reports"])
+    report_reader = require_roles(current, REPORT_ROLES)
+
+    async def read(flt: CallLogFilter, group_by: str, limit: int) -> dict[str, Any]:
+        async with sessions() as session:
+            try:
+                total, groups = await conversion_counts(session, flt, group_by, limit)
+            except QueryError as exc:
+                raise _unprocessable(str(exc)) from exc
+            ids = {key for key, _ in groups if key is not None}
+            names = (
+                await admin_names(session, ids)
+                if group_by == "admin"
+                else await clinic_names(session, ids)
+                if group_by == "clinic"
+                else {}
+            )
+        rows = []
+        for key, counts in groups[:limit]:
+            row: dict[str, Any]
+            if group_by in ("admin", "clinic"):
+                row = {f"{group_by}_id": key, f"{group_by}_name": names.get(key) if key else None}
+            else:
+                row = {group_by: key}
+            rows.append({**row, **conversion_figures(counts)})
+        return {
+            "group_by": group_by,
+            "total": conversion_figures(total),
+            "rows": rows,
+            "truncated": len(groups) > limit,
+        }
+
+    @router.get("/reports/conversion")
+    async def conversion_report(
+        request: Request,
+        flt: Annotated[CallLogFilter, Depends(call_filter)],
+        group_by: ConversionGroupBy,
+        limit: ConversionLimit = CONVERSION_DEFAULT_LIMIT,
+        format: Literal["json", "csv"] = "json",
+        viewer: Principal = Depends(report_reader),  # noqa: B008 (a closure's dependency)
+    ) -> Any:
+        """Incoming calls, answered, with a touch, with an appointment (booked during the
+        call or from its touch), cancelled, and each step's rate, for the whole period
+        (``total``) and per group; CSV: the groups."""
+        flt = replace(flt, default_region=default_region)
+        answer = await read(flt, group_by, CONVERSION_MAX_LIMIT if format == "csv" else limit)
+        if format == "csv":
+            details = {"format": "csv", "query": _query_details(request)}
+            async with sessions() as session, session.begin():
+                await record_own(
+                    session,
+                    request,
+                    viewer,
+                    "conversion_report.exported",
+                    "call_log",
+                    None,
+                    details,
+                )
+            header = csv_header(group_by)
+
+            async def body() -> AsyncIterator[str]:
+                yield "\ufeff" + _csv_lines([header])
+                yield _csv_lines(
+                    [
+                        [_cell(column, row.get(column)) for column in header]
+                        for row in answer["rows"]
+                    ]
+                )
+
+            return _csv_response(body(), f"conversion-{group_by}.csv")
+        return Response(orjson.dumps(answer), media_type="application/json")
+
+    return router
+
+
+def _cell(column: str, value: Any) -> Any:
+    if value is None:
+        return ""
+    # Names are typed by people; numbers and dates are ours (as in the call log's CSV).
+    return _spreadsheet_safe(value) if column.endswith("_name") else value
