@@ -403,6 +403,7 @@ class Observed:
     reports: dict[str, dict[tuple[Any, ...], dict[str, dict[str, Any]]]]
     touches: list[dict[str, Any]]
     popups: dict[str, str | None]
+    day: date
 
 
 async def _call_log(client: httpx.AsyncClient, platform: FaultPlatform, day: date) -> list[Any]:
@@ -495,6 +496,7 @@ async def observe(
         reports=reports,
         touches=touches,
         popups=await _popups(platform, (c.call_id for c in expected.calls)) if popups else {},
+        day=day,
     )
 
 
@@ -527,7 +529,7 @@ def differences(observed: Observed, expected: Expected, *, popups: bool = True) 
             diff = {k: (got[k], v) for k, v in want.items() if got[k] != v}
             problems.append(f"call {call_id} (got, want): {diff}")
     for group_by, rows in observed.reports.items():
-        want_rows = expected.report(group_by)
+        want_rows = expected.report(group_by, observed.day)
         if set(rows) != set(want_rows):
             problems.append(
                 f"report {group_by}: keys {sorted(rows, key=str)} != {sorted(want_rows, key=str)}"

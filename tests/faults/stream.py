@@ -337,9 +337,23 @@ class Expected:
             for c in self.calls
         }
 
-    def report(self, group_by: str) -> dict[tuple[Any, ...], dict[str, dict[str, Any]]]:
-        """Row key → figures, for ``group_by`` ``day``, ``hour`` or ``employee_day``."""
+    def report(
+        self, group_by: str, day: date | None = None
+    ) -> dict[tuple[Any, ...], dict[str, dict[str, Any]]]:
+        """Row key → figures, for ``group_by`` ``day``, ``hour`` or ``employee_day``. With
+        ``day`` (the report's period), by day and by hour every bucket of that day is a row,
+        zero where nothing happened: each clock hour that exists in one of the calls'
+        clinic zones that day."""
         groups: dict[tuple[Any, ...], list[GeneratedCall]] = defaultdict(list)
+        if day is not None and group_by == "day":
+            groups[(day.isoformat(),)] = []
+        if day is not None and group_by == "hour":
+            for zone in {ZoneInfo(c.clinic.time_zone) for c in self.calls}:
+                start = datetime.combine(day, time(0), zone).astimezone(UTC)
+                end = datetime.combine(day + timedelta(days=1), time(0), zone).astimezone(UTC)
+                while start < end:
+                    groups[(day.isoformat(), start.astimezone(zone).hour)] = []
+                    start += timedelta(minutes=15)
         for c in self.calls:
             local = c.local_start
             if group_by == "day":

@@ -31,6 +31,7 @@ def test_each_service_reads_its_subscriptions_and_writes_its_topics_and_dead_let
     assert "crm.touches" in crm.write_topics
     assert "telephony.calls" not in crm.write_topics
     assert kafka_acls("analytics").read_topics == (
+        "booking.appointments",
         "booking.directory",
         "crm.touches",
         "platform.audit",
