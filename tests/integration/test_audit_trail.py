@@ -251,7 +251,7 @@ async def _crm_touch_actions(
     infra: Any,
 ) -> None:
     """crm-touch: a touch changed (the fields' names, never the notes), a contact's card
-    viewed (not a card that does not exist, nor the timeline beside it)."""
+    and timeline viewed (not a card that does not exist)."""
     call_id = f"audit-{uuid.uuid4().hex[:10]}"
     started = CallStarted(
         call_id=call_id,
@@ -292,10 +292,10 @@ async def _crm_touch_actions(
     assert record["details"] == {"changed": ["notes", "status"]}
     assert "private matter" not in str(record)
 
-    # The timeline first: had it been recorded, its record would be on the trail before
-    # the card's (one actor, one partition, one outbox).
     timeline = await crm.get(f"/api/crm/contacts/{contact_id}/timeline", headers=admin)
     assert timeline.status_code == 200, timeline.text
+    record = await one_record("contact.timeline_viewed", contact_id)
+    assert (record["subject_type"], record["producer"]) == ("contact", "crm-touch")
     card = await crm.get(f"/api/crm/contacts/{contact_id}", headers=admin)
     assert card.status_code == 200, card.text
     record = await one_record("contact.viewed", contact_id)

@@ -13,6 +13,7 @@ const ACTIONS = [
   "client.viewed",
   "clients.merged",
   "contact.viewed",
+  "contact.timeline_viewed",
   "touch.changed",
   "recording.listened",
   "call_log.exported",

@@ -181,8 +181,7 @@ def crm_router(
     async def get_contact(contact_id: str, audit: Audit) -> dict[str, Any]:
         """A client or lead: kind, name, numbers, key details; ``merged_into`` for one merged
         away (or a lead claimed by a client). This is the contact's card: each one shown is
-        on the audit trail (``contact.viewed``; the timeline beside it is not recorded
-        again)."""
+        on the audit trail (``contact.viewed``)."""
         async with sessions() as session, session.begin():
             found = await queries.get_contact(session, contact_id, datetime.now(UTC))
             if found is None:
@@ -193,18 +192,21 @@ def crm_router(
     @router.get("/contacts/{contact_id}/timeline", tags=["contacts"])
     async def contact_timeline(
         contact_id: str,
-        _who: Reader,
+        audit: Audit,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
     ) -> dict[str, Any]:
         """A contact's touches and appointments, newest first. For a contact merged away
-        (or a lead claimed by a client) it is the timeline of the one it lives on as."""
+        (or a lead claimed by a client) it is the timeline of the one it lives on as. It
+        shows the contact and their calls, so each one read is on the audit trail too
+        (``contact.timeline_viewed``)."""
         now = datetime.now(UTC)
-        async with sessions() as session:
+        async with sessions() as session, session.begin():
             target = await queries.merged_into(session, contact_id) or contact_id
             contact = await queries.get_contact(session, target, now)
             if contact is None:
                 raise NotFound("no such contact")
             entries = await queries.timeline(session, target, limit=limit)
+            await audit.record(session, "contact.timeline_viewed", "contact", target)
         return {
             "contact": asdict(contact),
             "requested_id": contact_id,
