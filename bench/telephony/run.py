@@ -368,7 +368,10 @@ async def main(events: int, seed: int, timeout: float) -> dict[str, Any]:
     )
     raw = day.events
     try:
-        await ensure_topics(ServiceSettings(kafka_bootstrap_servers=bootstrap), [raw_topic])
+        floor_topic = settings.topic("bench.floor.out")
+        await ensure_topics(
+            ServiceSettings(kafka_bootstrap_servers=bootstrap), [raw_topic, floor_topic]
+        )
         produce_seconds = await produce(bootstrap, raw_topic, raw)
         baseline_seconds = await timed_drain(bootstrap, raw_topic, len(raw))
         database_url = settings.service_database_url
@@ -383,7 +386,7 @@ async def main(events: int, seed: int, timeout: float) -> dict[str, Any]:
             raw_topic,
             len(raw),
             settings.service_database_url,
-            settings.topic("bench.floor.out"),
+            floor_topic,
         )
         service = await through_service(settings, len(day.calls), timeout)
         output = await read_output(bootstrap, settings.topic(TELEPHONY_CALLS))
