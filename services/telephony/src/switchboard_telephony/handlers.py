@@ -159,10 +159,10 @@ async def handle_pbx_events(
     emitted: list[Any] = []
     for index, event in enumerate(events):
         received = now if received_at is None else received_at[index]
-        with bind_call_id(event.call_id):
-            state, out = apply(states.get(event.call_id), event, directory, received, timing)
-            states[event.call_id] = state
-            emitted.extend(out)
+        # The state machine writes no log line: no call id to bind per event.
+        state, out = apply(states.get(event.call_id), event, directory, received, timing)
+        states[event.call_id] = state
+        emitted.extend(out)
     touched = dict.fromkeys(e.call_id for e in events)
     await calls_repository.save_many(
         session, [(cid, states[cid], next_deadline(states[cid], timing)) for cid in touched]
