@@ -50,7 +50,7 @@ from switchboard_contracts.registry import (
     AnyEvent,
     event_class,
 )
-from switchboard_contracts.settings import Integration, IntegrationSettingsChanged
+from switchboard_contracts.settings import DidChanged, Integration, IntegrationSettingsChanged
 from switchboard_contracts.topics import (
     ALL_TOPICS,
     ANALYTICS_WORKLIST,
@@ -123,6 +123,7 @@ __all__ = [
     "ContactRef",
     "ContractError",
     "ContractModel",
+    "DidChanged",
     "E164Phone",
     "Envelope",
     "Event",

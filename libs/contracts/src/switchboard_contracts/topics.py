@@ -47,7 +47,7 @@ BOOKING_DIRECTORY = "booking.directory"
 CRM_TOUCHES = "crm.touches"
 """Caller identification (keyed by ``call_id``) and touch events (keyed by ``touch_id``)."""
 TELEPHONY_SETTINGS = "telephony.settings"
-"""Integration settings changes (enabled flags only, never credentials)."""
+"""Telephony's settings: integration switches (never credentials) and the DID directory."""
 NOTIFY_CLAIMS = "notify.claims"
 """Calls taken from the console pop-up (``CallClaimed``), keyed by ``call_id``."""
 ANALYTICS_WORKLIST = "analytics.worklist"
@@ -154,11 +154,13 @@ TOPICS: Mapping[str, TopicSpec] = MappingProxyType(
             ),
             _spec(
                 TELEPHONY_SETTINGS,
-                "Integration settings changes (Calltouch, Callmarker enabled flags). Never "
-                "carries tokens or other credentials.",
+                "Telephony's settings: integration switches (Calltouch, Callmarker enabled "
+                "flags; never tokens or other credentials) and the directory of the chain's "
+                "public numbers (DIDs: clinic, description, removed).",
                 "telephony",
-                "integration",
+                "integration / did",
                 IntegrationSettingsChanged="integration",
+                DidChanged="did",
             ),
             _spec(
                 NOTIFY_CLAIMS,

@@ -16,6 +16,7 @@ from switchboard_contracts import (
     CallEnded,
     ClientsMerged,
     ContractError,
+    DidChanged,
     IntegrationSettingsChanged,
     dlq_topic,
     key_field,
@@ -80,6 +81,11 @@ def test_keys() -> None:
     assert (topic_for(toggled.event_type), message_key(toggled)) == (
         "telephony.settings",
         "calltouch",
+    )
+    number = DidChanged(did="+74951234567", description="Spring ads", changed_at=T0)
+    assert (topic_for(number.event_type), message_key(number)) == (
+        "telephony.settings",
+        "+74951234567",
     )
 
 
