@@ -23,6 +23,7 @@ from switchboard_contracts import (
     AuditRecorded,
     CallEnded,
     CallTagged,
+    DidChanged,
     Envelope,
     IntegrationSettingsChanged,
     OperatorChanged,
@@ -250,8 +251,9 @@ async def add_did(
             raise Conflict(f"DID {number} is already configured")
         await _publish_audit(session, audit, number)
         row = await queries.get_did(session, number)
+        assert row is not None
+        await _publish_did(session, row)
     await deps.config.refresh_after_change()
-    assert row is not None
     return row
 
 
@@ -269,8 +271,9 @@ async def change_did(
             raise NotFound(f"DID {number} is not configured")
         await _publish_audit(session, audit, number)
         row = await queries.get_did(session, number)
+        assert row is not None
+        await _publish_did(session, row)
     await deps.config.refresh_after_change()
-    assert row is not None
     return row
 
 
@@ -281,7 +284,21 @@ async def remove_did(deps: Deps, did: str, audit: AuditRecorded | None = None) -
         if not await directory_repository.delete_did(session, number):
             raise NotFound(f"DID {number} is not configured")
         await _publish_audit(session, audit, number)
+        removed_at = datetime.now(UTC)
+        event = DidChanged(did=number, active=False, changed_at=removed_at)
+        await publish(session, event, occurred_at=removed_at)
     await deps.config.refresh_after_change()
+
+
+async def _publish_did(session: AsyncSession, row: queries.DidRow) -> None:
+    """Tell the platform a number's state (analytics labels its reports with it)."""
+    event = DidChanged(
+        did=row.did,
+        clinic_id=row.clinic_id,
+        description=row.description,
+        changed_at=row.updated_at,
+    )
+    await publish(session, event, occurred_at=row.updated_at)
 
 
 async def _publish_audit(session: AsyncSession, audit: AuditRecorded | None, key: str) -> None:

@@ -43,6 +43,7 @@ async def test_dids_and_extensions_route_calls_and_operators_share_extensions(
         client = telephony.client
         admin = telephony.auth("admin")
         calls_topic = await topic_reader(telephony.logical("telephony.calls"))
+        settings_topic = await topic_reader(telephony.logical("telephony.settings"))
 
         # --- DIDs: any spelling in, E.164 stored; clear 4xx for what is wrong
         created = await client.post(
@@ -87,6 +88,25 @@ async def test_dids_and_extensions_route_calls_and_operators_share_extensions(
         listed = (await client.get(DIDS, headers=admin)).json()["items"]
         assert [(d["did"], d["clinic_id"]) for d in listed] == [
             ("+74951234567", "clinic-msk-center")
+        ]
+        # Every change is published (analytics labels reports with the description).
+        await settings_topic.wait_for(lambda records: len(records) >= 4, message="DidChanged")
+        published = [
+            (e["event_type"], e["payload"]["did"], e["payload"]["clinic_id"])
+            + (e["payload"]["description"], e["payload"]["active"])
+            for e in helpers.envelopes(settings_topic.records)
+        ]
+        assert published == [
+            ("DidChanged", "+74951234567", "clinic-msk", "main", True),
+            ("DidChanged", "+74951234567", "clinic-msk-center", None, True),
+            ("DidChanged", "+78125550000", "clinic-spb", None, True),
+            ("DidChanged", "+78125550000", None, None, False),
+        ]
+        assert [r.key for r in settings_topic.records] == [
+            b"+74951234567",
+            b"+74951234567",
+            b"+78125550000",
+            b"+78125550000",
         ]
 
         # --- extensions
