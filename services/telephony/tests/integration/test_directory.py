@@ -91,9 +91,9 @@ async def test_dids_and_extensions_route_calls_and_operators_share_extensions(
         ]
         # Every change is published (analytics labels reports with the description).
         await settings_topic.wait_for(lambda records: len(records) >= 4, message="DidChanged")
+        fields = ("did", "clinic_id", "description", "active")
         published = [
-            (e["event_type"], e["payload"]["did"], e["payload"]["clinic_id"])
-            + (e["payload"]["description"], e["payload"]["active"])
+            (e["event_type"], *(e["payload"][f] for f in fields))
             for e in helpers.envelopes(settings_topic.records)
         ]
         assert published == [
