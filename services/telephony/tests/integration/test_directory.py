@@ -100,7 +100,7 @@ async def test_dids_and_extensions_route_calls_and_operators_share_extensions(
             ("DidChanged", "+74951234567", "clinic-msk", "main", True),
             ("DidChanged", "+74951234567", "clinic-msk-center", None, True),
             ("DidChanged", "+78125550000", "clinic-spb", None, True),
-            ("DidChanged", "+78125550000", None, None, False),
+            ("DidChanged", "+78125550000", "clinic-spb", None, False),
         ]
         assert [r.key for r in settings_topic.records] == [
             b"+74951234567",
