@@ -1,4 +1,5 @@
-"""Telephony's settings events, published by telephony on ``telephony.settings``.
+"""Telephony's settings events: integrations on ``telephony.settings``, the chain's public
+numbers on ``telephony.directory``.
 
 Integration events say only whether an integration is switched on. Credentials (tokens,
 IDs, URLs) never leave telephony's database and never appear in an event. DID events are

@@ -25,6 +25,7 @@ __all__ = [
     "PBX_EVENTS_RAW",
     "PLATFORM_AUDIT",
     "TELEPHONY_CALLS",
+    "TELEPHONY_DIRECTORY",
     "TELEPHONY_SETTINGS",
     "TOPICS",
     "TopicSpec",
@@ -47,7 +48,9 @@ BOOKING_DIRECTORY = "booking.directory"
 CRM_TOUCHES = "crm.touches"
 """Caller identification (keyed by ``call_id``) and touch events (keyed by ``touch_id``)."""
 TELEPHONY_SETTINGS = "telephony.settings"
-"""Telephony's settings: integration switches (never credentials) and the DID directory."""
+"""Integration settings changes (enabled flags only, never credentials)."""
+TELEPHONY_DIRECTORY = "telephony.directory"
+"""The chain's public numbers (DIDs): clinic and description (``DidChanged``), keyed by ``did``."""
 NOTIFY_CLAIMS = "notify.claims"
 """Calls taken from the console pop-up (``CallClaimed``), keyed by ``call_id``."""
 ANALYTICS_WORKLIST = "analytics.worklist"
@@ -154,12 +157,18 @@ TOPICS: Mapping[str, TopicSpec] = MappingProxyType(
             ),
             _spec(
                 TELEPHONY_SETTINGS,
-                "Telephony's settings: integration switches (Calltouch, Callmarker enabled "
-                "flags; never tokens or other credentials) and the directory of the chain's "
-                "public numbers (DIDs: clinic, description, removed).",
+                "Integration settings changes (Calltouch, Callmarker enabled flags). Never "
+                "carries tokens or other credentials.",
                 "telephony",
-                "integration / did",
+                "integration",
                 IntegrationSettingsChanged="integration",
+            ),
+            _spec(
+                TELEPHONY_DIRECTORY,
+                "The chain's public numbers (DIDs): each number's clinic and description "
+                "(what it advertises) after an admin added, changed or removed it.",
+                "telephony",
+                "did",
                 DidChanged="did",
             ),
             _spec(

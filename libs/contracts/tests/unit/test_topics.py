@@ -36,6 +36,7 @@ def test_topic_names() -> None:
         "booking.directory",
         "crm.touches",
         "telephony.settings",
+        "telephony.directory",
         "notify.claims",
         "analytics.worklist",
         "platform.audit",
@@ -84,7 +85,7 @@ def test_keys() -> None:
     )
     number = DidChanged(did="+74951234567", description="Spring ads", changed_at=T0)
     assert (topic_for(number.event_type), message_key(number)) == (
-        "telephony.settings",
+        "telephony.directory",
         "+74951234567",
     )
 

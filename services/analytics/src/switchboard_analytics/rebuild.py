@@ -48,7 +48,7 @@ from switchboard_contracts import (
     BOOKING_DIRECTORY,
     CRM_TOUCHES,
     TELEPHONY_CALLS,
-    TELEPHONY_SETTINGS,
+    TELEPHONY_DIRECTORY,
 )
 from switchboard_runtime.consumer import BatchProcessor, Delivery
 from switchboard_runtime.db import make_engine
@@ -62,7 +62,7 @@ log = get_logger(__name__)
 #: Replay order (see the module doc).
 REPLAY_ORDER = (
     BOOKING_DIRECTORY,
-    TELEPHONY_SETTINGS,
+    TELEPHONY_DIRECTORY,
     CRM_TOUCHES,
     BOOKING_APPOINTMENTS,
     TELEPHONY_CALLS,

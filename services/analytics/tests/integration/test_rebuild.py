@@ -121,7 +121,7 @@ async def _reports(client: Any, headers: dict[str, str]) -> dict[str, Any]:
         response = await client.get("/api/analytics/reports/when", params=params, headers=headers)
         assert response.status_code == 200, response.text
         out[f"when/{params}"] = response.json()
-    # The numbers are labelled after the rebuild too (it replays telephony.settings).
+    # The numbers are labelled after the rebuild too (it replays telephony.directory).
     assert {r["did"]: r["did_description"] for r in out["calls/did/auto"] if r["did"]} == {
         "+74950000001": "Весенняя кампания",
         "+74950000002": "Website, main",

@@ -43,7 +43,7 @@ async def test_dids_and_extensions_route_calls_and_operators_share_extensions(
         client = telephony.client
         admin = telephony.auth("admin")
         calls_topic = await topic_reader(telephony.logical("telephony.calls"))
-        settings_topic = await topic_reader(telephony.logical("telephony.settings"))
+        settings_topic = await topic_reader(telephony.logical("telephony.directory"))
 
         # --- DIDs: any spelling in, E.164 stored; clear 4xx for what is wrong
         created = await client.post(

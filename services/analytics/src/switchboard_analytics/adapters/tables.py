@@ -125,7 +125,7 @@ operators = operators_table(
 #: Clinics from booking.directory: time zone (for clinic-local time) and name.
 clinics = clinics_table(metadata, "name", "time_zone", "active", version_column="version_at")
 
-#: The chain's public numbers from telephony.settings (``DidChanged``): a report by number
+#: The chain's public numbers from telephony.directory (``DidChanged``): a report by number
 #: labels each with its description. A removed number keeps its row (``active`` false):
 #: its calls still need their label.
 dids = sa.Table(

@@ -2,7 +2,7 @@
 
 ``call_log.did`` is CallStarted's ``did``, which analytics did not keep until now: calls
 projected before this revision have none (``rebuild`` replays their CallStarted and fills
-it). ``dids`` holds the numbers' descriptions (``DidChanged`` on telephony.settings; empty
+it). ``dids`` holds the numbers' descriptions (``DidChanged`` on telephony.directory; empty
 until telephony publishes a change or ``rebuild`` replays them). ``calls_by_day_did`` and
 ``calls_by_hour_did`` are keyed by DID first, then time and clinic, with the KPI
 histograms; every existing call has no DID yet, so they start as the clinic roll-ups under
