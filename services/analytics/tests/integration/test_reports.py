@@ -454,3 +454,16 @@ async def test_a_day_without_calls_is_a_zero_row_between_its_neighbours(
             }
         else:
             assert row["total"]["count"] > 0
+
+
+async def test_the_public_numbers_are_listed_with_their_descriptions(analytics: Any) -> None:
+    """The reports' filter by number lists every number telephony described, the removed
+    one too (its calls are still in the reports); stale descriptions lost."""
+    response = await analytics.get("/api/analytics/dids")
+    assert response.status_code == 200, response.text
+    items = response.json()["items"]
+    assert {i["did"]: i["description"] for i in items} == analytics.world.did_descriptions
+    assert [i["did"] for i in items] == sorted(analytics.world.did_descriptions)
+    assert {i["did"] for i in items if not i["active"]} == {"+493012345678"}
+    for role in ("call_centre", "clinic_staff"):
+        assert (await analytics.get("/api/analytics/dids", role)).status_code == 403

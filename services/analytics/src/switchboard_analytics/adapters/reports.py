@@ -529,6 +529,17 @@ async def did_descriptions(session: AsyncSession, numbers: set[str]) -> dict[str
     return {did: description for did, description in rows.all()}
 
 
+async def list_dids(session: AsyncSession) -> list[dict[str, Any]]:
+    """Every public number telephony told about: ``did``, ``description``, ``clinic_id``,
+    ``active``, by number."""
+    rows = await session.execute(
+        sa.select(dids.c.did, dids.c.description, dids.c.clinic_id, dids.c.active).order_by(
+            dids.c.did
+        )
+    )
+    return [dict(row._mapping) for row in rows]
+
+
 async def admin_names(session: AsyncSession, admin_ids: set[str]) -> dict[str, str]:
     """Operator names by id (those the directory told us about)."""
     if not admin_ids:

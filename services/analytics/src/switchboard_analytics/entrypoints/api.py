@@ -35,6 +35,7 @@ from switchboard_analytics.adapters.reports import (
     admin_names,
     choose_rollup,
     did_descriptions,
+    list_dids,
     report_page,
 )
 from switchboard_analytics.domain.kpi import DEFAULT_TARGET_SECONDS
@@ -426,5 +427,12 @@ def calls_router(
         return await report_response(
             request, viewer, flt, group_by, source, limit, cursor, format, kpi=True
         )
+
+    @router.get("/dids", tags=["reports"], dependencies=[Depends(report_reader)])
+    async def public_numbers() -> dict[str, Any]:
+        """The chain's public numbers telephony described (removed ones too: their calls
+        stay in the reports), for the reports' filter by number."""
+        async with sessions() as session:
+            return {"items": await list_dids(session)}
 
     return router
