@@ -252,7 +252,7 @@ async def add_did(
         await _publish_audit(session, audit, number)
         row = await queries.get_did(session, number)
         assert row is not None
-        await _publish_did(session, row)
+        await publish_did(session, row)
     await deps.config.refresh_after_change()
     return row
 
@@ -272,7 +272,7 @@ async def change_did(
         await _publish_audit(session, audit, number)
         row = await queries.get_did(session, number)
         assert row is not None
-        await _publish_did(session, row)
+        await publish_did(session, row)
     await deps.config.refresh_after_change()
     return row
 
@@ -285,11 +285,11 @@ async def remove_did(deps: Deps, did: str, audit: AuditRecorded | None = None) -
         if row is None or not await directory_repository.delete_did(session, number):
             raise NotFound(f"DID {number} is not configured")
         await _publish_audit(session, audit, number)
-        await _publish_did(session, row, removed_at=datetime.now(UTC))
+        await publish_did(session, row, removed_at=datetime.now(UTC))
     await deps.config.refresh_after_change()
 
 
-async def _publish_did(
+async def publish_did(
     session: AsyncSession, row: queries.DidRow, removed_at: datetime | None = None
 ) -> None:
     """Tell the platform a number's state (analytics labels its reports with it); a
