@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard_analytics.adapters.tables import call_log, clinics, operators
 from switchboard_analytics.domain.periods import Period
-from switchboard_phones import search_digits
+from switchboard_phones import search_digits, try_normalise
 
 
 class QueryError(ValueError):
@@ -31,6 +31,8 @@ class CallLogFilter:
     dispositions: frozenset[str] = frozenset()
     admin_ids: frozenset[str] = frozenset()
     clinic_ids: frozenset[str] = frozenset()
+    # The public numbers (DIDs, E.164) the calls came in on.
+    dids: frozenset[str] = frozenset()
     # True: only missed incoming calls; False: every call but those.
     missed: bool | None = None
     called_back: bool | None = None
@@ -46,6 +48,18 @@ class CallLogFilter:
     # The operators whose names match ``search``, looked up first (see
     # :func:`resolve_search`): an id list keeps the search's alternatives indexable.
     search_admin_ids: frozenset[str] | None = None
+
+    @property
+    def did_numbers(self) -> list[str]:
+        """The ``dids`` filter as E.164 numbers, sorted (typed in any format, read in
+        ``default_region``); :class:`QueryError` for one that is not a phone number."""
+        numbers = set()
+        for typed in self.dids:
+            number = try_normalise(typed, self.default_region)
+            if number is None:
+                raise QueryError(f"did: {typed[:40]!r} is not a phone number")
+            numbers.add(number)
+        return sorted(numbers)
 
     @property
     def needs_call_log(self) -> bool:
@@ -261,6 +275,8 @@ def call_log_conditions(flt: CallLogFilter) -> list[sa.ColumnElement[bool]]:
         conditions.append(c.admin_id.in_(sorted(flt.admin_ids)))
     if flt.clinic_ids:
         conditions.append(c.clinic_id.in_(sorted(flt.clinic_ids)))
+    if flt.dids:
+        conditions.append(c.did.in_(flt.did_numbers))
     missed = sa.and_(c.call_type == "incoming", c.disposition == "missed")
     if flt.missed is True:
         conditions.append(missed)

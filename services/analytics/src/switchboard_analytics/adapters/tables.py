@@ -78,6 +78,9 @@ call_log = sa.Table(
             persisted=True,
         ),
     ),
+    # The public number the call came in on (CallStarted's ``did``), for the reports by
+    # number. Added by migration 0010, so it comes last in the migrated table as here.
+    sa.Column("did", sa.Text),
     sa.Index("ix_call_log_started_at_call_id", "started_at", "call_id"),
     sa.Index("ix_call_log_local_started_at_call_id", "local_started_at", "call_id"),
     sa.Index("ix_call_log_src_started_at", "src", "started_at"),
@@ -121,6 +124,20 @@ operators = operators_table(
 
 #: Clinics from booking.directory: time zone (for clinic-local time) and name.
 clinics = clinics_table(metadata, "name", "time_zone", "active", version_column="version_at")
+
+#: The chain's public numbers from telephony.directory (``DidChanged``): a report by number
+#: labels each with its description. A removed number keeps its row (``active`` false):
+#: its calls still need their label.
+dids = sa.Table(
+    "dids",
+    metadata,
+    sa.Column("did", sa.Text, primary_key=True),
+    sa.Column("clinic_id", sa.Text),
+    sa.Column("description", sa.Text),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("version_at", sa.DateTime(timezone=True), nullable=False),
+    info={"version_column": "version_at"},
+)
 
 #: Touches from crm.touches: who each call was with (contact) and assigned to.
 touches = sa.Table(
@@ -239,6 +256,11 @@ calls_by_day = _rollup("calls_by_day", "day", ("admin_id",), ("clinic_id",))
 calls_by_hour = _rollup("calls_by_hour", "hour", ("admin_id",), ("clinic_id",))
 # A period of a few hours with employee groupings or an admin filter: a range of hours.
 sa.Index("ix_calls_by_hour_local_hour", calls_by_hour.c.local_hour)
+#: Per public number (DID) and day: the report by number, and a number filter on day
+#: reports (DID first: one number's days are one index range; clinic for the targets).
+calls_by_day_did = _rollup("calls_by_day_did", "day", ("did",), ("clinic_id",))
+#: Per public number and hour: a number filter on hour reports and the heatmap.
+calls_by_hour_did = _rollup("calls_by_hour_did", "hour", ("did",), ("clinic_id",))
 
 ROLLUP_TABLES: tuple[sa.Table, ...] = (
     calls_by_day_total,
@@ -248,6 +270,8 @@ ROLLUP_TABLES: tuple[sa.Table, ...] = (
     calls_by_month,
     calls_by_day,
     calls_by_hour,
+    calls_by_day_did,
+    calls_by_hour_did,
 )
 
 processed_events = metadata.tables["processed_events"]
@@ -259,6 +283,7 @@ PROJECTION_TABLES: tuple[sa.Table, ...] = (
     call_log,
     operators,
     clinics,
+    dids,
     touches,
     call_tags,
     appointments,
