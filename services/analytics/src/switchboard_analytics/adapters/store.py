@@ -8,7 +8,8 @@ the very same code against fresh tables in another schema (``schema_translate_ma
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -181,12 +182,25 @@ def _histograms(source: Any, sign: Any) -> dict[str, sa.ColumnElement[Any]]:
     return out
 
 
-_ROLLUP_CALL = _rollup_statement(call_log.c.call_id == _param("call_id"))
-_ROLLUP_CALLS = _rollup_statement(
-    call_log.c.call_id.in_(sa.bindparam("call_ids", expanding=True, type_=sa.Text))
-)
-_ROLLUP_CLINIC = _rollup_statement(call_log.c.clinic_id == _param("clinic_id"))
-_ROLLUP_ALL = _rollup_statement(sa.true())
+#: Which calls each roll-up delta reads.
+_ROLLUP_WHERE: dict[str, Callable[[], sa.ColumnElement[bool]]] = {
+    "call": lambda: call_log.c.call_id == _param("call_id"),
+    "calls": lambda: call_log.c.call_id.in_(
+        sa.bindparam("call_ids", expanding=True, type_=sa.Text)
+    ),
+    "clinic": lambda: call_log.c.clinic_id == _param("clinic_id"),
+    "all": sa.true,
+}
+
+
+@functools.cache
+def _rollup(calls: str) -> sa.Select[Any]:
+    """The roll-up delta of ``calls`` (a key of ``_ROLLUP_WHERE``), built at its first use:
+    each statement names every roll-up's histogram columns (tens of thousands of expression
+    objects, megabytes and a second or two to build), and a service runs only the ones its
+    work needs (the live projection one, a rebuild another)."""
+    return _rollup_statement(_ROLLUP_WHERE[calls]())
+
 
 # Every change to a counted call is "take its contribution away, change it, add it back",
 # so a roll-up always equals a GROUP BY over the call log, whatever changed (disposition,
@@ -195,24 +209,24 @@ _ROLLUP_ALL = _rollup_statement(sa.true())
 
 async def count_call(session: AsyncSession, call_id: str, sign: int) -> None:
     """Add (``sign=1``) or take away (``-1``) one call (if ended) in every roll-up."""
-    await session.execute(_ROLLUP_CALL, {"call_id": call_id, "sign": sign})
+    await session.execute(_rollup("call"), {"call_id": call_id, "sign": sign})
 
 
 async def count_calls(session: AsyncSession, call_ids: Sequence[str], sign: int) -> None:
     """:func:`count_call` for several calls, in one statement."""
-    await session.execute(_ROLLUP_CALLS, {"call_ids": list(call_ids), "sign": sign})
+    await session.execute(_rollup("calls"), {"call_ids": list(call_ids), "sign": sign})
 
 
 async def count_clinic(session: AsyncSession, clinic_id: str, sign: int) -> None:
     """:func:`count_call` for every call of a clinic."""
-    await session.execute(_ROLLUP_CLINIC, {"clinic_id": clinic_id, "sign": sign})
+    await session.execute(_rollup("clinic"), {"clinic_id": clinic_id, "sign": sign})
 
 
 async def rebuild_rollups(session: AsyncSession) -> None:
     """Empty the roll-ups and fill them from the call log (bulk loads)."""
     for table in ROLLUP_TABLES:
         await session.execute(sa.delete(table))
-    await session.execute(_ROLLUP_ALL, {"sign": 1})
+    await session.execute(_rollup("all"), {"sign": 1})
 
 
 # ---------------------------------------------------------------------------------------
