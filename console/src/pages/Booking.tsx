@@ -14,8 +14,10 @@ import {
   type Client,
   type MeetingMethod,
   type NewClient,
+  type Question,
   notifications,
 } from "../api";
+import ToRescheduleList from "../components/ToRescheduleList";
 import ClientPicker from "../components/ClientPicker";
 import Dialog from "../components/Dialog";
 import NotificationList from "../components/NotificationList";
@@ -374,6 +376,27 @@ function CancelDialog({
 
 const emptyNewClient = (): NewClient => ({ first_name: "", last_name: "", mobile: "", email: "" });
 
+/** An answer in the shape its question asks for (booking checks the same). */
+function AnswerInput({ question, value, onChange }: { question: Question; value: string; onChange: (value: string) => void }) {
+  const { t } = useTranslation();
+  if (question.answer_type === "yes_no") {
+    return (
+      <select required={question.required} value={value} onChange={(e) => onChange(e.target.value)}>
+        <option value="">—</option>
+        <option value="yes">{t("common.yes")}</option>
+        <option value="no">{t("common.no")}</option>
+      </select>
+    );
+  }
+  const shape =
+    question.answer_type === "date"
+      ? { type: "date" }
+      : question.answer_type === "number"
+        ? { inputMode: "decimal" as const, pattern: "-?[0-9]+([.,][0-9]+)?" }
+        : {};
+  return <input required={question.required} value={value} onChange={(e) => onChange(e.target.value)} {...shape} />;
+}
+
 export default function BookingPage() {
   const principal = usePrincipal();
   const dir = useDirectory();
@@ -415,6 +438,22 @@ export default function BookingPage() {
   const messageRef = useRef<HTMLParagraphElement>(null);
   useEffect(() => messageRef.current?.scrollIntoView({ block: "nearest" }), [message]);
   const service = dir.services.find((s) => s.service_id === serviceId);
+
+  // A link (the to-reschedule list's) may name the clinic, the day and an appointment to move.
+  const rescheduleId = params.get("reschedule");
+  useEffect(() => {
+    const clinicParam = params.get("clinic_id");
+    const dateParam = params.get("date");
+    if (clinicParam) setClinicId(clinicParam);
+    if (dateParam) setDate(dateParam);
+  }, [params]);
+  useEffect(() => {
+    if (!rescheduleId) return;
+    appointments
+      .get(rescheduleId)
+      .then(setRescheduling)
+      .catch((e: Error) => setMessage({ kind: "error", text: e.message }));
+  }, [rescheduleId]);
 
   // A pop-up's clinic/client come from the URL.
   useEffect(() => {
@@ -756,10 +795,10 @@ export default function BookingPage() {
                   <label key={q.question_id}>
                     {q.text}
                     {q.required ? " *" : ""}
-                    <input
-                      required={q.required}
+                    <AnswerInput
+                      question={q}
                       value={answers[q.question_id] ?? ""}
-                      onChange={(e) => setAnswers({ ...answers, [q.question_id]: e.target.value })}
+                      onChange={(value) => setAnswers({ ...answers, [q.question_id]: value })}
                     />
                   </label>
                 ))}
@@ -812,6 +851,11 @@ export default function BookingPage() {
           />
         </section>
       </div>
+      {can.readToReschedule(principal.role) && (
+        <div className="card">
+          <ToRescheduleList version={calendarVersion} />
+        </div>
+      )}
       <RescheduleDialog appointment={rescheduling} onClose={() => setRescheduling(null)} onDone={afterChange} />
       <CancelDialog appointment={cancelling} onClose={() => setCancelling(null)} onDone={afterChange} />
       <NotificationsDialog appointment={notifying} onClose={() => setNotifying(null)} />

@@ -1,10 +1,11 @@
 /** Settings → Operators and Settings → Call centers: booking's directory of people, kept by
- * admins (list, filter, create, edit, reset a password, deactivate and reactivate). Edit
+ * admins and read by managers (list, filter, create, edit, reset a password, deactivate and reactivate). Edit
  * controls follow `can.editDirectory`; booking refuses the same changes to anyone else. */
 import { useMemo, useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { directory, fieldErrors, type CallCenter, type Operator, type Role } from "../api";
 import Dialog from "../components/Dialog";
+import Notice from "../components/Notice";
 import { can, useDirectory, usePrincipal } from "../session";
 
 const ROLES: Role[] = ["admin", "call_centre", "clinic_staff", "manager"];
@@ -125,16 +126,7 @@ export function OperatorsSettings() {
           )}
         </div>
       </div>
-      {notice && (
-        <p className="notice" role="status">
-          {notice}
-        </p>
-      )}
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <Notice notice={notice} error={error} />
       <div className="table-wrap">
         <table className="data" data-testid="operators-table">
           <thead>
@@ -504,16 +496,7 @@ export function CallCentersSettings() {
           </button>
         </div>
       )}
-      {notice && (
-        <p className="notice" role="status">
-          {notice}
-        </p>
-      )}
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <Notice notice={notice} error={error} />
       <div className="table-wrap">
         <table className="data" data-testid="call-centers-table">
           <thead>

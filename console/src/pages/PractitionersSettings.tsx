@@ -1,0 +1,432 @@
+/** Settings → Practitioners: who works where, giving what, in which languages and when
+ * (weekly hours per clinic, in the clinic's time); created, edited, deactivated and
+ * reactivated by admins, read by managers; each practitioner's absences (admins). */
+import { useEffect, useMemo, useState, type FormEvent } from "react";
+import { useTranslation } from "react-i18next";
+import { directory, formErrors, timeOff, type Absence, type Practitioner, type PractitionerFields } from "../api";
+import Dialog from "../components/Dialog";
+import Notice from "../components/Notice";
+import ToRescheduleList from "../components/ToRescheduleList";
+import WeekHours, { badSpans, spansText, type Span } from "../components/WeekHours";
+import { dateTime, dayRange, instantIn, languageName } from "../format";
+import { can, useDirectory, usePrincipal } from "../session";
+
+const PRACTITIONER_FIELDS = ["name", "languages", "clinic_ids", "service_ids"] as const;
+const LANGUAGE_CODE = /^[a-z]{2,3}$/;
+
+const spansAt = (p: Practitioner | null, clinicId: string): Span[] =>
+  (p?.working_hours ?? []).filter((h) => h.clinic_id === clinicId).map((h) => ({ weekday: h.weekday, from: h.starts, until: h.ends }));
+
+export function PractitionersSettings() {
+  const dir = useDirectory();
+  const { role } = usePrincipal();
+  const editable = can.editDirectory(role);
+  const { t } = useTranslation();
+  const [search, setSearch] = useState("");
+  const [clinicFilter, setClinicFilter] = useState("");
+  const [editing, setEditing] = useState<Practitioner | "new" | null>(null);
+  const [away, setAway] = useState<Practitioner | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  const shown = useMemo(() => {
+    const text = search.trim().toLowerCase();
+    return dir.practitioners.filter(
+      (p) => (!text || p.name.toLowerCase().includes(text)) && (!clinicFilter || p.clinic_ids.includes(clinicFilter)),
+    );
+  }, [dir.practitioners, search, clinicFilter]);
+  const clinicName = (id: string) => dir.clinic(id)?.name ?? id;
+  const serviceName = (id: string) => dir.services.find((s) => s.service_id === id)?.name ?? id;
+
+  async function setActive(practitioner: Practitioner, active: boolean) {
+    try {
+      await directory.updatePractitioner(practitioner.practitioner_id, { active });
+      setError(null);
+      setNotice(t(active ? "practitioners.reactivated" : "practitioners.deactivated", { name: practitioner.name }));
+      dir.reload();
+    } catch (e) {
+      setNotice(null);
+      setError((e as Error).message);
+    }
+  }
+
+  return (
+    <section className="card" aria-labelledby="practitioners-title">
+      <h2 id="practitioners-title">{t("practitioners.title")}</h2>
+      <p className="muted">{t("practitioners.explain")}</p>
+      <div className="filters-row" role="search" aria-label={t("practitioners.filters")}>
+        <label>
+          {t("common.search")}
+          <input type="search" value={search} placeholder={t("practitioners.searchPlaceholder")} onChange={(e) => setSearch(e.target.value)} />
+        </label>
+        <label>
+          {t("practitioners.clinic")}
+          <select value={clinicFilter} onChange={(e) => setClinicFilter(e.target.value)}>
+            <option value="">{t("practitioners.allClinics")}</option>
+            {dir.clinics.map((c) => (
+              <option key={c.clinic_id} value={c.clinic_id}>
+                {c.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        {editable && (
+          <button type="button" className="primary" onClick={() => setEditing("new")}>
+            {t("practitioners.new")}
+          </button>
+        )}
+      </div>
+      <Notice notice={notice} error={error} />
+      <div className="table-wrap">
+        <table className="data" data-testid="practitioners-table">
+          <thead>
+            <tr>
+              <th scope="col">{t("practitioners.name")}</th>
+              <th scope="col">{t("practitioners.clinicsAndHours")}</th>
+              <th scope="col">{t("practitioners.services")}</th>
+              <th scope="col">{t("practitioners.languages")}</th>
+              <th scope="col">{t("operators.status")}</th>
+              {editable && <th scope="col">{t("operators.actions")}</th>}
+            </tr>
+          </thead>
+          <tbody>
+            {shown.length === 0 && (
+              <tr>
+                <td colSpan={6} className="muted">
+                  {t("practitioners.noneMatch")}
+                </td>
+              </tr>
+            )}
+            {shown.map((p) => (
+              <tr key={p.practitioner_id} data-practitioner-id={p.practitioner_id} className={p.active ? "" : "inactive"}>
+                <th scope="row">{p.name}</th>
+                <td className="small">
+                  {p.clinic_ids.map((c) => (
+                    <div key={c}>
+                      <strong>{clinicName(c)}</strong> {spansText(spansAt(p, c)) || t("practitioners.noHours")}
+                    </div>
+                  ))}
+                </td>
+                <td className="small">{p.service_ids.map(serviceName).join(", ")}</td>
+                <td className="small">{p.languages.map(languageName).join(", ")}</td>
+                <td>{p.active ? t("operators.active") : t("operators.inactive")}</td>
+                {editable && (
+                  <td className="row-actions">
+                    <button type="button" className="small" onClick={() => setEditing(p)}>
+                      {t("operators.edit")}
+                    </button>{" "}
+                    <button type="button" className="small" onClick={() => setAway(p)}>
+                      {t("practitioners.timeOff")}
+                    </button>{" "}
+                    <button type="button" className={p.active ? "small danger" : "small"} onClick={() => void setActive(p, !p.active)}>
+                      {p.active ? t("operators.deactivate") : t("operators.reactivate")}
+                    </button>
+                  </td>
+                )}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <Dialog
+        title={editing === "new" ? t("practitioners.new") : t("practitioners.editTitle", { name: editing?.name ?? "" })}
+        open={editing !== null}
+        onClose={() => setEditing(null)}
+      >
+        {editing !== null && (
+          <PractitionerForm
+            practitioner={editing === "new" ? null : editing}
+            onSaved={(name) => {
+              setEditing(null);
+              setError(null);
+              setNotice(t("practitioners.saved", { name }));
+              dir.reload();
+            }}
+            onCancel={() => setEditing(null)}
+          />
+        )}
+      </Dialog>
+      <Dialog title={t("practitioners.timeOffOf", { name: away?.name ?? "" })} open={away !== null} onClose={() => setAway(null)}>
+        {away && <Absences practitioner={away} />}
+      </Dialog>
+    </section>
+  );
+}
+
+function PractitionerForm({
+  practitioner,
+  onSaved,
+  onCancel,
+}: {
+  practitioner: Practitioner | null;
+  onSaved: (name: string) => void;
+  onCancel: () => void;
+}) {
+  const dir = useDirectory();
+  const { t } = useTranslation();
+  const [name, setName] = useState(practitioner?.name ?? "");
+  const [languages, setLanguages] = useState((practitioner?.languages ?? []).join(", "));
+  const [clinicIds, setClinicIds] = useState<string[]>(practitioner?.clinic_ids ?? []);
+  const [serviceIds, setServiceIds] = useState<string[]>(practitioner?.service_ids ?? []);
+  const [hours, setHours] = useState<Record<string, Span[]>>(() =>
+    Object.fromEntries((practitioner?.clinic_ids ?? []).map((c) => [c, spansAt(practitioner, c)])),
+  );
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [busy, setBusy] = useState(false);
+  const toggle = (list: string[], id: string, on: boolean) => (on ? [...list.filter((x) => x !== id), id] : list.filter((x) => x !== id));
+  const codes = languages
+    .split(/[\s,;]+/)
+    .map((c) => c.trim().toLowerCase())
+    .filter(Boolean);
+
+  async function save(event: FormEvent) {
+    event.preventDefault();
+    const wrong = codes.filter((c) => !LANGUAGE_CODE.test(c));
+    if (wrong.length) {
+      setErrors({ languages: t("practitioners.badLanguages", { codes: wrong.join(", ") }) });
+      return;
+    }
+    const bad = clinicIds.flatMap((c) => badSpans(hours[c] ?? []));
+    if (bad.length) {
+      setErrors({ form: t("week.endsBeforeStart", { days: bad.join(", ") }) });
+      return;
+    }
+    const fields: PractitionerFields = {
+      name: name.trim(),
+      languages: Array.from(new Set(codes)),
+      clinic_ids: clinicIds,
+      service_ids: serviceIds,
+      active: practitioner?.active ?? true,
+      working_hours: clinicIds.flatMap((c) =>
+        (hours[c] ?? []).map((s) => ({ clinic_id: c, weekday: s.weekday, starts: s.from, ends: s.until })),
+      ),
+    };
+    setBusy(true);
+    try {
+      if (practitioner) await directory.updatePractitioner(practitioner.practitioner_id, fields);
+      else await directory.createPractitioner(fields);
+      onSaved(fields.name);
+    } catch (e) {
+      setErrors(formErrors(e, PRACTITIONER_FIELDS));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <form className="dialog-body" onSubmit={save}>
+      <fieldset disabled={busy} className="plain">
+        <label htmlFor="practitioner-name">
+          <span>{t("practitioners.name")}</span>
+          <input id="practitioner-name" required maxLength={200} value={name} aria-invalid={Boolean(errors.name)} onChange={(e) => setName(e.target.value)} />
+          {errors.name && <span className="field-error">{errors.name}</span>}
+        </label>
+        <label htmlFor="practitioner-languages">
+          <span>{t("practitioners.languages")}</span>
+          <input
+            id="practitioner-languages"
+            value={languages}
+            placeholder="ru, en"
+            aria-invalid={Boolean(errors.languages)}
+            aria-describedby="practitioner-languages-help"
+            onChange={(e) => setLanguages(e.target.value)}
+          />
+          <span className="muted small" id="practitioner-languages-help">
+            {codes.filter((c) => LANGUAGE_CODE.test(c)).map(languageName).join(", ") || t("practitioners.languagesHelp")}
+          </span>
+          {errors.languages && <span className="field-error">{errors.languages}</span>}
+        </label>
+        <fieldset className="choices">
+          <legend>{t("practitioners.services")}</legend>
+          {dir.services
+            .filter((s) => s.active || serviceIds.includes(s.service_id))
+            .map((s) => (
+              <label className="check" key={s.service_id}>
+                <input
+                  type="checkbox"
+                  checked={serviceIds.includes(s.service_id)}
+                  onChange={(e) => setServiceIds(toggle(serviceIds, s.service_id, e.target.checked))}
+                />
+                {s.name}
+              </label>
+            ))}
+        </fieldset>
+        <fieldset className="choices">
+          <legend>{t("practitioners.clinics")}</legend>
+          {dir.clinics
+            .filter((c) => c.active || clinicIds.includes(c.clinic_id))
+            .map((c) => (
+              <label className="check" key={c.clinic_id}>
+                <input
+                  type="checkbox"
+                  checked={clinicIds.includes(c.clinic_id)}
+                  onChange={(e) => setClinicIds(toggle(clinicIds, c.clinic_id, e.target.checked))}
+                />
+                {c.name}
+              </label>
+            ))}
+        </fieldset>
+        {clinicIds.map((c) => (
+          <WeekHours
+            key={c}
+            spans={hours[c] ?? []}
+            onChange={(spans) => setHours({ ...hours, [c]: spans })}
+            label={t("practitioners.hoursAt", { clinic: dir.clinic(c)?.name ?? c, zone: dir.clinic(c)?.time_zone ?? "" })}
+            idPrefix={`practitioner-${c}`}
+          />
+        ))}
+        {errors.form && (
+          <p className="error" role="alert">
+            {errors.form}
+          </p>
+        )}
+        <div className="dialog-actions">
+          <button type="button" onClick={onCancel}>
+            {t("common.cancel")}
+          </button>
+          <button type="submit" className="primary">
+            {practitioner ? t("common.save") : t("practitioners.create")}
+          </button>
+        </div>
+      </fieldset>
+    </form>
+  );
+}
+
+/** A practitioner's absences: whole days, or hours on one day in one of their clinics' time. */
+function Absences({ practitioner }: { practitioner: Practitioner }) {
+  const dir = useDirectory();
+  const { t } = useTranslation();
+  const [items, setItems] = useState<Absence[] | null>(null);
+  const [kind, setKind] = useState<"days" | "hours">("days");
+  const [startsOn, setStartsOn] = useState("");
+  const [endsOn, setEndsOn] = useState("");
+  const [from, setFrom] = useState("09:00");
+  const [until, setUntil] = useState("13:00");
+  const [zoneClinic, setZoneClinic] = useState(practitioner.clinic_ids[0] ?? "");
+  const [reason, setReason] = useState("");
+  const [notice, setNotice] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [version, setVersion] = useState(0);
+  const zone = dir.clinic(zoneClinic)?.time_zone ?? "UTC";
+
+  useEffect(() => {
+    let live = true;
+    timeOff
+      .absences(practitioner.practitioner_id)
+      .then((found) => live && setItems(found))
+      .catch((e: Error) => live && setError(e.message));
+    return () => {
+      live = false;
+    };
+  }, [practitioner.practitioner_id, version]);
+
+  const describe = (a: Absence) =>
+    a.starts_on ? dayRange(a.starts_on, a.ends_on) : `${dateTime(a.starts_at, zone)} – ${dateTime(a.ends_at, zone)}`;
+
+  async function add(event: FormEvent) {
+    event.preventDefault();
+    const body =
+      kind === "days"
+        ? { starts_on: startsOn, ends_on: endsOn || undefined, reason: reason.trim() }
+        : { starts_at: instantIn(startsOn, from, zone), ends_at: instantIn(startsOn, until, zone), reason: reason.trim() };
+    try {
+      const added = await timeOff.addAbsence(practitioner.practitioner_id, body);
+      setNotice(t("practitioners.absenceAdded", { when: describe(added) }));
+      setError(null);
+      setStartsOn("");
+      setEndsOn("");
+      setReason("");
+      setVersion((v) => v + 1);
+    } catch (e) {
+      setNotice(null);
+      setError((e as Error).message);
+    }
+  }
+
+  async function remove(absence: Absence) {
+    try {
+      await timeOff.removeAbsence(practitioner.practitioner_id, absence.absence_id);
+      setNotice(t("practitioners.absenceRemoved", { when: describe(absence) }));
+      setError(null);
+      setVersion((v) => v + 1);
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  }
+
+  return (
+    <div className="dialog-body">
+      <p className="muted small">{t("timeOff.explain")}</p>
+      {items && items.length === 0 && <p className="muted">{t("practitioners.noAbsences")}</p>}
+      {items && items.length > 0 && (
+        <ul className="plain time-off" aria-label={t("practitioners.absences")}>
+          {items.map((a) => (
+            <li key={a.absence_id}>
+              <strong>{describe(a)}</strong> {a.reason && <span className="muted">{a.reason}</span>}{" "}
+              <button type="button" className="small" onClick={() => void remove(a)}>
+                {t("timeOff.remove")}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      <form className="time-off-form" onSubmit={add}>
+        <div className="form-row" role="radiogroup" aria-label={t("practitioners.absenceKind")}>
+          <label className="check">
+            <input type="radio" name="absence-kind" checked={kind === "days"} onChange={() => setKind("days")} />
+            {t("practitioners.wholeDays")}
+          </label>
+          <label className="check">
+            <input type="radio" name="absence-kind" checked={kind === "hours"} onChange={() => setKind("hours")} />
+            {t("practitioners.someHours")}
+          </label>
+        </div>
+        <div className="form-row">
+          <label>
+            {kind === "days" ? t("timeOff.from") : t("timeOff.day")}
+            <input type="date" required value={startsOn} onChange={(e) => setStartsOn(e.target.value)} />
+          </label>
+          {kind === "days" ? (
+            <label>
+              {t("timeOff.until")}
+              <input type="date" value={endsOn} min={startsOn} onChange={(e) => setEndsOn(e.target.value)} />
+            </label>
+          ) : (
+            <>
+              <label>
+                {t("timeOff.fromTime")}
+                <input type="time" required value={from} onChange={(e) => setFrom(e.target.value)} />
+              </label>
+              <label>
+                {t("timeOff.untilTime")}
+                <input type="time" required value={until} onChange={(e) => setUntil(e.target.value)} />
+              </label>
+              <label>
+                {t("timeOff.timeOf")}
+                <select value={zoneClinic} onChange={(e) => setZoneClinic(e.target.value)}>
+                  {practitioner.clinic_ids.map((c) => (
+                    <option key={c} value={c}>
+                      {dir.clinic(c)?.name ?? c} ({dir.clinic(c)?.time_zone})
+                    </option>
+                  ))}
+                </select>
+              </label>
+            </>
+          )}
+        </div>
+        <label>
+          {t("timeOff.reason")}
+          <input value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} />
+        </label>
+        <div className="dialog-actions">
+          <button type="submit" className="primary">
+            {t("practitioners.addAbsence")}
+          </button>
+        </div>
+      </form>
+      <Notice notice={notice} error={error} />
+      <ToRescheduleList practitionerId={practitioner.practitioner_id} version={version} title={t("toReschedule.theirs")} />
+    </div>
+  );
+}
