@@ -7,6 +7,7 @@ import { Link } from "react-router-dom";
 import { timeOff, type ToReschedule } from "../api";
 import { dateIn, dateTime } from "../format";
 import { useDirectory } from "../session";
+import Notice from "./Notice";
 
 /** Where Reschedule goes: the Booking page on the appointment's clinic and day, dialog open. */
 export function rescheduleLink(item: ToReschedule, timeZone: string): string {
@@ -56,11 +57,7 @@ export default function ToRescheduleList({
         {title ?? t("toReschedule.title")}
         {items && items.length > 0 && <span className="badge">{items.length}</span>}
       </h2>
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <Notice error={error} />
       {items && items.length === 0 && <p className="muted small">{t("toReschedule.none")}</p>}
       {items && items.length > 0 && (
         <div className="table-wrap">

@@ -229,11 +229,7 @@ function ClinicForm({ clinic, onSaved, onCancel }: { clinic: Clinic | null; onSa
         </label>
         <WeekHours spans={spans} onChange={setSpans} label={t("clinics.openingHours")} idPrefix="clinic" />
         <p className="muted small">{t("clinics.hoursExplain")}</p>
-        {errors.form && (
-          <p className="error" role="alert">
-            {errors.form}
-          </p>
-        )}
+        <Notice error={errors.form} />
         <div className="dialog-actions">
           <button type="button" onClick={onCancel}>
             {t("common.cancel")}

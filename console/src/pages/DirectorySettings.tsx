@@ -1,6 +1,7 @@
 /** Settings → Operators and Settings → Call centers: booking's directory of people, kept by
- * admins and read by managers (list, filter, create, edit, reset a password, deactivate and reactivate). Edit
- * controls follow `can.editDirectory`; booking refuses the same changes to anyone else. */
+ * admins (list, filter, create, edit, reset a password, deactivate and reactivate) and read
+ * by managers. Edit controls follow `can.editDirectory`; booking refuses the same changes to
+ * anyone else. */
 import { useMemo, useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { directory, fieldErrors, type CallCenter, type Operator, type Role } from "../api";
@@ -380,11 +381,7 @@ function OperatorForm({
             {t("operators.willShare", { names: sharing.map((o) => o.name).join(", ") })}
           </p>
         )}
-        {errors.form && (
-          <p className="error" role="alert">
-            {errors.form}
-          </p>
-        )}
+        <Notice error={errors.form} />
         <div className="dialog-actions">
           <button type="button" onClick={onCancel}>
             {t("common.cancel")}
@@ -448,11 +445,7 @@ function ResetPassword({ operator }: { operator: Operator }) {
           onChange={(e) => setPassword(e.target.value)}
         />
       </label>
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <Notice error={error} />
       <div className="dialog-actions">
         <button type="submit" className="primary danger" disabled={busy}>
           {t("operators.resetPassword")}
@@ -601,11 +594,7 @@ function CallCenterForm({
           <option value="external">{t("callCenters.kinds.external")}</option>
         </select>
       </label>
-      {errors.form && (
-        <p className="error" role="alert">
-          {errors.form}
-        </p>
-      )}
+      <Notice error={errors.form} />
       <div className="dialog-actions">
         <button type="button" onClick={onCancel}>
           {t("common.cancel")}

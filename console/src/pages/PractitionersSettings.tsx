@@ -275,11 +275,7 @@ function PractitionerForm({
             idPrefix={`practitioner-${c}`}
           />
         ))}
-        {errors.form && (
-          <p className="error" role="alert">
-            {errors.form}
-          </p>
-        )}
+        <Notice error={errors.form} />
         <div className="dialog-actions">
           <button type="button" onClick={onCancel}>
             {t("common.cancel")}

@@ -252,11 +252,7 @@ function ServiceForm({ service, onSaved, onCancel }: { service: Service | null; 
             + {t("services.addQuestion")}
           </button>
         </fieldset>
-        {errors.form && (
-          <p className="error" role="alert">
-            {errors.form}
-          </p>
-        )}
+        <Notice error={errors.form} />
         <div className="dialog-actions">
           <button type="button" onClick={onCancel}>
             {t("common.cancel")}

@@ -12,6 +12,7 @@ import {
   type IntegrationUpdate,
   type Operator,
 } from "../api";
+import Notice from "../components/Notice";
 import AuditTrail from "./Audit";
 import { ClinicsSettings } from "./ClinicsSettings";
 import { CallCentersSettings, OperatorsSettings } from "./DirectorySettings";
@@ -386,11 +387,7 @@ function Reasons() {
         </label>
         <button type="submit">{t("common.add")}</button>
       </form>
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <Notice error={error} />
     </section>
   );
 }
