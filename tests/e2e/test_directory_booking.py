@@ -23,6 +23,8 @@ from zoneinfo import ZoneInfo
 from live_platform import REPO, api_request, screenshot
 from playwright.sync_api import expect
 
+from switchboard_booking.entrypoints.seed import next_weekday
+
 BERLIN = ZoneInfo("Europe/Berlin")
 WORKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")
 OPENS, CLOSES = "08:00", "13:00"  # the clinic
@@ -224,6 +226,19 @@ def test_a_berlin_clinic_made_in_the_console_is_booked_in_berlin_time_and_a_day_
     dialog = admin.get_by_role("dialog", name="Reschedule appointment")
     expect(dialog).to_contain_text(f"Greta {client_name}")
     expect(dialog).to_contain_text(doctor)
+    # Moved to the next working day at 09:00, it leaves the list.
+    next_day = next_weekday(day)
+    dialog.get_by_label("New day").fill(next_day.isoformat())
+    dialog.get_by_role("option", name="09:00").click()
+    dialog.get_by_role("button", name="Move appointment").click()
+    expect(admin.get_by_test_id("booking-message")).to_contain_text("Moved to")
+    expect(listed).to_have_count(0)
+    moved = api_request(
+        platform, "GET", f"/api/booking/appointments/{appointment['appointment_id']}", "admin"
+    )
+    assert datetime.fromisoformat(moved["starts_at"]) == datetime.combine(
+        next_day, time(9, 0), BERLIN
+    )
 
 
 def test_managers_read_the_directory_and_operators_see_what_booking_needs(

@@ -21,6 +21,7 @@ import ToRescheduleList from "../components/ToRescheduleList";
 import ClientPicker from "../components/ClientPicker";
 import Dialog from "../components/Dialog";
 import NotificationList from "../components/NotificationList";
+import Notice from "../components/Notice";
 import {
   addDays,
   calendarDay,
@@ -276,11 +277,7 @@ function RescheduleDialog({
             onChoose={setChosen}
             practitionerName={dir.practitionerName}
           />
-          {error && (
-            <p className="error" role="alert">
-              {error}
-            </p>
-          )}
+          <Notice error={error} />
           <div className="dialog-actions">
             <button type="button" onClick={onClose}>
               {t("booking.keepAsIs")}
@@ -355,11 +352,7 @@ function CancelDialog({
             {t("booking.note")}
             <textarea rows={2} value={note} onChange={(e) => setNote(e.target.value)} />
           </label>
-          {error && (
-            <p className="error" role="alert">
-              {error}
-            </p>
-          )}
+          <Notice error={error} />
           <div className="dialog-actions">
             <button type="button" onClick={onClose}>
               {t("booking.keepAppointment")}
@@ -401,7 +394,7 @@ export default function BookingPage() {
   const principal = usePrincipal();
   const dir = useDirectory();
   const { t } = useTranslation();
-  const [params] = useSearchParams();
+  const [params, setParams] = useSearchParams();
   const mayBook = can.book(principal.role);
   const callId = params.get("call_id");
   const touchId = params.get("touch_id");
@@ -454,6 +447,16 @@ export default function BookingPage() {
       .then(setRescheduling)
       .catch((e: Error) => setMessage({ kind: "error", text: e.message }));
   }, [rescheduleId]);
+
+  // Closed, a dialog the link opened is forgotten, so a reload does not open it again.
+  const closeReschedule = () => {
+    setRescheduling(null);
+    if (rescheduleId) {
+      const next = new URLSearchParams(params);
+      next.delete("reschedule");
+      setParams(next, { replace: true });
+    }
+  };
 
   // A pop-up's clinic/client come from the URL.
   useEffect(() => {
@@ -856,7 +859,14 @@ export default function BookingPage() {
           <ToRescheduleList version={calendarVersion} />
         </div>
       )}
-      <RescheduleDialog appointment={rescheduling} onClose={() => setRescheduling(null)} onDone={afterChange} />
+      <RescheduleDialog
+        appointment={rescheduling}
+        onClose={closeReschedule}
+        onDone={(text) => {
+          afterChange(text);
+          closeReschedule();
+        }}
+      />
       <CancelDialog appointment={cancelling} onClose={() => setCancelling(null)} onDone={afterChange} />
       <NotificationsDialog appointment={notifying} onClose={() => setNotifying(null)} />
     </div>
