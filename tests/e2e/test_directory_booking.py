@@ -241,6 +241,109 @@ def test_a_berlin_clinic_made_in_the_console_is_booked_in_berlin_time_and_a_day_
     )
 
 
+def _berlin_setup_by_api(platform: Any) -> tuple[str, str, str]:
+    """A Berlin clinic, service and practitioner made through booking's API (the console's
+    own forms are tested above); their ids."""
+    tag = uuid.uuid4().hex[:6]
+    weekdays = range(5)
+    clinic = api_request(
+        platform,
+        "POST",
+        "/api/booking/clinics",
+        "admin",
+        {
+            "name": f"Berlin Ost {tag}",
+            "city": "Berlin",
+            "time_zone": "Europe/Berlin",
+            "opening_hours": [{"weekday": d, "opens": OPENS, "closes": CLOSES} for d in weekdays],
+        },
+    )["clinic_id"]
+    service = api_request(
+        platform,
+        "POST",
+        "/api/booking/services",
+        "admin",
+        {"name": f"Visit {tag}", "duration_minutes": 30, "meeting_methods": ["in_person"]},
+    )["service_id"]
+    practitioner = api_request(
+        platform,
+        "POST",
+        "/api/booking/practitioners",
+        "admin",
+        {
+            "name": f"Dr Ost {tag}",
+            "clinic_ids": [clinic],
+            "service_ids": [service],
+            "working_hours": [
+                {"clinic_id": clinic, "weekday": d, "starts": STARTS, "ends": ENDS}
+                for d in weekdays
+            ],
+        },
+    )["practitioner_id"]
+    return clinic, service, practitioner
+
+
+def test_a_clinic_closed_day_added_and_removed_in_the_console(
+    open_session: Any, platform: Any
+) -> None:
+    day = platform.booking_day
+    clinic_id, service_id, practitioner_id = _berlin_setup_by_api(platform)
+    client = _unique("Closed")
+    api_request(
+        platform,
+        "POST",
+        "/api/booking/appointments",
+        "admin",
+        {
+            "clinic_id": clinic_id,
+            "service_id": service_id,
+            "practitioner_id": practitioner_id,
+            "meeting_method": "in_person",
+            "starts_at": datetime.combine(day, time(11, 0), BERLIN).isoformat(),
+            "new_client": {"first_name": "Otto", "last_name": client, "mobile": "+4930555000"},
+        },
+    )
+    clinic = next(
+        c["name"]
+        for c in api_request(platform, "GET", "/api/booking/clinics", "admin")["items"]
+        if c["clinic_id"] == clinic_id
+    )
+    admin = open_session("admin")
+    _settings_tab(admin, "Clinics")
+    admin.get_by_role("search", name="Filter clinics").get_by_label("Search").fill(clinic)
+    admin.get_by_test_id("clinics-table").get_by_role("row", name=clinic).get_by_role(
+        "button", name="Closed days"
+    ).click()
+    dialog = admin.get_by_role("dialog", name=f"Closed days of {clinic}")
+    expect(dialog.get_by_text("No closed days.")).to_be_visible()
+    expect(dialog.get_by_test_id("to-reschedule")).to_contain_text("Nothing to reschedule.")
+    dialog.get_by_label("From", exact=True).fill(day.isoformat())
+    dialog.get_by_label("Reason").fill("Public holiday")
+    dialog.get_by_role("button", name="Add closed days").click()
+    day_text = day.strftime("%d %b %Y")
+    expect(dialog.get_by_role("status")).to_have_text(f"Closed on {day_text}.")
+    expect(dialog.get_by_role("list", name="Closed days")).to_contain_text(
+        f"{day_text} Public holiday"
+    )
+    stranded = dialog.get_by_test_id("to-reschedule").get_by_role("row", name=re.compile(client))
+    expect(stranded).to_contain_text(f"{day_text}, 11:00")
+    expect(stranded).to_contain_text("The clinic is closed")
+    expect(stranded).to_contain_text("Public holiday")
+    # No slots that day while it is closed.
+    slots = api_request(
+        platform,
+        "GET",
+        f"/api/booking/availability?clinic_id={clinic_id}&service_id={service_id}&date={day}",
+        "admin",
+    )["slots"]
+    assert slots == []
+
+    dialog.get_by_role("list", name="Closed days").get_by_role("button", name="Remove").click()
+    expect(dialog.get_by_role("status")).to_have_text(f"{day_text} is open again.")
+    expect(dialog.get_by_text("No closed days.")).to_be_visible()
+    expect(stranded).to_have_count(0)
+
+
 def test_managers_read_the_directory_and_operators_see_what_booking_needs(
     open_session: Any,
 ) -> None:
