@@ -6,7 +6,7 @@ import { useTranslation } from "react-i18next";
 import { directory, formErrors, timeOff, type Clinic, type ClinicFields, type Closure } from "../api";
 import Dialog from "../components/Dialog";
 import Notice from "../components/Notice";
-import ToRescheduleList from "../components/ToRescheduleList";
+import TimeOffPanel from "../components/TimeOffPanel";
 import WeekHours, { badSpans, spansText, type Span } from "../components/WeekHours";
 import { dayRange, timeZones, zoneOffset } from "../format";
 import { can, useDirectory, usePrincipal } from "../session";
@@ -281,10 +281,11 @@ function ClosedDays({ clinic }: { clinic: Clinic }) {
     }
   }
 
-  async function remove(closure: Closure) {
+  async function remove(closureId: string) {
+    const closure = items?.find((c) => c.closure_id === closureId);
     try {
-      await timeOff.removeClosure(clinic.clinic_id, closure.closure_id);
-      setNotice(t("clinics.closureRemoved", { days: dayRange(closure.starts_on, closure.ends_on) }));
+      await timeOff.removeClosure(clinic.clinic_id, closureId);
+      if (closure) setNotice(t("clinics.closureRemoved", { days: dayRange(closure.starts_on, closure.ends_on) }));
       setError(null);
       setVersion((v) => v + 1);
     } catch (e) {
@@ -293,21 +294,15 @@ function ClosedDays({ clinic }: { clinic: Clinic }) {
   }
 
   return (
-    <div className="dialog-body">
-      <p className="muted small">{t("timeOff.explain")}</p>
-      {items && items.length === 0 && <p className="muted">{t("clinics.noClosures")}</p>}
-      {items && items.length > 0 && (
-        <ul className="plain time-off" aria-label={t("clinics.closedDays")}>
-          {items.map((c) => (
-            <li key={c.closure_id}>
-              <strong>{dayRange(c.starts_on, c.ends_on)}</strong> {c.reason && <span className="muted">{c.reason}</span>}{" "}
-              <button type="button" className="small" onClick={() => void remove(c)}>
-                {t("timeOff.remove")}
-              </button>
-            </li>
-          ))}
-        </ul>
-      )}
+    <TimeOffPanel
+      entries={items && items.map((c) => ({ id: c.closure_id, when: dayRange(c.starts_on, c.ends_on), reason: c.reason }))}
+      label={t("clinics.closedDays")}
+      empty={t("clinics.noClosures")}
+      onRemove={(id) => void remove(id)}
+      notice={notice}
+      error={error}
+      stranded={{ clinicId: clinic.clinic_id, version, title: t("toReschedule.here") }}
+    >
       <form className="time-off-form" onSubmit={add}>
         <div className="form-row">
           <label>
@@ -329,8 +324,6 @@ function ClosedDays({ clinic }: { clinic: Clinic }) {
           </button>
         </div>
       </form>
-      <Notice notice={notice} error={error} />
-      <ToRescheduleList clinicId={clinic.clinic_id} version={version} title={t("toReschedule.here")} />
-    </div>
+    </TimeOffPanel>
   );
 }

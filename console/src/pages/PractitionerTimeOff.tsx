@@ -3,8 +3,7 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { timeOff, type Absence, type Practitioner } from "../api";
-import Notice from "../components/Notice";
-import ToRescheduleList from "../components/ToRescheduleList";
+import TimeOffPanel from "../components/TimeOffPanel";
 import { dateTime, dayRange, instantIn } from "../format";
 import { useDirectory } from "../session";
 
@@ -59,10 +58,11 @@ export default function Absences({ practitioner }: { practitioner: Practitioner 
     }
   }
 
-  async function remove(absence: Absence) {
+  async function remove(absenceId: string) {
+    const absence = items?.find((a) => a.absence_id === absenceId);
     try {
-      await timeOff.removeAbsence(practitioner.practitioner_id, absence.absence_id);
-      setNotice(t("practitioners.absenceRemoved", { when: describe(absence) }));
+      await timeOff.removeAbsence(practitioner.practitioner_id, absenceId);
+      if (absence) setNotice(t("practitioners.absenceRemoved", { when: describe(absence) }));
       setError(null);
       setVersion((v) => v + 1);
     } catch (e) {
@@ -71,21 +71,15 @@ export default function Absences({ practitioner }: { practitioner: Practitioner 
   }
 
   return (
-    <div className="dialog-body">
-      <p className="muted small">{t("timeOff.explain")}</p>
-      {items && items.length === 0 && <p className="muted">{t("practitioners.noAbsences")}</p>}
-      {items && items.length > 0 && (
-        <ul className="plain time-off" aria-label={t("practitioners.absences")}>
-          {items.map((a) => (
-            <li key={a.absence_id}>
-              <strong>{describe(a)}</strong> {a.reason && <span className="muted">{a.reason}</span>}{" "}
-              <button type="button" className="small" onClick={() => void remove(a)}>
-                {t("timeOff.remove")}
-              </button>
-            </li>
-          ))}
-        </ul>
-      )}
+    <TimeOffPanel
+      entries={items && items.map((a) => ({ id: a.absence_id, when: describe(a), reason: a.reason }))}
+      label={t("practitioners.absences")}
+      empty={t("practitioners.noAbsences")}
+      onRemove={(id) => void remove(id)}
+      notice={notice}
+      error={error}
+      stranded={{ practitionerId: practitioner.practitioner_id, version, title: t("toReschedule.theirs") }}
+    >
       <form className="time-off-form" onSubmit={add}>
         <div className="form-row" role="radiogroup" aria-label={t("practitioners.absenceKind")}>
           <label className="check">
@@ -140,8 +134,6 @@ export default function Absences({ practitioner }: { practitioner: Practitioner 
           </button>
         </div>
       </form>
-      <Notice notice={notice} error={error} />
-      <ToRescheduleList practitionerId={practitioner.practitioner_id} version={version} title={t("toReschedule.theirs")} />
-    </div>
+    </TimeOffPanel>
   );
 }
