@@ -5,6 +5,7 @@ import { useEffect, useMemo, useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { directory, formErrors, timeOff, type Clinic, type ClinicFields, type Closure } from "../api";
 import Dialog from "../components/Dialog";
+import { EditDialog, RowActions, useListOutcome } from "../components/DirectoryList";
 import Notice from "../components/Notice";
 import TimeOffPanel from "../components/TimeOffPanel";
 import WeekHours, { badSpans, spansText, type Span } from "../components/WeekHours";
@@ -24,25 +25,12 @@ export function ClinicsSettings() {
   const [search, setSearch] = useState("");
   const [editing, setEditing] = useState<Clinic | "new" | null>(null);
   const [closing, setClosing] = useState<Clinic | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const outcome = useListOutcome("clinics");
 
   const shown = useMemo(() => {
     const text = search.trim().toLowerCase();
     return dir.clinics.filter((c) => !text || `${c.name} ${c.city} ${c.address}`.toLowerCase().includes(text));
   }, [dir.clinics, search]);
-
-  async function setActive(clinic: Clinic, active: boolean) {
-    try {
-      await directory.updateClinic(clinic.clinic_id, { active });
-      setError(null);
-      setNotice(t(active ? "clinics.reactivated" : "clinics.deactivated", { name: clinic.name }));
-      dir.reload();
-    } catch (e) {
-      setNotice(null);
-      setError((e as Error).message);
-    }
-  }
 
   return (
     <section className="card" aria-labelledby="clinics-title">
@@ -59,7 +47,7 @@ export function ClinicsSettings() {
           </button>
         )}
       </div>
-      <Notice notice={notice} error={error} />
+      <Notice notice={outcome.notice} error={outcome.error} />
       <div className="table-wrap">
         <table className="data" data-testid="clinics-table">
           <thead>
@@ -93,41 +81,33 @@ export function ClinicsSettings() {
                 <td className="small">{spansText(toSpans(c)) || t("clinics.noHours")}</td>
                 <td>{c.active ? t("operators.active") : t("operators.inactive")}</td>
                 {editable && (
-                  <td className="row-actions">
-                    <button type="button" className="small" onClick={() => setEditing(c)}>
-                      {t("operators.edit")}
-                    </button>{" "}
+                  <RowActions
+                    active={c.active}
+                    onEdit={() => setEditing(c)}
+                    onToggle={() => void outcome.setActive(c.name, !c.active, (active) => directory.updateClinic(c.clinic_id, { active }))}
+                  >
                     <button type="button" className="small" onClick={() => setClosing(c)}>
                       {t("clinics.closedDays")}
                     </button>{" "}
-                    <button type="button" className={c.active ? "small danger" : "small"} onClick={() => void setActive(c, !c.active)}>
-                      {c.active ? t("operators.deactivate") : t("operators.reactivate")}
-                    </button>
-                  </td>
+                  </RowActions>
                 )}
               </tr>
             ))}
           </tbody>
         </table>
       </div>
-      <Dialog
-        title={editing === "new" ? t("clinics.new") : t("clinics.editTitle", { name: editing?.name ?? "" })}
-        open={editing !== null}
-        onClose={() => setEditing(null)}
-      >
-        {editing !== null && (
+      <EditDialog section="clinics" editing={editing} onClose={() => setEditing(null)}>
+        {(clinic) => (
           <ClinicForm
-            clinic={editing === "new" ? null : editing}
+            clinic={clinic}
             onSaved={(name) => {
               setEditing(null);
-              setError(null);
-              setNotice(t("clinics.saved", { name }));
-              dir.reload();
+              outcome.saved(name);
             }}
             onCancel={() => setEditing(null)}
           />
         )}
-      </Dialog>
+      </EditDialog>
       <Dialog title={t("clinics.closedDaysOf", { name: closing?.name ?? "" })} open={closing !== null} onClose={() => setClosing(null)}>
         {closing && <ClosedDays clinic={closing} />}
       </Dialog>

@@ -6,6 +6,7 @@ import { useMemo, useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { directory, fieldErrors, type CallCenter, type Operator, type Role } from "../api";
 import Dialog from "../components/Dialog";
+import { EditDialog, RowActions, useListOutcome } from "../components/DirectoryList";
 import Notice from "../components/Notice";
 import { can, useDirectory, usePrincipal } from "../session";
 
@@ -463,20 +464,7 @@ export function CallCentersSettings() {
   const editable = can.editDirectory(role);
   const { t } = useTranslation();
   const [editing, setEditing] = useState<CallCenter | "new" | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  async function setActive(callCenter: CallCenter, active: boolean) {
-    try {
-      await directory.updateCallCenter(callCenter.call_center_id, { active });
-      setError(null);
-      setNotice(t(active ? "callCenters.reactivated" : "callCenters.deactivated", { name: callCenter.name }));
-      dir.reload();
-    } catch (e) {
-      setNotice(null);
-      setError((e as Error).message);
-    }
-  }
+  const outcome = useListOutcome("callCenters");
 
   return (
     <section className="card" aria-labelledby="call-centers-title">
@@ -489,7 +477,7 @@ export function CallCentersSettings() {
           </button>
         </div>
       )}
-      <Notice notice={notice} error={error} />
+      <Notice notice={outcome.notice} error={outcome.error} />
       <div className="table-wrap">
         <table className="data" data-testid="call-centers-table">
           <thead>
@@ -511,38 +499,31 @@ export function CallCentersSettings() {
                 </td>
                 <td>{c.active ? t("operators.active") : t("operators.inactive")}</td>
                 {editable && (
-                  <td className="row-actions">
-                    <button type="button" className="small" onClick={() => setEditing(c)}>
-                      {t("operators.edit")}
-                    </button>{" "}
-                    <button type="button" className="small" onClick={() => void setActive(c, !c.active)}>
-                      {c.active ? t("operators.deactivate") : t("operators.reactivate")}
-                    </button>
-                  </td>
+                  <RowActions
+                    active={c.active}
+                    onEdit={() => setEditing(c)}
+                    onToggle={() =>
+                      void outcome.setActive(c.name, !c.active, (active) => directory.updateCallCenter(c.call_center_id, { active }))
+                    }
+                  />
                 )}
               </tr>
             ))}
           </tbody>
         </table>
       </div>
-      <Dialog
-        title={editing === "new" ? t("callCenters.new") : t("callCenters.editTitle", { name: editing?.name ?? "" })}
-        open={editing !== null}
-        onClose={() => setEditing(null)}
-      >
-        {editing !== null && (
+      <EditDialog section="callCenters" editing={editing} onClose={() => setEditing(null)}>
+        {(callCenter) => (
           <CallCenterForm
-            callCenter={editing === "new" ? null : editing}
+            callCenter={callCenter}
             onSaved={(name) => {
               setEditing(null);
-              setError(null);
-              setNotice(t("callCenters.saved", { name }));
-              dir.reload();
+              outcome.saved(name);
             }}
             onCancel={() => setEditing(null)}
           />
         )}
-      </Dialog>
+      </EditDialog>
     </section>
   );
 }

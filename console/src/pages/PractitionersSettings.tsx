@@ -5,6 +5,7 @@ import { useMemo, useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { directory, formErrors, type Practitioner, type PractitionerFields } from "../api";
 import Dialog from "../components/Dialog";
+import { EditDialog, RowActions, useListOutcome } from "../components/DirectoryList";
 import Notice from "../components/Notice";
 import Absences from "./PractitionerTimeOff";
 import WeekHours, { badSpans, spansText, type Span } from "../components/WeekHours";
@@ -26,8 +27,7 @@ export function PractitionersSettings() {
   const [clinicFilter, setClinicFilter] = useState("");
   const [editing, setEditing] = useState<Practitioner | "new" | null>(null);
   const [away, setAway] = useState<Practitioner | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const outcome = useListOutcome("practitioners");
 
   const shown = useMemo(() => {
     const text = search.trim().toLowerCase();
@@ -37,18 +37,6 @@ export function PractitionersSettings() {
   }, [dir.practitioners, search, clinicFilter]);
   const clinicName = (id: string) => dir.clinic(id)?.name ?? id;
   const serviceName = (id: string) => dir.services.find((s) => s.service_id === id)?.name ?? id;
-
-  async function setActive(practitioner: Practitioner, active: boolean) {
-    try {
-      await directory.updatePractitioner(practitioner.practitioner_id, { active });
-      setError(null);
-      setNotice(t(active ? "practitioners.reactivated" : "practitioners.deactivated", { name: practitioner.name }));
-      dir.reload();
-    } catch (e) {
-      setNotice(null);
-      setError((e as Error).message);
-    }
-  }
 
   return (
     <section className="card" aria-labelledby="practitioners-title">
@@ -76,7 +64,7 @@ export function PractitionersSettings() {
           </button>
         )}
       </div>
-      <Notice notice={notice} error={error} />
+      <Notice notice={outcome.notice} error={outcome.error} />
       <div className="table-wrap">
         <table className="data" data-testid="practitioners-table">
           <thead>
@@ -111,41 +99,35 @@ export function PractitionersSettings() {
                 <td className="small">{p.languages.map(languageName).join(", ")}</td>
                 <td>{p.active ? t("operators.active") : t("operators.inactive")}</td>
                 {editable && (
-                  <td className="row-actions">
-                    <button type="button" className="small" onClick={() => setEditing(p)}>
-                      {t("operators.edit")}
-                    </button>{" "}
+                  <RowActions
+                    active={p.active}
+                    onEdit={() => setEditing(p)}
+                    onToggle={() =>
+                      void outcome.setActive(p.name, !p.active, (active) => directory.updatePractitioner(p.practitioner_id, { active }))
+                    }
+                  >
                     <button type="button" className="small" onClick={() => setAway(p)}>
                       {t("practitioners.timeOff")}
                     </button>{" "}
-                    <button type="button" className={p.active ? "small danger" : "small"} onClick={() => void setActive(p, !p.active)}>
-                      {p.active ? t("operators.deactivate") : t("operators.reactivate")}
-                    </button>
-                  </td>
+                  </RowActions>
                 )}
               </tr>
             ))}
           </tbody>
         </table>
       </div>
-      <Dialog
-        title={editing === "new" ? t("practitioners.new") : t("practitioners.editTitle", { name: editing?.name ?? "" })}
-        open={editing !== null}
-        onClose={() => setEditing(null)}
-      >
-        {editing !== null && (
+      <EditDialog section="practitioners" editing={editing} onClose={() => setEditing(null)}>
+        {(practitioner) => (
           <PractitionerForm
-            practitioner={editing === "new" ? null : editing}
+            practitioner={practitioner}
             onSaved={(name) => {
               setEditing(null);
-              setError(null);
-              setNotice(t("practitioners.saved", { name }));
-              dir.reload();
+              outcome.saved(name);
             }}
             onCancel={() => setEditing(null)}
           />
         )}
-      </Dialog>
+      </EditDialog>
       <Dialog title={t("practitioners.timeOffOf", { name: away?.name ?? "" })} open={away !== null} onClose={() => setAway(null)}>
         {away && <Absences practitioner={away} />}
       </Dialog>

@@ -4,7 +4,7 @@
 import { useMemo, useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { directory, formErrors, type AnswerType, type MeetingMethod, type Question, type Service, type ServiceFields } from "../api";
-import Dialog from "../components/Dialog";
+import { EditDialog, RowActions, useListOutcome } from "../components/DirectoryList";
 import Notice from "../components/Notice";
 import { can, useDirectory, usePrincipal } from "../session";
 
@@ -32,24 +32,11 @@ export function ServicesSettings() {
   const { t } = useTranslation();
   const [search, setSearch] = useState("");
   const [editing, setEditing] = useState<Service | "new" | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const outcome = useListOutcome("services");
   const shown = useMemo(() => {
     const text = search.trim().toLowerCase();
     return dir.services.filter((s) => !text || s.name.toLowerCase().includes(text));
   }, [dir.services, search]);
-
-  async function setActive(service: Service, active: boolean) {
-    try {
-      await directory.updateService(service.service_id, { active });
-      setError(null);
-      setNotice(t(active ? "services.reactivated" : "services.deactivated", { name: service.name }));
-      dir.reload();
-    } catch (e) {
-      setNotice(null);
-      setError((e as Error).message);
-    }
-  }
 
   return (
     <section className="card" aria-labelledby="services-title">
@@ -66,7 +53,7 @@ export function ServicesSettings() {
           </button>
         )}
       </div>
-      <Notice notice={notice} error={error} />
+      <Notice notice={outcome.notice} error={outcome.error} />
       <div className="table-wrap">
         <table className="data" data-testid="services-table">
           <thead>
@@ -101,38 +88,29 @@ export function ServicesSettings() {
                 </td>
                 <td>{s.active ? t("operators.active") : t("operators.inactive")}</td>
                 {editable && (
-                  <td className="row-actions">
-                    <button type="button" className="small" onClick={() => setEditing(s)}>
-                      {t("operators.edit")}
-                    </button>{" "}
-                    <button type="button" className={s.active ? "small danger" : "small"} onClick={() => void setActive(s, !s.active)}>
-                      {s.active ? t("operators.deactivate") : t("operators.reactivate")}
-                    </button>
-                  </td>
+                  <RowActions
+                    active={s.active}
+                    onEdit={() => setEditing(s)}
+                    onToggle={() => void outcome.setActive(s.name, !s.active, (active) => directory.updateService(s.service_id, { active }))}
+                  />
                 )}
               </tr>
             ))}
           </tbody>
         </table>
       </div>
-      <Dialog
-        title={editing === "new" ? t("services.new") : t("services.editTitle", { name: editing?.name ?? "" })}
-        open={editing !== null}
-        onClose={() => setEditing(null)}
-      >
-        {editing !== null && (
+      <EditDialog section="services" editing={editing} onClose={() => setEditing(null)}>
+        {(service) => (
           <ServiceForm
-            service={editing === "new" ? null : editing}
+            service={service}
             onSaved={(name) => {
               setEditing(null);
-              setError(null);
-              setNotice(t("services.saved", { name }));
-              dir.reload();
+              outcome.saved(name);
             }}
             onCancel={() => setEditing(null)}
           />
         )}
-      </Dialog>
+      </EditDialog>
     </section>
   );
 }

@@ -1,0 +1,83 @@
+/** Pieces every directory list in Settings shares (clinics, practitioners, services, call
+ * centers): the outcome of saving or (de)activating an entry, the row's actions, and the
+ * dialog that creates or edits one. */
+import { useState, type ReactNode } from "react";
+import { useTranslation } from "react-i18next";
+import { useDirectory } from "../session";
+import Dialog from "./Dialog";
+
+/** The locale section of a list, holding its `new`, `editTitle`, `saved`, `deactivated` and
+ * `reactivated` texts. */
+export type Section = "clinics" | "practitioners" | "services" | "callCenters";
+
+/** What a list reports: an entry saved, deactivated or reactivated, or booking's refusal. */
+export function useListOutcome(section: Section) {
+  const dir = useDirectory();
+  const { t } = useTranslation();
+  const [notice, setNotice] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const saved = (name: string) => {
+    setError(null);
+    setNotice(t(`${section}.saved`, { name }));
+    dir.reload();
+  };
+  const setActive = async (name: string, active: boolean, update: (active: boolean) => Promise<unknown>) => {
+    try {
+      await update(active);
+      setError(null);
+      setNotice(t(active ? `${section}.reactivated` : `${section}.deactivated`, { name }));
+      dir.reload();
+    } catch (e) {
+      setNotice(null);
+      setError((e as Error).message);
+    }
+  };
+  return { notice, error, saved, setActive };
+}
+
+/** Edit, the list's own actions (children), and Deactivate or Reactivate. */
+export function RowActions({
+  active,
+  onEdit,
+  onToggle,
+  children,
+}: {
+  active: boolean;
+  onEdit: () => void;
+  onToggle: () => void;
+  children?: ReactNode;
+}) {
+  const { t } = useTranslation();
+  return (
+    <td className="row-actions">
+      <button type="button" className="small" onClick={onEdit}>
+        {t("operators.edit")}
+      </button>{" "}
+      {children}
+      <button type="button" className={active ? "small danger" : "small"} onClick={onToggle}>
+        {active ? t("operators.deactivate") : t("operators.reactivate")}
+      </button>
+    </td>
+  );
+}
+
+/** The dialog creating (`"new"`) or editing an entry; `children` draws the form. */
+export function EditDialog<T extends { name: string }>({
+  section,
+  editing,
+  onClose,
+  children,
+}: {
+  section: Section;
+  editing: T | "new" | null;
+  onClose: () => void;
+  children: (entry: T | null) => ReactNode;
+}) {
+  const { t } = useTranslation();
+  const title = editing === "new" ? t(`${section}.new`) : t(`${section}.editTitle`, { name: editing?.name ?? "" });
+  return (
+    <Dialog title={title} open={editing !== null} onClose={onClose}>
+      {editing !== null && children(editing === "new" ? null : editing)}
+    </Dialog>
+  );
+}
