@@ -5,6 +5,7 @@ import { useState, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 import { useDirectory } from "../session";
 import Dialog from "./Dialog";
+import Notice from "./Notice";
 
 /** The locale section of a list, holding its `new`, `editTitle`, `saved`, `deactivated` and
  * `reactivated` texts. */
@@ -79,5 +80,82 @@ export function EditDialog<T extends { name: string }>({
     <Dialog title={title} open={editing !== null} onClose={onClose}>
       {editing !== null && children(editing === "new" ? null : editing)}
     </Dialog>
+  );
+}
+
+/** A searchable list of one part of the directory: title, search (and `filters`), New for
+ * those who edit, the outcome line, and the table of `rows` under `headers` plus status and
+ * actions; `children` are the list's dialogs. */
+export function ListShell({
+  section,
+  search,
+  onSearch,
+  filters,
+  editable,
+  onNew,
+  outcome,
+  headers,
+  shown,
+  rows,
+  children,
+}: {
+  section: Exclude<Section, "callCenters">;
+  search: string;
+  onSearch: (text: string) => void;
+  filters?: ReactNode;
+  editable: boolean;
+  onNew: () => void;
+  outcome: { notice: string | null; error: string | null };
+  headers: string[];
+  /** How many rows match. */
+  shown: number;
+  rows: ReactNode;
+  children?: ReactNode;
+}) {
+  const { t } = useTranslation();
+  return (
+    <section className="card" aria-labelledby={`${section}-title`}>
+      <h2 id={`${section}-title`}>{t(`${section}.title`)}</h2>
+      <p className="muted">{t(`${section}.explain`)}</p>
+      <div className="filters-row" role="search" aria-label={t(`${section}.filters`)}>
+        <label>
+          {t("common.search")}
+          <input type="search" value={search} placeholder={t(`${section}.searchPlaceholder`)} onChange={(e) => onSearch(e.target.value)} />
+        </label>
+        {filters}
+        {editable && (
+          <button type="button" className="primary" onClick={onNew}>
+            {t(`${section}.new`)}
+          </button>
+        )}
+      </div>
+      <Notice notice={outcome.notice} error={outcome.error} />
+      <div className="table-wrap">
+        <table className="data" data-testid={`${section}-table`}>
+          <thead>
+            <tr>
+              {headers.map((h) => (
+                <th scope="col" key={h}>
+                  {h}
+                </th>
+              ))}
+              <th scope="col">{t("operators.status")}</th>
+              {editable && <th scope="col">{t("operators.actions")}</th>}
+            </tr>
+          </thead>
+          <tbody>
+            {shown === 0 && (
+              <tr>
+                <td colSpan={headers.length + 2} className="muted">
+                  {t(`${section}.noneMatch`)}
+                </td>
+              </tr>
+            )}
+            {rows}
+          </tbody>
+        </table>
+      </div>
+      {children}
+    </section>
   );
 }

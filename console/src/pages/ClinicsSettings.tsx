@@ -5,7 +5,7 @@ import { useEffect, useMemo, useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { directory, formErrors, timeOff, type Clinic, type ClinicFields, type Closure } from "../api";
 import Dialog from "../components/Dialog";
-import { EditDialog, RowActions, useListOutcome } from "../components/DirectoryList";
+import { EditDialog, ListShell, RowActions, useListOutcome } from "../components/DirectoryList";
 import Notice from "../components/Notice";
 import TimeOffPanel from "../components/TimeOffPanel";
 import WeekHours, { badSpans, spansText, type Span } from "../components/WeekHours";
@@ -33,69 +33,41 @@ export function ClinicsSettings() {
   }, [dir.clinics, search]);
 
   return (
-    <section className="card" aria-labelledby="clinics-title">
-      <h2 id="clinics-title">{t("clinics.title")}</h2>
-      <p className="muted">{t("clinics.explain")}</p>
-      <div className="filters-row" role="search" aria-label={t("clinics.filters")}>
-        <label>
-          {t("common.search")}
-          <input type="search" value={search} placeholder={t("clinics.searchPlaceholder")} onChange={(e) => setSearch(e.target.value)} />
-        </label>
-        {editable && (
-          <button type="button" className="primary" onClick={() => setEditing("new")}>
-            {t("clinics.new")}
-          </button>
-        )}
-      </div>
-      <Notice notice={outcome.notice} error={outcome.error} />
-      <div className="table-wrap">
-        <table className="data" data-testid="clinics-table">
-          <thead>
-            <tr>
-              <th scope="col">{t("clinics.name")}</th>
-              <th scope="col">{t("clinics.city")}</th>
-              <th scope="col">{t("clinics.timeZone")}</th>
-              <th scope="col">{t("clinics.openingHours")}</th>
-              <th scope="col">{t("operators.status")}</th>
-              {editable && <th scope="col">{t("operators.actions")}</th>}
-            </tr>
-          </thead>
-          <tbody>
-            {shown.length === 0 && (
-              <tr>
-                <td colSpan={6} className="muted">
-                  {t("clinics.noneMatch")}
-                </td>
-              </tr>
-            )}
-            {shown.map((c) => (
-              <tr key={c.clinic_id} data-clinic-id={c.clinic_id} className={c.active ? "" : "inactive"}>
-                <th scope="row">{c.name}</th>
-                <td>
-                  {c.city}
-                  {c.address && <div className="muted small">{c.address}</div>}
-                </td>
-                <td>
-                  {c.time_zone} <span className="muted small">{zoneOffset(c.time_zone)}</span>
-                </td>
-                <td className="small">{spansText(toSpans(c)) || t("clinics.noHours")}</td>
-                <td>{c.active ? t("operators.active") : t("operators.inactive")}</td>
-                {editable && (
-                  <RowActions
-                    active={c.active}
-                    onEdit={() => setEditing(c)}
-                    onToggle={() => void outcome.setActive(c.name, !c.active, (active) => directory.updateClinic(c.clinic_id, { active }))}
-                  >
-                    <button type="button" className="small" onClick={() => setClosing(c)}>
-                      {t("clinics.closedDays")}
-                    </button>{" "}
-                  </RowActions>
-                )}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+    <ListShell
+      section="clinics"
+      search={search}
+      onSearch={setSearch}
+      editable={editable}
+      onNew={() => setEditing("new")}
+      outcome={outcome}
+      headers={[t("clinics.name"), t("clinics.city"), t("clinics.timeZone"), t("clinics.openingHours")]}
+      shown={shown.length}
+      rows={shown.map((c) => (
+        <tr key={c.clinic_id} data-clinic-id={c.clinic_id} className={c.active ? "" : "inactive"}>
+          <th scope="row">{c.name}</th>
+          <td>
+            {c.city}
+            {c.address && <div className="muted small">{c.address}</div>}
+          </td>
+          <td>
+            {c.time_zone} <span className="muted small">{zoneOffset(c.time_zone)}</span>
+          </td>
+          <td className="small">{spansText(toSpans(c)) || t("clinics.noHours")}</td>
+          <td>{c.active ? t("operators.active") : t("operators.inactive")}</td>
+          {editable && (
+            <RowActions
+              active={c.active}
+              onEdit={() => setEditing(c)}
+              onToggle={() => void outcome.setActive(c.name, !c.active, (active) => directory.updateClinic(c.clinic_id, { active }))}
+            >
+              <button type="button" className="small" onClick={() => setClosing(c)}>
+                {t("clinics.closedDays")}
+              </button>{" "}
+            </RowActions>
+          )}
+        </tr>
+      ))}
+    >
       <EditDialog section="clinics" editing={editing} onClose={() => setEditing(null)}>
         {(clinic) => (
           <ClinicForm
@@ -111,7 +83,7 @@ export function ClinicsSettings() {
       <Dialog title={t("clinics.closedDaysOf", { name: closing?.name ?? "" })} open={closing !== null} onClose={() => setClosing(null)}>
         {closing && <ClosedDays clinic={closing} />}
       </Dialog>
-    </section>
+    </ListShell>
   );
 }
 

@@ -5,7 +5,7 @@ import { useMemo, useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { directory, formErrors, type Practitioner, type PractitionerFields } from "../api";
 import Dialog from "../components/Dialog";
-import { EditDialog, RowActions, useListOutcome } from "../components/DirectoryList";
+import { EditDialog, ListShell, RowActions, useListOutcome } from "../components/DirectoryList";
 import Notice from "../components/Notice";
 import Absences from "./PractitionerTimeOff";
 import WeekHours, { badSpans, spansText, type Span } from "../components/WeekHours";
@@ -39,61 +39,39 @@ export function PractitionersSettings() {
   const serviceName = (id: string) => dir.services.find((s) => s.service_id === id)?.name ?? id;
 
   return (
-    <section className="card" aria-labelledby="practitioners-title">
-      <h2 id="practitioners-title">{t("practitioners.title")}</h2>
-      <p className="muted">{t("practitioners.explain")}</p>
-      <div className="filters-row" role="search" aria-label={t("practitioners.filters")}>
-        <label>
-          {t("common.search")}
-          <input type="search" value={search} placeholder={t("practitioners.searchPlaceholder")} onChange={(e) => setSearch(e.target.value)} />
-        </label>
-        <label>
-          {t("practitioners.clinic")}
-          <select value={clinicFilter} onChange={(e) => setClinicFilter(e.target.value)}>
-            <option value="">{t("practitioners.allClinics")}</option>
-            {dir.clinics.map((c) => (
-              <option key={c.clinic_id} value={c.clinic_id}>
-                {c.name}
-              </option>
-            ))}
-          </select>
-        </label>
-        {editable && (
-          <button type="button" className="primary" onClick={() => setEditing("new")}>
-            {t("practitioners.new")}
-          </button>
-        )}
-      </div>
-      <Notice notice={outcome.notice} error={outcome.error} />
-      <div className="table-wrap">
-        <table className="data" data-testid="practitioners-table">
-          <thead>
-            <tr>
-              <th scope="col">{t("practitioners.name")}</th>
-              <th scope="col">{t("practitioners.clinicsAndHours")}</th>
-              <th scope="col">{t("practitioners.services")}</th>
-              <th scope="col">{t("practitioners.languages")}</th>
-              <th scope="col">{t("operators.status")}</th>
-              {editable && <th scope="col">{t("operators.actions")}</th>}
-            </tr>
-          </thead>
-          <tbody>
-            {shown.length === 0 && (
-              <tr>
-                <td colSpan={6} className="muted">
-                  {t("practitioners.noneMatch")}
-                </td>
-              </tr>
-            )}
-            {shown.map((p) => (
-              <tr key={p.practitioner_id} data-practitioner-id={p.practitioner_id} className={p.active ? "" : "inactive"}>
-                <th scope="row">{p.name}</th>
-                <td className="small">
-                  {p.clinic_ids.map((c) => (
-                    <div key={c}>
-                      <strong>{clinicName(c)}</strong> {spansText(spansAt(p, c)) || t("practitioners.noHours")}
-                    </div>
-                  ))}
+    <ListShell
+      section="practitioners"
+      search={search}
+      onSearch={setSearch}
+      filters={
+        <>
+          <label>
+            {t("practitioners.clinic")}
+            <select value={clinicFilter} onChange={(e) => setClinicFilter(e.target.value)}>
+              <option value="">{t("practitioners.allClinics")}</option>
+              {dir.clinics.map((c) => (
+                <option key={c.clinic_id} value={c.clinic_id}>
+                  {c.name}
+                </option>
+              ))}
+            </select>
+          </label>
+        </>
+      }
+      editable={editable}
+      onNew={() => setEditing("new")}
+      outcome={outcome}
+      headers={[t("practitioners.name"), t("practitioners.clinicsAndHours"), t("practitioners.services"), t("practitioners.languages")]}
+      shown={shown.length}
+      rows={shown.map((p) => (
+        <tr key={p.practitioner_id} data-practitioner-id={p.practitioner_id} className={p.active ? "" : "inactive"}>
+          <th scope="row">{p.name}</th>
+          <td className="small">
+            {p.clinic_ids.map((c) => (
+              <div key={c}>
+                <strong>{clinicName(c)}</strong> {spansText(spansAt(p, c)) || t("practitioners.noHours")}
+              </div>
+      ))}
                 </td>
                 <td className="small">{p.service_ids.map(serviceName).join(", ")}</td>
                 <td className="small">{p.languages.map(languageName).join(", ")}</td>
@@ -113,9 +91,7 @@ export function PractitionersSettings() {
                 )}
               </tr>
             ))}
-          </tbody>
-        </table>
-      </div>
+    >
       <EditDialog section="practitioners" editing={editing} onClose={() => setEditing(null)}>
         {(practitioner) => (
           <PractitionerForm
@@ -131,7 +107,7 @@ export function PractitionersSettings() {
       <Dialog title={t("practitioners.timeOffOf", { name: away?.name ?? "" })} open={away !== null} onClose={() => setAway(null)}>
         {away && <Absences practitioner={away} />}
       </Dialog>
-    </section>
+    </ListShell>
   );
 }
 

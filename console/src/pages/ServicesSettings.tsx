@@ -4,7 +4,7 @@
 import { useMemo, useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { directory, formErrors, type AnswerType, type MeetingMethod, type Question, type Service, type ServiceFields } from "../api";
-import { EditDialog, RowActions, useListOutcome } from "../components/DirectoryList";
+import { EditDialog, ListShell, RowActions, useListOutcome } from "../components/DirectoryList";
 import Notice from "../components/Notice";
 import { can, useDirectory, usePrincipal } from "../session";
 
@@ -39,52 +39,26 @@ export function ServicesSettings() {
   }, [dir.services, search]);
 
   return (
-    <section className="card" aria-labelledby="services-title">
-      <h2 id="services-title">{t("services.title")}</h2>
-      <p className="muted">{t("services.explain")}</p>
-      <div className="filters-row" role="search" aria-label={t("services.filters")}>
-        <label>
-          {t("common.search")}
-          <input type="search" value={search} placeholder={t("services.searchPlaceholder")} onChange={(e) => setSearch(e.target.value)} />
-        </label>
-        {editable && (
-          <button type="button" className="primary" onClick={() => setEditing("new")}>
-            {t("services.new")}
-          </button>
-        )}
-      </div>
-      <Notice notice={outcome.notice} error={outcome.error} />
-      <div className="table-wrap">
-        <table className="data" data-testid="services-table">
-          <thead>
-            <tr>
-              <th scope="col">{t("services.name")}</th>
-              <th scope="col">{t("services.duration")}</th>
-              <th scope="col">{t("services.methods")}</th>
-              <th scope="col">{t("services.questions")}</th>
-              <th scope="col">{t("operators.status")}</th>
-              {editable && <th scope="col">{t("operators.actions")}</th>}
-            </tr>
-          </thead>
-          <tbody>
-            {shown.length === 0 && (
-              <tr>
-                <td colSpan={6} className="muted">
-                  {t("services.noneMatch")}
-                </td>
-              </tr>
-            )}
-            {shown.map((s) => (
-              <tr key={s.service_id} data-service-id={s.service_id} className={s.active ? "" : "inactive"}>
-                <th scope="row">{s.name}</th>
-                <td className="num">{t("booking.minutes", { count: s.duration_minutes })}</td>
-                <td>{s.meeting_methods.map((m) => t(`meetingMethod.${m}`)).join(", ")}</td>
-                <td className="small">
-                  {s.questions.map((q) => (
-                    <div key={q.question_id}>
-                      {q.text} <span className="muted">({t(`services.answerType.${q.answer_type ?? "text"}`)}, {q.required ? t("services.required") : t("services.optional")})</span>
-                    </div>
-                  ))}
+    <ListShell
+      section="services"
+      search={search}
+      onSearch={setSearch}
+      editable={editable}
+      onNew={() => setEditing("new")}
+      outcome={outcome}
+      headers={[t("services.name"), t("services.duration"), t("services.methods"), t("services.questions")]}
+      shown={shown.length}
+      rows={shown.map((s) => (
+        <tr key={s.service_id} data-service-id={s.service_id} className={s.active ? "" : "inactive"}>
+          <th scope="row">{s.name}</th>
+          <td className="num">{t("booking.minutes", { count: s.duration_minutes })}</td>
+          <td>{s.meeting_methods.map((m) => t(`meetingMethod.${m}`)).join(", ")}</td>
+          <td className="small">
+            {s.questions.map((q) => (
+              <div key={q.question_id}>
+                {q.text} <span className="muted">({t(`services.answerType.${q.answer_type ?? "text"}`)}, {q.required ? t("services.required") : t("services.optional")})</span>
+              </div>
+      ))}
                 </td>
                 <td>{s.active ? t("operators.active") : t("operators.inactive")}</td>
                 {editable && (
@@ -96,9 +70,7 @@ export function ServicesSettings() {
                 )}
               </tr>
             ))}
-          </tbody>
-        </table>
-      </div>
+    >
       <EditDialog section="services" editing={editing} onClose={() => setEditing(null)}>
         {(service) => (
           <ServiceForm
@@ -111,7 +83,7 @@ export function ServicesSettings() {
           />
         )}
       </EditDialog>
-    </section>
+    </ListShell>
   );
 }
 
