@@ -159,3 +159,21 @@ export function ListShell({
     </section>
   );
 }
+
+/** The end of an entry's form: why it was refused, then Cancel and Save (or Create …). */
+export function FormActions({ error, onCancel, submit }: { error?: string; onCancel: () => void; submit: string }) {
+  const { t } = useTranslation();
+  return (
+    <>
+      <Notice error={error} />
+      <div className="dialog-actions">
+        <button type="button" onClick={onCancel}>
+          {t("common.cancel")}
+        </button>
+        <button type="submit" className="primary">
+          {submit}
+        </button>
+      </div>
+    </>
+  );
+}

@@ -5,8 +5,7 @@ import { useEffect, useMemo, useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { directory, formErrors, timeOff, type Clinic, type ClinicFields, type Closure } from "../api";
 import Dialog from "../components/Dialog";
-import { EditDialog, ListShell, RowActions, useListOutcome } from "../components/DirectoryList";
-import Notice from "../components/Notice";
+import { EditDialog, FormActions, ListShell, RowActions, useListOutcome } from "../components/DirectoryList";
 import TimeOffPanel from "../components/TimeOffPanel";
 import WeekHours, { badSpans, spansText, type Span } from "../components/WeekHours";
 import { dayRange, timeZones, zoneOffset } from "../format";
@@ -181,15 +180,7 @@ function ClinicForm({ clinic, onSaved, onCancel }: { clinic: Clinic | null; onSa
         </label>
         <WeekHours spans={spans} onChange={setSpans} label={t("clinics.openingHours")} idPrefix="clinic" />
         <p className="muted small">{t("clinics.hoursExplain")}</p>
-        <Notice error={errors.form} />
-        <div className="dialog-actions">
-          <button type="button" onClick={onCancel}>
-            {t("common.cancel")}
-          </button>
-          <button type="submit" className="primary">
-            {clinic ? t("common.save") : t("clinics.create")}
-          </button>
-        </div>
+        <FormActions error={errors.form} onCancel={onCancel} submit={clinic ? t("common.save") : t("clinics.create")} />
       </fieldset>
     </form>
   );

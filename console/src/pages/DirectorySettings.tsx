@@ -6,7 +6,7 @@ import { useMemo, useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { directory, fieldErrors, type CallCenter, type Operator, type Role } from "../api";
 import Dialog from "../components/Dialog";
-import { EditDialog, RowActions, useListOutcome } from "../components/DirectoryList";
+import { EditDialog, FormActions, RowActions, useListOutcome } from "../components/DirectoryList";
 import Notice from "../components/Notice";
 import { can, useDirectory, usePrincipal } from "../session";
 
@@ -382,15 +382,7 @@ function OperatorForm({
             {t("operators.willShare", { names: sharing.map((o) => o.name).join(", ") })}
           </p>
         )}
-        <Notice error={errors.form} />
-        <div className="dialog-actions">
-          <button type="button" onClick={onCancel}>
-            {t("common.cancel")}
-          </button>
-          <button type="submit" className="primary">
-            {operator ? t("common.save") : t("operators.create")}
-          </button>
-        </div>
+        <FormActions error={errors.form} onCancel={onCancel} submit={operator ? t("common.save") : t("operators.create")} />
       </fieldset>
     </form>
   );
@@ -575,15 +567,7 @@ function CallCenterForm({
           <option value="external">{t("callCenters.kinds.external")}</option>
         </select>
       </label>
-      <Notice error={errors.form} />
-      <div className="dialog-actions">
-        <button type="button" onClick={onCancel}>
-          {t("common.cancel")}
-        </button>
-        <button type="submit" className="primary">
-          {callCenter ? t("common.save") : t("callCenters.create")}
-        </button>
-      </div>
+      <FormActions error={errors.form} onCancel={onCancel} submit={callCenter ? t("common.save") : t("callCenters.create")} />
     </form>
   );
 }

@@ -5,8 +5,7 @@ import { useMemo, useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { directory, formErrors, type Practitioner, type PractitionerFields } from "../api";
 import Dialog from "../components/Dialog";
-import { EditDialog, ListShell, RowActions, useListOutcome } from "../components/DirectoryList";
-import Notice from "../components/Notice";
+import { EditDialog, FormActions, ListShell, RowActions, useListOutcome } from "../components/DirectoryList";
 import Absences from "./PractitionerTimeOff";
 import WeekHours, { badSpans, spansText, type Span } from "../components/WeekHours";
 import { languageName } from "../format";
@@ -233,15 +232,7 @@ function PractitionerForm({
             idPrefix={`practitioner-${c}`}
           />
         ))}
-        <Notice error={errors.form} />
-        <div className="dialog-actions">
-          <button type="button" onClick={onCancel}>
-            {t("common.cancel")}
-          </button>
-          <button type="submit" className="primary">
-            {practitioner ? t("common.save") : t("practitioners.create")}
-          </button>
-        </div>
+        <FormActions error={errors.form} onCancel={onCancel} submit={practitioner ? t("common.save") : t("practitioners.create")} />
       </fieldset>
     </form>
   );

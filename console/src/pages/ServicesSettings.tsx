@@ -4,8 +4,7 @@
 import { useMemo, useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { directory, formErrors, type AnswerType, type MeetingMethod, type Question, type Service, type ServiceFields } from "../api";
-import { EditDialog, ListShell, RowActions, useListOutcome } from "../components/DirectoryList";
-import Notice from "../components/Notice";
+import { EditDialog, FormActions, ListShell, RowActions, useListOutcome } from "../components/DirectoryList";
 import { can, useDirectory, usePrincipal } from "../session";
 
 const METHODS: MeetingMethod[] = ["in_person", "video", "phone"];
@@ -202,15 +201,7 @@ function ServiceForm({ service, onSaved, onCancel }: { service: Service | null; 
             + {t("services.addQuestion")}
           </button>
         </fieldset>
-        <Notice error={errors.form} />
-        <div className="dialog-actions">
-          <button type="button" onClick={onCancel}>
-            {t("common.cancel")}
-          </button>
-          <button type="submit" className="primary">
-            {service ? t("common.save") : t("services.create")}
-          </button>
-        </div>
+        <FormActions error={errors.form} onCancel={onCancel} submit={service ? t("common.save") : t("services.create")} />
       </fieldset>
     </form>
   );
