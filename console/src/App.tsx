@@ -58,7 +58,7 @@ export default function App() {
         <Route path="/clients/:clientId" element={<ClientProfilePage />} />
         <Route path="/leads/:contactId" element={<LeadPage />} />
         <Route path="/booking" element={<BookingPage />} />
-        <Route path="/settings" element={<Guard allow={can.manageSettings}><SettingsPage /></Guard>} />
+        <Route path="/settings" element={<Guard allow={can.readDirectory}><SettingsPage /></Guard>} />
         <Route path="*" element={<div className="page"><h1>{t("app.pageNotFound")}</h1></div>} />
       </Route>
     </Routes>

@@ -78,6 +78,18 @@ export function fieldErrors(error: unknown): Record<string, string> {
   return out;
 }
 
+/** A form's errors from a failed save: the named fields' own messages, and under `form`
+ * the whole readable message when the refusal is about anything else (a rule, a list item). */
+export function formErrors(error: unknown, fields: readonly string[]): Record<string, string> {
+  const byField = fieldErrors(error);
+  const out: Record<string, string> = {};
+  for (const [field, message] of Object.entries(byField)) if (fields.includes(field)) out[field] = message;
+  if (Object.keys(out).length < Object.keys(byField).length || !Object.keys(byField).length) {
+    out.form = (error as Error).message;
+  }
+  return out;
+}
+
 const unauthorizedListeners = new Set<() => void>();
 
 /** Called when any request answers 401 (the session expired or was never there). */
@@ -145,6 +157,24 @@ export interface Principal {
   extension: string | null;
 }
 
+/** 0 = Monday … 6 = Sunday, as booking counts weekdays. */
+export type Weekday = 0 | 1 | 2 | 3 | 4 | 5 | 6;
+
+/** When a clinic is open on one weekday, in its local time (HH:MM). */
+export interface OpeningHours {
+  weekday: Weekday;
+  opens: string;
+  closes: string;
+}
+
+/** When a practitioner works at one clinic on one weekday, in the clinic's local time. */
+export interface WorkingHours {
+  clinic_id: string;
+  weekday: Weekday;
+  starts: string;
+  ends: string;
+}
+
 export interface Clinic {
   clinic_id: string;
   name: string;
@@ -154,12 +184,17 @@ export interface Clinic {
   active: boolean;
   /** Hours before a visit its reminder goes out; 0: no reminders at this clinic. */
   reminder_hours_before?: number;
+  /** Empty: none set (open whenever its practitioners work). */
+  opening_hours?: OpeningHours[];
 }
+
+export type AnswerType = "text" | "number" | "yes_no" | "date";
 
 export interface Question {
   question_id: string;
   text: string;
   required: boolean;
+  answer_type?: AnswerType;
 }
 
 export type MeetingMethod = "in_person" | "video" | "phone";
@@ -179,7 +214,47 @@ export interface Practitioner {
   languages: string[];
   clinic_ids: string[];
   service_ids: string[];
+  working_hours?: WorkingHours[];
   active: boolean;
+}
+
+/** A practitioner away: whole local days (`starts_on`…`ends_on`) or instants. */
+export interface Absence {
+  absence_id: string;
+  practitioner_id: string;
+  starts_at: string | null;
+  ends_at: string | null;
+  starts_on: string | null;
+  ends_on: string | null;
+  reason: string;
+}
+
+/** A clinic's closed local days, inclusive. */
+export interface Closure {
+  closure_id: string;
+  clinic_id: string;
+  starts_on: string;
+  ends_on: string;
+  reason: string;
+}
+
+export type StrandedReason = "clinic_closed" | "absence" | "outside_opening_hours" | "outside_working_hours";
+
+/** A booked appointment that time off or changed hours leave stranded: never moved, listed. */
+export interface ToReschedule {
+  appointment_id: string;
+  starts_at: string;
+  ends_at: string;
+  clinic_id: string;
+  clinic_name: string;
+  practitioner_id: string;
+  practitioner_name: string;
+  service_id: string;
+  client_id: string;
+  client_name: string;
+  call_center_id: string | null;
+  reason: StrandedReason;
+  note: string;
 }
 
 export interface CallCenter {
@@ -253,8 +328,16 @@ export const directory = {
   practitioners: () => get<Items<Practitioner>>("/api/booking/practitioners").then((r) => r.items),
   callCenters: () => get<Items<CallCenter>>("/api/booking/call-centers").then((r) => r.items),
   operators: () => get<Items<Operator>>("/api/booking/operators").then((r) => r.items),
-  updateClinic: (clinicId: string, change: Partial<Pick<Clinic, "reminder_hours_before">>) =>
+  createClinic: (clinic: ClinicFields) => post<Clinic>("/api/booking/clinics", clinic),
+  updateClinic: (clinicId: string, change: Partial<ClinicFields>) =>
     patch<Clinic>(`/api/booking/clinics/${encodeURIComponent(clinicId)}`, change),
+  createService: (service: ServiceFields) => post<Service>("/api/booking/services", service),
+  updateService: (serviceId: string, change: Partial<ServiceFields>) =>
+    patch<Service>(`/api/booking/services/${encodeURIComponent(serviceId)}`, change),
+  createPractitioner: (practitioner: PractitionerFields) =>
+    post<Practitioner>("/api/booking/practitioners", practitioner),
+  updatePractitioner: (practitionerId: string, change: Partial<PractitionerFields>) =>
+    patch<Practitioner>(`/api/booking/practitioners/${encodeURIComponent(practitionerId)}`, change),
   createOperator: (operator: NewOperator) => post<Operator>("/api/booking/operators", operator),
   updateOperator: (
     operatorId: string,
@@ -279,6 +362,38 @@ export const directory = {
       `/api/booking/cancellation-reasons/${encodeURIComponent(reasonId)}`,
       change,
     ),
+};
+
+export type ClinicFields = Pick<Clinic, "name" | "city" | "address" | "time_zone" | "active"> & {
+  opening_hours: OpeningHours[];
+  reminder_hours_before: number;
+};
+export type ServiceFields = Omit<Service, "service_id">;
+export type PractitionerFields = Omit<Practitioner, "practitioner_id" | "working_hours"> & {
+  working_hours: WorkingHours[];
+};
+
+const absencesPath = (practitionerId: string) =>
+  `/api/booking/practitioners/${encodeURIComponent(practitionerId)}/absences`;
+const closuresPath = (clinicId: string) => `/api/booking/clinics/${encodeURIComponent(clinicId)}/closures`;
+
+/** Time off (admin): practitioners' absences, clinics' closed days, and what they strand. */
+export const timeOff = {
+  absences: (practitionerId: string) => get<Items<Absence>>(absencesPath(practitionerId)).then((r) => r.items),
+  addAbsence: (
+    practitionerId: string,
+    absence: { starts_on?: string; ends_on?: string; starts_at?: string; ends_at?: string; reason: string },
+  ) => post<Absence>(absencesPath(practitionerId), absence),
+  removeAbsence: (practitionerId: string, absenceId: string) =>
+    request<void>("DELETE", `${absencesPath(practitionerId)}/${encodeURIComponent(absenceId)}`),
+  closures: (clinicId: string) => get<Items<Closure>>(closuresPath(clinicId)).then((r) => r.items),
+  addClosure: (clinicId: string, closure: { starts_on: string; ends_on?: string; reason: string }) =>
+    post<Closure>(closuresPath(clinicId), closure),
+  removeClosure: (clinicId: string, closureId: string) =>
+    request<void>("DELETE", `${closuresPath(clinicId)}/${encodeURIComponent(closureId)}`),
+  /** Booked appointments time off or hours strand (admin, call centre); nothing is moved. */
+  toReschedule: (q: { clinic_id?: string; practitioner_id?: string } = {}) =>
+    get<Items<ToReschedule>>("/api/booking/appointments/to-reschedule", q).then((r) => r.items),
 };
 
 // --- booking: clients and appointments ------------------------------------------------------
@@ -430,6 +545,8 @@ export const appointments = {
     language?: string;
   }) => get<Availability>("/api/booking/availability", q),
   book: (body: BookRequest) => post<Appointment>("/api/booking/appointments", body),
+  get: (appointmentId: string) =>
+    get<Appointment>(`/api/booking/appointments/${encodeURIComponent(appointmentId)}`),
   day: (q: { date: string; clinic_id?: string; practitioner_id?: string }) =>
     get<{ date: string; items: Appointment[] }>("/api/booking/appointments", q).then((r) => r.items),
   reschedule: (appointmentId: string, startsAt: string, practitionerId?: string) =>

@@ -151,6 +151,11 @@ export function phone(value: string | null | undefined): string {
   return value;
 }
 
+/** Local dates as one day or a span: `1 May 2027` or `1 May 2027 – 3 May 2027`. */
+export function dayRange(startsOn: string, endsOn: string | null): string {
+  return !endsOn || endsOn === startsOn ? calendarDay(startsOn) : `${calendarDay(startsOn)} – ${calendarDay(endsOn)}`;
+}
+
 /** Today's date (YYYY-MM-DD) in `timeZone`. */
 export function todayIn(timeZone = "UTC"): string {
   return dateIn(new Date().toISOString(), timeZone);
@@ -176,8 +181,14 @@ export function addDays(isoDate: string, days: number): string {
 
 /** The UTC instant of local midnight starting `isoDate` in `timeZone` (DST-correct). */
 export function startOfDayIn(isoDate: string, timeZone: string): string {
-  // Guess UTC midnight, then correct by the zone's offset at that instant (twice, for DST).
-  let guess = Date.parse(isoDate + "T00:00:00Z");
+  return instantIn(isoDate, "00:00", timeZone);
+}
+
+/** The UTC instant of the wall-clock time `hhmm` on `isoDate` in `timeZone` (DST-correct). */
+export function instantIn(isoDate: string, hhmm: string, timeZone: string): string {
+  // Guess the time as UTC, then correct by the zone's offset at that instant (twice, for DST).
+  const wall = Date.parse(`${isoDate}T${hhmm}:00Z`);
+  let guess = wall;
   for (let i = 0; i < 2; i++) {
     const parts = formatter(
       timeZone,
@@ -195,9 +206,22 @@ export function startOfDayIn(isoDate: string, timeZone: string): string {
     const get = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? 0);
     const asUtc = Date.UTC(get("year"), get("month") - 1, get("day"), get("hour") % 24, get("minute"), get("second"));
     const offset = asUtc - guess;
-    guess = Date.parse(isoDate + "T00:00:00Z") - offset;
+    guess = wall - offset;
   }
   return new Date(guess).toISOString();
+}
+
+/** A zone's offset from UTC now, as `UTC+01:00` (`UTC` when none). */
+export function zoneOffset(timeZone: string, at: Date = new Date()): string {
+  const parts = formatter(timeZone, { timeZoneName: "longOffset" }, DIGITS_LOCALE).formatToParts(at);
+  const name = parts.find((p) => p.type === "timeZoneName")?.value ?? "GMT";
+  return name === "GMT" ? "UTC" : name.replace("GMT", "UTC");
+}
+
+/** Every IANA time zone the browser knows, with `current` kept in the list. */
+export function timeZones(current = ""): string[] {
+  const known = (Intl as unknown as { supportedValuesOf?: (key: string) => string[] }).supportedValuesOf?.("timeZone") ?? [];
+  return Array.from(new Set([...known, "UTC", ...(current ? [current] : [])])).sort();
 }
 
 /** Minutes since local midnight of `iso` in `timeZone`. */

@@ -90,8 +90,14 @@ export const can = {
   book: (role: Role) => ["admin", "call_centre", "clinic_staff"].includes(role),
   editClients: (role: Role) => ["admin", "call_centre", "clinic_staff"].includes(role),
   manageSettings: (role: Role) => role === "admin",
-  /** Create and change clinics, call centers and operators (managers only read them). */
+  /** Create and change clinics, practitioners, services, call centers and operators. */
   editDirectory: (role: Role) => role === "admin",
+  /** Read the directory's Settings tabs (managers read them, without edit controls). */
+  readDirectory: (role: Role) => ["admin", "manager"].includes(role),
+  /** Practitioners' absences and clinics' closed days (their reasons may be personal). */
+  manageTimeOff: (role: Role) => role === "admin",
+  /** The appointments time off leaves to be rescheduled. */
+  readToReschedule: (role: Role) => ["admin", "call_centre"].includes(role),
   takeCalls: (role: Role) => role !== "manager",
   workCallbacks: (role: Role) => ["admin", "call_centre", "clinic_staff"].includes(role),
 };

@@ -58,12 +58,16 @@ def test_login_and_role_aware_navigation(open_session: Any) -> None:
     )
     manager = open_session("maria")
     expect(manager).to_have_url(re.compile("/reports$"))
+    # Settings: the manager reads the directory (test_directory_booking.py).
     expect(manager.get_by_role("navigation", name="Main").get_by_role("link")).to_have_text(
-        ["Call log", callbacks, "Reports", "Clients", "Booking"]
+        ["Call log", callbacks, "Reports", "Clients", "Booking", "Settings"]
     )
-    # A page the role may not open says so instead of showing it.
     manager.goto("/settings")
-    expect(manager.get_by_role("heading", name="Not available")).to_be_visible()
+    expect(manager.get_by_role("tab", name="Clinics", exact=True)).to_be_visible()
+    expect(manager.get_by_role("tab", name="Integrations")).to_have_count(0)
+    # A page the role may not open says so instead of showing it.
+    page.goto("/settings")
+    expect(page.get_by_role("heading", name="Not available")).to_be_visible()
 
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_label("Username")).to_be_visible()

@@ -78,7 +78,7 @@ export default function Layout() {
     { to: "/reports", label: t("nav.reports"), show: can.readReports(principal.role) },
     { to: "/clients", label: t("nav.clients"), show: true },
     { to: "/booking", label: t("nav.booking"), show: true },
-    { to: "/settings", label: t("nav.settings"), show: can.manageSettings(principal.role) },
+    { to: "/settings", label: t("nav.settings"), show: can.readDirectory(principal.role) },
   ].filter((l) => l.show);
   return (
     <DirectoryProvider>

@@ -14,11 +14,14 @@ import {
   type Client,
   type MeetingMethod,
   type NewClient,
+  type Question,
   notifications,
 } from "../api";
+import ToRescheduleList from "../components/ToRescheduleList";
 import ClientPicker from "../components/ClientPicker";
 import Dialog from "../components/Dialog";
 import NotificationList from "../components/NotificationList";
+import Notice from "../components/Notice";
 import {
   addDays,
   calendarDay,
@@ -274,11 +277,7 @@ function RescheduleDialog({
             onChoose={setChosen}
             practitionerName={dir.practitionerName}
           />
-          {error && (
-            <p className="error" role="alert">
-              {error}
-            </p>
-          )}
+          <Notice error={error} />
           <div className="dialog-actions">
             <button type="button" onClick={onClose}>
               {t("booking.keepAsIs")}
@@ -353,11 +352,7 @@ function CancelDialog({
             {t("booking.note")}
             <textarea rows={2} value={note} onChange={(e) => setNote(e.target.value)} />
           </label>
-          {error && (
-            <p className="error" role="alert">
-              {error}
-            </p>
-          )}
+          <Notice error={error} />
           <div className="dialog-actions">
             <button type="button" onClick={onClose}>
               {t("booking.keepAppointment")}
@@ -374,11 +369,32 @@ function CancelDialog({
 
 const emptyNewClient = (): NewClient => ({ first_name: "", last_name: "", mobile: "", email: "" });
 
+/** An answer in the shape its question asks for (booking checks the same). */
+function AnswerInput({ question, value, onChange }: { question: Question; value: string; onChange: (value: string) => void }) {
+  const { t } = useTranslation();
+  if (question.answer_type === "yes_no") {
+    return (
+      <select required={question.required} value={value} onChange={(e) => onChange(e.target.value)}>
+        <option value="">—</option>
+        <option value="yes">{t("common.yes")}</option>
+        <option value="no">{t("common.no")}</option>
+      </select>
+    );
+  }
+  const shape =
+    question.answer_type === "date"
+      ? { type: "date" }
+      : question.answer_type === "number"
+        ? { inputMode: "decimal" as const, pattern: "-?[0-9]+([.,][0-9]+)?" }
+        : {};
+  return <input required={question.required} value={value} onChange={(e) => onChange(e.target.value)} {...shape} />;
+}
+
 export default function BookingPage() {
   const principal = usePrincipal();
   const dir = useDirectory();
   const { t } = useTranslation();
-  const [params] = useSearchParams();
+  const [params, setParams] = useSearchParams();
   const mayBook = can.book(principal.role);
   const callId = params.get("call_id");
   const touchId = params.get("touch_id");
@@ -415,6 +431,32 @@ export default function BookingPage() {
   const messageRef = useRef<HTMLParagraphElement>(null);
   useEffect(() => messageRef.current?.scrollIntoView({ block: "nearest" }), [message]);
   const service = dir.services.find((s) => s.service_id === serviceId);
+
+  // A link (the to-reschedule list's) may name the clinic, the day and an appointment to move.
+  const rescheduleId = params.get("reschedule");
+  useEffect(() => {
+    const clinicParam = params.get("clinic_id");
+    const dateParam = params.get("date");
+    if (clinicParam) setClinicId(clinicParam);
+    if (dateParam) setDate(dateParam);
+  }, [params]);
+  useEffect(() => {
+    if (!rescheduleId) return;
+    appointments
+      .get(rescheduleId)
+      .then(setRescheduling)
+      .catch((e: Error) => setMessage({ kind: "error", text: e.message }));
+  }, [rescheduleId]);
+
+  // Closed, a dialog the link opened is forgotten, so a reload does not open it again.
+  const closeReschedule = () => {
+    setRescheduling(null);
+    if (rescheduleId) {
+      const next = new URLSearchParams(params);
+      next.delete("reschedule");
+      setParams(next, { replace: true });
+    }
+  };
 
   // A pop-up's clinic/client come from the URL.
   useEffect(() => {
@@ -756,10 +798,10 @@ export default function BookingPage() {
                   <label key={q.question_id}>
                     {q.text}
                     {q.required ? " *" : ""}
-                    <input
-                      required={q.required}
+                    <AnswerInput
+                      question={q}
                       value={answers[q.question_id] ?? ""}
-                      onChange={(e) => setAnswers({ ...answers, [q.question_id]: e.target.value })}
+                      onChange={(value) => setAnswers({ ...answers, [q.question_id]: value })}
                     />
                   </label>
                 ))}
@@ -812,7 +854,19 @@ export default function BookingPage() {
           />
         </section>
       </div>
-      <RescheduleDialog appointment={rescheduling} onClose={() => setRescheduling(null)} onDone={afterChange} />
+      {can.readToReschedule(principal.role) && (
+        <div className="card">
+          <ToRescheduleList version={calendarVersion} />
+        </div>
+      )}
+      <RescheduleDialog
+        appointment={rescheduling}
+        onClose={closeReschedule}
+        onDone={(text) => {
+          afterChange(text);
+          closeReschedule();
+        }}
+      />
       <CancelDialog appointment={cancelling} onClose={() => setCancelling(null)} onDone={afterChange} />
       <NotificationsDialog appointment={notifying} onClose={() => setNotifying(null)} />
     </div>

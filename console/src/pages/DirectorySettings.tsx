@@ -1,10 +1,13 @@
 /** Settings → Operators and Settings → Call centers: booking's directory of people, kept by
- * admins (list, filter, create, edit, reset a password, deactivate and reactivate). Edit
- * controls follow `can.editDirectory`; booking refuses the same changes to anyone else. */
+ * admins (list, filter, create, edit, reset a password, deactivate and reactivate) and read
+ * by managers. Edit controls follow `can.editDirectory`; booking refuses the same changes to
+ * anyone else. */
 import { useMemo, useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { directory, fieldErrors, type CallCenter, type Operator, type Role } from "../api";
 import Dialog from "../components/Dialog";
+import { EditDialog, FormActions, RowActions, useListOutcome } from "../components/DirectoryList";
+import Notice from "../components/Notice";
 import { can, useDirectory, usePrincipal } from "../session";
 
 const ROLES: Role[] = ["admin", "call_centre", "clinic_staff", "manager"];
@@ -125,16 +128,7 @@ export function OperatorsSettings() {
           )}
         </div>
       </div>
-      {notice && (
-        <p className="notice" role="status">
-          {notice}
-        </p>
-      )}
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <Notice notice={notice} error={error} />
       <div className="table-wrap">
         <table className="data" data-testid="operators-table">
           <thead>
@@ -388,19 +382,7 @@ function OperatorForm({
             {t("operators.willShare", { names: sharing.map((o) => o.name).join(", ") })}
           </p>
         )}
-        {errors.form && (
-          <p className="error" role="alert">
-            {errors.form}
-          </p>
-        )}
-        <div className="dialog-actions">
-          <button type="button" onClick={onCancel}>
-            {t("common.cancel")}
-          </button>
-          <button type="submit" className="primary">
-            {operator ? t("common.save") : t("operators.create")}
-          </button>
-        </div>
+        <FormActions error={errors.form} onCancel={onCancel} submit={operator ? t("common.save") : t("operators.create")} />
       </fieldset>
     </form>
   );
@@ -456,11 +438,7 @@ function ResetPassword({ operator }: { operator: Operator }) {
           onChange={(e) => setPassword(e.target.value)}
         />
       </label>
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <Notice error={error} />
       <div className="dialog-actions">
         <button type="submit" className="primary danger" disabled={busy}>
           {t("operators.resetPassword")}
@@ -478,20 +456,7 @@ export function CallCentersSettings() {
   const editable = can.editDirectory(role);
   const { t } = useTranslation();
   const [editing, setEditing] = useState<CallCenter | "new" | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  async function setActive(callCenter: CallCenter, active: boolean) {
-    try {
-      await directory.updateCallCenter(callCenter.call_center_id, { active });
-      setError(null);
-      setNotice(t(active ? "callCenters.reactivated" : "callCenters.deactivated", { name: callCenter.name }));
-      dir.reload();
-    } catch (e) {
-      setNotice(null);
-      setError((e as Error).message);
-    }
-  }
+  const outcome = useListOutcome("callCenters");
 
   return (
     <section className="card" aria-labelledby="call-centers-title">
@@ -504,16 +469,7 @@ export function CallCentersSettings() {
           </button>
         </div>
       )}
-      {notice && (
-        <p className="notice" role="status">
-          {notice}
-        </p>
-      )}
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <Notice notice={outcome.notice} error={outcome.error} />
       <div className="table-wrap">
         <table className="data" data-testid="call-centers-table">
           <thead>
@@ -535,38 +491,31 @@ export function CallCentersSettings() {
                 </td>
                 <td>{c.active ? t("operators.active") : t("operators.inactive")}</td>
                 {editable && (
-                  <td className="row-actions">
-                    <button type="button" className="small" onClick={() => setEditing(c)}>
-                      {t("operators.edit")}
-                    </button>{" "}
-                    <button type="button" className="small" onClick={() => void setActive(c, !c.active)}>
-                      {c.active ? t("operators.deactivate") : t("operators.reactivate")}
-                    </button>
-                  </td>
+                  <RowActions
+                    active={c.active}
+                    onEdit={() => setEditing(c)}
+                    onToggle={() =>
+                      void outcome.setActive(c.name, !c.active, (active) => directory.updateCallCenter(c.call_center_id, { active }))
+                    }
+                  />
                 )}
               </tr>
             ))}
           </tbody>
         </table>
       </div>
-      <Dialog
-        title={editing === "new" ? t("callCenters.new") : t("callCenters.editTitle", { name: editing?.name ?? "" })}
-        open={editing !== null}
-        onClose={() => setEditing(null)}
-      >
-        {editing !== null && (
+      <EditDialog section="callCenters" editing={editing} onClose={() => setEditing(null)}>
+        {(callCenter) => (
           <CallCenterForm
-            callCenter={editing === "new" ? null : editing}
+            callCenter={callCenter}
             onSaved={(name) => {
               setEditing(null);
-              setError(null);
-              setNotice(t("callCenters.saved", { name }));
-              dir.reload();
+              outcome.saved(name);
             }}
             onCancel={() => setEditing(null)}
           />
         )}
-      </Dialog>
+      </EditDialog>
     </section>
   );
 }
@@ -618,19 +567,7 @@ function CallCenterForm({
           <option value="external">{t("callCenters.kinds.external")}</option>
         </select>
       </label>
-      {errors.form && (
-        <p className="error" role="alert">
-          {errors.form}
-        </p>
-      )}
-      <div className="dialog-actions">
-        <button type="button" onClick={onCancel}>
-          {t("common.cancel")}
-        </button>
-        <button type="submit" className="primary">
-          {callCenter ? t("common.save") : t("callCenters.create")}
-        </button>
-      </div>
+      <FormActions error={errors.form} onCancel={onCancel} submit={callCenter ? t("common.save") : t("callCenters.create")} />
     </form>
   );
 }

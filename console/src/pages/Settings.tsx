@@ -12,11 +12,15 @@ import {
   type IntegrationUpdate,
   type Operator,
 } from "../api";
+import Notice from "../components/Notice";
 import AuditTrail from "./Audit";
+import { ClinicsSettings } from "./ClinicsSettings";
 import { CallCentersSettings, OperatorsSettings } from "./DirectorySettings";
+import { PractitionersSettings } from "./PractitionersSettings";
+import { ServicesSettings } from "./ServicesSettings";
 import NotificationTemplates from "./NotificationTemplates";
 import TelephonyDirectory from "./TelephonyDirectory";
-import { useDirectory } from "../session";
+import { can, useDirectory, usePrincipal } from "../session";
 
 type Tab =
   | "integrations"
@@ -26,7 +30,13 @@ type Tab =
   | "notifications"
   | "operators"
   | "callCenters"
+  | "clinics"
+  | "practitioners"
+  | "services"
   | "audit";
+
+/** The directory's tabs: admins change it, managers read it. */
+const DIRECTORY_TABS: Tab[] = ["operators", "callCenters", "clinics", "practitioners", "services"];
 
 // --- integrations ------------------------------------------------------------------------
 
@@ -377,28 +387,18 @@ function Reasons() {
         </label>
         <button type="submit">{t("common.add")}</button>
       </form>
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <Notice error={error} />
     </section>
   );
 }
 
 export default function SettingsPage() {
-  const [tab, setTab] = useState<Tab>("integrations");
+  const { role } = usePrincipal();
+  const tabs: Tab[] = can.manageSettings(role)
+    ? ["integrations", "numbers", "extensions", "reasons", "notifications", ...DIRECTORY_TABS, "audit"]
+    : DIRECTORY_TABS;
+  const [tab, setTab] = useState<Tab>(tabs[0]);
   const { t } = useTranslation();
-  const tabs: Tab[] = [
-    "integrations",
-    "numbers",
-    "extensions",
-    "reasons",
-    "notifications",
-    "operators",
-    "callCenters",
-    "audit",
-  ];
   return (
     <div className="page">
       <h1>{t("settings.title")}</h1>
@@ -431,6 +431,9 @@ export default function SettingsPage() {
         {tab === "audit" && <AuditTrail />}
         {tab === "operators" && <OperatorsSettings />}
         {tab === "callCenters" && <CallCentersSettings />}
+        {tab === "clinics" && <ClinicsSettings />}
+        {tab === "practitioners" && <PractitionersSettings />}
+        {tab === "services" && <ServicesSettings />}
       </div>
     </div>
   );

@@ -150,6 +150,28 @@ def test_answers_must_match_the_questions() -> None:
         check_answers(questions, {"symptoms": "x", "shoe_size": "42"})
 
 
+@pytest.mark.parametrize(
+    ("answer_type", "good", "bad"),
+    [
+        ("number", ["38.5", "38,5", "-2", "7"], ["high", "1e999", "nan"]),
+        ("yes_no", ["yes", "no"], ["Yes", "maybe", "1"]),
+        ("date", ["2026-03-29"], ["29.03.2026", "2026-02-30", "20260329"]),
+        ("text", ["anything at all", "42"], []),
+    ],
+)
+def test_answers_must_be_of_their_questions_type(
+    answer_type: str, good: list[str], bad: list[str]
+) -> None:
+    questions = (Question("q", "?", answer_type=answer_type),)  # type: ignore[arg-type]
+    for answer in good:
+        assert check_answers(questions, {"q": f" {answer} "}) == {"q": answer}
+    for answer in bad:
+        with pytest.raises(InvalidRequest, match="wrong kind: q"):
+            check_answers(questions, {"q": answer})
+    # An optional question left blank is not of the wrong kind.
+    assert check_answers(questions, {"q": ""}) == {"q": ""}
+
+
 def test_client_profile_rules() -> None:
     profile = new_profile(
         first_name=" Olga ",

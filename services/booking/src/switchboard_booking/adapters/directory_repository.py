@@ -83,7 +83,12 @@ async def get_service(session: AsyncSession, service_id: str) -> tuple[ServiceIn
     if row is None or not row.active:
         raise NotFound(f"no service {service_id!r}")
     questions = tuple(
-        Question(q["question_id"], q.get("text", ""), bool(q.get("required")))
+        Question(
+            q["question_id"],
+            q.get("text", ""),
+            bool(q.get("required")),
+            q.get("answer_type", "text"),
+        )
         for q in row.questions
     )
     info = ServiceInfo(

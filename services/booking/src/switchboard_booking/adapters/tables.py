@@ -44,7 +44,7 @@ services = sa.Table(
     sa.Column("name", sa.Text, nullable=False, unique=True),
     sa.Column("duration_minutes", sa.Integer, nullable=False),
     sa.Column("meeting_methods", ARRAY(sa.Text), nullable=False),
-    # [{"question_id": "…", "text": "…", "required": true}, …]
+    # [{"question_id": "…", "text": "…", "required": true, "answer_type": "text"}, …]
     sa.Column("questions", JSONB, nullable=False, server_default="[]"),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.CheckConstraint("duration_minutes > 0", name="duration_positive"),

@@ -46,3 +46,13 @@ def check_meeting_methods(methods: Iterable[str]) -> list[str]:
     if not chosen or unknown:
         raise InvalidRequest(f"meeting methods must be some of {', '.join(MEETING_METHODS)}")
     return chosen
+
+
+def check_questions(questions: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """A service's appointment questions, each id once (an answer is filed under it)."""
+    chosen = [dict(q) for q in questions]
+    ids = [str(q["question_id"]).strip() for q in chosen]
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        raise InvalidRequest(f"question ids must differ: {', '.join(repeated)} repeated")
+    return chosen

@@ -6,9 +6,10 @@ rules, and write back what they return.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -18,6 +19,7 @@ from switchboard_booking.domain.errors import Conflict, Forbidden, InvalidReques
 Role = Literal["admin", "call_centre", "clinic_staff", "manager"]
 AppointmentStatus = Literal["booked", "cancelled"]
 MEETING_METHODS = ("in_person", "video", "phone")
+AnswerType = Literal["text", "number", "yes_no", "date"]
 
 #: Roles that may book, move and cancel appointments and edit clients.
 BOOKING_ROLES: tuple[Role, ...] = ("admin", "call_centre", "clinic_staff")
@@ -96,6 +98,8 @@ class Question:
     question_id: str
     text: str
     required: bool = False
+    #: What an answer must look like: free text, a number, ``yes``/``no``, an ISO date.
+    answer_type: AnswerType = "text"
 
 
 @dataclass(frozen=True)
@@ -212,7 +216,8 @@ def check_slot(
 
 
 def check_answers(questions: Sequence[Question], answers: Mapping[str, str]) -> dict[str, str]:
-    """Answers must name the service's questions, and every required one must be answered."""
+    """Answers must name the service's questions, every required one must be answered, and
+    each answer given must be of its question's type."""
     known = {q.question_id for q in questions}
     unknown = sorted(set(answers) - known)
     if unknown:
@@ -224,7 +229,40 @@ def check_answers(questions: Sequence[Question], answers: Mapping[str, str]) -> 
     ]
     if missing:
         raise InvalidRequest(f"required appointment questions not answered: {', '.join(missing)}")
-    return {k: v.strip() for k, v in answers.items()}
+    given = {k: v.strip() for k, v in answers.items()}
+    wrong = [
+        f"{q.question_id} ({_ANSWER_SHAPES[q.answer_type]})"
+        for q in questions
+        if given.get(q.question_id) and not _answer_fits(q.answer_type, given[q.question_id])
+    ]
+    if wrong:
+        raise InvalidRequest(f"appointment answers of the wrong kind: {', '.join(wrong)}")
+    return given
+
+
+_ANSWER_SHAPES: dict[str, str] = {
+    "text": "any text",
+    "number": "a number",
+    "yes_no": "yes or no",
+    "date": "a date as YYYY-MM-DD",
+}
+
+
+def _answer_fits(answer_type: AnswerType, answer: str) -> bool:
+    if answer_type == "number":
+        try:
+            return math.isfinite(float(answer.replace(",", ".")))
+        except ValueError:
+            return False
+    if answer_type == "yes_no":
+        return answer in ("yes", "no")
+    if answer_type == "date":
+        try:
+            date.fromisoformat(answer)
+        except ValueError:
+            return False
+        return len(answer) == 10
+    return True
 
 
 def check_cancellation_reason(

@@ -84,7 +84,12 @@ SERVICES: list[dict[str, Any]] = [
         "duration_minutes": 30,
         "meeting_methods": ["in_person", "video"],
         "questions": [
-            {"question_id": "symptoms", "text": "What are the symptoms?", "required": True}
+            {
+                "question_id": "symptoms",
+                "text": "What are the symptoms?",
+                "required": True,
+                "answer_type": "text",
+            }
         ],
     },
 ]

@@ -9,7 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from switchboard_booking.adapters import directory_repository as repo
 from switchboard_booking.domain import model
-from switchboard_booking.domain.directory import check_hours, check_meeting_methods, check_time_zone
+from switchboard_booking.domain.directory import (
+    check_hours,
+    check_meeting_methods,
+    check_questions,
+    check_time_zone,
+)
 from switchboard_booking.domain.errors import InvalidRequest
 from switchboard_booking.domain.model import Actor
 from switchboard_booking.handlers import auth
@@ -76,6 +81,8 @@ async def save_service(
     model.ensure_admin(actor)
     if "meeting_methods" in values:
         values["meeting_methods"] = check_meeting_methods(values["meeting_methods"])
+    if "questions" in values:
+        values["questions"] = check_questions(values["questions"])
     async with deps.sessions() as session, session.begin():
         saved = await repo.save_service(session, service_id, values)
         await publish(session, *_audited(audit, saved))

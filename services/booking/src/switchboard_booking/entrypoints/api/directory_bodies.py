@@ -6,6 +6,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import AwareDatetime, Field
 
+from switchboard_booking.domain.model import AnswerType
 from switchboard_booking.entrypoints.api.bodies import Body, MeetingMethod, Name, Patch
 
 Weekday = Annotated[int, Field(ge=0, le=6)]
@@ -69,6 +70,10 @@ class QuestionBody(Body):
     question_id: Name = Field(description="The key of its answer in a booking's answers.")
     text: Name
     required: bool = Field(default=False, description="A booking must answer it.")
+    answer_type: AnswerType = Field(
+        default="text",
+        description="text: anything; number; yes_no: `yes` or `no`; date: YYYY-MM-DD.",
+    )
 
 
 class ServiceBody(Body):
