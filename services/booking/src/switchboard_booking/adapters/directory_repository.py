@@ -103,42 +103,35 @@ async def practitioner_days(
 ) -> list[PractitionerDay]:
     """Active practitioners working at the clinic and giving the service, with their hours
     there (``busy`` left empty; see :func:`..appointments_repository.busy_intervals`)."""
+    p, wh = practitioners.c, working_hours.c
+    # One statement: each practitioner's hours at the clinic joined on (none: one row of
+    # NULL hours), rather than a second query for the hours.
     query = (
-        sa.select(practitioners.c.practitioner_id, practitioners.c.languages)
-        .join(
-            practitioner_clinics,
-            practitioner_clinics.c.practitioner_id == practitioners.c.practitioner_id,
-        )
-        .join(
-            practitioner_services,
-            practitioner_services.c.practitioner_id == practitioners.c.practitioner_id,
+        sa.select(p.practitioner_id, p.languages, wh.weekday, wh.starts, wh.ends)
+        .join(practitioner_clinics, practitioner_clinics.c.practitioner_id == p.practitioner_id)
+        .join(practitioner_services, practitioner_services.c.practitioner_id == p.practitioner_id)
+        .outerjoin(
+            working_hours,
+            sa.and_(wh.practitioner_id == p.practitioner_id, wh.clinic_id == clinic_id),
         )
         .where(
             practitioner_clinics.c.clinic_id == clinic_id,
             practitioner_services.c.service_id == service_id,
-            practitioners.c.active,
+            p.active,
         )
-        .order_by(practitioners.c.practitioner_id)
+        .order_by(p.practitioner_id, wh.id)
     )
     if practitioner_ids is not None:
-        query = query.where(practitioners.c.practitioner_id.in_(list(practitioner_ids)))
-    rows = (await session.execute(query)).all()
-    hours: dict[str, list[WorkingHours]] = {r.practitioner_id: [] for r in rows}
-    if rows:
-        for h in (
-            await session.execute(
-                sa.select(working_hours).where(
-                    working_hours.c.clinic_id == clinic_id,
-                    working_hours.c.practitioner_id.in_(list(hours)),
-                )
-            )
-        ).all():
-            hours[h.practitioner_id].append(WorkingHours(h.weekday, h.starts, h.ends))
+        query = query.where(p.practitioner_id.in_(list(practitioner_ids)))
+    languages: dict[str, frozenset[str]] = {}
+    hours: dict[str, list[WorkingHours]] = {}
+    for r in (await session.execute(query)).all():
+        languages[r.practitioner_id] = frozenset(r.languages)
+        found = hours.setdefault(r.practitioner_id, [])
+        if r.weekday is not None:
+            found.append(WorkingHours(r.weekday, r.starts, r.ends))
     return [
-        PractitionerDay(
-            r.practitioner_id, tuple(hours[r.practitioner_id]), languages=frozenset(r.languages)
-        )
-        for r in rows
+        PractitionerDay(pid, tuple(found), languages=languages[pid]) for pid, found in hours.items()
     ]
 
 
@@ -147,28 +140,28 @@ async def practitioner_links(
 ) -> tuple[bool, bool]:
     """Whether the (existing, active) practitioner works at the clinic and gives the
     service; :class:`NotFound` when there is no such practitioner."""
-    active = await session.scalar(
-        sa.select(practitioners.c.active).where(practitioners.c.practitioner_id == practitioner_id)
-    )
-    if not active:
+    row = (
+        await session.execute(
+            sa.select(
+                practitioners.c.active,
+                sa.exists()
+                .where(
+                    practitioner_clinics.c.practitioner_id == practitioner_id,
+                    practitioner_clinics.c.clinic_id == clinic_id,
+                )
+                .label("works"),
+                sa.exists()
+                .where(
+                    practitioner_services.c.practitioner_id == practitioner_id,
+                    practitioner_services.c.service_id == service_id,
+                )
+                .label("gives"),
+            ).where(practitioners.c.practitioner_id == practitioner_id)
+        )
+    ).first()
+    if row is None or not row.active:
         raise NotFound(f"no practitioner {practitioner_id!r}")
-    works = await session.scalar(
-        sa.select(
-            sa.exists().where(
-                practitioner_clinics.c.practitioner_id == practitioner_id,
-                practitioner_clinics.c.clinic_id == clinic_id,
-            )
-        )
-    )
-    gives = await session.scalar(
-        sa.select(
-            sa.exists().where(
-                practitioner_services.c.practitioner_id == practitioner_id,
-                practitioner_services.c.service_id == service_id,
-            )
-        )
-    )
-    return bool(works), bool(gives)
+    return bool(row.works), bool(row.gives)
 
 
 async def operator_by_username(session: AsyncSession, username: str) -> sa.Row[Any] | None:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -80,6 +81,7 @@ class AppointmentNow:
 async def appointment_now(session: AsyncSession, appointment_id: str) -> AppointmentNow:
     """The appointment's current state, or :class:`NotFound`."""
     a = appointments.c
+    attendee = appointment_attendees.c
     row = (
         await session.execute(
             sa.select(
@@ -90,6 +92,13 @@ async def appointment_now(session: AsyncSession, appointment_id: str) -> Appoint
                 a.version,
                 a.starts_at,
                 clinics.c.reminder_hours_before,
+                # The attendees in the same statement (a correlated array).
+                sa.select(
+                    sa.func.array_agg(aggregate_order_by(attendee.client_id, attendee.client_id))
+                )
+                .where(attendee.appointment_id == a.appointment_id)
+                .scalar_subquery()
+                .label("attendee_client_ids"),
             )
             .join(clinics, clinics.c.clinic_id == a.clinic_id)
             .where(a.appointment_id == appointment_id)
@@ -97,18 +106,11 @@ async def appointment_now(session: AsyncSession, appointment_id: str) -> Appoint
     ).first()
     if row is None:
         raise NotFound(f"no appointment {appointment_id!r}")
-    attendees = (
-        await session.scalars(
-            sa.select(appointment_attendees.c.client_id)
-            .where(appointment_attendees.c.appointment_id == appointment_id)
-            .order_by(appointment_attendees.c.client_id)
-        )
-    ).all()
     return AppointmentNow(
         row.appointment_id,
         row.client_id,
         row.clinic_id,
-        tuple(attendees),
+        tuple(row.attendee_client_ids or ()),
         row.status,
         row.version,
         row.starts_at,

@@ -7,8 +7,13 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from switchboard_booking.adapters import (
+    appointments_queries,
+    clients_repository,
+    directory_repository,
+)
 from switchboard_booking.adapters import appointments_repository as repo
-from switchboard_booking.adapters import clients_repository, directory_repository
+from switchboard_booking.adapters.appointments_queries import AppointmentRow
 from switchboard_booking.adapters.directory_repository import ClinicInfo
 from switchboard_booking.adapters.ids import new_id
 from switchboard_booking.domain import model
@@ -112,12 +117,12 @@ async def _clients_of(session: AsyncSession, deps: Deps, cmd: BookAppointment) -
 
 
 @retry_transaction()
-async def book_appointment(deps: Deps, actor: Actor, cmd: BookAppointment) -> str:
+async def book_appointment(deps: Deps, actor: Actor, cmd: BookAppointment) -> AppointmentRow:
     """Book an appointment (registering new clients on the way); publishes
     ``AppointmentBooked`` (and ``ClientRegistered`` for new clients); the notifications
     follow from that event (``handlers.notifications``). :class:`SlotTaken` when the
     practitioner (or, for anyone available, every fitting practitioner) is already booked
-    then."""
+    then. Returns the appointment as ``actor`` sees it."""
     model.ensure_may_book(actor)
     if (cmd.client_id is None) == (cmd.new_client is None):
         raise InvalidRequest("give either client_id or new_client")
@@ -174,7 +179,11 @@ async def book_appointment(deps: Deps, actor: Actor, cmd: BookAppointment) -> st
             ],
             correlation_id=cmd.call_id,
         )
-    return appointment.appointment_id
+        # Read back in the same transaction: a transaction of its own would cost another
+        # pool checkout (and its ping) for rows this one already holds.
+        return await appointments_queries.appointment_view(
+            session, appointment.appointment_id, actor
+        )
 
 
 @retry_transaction()

@@ -70,8 +70,12 @@ def _reminders(
 
 
 async def _write(session: AsyncSession, deps: Deps, planned: list[PlannedNotification]) -> None:
-    await repo.insert_planned(session, planned, deps.clock())
-    after_commit(session, deps.wake_delivery)
+    now = deps.clock()
+    await repo.insert_planned(session, planned, now)
+    # The worker is woken only for something to send now: skipped rows and reminders due
+    # later would cost it a claim query per event for nothing (its poll finds them).
+    if any(p.skip_reason is None and p.due_at <= now for p in planned):
+        after_commit(session, deps.wake_delivery)
 
 
 async def on_booked(
