@@ -113,34 +113,59 @@ def _closure(row: Any) -> Closure:
     return Closure(row.closure_id, row.clinic_id, row.starts_on, row.ends_on, row.reason)
 
 
+def _absences_query(*, windowed: bool) -> sa.Select[Any]:
+    pa = practitioner_absences.c
+    query = sa.select(practitioner_absences).where(
+        pa.practitioner_id.in_(sa.bindparam("ids", expanding=True))
+    )
+    if windowed:
+        query = query.where(
+            sa.or_(
+                sa.and_(
+                    pa.starts_at < sa.bindparam("ends_at"), pa.ends_at > sa.bindparam("starts_at")
+                ),
+                sa.and_(pa.starts_on <= sa.bindparam("last"), pa.ends_on >= sa.bindparam("first")),
+            )
+        )
+    return query.order_by(pa.starts_at.nulls_last(), pa.starts_on)
+
+
+def _closures_query(*, windowed: bool) -> sa.Select[Any]:
+    cc = clinic_closures.c
+    query = sa.select(clinic_closures).where(cc.clinic_id.in_(sa.bindparam("ids", expanding=True)))
+    if windowed:
+        query = query.where(
+            cc.starts_on <= sa.bindparam("last"), cc.ends_on >= sa.bindparam("first")
+        )
+    return query.order_by(cc.starts_on)
+
+
+# Built once (every booking reads both): see directory_repository.
+_ABSENCES = {windowed: _absences_query(windowed=windowed) for windowed in (False, True)}
+_CLOSURES = {windowed: _closures_query(windowed=windowed) for windowed in (False, True)}
+
+
+def _window_params(window: Interval | None) -> dict[str, Any]:
+    """The window's bounds; dates a day wider on each side, since each clinic reads dates
+    in its own zone."""
+    if window is None:
+        return {}
+    return {
+        "starts_at": window.starts_at,
+        "ends_at": window.ends_at,
+        "first": window.starts_at.date() - timedelta(days=1),
+        "last": window.ends_at.date() + timedelta(days=1),
+    }
+
+
 async def absences_of(
     session: AsyncSession, practitioner_ids: Sequence[str], window: Interval | None = None
 ) -> dict[str, list[Absence]]:
     """The practitioners' absences that may touch ``window`` (every one without it): dates
     are matched a day wide on each side, since each clinic reads them in its own zone."""
     found: dict[str, list[Absence]] = {pid: [] for pid in practitioner_ids}
-    query = sa.select(practitioner_absences).where(
-        practitioner_absences.c.practitioner_id.in_(list(practitioner_ids))
-    )
-    if window is not None:
-        first = window.starts_at.date() - timedelta(days=1)
-        last = window.ends_at.date() + timedelta(days=1)
-        query = query.where(
-            sa.or_(
-                sa.and_(
-                    practitioner_absences.c.starts_at < window.ends_at,
-                    practitioner_absences.c.ends_at > window.starts_at,
-                ),
-                sa.and_(
-                    practitioner_absences.c.starts_on <= last,
-                    practitioner_absences.c.ends_on >= first,
-                ),
-            )
-        )
-    query = query.order_by(
-        practitioner_absences.c.starts_at.nulls_last(), practitioner_absences.c.starts_on
-    )
-    for row in (await session.execute(query)).all():
+    params = {"ids": list(practitioner_ids), **_window_params(window)}
+    for row in (await session.execute(_ABSENCES[window is not None], params)).all():
         found[row.practitioner_id].append(_absence(row))
     return found
 
@@ -150,13 +175,11 @@ async def closures_of(
 ) -> dict[str, list[Closure]]:
     """The clinics' closures that may touch ``window`` (every one without it)."""
     found: dict[str, list[Closure]] = {cid: [] for cid in clinic_ids}
-    query = sa.select(clinic_closures).where(clinic_closures.c.clinic_id.in_(list(clinic_ids)))
-    if window is not None:
-        query = query.where(
-            clinic_closures.c.starts_on <= window.ends_at.date() + timedelta(days=1),
-            clinic_closures.c.ends_on >= window.starts_at.date() - timedelta(days=1),
-        )
-    for row in (await session.execute(query.order_by(clinic_closures.c.starts_on))).all():
+    params = {"ids": list(clinic_ids), **_window_params(window)}
+    # Closures are dates only: the window's dates, a day wider, as for absences.
+    params.pop("starts_at", None)
+    params.pop("ends_at", None)
+    for row in (await session.execute(_CLOSURES[window is not None], params)).all():
         found[row.clinic_id].append(_closure(row))
     return found
 

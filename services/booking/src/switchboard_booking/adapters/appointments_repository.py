@@ -166,6 +166,14 @@ async def _without_overlap(session: AsyncSession, write: Callable[[], Awaitable[
     return True
 
 
+# Built once (see directory_repository); the columns come from the parameters given.
+_INSERT = (
+    pg_insert(appointments)
+    .on_conflict_do_nothing(constraint=NO_OVERLAP_CONSTRAINT)
+    .returning(appointments.c.appointment_id)
+)
+
+
 async def insert_appointment(session: AsyncSession, appointment: Appointment) -> bool:
     """Insert a new appointment and its attendees; ``False`` (nothing written) when the
     practitioner is already booked at that time."""
@@ -173,10 +181,7 @@ async def insert_appointment(session: AsyncSession, appointment: Appointment) ->
     # plain INSERT (waiting on a concurrent insert of the same slot, then deciding), but
     # answers "no row" instead of an error, so no savepoint (two round trips) is needed.
     inserted = await session.scalar(
-        pg_insert(appointments)
-        .values(appointment_id=appointment.appointment_id, **_appointment_values(appointment))
-        .on_conflict_do_nothing(constraint=NO_OVERLAP_CONSTRAINT)
-        .returning(appointments.c.appointment_id)
+        _INSERT, {"appointment_id": appointment.appointment_id, **_appointment_values(appointment)}
     )
     if inserted is None:
         return False

@@ -50,19 +50,20 @@ class ClinicInfo:
         return ZoneInfo(self.time_zone)
 
 
+# The statements every booking runs are built once, with bind parameters: building and
+# keying a SQLAlchemy statement per call costs more CPU than PostgreSQL takes to run it.
+_CLINIC = sa.select(
+    clinics.c.clinic_id,
+    clinics.c.name,
+    clinics.c.address,
+    clinics.c.time_zone,
+    clinics.c.opening_hours,
+).where(clinics.c.clinic_id == sa.bindparam("clinic_id"))
+
+
 async def get_clinic(session: AsyncSession, clinic_id: str) -> ClinicInfo:
     """The clinic, or :class:`NotFound`."""
-    row = (
-        await session.execute(
-            sa.select(
-                clinics.c.clinic_id,
-                clinics.c.name,
-                clinics.c.address,
-                clinics.c.time_zone,
-                clinics.c.opening_hours,
-            ).where(clinics.c.clinic_id == clinic_id)
-        )
-    ).first()
+    row = (await session.execute(_CLINIC, {"clinic_id": clinic_id})).first()
     if row is None:
         raise NotFound(f"no clinic {clinic_id!r}")
     return ClinicInfo(
@@ -75,11 +76,12 @@ def opening_hours(stored: list[dict[str, Any]]) -> tuple[WorkingHours, ...] | No
     return tuple(check_hours(stored, "opens", "closes")) or None
 
 
+_SERVICE = sa.select(services).where(services.c.service_id == sa.bindparam("service_id"))
+
+
 async def get_service(session: AsyncSession, service_id: str) -> tuple[ServiceInfo, str]:
     """The service's rules and its name, or :class:`NotFound`."""
-    row = (
-        await session.execute(sa.select(services).where(services.c.service_id == service_id))
-    ).first()
+    row = (await session.execute(_SERVICE, {"service_id": service_id})).first()
     if row is None or not row.active:
         raise NotFound(f"no service {service_id!r}")
     questions = tuple(
@@ -95,17 +97,11 @@ async def get_service(session: AsyncSession, service_id: str) -> tuple[ServiceIn
     return info, row.name
 
 
-async def practitioner_days(
-    session: AsyncSession,
-    clinic_id: str,
-    service_id: str,
-    practitioner_ids: Sequence[str] | None = None,
-) -> list[PractitionerDay]:
-    """Active practitioners working at the clinic and giving the service, with their hours
-    there (``busy`` left empty; see :func:`..appointments_repository.busy_intervals`)."""
+def _practitioner_days_query(*, chosen: bool) -> sa.Select[Any]:
+    # Each practitioner's hours at the clinic joined on (none: one row of NULL hours),
+    # rather than a second query for the hours.
     p, wh = practitioners.c, working_hours.c
-    # One statement: each practitioner's hours at the clinic joined on (none: one row of
-    # NULL hours), rather than a second query for the hours.
+    clinic_id: sa.BindParameter[str] = sa.bindparam("clinic_id")
     query = (
         sa.select(p.practitioner_id, p.languages, wh.weekday, wh.starts, wh.ends)
         .join(practitioner_clinics, practitioner_clinics.c.practitioner_id == p.practitioner_id)
@@ -116,16 +112,34 @@ async def practitioner_days(
         )
         .where(
             practitioner_clinics.c.clinic_id == clinic_id,
-            practitioner_services.c.service_id == service_id,
+            practitioner_services.c.service_id == sa.bindparam("service_id"),
             p.active,
         )
         .order_by(p.practitioner_id, wh.id)
     )
+    if chosen:
+        query = query.where(p.practitioner_id.in_(sa.bindparam("ids", expanding=True)))
+    return query
+
+
+_PRACTITIONER_DAYS = {chosen: _practitioner_days_query(chosen=chosen) for chosen in (False, True)}
+
+
+async def practitioner_days(
+    session: AsyncSession,
+    clinic_id: str,
+    service_id: str,
+    practitioner_ids: Sequence[str] | None = None,
+) -> list[PractitionerDay]:
+    """Active practitioners working at the clinic and giving the service, with their hours
+    there (``busy`` left empty; see :func:`..appointments_repository.busy_intervals`)."""
+    params: dict[str, Any] = {"clinic_id": clinic_id, "service_id": service_id}
     if practitioner_ids is not None:
-        query = query.where(p.practitioner_id.in_(list(practitioner_ids)))
+        params["ids"] = list(practitioner_ids)
+    query = _PRACTITIONER_DAYS[practitioner_ids is not None]
     languages: dict[str, frozenset[str]] = {}
     hours: dict[str, list[WorkingHours]] = {}
-    for r in (await session.execute(query)).all():
+    for r in (await session.execute(query, params)).all():
         languages[r.practitioner_id] = frozenset(r.languages)
         found = hours.setdefault(r.practitioner_id, [])
         if r.weekday is not None:
@@ -135,30 +149,30 @@ async def practitioner_days(
     ]
 
 
+_PRACTITIONER_LINKS = sa.select(
+    practitioners.c.active,
+    sa.exists()
+    .where(
+        practitioner_clinics.c.practitioner_id == practitioners.c.practitioner_id,
+        practitioner_clinics.c.clinic_id == sa.bindparam("clinic_id"),
+    )
+    .label("works"),
+    sa.exists()
+    .where(
+        practitioner_services.c.practitioner_id == practitioners.c.practitioner_id,
+        practitioner_services.c.service_id == sa.bindparam("service_id"),
+    )
+    .label("gives"),
+).where(practitioners.c.practitioner_id == sa.bindparam("practitioner_id"))
+
+
 async def practitioner_links(
     session: AsyncSession, practitioner_id: str, clinic_id: str, service_id: str
 ) -> tuple[bool, bool]:
     """Whether the (existing, active) practitioner works at the clinic and gives the
     service; :class:`NotFound` when there is no such practitioner."""
-    row = (
-        await session.execute(
-            sa.select(
-                practitioners.c.active,
-                sa.exists()
-                .where(
-                    practitioner_clinics.c.practitioner_id == practitioner_id,
-                    practitioner_clinics.c.clinic_id == clinic_id,
-                )
-                .label("works"),
-                sa.exists()
-                .where(
-                    practitioner_services.c.practitioner_id == practitioner_id,
-                    practitioner_services.c.service_id == service_id,
-                )
-                .label("gives"),
-            ).where(practitioners.c.practitioner_id == practitioner_id)
-        )
-    ).first()
+    params = {"practitioner_id": practitioner_id, "clinic_id": clinic_id, "service_id": service_id}
+    row = (await session.execute(_PRACTITIONER_LINKS, params)).first()
     if row is None or not row.active:
         raise NotFound(f"no practitioner {practitioner_id!r}")
     return bool(row.works), bool(row.gives)
