@@ -52,13 +52,20 @@ class ClinicInfo:
 
 # The statements every booking runs are built once, with bind parameters: building and
 # keying a SQLAlchemy statement per call costs more CPU than PostgreSQL takes to run it.
-_CLINIC = sa.select(
+_CLINIC_COLUMNS = (
     clinics.c.clinic_id,
     clinics.c.name,
     clinics.c.address,
     clinics.c.time_zone,
     clinics.c.opening_hours,
-).where(clinics.c.clinic_id == sa.bindparam("clinic_id"))
+)
+_CLINIC = sa.select(*_CLINIC_COLUMNS).where(clinics.c.clinic_id == sa.bindparam("clinic_id"))
+
+
+def _clinic_info(row: Any) -> ClinicInfo:
+    return ClinicInfo(
+        row.clinic_id, row.name, row.address, row.time_zone, opening_hours(row.opening_hours)
+    )
 
 
 async def get_clinic(session: AsyncSession, clinic_id: str) -> ClinicInfo:
@@ -66,9 +73,7 @@ async def get_clinic(session: AsyncSession, clinic_id: str) -> ClinicInfo:
     row = (await session.execute(_CLINIC, {"clinic_id": clinic_id})).first()
     if row is None:
         raise NotFound(f"no clinic {clinic_id!r}")
-    return ClinicInfo(
-        row.clinic_id, row.name, row.address, row.time_zone, opening_hours(row.opening_hours)
-    )
+    return _clinic_info(row)
 
 
 def opening_hours(stored: list[dict[str, Any]]) -> tuple[WorkingHours, ...] | None:
@@ -76,7 +81,28 @@ def opening_hours(stored: list[dict[str, Any]]) -> tuple[WorkingHours, ...] | No
     return tuple(check_hours(stored, "opens", "closes")) or None
 
 
-_SERVICE = sa.select(services).where(services.c.service_id == sa.bindparam("service_id"))
+_SERVICE_COLUMNS = (
+    services.c.service_id,
+    services.c.name.label("service_name"),
+    services.c.duration_minutes,
+    services.c.meeting_methods,
+    services.c.questions,
+    services.c.active,
+)
+_SERVICE = sa.select(*_SERVICE_COLUMNS).where(services.c.service_id == sa.bindparam("service_id"))
+
+
+def _service_info(row: Any) -> ServiceInfo:
+    questions = tuple(
+        Question(q["question_id"], q.get("text", ""), bool(q.get("required")))
+        for q in row.questions
+    )
+    return ServiceInfo(
+        row.service_id,
+        timedelta(minutes=row.duration_minutes),
+        tuple(row.meeting_methods),
+        questions,
+    )
 
 
 async def get_service(session: AsyncSession, service_id: str) -> tuple[ServiceInfo, str]:
@@ -84,17 +110,34 @@ async def get_service(session: AsyncSession, service_id: str) -> tuple[ServiceIn
     row = (await session.execute(_SERVICE, {"service_id": service_id})).first()
     if row is None or not row.active:
         raise NotFound(f"no service {service_id!r}")
-    questions = tuple(
-        Question(q["question_id"], q.get("text", ""), bool(q.get("required")))
-        for q in row.questions
+    return _service_info(row), row.service_name
+
+
+# One row of each table: the join has nothing to match on (its condition is TRUE).
+_CLINIC_AND_SERVICE = (
+    sa.select(*_CLINIC_COLUMNS, *_SERVICE_COLUMNS)
+    .select_from(clinics.join(services, sa.true()))
+    .where(
+        clinics.c.clinic_id == sa.bindparam("clinic_id"),
+        services.c.service_id == sa.bindparam("service_id"),
+        services.c.active,
     )
-    info = ServiceInfo(
-        row.service_id,
-        timedelta(minutes=row.duration_minutes),
-        tuple(row.meeting_methods),
-        questions,
-    )
-    return info, row.name
+)
+
+
+async def get_clinic_and_service(
+    session: AsyncSession, clinic_id: str, service_id: str
+) -> tuple[ClinicInfo, ServiceInfo]:
+    """The clinic and the service's rules in one statement (every booking reads both), or
+    :class:`NotFound` naming the one missing."""
+    params = {"clinic_id": clinic_id, "service_id": service_id}
+    row = (await session.execute(_CLINIC_AND_SERVICE, params)).first()
+    if row is None:
+        # One of them is missing: the separate reads say which.
+        await get_clinic(session, clinic_id)
+        await get_service(session, service_id)
+        raise NotFound(f"no service {service_id!r}")
+    return _clinic_info(row), _service_info(row)
 
 
 def _practitioner_days_query(*, chosen: bool) -> sa.Select[Any]:

@@ -128,8 +128,9 @@ async def book_appointment(deps: Deps, actor: Actor, cmd: BookAppointment) -> Ap
         raise InvalidRequest("give either client_id or new_client")
     now = deps.clock()
     async with deps.sessions() as session, session.begin():
-        clinic = await directory_repository.get_clinic(session, cmd.clinic_id)
-        service, _ = await directory_repository.get_service(session, cmd.service_id)
+        clinic, service = await directory_repository.get_clinic_and_service(
+            session, cmd.clinic_id, cmd.service_id
+        )
         answers = model.check_answers(service.questions, cmd.answers)
         candidates = await _candidates(session, cmd, service, clinic, now)
         client_id, *attendee_ids = await _clients_of(session, deps, cmd)
@@ -195,8 +196,9 @@ async def reschedule_appointment(deps: Deps, actor: Actor, cmd: RescheduleAppoin
         current = await repo.load_appointment(session, cmd.appointment_id, for_update=True)
         current.ensure_changeable_by(actor)
         practitioner_id = cmd.practitioner_id or current.practitioner_id
-        clinic = await directory_repository.get_clinic(session, current.clinic_id)
-        service, _ = await directory_repository.get_service(session, current.service_id)
+        clinic, service = await directory_repository.get_clinic_and_service(
+            session, current.clinic_id, current.service_id
+        )
         works, gives = await directory_repository.practitioner_links(
             session, practitioner_id, current.clinic_id, current.service_id
         )
@@ -286,8 +288,9 @@ async def availability(
     """Free slots for a service at a clinic on a (clinic-local) day: ``(clinic, slots)``,
     slots per practitioner. Pool them with :func:`~..availability.pooled`."""
     async with deps.sessions() as session:
-        clinic = await directory_repository.get_clinic(session, clinic_id)
-        service, _ = await directory_repository.get_service(session, service_id)
+        clinic, service = await directory_repository.get_clinic_and_service(
+            session, clinic_id, service_id
+        )
         days = await directory_repository.practitioner_days(
             session,
             clinic_id,
