@@ -4,8 +4,11 @@ and the outcome of the 50-way race for one slot.
 Runs the booking service in this process (lifespan, migrations, outbox relay and all) on a
 throw-away database and topic prefix, books distinct practitioner/slot pairs (so nothing
 conflicts) with N requests in flight, then fires 50 concurrent requests from two call
-centers at overlapping slots of one practitioner. Prints the figures with the machine and
-writes them to ``bench/results/booking.json``.
+centers at overlapping slots of one practitioner. Beside them, the same run measures the
+floor: the statements no booking can do without (one transaction inserting the appointment
+under the no-overlap constraint and its outbox row), over bare asyncpg at the same
+concurrency. Prints the figures with the machine and writes them to
+``bench/results/booking.json``.
 
     uv run python bench/booking/run.py [--bookings 2000] [--concurrency 16]
 """
@@ -137,15 +140,18 @@ async def throughput(
             latencies.append(time.perf_counter() - began)
             codes[response.status_code] += 1
 
-    began = time.perf_counter()
+    began, cpu_began = time.perf_counter(), time.process_time()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - began
+    elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu_began
     latencies.sort()
     return {
         "bookings": bookings,
         "concurrency": concurrency,
         "seconds": round(elapsed, 3),
         "bookings_per_second": round(codes[201] / elapsed, 1),
+        # CPU of this whole process (app, client, relay, consumer) per booking: what the
+        # machine's load does not change, unlike the rate.
+        "cpu_ms_per_booking": round(cpu * 1000 / bookings, 2),
         "status_codes": dict(codes),
         "latency_ms": {
             "p50": round(statistics.median(latencies) * 1000, 1),
@@ -214,6 +220,79 @@ async def race(
         "appointments_in_db": stored,
         "seconds": round(elapsed, 3),
         "ok": codes == Counter({201: 1, 409: 49}) and stored == 1,
+    }
+
+
+async def floor(
+    database_url: str,
+    ids: dict[str, str],
+    bookings: int,
+    concurrency: int,
+    days_ahead: int,
+) -> dict[str, Any]:
+    """The floor under the booking rate: per booking one transaction with the appointment
+    ``INSERT`` (the no-overlap constraint checked) and its outbox row, nothing read, no
+    HTTP, over bare asyncpg with ``concurrency`` connections; distinct slots, as above."""
+    import asyncpg
+
+    from switchboard_booking.adapters.tables import NO_OVERLAP_CONSTRAINT
+
+    insert = (
+        "INSERT INTO appointments (appointment_id, client_id, clinic_id, practitioner_id,"
+        " service_id, meeting_method, starts_at, ends_at, status, version, attendee_notes,"
+        " private_notes, answers) VALUES ($1, $2, $3, $4, $5, 'in_person', $6, $7, 'booked',"
+        f" 1, '', '', '{{}}') ON CONFLICT ON CONSTRAINT {NO_OVERLAP_CONSTRAINT} DO NOTHING"
+        " RETURNING appointment_id"
+    )
+    stage = "INSERT INTO outbox (event_id, topic, key, value) VALUES ($1, 'bench.floor', $2, $3)"
+    start = datetime.combine(
+        datetime.now(MSK).date() + timedelta(days=days_ahead), datetime.min.time(), tzinfo=MSK
+    )
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(bookings):
+        queue.put_nowait(i)
+    latencies: list[float] = []
+    written = 0
+    pool = await asyncpg.create_pool(
+        database_url.replace("+asyncpg", ""), min_size=concurrency, max_size=concurrency
+    )
+
+    async def worker() -> None:
+        nonlocal written
+        while not queue.empty():
+            i = queue.get_nowait()
+            starts = start + timedelta(minutes=SLOT_MINUTES * i)
+            began = time.perf_counter()
+            async with pool.acquire() as conn, conn.transaction():
+                appointment_id = await conn.fetchval(
+                    insert,
+                    uuid.uuid4().hex,
+                    ids["client"],
+                    ids["clinic"],
+                    ids["practitioner"],
+                    ids["service"],
+                    starts,
+                    starts + timedelta(minutes=SLOT_MINUTES),
+                )
+                await conn.execute(stage, uuid.uuid4(), appointment_id, b"{}")
+            latencies.append(time.perf_counter() - began)
+            written += appointment_id is not None
+
+    try:
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - began
+    finally:
+        await pool.close()
+    latencies.sort()
+    return {
+        "bookings": bookings,
+        "concurrency": concurrency,
+        "bookings_per_second": round(written / elapsed, 1),
+        "latency_ms": {
+            "p50": round(statistics.median(latencies) * 1000, 1),
+            "p95": round(latencies[int(len(latencies) * 0.95) - 1] * 1000, 1),
+        },
     }
 
 
@@ -287,6 +366,19 @@ async def main(bookings: int, concurrency: int) -> dict[str, Any]:
                 outcome = await race(
                     client, headers, app, clinic, service, practitioners[0], client_id
                 )
+        # After the service stopped (its relay would try to publish the floor's rows).
+        bare = await floor(
+            settings.service_database_url,
+            {
+                "client": client_id,
+                "clinic": clinic,
+                "practitioner": practitioners[1],
+                "service": service,
+            },
+            bookings,
+            concurrency,
+            days_ahead=800,
+        )
     finally:
         await drop_database(settings.service_database_url)
         await delete_topics(endpoints.kafka_bootstrap_servers, f"bench{run}.")
@@ -298,6 +390,7 @@ async def main(bookings: int, concurrency: int) -> dict[str, Any]:
         "infrastructure": endpoints.source,
         "throughput": measured,
         "race": outcome,
+        "floor": bare,
     }
 
 
@@ -308,13 +401,20 @@ if __name__ == "__main__":
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "booking.json")
     args = parser.parse_args()
     result = asyncio.run(main(args.bookings, args.concurrency))
-    m, t, r = result["machine"], result["throughput"], result["race"]
+    m, t, r, f = result["machine"], result["throughput"], result["race"], result["floor"]
     print(f"machine: {m['nproc']} CPUs, {m['cpu_model']}, Python {m['python']}")
+    print(f"load average: {Path('/proc/loadavg').read_text().split()[:3]}")
     print(
         f"booking throughput: {t['bookings_per_second']} bookings/s "
         f"({t['bookings']} bookings, {t['concurrency']} in flight, {t['seconds']} s; "
         f"p50 {t['latency_ms']['p50']} ms, p95 {t['latency_ms']['p95']} ms; "
+        f"{t['cpu_ms_per_booking']} ms of this process's CPU per booking; "
         f"status codes {t['status_codes']})"
+    )
+    print(
+        f"floor, same run (appointment INSERT + outbox row, one transaction, bare asyncpg): "
+        f"{f['bookings_per_second']} bookings/s "
+        f"(p50 {f['latency_ms']['p50']} ms, p95 {f['latency_ms']['p95']} ms)"
     )
     print(
         f"race: 50 concurrent requests → {r['status_codes']}, "

@@ -9,21 +9,24 @@ first migration creates them with :func:`create_runtime_tables`.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from switchboard_runtime.logging import get_logger
 from switchboard_runtime.retrying import RetryPolicy
@@ -129,11 +132,41 @@ def retry_transaction(
     return decorate
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    """An asyncpg engine; ``pool_pre_ping`` so a restarted PostgreSQL is reconnected."""
-    return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800
+#: A pooled connection idle at least this long is pinged before it is handed out.
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def make_engine(
+    url: str, *, pool_size: int = 10, ping_after_idle_seconds: float = PING_AFTER_IDLE_SECONDS
+) -> AsyncEngine:
+    """An asyncpg engine whose pool pings a connection idle ``ping_after_idle_seconds`` or
+    longer before handing it out, so a restarted PostgreSQL is reconnected."""
+    engine = create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800
     )
+    _ping_when_idle(engine, ping_after_idle_seconds)
+    return engine
+
+
+def _ping_when_idle(engine: AsyncEngine, seconds: float) -> None:
+    # SQLAlchemy's pool_pre_ping pings at every checkout, and asyncpg's ping is three round
+    # trips (BEGIN, a statement, ROLLBACK): a fifth of a short request's. A connection in
+    # steady use was proven alive moments ago; one that sat idle (a PostgreSQL restart
+    # happens while the pool waits) is pinged, and replaced when the ping fails.
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        checked_in_at = record.info.get("checked_in_at")
+        if checked_in_at is None or time.monotonic() - checked_in_at < seconds:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:
+            # The pool discards the connection and hands out a new one.
+            raise DisconnectionError("the pooled connection did not answer a ping") from exc
 
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

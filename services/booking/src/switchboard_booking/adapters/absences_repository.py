@@ -4,7 +4,7 @@ the booked appointments the to-reschedule list checks."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -113,52 +113,104 @@ def _closure(row: Any) -> Closure:
     return Closure(row.closure_id, row.clinic_id, row.starts_on, row.ends_on, row.reason)
 
 
+_ABSENCES = (
+    sa.select(practitioner_absences)
+    .where(practitioner_absences.c.practitioner_id.in_(sa.bindparam("ids", expanding=True)))
+    .order_by(practitioner_absences.c.starts_at.nulls_last(), practitioner_absences.c.starts_on)
+)
+_CLOSURES = (
+    sa.select(clinic_closures)
+    .where(clinic_closures.c.clinic_id.in_(sa.bindparam("ids", expanding=True)))
+    .order_by(clinic_closures.c.starts_on)
+)
+
+
+def _window_params(window: Interval) -> dict[str, Any]:
+    """The window's bounds; dates a day wider on each side, since each clinic reads dates
+    in its own zone."""
+    return {
+        "starts_at": window.starts_at,
+        "ends_at": window.ends_at,
+        "first": window.starts_at.date() - timedelta(days=1),
+        "last": window.ends_at.date() + timedelta(days=1),
+    }
+
+
 async def absences_of(
-    session: AsyncSession, practitioner_ids: Sequence[str], window: Interval | None = None
+    session: AsyncSession, practitioner_ids: Sequence[str]
 ) -> dict[str, list[Absence]]:
-    """The practitioners' absences that may touch ``window`` (every one without it): dates
-    are matched a day wide on each side, since each clinic reads them in its own zone."""
+    """Every absence of the practitioners."""
     found: dict[str, list[Absence]] = {pid: [] for pid in practitioner_ids}
-    query = sa.select(practitioner_absences).where(
-        practitioner_absences.c.practitioner_id.in_(list(practitioner_ids))
-    )
-    if window is not None:
-        first = window.starts_at.date() - timedelta(days=1)
-        last = window.ends_at.date() + timedelta(days=1)
-        query = query.where(
-            sa.or_(
-                sa.and_(
-                    practitioner_absences.c.starts_at < window.ends_at,
-                    practitioner_absences.c.ends_at > window.starts_at,
-                ),
-                sa.and_(
-                    practitioner_absences.c.starts_on <= last,
-                    practitioner_absences.c.ends_on >= first,
-                ),
-            )
-        )
-    query = query.order_by(
-        practitioner_absences.c.starts_at.nulls_last(), practitioner_absences.c.starts_on
-    )
-    for row in (await session.execute(query)).all():
+    for row in (await session.execute(_ABSENCES, {"ids": list(practitioner_ids)})).all():
         found[row.practitioner_id].append(_absence(row))
     return found
 
 
-async def closures_of(
-    session: AsyncSession, clinic_ids: Sequence[str], window: Interval | None = None
-) -> dict[str, list[Closure]]:
-    """The clinics' closures that may touch ``window`` (every one without it)."""
+async def closures_of(session: AsyncSession, clinic_ids: Sequence[str]) -> dict[str, list[Closure]]:
+    """Every closure of the clinics."""
     found: dict[str, list[Closure]] = {cid: [] for cid in clinic_ids}
-    query = sa.select(clinic_closures).where(clinic_closures.c.clinic_id.in_(list(clinic_ids)))
-    if window is not None:
-        query = query.where(
-            clinic_closures.c.starts_on <= window.ends_at.date() + timedelta(days=1),
-            clinic_closures.c.ends_on >= window.starts_at.date() - timedelta(days=1),
-        )
-    for row in (await session.execute(query.order_by(clinic_closures.c.starts_on))).all():
+    for row in (await session.execute(_CLOSURES, {"ids": list(clinic_ids)})).all():
         found[row.clinic_id].append(_closure(row))
     return found
+
+
+def _time_off_query() -> sa.Select[Any]:
+    pa, cc = practitioner_absences.c, clinic_closures.c
+    first: sa.BindParameter[date] = sa.bindparam("first")
+    last: sa.BindParameter[date] = sa.bindparam("last")
+    absences = sa.select(
+        sa.literal("absence").label("kind"),
+        pa.absence_id.label("id"),
+        pa.practitioner_id.label("owner_id"),
+        pa.starts_at,
+        pa.ends_at,
+        pa.starts_on,
+        pa.ends_on,
+        pa.reason,
+    ).where(
+        pa.practitioner_id.in_(sa.bindparam("ids", expanding=True)),
+        sa.or_(
+            sa.and_(pa.starts_at < sa.bindparam("ends_at"), pa.ends_at > sa.bindparam("starts_at")),
+            sa.and_(pa.starts_on <= last, pa.ends_on >= first),
+        ),
+    )
+    no_instant = sa.cast(sa.null(), pa.starts_at.type)
+    closures = sa.select(
+        sa.literal("closure"),
+        cc.closure_id,
+        cc.clinic_id,
+        no_instant,
+        no_instant,
+        cc.starts_on,
+        cc.ends_on,
+        cc.reason,
+    ).where(cc.clinic_id == sa.bindparam("clinic_id"), cc.starts_on <= last, cc.ends_on >= first)
+    union = sa.union_all(absences, closures).subquery("time_off")
+    return sa.select(union).order_by(
+        union.c.kind, union.c.starts_at.nulls_last(), union.c.starts_on
+    )
+
+
+_TIME_OFF = _time_off_query()
+
+
+async def time_off(
+    session: AsyncSession, clinic_id: str, practitioner_ids: Sequence[str], window: Interval
+) -> tuple[dict[str, list[Absence]], list[Closure]]:
+    """The practitioners' absences and the clinic's closures that may touch ``window``
+    (dates are matched a day wide on each side, since each clinic reads them in its own
+    zone), in one statement: every booking reads both."""
+    absences: dict[str, list[Absence]] = {pid: [] for pid in practitioner_ids}
+    closures: list[Closure] = []
+    params = {"ids": list(practitioner_ids), "clinic_id": clinic_id, **_window_params(window)}
+    for r in (await session.execute(_TIME_OFF, params)).all():
+        if r.kind == "absence":
+            absences[r.owner_id].append(
+                Absence(r.id, r.owner_id, r.starts_at, r.ends_at, r.starts_on, r.ends_on, r.reason)
+            )
+        else:
+            closures.append(Closure(r.id, r.owner_id, r.starts_on, r.ends_on, r.reason))
+    return absences, closures
 
 
 async def booked_from(

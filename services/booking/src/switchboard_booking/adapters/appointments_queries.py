@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard_booking.adapters.tables import (
@@ -60,6 +61,13 @@ class AppointmentRow:
 def _appointment_query() -> sa.Select[Any]:
     a = appointments.c
     client = clients.alias("client")
+    attendee = appointment_attendees.c
+    # The attendees in the same statement (a correlated array), not a second query.
+    attendee_ids = (
+        sa.select(sa.func.array_agg(aggregate_order_by(attendee.client_id, attendee.client_id)))
+        .where(attendee.appointment_id == a.appointment_id)
+        .scalar_subquery()
+    )
     return (
         sa.select(
             a.appointment_id,
@@ -76,6 +84,7 @@ def _appointment_query() -> sa.Select[Any]:
             a.meeting_method,
             a.client_id,
             (client.c.first_name + " " + client.c.last_name).label("client_name"),
+            attendee_ids.label("attendee_client_ids"),
             a.attendee_notes,
             a.private_notes,
             a.call_center_id,
@@ -98,40 +107,28 @@ def _appointment_query() -> sa.Select[Any]:
 
 
 async def _appointment_rows(
-    session: AsyncSession, query: sa.Select[Any], actor: Actor
+    session: AsyncSession, query: sa.Select[Any], actor: Actor, params: dict[str, Any] | None = None
 ) -> list[AppointmentRow]:
-    rows = (await session.execute(query)).all()
-    ids = [r.appointment_id for r in rows]
-    attendees: dict[str, list[str]] = {}
-    if ids:
-        for aid, cid in (
-            await session.execute(
-                sa.select(appointment_attendees.c.appointment_id, appointment_attendees.c.client_id)
-                .where(appointment_attendees.c.appointment_id.in_(ids))
-                .order_by(appointment_attendees.c.client_id)
-            )
-        ).all():
-            attendees.setdefault(aid, []).append(cid)
     out = []
-    for r in rows:
+    for r in (await session.execute(query, params)).all():
         values = dict(r._mapping)
+        values["attendee_client_ids"] = r.attendee_client_ids or []
         editable = can_change(actor, r.call_center_id) and r.status == "booked"
         values["private_notes"] = r.private_notes if can_change(actor, r.call_center_id) else None
-        out.append(
-            AppointmentRow(
-                **values, attendee_client_ids=attendees.get(r.appointment_id, []), editable=editable
-            )
-        )
+        out.append(AppointmentRow(**values, editable=editable))
     return out
+
+
+# Built once: every booking answers with it (building a statement costs more CPU than
+# PostgreSQL takes to run it).
+_ONE = _appointment_query().where(appointments.c.appointment_id == sa.bindparam("appointment_id"))
 
 
 async def appointment_view(
     session: AsyncSession, appointment_id: str, actor: Actor
 ) -> AppointmentRow:
     """One appointment as ``actor`` sees it, or :class:`NotFound`."""
-    rows = await _appointment_rows(
-        session, _appointment_query().where(appointments.c.appointment_id == appointment_id), actor
-    )
+    rows = await _appointment_rows(session, _ONE, actor, {"appointment_id": appointment_id})
     if not rows:
         raise NotFound(f"no appointment {appointment_id!r}")
     return rows[0]

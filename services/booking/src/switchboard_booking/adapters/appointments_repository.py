@@ -7,6 +7,7 @@ from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -165,12 +166,25 @@ async def _without_overlap(session: AsyncSession, write: Callable[[], Awaitable[
     return True
 
 
-async def _insert(session: AsyncSession, appointment: Appointment) -> None:
-    await session.execute(
-        sa.insert(appointments).values(
-            appointment_id=appointment.appointment_id, **_appointment_values(appointment)
-        )
+# Built once (see directory_repository); the columns come from the parameters given.
+_INSERT = (
+    pg_insert(appointments)
+    .on_conflict_do_nothing(constraint=NO_OVERLAP_CONSTRAINT)
+    .returning(appointments.c.appointment_id)
+)
+
+
+async def insert_appointment(session: AsyncSession, appointment: Appointment) -> bool:
+    """Insert a new appointment and its attendees; ``False`` (nothing written) when the
+    practitioner is already booked at that time."""
+    # ON CONFLICT naming the no-overlap constraint: PostgreSQL checks it exactly as for a
+    # plain INSERT (waiting on a concurrent insert of the same slot, then deciding), but
+    # answers "no row" instead of an error, so no savepoint (two round trips) is needed.
+    inserted = await session.scalar(
+        _INSERT, {"appointment_id": appointment.appointment_id, **_appointment_values(appointment)}
     )
+    if inserted is None:
+        return False
     if appointment.attendee_client_ids:
         await session.execute(
             sa.insert(appointment_attendees),
@@ -179,12 +193,7 @@ async def _insert(session: AsyncSession, appointment: Appointment) -> None:
                 for cid in appointment.attendee_client_ids
             ],
         )
-
-
-async def insert_appointment(session: AsyncSession, appointment: Appointment) -> bool:
-    """Insert a new appointment and its attendees; ``False`` (nothing written) when the
-    practitioner is already booked at that time."""
-    return await _without_overlap(session, partial(_insert, session, appointment))
+    return True
 
 
 async def _update(session: AsyncSession, appointment: Appointment) -> None:

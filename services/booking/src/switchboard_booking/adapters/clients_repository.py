@@ -53,21 +53,19 @@ async def load_client(
     )
 
 
+# Built once: every booking runs it (see directory_repository).
+_CLIENTS_SHARED = (
+    sa.select(clients.c.client_id)
+    .where(clients.c.client_id.in_(sa.bindparam("ids", expanding=True)))
+    .with_for_update(read=True)
+)
+
+
 async def ensure_clients_exist(session: AsyncSession, client_ids: Iterable[str]) -> None:
     """:class:`NotFound` naming the first unknown client id (rows are share-locked, so a
     concurrent merge cannot remove them before this transaction commits)."""
     ids = list(dict.fromkeys(client_ids))
-    found = set(
-        (
-            await session.execute(
-                sa.select(clients.c.client_id)
-                .where(clients.c.client_id.in_(ids))
-                .with_for_update(read=True)
-            )
-        )
-        .scalars()
-        .all()
-    )
+    found = set((await session.execute(_CLIENTS_SHARED, {"ids": ids})).scalars().all())
     missing = [cid for cid in ids if cid not in found]
     if missing:
         raise NotFound(f"no client {missing[0]!r}")

@@ -50,24 +50,30 @@ class ClinicInfo:
         return ZoneInfo(self.time_zone)
 
 
-async def get_clinic(session: AsyncSession, clinic_id: str) -> ClinicInfo:
-    """The clinic, or :class:`NotFound`."""
-    row = (
-        await session.execute(
-            sa.select(
-                clinics.c.clinic_id,
-                clinics.c.name,
-                clinics.c.address,
-                clinics.c.time_zone,
-                clinics.c.opening_hours,
-            ).where(clinics.c.clinic_id == clinic_id)
-        )
-    ).first()
-    if row is None:
-        raise NotFound(f"no clinic {clinic_id!r}")
+# The statements every booking runs are built once, with bind parameters: building and
+# keying a SQLAlchemy statement per call costs more CPU than PostgreSQL takes to run it.
+_CLINIC_COLUMNS = (
+    clinics.c.clinic_id,
+    clinics.c.name,
+    clinics.c.address,
+    clinics.c.time_zone,
+    clinics.c.opening_hours,
+)
+_CLINIC = sa.select(*_CLINIC_COLUMNS).where(clinics.c.clinic_id == sa.bindparam("clinic_id"))
+
+
+def _clinic_info(row: Any) -> ClinicInfo:
     return ClinicInfo(
         row.clinic_id, row.name, row.address, row.time_zone, opening_hours(row.opening_hours)
     )
+
+
+async def get_clinic(session: AsyncSession, clinic_id: str) -> ClinicInfo:
+    """The clinic, or :class:`NotFound`."""
+    row = (await session.execute(_CLINIC, {"clinic_id": clinic_id})).first()
+    if row is None:
+        raise NotFound(f"no clinic {clinic_id!r}")
+    return _clinic_info(row)
 
 
 def opening_hours(stored: list[dict[str, Any]]) -> tuple[WorkingHours, ...] | None:
@@ -75,13 +81,18 @@ def opening_hours(stored: list[dict[str, Any]]) -> tuple[WorkingHours, ...] | No
     return tuple(check_hours(stored, "opens", "closes")) or None
 
 
-async def get_service(session: AsyncSession, service_id: str) -> tuple[ServiceInfo, str]:
-    """The service's rules and its name, or :class:`NotFound`."""
-    row = (
-        await session.execute(sa.select(services).where(services.c.service_id == service_id))
-    ).first()
-    if row is None or not row.active:
-        raise NotFound(f"no service {service_id!r}")
+_SERVICE_COLUMNS = (
+    services.c.service_id,
+    services.c.name.label("service_name"),
+    services.c.duration_minutes,
+    services.c.meeting_methods,
+    services.c.questions,
+    services.c.active,
+)
+_SERVICE = sa.select(*_SERVICE_COLUMNS).where(services.c.service_id == sa.bindparam("service_id"))
+
+
+def _service_info(row: Any) -> ServiceInfo:
     questions = tuple(
         Question(
             q["question_id"],
@@ -91,13 +102,75 @@ async def get_service(session: AsyncSession, service_id: str) -> tuple[ServiceIn
         )
         for q in row.questions
     )
-    info = ServiceInfo(
+    return ServiceInfo(
         row.service_id,
         timedelta(minutes=row.duration_minutes),
         tuple(row.meeting_methods),
         questions,
     )
-    return info, row.name
+
+
+async def get_service(session: AsyncSession, service_id: str) -> tuple[ServiceInfo, str]:
+    """The service's rules and its name, or :class:`NotFound`."""
+    row = (await session.execute(_SERVICE, {"service_id": service_id})).first()
+    if row is None or not row.active:
+        raise NotFound(f"no service {service_id!r}")
+    return _service_info(row), row.service_name
+
+
+# One row of each table: the join has nothing to match on (its condition is TRUE).
+_CLINIC_AND_SERVICE = (
+    sa.select(*_CLINIC_COLUMNS, *_SERVICE_COLUMNS)
+    .select_from(clinics.join(services, sa.true()))
+    .where(
+        clinics.c.clinic_id == sa.bindparam("clinic_id"),
+        services.c.service_id == sa.bindparam("service_id"),
+        services.c.active,
+    )
+)
+
+
+async def get_clinic_and_service(
+    session: AsyncSession, clinic_id: str, service_id: str
+) -> tuple[ClinicInfo, ServiceInfo]:
+    """The clinic and the service's rules in one statement (every booking reads both), or
+    :class:`NotFound` naming the one missing."""
+    params = {"clinic_id": clinic_id, "service_id": service_id}
+    row = (await session.execute(_CLINIC_AND_SERVICE, params)).first()
+    if row is None:
+        # One of them is missing: the separate reads say which.
+        await get_clinic(session, clinic_id)
+        await get_service(session, service_id)
+        raise NotFound(f"no service {service_id!r}")
+    return _clinic_info(row), _service_info(row)
+
+
+def _practitioner_days_query(*, chosen: bool) -> sa.Select[Any]:
+    # Each practitioner's hours at the clinic joined on (none: one row of NULL hours),
+    # rather than a second query for the hours.
+    p, wh = practitioners.c, working_hours.c
+    clinic_id: sa.BindParameter[str] = sa.bindparam("clinic_id")
+    query = (
+        sa.select(p.practitioner_id, p.languages, wh.weekday, wh.starts, wh.ends)
+        .join(practitioner_clinics, practitioner_clinics.c.practitioner_id == p.practitioner_id)
+        .join(practitioner_services, practitioner_services.c.practitioner_id == p.practitioner_id)
+        .outerjoin(
+            working_hours,
+            sa.and_(wh.practitioner_id == p.practitioner_id, wh.clinic_id == clinic_id),
+        )
+        .where(
+            practitioner_clinics.c.clinic_id == clinic_id,
+            practitioner_services.c.service_id == sa.bindparam("service_id"),
+            p.active,
+        )
+        .order_by(p.practitioner_id, wh.id)
+    )
+    if chosen:
+        query = query.where(p.practitioner_id.in_(sa.bindparam("ids", expanding=True)))
+    return query
+
+
+_PRACTITIONER_DAYS = {chosen: _practitioner_days_query(chosen=chosen) for chosen in (False, True)}
 
 
 async def practitioner_days(
@@ -108,43 +181,37 @@ async def practitioner_days(
 ) -> list[PractitionerDay]:
     """Active practitioners working at the clinic and giving the service, with their hours
     there (``busy`` left empty; see :func:`..appointments_repository.busy_intervals`)."""
-    query = (
-        sa.select(practitioners.c.practitioner_id, practitioners.c.languages)
-        .join(
-            practitioner_clinics,
-            practitioner_clinics.c.practitioner_id == practitioners.c.practitioner_id,
-        )
-        .join(
-            practitioner_services,
-            practitioner_services.c.practitioner_id == practitioners.c.practitioner_id,
-        )
-        .where(
-            practitioner_clinics.c.clinic_id == clinic_id,
-            practitioner_services.c.service_id == service_id,
-            practitioners.c.active,
-        )
-        .order_by(practitioners.c.practitioner_id)
-    )
+    params: dict[str, Any] = {"clinic_id": clinic_id, "service_id": service_id}
     if practitioner_ids is not None:
-        query = query.where(practitioners.c.practitioner_id.in_(list(practitioner_ids)))
-    rows = (await session.execute(query)).all()
-    hours: dict[str, list[WorkingHours]] = {r.practitioner_id: [] for r in rows}
-    if rows:
-        for h in (
-            await session.execute(
-                sa.select(working_hours).where(
-                    working_hours.c.clinic_id == clinic_id,
-                    working_hours.c.practitioner_id.in_(list(hours)),
-                )
-            )
-        ).all():
-            hours[h.practitioner_id].append(WorkingHours(h.weekday, h.starts, h.ends))
+        params["ids"] = list(practitioner_ids)
+    query = _PRACTITIONER_DAYS[practitioner_ids is not None]
+    languages: dict[str, frozenset[str]] = {}
+    hours: dict[str, list[WorkingHours]] = {}
+    for r in (await session.execute(query, params)).all():
+        languages[r.practitioner_id] = frozenset(r.languages)
+        found = hours.setdefault(r.practitioner_id, [])
+        if r.weekday is not None:
+            found.append(WorkingHours(r.weekday, r.starts, r.ends))
     return [
-        PractitionerDay(
-            r.practitioner_id, tuple(hours[r.practitioner_id]), languages=frozenset(r.languages)
-        )
-        for r in rows
+        PractitionerDay(pid, tuple(found), languages=languages[pid]) for pid, found in hours.items()
     ]
+
+
+_PRACTITIONER_LINKS = sa.select(
+    practitioners.c.active,
+    sa.exists()
+    .where(
+        practitioner_clinics.c.practitioner_id == practitioners.c.practitioner_id,
+        practitioner_clinics.c.clinic_id == sa.bindparam("clinic_id"),
+    )
+    .label("works"),
+    sa.exists()
+    .where(
+        practitioner_services.c.practitioner_id == practitioners.c.practitioner_id,
+        practitioner_services.c.service_id == sa.bindparam("service_id"),
+    )
+    .label("gives"),
+).where(practitioners.c.practitioner_id == sa.bindparam("practitioner_id"))
 
 
 async def practitioner_links(
@@ -152,28 +219,11 @@ async def practitioner_links(
 ) -> tuple[bool, bool]:
     """Whether the (existing, active) practitioner works at the clinic and gives the
     service; :class:`NotFound` when there is no such practitioner."""
-    active = await session.scalar(
-        sa.select(practitioners.c.active).where(practitioners.c.practitioner_id == practitioner_id)
-    )
-    if not active:
+    params = {"practitioner_id": practitioner_id, "clinic_id": clinic_id, "service_id": service_id}
+    row = (await session.execute(_PRACTITIONER_LINKS, params)).first()
+    if row is None or not row.active:
         raise NotFound(f"no practitioner {practitioner_id!r}")
-    works = await session.scalar(
-        sa.select(
-            sa.exists().where(
-                practitioner_clinics.c.practitioner_id == practitioner_id,
-                practitioner_clinics.c.clinic_id == clinic_id,
-            )
-        )
-    )
-    gives = await session.scalar(
-        sa.select(
-            sa.exists().where(
-                practitioner_services.c.practitioner_id == practitioner_id,
-                practitioner_services.c.service_id == service_id,
-            )
-        )
-    )
-    return bool(works), bool(gives)
+    return bool(row.works), bool(row.gives)
 
 
 async def operator_by_username(session: AsyncSession, username: str) -> sa.Row[Any] | None:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,15 +39,16 @@ from switchboard_booking.domain.notifications import (
 # --- what notifications are written from ---------------------------------------------------
 
 
+# The statements planning runs for every appointment event are built once: building and
+# keying a SQLAlchemy statement costs more CPU than PostgreSQL takes to run it.
+_RECIPIENTS = sa.select(clients).where(clients.c.client_id.in_(sa.bindparam("ids", expanding=True)))
+
+
 async def recipients(session: AsyncSession, client_ids: Sequence[str]) -> list[Recipient]:
     """How to reach each of the clients (in the given order, without repeats)."""
     rows = {
         r.client_id: r
-        for r in (
-            await session.execute(
-                sa.select(clients).where(clients.c.client_id.in_(list(client_ids)))
-            )
-        ).all()
+        for r in (await session.execute(_RECIPIENTS, {"ids": list(client_ids)})).all()
     }
     return [
         Recipient(
@@ -77,43 +79,80 @@ class AppointmentNow:
     reminder_hours_before: int
 
 
+def _appointment_now_query() -> sa.Select[Any]:
+    a = appointments.c
+    attendee = appointment_attendees.c
+    return (
+        sa.select(
+            a.appointment_id,
+            a.client_id,
+            a.clinic_id,
+            a.status,
+            a.version,
+            a.starts_at,
+            clinics.c.reminder_hours_before,
+            # The attendees in the same statement (a correlated array).
+            sa.select(sa.func.array_agg(aggregate_order_by(attendee.client_id, attendee.client_id)))
+            .where(attendee.appointment_id == a.appointment_id)
+            .scalar_subquery()
+            .label("attendee_client_ids"),
+        )
+        .join(clinics, clinics.c.clinic_id == a.clinic_id)
+        .where(a.appointment_id == sa.bindparam("appointment_id"))
+    )
+
+
+_APPOINTMENT_NOW = _appointment_now_query()
+
+
 async def appointment_now(session: AsyncSession, appointment_id: str) -> AppointmentNow:
     """The appointment's current state, or :class:`NotFound`."""
-    a = appointments.c
-    row = (
-        await session.execute(
-            sa.select(
-                a.appointment_id,
-                a.client_id,
-                a.clinic_id,
-                a.status,
-                a.version,
-                a.starts_at,
-                clinics.c.reminder_hours_before,
-            )
-            .join(clinics, clinics.c.clinic_id == a.clinic_id)
-            .where(a.appointment_id == appointment_id)
-        )
-    ).first()
+    row = (await session.execute(_APPOINTMENT_NOW, {"appointment_id": appointment_id})).first()
     if row is None:
         raise NotFound(f"no appointment {appointment_id!r}")
-    attendees = (
-        await session.scalars(
-            sa.select(appointment_attendees.c.client_id)
-            .where(appointment_attendees.c.appointment_id == appointment_id)
-            .order_by(appointment_attendees.c.client_id)
-        )
-    ).all()
     return AppointmentNow(
         row.appointment_id,
         row.client_id,
         row.clinic_id,
-        tuple(attendees),
+        tuple(row.attendee_client_ids or ()),
         row.status,
         row.version,
         row.starts_at,
         row.reminder_hours_before,
     )
+
+
+def _facts_query() -> sa.Select[Any]:
+    a = appointments.c
+    client = clients.alias("client")
+    practitioner = practitioners.alias("practitioner")
+    return (
+        sa.select(
+            (client.c.first_name + " " + client.c.last_name).label("client_name"),
+            clinics.c.name.label("clinic_name"),
+            clinics.c.address,
+            clinics.c.time_zone,
+            practitioner.c.name.label("practitioner_name"),
+            services.c.name.label("service_name"),
+            a.meeting_method,
+            a.starts_at,
+            a.ends_at,
+            a.attendee_notes,
+        )
+        .select_from(appointments)
+        .join(client, client.c.client_id == a.client_id)
+        .join(clinics, clinics.c.clinic_id == a.clinic_id)
+        .join(services, services.c.service_id == a.service_id)
+        .join(
+            practitioner,
+            practitioner.c.practitioner_id
+            == sa.func.coalesce(sa.bindparam("practitioner_id", type_=sa.Text), a.practitioner_id),
+        )
+        .where(a.appointment_id == sa.bindparam("appointment_id"))
+    )
+
+
+_FACTS = _facts_query()
 
 
 async def facts(
@@ -129,35 +168,8 @@ async def facts(
     """The facts of one appointment version: times and practitioner as the event says
     (the appointment may have changed since), names and attendee notes from the tables.
     Private notes and answers are not read."""
-    a = appointments.c
-    client = clients.alias("client")
-    practitioner = practitioners.alias("practitioner")
-    row = (
-        await session.execute(
-            sa.select(
-                (client.c.first_name + " " + client.c.last_name).label("client_name"),
-                clinics.c.name.label("clinic_name"),
-                clinics.c.address,
-                clinics.c.time_zone,
-                practitioner.c.name.label("practitioner_name"),
-                services.c.name.label("service_name"),
-                a.meeting_method,
-                a.starts_at,
-                a.ends_at,
-                a.attendee_notes,
-            )
-            .select_from(appointments)
-            .join(client, client.c.client_id == a.client_id)
-            .join(clinics, clinics.c.clinic_id == a.clinic_id)
-            .join(services, services.c.service_id == a.service_id)
-            .join(
-                practitioner,
-                practitioner.c.practitioner_id
-                == sa.func.coalesce(practitioner_id, a.practitioner_id),
-            )
-            .where(a.appointment_id == appointment_id)
-        )
-    ).one()
+    params = {"appointment_id": appointment_id, "practitioner_id": practitioner_id}
+    row = (await session.execute(_FACTS, params)).one()
     return MessageFacts(
         recipient_name=row.client_name,
         client_name=row.client_name,

@@ -39,9 +39,8 @@ async def away(
 ) -> dict[str, list[Interval]]:
     """When each practitioner cannot be booked at ``clinic`` around ``window``: their
     absences and the clinic's closed days, read in the clinic's zone."""
-    absences = await repo.absences_of(session, practitioner_ids, window)
-    closures = await repo.closures_of(session, [clinic.clinic_id], window)
-    closed = [c.interval(clinic.tz) for c in closures[clinic.clinic_id]]
+    absences, closures = await repo.time_off(session, clinic.clinic_id, practitioner_ids, window)
+    closed = [c.interval(clinic.tz) for c in closures]
     return {
         pid: closed + [a.interval(clinic.tz) for a in absences[pid]] for pid in practitioner_ids
     }

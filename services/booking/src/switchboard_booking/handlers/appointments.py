@@ -7,8 +7,13 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from switchboard_booking.adapters import (
+    appointments_queries,
+    clients_repository,
+    directory_repository,
+)
 from switchboard_booking.adapters import appointments_repository as repo
-from switchboard_booking.adapters import clients_repository, directory_repository
+from switchboard_booking.adapters.appointments_queries import AppointmentRow
 from switchboard_booking.adapters.directory_repository import ClinicInfo
 from switchboard_booking.adapters.ids import new_id
 from switchboard_booking.domain import model
@@ -112,19 +117,20 @@ async def _clients_of(session: AsyncSession, deps: Deps, cmd: BookAppointment) -
 
 
 @retry_transaction()
-async def book_appointment(deps: Deps, actor: Actor, cmd: BookAppointment) -> str:
+async def book_appointment(deps: Deps, actor: Actor, cmd: BookAppointment) -> AppointmentRow:
     """Book an appointment (registering new clients on the way); publishes
     ``AppointmentBooked`` (and ``ClientRegistered`` for new clients); the notifications
     follow from that event (``handlers.notifications``). :class:`SlotTaken` when the
     practitioner (or, for anyone available, every fitting practitioner) is already booked
-    then."""
+    then. Returns the appointment as ``actor`` sees it."""
     model.ensure_may_book(actor)
     if (cmd.client_id is None) == (cmd.new_client is None):
         raise InvalidRequest("give either client_id or new_client")
     now = deps.clock()
     async with deps.sessions() as session, session.begin():
-        clinic = await directory_repository.get_clinic(session, cmd.clinic_id)
-        service, _ = await directory_repository.get_service(session, cmd.service_id)
+        clinic, service = await directory_repository.get_clinic_and_service(
+            session, cmd.clinic_id, cmd.service_id
+        )
         answers = model.check_answers(service.questions, cmd.answers)
         candidates = await _candidates(session, cmd, service, clinic, now)
         client_id, *attendee_ids = await _clients_of(session, deps, cmd)
@@ -174,7 +180,11 @@ async def book_appointment(deps: Deps, actor: Actor, cmd: BookAppointment) -> st
             ],
             correlation_id=cmd.call_id,
         )
-    return appointment.appointment_id
+        # Read back in the same transaction: a transaction of its own would cost another
+        # pool checkout (and its ping) for rows this one already holds.
+        return await appointments_queries.appointment_view(
+            session, appointment.appointment_id, actor
+        )
 
 
 @retry_transaction()
@@ -186,8 +196,9 @@ async def reschedule_appointment(deps: Deps, actor: Actor, cmd: RescheduleAppoin
         current = await repo.load_appointment(session, cmd.appointment_id, for_update=True)
         current.ensure_changeable_by(actor)
         practitioner_id = cmd.practitioner_id or current.practitioner_id
-        clinic = await directory_repository.get_clinic(session, current.clinic_id)
-        service, _ = await directory_repository.get_service(session, current.service_id)
+        clinic, service = await directory_repository.get_clinic_and_service(
+            session, current.clinic_id, current.service_id
+        )
         works, gives = await directory_repository.practitioner_links(
             session, practitioner_id, current.clinic_id, current.service_id
         )
@@ -277,8 +288,9 @@ async def availability(
     """Free slots for a service at a clinic on a (clinic-local) day: ``(clinic, slots)``,
     slots per practitioner. Pool them with :func:`~..availability.pooled`."""
     async with deps.sessions() as session:
-        clinic = await directory_repository.get_clinic(session, clinic_id)
-        service, _ = await directory_repository.get_service(session, service_id)
+        clinic, service = await directory_repository.get_clinic_and_service(
+            session, clinic_id, service_id
+        )
         days = await directory_repository.practitioner_days(
             session,
             clinic_id,

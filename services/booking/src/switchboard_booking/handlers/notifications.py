@@ -83,7 +83,8 @@ async def _tell(
     remind_for: datetime | None = None,
 ) -> None:
     """Plan the ``kind`` message to each of ``client_ids`` (and, given the visit's start,
-    its reminders) and write them; the delivery worker is woken after the commit."""
+    its reminders) and write them; the delivery worker is woken after the commit when one
+    is due now."""
     people = await repo.recipients(session, client_ids)
     planned = plan(
         kind=kind,
@@ -95,8 +96,12 @@ async def _tell(
     )
     if remind_for is not None:
         planned += _reminders(appointment, version, facts, people, remind_for, envelope.occurred_at)
-    await repo.insert_planned(session, planned, deps.clock())
-    after_commit(session, deps.wake_delivery)
+    now = deps.clock()
+    await repo.insert_planned(session, planned, now)
+    # The worker is woken only for something to send now: skipped rows and reminders due
+    # later would cost it a claim query per event for nothing (its poll finds them).
+    if any(p.skip_reason is None and p.due_at <= now for p in planned):
+        after_commit(session, deps.wake_delivery)
 
 
 async def on_booked(

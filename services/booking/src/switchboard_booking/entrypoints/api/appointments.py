@@ -59,8 +59,7 @@ def router(deps: Deps, guards: Guards) -> APIRouter:
     async def book(body: BookBody, who: CurrentActor) -> dict[str, Any]:
         """Book an appointment; publishes ``AppointmentBooked`` (and ``ClientRegistered``
         for each new client)."""
-        appointment_id = await appointments.book_appointment(deps, who, body.command())
-        return await view(appointment_id, who)
+        return asdict(await appointments.book_appointment(deps, who, body.command()))
 
     @router.get("/appointments")
     async def list_day(
