@@ -240,6 +240,32 @@ async def test_sorting_by_any_column_pages_through_every_call_once(
     assert [item["call_id"] for item in items] == want
 
 
+@pytest.mark.parametrize(
+    ("sort", "order"), [("admin", "asc"), ("admin", "desc"), ("talk_seconds", "desc")]
+)
+@pytest.mark.parametrize(
+    ("params", "predicate"), [f[1:] for f in FILTERS], ids=[f[0] for f in FILTERS]
+)
+async def test_sorted_pages_under_each_filter_list_the_matching_calls_in_order(
+    analytics: Any,
+    params: dict[str, Any],
+    predicate: Callable[[Any, Any], bool],
+    sort: str,
+    order: str,
+) -> None:
+    """Sorted by admin, a page walks the admins a few at a time; by talk time it finds the
+    page's calls first: small pages cross admins and cursors in every way."""
+    world = analytics.world
+    rows = [world.row(c) for c in world.calls if predicate(world, c)]
+    key = SORT_KEYS[sort]
+    want = [
+        r["call_id"]
+        for r in sorted(rows, key=lambda r: (key(r), r["call_id"]), reverse=order == "desc")
+    ]
+    items = await analytics.all_calls(sort=sort, order=order, limit=7, **params)
+    assert [item["call_id"] for item in items] == want
+
+
 async def test_default_order_is_newest_first_and_pages_are_stable(analytics: Any) -> None:
     world = analytics.world
     want = sorted(world.calls, key=lambda c: (c.started_at, c.call_id), reverse=True)
