@@ -583,6 +583,8 @@ export interface CallFilters {
   talkMax?: number | null;
   totalMin?: number | null;
   totalMax?: number | null;
+  /** Public numbers (DIDs, E.164) the calls came in on; any of them. */
+  dids?: string[];
 }
 
 export const emptyCallFilters = (): CallFilters => ({
@@ -611,6 +613,7 @@ export function callFilterQuery(f: CallFilters): Query {
     talk_max: f.talkMax ?? undefined,
     total_min: f.totalMin ?? undefined,
     total_max: f.totalMax ?? undefined,
+    did: f.dids ?? [],
   };
 }
 
@@ -625,7 +628,15 @@ export interface CallLogPage {
   next_cursor: string | null;
 }
 
-export type ReportGrouping = "day" | "hour" | "employee_day" | "employee_month";
+export type ReportGrouping = "day" | "hour" | "employee_day" | "employee_month" | "did";
+
+/** A public number as analytics knows it (from telephony): its description labels reports. */
+export interface ReportDid {
+  did: string;
+  description: string | null;
+  clinic_id: string | null;
+  active: boolean;
+}
 
 /** A report row, read tolerantly: group keys plus per-call-type counts and averages. */
 export type ReportRow = Record<string, unknown>;
@@ -687,6 +698,8 @@ export const analytics = {
   serviceLevelCsvUrl: (groupBy: ReportGrouping, f: CallFilters) =>
     "/api/analytics/reports/service-level" + queryString({ ...callFilterQuery(f), group_by: groupBy, format: "csv" }),
   /** When the calls come: incoming and missed by clinic-local hour and weekday x hour. */
+  /** The chain's public numbers and their descriptions, for the reports' filter by number. */
+  dids: () => get<Items<ReportDid>>("/api/analytics/dids").then((r) => r.items),
   when: (f: CallFilters) => get<WhenReport>("/api/analytics/reports/when", callFilterQuery(f)),
   whenCsvUrl: (f: CallFilters) => "/api/analytics/reports/when" + queryString({ ...callFilterQuery(f), format: "csv" }),
   conversion: (groupBy: ConversionGroupBy, f: CallFilters) =>
@@ -720,6 +733,7 @@ export interface ConversionRow extends ConversionFigures {
   clinic_id?: string | null;
   clinic_name?: string | null;
   did?: string | null;
+  did_description?: string | null;
   day?: string | null;
   month?: string | null;
 }

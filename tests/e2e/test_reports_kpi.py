@@ -8,6 +8,7 @@ Three incoming calls at Central (extension 101) on fixed past days, in Moscow ti
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 import uuid
@@ -16,26 +17,29 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from live_platform import api_get, iso, screenshot, send_pbx
+from live_platform import api_get, api_request, iso, screenshot, send_pbx
 from playwright.sync_api import expect
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "console"
 MSK = timedelta(hours=3)
 
 
-def _incoming(platform: Any, start: datetime, wait: int, answered: bool) -> str:
+def _incoming(
+    platform: Any, start: datetime, wait: int, answered: bool, did: str | None = None
+) -> str:
     call_id = f"e2e-kpi-{uuid.uuid4().hex[:10]}"
     caller = f"+7916555{uuid.uuid4().int % 10_000:04d}"
-    events: list[dict[str, Any]] = [
-        {
-            "type": "call.started",
-            "call_id": call_id,
-            "timestamp": iso(start),
-            "from": caller,
-            "to": "101",
-            "extension": "101",
-        }
-    ]
+    started: dict[str, Any] = {
+        "type": "call.started",
+        "call_id": call_id,
+        "timestamp": iso(start),
+        "from": caller,
+        "to": "101",
+        "extension": "101",
+    }
+    if did is not None:
+        started["did"] = did
+    events: list[dict[str, Any]] = [started]
     if answered:
         events.append(
             {
@@ -58,8 +62,10 @@ def _incoming(platform: Any, start: datetime, wait: int, answered: bool) -> str:
     return call_id
 
 
-def _wait_projected(platform: Any, call_ids: set[str]) -> None:
-    query = "/api/analytics/calls?limit=500&from=" + quote("2026-02-01") + "&to=2026-02-07"
+def _wait_projected(
+    platform: Any, call_ids: set[str], period: tuple[str, str] = ("2026-02-01", "2026-02-07")
+) -> None:
+    query = f"/api/analytics/calls?limit=500&from={quote(period[0])}&to={quote(period[1])}"
     deadline = datetime.now(UTC) + timedelta(seconds=30)
     while True:
         items = api_get(platform, query, "admin")["items"]
@@ -119,3 +125,66 @@ def test_a_quiet_day_is_zero_on_the_time_axis_and_the_kpis_show(
     page.get_by_test_id("kpi-table").scroll_into_view_if_needed()
     shot = screenshot(page, "reports-service-level")
     shutil.copyfile(shot, DOCS / "reports-service-level.png")
+
+
+def test_reports_group_and_filter_by_advertised_number(open_session: Any, platform: Any) -> None:
+    """A number an admin describes in Settings labels its calls in every report grouped by
+    number; the number filter narrows every report on the page, and the CSVs follow."""
+    number = f"+7495{uuid.uuid4().int % 10_000_000:07d}"
+    description = f"Metro posters {number[-4:]}"
+    api_request(
+        platform,
+        "POST",
+        "/api/telephony/dids",
+        "admin",
+        {"did": number, "clinic_id": "clinic-msk-center", "description": description},
+    )
+    tuesday = datetime(2026, 2, 10, 11, tzinfo=UTC) - MSK  # 11:00 in Moscow
+    calls = {
+        _incoming(platform, tuesday, wait=5, answered=True, did=number),
+        _incoming(platform, tuesday + timedelta(minutes=20), wait=40, answered=False, did=number),
+        _incoming(platform, tuesday + timedelta(hours=2), wait=8, answered=True, did=number),
+        _incoming(platform, tuesday + timedelta(hours=3), wait=3, answered=True),
+    }
+    _wait_projected(platform, calls, ("2026-02-09", "2026-02-15"))
+    deadline = datetime.now(UTC) + timedelta(seconds=30)
+    while number not in {
+        d["did"] for d in api_get(platform, "/api/analytics/dids", "admin")["items"]
+    }:
+        assert datetime.now(UTC) < deadline, "analytics never learnt the number's description"
+        time.sleep(0.25)  # polling the API until the projection has it
+
+    page = open_session("maria")
+    page.goto("/reports")
+    page.get_by_label("From date").fill("2026-02-09")
+    page.get_by_label("To date").fill("2026-02-15")
+    page.get_by_role("button", name="By advertised numbers").click()
+    table = page.get_by_test_id("report-table")
+    expect(table).to_have_attribute("data-group-by", "did")
+    ours = table.locator("tbody tr", has_text=description)
+    expect(ours.locator("td").first).to_have_text("3")  # incoming calls on the number
+    kpis = page.get_by_test_id("kpi-table")
+    kpi_row = kpis.locator("tbody tr", has_text=description)
+    expect(kpi_row.locator('td[data-column="incoming"]')).to_have_text("3")
+    expect(kpi_row.locator('td[data-column="abandonment_rate"]')).to_have_text("33.3%")
+    conversion = page.get_by_test_id("conversion-report")
+    conversion.get_by_role("button", name="DID").click()
+    expect(
+        page.get_by_test_id("conversion-table").locator("tbody tr", has_text=description)
+    ).to_have_count(1)
+
+    page.get_by_test_id("report-did-filter").select_option(number)
+    expect(table.locator("tbody tr")).to_have_count(1)
+    expect(table.locator("tbody tr").first).to_contain_text(description)
+    csv_link = page.get_by_role("link", name="Export CSV").first
+    expect(csv_link).to_have_attribute("href", re.compile("did=" + re.escape(quote(number))))
+    page.get_by_role("button", name="By days").click()
+    expect(table.locator("tbody tr")).to_have_count(7)
+    expect(table.locator("tbody tr", has_text="10 Feb 2026").locator("td").first).to_have_text("3")
+
+    page.get_by_role("button", name="By advertised numbers").click()
+    expect(table).to_have_attribute("data-group-by", "did")
+    table.scroll_into_view_if_needed()
+    shot = screenshot(page, "reports-by-number")
+    DOCS.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(shot, DOCS / "reports-by-number.png")

@@ -34,11 +34,13 @@ from switchboard_contracts import (
     PBX_EVENTS_RAW,
     PLATFORM_AUDIT,
     TELEPHONY_CALLS,
+    TELEPHONY_DIRECTORY,
     TELEPHONY_SETTINGS,
     AppointmentBooked,
     AuditRecorded,
     CallStarted,
     ClientRegistered,
+    DidChanged,
     Event,
     IntegrationSettingsChanged,
     OperatorChanged,
@@ -163,6 +165,10 @@ def _settings_changed() -> IntegrationSettingsChanged:
     return IntegrationSettingsChanged(integration="calltouch", enabled=False, changed_at=_now())
 
 
+def _did_changed() -> DidChanged:
+    return DidChanged(did="+74957770000", description="poison test", changed_at=_now())
+
+
 def _worklist_changed() -> WorklistChanged:
     return WorklistChanged(call_id=_uid("call"), change="missed", changed_at=_now())
 
@@ -205,6 +211,7 @@ ENVELOPES: dict[str, tuple[Callable[[], Event], str]] = {
     TELEPHONY_SETTINGS: (_settings_changed, "enabled"),
     ANALYTICS_WORKLIST: (_worklist_changed, "change"),
     PLATFORM_AUDIT: (_audit_recorded, "action"),
+    TELEPHONY_DIRECTORY: (_did_changed, "changed_at"),
 }
 
 #: Every (service, topic, consumer group) the services subscribe (their subscription tables).
@@ -220,6 +227,7 @@ SUBSCRIPTIONS: list[tuple[str, str, str]] = [
     ("analytics", CRM_TOUCHES, "analytics.calls"),
     ("analytics", BOOKING_DIRECTORY, "analytics.calls"),
     ("analytics", BOOKING_APPOINTMENTS, "analytics.calls"),
+    ("analytics", TELEPHONY_DIRECTORY, "analytics.calls"),
     ("analytics", PLATFORM_AUDIT, "analytics.audit"),
     ("notify", TELEPHONY_CALLS, "notify"),
     ("notify", CRM_TOUCHES, "notify"),

@@ -418,6 +418,7 @@ TABLE: dict[tuple[str, str, str], Row] = {
     ("analytics", "GET", "/api/analytics/calls"): Guarded(EVERYONE),
     ("analytics", "GET", "/api/analytics/reports/calls"): Guarded(REPORT_READERS),
     ("analytics", "GET", "/api/analytics/reports/when"): Guarded(REPORT_READERS),
+    ("analytics", "GET", "/api/analytics/dids"): Guarded(REPORT_READERS),
     ("analytics", "GET", "/api/analytics/reports/conversion"): Guarded(
         REPORT_READERS, Req(params={"group_by": "day"})
     ),

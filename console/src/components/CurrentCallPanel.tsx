@@ -129,14 +129,15 @@ function CallerCard({ call }: { call: ShownCurrentCall }) {
   const [profile, setProfile] = useState<ClientProfile | null>(null);
   const [phones, setPhones] = useState<string[]>([]);
   const [timeline, setTimeline] = useState<TimelineEntry[] | null>(null);
-  const [note, setNote] = useState<string | null>(null);
+  const [note, setNote] = useState<"currentCall.cardUnavailable" | "currentCall.contactUnavailable" | null>(null);
   // Timeline entries without a zone of their own are shown in the chain's, as on the card.
   const chainZone = useDirectory().clinics[0]?.time_zone ?? "UTC";
 
+  // The card is read once per caller (every read is on the audit trail), not again when
+  // the call's state or the language changes.
   useEffect(() => {
     setProfile(null);
     setPhones([]);
-    setTimeline(null);
     setNote(null);
     if (clientId) {
       clients
@@ -145,26 +146,30 @@ function CallerCard({ call }: { call: ShownCurrentCall }) {
           setProfile(p);
           setPhones([p.mobile, ...p.phones].filter((n): n is string => Boolean(n)));
         })
-        .catch(() => setNote(t("currentCall.cardUnavailable")));
+        .catch(() => setNote("currentCall.cardUnavailable"));
     } else if (contactId) {
       crm
         .contact(contactId)
         .then((c) => setPhones(c.phones))
-        .catch(() => setNote(t("currentCall.contactUnavailable")));
+        .catch(() => setNote("currentCall.contactUnavailable"));
     }
-    if (contactId) {
-      crm
-        .timeline(contactId, chainZone)
-        .then(setTimeline)
-        .catch(() => setTimeline([]));
-    }
-    // The timeline is worded as it is read: read it again in a newly chosen language.
-  }, [clientId, contactId, call.state, chainZone, i18n.language, t]);
+  }, [clientId, contactId]);
+
+  useEffect(() => {
+    setTimeline(null);
+    if (!contactId) return;
+    crm
+      .timeline(contactId, chainZone)
+      .then(setTimeline)
+      .catch(() => setTimeline([]));
+    // The timeline is worded as it is read, and gains this call when it ends: read it again
+    // in a newly chosen language and at each change of the call's state.
+  }, [contactId, call.state, chainZone, i18n.language]);
 
   const shownPhones = phones.length ? phones : call.caller_e164 ? [call.caller_e164] : [];
   return (
     <div className="current-card">
-      {note && <p className="muted small">{note}</p>}
+      {note && <p className="muted small">{t(note)}</p>}
       {shownPhones.length > 0 && (
         <div className="current-phones" data-testid="current-phones">
           {[...new Set(shownPhones)].map((n) => formatPhone(n) || n).join(", ")}

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from "react";
+import { useState, type FormEvent, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 import { useNavigate, useSearchParams } from "react-router-dom";
 import { ApiError, fieldErrors, mustChangePassword } from "../api";
@@ -63,82 +63,117 @@ export default function LoginPage() {
 
   if (choosing) {
     return (
-      <div className="login-wrap">
-        <form className="login card" onSubmit={choose} aria-labelledby="choose-title">
-          <h1 id="choose-title">{t("login.chooseTitle")}</h1>
-          <p className="muted">{t("login.chooseExplain", { username: username.trim() })}</p>
-          <label>
-            {t("login.newPassword")}
-            <input
-              name="new-password"
-              type="password"
-              autoComplete="new-password"
-              autoFocus
-              required
-              value={newPassword}
-              onChange={(e) => setNewPassword(e.target.value)}
-            />
-          </label>
-          <label>
-            {t("login.repeatPassword")}
-            <input
-              name="repeat-password"
-              type="password"
-              autoComplete="new-password"
-              required
-              value={repeat}
-              onChange={(e) => setRepeat(e.target.value)}
-            />
-          </label>
-          {error && (
-            <p className="error" role="alert">
-              {error}
-            </p>
-          )}
-          <button className="primary" type="submit" disabled={busy}>
-            {t("login.setPassword")}
-          </button>
-        </form>
-      </div>
+      <LoginForm
+        id="choose-title"
+        title={t("login.chooseTitle")}
+        intro={t("login.chooseExplain", { username: username.trim() })}
+        error={error}
+        busy={busy}
+        submit={t("login.setPassword")}
+        onSubmit={choose}
+      >
+        <Field
+          label={t("login.newPassword")}
+          name="new-password"
+          secret
+          autoComplete="new-password"
+          autoFocus
+          value={newPassword}
+          onChange={setNewPassword}
+        />
+        <Field
+          label={t("login.repeatPassword")}
+          name="repeat-password"
+          secret
+          autoComplete="new-password"
+          value={repeat}
+          onChange={setRepeat}
+        />
+      </LoginForm>
     );
   }
 
   return (
+    <LoginForm
+      id="login-title"
+      title="Switchboard"
+      intro={t("login.subtitle")}
+      error={error}
+      busy={busy}
+      submit={busy ? t("login.signingIn") : t("login.signIn")}
+      onSubmit={submit}
+    >
+      <Field
+        label={t("login.username")}
+        name="username"
+        autoComplete="username"
+        autoFocus
+        value={username}
+        onChange={setUsername}
+      />
+      <Field
+        label={t("login.password")}
+        name="password"
+        secret
+        autoComplete="current-password"
+        value={password}
+        onChange={setPassword}
+      />
+    </LoginForm>
+  );
+}
+
+/** The sign-in card: its title, a line of explanation, the fields, the error and the button. */
+function LoginForm(props: {
+  id: string;
+  title: string;
+  intro: string;
+  error: string | null;
+  busy: boolean;
+  submit: string;
+  onSubmit: (event: FormEvent) => void;
+  children: ReactNode;
+}) {
+  return (
     <div className="login-wrap">
-      <form className="login card" onSubmit={submit} aria-labelledby="login-title">
-        <h1 id="login-title">Switchboard</h1>
-        <p className="muted">{t("login.subtitle")}</p>
-        <label>
-          {t("login.username")}
-          <input
-            name="username"
-            autoComplete="username"
-            autoFocus
-            required
-            value={username}
-            onChange={(e) => setUsername(e.target.value)}
-          />
-        </label>
-        <label>
-          {t("login.password")}
-          <input
-            name="password"
-            type="password"
-            autoComplete="current-password"
-            required
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-          />
-        </label>
-        {error && (
+      <form className="login card" onSubmit={props.onSubmit} aria-labelledby={props.id}>
+        <h1 id={props.id}>{props.title}</h1>
+        <p className="muted">{props.intro}</p>
+        {props.children}
+        {props.error && (
           <p className="error" role="alert">
-            {error}
+            {props.error}
           </p>
         )}
-        <button className="primary" type="submit" disabled={busy}>
-          {busy ? t("login.signingIn") : t("login.signIn")}
+        <button className="primary" type="submit" disabled={props.busy}>
+          {props.submit}
         </button>
       </form>
     </div>
+  );
+}
+
+function Field(props: {
+  label: string;
+  name: string;
+  autoComplete: string;
+  value: string;
+  onChange: (value: string) => void;
+  secret?: boolean;
+  autoFocus?: boolean;
+}) {
+  return (
+    <label>
+      {props.label}
+      <input
+        name={props.name}
+        type={props.secret ? "password" : "text"}
+        autoComplete={props.autoComplete}
+        autoFocus={props.autoFocus}
+        required
+        value={props.value}
+        onChange={(e) => props.onChange(e.target.value)}
+      />
+    </label>
   );
 }

@@ -66,6 +66,7 @@ function Funnel({ total }: { total: ConversionFigures }) {
 function groupName(row: ConversionRow, groupBy: ConversionGroupBy, none: string): string {
   if (groupBy === "admin") return row.admin_name || row.admin_id || none;
   if (groupBy === "clinic") return row.clinic_name || row.clinic_id || none;
+  if (groupBy === "did") return row.did_description || row.did || none;
   return row[groupBy] || none;
 }
 

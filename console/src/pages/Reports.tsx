@@ -13,7 +13,7 @@ import {
   Tooltip,
 } from "chart.js";
 import "chartjs-adapter-luxon";
-import { analytics, type CallsReport, type ReportGrouping, type ReportRow } from "../api";
+import { analytics, type CallsReport, type ReportDid, type ReportGrouping, type ReportRow } from "../api";
 import CallFiltersBar, { initialFilters, toCallFilters, type FilterState } from "../components/CallFiltersBar";
 import { calendarDay, calendarMonth, count as formatCount, duration } from "../format";
 import { intlLocale } from "../i18n";
@@ -24,7 +24,7 @@ import ReportWhen from "./ReportWhen";
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, TimeScale, Tooltip, Legend);
 
-const GROUPINGS: ReportGrouping[] = ["day", "hour", "employee_day", "employee_month"];
+const GROUPINGS: ReportGrouping[] = ["day", "hour", "employee_day", "employee_month", "did"];
 
 const TYPES = ["incoming", "outgoing", "internal", "total"] as const;
 const COLOURS: Record<string, string> = { incoming: "#2563eb", outgoing: "#16a34a", internal: "#a855f7" };
@@ -83,6 +83,11 @@ export function groupLabel(row: ReportRow, groupBy: ReportGrouping, dir: Directo
       return `${employeeOf(row, dir, t)} · ${dayValue}`;
     case "employee_month":
       return `${employeeOf(row, dir, t)} · ${monthValue}`;
+    case "did": {
+      // The number's description (what it advertises), else the number itself.
+      const description = typeof row.did_description === "string" ? row.did_description : "";
+      return description || (typeof row.did === "string" ? row.did : "") || t("reports.noDid");
+    }
   }
 }
 
@@ -265,7 +270,19 @@ export default function ReportsPage() {
   const [report, setReport] = useState<CallsReport | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [loading, setLoading] = useState(false);
-  const apiFilters = useMemo(() => toCallFilters(filters), [filters, zone]);
+  const [dids, setDids] = useState<ReportDid[]>([]);
+  const [did, setDid] = useState("");
+  const apiFilters = useMemo(
+    () => ({ ...toCallFilters(filters), dids: did ? [did] : [] }),
+    [filters, zone, did],
+  );
+
+  useEffect(() => {
+    analytics
+      .dids()
+      .then(setDids)
+      .catch(() => setDids([]));
+  }, []);
 
   useEffect(() => {
     let live = true;
@@ -314,6 +331,17 @@ export default function ReportsPage() {
         ))}
       </div>
       <CallFiltersBar value={filters} timeZone={zone} onChange={setFilters} showSearch={false} />
+      <label className="did-filter">
+        {t("reports.didFilter")}{" "}
+        <select data-testid="report-did-filter" value={did} onChange={(e) => setDid(e.target.value)}>
+          <option value="">{t("reports.allDids")}</option>
+          {dids.map((d) => (
+            <option key={d.did} value={d.did}>
+              {d.description ? `${d.description} (${d.did})` : d.did}
+            </option>
+          ))}
+        </select>
+      </label>
       {error && (
         <p className="error" role="alert">
           {error}

@@ -50,7 +50,7 @@ from switchboard_contracts.registry import (
     AnyEvent,
     event_class,
 )
-from switchboard_contracts.settings import Integration, IntegrationSettingsChanged
+from switchboard_contracts.settings import DidChanged, Integration, IntegrationSettingsChanged
 from switchboard_contracts.topics import (
     ALL_TOPICS,
     ANALYTICS_WORKLIST,
@@ -62,6 +62,7 @@ from switchboard_contracts.topics import (
     PBX_EVENTS_RAW,
     PLATFORM_AUDIT,
     TELEPHONY_CALLS,
+    TELEPHONY_DIRECTORY,
     TELEPHONY_SETTINGS,
     TOPICS,
     TopicSpec,
@@ -96,6 +97,7 @@ __all__ = [
     "PBX_EVENTS_RAW",
     "PLATFORM_AUDIT",
     "TELEPHONY_CALLS",
+    "TELEPHONY_DIRECTORY",
     "TELEPHONY_SETTINGS",
     "TOPICS",
     "AnyEnvelope",
@@ -123,6 +125,7 @@ __all__ = [
     "ContactRef",
     "ContractError",
     "ContractModel",
+    "DidChanged",
     "E164Phone",
     "Envelope",
     "Event",

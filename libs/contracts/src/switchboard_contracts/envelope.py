@@ -22,7 +22,7 @@ from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, model_validator
 
-from switchboard_contracts.base import Event, NonEmptyStr, UtcDatetime
+from switchboard_contracts.base import Event, NonEmptyStr, UtcDatetime, ensure_utc
 from switchboard_contracts.errors import ContractError
 from switchboard_contracts.registry import AnyEvent, event_class
 from switchboard_contracts.topics import message_key, topic_for
@@ -123,17 +123,31 @@ def make_envelope(
     if correlation_id is None:
         call_id = getattr(payload, "call_id", None)
         correlation_id = call_id if isinstance(call_id, str) and call_id else None
-    envelope: Envelope[EventT] = Envelope(
+    if not isinstance(payload, Event) or not producer:
+        envelope: Envelope[EventT] = Envelope(
+            event_id=event_id if event_id is not None else uuid4(),
+            event_type=payload.event_type,
+            schema_version=payload.schema_version,
+            occurred_at=occurred_at,
+            recorded_at=recorded_at if recorded_at is not None else datetime.now(UTC),
+            producer=producer,
+            correlation_id=correlation_id,
+            payload=payload,
+        )
+        return envelope
+    # The payload is an event already validated, and the header's type and version are
+    # read from its class: checking the times is all that is left, and validating the
+    # whole envelope again was most of the cost of staging an event.
+    return Envelope.model_construct(
         event_id=event_id if event_id is not None else uuid4(),
         event_type=payload.event_type,
         schema_version=payload.schema_version,
-        occurred_at=occurred_at,
-        recorded_at=recorded_at if recorded_at is not None else datetime.now(UTC),
+        occurred_at=ensure_utc(occurred_at),
+        recorded_at=ensure_utc(recorded_at) if recorded_at is not None else datetime.now(UTC),
         producer=producer,
         correlation_id=correlation_id,
         payload=payload,
     )
-    return envelope
 
 
 def _describe(error: ValidationError) -> str:

@@ -33,7 +33,7 @@ from switchboard_contracts.calls import (
     CallTransferred,
 )
 from switchboard_contracts.errors import ContractError
-from switchboard_contracts.settings import IntegrationSettingsChanged
+from switchboard_contracts.settings import DidChanged, IntegrationSettingsChanged
 from switchboard_contracts.touches import CallerIdentified, TouchCreated, TouchUpdated
 from switchboard_contracts.worklist import WorklistChanged
 
@@ -66,6 +66,7 @@ CURRENT_EVENTS: tuple[type[Event], ...] = (
     TouchCreated,
     TouchUpdated,
     IntegrationSettingsChanged,
+    DidChanged,
     CallClaimed,
     WorklistChanged,
     AuditRecorded,
@@ -95,6 +96,7 @@ AnyEvent: TypeAlias = (
     | TouchCreated
     | TouchUpdated
     | IntegrationSettingsChanged
+    | DidChanged
     | CallClaimed
     | WorklistChanged
     | AuditRecorded

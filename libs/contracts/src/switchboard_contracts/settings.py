@@ -1,16 +1,21 @@
-"""Integration settings events, published by telephony on ``telephony.settings``.
+"""Telephony's settings events: integrations on ``telephony.settings``, the chain's public
+numbers on ``telephony.directory``.
 
-They say only whether an integration is switched on. Credentials (tokens, IDs, URLs) never
-leave telephony's database and never appear in an event.
+Integration events say only whether an integration is switched on. Credentials (tokens,
+IDs, URLs) never leave telephony's database and never appear in an event. DID events are
+the directory of the chain's advertised numbers (Settings → Numbers and clinics), so that
+reports can label a number with what it advertises.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from switchboard_contracts.base import Event, UtcDatetime
+from pydantic import Field
 
-__all__ = ["Integration", "IntegrationSettingsChanged"]
+from switchboard_contracts.base import Event, NonEmptyStr, UtcDatetime
+
+__all__ = ["DidChanged", "Integration", "IntegrationSettingsChanged"]
 
 Integration = Literal["calltouch", "callmarker"]
 """An external call-tracking / speech-analytics integration."""
@@ -23,4 +28,19 @@ class IntegrationSettingsChanged(Event):
 
     integration: Integration
     enabled: bool
+    changed_at: UtcDatetime
+
+
+class DidChanged(Event):
+    """A public number (DID) was added, changed (its clinic or description) or removed: its
+    whole state after the change, keyed by the number, so a compacted topic keeps the last."""
+
+    event_type: ClassVar[str] = "DidChanged"
+
+    did: NonEmptyStr = Field(description="The public number, E.164; the message key.")
+    clinic_id: str | None = Field(default=None, description="The clinic its calls are routed to.")
+    description: str | None = Field(
+        default=None, description="What the number is for (a campaign, a site), as admins put it."
+    )
+    active: bool = Field(default=True, description="False once the number is removed.")
     changed_at: UtcDatetime

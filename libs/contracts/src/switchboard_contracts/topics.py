@@ -25,6 +25,7 @@ __all__ = [
     "PBX_EVENTS_RAW",
     "PLATFORM_AUDIT",
     "TELEPHONY_CALLS",
+    "TELEPHONY_DIRECTORY",
     "TELEPHONY_SETTINGS",
     "TOPICS",
     "TopicSpec",
@@ -48,6 +49,8 @@ CRM_TOUCHES = "crm.touches"
 """Caller identification (keyed by ``call_id``) and touch events (keyed by ``touch_id``)."""
 TELEPHONY_SETTINGS = "telephony.settings"
 """Integration settings changes (enabled flags only, never credentials)."""
+TELEPHONY_DIRECTORY = "telephony.directory"
+"""The chain's public numbers (DIDs): clinic and description (``DidChanged``), keyed by ``did``."""
 NOTIFY_CLAIMS = "notify.claims"
 """Calls taken from the console pop-up (``CallClaimed``), keyed by ``call_id``."""
 ANALYTICS_WORKLIST = "analytics.worklist"
@@ -159,6 +162,14 @@ TOPICS: Mapping[str, TopicSpec] = MappingProxyType(
                 "telephony",
                 "integration",
                 IntegrationSettingsChanged="integration",
+            ),
+            _spec(
+                TELEPHONY_DIRECTORY,
+                "The chain's public numbers (DIDs): each number's clinic and description "
+                "(what it advertises) after an admin added, changed or removed it.",
+                "telephony",
+                "did",
+                DidChanged="did",
             ),
             _spec(
                 NOTIFY_CLAIMS,

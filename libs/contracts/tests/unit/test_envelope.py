@@ -150,6 +150,23 @@ def test_datetimes_are_converted_to_utc() -> None:
     assert '"started_at":"2025-03-01T09:30:00Z"' in envelope.model_dump_json()
 
 
+def test_make_envelope_writes_its_own_times_in_utc() -> None:
+    occurred = datetime(2025, 3, 1, 12, 30, tzinfo=MOSCOW)
+    recorded = datetime(2025, 3, 1, 12, 30, 5, tzinfo=MOSCOW)
+    envelope = make_envelope(
+        _call_started(), producer="x", occurred_at=occurred, recorded_at=recorded
+    )
+    wire = json.loads(envelope.model_dump_json())
+    assert wire["occurred_at"] == "2025-03-01T09:30:00Z"
+    assert wire["recorded_at"] == "2025-03-01T09:30:05Z"
+    assert parse_envelope(envelope.to_bytes()) == envelope
+
+
+def test_make_envelope_refuses_an_empty_producer() -> None:
+    with pytest.raises(ValidationError, match="producer"):
+        make_envelope(_call_started(), producer="", occurred_at=T0)
+
+
 def test_naive_datetime_is_rejected_in_events() -> None:
     with pytest.raises(ValidationError, match="timezone-aware"):
         CallStarted(

@@ -16,6 +16,7 @@ from switchboard_contracts import (
     CallEnded,
     ClientsMerged,
     ContractError,
+    DidChanged,
     IntegrationSettingsChanged,
     dlq_topic,
     key_field,
@@ -35,6 +36,7 @@ def test_topic_names() -> None:
         "booking.directory",
         "crm.touches",
         "telephony.settings",
+        "telephony.directory",
         "notify.claims",
         "analytics.worklist",
         "platform.audit",
@@ -80,6 +82,11 @@ def test_keys() -> None:
     assert (topic_for(toggled.event_type), message_key(toggled)) == (
         "telephony.settings",
         "calltouch",
+    )
+    number = DidChanged(did="+74951234567", description="Spring ads", changed_at=T0)
+    assert (topic_for(number.event_type), message_key(number)) == (
+        "telephony.directory",
+        "+74951234567",
     )
 
 

@@ -323,7 +323,7 @@ def subscribe(
                 offset=r.offset,
                 key=r.key,
                 value=r.value if r.value is not None else b"",
-                headers=tuple((k, v) for k, v in (r.headers or ())),
+                headers=tuple(r.headers) if r.headers else (),
                 timestamp_ms=r.timestamp,
             )
             for r in (records if isinstance(records, tuple) else (records,))

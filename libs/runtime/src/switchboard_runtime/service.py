@@ -8,6 +8,7 @@ HTTP API, the consumers and the outbox relay.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -177,6 +178,11 @@ class ServiceRuntime:
                 [self.settings.topic(t) for t in self.topics],
                 replication=self.settings.kafka_topic_replication,
             )
+        # What start-up built (modules, schemas, settings, the phone metadata) lives as
+        # long as the process: frozen, the collector stops walking it on every full
+        # collection (a fifth of the PBX ingest's time was full collections over it).
+        gc.collect()
+        gc.freeze()
         await self.broker.start()
         self.relay.start()
         for hook in self._on_start:

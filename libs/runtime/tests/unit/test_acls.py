@@ -17,6 +17,7 @@ def test_each_service_reads_its_subscriptions_and_writes_its_topics_and_dead_let
         "pbx.events.raw.dlq.telephony.pbx-ingest",
         "platform.audit",
         "telephony.calls",
+        "telephony.directory",
         "telephony.settings",
     )
     crm = kafka_acls("crm-touch")
@@ -36,6 +37,7 @@ def test_each_service_reads_its_subscriptions_and_writes_its_topics_and_dead_let
         "crm.touches",
         "platform.audit",
         "telephony.calls",
+        "telephony.directory",
     )
 
 
@@ -55,6 +57,7 @@ def test_every_topic_has_exactly_the_writers_the_contracts_name() -> None:
         "pbx.events.raw": {"telephony"},
         "platform.audit": set(KAFKA_SERVICES),
         "telephony.calls": {"telephony"},
+        "telephony.directory": {"telephony"},
         "telephony.settings": {"telephony"},
     }
 

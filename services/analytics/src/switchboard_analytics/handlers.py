@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from switchboard_analytics.adapters import call_rows, store
 from switchboard_analytics.adapters.appointments import upsert_appointments
 from switchboard_analytics.adapters.audit import store_audit
-from switchboard_analytics.adapters.tables import clinics, operators
+from switchboard_analytics.adapters.tables import clinics, dids, operators
 from switchboard_analytics.domain.callback import (
     DEFAULT_WINDOW,
     CallBack,
@@ -39,6 +39,7 @@ from switchboard_contracts import (
     CallStarted,
     CallTagged,
     ClinicChanged,
+    DidChanged,
     Envelope,
     OperatorChanged,
     TouchCreated,
@@ -46,7 +47,7 @@ from switchboard_contracts import (
     WorklistChanged,
 )
 from switchboard_runtime.consumer import PermanentError
-from switchboard_runtime.directory import project_clinic, project_operator
+from switchboard_runtime.directory import newest_wins, project_clinic, project_operator
 from switchboard_runtime.messaging import Subscription, publish
 
 
@@ -127,7 +128,7 @@ def _run_kind(event: Any) -> str | None:
         return "touches"
     if isinstance(event, CallTagged):
         return "tags"
-    if isinstance(event, OperatorChanged | ClinicChanged):
+    if isinstance(event, OperatorChanged | ClinicChanged | DidChanged):
         return "directory"
     if isinstance(event, AppointmentBooked | AppointmentCancelled):
         return "appointments"
@@ -170,6 +171,21 @@ async def _apply_directory(session: AsyncSession, envelope: Envelope[Any], p: Pr
         await project_operator(session, operators, envelope)
     elif isinstance(event, ClinicChanged):
         await on_clinic_changed(session, event, envelope, p)
+    elif isinstance(event, DidChanged):
+        await on_did_changed(session, envelope)
+
+
+async def on_did_changed(session: AsyncSession, envelope: Envelope[DidChanged]) -> None:
+    """Keep a public number's description (the label of its report rows), newest wins."""
+    event = envelope.payload
+    values = {
+        "did": event.did,
+        "clinic_id": event.clinic_id,
+        "description": event.description,
+        "active": event.active,
+        "version_at": envelope.occurred_at,
+    }
+    await session.execute(newest_wins(dids, values))
 
 
 def _who_and_where(event: CallStarted | CallEnded) -> dict[str, Any]:
@@ -187,7 +203,9 @@ def _who_and_where(event: CallStarted | CallEnded) -> dict[str, Any]:
 def started_row(event: CallStarted) -> dict[str, Any]:
     """A new call's row (not in the log until it ends)."""
     row: dict[str, Any] = dict.fromkeys(store.CALL_COLUMNS)
-    row.update(_who_and_where(event), call_id=event.call_id, **_callback_columns(None))
+    row.update(
+        _who_and_where(event), call_id=event.call_id, did=event.did, **_callback_columns(None)
+    )
     return row
 
 
@@ -241,6 +259,7 @@ async def apply_calls(session: AsyncSession, events: Sequence[CallEvent], p: Pro
     }
     changed: set[str] = set()
     ended: set[str] = set()
+    numbered: set[str] = set()
     # Facts the batch's settled calls had before (in the table, or earlier in the batch):
     # missed calls they called back may need another call-back now.
     former: list[CallFacts] = []
@@ -250,6 +269,12 @@ async def apply_calls(session: AsyncSession, events: Sequence[CallEvent], p: Pro
             if row is None:
                 rows[event.call_id] = started_row(event)
                 changed.add(event.call_id)
+            elif row.get("did") is None and event.did is not None:
+                # A start applied after its end (a replay's order): CallEnded does not
+                # repeat the number, so only the start can tell it.
+                row["did"] = event.did
+                changed.add(event.call_id)
+                numbered.add(event.call_id)
         elif isinstance(event, CallAnswered):
             if row is not None and row["ended_at"] is None:
                 row.update(answered_at=event.answered_at, operator_id=event.operator_id)
@@ -269,14 +294,19 @@ async def apply_calls(session: AsyncSession, events: Sequence[CallEvent], p: Pro
             session, [rows[c] for c in written], p.default_time_zone, derived=False
         )
         return
-    counted = sorted(c for c in ended if c in existing and existing[c]["ended_at"] is not None)
-    if counted:
-        await store.count_calls(session, counted, -1)
+    was_counted = {c for c, row in existing.items() if row["ended_at"] is not None}
+    counted = sorted(c for c in ended if c in was_counted)
+    # Counted calls that only learnt their number move between the by-number roll-ups.
+    recounted = sorted((numbered & was_counted) - ended)
+    if counted or recounted:
+        await store.count_calls(session, sorted({*counted, *recounted}), -1)
     settled = [store.facts_of(rows[c]) for c in sorted(ended)]
     missed_here = [f for f in settled if is_missed_incoming(f)]
     for facts in missed_here:
         rows[facts.call_id].update(_callback_columns(None))
     await call_rows.write_calls(session, [rows[c] for c in written], p.default_time_zone)
+    if recounted:
+        await store.count_calls(session, recounted, 1)
     if not ended:
         return
     changes = await _callbacks_after(session, settled, former, missed_here, p.callback_window)
@@ -478,6 +508,7 @@ SUBSCRIPTION: Subscription[Projection] = Subscription(
         TouchUpdated,
         OperatorChanged,
         ClinicChanged,
+        DidChanged,
         AppointmentBooked,
         AppointmentCancelled,
     ),

@@ -48,6 +48,7 @@ from switchboard_contracts import (
     BOOKING_DIRECTORY,
     CRM_TOUCHES,
     TELEPHONY_CALLS,
+    TELEPHONY_DIRECTORY,
 )
 from switchboard_runtime.consumer import BatchProcessor, Delivery
 from switchboard_runtime.db import make_engine
@@ -59,7 +60,13 @@ from switchboard_runtime.progress import Progress
 log = get_logger(__name__)
 
 #: Replay order (see the module doc).
-REPLAY_ORDER = (BOOKING_DIRECTORY, CRM_TOUCHES, BOOKING_APPOINTMENTS, TELEPHONY_CALLS)
+REPLAY_ORDER = (
+    BOOKING_DIRECTORY,
+    TELEPHONY_DIRECTORY,
+    CRM_TOUCHES,
+    BOOKING_APPOINTMENTS,
+    TELEPHONY_CALLS,
+)
 
 #: Records per batch of the replay.
 REPLAY_BATCH_RECORDS = 5000

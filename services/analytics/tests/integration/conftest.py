@@ -68,6 +68,7 @@ class Call:
     recording_url: str | None = None
     touch: Touch | None = None
     tags: dict[str, list[str]] = field(default_factory=dict)  # source -> tags
+    did: str | None = None  # the public number an incoming call came in on
 
     @property
     def answered_at(self) -> datetime | None:
@@ -104,6 +105,7 @@ class World:
     clinic_names: dict[str, str]
     operator_names: dict[str, str]
     bookings: list[Booking] = field(default_factory=list)
+    did_descriptions: dict[str, str] = field(default_factory=dict)
 
     def appointments(self, call: Call) -> list[Booking]:
         """The call's appointments: booked during it, or from its touch without naming a
@@ -262,6 +264,7 @@ class World:
             "hour": (local.date().isoformat(), local.hour),
             "employee_day": (admin, local.date().isoformat()),
             "employee_month": (admin, f"{local.year:04d}-{local.month:02d}"),
+            "did": (call.did,),
         }[group_by]
 
     def kpi(
@@ -325,14 +328,7 @@ class World:
             lambda: {kind: defaultdict(int) for kind in (*CALL_TYPES, "total")}
         )
         for call in self.select(predicate):
-            local = self.local(call)
-            admin = self.admin_id(call)
-            key = {
-                "day": (local.date().isoformat(),),
-                "hour": (local.date().isoformat(), local.hour),
-                "employee_day": (admin, local.date().isoformat()),
-                "employee_month": (admin, f"{local.year:04d}-{local.month:02d}"),
-            }[group_by]
+            key = self.group_key(group_by, call)
             for kind in (call.call_type, "total"):
                 figures = groups[key][kind]
                 figures["count"] += 1
@@ -354,6 +350,8 @@ class World:
             if group_by.startswith("employee"):
                 admin = key[0]
                 row["admin_name"] = None if admin is None else self.operator_names.get(admin, admin)
+            if group_by == "did":
+                row["did_description"] = self.did_descriptions.get(key[0] or "")
             out[key] = row
         return out
 
@@ -392,6 +390,17 @@ def nearest_rank(values: list[int], p: float, bounds: list[int]) -> float | None
 OPERATORS_FIRST = {"op-1": "Анна Петрова", "op-2": "Boris Ivanov", "op-3": "Carla Jones"}
 OPERATORS_LATE = {"op-4": "Дмитрий Соколов", "op-5": "Eve Adams", "op-1": "Анна Смирнова"}
 NEVER_ANNOUNCED = "op-6"
+#: The chain's public numbers and their descriptions (DidChanged): Berlin's is removed
+#: later (its calls keep the label); one number is never described.
+DID_DESCRIPTIONS = {
+    "+74950000001": "Весенняя кампания",
+    "+74950000002": "Website, main",
+    "+12125550100": "NY subway ads",
+    "+493012345678": "Berlin flyer",
+}
+UNDESCRIBED_DID = "+74950000003"
+#: Random incoming calls come in on these in turn (None: the PBX did not say).
+INCOMING_DIDS = ["+74950000001", "+74950000002", "+12125550100", UNDESCRIBED_DID, None]
 CONTACTS = [
     ("pat-1", "patient", "Мария Кузнецова"),
     ("pat-2", "patient", "John O'Brien"),
@@ -419,7 +428,9 @@ def _special_calls() -> list[Call]:
         operator: str | None = "op-2",
     ) -> Call:
         answered = disposition == "answered"
+        dids = {"clinic-ny": "+12125550100", "clinic-berlin": "+493012345678"}
         return Call(
+            did=dids.get(clinic or "", "+74950000001") if call_type == "incoming" else None,
             call_id=call_id,
             call_type=call_type,
             src=src,
@@ -547,6 +558,7 @@ def generate_world(seed: int = 20260308, size: int = 220) -> World:
             talk_seconds=rng.randrange(5, 900) if answered else 0,
             operator_id=rng.choice(operators) if answered else None,
             recording_url=f"https://pbx.example/rec/{n}.mp3" if answered else None,
+            did=INCOMING_DIDS[n % len(INCOMING_DIDS)] if call_type == "incoming" else None,
         )
         if call_type != "internal" and rng.random() < 0.7:
             call.touch = Touch(
@@ -567,6 +579,7 @@ def generate_world(seed: int = 20260308, size: int = 220) -> World:
         clinic_names={"clinic-ny": "New York Midtown", "clinic-berlin": "Berlin Mitte"},
         operator_names={"op-2": "Boris Ivanov", "op-3": "Carla Jones", **OPERATORS_LATE},
         bookings=generate_bookings(calls, random.Random(seed + 1)),
+        did_descriptions=dict(DID_DESCRIPTIONS),
     )
 
 
@@ -627,6 +640,7 @@ def call_events(call: Call) -> list[Any]:
             extension=call.extension,
             clinic_id=call.clinic_id,
             started_at=call.started_at,
+            did=call.did,
         ),
         CallRinging(
             call_id=call.call_id,
@@ -696,6 +710,7 @@ def plan_phases(world: World, seed: int = 7) -> Phases:
     from switchboard_contracts import (
         CallTagged,
         ClinicChanged,
+        DidChanged,
         OperatorChanged,
         TouchCreated,
         TouchUpdated,
@@ -760,6 +775,17 @@ def plan_phases(world: World, seed: int = 7) -> Phases:
             "booking",
         )
     )
+
+    # Public numbers: described before their calls, after them (New York's), removed
+    # later (Berlin's: its label stays), and a stale description that must lose.
+    def number(did: str, at: datetime, description: str | None, active: bool = True) -> Any:
+        event = DidChanged(did=did, description=description, active=active, changed_at=at)
+        return env(event, at, "telephony")
+
+    for did, description in DID_DESCRIPTIONS.items():
+        (third if did == "+12125550100" else first).append(number(did, t_dir, description))
+    third.append(number("+493012345678", utc(2026, 4, 1), "Berlin flyer", active=False))
+    third.append(number("+74950000002", utc(2025, 12, 1), "Stale description"))
 
     late_missed = {"cb-m1", "cb-m4b"}
     calls = list(world.calls)

@@ -146,6 +146,18 @@ FILTERS: list[tuple[str, dict[str, Any], Callable[[Any, Any], bool]]] = [
         {"missed": "false"},
         lambda w, c: not (c.call_type == "incoming" and c.disposition == "missed"),
     ),
+    (
+        "public numbers, any format",
+        {"did": ["8 (495) 000-00-02", "+1 212 555 0100"]},
+        lambda w, c: c.did in ("+74950000002", "+12125550100"),
+    ),
+    (
+        "public number, a clinic's answered calls",
+        {"did": ["+74950000001"], "clinic": ["clinic-msk"], "disposition": ["answered"]},
+        lambda w, c: (
+            c.did == "+74950000001" and c.clinic_id == "clinic-msk" and c.disposition == "answered"
+        ),
+    ),
     ("called back only", {"called_back": "true"}, lambda w, c: w.callback(c) is not None),
     ("not called back", {"called_back": "false"}, lambda w, c: w.callback(c) is None),
     ("phone, national format", {"phone": "8 (916) 999-00-01"}, _phone_matches("89169990001")),

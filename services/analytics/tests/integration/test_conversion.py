@@ -57,7 +57,7 @@ def _key(world: Any, call: Any, group_by: str) -> str | None:
     if group_by == "clinic":
         return call.clinic_id
     if group_by == "did":
-        return call.dst
+        return call.did
     return world.local(call).strftime("%Y-%m-%d" if group_by == "day" else "%Y-%m")
 
 
@@ -84,6 +84,8 @@ def expected(
             }
         elif group_by == "clinic":
             head = {"clinic_id": key, "clinic_name": world.clinic_names.get(key) if key else None}
+        elif group_by == "did":
+            head = {"did": key, "did_description": world.did_descriptions.get(key or "")}
         else:
             head = {group_by: key}
         rows.append({**head, **_figures(groups[key])})
@@ -125,6 +127,12 @@ CASES: list[tuple[str, str, dict[str, Any], Callable[[Any, Any], bool]]] = [
         "clinic",
         {"admin": ["op-2", "op-5"]},
         lambda w, c: w.admin_id(c) in ("op-2", "op-5"),
+    ),
+    (
+        "two numbers (one typed nationally) by number",
+        "did",
+        {"did": ["8 495 000-00-01", "+12125550100"]},
+        lambda w, c: c.did in ("+74950000001", "+12125550100"),
     ),
 ]
 
@@ -223,6 +231,7 @@ async def test_csv_has_every_group_and_is_audited(analytics: Any) -> None:
         {"group_by": "day", "limit": "5001"},
         {"group_by": "day", "from": "2026-03-10", "to": "2026-03-01"},
         {"group_by": "day", "phone": "no digits"},
+        {"group_by": "did", "did": "call me"},
         {"group_by": "day", "format": "xml"},
     ],
     ids=repr,

@@ -26,11 +26,13 @@ SNAPSHOT = {
     "clinics": "clinic_id",
     "touches": "touch_id",
     "call_tags": "call_id, source",
+    "dids": "did",
 }
 # Roll-up: (its key columns, the same keys computed from the call log).
 _HOUR, _DAY = "date_trunc('hour', local_started_at)", "local_started_at::date"
 _MONTH = "date_trunc('month', local_started_at)::date"
 _CLINIC, _ADMIN = "coalesce(clinic_id, '')", "coalesce(admin_id, '')"
+_DID = "coalesce(did, '')"
 ROLLUPS = {
     "calls_by_day_total": (["local_day"], [_DAY]),
     "calls_by_hour_total": (["local_hour"], [_HOUR]),
@@ -39,6 +41,8 @@ ROLLUPS = {
     "calls_by_month": (["admin_id", "local_month", "clinic_id"], [_ADMIN, _MONTH, _CLINIC]),
     "calls_by_day": (["admin_id", "local_day", "clinic_id"], [_ADMIN, _DAY, _CLINIC]),
     "calls_by_hour": (["admin_id", "local_hour", "clinic_id"], [_ADMIN, _HOUR, _CLINIC]),
+    "calls_by_day_did": (["did", "local_day", "clinic_id"], [_DID, _DAY, _CLINIC]),
+    "calls_by_hour_did": (["did", "local_hour", "clinic_id"], [_DID, _HOUR, _CLINIC]),
 }
 DIMENSIONS = ["call_type", "disposition", "called_back"]
 
@@ -154,6 +158,8 @@ def reference(history: tuple[Any, list[Any]], database: str) -> dict[str, Any]:
             "disposition",
         ):
             assert row[column] == want[column], (call.call_id, column)
+        assert row["did"] == call.did, call.call_id
+    assert {d["did"]: d["description"] for d in tables["dids"]} == world.did_descriptions
     return tables
 
 

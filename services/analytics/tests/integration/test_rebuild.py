@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
-GROUP_BYS = ("day", "hour", "employee_day", "employee_month")
+GROUP_BYS = ("day", "hour", "employee_day", "employee_month", "did")
 TABLES = {
     "call_log": "call_id",
     "operators": "operator_id",
@@ -32,6 +32,7 @@ TABLES = {
     "touches": "touch_id",
     "call_tags": "call_id, source",
     "appointments": "appointment_id",
+    "dids": "did",
     "calls_by_day_total": "1, 2, 3, 4",
     "calls_by_hour_total": "1, 2, 3, 4",
     "calls_by_day_clinic": "1, 2, 3, 4, 5",
@@ -39,6 +40,8 @@ TABLES = {
     "calls_by_month": "1, 2, 3, 4, 5, 6",
     "calls_by_day": "1, 2, 3, 4, 5, 6",
     "calls_by_hour": "1, 2, 3, 4, 5, 6",
+    "calls_by_day_did": "1, 2, 3, 4, 5, 6",
+    "calls_by_hour_did": "1, 2, 3, 4, 5, 6",
     "processed_events": "consumer_group, event_id",
 }
 
@@ -114,6 +117,18 @@ async def _reports(client: Any, headers: dict[str, str]) -> dict[str, Any]:
         assert response.status_code == 200, response.text
         out[f"conversion/{group_by}"] = response.json()
         assert out[f"conversion/{group_by}"]["total"]["with_appointment"] > 0
+    for params in ({}, {"did": "+12125550100"}):
+        response = await client.get("/api/analytics/reports/when", params=params, headers=headers)
+        assert response.status_code == 200, response.text
+        out[f"when/{params}"] = response.json()
+    # The numbers are labelled after the rebuild too (it replays telephony.directory).
+    assert {r["did"]: r["did_description"] for r in out["calls/did/auto"] if r["did"]} == {
+        "+74950000001": "Весенняя кампания",
+        "+74950000002": "Website, main",
+        "+12125550100": "NY subway ads",
+        "+493012345678": "Berlin flyer",
+        "+74950000003": None,
+    }
     return out
 
 

@@ -15,7 +15,7 @@ import pytest
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
 URL = "/api/analytics/reports/calls"
-GROUP_BYS = ("day", "hour", "employee_day", "employee_month")
+GROUP_BYS = ("day", "hour", "employee_day", "employee_month", "did")
 KINDS = ("incoming", "outgoing", "internal", "total")
 
 
@@ -112,6 +112,23 @@ FILTERS: list[tuple[str, dict[str, Any], Callable[[Any, Any], bool], bool, Span]
     ),
     ("tag", {"tag": ["booking"]}, lambda w, c: "booking" in w.tags(c), False, OPEN),
     (
+        "public numbers, one typed nationally",
+        {"did": ["8 (495) 000-00-01", "+12125550100"]},
+        lambda w, c: c.did in ("+74950000001", "+12125550100"),
+        True,
+        OPEN,
+    ),
+    (
+        "a public number over clinic-local days",
+        {"did": ["+493012345678"], "from": "2026-03-28", "to": "2026-03-30"},
+        lambda w, c: (
+            c.did == "+493012345678"
+            and _local_between(datetime(2026, 3, 28), datetime(2026, 3, 31))(w, c)
+        ),
+        True,
+        (datetime(2026, 3, 28), datetime(2026, 3, 31)),
+    ),
+    (
         "search by admin name",
         {"q": "carla"},
         lambda w, c: "carla" in (w.row(c)["admin_name"] or "").lower(),
@@ -127,6 +144,7 @@ def _key(group_by: str, row: dict[str, Any]) -> tuple[Any, ...]:
         "hour": lambda: (row["day"], row["hour"]),
         "employee_day": lambda: (row["admin_id"], row["day"]),
         "employee_month": lambda: (row["admin_id"], row["month"]),
+        "did": lambda: (row["did"],),
     }[group_by]()
 
 
@@ -145,6 +163,16 @@ def _assert_matches(group_by: str, rows: list[dict[str, Any]], want: dict[tuple,
                     assert row[kind][figure] == pytest.approx(expected[kind][figure], abs=0.006)
         if group_by.startswith("employee"):
             assert row["admin_name"] == expected["admin_name"], key
+        if group_by == "did":
+            assert row["did_description"] == expected["did_description"], key
+
+
+def _by_rollup(group_by: str, params: dict[str, Any], by_rollup: bool) -> bool:
+    """Whether a roll-up answers: the filters allow it, and no roll-up has both an admin
+    and a public number (those go to the call log)."""
+    needs_admin = group_by.startswith("employee") or "admin" in params
+    needs_did = group_by == "did" or "did" in params
+    return by_rollup and not (needs_admin and needs_did)
 
 
 async def _whole(analytics: Any, group_by: str, **params: Any) -> tuple[str, list[dict]]:
@@ -189,7 +217,7 @@ async def test_report_rows_equal_plain_python_grouping_by_either_path(
     assert want, "a filter case that selects nothing proves little"
 
     source, rows = await _whole(analytics, group_by, **params)
-    assert (source != "call_log") is by_rollup, source
+    assert (source != "call_log") is _by_rollup(group_by, params, by_rollup), source
     _assert_matches(group_by, rows, want)
     assert _sorted_keys(group_by, rows)
 
@@ -426,3 +454,16 @@ async def test_a_day_without_calls_is_a_zero_row_between_its_neighbours(
             }
         else:
             assert row["total"]["count"] > 0
+
+
+async def test_the_public_numbers_are_listed_with_their_descriptions(analytics: Any) -> None:
+    """The reports' filter by number lists every number telephony described, the removed
+    one too (its calls are still in the reports); stale descriptions lost."""
+    response = await analytics.get("/api/analytics/dids")
+    assert response.status_code == 200, response.text
+    items = response.json()["items"]
+    assert {i["did"]: i["description"] for i in items} == analytics.world.did_descriptions
+    assert [i["did"] for i in items] == sorted(analytics.world.did_descriptions)
+    assert {i["did"] for i in items if not i["active"]} == {"+493012345678"}
+    for role in ("call_centre", "clinic_staff"):
+        assert (await analytics.get("/api/analytics/dids", role)).status_code == 403

@@ -79,6 +79,18 @@ CASES: list[tuple[str, dict[str, Any], Callable[[Any, Any], bool], str]] = [
         "calls_by_hour_total",
     ),
     (
+        "public numbers",
+        {"did": ["+493012345678", "+74950000002"]},
+        lambda w, c: c.did in ("+493012345678", "+74950000002"),
+        "calls_by_hour_did",
+    ),
+    (
+        "a public number and an admin (the call log)",
+        {"did": ["+74950000001"], "admin": ["op-2"]},
+        lambda w, c: c.did == "+74950000001" and w.admin_id(c) == "op-2",
+        "call_log",
+    ),
+    (
         "instants (the call log)",
         {"from": "2026-03-08T10:00:00Z", "to": "2026-03-20T00:00:00Z"},
         lambda w, c: (

@@ -23,6 +23,7 @@ from switchboard_contracts import (
     AuditRecorded,
     CallEnded,
     CallTagged,
+    DidChanged,
     Envelope,
     IntegrationSettingsChanged,
     OperatorChanged,
@@ -159,10 +160,10 @@ async def handle_pbx_events(
     emitted: list[Any] = []
     for index, event in enumerate(events):
         received = now if received_at is None else received_at[index]
-        with bind_call_id(event.call_id):
-            state, out = apply(states.get(event.call_id), event, directory, received, timing)
-            states[event.call_id] = state
-            emitted.extend(out)
+        # The state machine writes no log line: no call id to bind per event.
+        state, out = apply(states.get(event.call_id), event, directory, received, timing)
+        states[event.call_id] = state
+        emitted.extend(out)
     touched = dict.fromkeys(e.call_id for e in events)
     await calls_repository.save_many(
         session, [(cid, states[cid], next_deadline(states[cid], timing)) for cid in touched]
@@ -250,8 +251,9 @@ async def add_did(
             raise Conflict(f"DID {number} is already configured")
         await _publish_audit(session, audit, number)
         row = await queries.get_did(session, number)
+        assert row is not None
+        await publish_did(session, row)
     await deps.config.refresh_after_change()
-    assert row is not None
     return row
 
 
@@ -269,8 +271,9 @@ async def change_did(
             raise NotFound(f"DID {number} is not configured")
         await _publish_audit(session, audit, number)
         row = await queries.get_did(session, number)
+        assert row is not None
+        await publish_did(session, row)
     await deps.config.refresh_after_change()
-    assert row is not None
     return row
 
 
@@ -278,10 +281,28 @@ async def remove_did(deps: Deps, did: str, audit: AuditRecorded | None = None) -
     """Stop routing a public number."""
     number = canonical_did(did, deps.settings.default_region)
     async with deps.sessions() as session, session.begin():
-        if not await directory_repository.delete_did(session, number):
+        row = await queries.get_did(session, number)
+        if row is None or not await directory_repository.delete_did(session, number):
             raise NotFound(f"DID {number} is not configured")
         await _publish_audit(session, audit, number)
+        await publish_did(session, row, removed_at=datetime.now(UTC))
     await deps.config.refresh_after_change()
+
+
+async def publish_did(
+    session: AsyncSession, row: queries.DidRow, removed_at: datetime | None = None
+) -> None:
+    """Tell the platform a number's state (analytics labels its reports with it); a
+    removed number's last clinic and description, so its past calls keep their label."""
+    changed_at = removed_at or row.updated_at
+    event = DidChanged(
+        did=row.did,
+        clinic_id=row.clinic_id,
+        description=row.description,
+        active=removed_at is None,
+        changed_at=changed_at,
+    )
+    await publish(session, event, occurred_at=changed_at)
 
 
 async def _publish_audit(session: AsyncSession, audit: AuditRecorded | None, key: str) -> None:

@@ -34,6 +34,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from switchboard_telephony.adapters.pbx.stream_server import SessionServer
+
 DATA = Path(__file__).resolve().parents[1] / "data" / "ami"
 
 
@@ -94,42 +96,21 @@ class FakeAmi:
     port: int = 0
     out: Path | None = None
     """Where each action heard is appended as a JSON line (see :meth:`_heard`)."""
-    _server: asyncio.Server | None = None
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _sessions: SessionServer | None = None
 
     async def __aenter__(self) -> FakeAmi:
-        self._server = await asyncio.start_server(self._session, self.host, self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
+        self._sessions = SessionServer(self._serve)
+        self.port = await self._sessions.start(self.host, self.port)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(BaseException):
-                await task
-        await self._server.wait_closed()
+        assert self._sessions is not None
+        await self._sessions.close()
 
     @property
     def done(self) -> bool:
         """Whether every event was sent."""
         return self.position >= len(self.events)
-
-    async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        try:
-            await self._serve(reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            self._tasks.discard(task)
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(b"Asterisk Call Manager/6.0.0\r\n")

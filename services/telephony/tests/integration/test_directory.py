@@ -43,6 +43,7 @@ async def test_dids_and_extensions_route_calls_and_operators_share_extensions(
         client = telephony.client
         admin = telephony.auth("admin")
         calls_topic = await topic_reader(telephony.logical("telephony.calls"))
+        settings_topic = await topic_reader(telephony.logical("telephony.directory"))
 
         # --- DIDs: any spelling in, E.164 stored; clear 4xx for what is wrong
         created = await client.post(
@@ -88,6 +89,23 @@ async def test_dids_and_extensions_route_calls_and_operators_share_extensions(
         assert [(d["did"], d["clinic_id"]) for d in listed] == [
             ("+74951234567", "clinic-msk-center")
         ]
+        # Every change is published (analytics labels reports with the description).
+        await settings_topic.wait_for(lambda records: len(records) >= 4, message="DidChanged")
+        # Each number's events in order (one key, one partition; numbers may interleave).
+        fields = ("did", "clinic_id", "description", "active")
+        published = [
+            (r.key, e["event_type"], *(e["payload"][f] for f in fields))
+            for r, e in zip(
+                settings_topic.records, helpers.envelopes(settings_topic.records), strict=True
+            )
+        ]
+        assert [p[1:] for p in sorted(published, key=lambda p: p[0])] == [
+            ("DidChanged", "+74951234567", "clinic-msk", "main", True),
+            ("DidChanged", "+74951234567", "clinic-msk-center", None, True),
+            ("DidChanged", "+78125550000", "clinic-spb", None, True),
+            ("DidChanged", "+78125550000", "clinic-spb", None, False),
+        ]
+        assert {p[0] for p in published} == {b"+74951234567", b"+78125550000"}
 
         # --- extensions
         ext = await client.post(
@@ -223,3 +241,33 @@ async def test_dids_and_extensions_route_calls_and_operators_share_extensions(
 
 async def _known(config: Any, extension: str) -> bool:
     return extension in config.directory.extensions
+
+
+async def test_publish_dids_tells_the_platform_numbers_configured_before_the_event(
+    start_telephony: Any, topic_reader: Any, helpers: Any
+) -> None:
+    """Numbers stored without an event (an older release) reach the topic once
+    ``publish-dids`` runs, described as they are stored."""
+    from switchboard_runtime.db import make_engine, make_session_factory
+    from switchboard_telephony.adapters import directory_repository
+    from switchboard_telephony.entrypoints.did_commands import publish_dids
+
+    async with start_telephony(helpers.unique_tag("pubdids")) as telephony:
+        numbers = await topic_reader(telephony.logical("telephony.directory"))
+        engine = make_engine(telephony.settings.service_database_url, pool_size=1)
+        try:
+            async with make_session_factory(engine)() as session, session.begin():
+                for did, description in (("+74957000001", "Old flyer"), ("+74957000002", None)):
+                    await directory_repository.insert_did(session, did, "clinic-old", description)
+        finally:
+            await engine.dispose()
+        assert await publish_dids(telephony.settings) == ["+74957000001", "+74957000002"]
+        await numbers.wait_for(lambda records: len(records) >= 2, message="DidChanged")
+    published = {
+        e["payload"]["did"]: (e["payload"]["clinic_id"], e["payload"]["description"])
+        for e in helpers.envelopes(numbers.records)
+    }
+    assert published == {
+        "+74957000001": ("clinic-old", "Old flyer"),
+        "+74957000002": ("clinic-old", None),
+    }

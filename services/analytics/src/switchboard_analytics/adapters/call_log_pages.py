@@ -11,6 +11,7 @@ types, dispositions and months is not walked at all.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -110,13 +111,16 @@ _SORTS_ON_NAMES = frozenset({"admin", "clinic"})
 async def admins_with_calls(session: AsyncSession, flt: CallLogFilter) -> list[tuple[str, str]]:
     """``(admin id, name)`` of the admins with calls under the filter's clinics, call
     types, dispositions, missed, called back and months, from the month roll-up ('' for
-    calls without an admin; the name is the operator's, else the id)."""
+    calls without an admin; the name is the operator's, else the id). The month roll-up
+    has no public number: under a number filter, the admins with calls on any number (the
+    walk's own conditions keep the number's calls)."""
     m = calls_by_month.c
     name = sa.func.coalesce(operators.c.name, sa.func.nullif(m.admin_id, ""), "")
     query = (
         sa.select(m.admin_id, name)
         .select_from(calls_by_month.outerjoin(operators, operators.c.operator_id == m.admin_id))
-        .where(*dimension_conditions(flt, calls_by_month), *_months(flt))
+        .where(*dimension_conditions(replace(flt, dids=frozenset()), calls_by_month))
+        .where(*_months(flt))
         .group_by(m.admin_id, name)
         .having(sa.func.sum(m.calls) > 0)
     )

@@ -31,7 +31,7 @@ def _key(group_by: str) -> sa.ColumnElement[Any]:
     if group_by == "clinic":
         return c.clinic_id
     if group_by == "did":
-        return c.dst
+        return c.did
     if group_by == "day":
         return sa.func.to_char(c.local_started_at, "YYYY-MM-DD")
     if group_by == "month":

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard_analytics.adapters.tables import call_log, clinics, operators
 from switchboard_analytics.domain.periods import Period
-from switchboard_phones import search_digits
+from switchboard_phones import search_digits, try_normalise
 
 
 class QueryError(ValueError):
@@ -32,6 +32,8 @@ class CallLogFilter:
     dispositions: frozenset[str] = frozenset()
     admin_ids: frozenset[str] = frozenset()
     clinic_ids: frozenset[str] = frozenset()
+    # The public numbers (DIDs, E.164) the calls came in on.
+    dids: frozenset[str] = frozenset()
     # True: only missed incoming calls; False: every call but those.
     missed: bool | None = None
     called_back: bool | None = None
@@ -47,6 +49,18 @@ class CallLogFilter:
     # The operators whose names match ``search``, looked up first (see
     # :func:`resolve_search`): an id list keeps the search's alternatives indexable.
     search_admin_ids: frozenset[str] | None = None
+
+    @property
+    def did_numbers(self) -> list[str]:
+        """The ``dids`` filter as E.164 numbers, sorted (typed in any format, read in
+        ``default_region``); :class:`QueryError` for one that is not a phone number."""
+        numbers = set()
+        for typed in self.dids:
+            number = try_normalise(typed, self.default_region)
+            if number is None:
+                raise QueryError(f"did: {typed[:40]!r} is not a phone number")
+            numbers.add(number)
+        return sorted(numbers)
 
     @property
     def needs_call_log(self) -> bool:
@@ -216,7 +230,7 @@ def _number_condition(text: str, region: str) -> sa.ColumnElement[bool] | None:
     return sa.or_(*found)
 
 
-#: Length of the digit runs the numbers are indexed by (``digit_grams``, migration 0012).
+#: Length of the digit runs the numbers are indexed by (``digit_grams``, migration 0011).
 DIGIT_GRAM = 6
 _digit_grams = sa.func.digit_grams(call_log.c.numbers_digits, type_=pg.ARRAY(sa.Text))
 
@@ -255,8 +269,9 @@ async def resolve_search(session: AsyncSession, flt: CallLogFilter) -> CallLogFi
 
 
 def dimension_conditions(flt: CallLogFilter, table: sa.Table) -> list[sa.ColumnElement[bool]]:
-    """The conditions of a filter on the columns the call log and every roll-up share
-    (call type, disposition, admin, clinic, missed, called back)."""
+    """The conditions of a filter on the columns the call log and the roll-ups share (call
+    type, disposition, admin, clinic, public number, missed, called back). ``table`` has
+    the columns the filter narrows (a roll-up without them is not chosen for it)."""
     c = table.c
     conditions: list[sa.ColumnElement[bool]] = []
     if flt.call_types:
@@ -267,6 +282,8 @@ def dimension_conditions(flt: CallLogFilter, table: sa.Table) -> list[sa.ColumnE
         conditions.append(c.admin_id.in_(sorted(flt.admin_ids)))
     if flt.clinic_ids:
         conditions.append(c.clinic_id.in_(sorted(flt.clinic_ids)))
+    if flt.dids:
+        conditions.append(c.did.in_(flt.did_numbers))
     missed = sa.and_(c.call_type == "incoming", c.disposition == "missed")
     if flt.missed is True:
         conditions.append(missed)

@@ -35,12 +35,15 @@ from switchboard_analytics.adapters.tables import (
     call_log,
     calls_by_day,
     calls_by_day_clinic,
+    calls_by_day_did,
     calls_by_day_total,
     calls_by_hour,
     calls_by_hour_clinic,
+    calls_by_hour_did,
     calls_by_hour_total,
     calls_by_month,
     clinics,
+    dids,
     operators,
 )
 from switchboard_analytics.domain import buckets
@@ -58,6 +61,7 @@ class Rollup:
     grain: str  # "hour", "day" or "month"
     has_clinic: bool
     has_admin: bool
+    has_did: bool = False
 
     @property
     def time(self) -> sa.ColumnElement[Any]:
@@ -73,6 +77,10 @@ ROLLUPS: tuple[Rollup, ...] = (
     Rollup(calls_by_month, "month", has_clinic=True, has_admin=True),
     Rollup(calls_by_day, "day", has_clinic=True, has_admin=True),
     Rollup(calls_by_hour, "hour", has_clinic=True, has_admin=True),
+    # Per public number: only read for a report by number or a number filter (they hold
+    # as many rows as the admin ones, keyed by number first).
+    Rollup(calls_by_day_did, "day", has_clinic=True, has_admin=False, has_did=True),
+    Rollup(calls_by_hour_did, "hour", has_clinic=True, has_admin=False, has_did=True),
 )
 
 
@@ -96,8 +104,11 @@ def choose_rollup(flt: CallLogFilter, group_by: str, *, by_clinic: bool = False)
         return None
     needs_admin = group_by.startswith("employee") or bool(flt.admin_ids)
     needs_clinic = bool(flt.clinic_ids) or by_clinic
+    needs_did = group_by == "did" or bool(flt.dids)
     for rollup in ROLLUPS:
         if (needs_admin and not rollup.has_admin) or (needs_clinic and not rollup.has_clinic):
+            continue
+        if needs_did != rollup.has_did:
             continue
         if _FINENESS[rollup.grain] >= _FINENESS[grain]:
             return rollup
@@ -108,8 +119,9 @@ def choose_rollup(flt: CallLogFilter, group_by: str, *, by_clinic: bool = False)
 # Keys and cursors
 
 Key = tuple[Any, ...]
-"""A group's key as the report's SQL reads it: ``(admin_id or None, local day/hour/month)``
-or ``(local day/hour,)``; hours are naive local timestamps, days and months dates."""
+"""A group's key as the report's SQL reads it: ``(admin_id or None, local day/hour/month)``,
+``(local day/hour,)`` or ``(did or None,)``; hours are naive local timestamps, days and
+months dates."""
 
 
 def public_key(group_by: str, key: Key) -> tuple[Any, ...]:
@@ -139,6 +151,11 @@ def decode_cursor(cursor: str, group_by: str) -> Key:
             return (datetime.fromisoformat(values[0]),)
         if group_by == "day":
             return (date.fromisoformat(values[0]),)
+        if group_by == "did":
+            (did,) = values
+            if did is not None and not isinstance(did, str):
+                raise TypeError("did")
+            return (did,)
         admin = values[0]
         if admin is not None and not isinstance(admin, str):
             raise TypeError("admin")
@@ -213,7 +230,7 @@ def _rollup_sums(table: sa.Table) -> list[sa.ColumnElement[Any]]:
 
 def group_key(group_by: str, width: int, row: Sequence[Any]) -> Key:
     key = tuple(row[:width])
-    if group_by.startswith("employee"):
+    if group_by.startswith("employee") or group_by == "did":
         key = (key[0] or None, *key[1:])
     return public_key(group_by, key)
 
@@ -259,7 +276,6 @@ async def _rollup_groups(
     measure: Measures = CALL_SUMS,
 ) -> list[tuple[Key, GroupFigures]]:
     r = rollup.table.c
-    time_key = _time_key(group_by, rollup.time, rollup.grain)
     conditions = rollup_conditions(flt, rollup)
     measures = measure.rollup(rollup.table)
 
@@ -278,30 +294,38 @@ async def _rollup_groups(
             (tuple(row[: len(keys)]), measure.figures(group_by, len(keys), row)) for row in rows
         ]
 
-    if not group_by.startswith("employee"):
+    if group_by == "did":
+        leading, rest = r.did, []
+    elif group_by.startswith("employee"):
+        leading, rest = r.admin_id, [_time_key(group_by, rollup.time, rollup.grain)]
+    else:
+        time_key = _time_key(group_by, rollup.time, rollup.grain)
         where = [time_key > after[0]] if after is not None else []
         return await read([time_key], where, limit)
-    # Calls nobody answered or was assigned to ('' in roll-ups) come after everyone's.
-    keys = [r.admin_id, time_key]
+    # Calls with no admin (nobody answered or was assigned to) or no number ('' in
+    # roll-ups) come after the others.
+    keys = [leading, *rest]
     found: list[tuple[Key, Any]] = []
     if after is None or after[0] is not None:
-        # "> ''", not "<> ''": the empty admin sorts first, and a range skips its rows.
-        where = [r.admin_id > ""]
-        if flt.clinic_ids or _within_weeks(flt):
+        # "> ''", not "<> ''": the empty key sorts first, and a range skips its rows.
+        where = [leading > ""]
+        if group_by.startswith("employee") and (flt.clinic_ids or _within_weeks(flt)):
             # A clinic's admins, or a short period: the admins with calls there, each
             # one's range of the primary key. Left to choose, PostgreSQL reads the key in
             # admin order for the LIMIT, skipping other admins' or days' rows one by one.
             admins = [a for a, _ in await admins_with_calls(session, flt) if a]
-            where = [r.admin_id.in_(sorted(admins))]
+            where = [leading.in_(sorted(admins))]
         if after is not None:
-            where.append(sa.tuple_(r.admin_id, time_key) > sa.tuple_(*after))
+            where.append(sa.tuple_(*keys) > sa.tuple_(*after))
         found = await read(keys, where, limit)
     if len(found) < limit:
-        where = [r.admin_id == ""]
+        where = [leading == ""]
         if after is not None and after[0] is None:
-            where.append(time_key > after[1])
+            if not rest:
+                return [((key[0] or None, *key[1:]), figures) for key, figures in found]
+            where.append(rest[0] > after[1])
         found += await read(keys, where, limit - len(found))
-    return [((key[0] or None, key[1]), figures) for key, figures in found]
+    return [((key[0] or None, *key[1:]), figures) for key, figures in found]
 
 
 def _within_weeks(flt: CallLogFilter, weeks: int = 2) -> bool:
@@ -324,6 +348,7 @@ def _call_log_key(group_by: str) -> list[Any]:
             sa.collate(c.admin_id, "C"),
             sa.cast(sa.func.date_trunc("month", c.local_started_at), sa.Date),
         ],
+        "did": [sa.collate(c.did, "C")],
     }
     return keys[group_by]
 
@@ -343,15 +368,16 @@ async def _call_log_groups(
     keys = _call_log_key(group_by)
     measures = measure.call_log()
     query = sa.select(*keys, *measures).where(*call_log_conditions(flt)).group_by(*keys)
-    if group_by.startswith("employee"):
-        # Calls with no admin last, as in the roll-ups.
-        admin, time_key = keys
-        query = query.order_by(admin.asc().nulls_last(), time_key)
+    if group_by.startswith("employee") or group_by == "did":
+        # Calls with no admin or no number last, as in the roll-ups.
+        leading, rest = keys[0], keys[1:]
+        query = query.order_by(leading.asc().nulls_last(), *rest)
         if after is not None and after[0] is None:
-            query = query.where(admin.is_(None), time_key > after[1])
+            # Within the last group (no admin, no number): a time after the cursor's.
+            query = query.where(leading.is_(None), rest[0] > after[1] if rest else sa.false())
         elif after is not None:
-            later = sa.tuple_(admin, time_key) > sa.tuple_(sa.literal(after[0]), after[1])
-            query = query.where(sa.or_(admin.is_(None), later))
+            later = sa.tuple_(*keys) > sa.tuple_(sa.literal(after[0]), *after[1:])
+            query = query.where(sa.or_(leading.is_(None), later))
     else:
         query = query.order_by(keys[0])
         if after is not None:
@@ -497,6 +523,29 @@ def rollup_conditions(flt: CallLogFilter, rollup: Rollup) -> list[sa.ColumnEleme
         value: Any = bound if rollup.grain == "hour" else bound.date()
         conditions.append(rollup.time >= value if above else rollup.time < value)
     return conditions + dimension_conditions(flt, rollup.table)
+
+
+async def did_descriptions(session: AsyncSession, numbers: set[str]) -> dict[str, str]:
+    """Public numbers' descriptions (those telephony described), the reports' labels."""
+    if not numbers:
+        return {}
+    rows = await session.execute(
+        sa.select(dids.c.did, dids.c.description).where(
+            dids.c.did.in_(sorted(numbers)), dids.c.description.is_not(None)
+        )
+    )
+    return {did: description for did, description in rows.all()}
+
+
+async def list_dids(session: AsyncSession) -> list[dict[str, Any]]:
+    """Every public number telephony told about: ``did``, ``description``, ``clinic_id``,
+    ``active``, by number."""
+    rows = await session.execute(
+        sa.select(dids.c.did, dids.c.description, dids.c.clinic_id, dids.c.active).order_by(
+            dids.c.did
+        )
+    )
+    return [dict(row._mapping) for row in rows]
 
 
 async def admin_names(session: AsyncSession, admin_ids: set[str]) -> dict[str, str]:

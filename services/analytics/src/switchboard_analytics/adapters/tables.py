@@ -23,7 +23,8 @@ from switchboard_runtime.directory import clinics_table, operators_table
 
 metadata = make_metadata()
 
-#: What the call log's filters (but numbers, names and tags) and the calls report read.
+#: What the call log's filters (but phone numbers, names and tags) and the calls report
+#: read; ``did`` for the filter by public number and the report grouped by it.
 _COVERED = (
     "started_at",
     "local_started_at",
@@ -34,6 +35,7 @@ _COVERED = (
     "admin_id",
     "clinic_id",
     "called_back",
+    "did",
 )
 
 #: One row per call, filled as its canonical events arrive; a call shows in the call log
@@ -91,6 +93,9 @@ call_log = sa.Table(
             persisted=True,
         ),
     ),
+    # The public number the call came in on (CallStarted's ``did``), for the reports by
+    # number. Added by migration 0010, so it comes last in the migrated table as here.
+    sa.Column("did", sa.Text),
     # Newest first under a filter: carrying what the filters read, the page skips the
     # calls it does not show without reading them.
     sa.Index(
@@ -154,7 +159,7 @@ sa.Index(
     postgresql_include=[*_COVERED, "total_seconds", "ended_at"],
 )
 #: Phone contains: the numbers' runs of six digits (``digit_grams``, a function of
-#: migration 0012; ``queries.DIGIT_GRAM``). A trigram of digits is in a large share of
+#: migration 0011; ``queries.DIGIT_GRAM``). A trigram of digits is in a large share of
 #: all numbers (every Moscow mobile number has "916"), a run of six in few.
 sa.Index(
     "ix_call_log_numbers_digit_grams",
@@ -185,6 +190,20 @@ operators = operators_table(
 
 #: Clinics from booking.directory: time zone (for clinic-local time) and name.
 clinics = clinics_table(metadata, "name", "time_zone", "active", version_column="version_at")
+
+#: The chain's public numbers from telephony.directory (``DidChanged``): a report by number
+#: labels each with its description. A removed number keeps its row (``active`` false):
+#: its calls still need their label.
+dids = sa.Table(
+    "dids",
+    metadata,
+    sa.Column("did", sa.Text, primary_key=True),
+    sa.Column("clinic_id", sa.Text),
+    sa.Column("description", sa.Text),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("version_at", sa.DateTime(timezone=True), nullable=False),
+    info={"version_column": "version_at"},
+)
 
 #: Touches from crm.touches: who each call was with (contact) and assigned to.
 touches = sa.Table(
@@ -303,6 +322,11 @@ calls_by_day = _rollup("calls_by_day", "day", ("admin_id",), ("clinic_id",))
 calls_by_hour = _rollup("calls_by_hour", "hour", ("admin_id",), ("clinic_id",))
 # A period of a few hours with employee groupings or an admin filter: a range of hours.
 sa.Index("ix_calls_by_hour_local_hour", calls_by_hour.c.local_hour)
+#: Per public number (DID) and day: the report by number, and a number filter on day
+#: reports (DID first: one number's days are one index range; clinic for the targets).
+calls_by_day_did = _rollup("calls_by_day_did", "day", ("did",), ("clinic_id",))
+#: Per public number and hour: a number filter on hour reports and the heatmap.
+calls_by_hour_did = _rollup("calls_by_hour_did", "hour", ("did",), ("clinic_id",))
 
 ROLLUP_TABLES: tuple[sa.Table, ...] = (
     calls_by_day_total,
@@ -312,6 +336,8 @@ ROLLUP_TABLES: tuple[sa.Table, ...] = (
     calls_by_month,
     calls_by_day,
     calls_by_hour,
+    calls_by_day_did,
+    calls_by_hour_did,
 )
 
 processed_events = metadata.tables["processed_events"]
@@ -323,6 +349,7 @@ PROJECTION_TABLES: tuple[sa.Table, ...] = (
     call_log,
     operators,
     clinics,
+    dids,
     touches,
     call_tags,
     appointments,

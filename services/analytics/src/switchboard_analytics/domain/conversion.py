@@ -53,5 +53,9 @@ def conversion_figures(counts: Mapping[str, int]) -> dict[str, Any]:
 
 def csv_header(group_by: str) -> list[str]:
     """The CSV columns of a grouping: its keys, then every count and rate."""
-    keys = {"admin": ["admin_id", "admin_name"], "clinic": ["clinic_id", "clinic_name"]}
+    keys = {
+        "admin": ["admin_id", "admin_name"],
+        "clinic": ["clinic_id", "clinic_name"],
+        "did": ["did", "did_description"],
+    }
     return [*keys.get(group_by, [group_by]), *COUNTS, *(name for name, _, _ in RATES)]

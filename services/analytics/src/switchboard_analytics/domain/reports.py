@@ -17,13 +17,14 @@ from switchboard_analytics.domain.kpi import KPI_FIGURES, KpiSums, kpi_figures
 CALL_TYPES: tuple[str, ...] = ("incoming", "outgoing", "internal")
 """The call types, in the order reports show them (before the total)."""
 
-GroupBy = Literal["day", "hour", "employee_day", "employee_month"]
+GroupBy = Literal["day", "hour", "employee_day", "employee_month", "did"]
 
 GROUP_KEYS: Mapping[str, tuple[str, ...]] = {
     "day": ("day",),
     "hour": ("day", "hour"),
     "employee_day": ("admin_id", "day"),
     "employee_month": ("admin_id", "month"),
+    "did": ("did",),
 }
 """The key columns of each ``group_by``, in the order rows are sorted by."""
 
@@ -75,18 +76,21 @@ def build_rows(
     group_by: str,
     groups: Iterable[GroupFigures],
     admin_names: Mapping[str, str] | None = None,
+    did_descriptions: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per group, sorted by its key (see :data:`GROUP_KEYS`), as the API shows it.
 
     ``admin_names`` maps operator ids to names for the employee groupings; an operator
-    without a known name is shown by id.
+    without a known name is shown by id. ``did_descriptions`` labels the public numbers
+    of the grouping by number (``did_description``: ``None`` for a number without one).
     """
     # A page has hundreds of rows of 4 x 5 figures: this loop is the report's own
     # Python cost, kept plain (no per-figure calls).
     known = admin_names or {}
+    described = did_descriptions or {}
     rows = []
     for group in sorted(groups, key=lambda g: _sort_key(g.key)):
-        row = _key_columns(group_by, group, known)
+        row = _key_columns(group_by, group, known, described)
         all_calls = all_answered = all_missed = all_talk = all_wait = 0
         by_type = group.by_type
         for call_type in CALL_TYPES:
@@ -108,7 +112,12 @@ def build_rows(
     return rows
 
 
-def _key_columns(group_by: str, group: GroupFigures, known: Mapping[str, str]) -> dict[str, Any]:
+def _key_columns(
+    group_by: str,
+    group: GroupFigures,
+    known: Mapping[str, str],
+    described: Mapping[str, str],
+) -> dict[str, Any]:
     names = GROUP_KEYS[group_by]
     row: dict[str, Any] = {
         name: _key_value(value, name) for name, value in zip(names, group.key, strict=True)
@@ -116,6 +125,8 @@ def _key_columns(group_by: str, group: GroupFigures, known: Mapping[str, str]) -
     if "admin_id" in names:
         admin_id = row["admin_id"]
         row["admin_name"] = None if admin_id is None else known.get(admin_id, admin_id)
+    if "did" in names:
+        row["did_description"] = described.get(row["did"]) if row["did"] else None
     return row
 
 
@@ -126,11 +137,12 @@ def build_kpi_rows(
     group_by: str,
     groups: Iterable[GroupFigures],
     admin_names: Mapping[str, str] | None = None,
+    did_descriptions: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """The service level report's rows: each group's keys and KPIs (``domain.kpi``)."""
-    known = admin_names or {}
+    known, described = admin_names or {}, did_descriptions or {}
     return [
-        _key_columns(group_by, group, known) | kpi_figures(group.kpi or _NO_CALLS)
+        _key_columns(group_by, group, known, described) | kpi_figures(group.kpi or _NO_CALLS)
         for group in sorted(groups, key=lambda g: _sort_key(g.key))
     ]
 
@@ -144,6 +156,8 @@ def _key_header(group_by: str) -> list[str]:
     keys = list(GROUP_KEYS[group_by])
     if "admin_id" in keys:
         keys.insert(keys.index("admin_id") + 1, "admin_name")
+    if "did" in keys:
+        keys.insert(keys.index("did") + 1, "did_description")
     return keys
 
 

@@ -34,6 +34,8 @@ from switchboard_analytics.adapters.reports import (
     Rollup,
     admin_names,
     choose_rollup,
+    did_descriptions,
+    list_dids,
     report_page,
 )
 from switchboard_analytics.domain.kpi import DEFAULT_TARGET_SECONDS
@@ -70,7 +72,7 @@ SortKey = Literal[
     "called_back",
     "callback_delay_seconds",
 ]
-GroupBy = Literal["day", "hour", "employee_day", "employee_month"]
+GroupBy = Literal["day", "hour", "employee_day", "employee_month", "did"]
 ReportSource = Annotated[
     Literal["auto", "rollup", "call_log"],
     Query(description="auto: a roll-up when one answers the filters, else the call log."),
@@ -118,6 +120,10 @@ def call_filter(
     disposition: Annotated[list[Disposition] | None, Query(description="Any subset.")] = None,
     admin: Annotated[list[str] | None, Query(description="Operator ids, any subset.")] = None,
     clinic: Annotated[list[str] | None, Query(description="Clinic ids, any subset.")] = None,
+    did: Annotated[
+        list[str] | None,
+        Query(description="Public numbers (DIDs) the calls came in on, any subset, any format."),
+    ] = None,
     missed: Annotated[
         bool | None, Query(description="true: only missed incoming calls; false: all but those.")
     ] = None,
@@ -155,6 +161,7 @@ def call_filter(
         dispositions=frozenset(disposition or ()),
         admin_ids=frozenset(admin or ()),
         clinic_ids=frozenset(clinic or ()),
+        dids=frozenset(did or ()),
         missed=missed,
         called_back=called_back,
         phone=phone.strip() if phone and phone.strip() else None,
@@ -213,7 +220,7 @@ def _report_csv(header: list[str], rows: list[dict[str, Any]], kpi: bool) -> lis
         for column, value in zip(header, record, strict=True):
             if value is None:
                 value = ""
-            elif column == "admin_name":
+            elif column in ("admin_name", "did_description"):
                 value = _spreadsheet_safe(value)
             values.append(value)
         out.append(values)
@@ -324,10 +331,11 @@ def calls_router(
                 )
             except QueryError as exc:
                 raise _unprocessable(str(exc)) from exc
-            ids = {g.key[0] for g in page.groups if group_by.startswith("employee") and g.key[0]}
-            names = await admin_names(session, ids)
+            ids = {g.key[0] for g in page.groups if g.key[0]}
+            names = await admin_names(session, ids) if group_by.startswith("employee") else {}
+            described = await did_descriptions(session, ids) if group_by == "did" else {}
         build = build_kpi_rows if kpi else build_rows
-        return page, build(group_by, page.groups, names)
+        return page, build(group_by, page.groups, names, described)
 
     async def report_response(
         request: Request,
@@ -419,5 +427,12 @@ def calls_router(
         return await report_response(
             request, viewer, flt, group_by, source, limit, cursor, format, kpi=True
         )
+
+    @router.get("/dids", tags=["reports"], dependencies=[Depends(report_reader)])
+    async def public_numbers() -> dict[str, Any]:
+        """The chain's public numbers telephony described (removed ones too: their calls
+        stay in the reports), for the reports' filter by number."""
+        async with sessions() as session:
+            return {"items": await list_dids(session)}
 
     return router

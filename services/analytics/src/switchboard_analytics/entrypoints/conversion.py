@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from switchboard_analytics.adapters.conversion import clinic_names, conversion_counts
 from switchboard_analytics.adapters.queries import CallLogFilter, QueryError
-from switchboard_analytics.adapters.reports import admin_names
+from switchboard_analytics.adapters.reports import admin_names, did_descriptions
 from switchboard_analytics.domain.conversion import conversion_figures, csv_header
 from switchboard_analytics.entrypoints.api import (
     REPORT_ROLES,
@@ -58,18 +58,19 @@ def conversion_router(
             except QueryError as exc:
                 raise _unprocessable(str(exc)) from exc
             ids = {key for key, _ in groups if key is not None}
-            names = (
-                await admin_names(session, ids)
-                if group_by == "admin"
-                else await clinic_names(session, ids)
-                if group_by == "clinic"
-                else {}
-            )
+            labels = {
+                "admin": admin_names,
+                "clinic": clinic_names,
+                "did": did_descriptions,
+            }.get(group_by)
+            names = await labels(session, ids) if labels is not None else {}
         rows = []
         for key, counts in groups[:limit]:
             row: dict[str, Any]
             if group_by in ("admin", "clinic"):
                 row = {f"{group_by}_id": key, f"{group_by}_name": names.get(key) if key else None}
+            elif group_by == "did":
+                row = {"did": key, "did_description": names.get(key) if key else None}
             else:
                 row = {group_by: key}
             rows.append({**row, **conversion_figures(counts)})
@@ -127,4 +128,4 @@ def _cell(column: str, value: Any) -> Any:
     if value is None:
         return ""
     # Names are typed by people; numbers and dates are ours (as in the call log's CSV).
-    return _spreadsheet_safe(value) if column.endswith("_name") else value
+    return _spreadsheet_safe(value) if column.endswith(("_name", "_description")) else value

@@ -22,6 +22,7 @@ from switchboard_booking.domain.notifications import (
     CANCELLED,
     MOVED,
     MessageFacts,
+    NotificationKind,
     PlannedNotification,
     Recipient,
     plan,
@@ -69,7 +70,31 @@ def _reminders(
     )
 
 
-async def _write(session: AsyncSession, deps: Deps, planned: list[PlannedNotification]) -> None:
+async def _tell(
+    session: AsyncSession,
+    deps: Deps,
+    envelope: Envelope[Any],
+    kind: NotificationKind,
+    appointment: AppointmentNow,
+    version: int,
+    facts: MessageFacts,
+    client_ids: list[str],
+    *,
+    remind_for: datetime | None = None,
+) -> None:
+    """Plan the ``kind`` message to each of ``client_ids`` (and, given the visit's start,
+    its reminders) and write them; the delivery worker is woken after the commit."""
+    people = await repo.recipients(session, client_ids)
+    planned = plan(
+        kind=kind,
+        appointment_id=appointment.appointment_id,
+        version=version,
+        facts=facts,
+        recipients=people,
+        due_at=envelope.occurred_at,
+    )
+    if remind_for is not None:
+        planned += _reminders(appointment, version, facts, people, remind_for, envelope.occurred_at)
     await repo.insert_planned(session, planned, deps.clock())
     after_commit(session, deps.wake_delivery)
 
@@ -79,7 +104,6 @@ async def on_booked(
 ) -> None:
     """The confirmation to the client and every attendee, and the reminder."""
     event = envelope.payload
-    version = event.version or 1
     appointment = await _appointment(session, event.appointment_id)
     if appointment is None:
         return
@@ -90,15 +114,17 @@ async def on_booked(
         starts_at=event.starts_at,
         ends_at=event.ends_at,
     )
-    people = await repo.recipients(session, [event.client_id, *event.attendee_client_ids])
-    common: dict[str, Any] = {"appointment_id": event.appointment_id, "version": version}
-    planned = plan(
-        kind="booked", facts=facts, recipients=people, due_at=envelope.occurred_at, **common
+    await _tell(
+        session,
+        deps,
+        envelope,
+        "booked",
+        appointment,
+        event.version or 1,
+        facts,
+        [event.client_id, *event.attendee_client_ids],
+        remind_for=event.starts_at,
     )
-    planned += _reminders(
-        appointment, version, facts, people, event.starts_at, envelope.occurred_at
-    )
-    await _write(session, deps, planned)
 
 
 async def on_rescheduled(
@@ -122,21 +148,17 @@ async def on_rescheduled(
         ends_at=event.ends_at,
         previous_starts_at=event.previous_starts_at,
     )
-    people = await repo.recipients(
-        session, [appointment.client_id, *appointment.attendee_client_ids]
+    await _tell(
+        session,
+        deps,
+        envelope,
+        "rescheduled",
+        appointment,
+        version,
+        facts,
+        [appointment.client_id, *appointment.attendee_client_ids],
+        remind_for=event.starts_at,
     )
-    planned = plan(
-        kind="rescheduled",
-        appointment_id=event.appointment_id,
-        version=version,
-        facts=facts,
-        recipients=people,
-        due_at=envelope.occurred_at,
-    )
-    planned += _reminders(
-        appointment, version, facts, people, event.starts_at, envelope.occurred_at
-    )
-    await _write(session, deps, planned)
 
 
 async def on_cancelled(
@@ -159,18 +181,16 @@ async def on_cancelled(
         ends_at=None,
         cancellation_reason=event.reason,
     )
-    people = await repo.recipients(
-        session, [appointment.client_id, *appointment.attendee_client_ids]
+    await _tell(
+        session,
+        deps,
+        envelope,
+        "cancelled",
+        appointment,
+        version,
+        facts,
+        [appointment.client_id, *appointment.attendee_client_ids],
     )
-    planned = plan(
-        kind="cancelled",
-        appointment_id=event.appointment_id,
-        version=version,
-        facts=facts,
-        recipients=people,
-        due_at=envelope.occurred_at,
-    )
-    await _write(session, deps, planned)
 
 
 async def _appointment(session: AsyncSession, appointment_id: str) -> AppointmentNow | None:

@@ -35,12 +35,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
+from switchboard_telephony.adapters.pbx.base import FollowedCalls
 from switchboard_telephony.adapters.pbx.base import plausible_number as _number
 
 __all__ = [
@@ -184,13 +184,13 @@ class AmiTranslator:
         forget_after: timedelta = timedelta(hours=6),
         remember_ended: int = 20_000,
     ) -> None:
-        self.call_id_prefix = call_id_prefix
         self.pbx_time_zone = pbx_time_zone
-        self.max_calls = max_calls
-        self.forget_after = forget_after
-        self.remember_ended = remember_ended
-        self._calls: OrderedDict[str, _Call] = OrderedDict()
-        self._ended: OrderedDict[str, None] = OrderedDict()
+        self._calls: FollowedCalls[_Call] = FollowedCalls(
+            call_id_prefix=call_id_prefix,
+            max_calls=max_calls,
+            forget_after=forget_after,
+            remember_ended=remember_ended,
+        )
         self.translated = 0
         """AMI messages that produced at least one generic event."""
         self.ignored = 0
@@ -213,7 +213,7 @@ class AmiTranslator:
             self.translated += 1
         else:
             self.ignored += 1
-        self._expire(at)
+        self._calls.expire(at)
         return out
 
     # --- per event kind ---------------------------------------------------------------------
@@ -221,7 +221,7 @@ class AmiTranslator:
     def _newchannel(self, m: AmiMessage, at: datetime) -> list[dict[str, Any]]:
         uniqueid = m.get("uniqueid", "")
         linkedid = m.get("linkedid") or uniqueid
-        if not uniqueid or self._call_id(linkedid) in self._ended:
+        if not uniqueid or self._calls.has_ended(linkedid):
             return []
         call = self._calls.get(linkedid)
         if call is None:
@@ -298,7 +298,7 @@ class AmiTranslator:
             return []  # no channel named: it cannot end any call
         call = self._calls.get(linkedid)
         if call is None:
-            if uniqueid != linkedid or self._call_id(linkedid) in self._ended:
+            if uniqueid != linkedid or self._calls.has_ended(linkedid):
                 return []
             # The call's first channel, of a call that started before we connected.
             call = self._open(linkedid, at, joined_mid_call=True)
@@ -308,15 +308,15 @@ class AmiTranslator:
         if not last:
             return []
         status = end_status(call.answered, call.dial_statuses, m.get("cause"))
-        self._close(linkedid)
+        self._calls.end(linkedid)
         return [self._event(m, "call.ended", call, at, status=status)]
 
     def _cdr(self, m: AmiMessage, at: datetime) -> list[dict[str, Any]]:
         uniqueid = m.get("uniqueid", "")
         if not uniqueid:
             return []
-        call_id = self._call_id(uniqueid)
-        if uniqueid in self._calls or call_id in self._ended:
+        call_id = self._calls.call_id(uniqueid)
+        if self._calls.get(uniqueid) is not None or self._calls.has_ended(uniqueid):
             return []  # the channel events already told this call
         started = self._cdr_time(m.get("starttime"))
         ended = self._cdr_time(m.get("endtime"))
@@ -339,7 +339,7 @@ class AmiTranslator:
             extension = channel_extension(m.get("destinationchannel"))
             out.append(self._event(m, "call.answered", call, answered, extension=extension))
         out.append(self._event(m, "call.ended", call, ended, status=status))
-        self._remember_ended(call_id)
+        self._calls.remember_ended_id(call_id)
         return out
 
     _handlers = {
@@ -353,26 +353,20 @@ class AmiTranslator:
 
     # --- bookkeeping ------------------------------------------------------------------------
 
-    def _call_id(self, linkedid: str) -> str:
-        return f"{self.call_id_prefix}{linkedid}"
-
     def _open(self, linkedid: str, at: datetime, *, joined_mid_call: bool) -> _Call:
         call = _Call(
-            call_id=self._call_id(linkedid),
+            call_id=self._calls.call_id(linkedid),
             first_uniqueid=linkedid,
             last_seen=at,
             joined_mid_call=joined_mid_call,
         )
-        self._calls[linkedid] = call
-        while len(self._calls) > self.max_calls:
-            self._calls.popitem(last=False)
-        return call
+        return self._calls.add(linkedid, call)
 
     def _call_for(self, m: AmiMessage, at: datetime) -> _Call | None:
         """The call of a mid-call event; opened (as joined mid-call) if we missed its start."""
         uniqueid = m.get("uniqueid", "")
         linkedid = m.get("linkedid") or uniqueid
-        if not linkedid or self._call_id(linkedid) in self._ended:
+        if not linkedid or self._calls.has_ended(linkedid):
             return None
         call = self._calls.get(linkedid)
         if call is None:
@@ -380,24 +374,6 @@ class AmiTranslator:
         call.channels.add(uniqueid)
         call.last_seen = at
         return call
-
-    def _close(self, linkedid: str) -> None:
-        call = self._calls.pop(linkedid, None)
-        if call is not None:
-            self._remember_ended(call.call_id)
-
-    def _remember_ended(self, call_id: str) -> None:
-        self._ended[call_id] = None
-        while len(self._ended) > self.remember_ended:
-            self._ended.popitem(last=False)
-
-    def _expire(self, now: datetime) -> None:
-        cutoff = now - self.forget_after
-        while self._calls:
-            linkedid, call = next(iter(self._calls.items()))
-            if call.last_seen >= cutoff:
-                break
-            del self._calls[linkedid]
 
     def _cdr_time(self, value: str | None) -> datetime | None:
         if not value or not value.strip():

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -70,7 +70,8 @@ async def save_many(
         _SAVE_MANY,
         {
             "ids": [call_id for call_id, _, _ in rows],
-            "states": [json.dumps(state.to_dict(), separators=(",", ":")) for _, state, _ in rows],
+            # orjson: the standard encoder took as long as building the dict.
+            "states": [orjson.dumps(state.to_dict()).decode() for _, state, _ in rows],
             "deadlines": [deadline for _, _, deadline in rows],
         },
     )

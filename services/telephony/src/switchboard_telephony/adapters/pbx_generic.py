@@ -84,8 +84,12 @@ class GenericPbxEvent(BaseModel):
 
     def to_pbx_event(self, raw: dict[str, Any], time_lag: timedelta) -> PbxEvent:
         """The domain's view of this event, with the PBX clock corrected by ``time_lag``."""
+        return self.keyed_pbx_event(self.source_key(raw), time_lag)
+
+    def keyed_pbx_event(self, source_key: str, time_lag: timedelta) -> PbxEvent:
+        """:meth:`to_pbx_event` with the dedupe key already computed from the raw object."""
         return PbxEvent(
-            source_key=self.source_key(raw),
+            source_key=source_key,
             kind=EVENT_KINDS[self.type],  # type: ignore[arg-type]
             call_id=self.call_id,
             at=self.timestamp + time_lag,
@@ -158,6 +162,12 @@ def parse_generic(raw: Any) -> tuple[GenericPbxEvent, dict[str, Any]]:
 def decode_raw(value: bytes) -> PbxEventSource:
     """Decode the bytes of one ``pbx.events.raw`` record."""
     try:
+        # The common case in one pass over the bytes; the decoded object is needed only
+        # for the content hash of an event without an id (made when asked for).
+        return PbxEventSource(GenericPbxEvent.model_validate_json(value), None, value)
+    except ValidationError:
+        pass  # decoded again below, to say exactly what is wrong
+    try:
         raw = json.loads(value)
     except (ValueError, RecursionError) as exc:
         # ValueError: not UTF-8, not JSON, or an integer of more digits than Python converts;
@@ -168,19 +178,34 @@ def decode_raw(value: bytes) -> PbxEventSource:
 
 
 class PbxEventSource:
-    """A validated generic event with the raw object it came from (for its dedupe key)."""
+    """A validated generic event with the raw object it came from (for its dedupe key):
+    given decoded, or as the bytes it is decoded from when first needed."""
 
-    __slots__ = ("event", "raw")
+    __slots__ = ("_key", "_raw", "_value", "event")
 
-    def __init__(self, event: GenericPbxEvent, raw: dict[str, Any]):
+    def __init__(self, event: GenericPbxEvent, raw: dict[str, Any] | None, value: bytes = b""):
+        if raw is None and not value:
+            raise ValueError("give the raw object or the bytes it was decoded from")
         self.event = event
-        self.raw = raw
+        self._raw = raw
+        self._value = value
+        self._key: str | None = None
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        """The JSON object the event was read from."""
+        if self._raw is None:
+            self._raw = json.loads(self._value)
+        return self._raw
 
     @property
     def source_key(self) -> str:
-        """The dedupe key (see :meth:`GenericPbxEvent.source_key`)."""
-        return self.event.source_key(self.raw)
+        """The dedupe key (see :meth:`GenericPbxEvent.source_key`), computed once."""
+        if self._key is None:
+            # With the PBX's own id the raw object is not read at all.
+            self._key = self.event.source_key({} if self.event.event_id else self.raw)
+        return self._key
 
     def to_pbx_event(self, time_lag: timedelta) -> PbxEvent:
         """See :meth:`GenericPbxEvent.to_pbx_event`."""
-        return self.event.to_pbx_event(self.raw, time_lag)
+        return self.event.keyed_pbx_event(self.source_key, time_lag)

@@ -119,12 +119,16 @@ def canonical_event_key(event: CallEvent) -> str:
     event ids from it, so that a re-emitted event is recognised downstream.
     """
     if isinstance(event, CallRinging):
-        return f"{event.call_id}:CallRinging:{event.extension}"
+        return _ringing_key(event.call_id, event.extension)
     if isinstance(event, CallTransferred):
         return _transfer_key(event.call_id, event.to_extension, event.transferred_at)
     if isinstance(event, CallStarted | CallAnswered | CallEnded):
         return f"{event.call_id}:{event.event_type}"
     raise TypeError(f"not a canonical call event: {type(event).__name__}")
+
+
+def _ringing_key(call_id: str, extension: str) -> str:
+    return f"{call_id}:CallRinging:{extension}"
 
 
 def _transfer_key(call_id: str, to_extension: str, at: datetime) -> str:
@@ -240,7 +244,7 @@ def _record(state: CallState, fact: Fact, directory: Directory) -> bool:
         extension = _ringing_extension(event, directory)
         if extension is None or not _earlier(state.ringing.get(extension), fact):
             return False
-        if f"{state.call_id}:CallRinging:{extension}" in state.emitted_keys:
+        if _ringing_key(state.call_id, extension) in state.emitted_keys:
             return False
         state.ringing[extension] = fact
     else:  # transferred
@@ -325,8 +329,11 @@ def _advance(
 
     # Ringing, transfers and the answer go out in the order they happened, whatever the
     # order they arrived in; what was already emitted is not emitted again.
+    emitted = set(state.emitted_keys)
     pending: list[_Pending] = []
     for extension, fact in state.ringing.items():
+        if _ringing_key(state.call_id, extension) in emitted:
+            continue  # built only to be dropped below: most of a call's events come here
         ringing = CallRinging(
             call_id=state.call_id,
             extension=extension,
@@ -339,7 +346,6 @@ def _advance(
     if state.answered is not None and state.answered_event is None:
         answered = _answered_from_fact(state.call_id, started, state.answered.event, directory)
         pending.append(_Pending.of(answered.answered_at, answered))
-    emitted = set(state.emitted_keys)
     for item in sorted(p for p in pending if p.key not in emitted):
         if isinstance(item.event, CallAnswered):
             state.answered_event = item.event

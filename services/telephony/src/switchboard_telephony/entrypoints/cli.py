@@ -1,4 +1,5 @@
-"""``switchboard-telephony serve | migrate | ami | freeswitch | simulate | rotate-secrets``."""
+"""``switchboard-telephony serve | migrate | ami | freeswitch | simulate | rotate-secrets |
+publish-dids``."""
 
 from __future__ import annotations
 
@@ -8,7 +9,12 @@ from switchboard_runtime.cli import service_main
 def main() -> None:
     """Entry point of the ``switchboard-telephony`` command."""
     from switchboard_telephony.bootstrap import build_app
-    from switchboard_telephony.entrypoints import connectors, pbx_commands, secrets_commands
+    from switchboard_telephony.entrypoints import (
+        connectors,
+        did_commands,
+        pbx_commands,
+        secrets_commands,
+    )
     from switchboard_telephony.settings import TelephonySettings
 
     service_main(
@@ -20,5 +26,6 @@ def main() -> None:
             "freeswitch": (connectors.configure_freeswitch, connectors.run_freeswitch),
             "simulate": (pbx_commands.configure_simulate, pbx_commands.run_simulate),
             "rotate-secrets": (secrets_commands.configure_rotate, secrets_commands.run_rotate),
+            "publish-dids": (did_commands.configure_publish_dids, did_commands.run_publish_dids),
         },
     )

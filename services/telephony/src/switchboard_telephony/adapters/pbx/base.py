@@ -23,10 +23,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Literal, Protocol
+from datetime import datetime, timedelta
+from typing import Any, Generic, Literal, Protocol, TypeVar
 from urllib.parse import parse_qsl
 
 from switchboard_telephony.domain.signing import DeliveryRejected
@@ -170,6 +171,80 @@ def generic_event(
     }
     event.update({k: v for k, v in fields.items() if v is not None and v != ""})
     return event
+
+
+class FollowedCall(Protocol):
+    """What :class:`FollowedCalls` needs of a translator's call."""
+
+    call_id: str
+    last_seen: datetime
+
+
+CallT = TypeVar("CallT", bound=FollowedCall)
+
+
+class FollowedCalls(Generic[CallT]):
+    """The calls a PBX event translator (AMI, Event Socket) follows, keyed by the PBX's id of
+    the call's first channel, with bounded memory: a call is forgotten when it ends, after
+    ``forget_after`` without events (its end was lost; the state machine closes it by
+    timeout), or when more than ``max_calls`` are open (the oldest first). The last
+    ``remember_ended`` ended calls are remembered, so late events of theirs are ignored."""
+
+    def __init__(
+        self,
+        *,
+        call_id_prefix: str,
+        max_calls: int,
+        forget_after: timedelta,
+        remember_ended: int,
+    ) -> None:
+        self.call_id_prefix = call_id_prefix
+        self.max_calls = max_calls
+        self.forget_after = forget_after
+        self.remember_ended = remember_ended
+        self._open: OrderedDict[str, CallT] = OrderedDict()
+        self._ended: OrderedDict[str, None] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+    def call_id(self, key: str) -> str:
+        """The canonical call id of the PBX's ``key``."""
+        return f"{self.call_id_prefix}{key}"
+
+    def has_ended(self, key: str) -> bool:
+        return self.call_id(key) in self._ended
+
+    def get(self, key: str) -> CallT | None:
+        return self._open.get(key)
+
+    def add(self, key: str, call: CallT) -> CallT:
+        """Follow ``call``, forgetting the oldest beyond ``max_calls``."""
+        self._open[key] = call
+        while len(self._open) > self.max_calls:
+            self._open.popitem(last=False)
+        return call
+
+    def end(self, key: str) -> CallT | None:
+        """Stop following the call and remember that it ended; the call, if it was open."""
+        call = self._open.pop(key, None)
+        if call is not None:
+            self.remember_ended_id(call.call_id)
+        return call
+
+    def remember_ended_id(self, call_id: str) -> None:
+        self._ended[call_id] = None
+        while len(self._ended) > self.remember_ended:
+            self._ended.popitem(last=False)
+
+    def expire(self, now: datetime) -> None:
+        """Forget the calls without an event for ``forget_after`` before ``now``."""
+        cutoff = now - self.forget_after
+        while self._open:
+            key, call = next(iter(self._open.items()))
+            if call.last_seen >= cutoff:
+                break
+            del self._open[key]
 
 
 def plausible_number(value: str | None) -> str | None:

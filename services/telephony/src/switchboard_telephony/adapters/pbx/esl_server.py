@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from switchboard_telephony.adapters.pbx.esl import encode_event
+from switchboard_telephony.adapters.pbx.stream_server import SessionServer
 
 __all__ = ["EslServer"]
 
@@ -40,25 +41,18 @@ class EslServer:
     logins: int = 0
     refused_logins: int = 0
     commands: list[str] = field(default_factory=list)
-    _server: asyncio.Server | None = None
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _sessions: SessionServer | None = None
     _more: asyncio.Condition | None = None
 
     async def __aenter__(self) -> EslServer:
         self._more = asyncio.Condition()
-        self._server = await asyncio.start_server(self._session, self.host, self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
+        self._sessions = SessionServer(self._serve)
+        self.port = await self._sessions.start(self.host, self.port)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(BaseException):
-                await task
-        await self._server.wait_closed()
+        assert self._sessions is not None
+        await self._sessions.close()
 
     @property
     def done(self) -> bool:
@@ -71,24 +65,6 @@ class EslServer:
         async with self._more:
             self.events.extend(events)
             self._more.notify_all()
-
-    async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        try:
-            await self._serve(reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        except asyncio.CancelledError:
-            # The server is closing: end the session quietly (asyncio's stream callback
-            # would report a cancelled session task as an error).
-            pass
-        finally:
-            self._tasks.discard(task)
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(b"Content-Type: auth/request\n\n")

@@ -45,6 +45,7 @@ from datetime import UTC, datetime, timedelta
 
 from switchboard_telephony.adapters.pbx.base import (
     Capabilities,
+    FollowedCalls,
     GenericEvent,
     content_digest,
     generic_event,
@@ -176,14 +177,14 @@ class FreeswitchTranslator:
         forget_after: timedelta = timedelta(hours=6),
         remember_ended: int = 20_000,
     ) -> None:
-        self.call_id_prefix = call_id_prefix
-        self.max_calls = max_calls
-        self.forget_after = forget_after
-        self.remember_ended = remember_ended
-        self._calls: OrderedDict[str, _Call] = OrderedDict()
+        self._calls: FollowedCalls[_Call] = FollowedCalls(
+            call_id_prefix=call_id_prefix,
+            max_calls=max_calls,
+            forget_after=forget_after,
+            remember_ended=remember_ended,
+        )
         self._legs: OrderedDict[str, str] = OrderedDict()
         """Channel UUID → the first UUID of its call (attended transfers' consultations)."""
-        self._ended: OrderedDict[str, None] = OrderedDict()
         self.translated = 0
         self.ignored = 0
 
@@ -211,7 +212,7 @@ class FreeswitchTranslator:
     def _create(self, e: EslEvent, at: datetime) -> list[GenericEvent]:
         uuid = e.get("unique-id", "")
         first = self._first_uuid(e)
-        if not uuid or self._call_id(first) in self._ended:
+        if not uuid or self._calls.has_ended(first):
             return []
         if uuid == first:
             call = self._open(first, at, joined_mid_call=False)
@@ -231,14 +232,14 @@ class FreeswitchTranslator:
     def _answer(self, e: EslEvent, at: datetime) -> list[GenericEvent]:
         uuid = e.get("unique-id", "")
         first = self._first_uuid(e)
-        if not uuid or uuid == first or self._call_id(first) in self._ended:
+        if not uuid or uuid == first or self._calls.has_ended(first):
             return []  # the first channel answered by the PBX itself (an IVR) says nothing
         call = self._call_for(first, at)
         return self._answered_by(e, call, at, channel_extension(e.get("channel-name")))
 
     def _bridge(self, e: EslEvent, at: datetime) -> list[GenericEvent]:
         first = self._first_uuid(e)
-        if not first or self._call_id(first) in self._ended:
+        if not first or self._calls.has_ended(first):
             return []
         call = self._call_for(first, at)
         legs = [
@@ -256,7 +257,7 @@ class FreeswitchTranslator:
     def _hangup(self, e: EslEvent, at: datetime) -> list[GenericEvent]:
         uuid = e.get("unique-id", "")
         first = self._first_uuid(e)
-        if not uuid or self._call_id(first) in self._ended:
+        if not uuid or self._calls.has_ended(first):
             return []
         if uuid != first:
             call = self._call_for(first, at)
@@ -300,16 +301,11 @@ class FreeswitchTranslator:
         first = e.get("channel-call-uuid") or e.get("unique-id", "")
         return self._legs.get(first, first)
 
-    def _call_id(self, first_uuid: str) -> str:
-        return f"{self.call_id_prefix}{first_uuid}"
-
     def _open(self, first_uuid: str, at: datetime, *, joined_mid_call: bool) -> _Call:
         call = self._calls.get(first_uuid)
         if call is None:
-            call = _Call(self._call_id(first_uuid), first_uuid, at, joined_mid_call)
-            self._calls[first_uuid] = call
-            while len(self._calls) > self.max_calls:
-                self._calls.popitem(last=False)
+            call = _Call(self._calls.call_id(first_uuid), first_uuid, at, joined_mid_call)
+            self._calls.add(first_uuid, call)
         call.last_seen = at
         return call
 
@@ -318,23 +314,14 @@ class FreeswitchTranslator:
         return self._open(first_uuid, at, joined_mid_call=True)
 
     def _close(self, first_uuid: str) -> None:
-        call = self._calls.pop(first_uuid, None)
-        if call is None:
+        if self._calls.end(first_uuid) is None:
             return
         for leg in [u for u, f in self._legs.items() if f == first_uuid]:
             del self._legs[leg]
-        self._ended[call.call_id] = None
-        while len(self._ended) > self.remember_ended:
-            self._ended.popitem(last=False)
 
     def _expire(self, now: datetime) -> None:
-        cutoff = now - self.forget_after
-        while self._calls:
-            first_uuid, call = next(iter(self._calls.items()))
-            if call.last_seen >= cutoff:
-                break
-            del self._calls[first_uuid]
-        while len(self._legs) > self.max_calls * 4:
+        self._calls.expire(now)
+        while len(self._legs) > self._calls.max_calls * 4:
             self._legs.popitem(last=False)
 
     def _event(

@@ -3,17 +3,18 @@ answers: newest first carrying the columns the filters read, sorted by admin (ea
 admin's calls in call id order), by talk or total time and their ranges (covering what
 the filters and the report read), tagged calls (a partial index covering the same), and
 the numbers' runs of six digits for "phone contains" (a trigram of digits is in most
-numbers).
+numbers). ``did`` (migration 0010) is among the covered columns: the filter by public
+number and the report grouped by it read it.
 
-Revision ID: 0012
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
@@ -28,6 +29,7 @@ _COVERED = [
     "admin_id",
     "clinic_id",
     "called_back",
+    "did",
 ]
 
 
