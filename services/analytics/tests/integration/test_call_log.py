@@ -146,6 +146,18 @@ FILTERS: list[tuple[str, dict[str, Any], Callable[[Any, Any], bool]]] = [
         {"missed": "false"},
         lambda w, c: not (c.call_type == "incoming" and c.disposition == "missed"),
     ),
+    (
+        "public numbers, any format",
+        {"did": ["8 (495) 000-00-02", "+1 212 555 0100"]},
+        lambda w, c: c.did in ("+74950000002", "+12125550100"),
+    ),
+    (
+        "public number, a clinic's answered calls",
+        {"did": ["+74950000001"], "clinic": ["clinic-msk"], "disposition": ["answered"]},
+        lambda w, c: (
+            c.did == "+74950000001" and c.clinic_id == "clinic-msk" and c.disposition == "answered"
+        ),
+    ),
     ("called back only", {"called_back": "true"}, lambda w, c: w.callback(c) is not None),
     ("not called back", {"called_back": "false"}, lambda w, c: w.callback(c) is None),
     ("phone, national format", {"phone": "8 (916) 999-00-01"}, _phone_matches("89169990001")),
@@ -237,6 +249,32 @@ async def test_sorting_by_any_column_pages_through_every_call_once(
         for r in sorted(rows, key=lambda r: (key(r), r["call_id"]), reverse=order == "desc")
     ]
     items = await analytics.all_calls(sort=sort, order=order, limit=60)
+    assert [item["call_id"] for item in items] == want
+
+
+@pytest.mark.parametrize(
+    ("sort", "order"), [("admin", "asc"), ("admin", "desc"), ("talk_seconds", "desc")]
+)
+@pytest.mark.parametrize(
+    ("params", "predicate"), [f[1:] for f in FILTERS], ids=[f[0] for f in FILTERS]
+)
+async def test_sorted_pages_under_each_filter_list_the_matching_calls_in_order(
+    analytics: Any,
+    params: dict[str, Any],
+    predicate: Callable[[Any, Any], bool],
+    sort: str,
+    order: str,
+) -> None:
+    """Sorted by admin, a page walks the admins a few at a time; by talk time it finds the
+    page's calls first: small pages cross admins and cursors in every way."""
+    world = analytics.world
+    rows = [world.row(c) for c in world.calls if predicate(world, c)]
+    key = SORT_KEYS[sort]
+    want = [
+        r["call_id"]
+        for r in sorted(rows, key=lambda r: (key(r), r["call_id"]), reverse=order == "desc")
+    ]
+    items = await analytics.all_calls(sort=sort, order=order, limit=7, **params)
     assert [item["call_id"] for item in items] == want
 
 

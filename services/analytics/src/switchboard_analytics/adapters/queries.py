@@ -1,5 +1,5 @@
 """Read models: the call log as typed rows, and the filters it shares with the calls report
-(whose reads are in :mod:`.reports`)."""
+(whose reads are in :mod:`.reports`; the call log's pages in :mod:`.call_log_pages`)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard_analytics.adapters.tables import call_log, clinics, operators
@@ -165,7 +166,8 @@ SORTS: Mapping[str, sa.ColumnElement[Any]] = {
     "callback_delay_seconds": sa.func.coalesce(call_log.c.callback_delay_seconds, -1),
 }
 
-_SELECTED = (
+#: What a call log row selects, and from where (names of admins and clinics joined).
+CALL_LOG_COLUMNS = (
     call_log.c.call_id,
     call_log.c.started_at,
     call_log.c.local_started_at,
@@ -192,9 +194,9 @@ _SELECTED = (
     call_log.c.callback_delay_seconds,
 )
 
-_FROM = call_log.outerjoin(operators, operators.c.operator_id == call_log.c.admin_id).outerjoin(
-    clinics, clinics.c.clinic_id == call_log.c.clinic_id
-)
+CALL_LOG_FROM = call_log.outerjoin(
+    operators, operators.c.operator_id == call_log.c.admin_id
+).outerjoin(clinics, clinics.c.clinic_id == call_log.c.clinic_id)
 
 
 def _local_iso(started_at: datetime, local: datetime) -> str:
@@ -203,7 +205,8 @@ def _local_iso(started_at: datetime, local: datetime) -> str:
     return local.replace(tzinfo=timezone(offset)).isoformat()
 
 
-def _row(mapping: Mapping[Any, Any]) -> CallLogRow:
+def call_log_row(mapping: Mapping[Any, Any]) -> CallLogRow:
+    """A selected row of :data:`CALL_LOG_COLUMNS` as a :class:`CallLogRow`."""
     values = dict(mapping)
     local = values.pop("local_started_at")
     values["started_at_local"] = _local_iso(values["started_at"], local)
@@ -219,12 +222,28 @@ def _number_condition(text: str, region: str) -> sa.ColumnElement[bool] | None:
     if not search:
         return None
     c = call_log.c
-    found = [c.numbers_digits.contains(d) for d in search.anywhere]
+    found = [_digits_found(d) for d in search.anywhere]
     for d in search.leading:
         begins = sa.or_(c.src.startswith("+" + d), c.dst.startswith("+" + d))
-        # The digits (trigram-indexed) narrow the rows; the beginning is checked on those.
-        found.append(sa.and_(c.numbers_digits.contains(d), begins))
+        # The digits (indexed) narrow the rows; the beginning is checked on those.
+        found.append(sa.and_(_digits_found(d), begins))
     return sa.or_(*found)
+
+
+#: Length of the digit runs the numbers are indexed by (``digit_grams``, migration 0011).
+DIGIT_GRAM = 6
+_digit_grams = sa.func.digit_grams(call_log.c.numbers_digits, type_=pg.ARRAY(sa.Text))
+
+
+def _digits_found(digits: str) -> sa.ColumnElement[bool]:
+    """Calls either of whose numbers contains ``digits``. Six digits or more are found by
+    their runs of six (few calls share one); fewer by trigrams, whose lists of calls
+    grow with the log (every Moscow mobile number has "916")."""
+    contains = call_log.c.numbers_digits.contains(digits)
+    if len(digits) < DIGIT_GRAM:
+        return contains
+    runs = sorted({digits[i : i + DIGIT_GRAM] for i in range(len(digits) - DIGIT_GRAM + 1)})
+    return sa.and_(_digit_grams.contains(runs), contains)
 
 
 _DAY = timedelta(days=1)
@@ -249,6 +268,33 @@ async def resolve_search(session: AsyncSession, flt: CallLogFilter) -> CallLogFi
     return replace(flt, search_admin_ids=frozenset(rows.scalars()))
 
 
+def dimension_conditions(flt: CallLogFilter, table: sa.Table) -> list[sa.ColumnElement[bool]]:
+    """The conditions of a filter on the columns the call log and the roll-ups share (call
+    type, disposition, admin, clinic, public number, missed, called back). ``table`` has
+    the columns the filter narrows (a roll-up without them is not chosen for it)."""
+    c = table.c
+    conditions: list[sa.ColumnElement[bool]] = []
+    if flt.call_types:
+        conditions.append(c.call_type.in_(sorted(flt.call_types)))
+    if flt.dispositions:
+        conditions.append(c.disposition.in_(sorted(flt.dispositions)))
+    if flt.admin_ids:
+        conditions.append(c.admin_id.in_(sorted(flt.admin_ids)))
+    if flt.clinic_ids:
+        conditions.append(c.clinic_id.in_(sorted(flt.clinic_ids)))
+    if flt.dids:
+        conditions.append(c.did.in_(flt.did_numbers))
+    missed = sa.and_(c.call_type == "incoming", c.disposition == "missed")
+    if flt.missed is True:
+        conditions.append(missed)
+    elif flt.missed is False:
+        conditions.append(sa.not_(missed))
+    if flt.called_back is not None:
+        # "NOT called_back" (never NULL), as the worklist's partial index says it.
+        conditions.append(c.called_back if flt.called_back else sa.not_(c.called_back))
+    return conditions
+
+
 def call_log_conditions(flt: CallLogFilter) -> list[sa.ColumnElement[bool]]:
     """The WHERE conditions of a filter over the call log (ended calls only)."""
     c = call_log.c
@@ -267,23 +313,7 @@ def call_log_conditions(flt: CallLogFilter) -> list[sa.ColumnElement[bool]]:
     if period.to_local is not None:
         conditions.append(c.local_started_at < period.to_local)
         conditions.append(c.started_at < (period.to_local + _DAY).replace(tzinfo=UTC))
-    if flt.call_types:
-        conditions.append(c.call_type.in_(sorted(flt.call_types)))
-    if flt.dispositions:
-        conditions.append(c.disposition.in_(sorted(flt.dispositions)))
-    if flt.admin_ids:
-        conditions.append(c.admin_id.in_(sorted(flt.admin_ids)))
-    if flt.clinic_ids:
-        conditions.append(c.clinic_id.in_(sorted(flt.clinic_ids)))
-    if flt.dids:
-        conditions.append(c.did.in_(flt.did_numbers))
-    missed = sa.and_(c.call_type == "incoming", c.disposition == "missed")
-    if flt.missed is True:
-        conditions.append(missed)
-    elif flt.missed is False:
-        conditions.append(sa.not_(missed))
-    if flt.called_back is not None:
-        conditions.append(c.called_back.is_(flt.called_back))
+    conditions += dimension_conditions(flt, call_log)
     if flt.phone:
         number = _number_condition(flt.phone, flt.default_region)
         if number is None:
@@ -301,15 +331,18 @@ def call_log_conditions(flt: CallLogFilter) -> list[sa.ColumnElement[bool]]:
             alternatives.append(number)
         conditions.append(sa.or_(*alternatives))
     if flt.tags:
-        conditions.append(c.tags.overlap(sorted(flt.tags)))
-    if flt.talk_min is not None:
-        conditions.append(c.talk_seconds >= flt.talk_min)
-    if flt.talk_max is not None:
-        conditions.append(c.talk_seconds <= flt.talk_max)
-    if flt.total_min is not None:
-        conditions.append(c.total_seconds >= flt.total_min)
-    if flt.total_max is not None:
-        conditions.append(c.total_seconds <= flt.total_max)
+        # "Has tags" is redundant, but it lets the partial index of tagged calls serve.
+        conditions += [sa.func.cardinality(c.tags) > 0, c.tags.overlap(sorted(flt.tags))]
+    # On the duration indexes' expressions: an ended call always has its talk and total
+    # time (CallEnded carries them), so these are the columns themselves.
+    for column, low, high in (
+        ("talk_seconds", flt.talk_min, flt.talk_max),
+        ("total_seconds", flt.total_min, flt.total_max),
+    ):
+        if low is not None:
+            conditions.append(SORTS[column] >= low)
+        if high is not None:
+            conditions.append(SORTS[column] <= high)
     return conditions
 
 
@@ -350,44 +383,6 @@ def decode_cursor(cursor: str, sort: str, order: str) -> tuple[Any, str]:
         raise QueryError("cursor: not a cursor of this call log") from exc
 
 
-async def call_log_page(
-    session: AsyncSession,
-    flt: CallLogFilter,
-    *,
-    limit: int,
-    cursor: str | None = None,
-    sort: str = "started_at",
-    order: str = "desc",
-) -> tuple[list[CallLogRow], str | None]:
-    """One page of ended calls in ``sort`` order (ties by call id), and the next cursor."""
-    if sort not in SORTS:
-        raise QueryError(f"sort: one of {', '.join(SORTS)}")
-    key = SORTS[sort]
-    descending = order == "desc"
-    flt = await resolve_search(session, flt)
-    query = (
-        sa.select(*_SELECTED, key.label("sort_value"))
-        .select_from(_FROM)
-        .where(*call_log_conditions(flt))
-    )
-    if cursor is not None:
-        value, call_id = decode_cursor(cursor, sort, order)
-        after = sa.tuple_(key, call_log.c.call_id)
-        bound = sa.tuple_(sa.literal(value, key.type), sa.literal(call_id))
-        query = query.where(after < bound if descending else after > bound)
-    if descending:
-        query = query.order_by(key.desc(), call_log.c.call_id.desc())
-    else:
-        query = query.order_by(key.asc(), call_log.c.call_id.asc())
-    result = (await session.execute(query.limit(limit + 1))).all()
-    rows = [_row({k: v for k, v in r._mapping.items() if k != "sort_value"}) for r in result]
-    next_cursor = None
-    if len(result) > limit:
-        last = result[limit - 1]._mapping
-        next_cursor = encode_cursor(sort, order, last["sort_value"], last["call_id"])
-    return rows[:limit], next_cursor
-
-
 async def stream_call_log(
     session: AsyncSession,
     flt: CallLogFilter,
@@ -404,12 +399,12 @@ async def stream_call_log(
     direction = sa.desc if order == "desc" else sa.asc
     flt = await resolve_search(session, flt)
     query = (
-        sa.select(*_SELECTED)
-        .select_from(_FROM)
+        sa.select(*CALL_LOG_COLUMNS)
+        .select_from(CALL_LOG_FROM)
         .where(*call_log_conditions(flt))
         .order_by(direction(key), direction(call_log.c.call_id))
         .execution_options(yield_per=chunk)
     )
     result = await session.stream(query)
     async for partition in result.partitions(chunk):
-        yield [_row(r._mapping) for r in partition]
+        yield [call_log_row(r._mapping) for r in partition]

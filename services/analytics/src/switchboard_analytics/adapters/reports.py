@@ -23,10 +23,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from switchboard_analytics.adapters.call_log_pages import admins_with_calls
 from switchboard_analytics.adapters.queries import (
     CallLogFilter,
     QueryError,
     call_log_conditions,
+    dimension_conditions,
     resolve_search,
 )
 from switchboard_analytics.adapters.tables import (
@@ -307,6 +309,12 @@ async def _rollup_groups(
     if after is None or after[0] is not None:
         # "> ''", not "<> ''": the empty key sorts first, and a range skips its rows.
         where = [leading > ""]
+        if group_by.startswith("employee") and (flt.clinic_ids or _within_weeks(flt)):
+            # A clinic's admins, or a short period: the admins with calls there, each
+            # one's range of the primary key. Left to choose, PostgreSQL reads the key in
+            # admin order for the LIMIT, skipping other admins' or days' rows one by one.
+            admins = [a for a, _ in await admins_with_calls(session, flt) if a]
+            where = [leading.in_(sorted(admins))]
         if after is not None:
             where.append(sa.tuple_(*keys) > sa.tuple_(*after))
         found = await read(keys, where, limit)
@@ -320,8 +328,12 @@ async def _rollup_groups(
     return [((key[0] or None, *key[1:]), figures) for key, figures in found]
 
 
-def _sort_key(key: Key) -> tuple[Any, ...]:
-    return tuple((value is None, "" if value is None else value) for value in key)
+def _within_weeks(flt: CallLogFilter, weeks: int = 2) -> bool:
+    """Whether the filter's period is bounded and at most ``weeks`` long."""
+    period = flt.period
+    if period.from_local is None or period.to_local is None:
+        return False
+    return period.to_local - period.from_local <= timedelta(weeks=weeks)
 
 
 def _call_log_key(group_by: str) -> list[Any]:
@@ -329,12 +341,14 @@ def _call_log_key(group_by: str) -> list[Any]:
     keys: dict[str, list[Any]] = {
         "day": [sa.cast(c.local_started_at, sa.Date)],
         "hour": [sa.func.date_trunc("hour", c.local_started_at)],
-        "employee_day": [c.admin_id, sa.cast(c.local_started_at, sa.Date)],
+        # Byte order, as the roll-ups: grouped in the order of the page, so that the
+        # groups after the page are never aggregated.
+        "employee_day": [sa.collate(c.admin_id, "C"), sa.cast(c.local_started_at, sa.Date)],
         "employee_month": [
-            c.admin_id,
+            sa.collate(c.admin_id, "C"),
             sa.cast(sa.func.date_trunc("month", c.local_started_at), sa.Date),
         ],
-        "did": [c.did],
+        "did": [sa.collate(c.did, "C")],
     }
     return keys[group_by]
 
@@ -347,17 +361,29 @@ async def _call_log_groups(
     limit: int,
     measure: Measures = CALL_SUMS,
 ) -> list[tuple[Key, GroupFigures]]:
-    """Every group by GROUP BY over the call log (it reads every matching call anyway),
-    then the page after ``after``."""
+    """The page of groups after ``after`` by GROUP BY over the matching calls: it reads
+    every matching call, but orders and cuts the groups in the database (a year of
+    employee-days is tens of thousands of groups)."""
     flt = await resolve_search(session, flt)
     keys = _call_log_key(group_by)
     measures = measure.call_log()
     query = sa.select(*keys, *measures).where(*call_log_conditions(flt)).group_by(*keys)
-    rows = [(tuple(row[: len(keys)]), row) for row in (await session.execute(query)).all()]
-    rows.sort(key=lambda item: _sort_key(item[0]))
-    if after is not None:
-        rows = [item for item in rows if _sort_key(item[0]) > _sort_key(after)]
-    return [(key, measure.figures(group_by, len(keys), row)) for key, row in rows[:limit]]
+    if group_by.startswith("employee") or group_by == "did":
+        # Calls with no admin or no number last, as in the roll-ups.
+        leading, rest = keys[0], keys[1:]
+        query = query.order_by(leading.asc().nulls_last(), *rest)
+        if after is not None and after[0] is None:
+            # Within the last group (no admin, no number): a time after the cursor's.
+            query = query.where(leading.is_(None), rest[0] > after[1] if rest else sa.false())
+        elif after is not None:
+            later = sa.tuple_(*keys) > sa.tuple_(sa.literal(after[0]), *after[1:])
+            query = query.where(sa.or_(leading.is_(None), later))
+    else:
+        query = query.order_by(keys[0])
+        if after is not None:
+            query = query.where(keys[0] > after[0])
+    rows = (await session.execute(query.limit(limit))).all()
+    return [(tuple(row[: len(keys)]), measure.figures(group_by, len(keys), row)) for row in rows]
 
 
 async def _groups(
@@ -489,7 +515,6 @@ async def _filled_page(
 
 def rollup_conditions(flt: CallLogFilter, rollup: Rollup) -> list[sa.ColumnElement[bool]]:
     """The WHERE conditions of a filter a roll-up answers (see :func:`choose_rollup`)."""
-    r = rollup.table.c
     conditions: list[sa.ColumnElement[bool]] = []
     period = flt.period
     for bound, above in ((period.from_local, True), (period.to_local, False)):
@@ -497,24 +522,7 @@ def rollup_conditions(flt: CallLogFilter, rollup: Rollup) -> list[sa.ColumnEleme
             continue
         value: Any = bound if rollup.grain == "hour" else bound.date()
         conditions.append(rollup.time >= value if above else rollup.time < value)
-    if flt.call_types:
-        conditions.append(r.call_type.in_(sorted(flt.call_types)))
-    if flt.dispositions:
-        conditions.append(r.disposition.in_(sorted(flt.dispositions)))
-    if flt.admin_ids:
-        conditions.append(r.admin_id.in_(sorted(flt.admin_ids)))
-    if flt.clinic_ids:
-        conditions.append(r.clinic_id.in_(sorted(flt.clinic_ids)))
-    if flt.dids:
-        conditions.append(r.did.in_(flt.did_numbers))
-    missed = sa.and_(r.call_type == "incoming", r.disposition == "missed")
-    if flt.missed is True:
-        conditions.append(missed)
-    elif flt.missed is False:
-        conditions.append(sa.not_(missed))
-    if flt.called_back is not None:
-        conditions.append(r.called_back.is_(flt.called_back))
-    return conditions
+    return conditions + dimension_conditions(flt, rollup.table)
 
 
 async def did_descriptions(session: AsyncSession, numbers: set[str]) -> dict[str, str]:

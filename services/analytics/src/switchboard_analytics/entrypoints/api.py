@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from switchboard_analytics.adapters.call_log_pages import call_log_page
 from switchboard_analytics.adapters.kpi import kpi_measures, targets
 from switchboard_analytics.adapters.queries import (
     CSV_COLUMNS,
@@ -25,7 +26,6 @@ from switchboard_analytics.adapters.queries import (
     CallLogRow,
     QueryError,
     call_log_conditions,
-    call_log_page,
     stream_call_log,
 )
 from switchboard_analytics.adapters.reports import (
