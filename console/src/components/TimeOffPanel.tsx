@@ -1,7 +1,7 @@
 /** The body of a time-off dialog (a practitioner's absences, a clinic's closed days): the
  * entries with Remove, the form to add one (the children), the outcome, and the booked
  * appointments the time off strands, for an operator to reschedule. */
-import type { ReactNode } from "react";
+import { useEffect, useState, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 import Notice from "./Notice";
 import ToRescheduleList from "./ToRescheduleList";
@@ -56,4 +56,69 @@ export default function TimeOffPanel({
       <ToRescheduleList {...stranded} />
     </div>
   );
+}
+
+/** A time-off list's state and its two changes (absences of a practitioner, closed days of
+ * a clinic): the entries of ``owner`` read again after each change, and the outcome of the
+ * last one as a notice or an error. ``add`` resolves to whether the entry was added. */
+export function useTimeOff<T, B>(
+  owner: string,
+  api: {
+    load: (owner: string) => Promise<T[]>;
+    add: (owner: string, body: B) => Promise<T>;
+    remove: (owner: string, id: string) => Promise<unknown>;
+    idOf: (entry: T) => string;
+    added: (entry: T) => string;
+    removed: (entry: T) => string;
+  },
+) {
+  const [items, setItems] = useState<T[] | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [version, setVersion] = useState(0);
+
+  useEffect(() => {
+    let live = true;
+    api
+      .load(owner)
+      .then((found) => live && setItems(found))
+      .catch((e: Error) => live && setError(e.message));
+    return () => {
+      live = false;
+    };
+    // Read again for another owner and after each change (the api functions are fixed).
+  }, [owner, version]);
+
+  function done(message: string | null) {
+    setNotice(message);
+    setError(null);
+    setVersion((v) => v + 1);
+  }
+
+  function failed(e: unknown) {
+    setNotice(null);
+    setError((e as Error).message);
+  }
+
+  async function add(body: B): Promise<boolean> {
+    try {
+      done(api.added(await api.add(owner, body)));
+      return true;
+    } catch (e) {
+      failed(e);
+      return false;
+    }
+  }
+
+  async function remove(id: string): Promise<void> {
+    const entry = items?.find((i) => api.idOf(i) === id);
+    try {
+      await api.remove(owner, id);
+      done(entry ? api.removed(entry) : null);
+    } catch (e) {
+      failed(e);
+    }
+  }
+
+  return { items, notice, error, version, add, remove };
 }

@@ -1,12 +1,12 @@
 /** Settings → Clinics: the chain's clinics (name, address, IANA time zone with its offset
  * now, opening hours per weekday, reminders), created, edited, deactivated and reactivated
  * by admins and read by managers; each clinic's closed days (admins). */
-import { useEffect, useMemo, useState, type FormEvent } from "react";
+import { useMemo, useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { directory, formErrors, timeOff, type Clinic, type ClinicFields, type Closure } from "../api";
 import Dialog from "../components/Dialog";
 import { EditDialog, FormActions, ListShell, RowActions, useListOutcome } from "../components/DirectoryList";
-import TimeOffPanel from "../components/TimeOffPanel";
+import TimeOffPanel, { useTimeOff } from "../components/TimeOffPanel";
 import WeekHours, { badSpans, spansText, type Span } from "../components/WeekHours";
 import { dayRange, timeZones, zoneOffset } from "../format";
 import { can, useDirectory, usePrincipal } from "../session";
@@ -189,59 +189,34 @@ function ClinicForm({ clinic, onSaved, onCancel }: { clinic: Clinic | null; onSa
 /** A clinic's closed days: listed, added (one day or a span), removed. */
 function ClosedDays({ clinic }: { clinic: Clinic }) {
   const { t } = useTranslation();
-  const [items, setItems] = useState<Closure[] | null>(null);
   const [startsOn, setStartsOn] = useState("");
   const [endsOn, setEndsOn] = useState("");
   const [reason, setReason] = useState("");
-  const [notice, setNotice] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [version, setVersion] = useState(0);
-
-  useEffect(() => {
-    let live = true;
-    timeOff
-      .closures(clinic.clinic_id)
-      .then((found) => live && setItems(found))
-      .catch((e: Error) => live && setError(e.message));
-    return () => {
-      live = false;
-    };
-  }, [clinic.clinic_id, version]);
+  const days = (c: Closure) => dayRange(c.starts_on, c.ends_on);
+  const { items, notice, error, version, ...change } = useTimeOff(clinic.clinic_id, {
+    load: timeOff.closures,
+    add: timeOff.addClosure,
+    remove: timeOff.removeClosure,
+    idOf: (c: Closure) => c.closure_id,
+    added: (c) => t("clinics.closureAdded", { days: days(c) }),
+    removed: (c) => t("clinics.closureRemoved", { days: days(c) }),
+  });
 
   async function add(event: FormEvent) {
     event.preventDefault();
-    try {
-      await timeOff.addClosure(clinic.clinic_id, { starts_on: startsOn, ends_on: endsOn || undefined, reason: reason.trim() });
-      setNotice(t("clinics.closureAdded", { days: dayRange(startsOn, endsOn || null) }));
-      setError(null);
+    if (await change.add({ starts_on: startsOn, ends_on: endsOn || undefined, reason: reason.trim() })) {
       setStartsOn("");
       setEndsOn("");
       setReason("");
-      setVersion((v) => v + 1);
-    } catch (e) {
-      setNotice(null);
-      setError((e as Error).message);
-    }
-  }
-
-  async function remove(closureId: string) {
-    const closure = items?.find((c) => c.closure_id === closureId);
-    try {
-      await timeOff.removeClosure(clinic.clinic_id, closureId);
-      if (closure) setNotice(t("clinics.closureRemoved", { days: dayRange(closure.starts_on, closure.ends_on) }));
-      setError(null);
-      setVersion((v) => v + 1);
-    } catch (e) {
-      setError((e as Error).message);
     }
   }
 
   return (
     <TimeOffPanel
-      entries={items && items.map((c) => ({ id: c.closure_id, when: dayRange(c.starts_on, c.ends_on), reason: c.reason }))}
+      entries={items && items.map((c) => ({ id: c.closure_id, when: days(c), reason: c.reason }))}
       label={t("clinics.closedDays")}
       empty={t("clinics.noClosures")}
-      onRemove={(id) => void remove(id)}
+      onRemove={(id) => void change.remove(id)}
       notice={notice}
       error={error}
       stranded={{ clinicId: clinic.clinic_id, version, title: t("toReschedule.here") }}

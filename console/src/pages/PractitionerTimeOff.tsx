@@ -1,9 +1,9 @@
 /** A practitioner's time off (admins): absences listed, added and removed, and the booked
  * appointments they strand beneath, for an operator to reschedule. */
-import { useEffect, useState, type FormEvent } from "react";
+import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { timeOff, type Absence, type Practitioner } from "../api";
-import TimeOffPanel from "../components/TimeOffPanel";
+import TimeOffPanel, { useTimeOff } from "../components/TimeOffPanel";
 import { dateTime, dayRange, instantIn } from "../format";
 import { useDirectory } from "../session";
 
@@ -11,7 +11,6 @@ import { useDirectory } from "../session";
 export default function Absences({ practitioner }: { practitioner: Practitioner }) {
   const dir = useDirectory();
   const { t } = useTranslation();
-  const [items, setItems] = useState<Absence[] | null>(null);
   const [kind, setKind] = useState<"days" | "hours">("days");
   const [startsOn, setStartsOn] = useState("");
   const [endsOn, setEndsOn] = useState("");
@@ -19,24 +18,19 @@ export default function Absences({ practitioner }: { practitioner: Practitioner 
   const [until, setUntil] = useState("13:00");
   const [zoneClinic, setZoneClinic] = useState(practitioner.clinic_ids[0] ?? "");
   const [reason, setReason] = useState("");
-  const [notice, setNotice] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [version, setVersion] = useState(0);
   const zone = dir.clinic(zoneClinic)?.time_zone ?? "UTC";
-
-  useEffect(() => {
-    let live = true;
-    timeOff
-      .absences(practitioner.practitioner_id)
-      .then((found) => live && setItems(found))
-      .catch((e: Error) => live && setError(e.message));
-    return () => {
-      live = false;
-    };
-  }, [practitioner.practitioner_id, version]);
 
   const describe = (a: Absence) =>
     a.starts_on ? dayRange(a.starts_on, a.ends_on) : `${dateTime(a.starts_at, zone)} – ${dateTime(a.ends_at, zone)}`;
+
+  const { items, notice, error, version, ...change } = useTimeOff(practitioner.practitioner_id, {
+    load: timeOff.absences,
+    add: timeOff.addAbsence,
+    remove: timeOff.removeAbsence,
+    idOf: (a: Absence) => a.absence_id,
+    added: (a) => t("practitioners.absenceAdded", { when: describe(a) }),
+    removed: (a) => t("practitioners.absenceRemoved", { when: describe(a) }),
+  });
 
   async function add(event: FormEvent) {
     event.preventDefault();
@@ -44,29 +38,10 @@ export default function Absences({ practitioner }: { practitioner: Practitioner 
       kind === "days"
         ? { starts_on: startsOn, ends_on: endsOn || undefined, reason: reason.trim() }
         : { starts_at: instantIn(startsOn, from, zone), ends_at: instantIn(startsOn, until, zone), reason: reason.trim() };
-    try {
-      const added = await timeOff.addAbsence(practitioner.practitioner_id, body);
-      setNotice(t("practitioners.absenceAdded", { when: describe(added) }));
-      setError(null);
+    if (await change.add(body)) {
       setStartsOn("");
       setEndsOn("");
       setReason("");
-      setVersion((v) => v + 1);
-    } catch (e) {
-      setNotice(null);
-      setError((e as Error).message);
-    }
-  }
-
-  async function remove(absenceId: string) {
-    const absence = items?.find((a) => a.absence_id === absenceId);
-    try {
-      await timeOff.removeAbsence(practitioner.practitioner_id, absenceId);
-      if (absence) setNotice(t("practitioners.absenceRemoved", { when: describe(absence) }));
-      setError(null);
-      setVersion((v) => v + 1);
-    } catch (e) {
-      setError((e as Error).message);
     }
   }
 
@@ -75,7 +50,7 @@ export default function Absences({ practitioner }: { practitioner: Practitioner 
       entries={items && items.map((a) => ({ id: a.absence_id, when: describe(a), reason: a.reason }))}
       label={t("practitioners.absences")}
       empty={t("practitioners.noAbsences")}
-      onRemove={(id) => void remove(id)}
+      onRemove={(id) => void change.remove(id)}
       notice={notice}
       error={error}
       stranded={{ practitionerId: practitioner.practitioner_id, version, title: t("toReschedule.theirs") }}
