@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 REPO = Path(__file__).resolve().parents[2]
 CONSOLE_DIR = REPO / "console"
+LOCALES = CONSOLE_DIR / "src" / "locales"
 ARTIFACTS = REPO / "test-artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
 SERVICES = ("telephony", "booking", "crm-touch", "analytics", "notify")
@@ -369,6 +370,37 @@ def api_request(platform: Platform, method: str, path: str, username: str, body:
 def iso(moment: datetime) -> str:
     """An ISO 8601 timestamp with offset, as the PBX sends it."""
     return moment.astimezone(UTC).isoformat()
+
+
+class ConsoleWords:
+    """The console's own texts in one language, read from ``console/src/locales``, so a flow
+    can be driven in either language: ``say("clinics.saved", name="X")`` is ``X saved.`` in
+    English and ``X: сохранено.`` in Russian. ``weekdays`` are Monday to Sunday as the
+    console writes them in full (``Intl``'s names, not in the locale files)."""
+
+    def __init__(self, language: str, weekdays: tuple[str, ...]) -> None:
+        self.language = language
+        self.weekdays = weekdays
+        self._texts = json.loads((LOCALES / f"{language}.json").read_text(encoding="utf-8"))
+
+    def __call__(self, key: str, **values: object) -> str:
+        found: Any = self._texts
+        for part in key.split("."):
+            found = found[part]
+        if not isinstance(found, str):
+            raise KeyError(f"{key} is not a text in {self.language}.json")
+        text = found
+        for name, value in values.items():
+            text = text.replace(f"{{{{{name}}}}}", str(value))
+        return text
+
+
+IN_ENGLISH = ConsoleWords(
+    "en", ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+)
+IN_RUSSIAN = ConsoleWords(
+    "ru", ("понедельник", "вторник", "среда", "четверг", "пятница", "суббота", "воскресенье")
+)
 
 
 def demo_days(today: date) -> tuple[date, date]:

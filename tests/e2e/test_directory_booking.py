@@ -2,8 +2,10 @@
 platform: the admin sets up a clinic in Europe/Berlin with opening hours, a practitioner
 working there and a service, and Booking offers exactly the slots those hours allow, in
 Berlin time; a day off added in the console empties that day and lists the appointment
-booked on it for rescheduling (never moved). Managers read the directory without edit
-controls; the Clinics tab in Russian.
+booked on it for rescheduling (never moved). The same setup in Russian, driven by the
+console's Russian texts (``console/src/locales/ru.json``), offers the same Berlin slots and
+none on the day off. Managers read the directory without edit controls; the Clinics tab in
+Russian.
 
 Expected slots are worked out here from the hours typed in, not read from booking: every
 quarter hour from the later opening to the earlier closing at which the whole service fits,
@@ -20,13 +22,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from live_platform import REPO, api_request, screenshot
+from live_platform import IN_ENGLISH, IN_RUSSIAN, REPO, ConsoleWords, api_request, screenshot
 from playwright.sync_api import expect
 
 from switchboard_booking.entrypoints.seed import next_weekday
 
 BERLIN = ZoneInfo("Europe/Berlin")
-WORKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")
 OPENS, CLOSES = "08:00", "13:00"  # the clinic
 STARTS, ENDS = "09:00", "17:00"  # the practitioner there
 SERVICE_MINUTES = 45
@@ -57,12 +58,12 @@ def _utc_offset(moment: datetime) -> str:
     return f"UTC{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def _fill_week(dialog: Any, start: str, end: str) -> None:
+def _fill_week(dialog: Any, start: str, end: str, say: ConsoleWords) -> None:
     """Monday to Friday from ``start`` to ``end`` in a weekly hours editor."""
-    for day in WORKDAYS:
-        dialog.get_by_role("button", name=f"Add hours on {day}").click()
-        dialog.get_by_label(f"{day} from", exact=True).fill(start)
-        dialog.get_by_label(f"{day} until", exact=True).fill(end)
+    for day in say.weekdays[:5]:
+        dialog.get_by_role("button", name=say("week.addFor", day=day)).click()
+        dialog.get_by_label(say("week.from", day=day), exact=True).fill(start)
+        dialog.get_by_label(say("week.until", day=day), exact=True).fill(end)
 
 
 def _settings_tab(page: Any, tab: str) -> None:
@@ -70,24 +71,97 @@ def _settings_tab(page: Any, tab: str) -> None:
     page.get_by_role("tab", name=tab, exact=True).click()
 
 
-def _create_clinic(admin: Any, name: str) -> None:
-    _settings_tab(admin, "Clinics")
-    admin.get_by_role("button", name="New clinic").click()
-    dialog = admin.get_by_role("dialog", name="New clinic")
-    dialog.get_by_label("Name", exact=True).fill(name)
-    dialog.get_by_label("City", exact=True).fill("Berlin")
-    dialog.get_by_label("Address", exact=True).fill("Unter den Linden 1")
-    dialog.get_by_label("Time zone", exact=True).select_option("Europe/Berlin")
+def _create_clinic(admin: Any, name: str, say: ConsoleWords) -> None:
+    """A clinic in Berlin open Monday to Friday from ``OPENS`` to ``CLOSES``."""
+    _settings_tab(admin, say("settings.tab.clinics"))
+    admin.get_by_role("button", name=say("clinics.new")).click()
+    dialog = admin.get_by_role("dialog", name=say("clinics.new"))
+    dialog.get_by_label(say("clinics.name"), exact=True).fill(name)
+    dialog.get_by_label(say("clinics.city"), exact=True).fill("Berlin")
+    dialog.get_by_label(say("clinics.address"), exact=True).fill("Unter den Linden 1")
+    dialog.get_by_label(say("clinics.timeZone"), exact=True).select_option("Europe/Berlin")
     # The offset shown is Berlin's now (as read just before or just after the page's text).
     before = _utc_offset(datetime.now(BERLIN))
+    now_utc = re.escape(say("clinics.offsetNow", offset="UTC"))
     expect(dialog.get_by_test_id("clinic-offset")).to_have_text(
-        re.compile(r"^Now UTC[+-]\d\d:\d\d$")
+        re.compile(rf"^{now_utc}[+-]\d\d:\d\d$")
     )
     shown = dialog.get_by_test_id("clinic-offset").inner_text()
-    assert shown in {f"Now {before}", f"Now {_utc_offset(datetime.now(BERLIN))}"}
-    _fill_week(dialog, OPENS, CLOSES)
-    dialog.get_by_role("button", name="Create clinic").click()
-    expect(admin.get_by_role("status").filter(has_text=f"{name} saved.")).to_be_visible()
+    after = _utc_offset(datetime.now(BERLIN))
+    assert shown in {
+        say("clinics.offsetNow", offset=before),
+        say("clinics.offsetNow", offset=after),
+    }
+    _fill_week(dialog, OPENS, CLOSES, say)
+    dialog.get_by_role("button", name=say("clinics.create")).click()
+    saved = say("clinics.saved", name=name)
+    expect(admin.get_by_role("status").filter(has_text=saved)).to_be_visible()
+
+
+def _new_service(admin: Any, name: str, say: ConsoleWords) -> Any:
+    """The New service dialog filled in for ``SERVICE_MINUTES``, not yet created."""
+    _settings_tab(admin, say("settings.tab.services"))
+    admin.get_by_role("button", name=say("services.new")).click()
+    dialog = admin.get_by_role("dialog", name=say("services.new"))
+    dialog.get_by_label(say("services.name"), exact=True).fill(name)
+    dialog.get_by_label(say("services.durationMinutes")).fill(str(SERVICE_MINUTES))
+    return dialog
+
+
+def _new_practitioner(admin: Any, name: str, service: str, clinic: str, say: ConsoleWords) -> Any:
+    """The New practitioner dialog filled in: ``service`` at ``clinic`` from ``STARTS`` to
+    ``ENDS`` Monday to Friday, not yet created."""
+    _settings_tab(admin, say("settings.tab.practitioners"))
+    admin.get_by_role("button", name=say("practitioners.new")).click()
+    dialog = admin.get_by_role("dialog", name=say("practitioners.new"))
+    dialog.get_by_label(say("practitioners.name"), exact=True).fill(name)
+    dialog.get_by_role("checkbox", name=service).check()
+    dialog.get_by_role("checkbox", name=clinic).check()
+    hours = say("practitioners.hoursAt", clinic=clinic, zone="Europe/Berlin")
+    _fill_week(dialog.get_by_role("group", name=hours), STARTS, ENDS, say)
+    return dialog
+
+
+def _free_times(
+    admin: Any, day: date, service: str, clinic: str, doctor: str, say: ConsoleWords
+) -> Any:
+    """Booking's free times of ``doctor`` at ``clinic`` on ``day``, as its options."""
+    admin.goto("/booking")
+    # Every plural form of "min" is the same in both languages; 45 is "other" in English.
+    minutes = say("booking.minutes_other", count=SERVICE_MINUTES)
+    admin.get_by_label(say("booking.service")).select_option(label=f"{service} ({minutes})")
+    admin.get_by_label(say("booking.location")).select_option(label=f"{clinic}, Berlin")
+    admin.get_by_label(say("booking.practitioner")).select_option(label=doctor)
+    admin.get_by_label(say("booking.day"), exact=True).fill(day.isoformat())
+    free = re.compile(re.escape(say("booking.freeTimes")))
+    return admin.get_by_role("listbox", name=free).get_by_role("option")
+
+
+def _add_day_off(admin: Any, doctor: str, day: date, reason: str, say: ConsoleWords) -> Any:
+    """``day`` off for ``doctor``, who had none, added in their Time off dialog; the dialog."""
+    _settings_tab(admin, say("settings.tab.practitioners"))
+    search = admin.get_by_role("search", name=say("practitioners.filters"))
+    search.get_by_label(say("common.search")).fill(doctor)
+    admin.get_by_test_id("practitioners-table").get_by_role("row", name=doctor).get_by_role(
+        "button", name=say("practitioners.timeOff")
+    ).click()
+    dialog = admin.get_by_role("dialog", name=say("practitioners.timeOffOf", name=doctor))
+    expect(dialog.get_by_text(say("practitioners.noAbsences"))).to_be_visible()
+    dialog.get_by_label(say("timeOff.from"), exact=True).fill(day.isoformat())
+    dialog.get_by_label(say("timeOff.reason")).fill(reason)
+    dialog.get_by_role("button", name=say("practitioners.addAbsence")).click()
+    return dialog
+
+
+def _expect_berlin_slots(slots: Any, day: date) -> None:
+    """The options read the expected Berlin times and stand for their UTC instants."""
+    expected = _expected_slots(day)
+    expect(slots).to_have_text([s.strftime("%H:%M") for s in expected])
+    starts = [
+        datetime.fromisoformat(s)
+        for s in slots.evaluate_all("els => els.map(e => e.dataset.startsAt)")
+    ]
+    assert starts == [s.astimezone(UTC) for s in expected]
 
 
 def test_a_berlin_clinic_made_in_the_console_is_booked_in_berlin_time_and_a_day_off_strands_it(
@@ -96,7 +170,7 @@ def test_a_berlin_clinic_made_in_the_console_is_booked_in_berlin_time_and_a_day_
     day = platform.booking_day
     clinic, service, doctor = _unique("Berlin Mitte"), _unique("Check-up"), _unique("Dr Weber")
     admin = open_session("admin")
-    _create_clinic(admin, clinic)
+    _create_clinic(admin, clinic, IN_ENGLISH)
     row = admin.get_by_test_id("clinics-table").get_by_role("row", name=clinic)
     expect(row).to_contain_text("Europe/Berlin")
     expect(row).to_contain_text(f"Mon {OPENS}{DASH}{CLOSES}")
@@ -111,11 +185,7 @@ def test_a_berlin_clinic_made_in_the_console_is_booked_in_berlin_time_and_a_day_
     expect(dialog.get_by_role("alert")).to_have_text("a record with that name already exists")
     dialog.get_by_role("button", name="Cancel").click()
 
-    _settings_tab(admin, "Services")
-    admin.get_by_role("button", name="New service").click()
-    dialog = admin.get_by_role("dialog", name="New service")
-    dialog.get_by_label("Name", exact=True).fill(service)
-    dialog.get_by_label("Duration, minutes").fill(str(SERVICE_MINUTES))
+    dialog = _new_service(admin, service, IN_ENGLISH)
     dialog.get_by_role("button", name="question").click()
     dialog.get_by_label("Question 1", exact=True).fill("First visit?")
     dialog.get_by_label("Answer type of question 1").select_option("yes_no")
@@ -125,35 +195,17 @@ def test_a_berlin_clinic_made_in_the_console_is_booked_in_berlin_time_and_a_day_
     expect(row).to_contain_text("In person")
     expect(row).to_contain_text("First visit? (Yes or no, optional)")
 
-    _settings_tab(admin, "Practitioners")
-    admin.get_by_role("button", name="New practitioner").click()
-    dialog = admin.get_by_role("dialog", name="New practitioner")
-    dialog.get_by_label("Name", exact=True).fill(doctor)
+    dialog = _new_practitioner(admin, doctor, service, clinic, IN_ENGLISH)
     dialog.get_by_label("Languages").fill("de, en")
     expect(dialog.get_by_text("German, English")).to_be_visible()
-    dialog.get_by_role("checkbox", name=service).check()
-    dialog.get_by_role("checkbox", name=clinic).check()
-    hours = dialog.get_by_role("group", name=f"Hours at {clinic} (Europe/Berlin)")
-    _fill_week(hours, STARTS, ENDS)
     dialog.get_by_role("button", name="Create practitioner").click()
     row = admin.get_by_test_id("practitioners-table").get_by_role("row", name=doctor)
     expect(row).to_contain_text(f"{clinic} Mon {STARTS}{DASH}{ENDS}")
     expect(row).to_contain_text("German, English")
 
     # Booking offers the day's slots in Berlin time, each at the UTC instant it stands for.
-    expected = _expected_slots(day)
-    admin.goto("/booking")
-    admin.get_by_label("Service").select_option(label=f"{service} ({SERVICE_MINUTES} min)")
-    admin.get_by_label("Location").select_option(label=f"{clinic}, Berlin")
-    admin.get_by_label("Practitioner").select_option(label=doctor)
-    admin.get_by_label("Day", exact=True).fill(day.isoformat())
-    slots = admin.get_by_role("listbox", name=re.compile("Free times")).get_by_role("option")
-    expect(slots).to_have_text([s.strftime("%H:%M") for s in expected])
-    starts = [
-        datetime.fromisoformat(s)
-        for s in slots.evaluate_all("els => els.map(e => e.dataset.startsAt)")
-    ]
-    assert starts == [s.astimezone(UTC) for s in expected]
+    slots = _free_times(admin, day, service, clinic, doctor, IN_ENGLISH)
+    _expect_berlin_slots(slots, day)
     expect(admin.get_by_text(re.compile("times in Central European"))).to_be_visible()
 
     # Book 10:00 for a new client, answering the yes/no question.
@@ -178,16 +230,7 @@ def test_a_berlin_clinic_made_in_the_console_is_booked_in_berlin_time_and_a_day_
     assert datetime.fromisoformat(appointment["starts_at"]) == booked_at
 
     # The practitioner's day off, added in the console: the appointment is listed there.
-    _settings_tab(admin, "Practitioners")
-    admin.get_by_role("search", name="Filter practitioners").get_by_label("Search").fill(doctor)
-    admin.get_by_test_id("practitioners-table").get_by_role("row", name=doctor).get_by_role(
-        "button", name="Time off"
-    ).click()
-    dialog = admin.get_by_role("dialog", name=f"Time off of {doctor}")
-    expect(dialog.get_by_text("No absences.")).to_be_visible()
-    dialog.get_by_label("From", exact=True).fill(day.isoformat())
-    dialog.get_by_label("Reason").fill("Sick leave")
-    dialog.get_by_role("button", name="Add time off").click()
+    dialog = _add_day_off(admin, doctor, day, "Sick leave", IN_ENGLISH)
     day_text = day.strftime("%d %b %Y")
     expect(dialog.get_by_role("status")).to_have_text(f"Away: {day_text}.")
     expect(dialog.get_by_role("list", name="Absences")).to_contain_text(f"{day_text} Sick leave")
@@ -198,11 +241,7 @@ def test_a_berlin_clinic_made_in_the_console_is_booked_in_berlin_time_and_a_day_
     dialog.get_by_role("button", name="Close").click()
 
     # That day has no slots any more; Booking lists the appointment to reschedule.
-    admin.goto("/booking")
-    admin.get_by_label("Service").select_option(label=f"{service} ({SERVICE_MINUTES} min)")
-    admin.get_by_label("Location").select_option(label=f"{clinic}, Berlin")
-    admin.get_by_label("Practitioner").select_option(label=doctor)
-    admin.get_by_label("Day", exact=True).fill(day.isoformat())
+    _free_times(admin, day, service, clinic, doctor, IN_ENGLISH)
     expect(admin.get_by_text("No free times on this day.")).to_be_visible()
     listed = admin.get_by_test_id("to-reschedule").get_by_role("row", name=re.compile(client_name))
     expect(listed).to_contain_text(f"{day_text}, 10:00")
@@ -374,6 +413,36 @@ def test_managers_read_the_directory_and_operators_see_what_booking_needs(
     expect(anna.get_by_test_id("to-reschedule")).to_be_visible()
     anna.goto("/settings")
     expect(anna.get_by_role("heading", name="Not available")).to_be_visible()
+
+
+def test_a_berlin_clinic_made_in_russian_is_booked_in_berlin_time_and_a_day_off_empties_it(
+    open_session: Any, platform: Any
+) -> None:
+    say, day = IN_RUSSIAN, platform.booking_day
+    clinic, service, doctor = _unique("Берлин"), _unique("Осмотр"), _unique("Д-р Вебер")  # noqa: RUF001
+    admin = open_session("admin")
+    admin.get_by_label(IN_ENGLISH("layout.language")).select_option("ru")
+    expect(admin.locator("html")).to_have_attribute("lang", "ru")
+    _create_clinic(admin, clinic, say)
+    row = admin.get_by_test_id("clinics-table").get_by_role("row", name=clinic)
+    expect(row).to_contain_text(f"пн {OPENS}{DASH}{CLOSES}")
+
+    _new_service(admin, service, say).get_by_role("button", name=say("services.create")).click()
+    expect(admin.get_by_test_id("services-table").get_by_role("row", name=service)).to_be_visible()
+    dialog = _new_practitioner(admin, doctor, service, clinic, say)
+    dialog.get_by_role("button", name=say("practitioners.create")).click()
+    row = admin.get_by_test_id("practitioners-table").get_by_role("row", name=doctor)
+    expect(row).to_contain_text(f"{clinic} пн {STARTS}{DASH}{ENDS}")
+
+    _expect_berlin_slots(_free_times(admin, day, service, clinic, doctor, say), day)
+
+    dialog = _add_day_off(admin, doctor, day, "Больничный", say)
+    expect(dialog.get_by_role("list", name=say("practitioners.absences"))).to_contain_text(
+        "Больничный"
+    )
+    dialog.get_by_role("button", name=say("common.close")).click()
+    _free_times(admin, day, service, clinic, doctor, say)
+    expect(admin.get_by_text(say("booking.noFreeTimes"))).to_be_visible()
 
 
 def test_the_clinics_tab_and_its_form_in_russian(open_session: Any) -> None:
