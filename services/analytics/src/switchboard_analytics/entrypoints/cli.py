@@ -11,8 +11,9 @@ from switchboard_runtime.cli import service_main
 
 def _configure_rebuild(parser: argparse.ArgumentParser) -> None:
     parser.description = (
-        "Replay telephony.calls, crm.touches and booking.directory from offset 0 into fresh "
-        "tables and swap them in for the live projection (the service may keep running)."
+        "Replay booking.directory, telephony.directory, crm.touches, booking.appointments and "
+        "telephony.calls from offset 0 into fresh tables and swap them in for the live "
+        "projection (the service may keep running)."
     )
     parser.add_argument(
         "--keep-old",
