@@ -59,8 +59,9 @@ export default function TimeOffPanel({
 }
 
 /** A time-off list's state and its two changes (absences of a practitioner, closed days of
- * a clinic): the entries of ``owner`` read again after each change, and the outcome of the
- * last one as a notice or an error. ``add`` resolves to whether the entry was added. */
+ * a clinic): the entries of ``owner`` read again after each change, the outcome of the
+ * last one as a notice or an error, and the form's first day, last day and reason, cleared
+ * once an entry is added. */
 export function useTimeOff<T, B>(
   owner: string,
   api: {
@@ -76,6 +77,9 @@ export function useTimeOff<T, B>(
   const [notice, setNotice] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [version, setVersion] = useState(0);
+  const [startsOn, setStartsOn] = useState("");
+  const [endsOn, setEndsOn] = useState("");
+  const [reason, setReason] = useState("");
 
   useEffect(() => {
     let live = true;
@@ -100,13 +104,14 @@ export function useTimeOff<T, B>(
     setError((e as Error).message);
   }
 
-  async function add(body: B): Promise<boolean> {
+  async function add(body: B): Promise<void> {
     try {
       done(api.added(await api.add(owner, body)));
-      return true;
+      setStartsOn("");
+      setEndsOn("");
+      setReason("");
     } catch (e) {
       failed(e);
-      return false;
     }
   }
 
@@ -120,5 +125,6 @@ export function useTimeOff<T, B>(
     }
   }
 
-  return { items, notice, error, version, add, remove };
+  const form = { startsOn, setStartsOn, endsOn, setEndsOn, reason, setReason };
+  return { items, notice, error, version, add, remove, form };
 }

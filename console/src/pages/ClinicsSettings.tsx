@@ -189,11 +189,8 @@ function ClinicForm({ clinic, onSaved, onCancel }: { clinic: Clinic | null; onSa
 /** A clinic's closed days: listed, added (one day or a span), removed. */
 function ClosedDays({ clinic }: { clinic: Clinic }) {
   const { t } = useTranslation();
-  const [startsOn, setStartsOn] = useState("");
-  const [endsOn, setEndsOn] = useState("");
-  const [reason, setReason] = useState("");
   const days = (c: Closure) => dayRange(c.starts_on, c.ends_on);
-  const { items, notice, error, version, ...change } = useTimeOff(clinic.clinic_id, {
+  const { items, notice, error, version, form, ...change } = useTimeOff(clinic.clinic_id, {
     load: timeOff.closures,
     add: timeOff.addClosure,
     remove: timeOff.removeClosure,
@@ -201,14 +198,11 @@ function ClosedDays({ clinic }: { clinic: Clinic }) {
     added: (c) => t("clinics.closureAdded", { days: days(c) }),
     removed: (c) => t("clinics.closureRemoved", { days: days(c) }),
   });
+  const { startsOn, setStartsOn, endsOn, setEndsOn, reason, setReason } = form;
 
   async function add(event: FormEvent) {
     event.preventDefault();
-    if (await change.add({ starts_on: startsOn, ends_on: endsOn || undefined, reason: reason.trim() })) {
-      setStartsOn("");
-      setEndsOn("");
-      setReason("");
-    }
+    await change.add({ starts_on: startsOn, ends_on: endsOn || undefined, reason: reason.trim() });
   }
 
   return (

@@ -12,18 +12,15 @@ export default function Absences({ practitioner }: { practitioner: Practitioner 
   const dir = useDirectory();
   const { t } = useTranslation();
   const [kind, setKind] = useState<"days" | "hours">("days");
-  const [startsOn, setStartsOn] = useState("");
-  const [endsOn, setEndsOn] = useState("");
   const [from, setFrom] = useState("09:00");
   const [until, setUntil] = useState("13:00");
   const [zoneClinic, setZoneClinic] = useState(practitioner.clinic_ids[0] ?? "");
-  const [reason, setReason] = useState("");
   const zone = dir.clinic(zoneClinic)?.time_zone ?? "UTC";
 
   const describe = (a: Absence) =>
     a.starts_on ? dayRange(a.starts_on, a.ends_on) : `${dateTime(a.starts_at, zone)} – ${dateTime(a.ends_at, zone)}`;
 
-  const { items, notice, error, version, ...change } = useTimeOff(practitioner.practitioner_id, {
+  const { items, notice, error, version, form, ...change } = useTimeOff(practitioner.practitioner_id, {
     load: timeOff.absences,
     add: timeOff.addAbsence,
     remove: timeOff.removeAbsence,
@@ -31,6 +28,7 @@ export default function Absences({ practitioner }: { practitioner: Practitioner 
     added: (a) => t("practitioners.absenceAdded", { when: describe(a) }),
     removed: (a) => t("practitioners.absenceRemoved", { when: describe(a) }),
   });
+  const { startsOn, setStartsOn, endsOn, setEndsOn, reason, setReason } = form;
 
   async function add(event: FormEvent) {
     event.preventDefault();
@@ -38,11 +36,7 @@ export default function Absences({ practitioner }: { practitioner: Practitioner 
       kind === "days"
         ? { starts_on: startsOn, ends_on: endsOn || undefined, reason: reason.trim() }
         : { starts_at: instantIn(startsOn, from, zone), ends_at: instantIn(startsOn, until, zone), reason: reason.trim() };
-    if (await change.add(body)) {
-      setStartsOn("");
-      setEndsOn("");
-      setReason("");
-    }
+    await change.add(body);
   }
 
   return (
