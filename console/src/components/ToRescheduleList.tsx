@@ -1,12 +1,12 @@
 /** Booked appointments that time off (an absence, a closed day) or changed hours leave
  * stranded. Nothing moves them by itself: an operator agrees a new time with the client and
  * reschedules from here (the Booking page opens the appointment's Reschedule dialog). */
-import { useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router-dom";
 import { timeOff, type ToReschedule } from "../api";
 import { dateIn, dateTime } from "../format";
 import { useDirectory } from "../session";
+import { useLoad } from "../useLoad";
 import Notice from "./Notice";
 
 /** Where Reschedule goes: the Booking page on the appointment's clinic and day, dialog open. */
@@ -33,23 +33,10 @@ export default function ToRescheduleList({
 }) {
   const { t } = useTranslation();
   const dir = useDirectory();
-  const [items, setItems] = useState<ToReschedule[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    let live = true;
-    timeOff
-      .toReschedule({ clinic_id: clinicId, practitioner_id: practitionerId })
-      .then((found) => {
-        if (!live) return;
-        setItems(found);
-        setError(null);
-      })
-      .catch((e: Error) => live && setError(e.message));
-    return () => {
-      live = false;
-    };
-  }, [clinicId, practitionerId, version]);
+  const { data: items, error } = useLoad(
+    () => timeOff.toReschedule({ clinic_id: clinicId, practitioner_id: practitionerId }),
+    [clinicId, practitionerId, version],
+  );
 
   return (
     <section className="to-reschedule" aria-labelledby="to-reschedule-title" data-testid="to-reschedule">

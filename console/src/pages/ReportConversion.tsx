@@ -7,6 +7,7 @@ import { BarController, BarElement, CategoryScale, Chart, LinearScale, Tooltip }
 import { analytics, type CallFilters, type ConversionFigures, type ConversionGroupBy, type ConversionReport, type ConversionRow } from "../api";
 import { count as formatCount, share as formatShare } from "../format";
 import { intlLocale } from "../i18n";
+import { useLoad } from "../useLoad";
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Tooltip);
 
@@ -114,27 +115,7 @@ function ConversionTable({ report }: { report: ConversionReport }) {
 export default function ReportConversion({ filters }: { filters: CallFilters }) {
   const { t } = useTranslation();
   const [groupBy, setGroupBy] = useState<ConversionGroupBy>("admin");
-  const [report, setReport] = useState<ConversionReport | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    let live = true;
-    analytics
-      .conversion(groupBy, filters)
-      .then((r) => {
-        if (!live) return;
-        setReport(r);
-        setError(null);
-      })
-      .catch((e: Error) => {
-        if (!live) return;
-        setReport(null);
-        setError(e.message);
-      });
-    return () => {
-      live = false;
-    };
-  }, [groupBy, filters]);
+  const { data: report, error } = useLoad(() => analytics.conversion(groupBy, filters), [groupBy, filters]);
 
   return (
     <section className="conversion-report" data-testid="conversion-report" aria-labelledby="conversion-report-title">

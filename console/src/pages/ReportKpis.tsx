@@ -1,11 +1,12 @@
 /** The Reports page's service level section: the queue's KPIs per group, table and chart. */
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useRef } from "react";
 import type { TFunction } from "i18next";
 import { Chart, LineController, LineElement, PointElement } from "chart.js";
 import { analytics, type CallFilters, type ReportGrouping, type ServiceLevelReport, type ServiceLevelRow } from "../api";
 import { useTranslation } from "react-i18next";
 import { count, duration, percent } from "../format";
 import { intlLocale } from "../i18n";
+import { useLoad } from "../useLoad";
 import { type Directory } from "../session";
 import { groupLabel, timeAxis, wallClock } from "./Reports";
 
@@ -97,18 +98,7 @@ function KpiChart({ report, dir }: { report: ServiceLevelReport; dir: Directory 
 
 export default function ReportKpis({ groupBy, filters, dir }: { groupBy: ReportGrouping; filters: CallFilters; dir: Directory }) {
   const { t } = useTranslation();
-  const [report, setReport] = useState<ServiceLevelReport | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    let live = true;
-    analytics
-      .serviceLevel(groupBy, filters)
-      .then((r) => live && (setReport(r), setError(null)))
-      .catch((e: Error) => live && (setReport(null), setError(e.message)));
-    return () => {
-      live = false;
-    };
-  }, [groupBy, filters]);
+  const { data: report, error } = useLoad(() => analytics.serviceLevel(groupBy, filters), [groupBy, filters]);
 
   return (
     <section className="kpis" aria-labelledby="kpi-title">

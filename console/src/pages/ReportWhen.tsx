@@ -6,6 +6,7 @@ import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, T
 import { analytics, type CallFilters, type WhenCell, type WhenReport } from "../api";
 import { count as formatCount, share as formatShare, weekdayName } from "../format";
 import { intlLocale } from "../i18n";
+import { useLoad } from "../useLoad";
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Tooltip, Legend);
 
@@ -128,28 +129,8 @@ function Heatmap({ report, view }: { report: WhenReport; view: CellView }) {
 
 export default function ReportWhen({ filters }: { filters: CallFilters }) {
   const { t } = useTranslation();
-  const [report, setReport] = useState<WhenReport | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { data: report, error } = useLoad(() => analytics.when(filters), [filters]);
   const [view, setView] = useState<CellView>("incoming");
-
-  useEffect(() => {
-    let live = true;
-    analytics
-      .when(filters)
-      .then((r) => {
-        if (!live) return;
-        setReport(r);
-        setError(null);
-      })
-      .catch((e: Error) => {
-        if (!live) return;
-        setReport(null);
-        setError(e.message);
-      });
-    return () => {
-      live = false;
-    };
-  }, [filters]);
 
   return (
     <section className="when-report" data-testid="when-report" aria-labelledby="when-report-title">

@@ -17,6 +17,7 @@ import { analytics, type CallsReport, type ReportDid, type ReportGrouping, type 
 import CallFiltersBar, { initialFilters, toCallFilters, type FilterState } from "../components/CallFiltersBar";
 import { calendarDay, calendarMonth, count as formatCount, duration } from "../format";
 import { intlLocale } from "../i18n";
+import { useLoad } from "../useLoad";
 import { useDirectory, type Directory } from "../session";
 import ReportKpis from "./ReportKpis";
 import ReportConversion from "./ReportConversion";
@@ -267,9 +268,6 @@ export default function ReportsPage() {
   const [groupBy, setGroupBy] = useState<ReportGrouping>("day");
   const [view, setView] = useState<"table" | "chart">("table");
   const [filters, setFilters] = useState<FilterState>(initialFilters);
-  const [report, setReport] = useState<CallsReport | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [loading, setLoading] = useState(false);
   const [dids, setDids] = useState<ReportDid[]>([]);
   const [did, setDid] = useState("");
   const apiFilters = useMemo(
@@ -284,26 +282,7 @@ export default function ReportsPage() {
       .catch(() => setDids([]));
   }, []);
 
-  useEffect(() => {
-    let live = true;
-    setLoading(true);
-    analytics
-      .report(groupBy, apiFilters)
-      .then((r) => {
-        if (!live) return;
-        setReport(r);
-        setError(null);
-      })
-      .catch((e: Error) => {
-        if (!live) return;
-        setReport(null);
-        setError(e.message);
-      })
-      .finally(() => live && setLoading(false));
-    return () => {
-      live = false;
-    };
-  }, [groupBy, apiFilters]);
+  const { data: report, error, loading } = useLoad(() => analytics.report(groupBy, apiFilters), [groupBy, apiFilters]);
 
   return (
     <div className="page">
