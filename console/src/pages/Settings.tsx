@@ -15,7 +15,8 @@ import {
 import Notice from "../components/Notice";
 import AuditTrail from "./Audit";
 import { ClinicsSettings } from "./ClinicsSettings";
-import { CallCentersSettings, OperatorsSettings } from "./DirectorySettings";
+import { CallCentersSettings } from "./CallCentersSettings";
+import { OperatorsSettings } from "./OperatorsSettings";
 import { PractitionersSettings } from "./PractitionersSettings";
 import { ServicesSettings } from "./ServicesSettings";
 import NotificationTemplates from "./NotificationTemplates";
