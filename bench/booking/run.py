@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import statistics
 import sys
 import time
@@ -303,7 +304,20 @@ async def floor(
     }
 
 
-async def main(bookings: int, concurrency: int) -> dict[str, Any]:
+async def _profiler(pid: int, out: Path) -> asyncio.subprocess.Process:
+    """py-spy sampling the service's process (collapsed stacks in ``out``) until SIGINT:
+    the measured bookings only (less its first moments, while it attaches), not the
+    setup's logins and seeding."""
+    spy = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "py-spy"),
+        *("record", "--pid", str(pid), "--rate", "100", "--format", "raw", "--nonblocking"),
+        *("--output", str(out)),
+        stdout=asyncio.subprocess.DEVNULL,
+    )
+    return spy
+
+
+async def main(bookings: int, concurrency: int, profile: Path | None = None) -> dict[str, Any]:
     """Run both measurements on a throw-away database and topic prefix."""
     from switchboard_runtime.testing.infra import resolve_endpoints
     from switchboard_runtime.testing.plugin import cleanup_run
@@ -349,7 +363,11 @@ async def main(bookings: int, concurrency: int) -> dict[str, Any]:
             await throughput(
                 *args, client_id, min(50, bookings), concurrency, days_ahead=400
             )  # warm-up
+            spy = await _profiler(booking.process.pid, profile) if profile else None
             measured = await throughput(*args, client_id, bookings, concurrency, days_ahead=2)
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)
+                await spy.wait()
             outcome = await race(
                 client, headers, database_url, clinic, service, practitioners[0], client_id
             )
@@ -386,9 +404,12 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bookings", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--profile", type=Path, help="py-spy's collapsed stacks of the service, measured part"
+    )
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "booking.json")
     args = parser.parse_args()
-    result = asyncio.run(main(args.bookings, args.concurrency))
+    result = asyncio.run(main(args.bookings, args.concurrency, args.profile))
     m, t, r, f = result["machine"], result["throughput"], result["race"], result["floor"]
     print(f"machine: {m['nproc']} CPUs, {m['cpu_model']}, Python {m['python']}")
     print(f"load average: {Path('/proc/loadavg').read_text().split()[:3]}")

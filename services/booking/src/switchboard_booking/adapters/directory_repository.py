@@ -197,33 +197,51 @@ async def practitioner_days(
     ]
 
 
-_PRACTITIONER_LINKS = sa.select(
-    practitioners.c.active,
-    sa.exists()
-    .where(
-        practitioner_clinics.c.practitioner_id == practitioners.c.practitioner_id,
-        practitioner_clinics.c.clinic_id == sa.bindparam("clinic_id"),
+# The links and the hours at the clinic joined on (none: one row of NULL hours): a booking
+# for a chosen practitioner needs all three, in one round trip.
+_PRACTITIONER_AT = (
+    sa.select(
+        practitioners.c.active,
+        sa.exists()
+        .where(
+            practitioner_clinics.c.practitioner_id == practitioners.c.practitioner_id,
+            practitioner_clinics.c.clinic_id == sa.bindparam("clinic_id"),
+        )
+        .label("works"),
+        sa.exists()
+        .where(
+            practitioner_services.c.practitioner_id == practitioners.c.practitioner_id,
+            practitioner_services.c.service_id == sa.bindparam("service_id"),
+        )
+        .label("gives"),
+        working_hours.c.weekday,
+        working_hours.c.starts,
+        working_hours.c.ends,
     )
-    .label("works"),
-    sa.exists()
-    .where(
-        practitioner_services.c.practitioner_id == practitioners.c.practitioner_id,
-        practitioner_services.c.service_id == sa.bindparam("service_id"),
+    .outerjoin(
+        working_hours,
+        sa.and_(
+            working_hours.c.practitioner_id == practitioners.c.practitioner_id,
+            working_hours.c.clinic_id == sa.bindparam("clinic_id"),
+        ),
     )
-    .label("gives"),
-).where(practitioners.c.practitioner_id == sa.bindparam("practitioner_id"))
+    .where(practitioners.c.practitioner_id == sa.bindparam("practitioner_id"))
+    .order_by(working_hours.c.id)
+)
 
 
-async def practitioner_links(
+async def practitioner_at(
     session: AsyncSession, practitioner_id: str, clinic_id: str, service_id: str
-) -> tuple[bool, bool]:
+) -> tuple[bool, bool, tuple[WorkingHours, ...]]:
     """Whether the (existing, active) practitioner works at the clinic and gives the
-    service; :class:`NotFound` when there is no such practitioner."""
+    service, and their working hours there; :class:`NotFound` when there is no such
+    practitioner."""
     params = {"practitioner_id": practitioner_id, "clinic_id": clinic_id, "service_id": service_id}
-    row = (await session.execute(_PRACTITIONER_LINKS, params)).first()
-    if row is None or not row.active:
+    rows = (await session.execute(_PRACTITIONER_AT, params)).all()
+    if not rows or not rows[0].active:
         raise NotFound(f"no practitioner {practitioner_id!r}")
-    return bool(row.works), bool(row.gives)
+    hours = tuple(WorkingHours(r.weekday, r.starts, r.ends) for r in rows if r.weekday is not None)
+    return bool(rows[0].works), bool(rows[0].gives), hours
 
 
 async def operator_by_username(session: AsyncSession, username: str) -> sa.Row[Any] | None:

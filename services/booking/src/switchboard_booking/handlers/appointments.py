@@ -7,12 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from switchboard_booking.adapters import appointments_repository as repo
 from switchboard_booking.adapters import (
-    appointments_queries,
     clients_repository,
     directory_repository,
 )
-from switchboard_booking.adapters import appointments_repository as repo
 from switchboard_booking.adapters.appointments_queries import AppointmentRow
 from switchboard_booking.adapters.directory_repository import ClinicInfo
 from switchboard_booking.adapters.ids import new_id
@@ -39,6 +38,35 @@ from switchboard_runtime.db import retry_transaction
 from switchboard_runtime.messaging import publish
 
 
+async def _check_chosen(
+    session: AsyncSession,
+    practitioner_id: str,
+    clinic: ClinicInfo,
+    service: model.ServiceInfo,
+    meeting_method: str,
+    when: Interval,
+    now: datetime,
+) -> datetime:
+    """Check that the slot ``when`` fits the practitioner (links, hours, time off) and the
+    clinic; returns its end."""
+    works, gives, hours = await directory_repository.practitioner_at(
+        session, practitioner_id, clinic.clinic_id, service.service_id
+    )
+    off = await absences.away(session, clinic, [practitioner_id], when)
+    return model.check_slot(
+        starts_at=when.starts_at,
+        service=service,
+        meeting_method=meeting_method,
+        tz=clinic.tz,
+        hours=hours,
+        gives_service=gives,
+        works_at_clinic=works,
+        now=now,
+        opening_hours=clinic.opening_hours,
+        away=off[practitioner_id],
+    )
+
+
 async def _candidates(
     session: AsyncSession,
     cmd: BookAppointment,
@@ -52,24 +80,8 @@ async def _candidates(
     tz = clinic.tz
     when = Interval(cmd.starts_at, cmd.starts_at + service.duration)
     if cmd.practitioner_id is not None:
-        works, gives = await directory_repository.practitioner_links(
-            session, cmd.practitioner_id, cmd.clinic_id, cmd.service_id
-        )
-        days = await directory_repository.practitioner_days(
-            session, cmd.clinic_id, cmd.service_id, [cmd.practitioner_id]
-        )
-        off = await absences.away(session, clinic, [cmd.practitioner_id], when)
-        model.check_slot(
-            starts_at=cmd.starts_at,
-            service=service,
-            meeting_method=cmd.meeting_method,
-            tz=tz,
-            hours=days[0].hours if days else (),
-            gives_service=gives,
-            works_at_clinic=works,
-            now=now,
-            opening_hours=clinic.opening_hours,
-            away=off[cmd.practitioner_id],
+        await _check_chosen(
+            session, cmd.practitioner_id, clinic, service, cmd.meeting_method, when, now
         )
         return [cmd.practitioner_id]
     days = await directory_repository.practitioner_days(session, cmd.clinic_id, cmd.service_id)
@@ -154,7 +166,7 @@ async def book_appointment(deps: Deps, actor: Actor, cmd: BookAppointment) -> Ap
         )
         for practitioner_id in candidates:
             appointment = replace(appointment, practitioner_id=practitioner_id)
-            if await repo.insert_appointment(session, appointment):
+            if view := await repo.insert_appointment(session, appointment, actor):
                 break
         else:
             raise SlotTaken(*await repo.holder_of(session, candidates[-1], appointment.interval))
@@ -180,11 +192,7 @@ async def book_appointment(deps: Deps, actor: Actor, cmd: BookAppointment) -> Ap
             ],
             correlation_id=cmd.call_id,
         )
-        # Read back in the same transaction: a transaction of its own would cost another
-        # pool checkout (and its ping) for rows this one already holds.
-        return await appointments_queries.appointment_view(
-            session, appointment.appointment_id, actor
-        )
+        return view
 
 
 @retry_transaction()
@@ -199,25 +207,9 @@ async def reschedule_appointment(deps: Deps, actor: Actor, cmd: RescheduleAppoin
         clinic, service = await directory_repository.get_clinic_and_service(
             session, current.clinic_id, current.service_id
         )
-        works, gives = await directory_repository.practitioner_links(
-            session, practitioner_id, current.clinic_id, current.service_id
-        )
-        days = await directory_repository.practitioner_days(
-            session, current.clinic_id, current.service_id, [practitioner_id]
-        )
         when = Interval(cmd.starts_at, cmd.starts_at + service.duration)
-        off = await absences.away(session, clinic, [practitioner_id], when)
-        ends_at = model.check_slot(
-            starts_at=cmd.starts_at,
-            service=service,
-            meeting_method=current.meeting_method,
-            tz=clinic.tz,
-            hours=days[0].hours if days else (),
-            gives_service=gives,
-            works_at_clinic=works,
-            now=now,
-            opening_hours=clinic.opening_hours,
-            away=off[practitioner_id],
+        ends_at = await _check_chosen(
+            session, practitioner_id, clinic, service, current.meeting_method, when, now
         )
         moved = current.moved(actor, cmd.starts_at, ends_at, practitioner_id)
         if not await repo.move_appointment(session, moved):
