@@ -586,8 +586,12 @@ async def test_ownership_per_role_and_the_day_view(booking: Any, topic_reader: A
     assert by_admin.status_code == 200, by_admin.text
     assert by_admin.json()["call_center_id"] == "cc-partner"
 
+    # Both moves' events (the topic may hold other tests' reschedules too).
     records = await appointments_topic.wait_for(
-        lambda recs: len(booking.events(recs, "AppointmentRescheduled")) >= 2,
+        lambda recs: all(
+            booking.events(recs, "AppointmentRescheduled", appointment_id=moved_id)
+            for moved_id in (aid, pid)
+        ),
         message="AppointmentRescheduled",
     )
     [(key, envelope)] = booking.events(records, "AppointmentRescheduled", appointment_id=aid)
