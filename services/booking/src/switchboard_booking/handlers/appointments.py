@@ -13,7 +13,7 @@ from switchboard_booking.adapters import (
     directory_repository,
 )
 from switchboard_booking.adapters.appointments_queries import AppointmentRow
-from switchboard_booking.adapters.directory_repository import ClinicInfo
+from switchboard_booking.adapters.directory_repository import ClinicInfo, PractitionerAt
 from switchboard_booking.adapters.ids import new_id
 from switchboard_booking.domain import model
 from switchboard_booking.domain.availability import (
@@ -28,7 +28,7 @@ from switchboard_booking.domain.commands import (
     CancelAppointment,
     RescheduleAppointment,
 )
-from switchboard_booking.domain.errors import InvalidRequest, SlotTaken
+from switchboard_booking.domain.errors import InvalidRequest, NotFound, SlotTaken
 from switchboard_booking.domain.model import Actor, Appointment
 from switchboard_booking.handlers import absences
 from switchboard_booking.handlers.clients import client_for
@@ -41,26 +41,26 @@ from switchboard_runtime.messaging import publish
 async def _check_chosen(
     session: AsyncSession,
     practitioner_id: str,
+    at: PractitionerAt | None,
     clinic: ClinicInfo,
     service: model.ServiceInfo,
     meeting_method: str,
     when: Interval,
     now: datetime,
 ) -> datetime:
-    """Check that the slot ``when`` fits the practitioner (links, hours, time off) and the
-    clinic; returns its end."""
-    works, gives, hours = await directory_repository.practitioner_at(
-        session, practitioner_id, clinic.clinic_id, service.service_id
-    )
+    """Check that the slot ``when`` fits the practitioner (``at``: links and hours, read
+    with the clinic; their time off) and the clinic; returns its end."""
+    if at is None:
+        raise NotFound(f"no practitioner {practitioner_id!r}")
     off = await absences.away(session, clinic, [practitioner_id], when)
     return model.check_slot(
         starts_at=when.starts_at,
         service=service,
         meeting_method=meeting_method,
         tz=clinic.tz,
-        hours=hours,
-        gives_service=gives,
-        works_at_clinic=works,
+        hours=at.hours,
+        gives_service=at.gives_service,
+        works_at_clinic=at.works_at_clinic,
         now=now,
         opening_hours=clinic.opening_hours,
         away=off[practitioner_id],
@@ -72,6 +72,7 @@ async def _candidates(
     cmd: BookAppointment,
     service: model.ServiceInfo,
     clinic: ClinicInfo,
+    chosen: PractitionerAt | None,
     now: datetime,
 ) -> list[str]:
     """Practitioners to try, in order: the one asked for (after checking the slot fits
@@ -81,7 +82,7 @@ async def _candidates(
     when = Interval(cmd.starts_at, cmd.starts_at + service.duration)
     if cmd.practitioner_id is not None:
         await _check_chosen(
-            session, cmd.practitioner_id, clinic, service, cmd.meeting_method, when, now
+            session, cmd.practitioner_id, chosen, clinic, service, cmd.meeting_method, when, now
         )
         return [cmd.practitioner_id]
     days = await directory_repository.practitioner_days(session, cmd.clinic_id, cmd.service_id)
@@ -140,11 +141,21 @@ async def book_appointment(deps: Deps, actor: Actor, cmd: BookAppointment) -> Ap
         raise InvalidRequest("give either client_id or new_client")
     now = deps.clock()
     async with deps.sessions() as session, session.begin():
-        clinic, service = await directory_repository.get_clinic_and_service(
-            session, cmd.clinic_id, cmd.service_id
-        )
+        chosen = None
+        if cmd.practitioner_id is None:
+            clinic, service = await directory_repository.get_clinic_and_service(
+                session, cmd.clinic_id, cmd.service_id
+            )
+        else:
+            (
+                clinic,
+                service,
+                chosen,
+            ) = await directory_repository.clinic_service_and_practitioner(
+                session, cmd.clinic_id, cmd.service_id, cmd.practitioner_id
+            )
         answers = model.check_answers(service.questions, cmd.answers)
-        candidates = await _candidates(session, cmd, service, clinic, now)
+        candidates = await _candidates(session, cmd, service, clinic, chosen, now)
         client_id, *attendee_ids = await _clients_of(session, deps, cmd)
         appointment = Appointment(
             appointment_id=new_id(),
@@ -204,12 +215,12 @@ async def reschedule_appointment(deps: Deps, actor: Actor, cmd: RescheduleAppoin
         current = await repo.load_appointment(session, cmd.appointment_id, for_update=True)
         current.ensure_changeable_by(actor)
         practitioner_id = cmd.practitioner_id or current.practitioner_id
-        clinic, service = await directory_repository.get_clinic_and_service(
-            session, current.clinic_id, current.service_id
+        clinic, service, at = await directory_repository.clinic_service_and_practitioner(
+            session, current.clinic_id, current.service_id, practitioner_id
         )
         when = Interval(cmd.starts_at, cmd.starts_at + service.duration)
         ends_at = await _check_chosen(
-            session, practitioner_id, clinic, service, current.meeting_method, when, now
+            session, practitioner_id, at, clinic, service, current.meeting_method, when, now
         )
         moved = current.moved(actor, cmd.starts_at, ends_at, practitioner_id)
         if not await repo.move_appointment(session, moved):
