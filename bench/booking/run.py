@@ -1,14 +1,16 @@
-"""Booking benchmark: bookings per second through the HTTP app against the real database,
+"""Booking benchmark: bookings per second through the HTTP API against the real database,
 and the outcome of the 50-way race for one slot.
 
-Runs the booking service in this process (lifespan, migrations, outbox relay and all) on a
-throw-away database and topic prefix, books distinct practitioner/slot pairs (so nothing
-conflicts) with N requests in flight, then fires 50 concurrent requests from two call
-centers at overlapping slots of one practitioner. Beside them, the same run measures the
-floor: the statements no booking can do without (one transaction inserting the appointment
-under the no-overlap constraint and its outbox row), over bare asyncpg at the same
-concurrency. Prints the figures with the machine and writes them to
-``bench/results/booking.json``.
+Runs the booking service as deployed, its own process (``switchboard-booking serve``:
+uvicorn, lifespan, migrations, outbox relay, notification planner and worker) on a
+throw-away database and topic prefix, and the HTTP client here, in another process; books
+distinct practitioner/slot pairs (so nothing conflicts) with N requests in flight, then
+fires 50 concurrent requests from two call centers at overlapping slots of one
+practitioner. The CPU of each process is measured apart: the service's per booking is the
+figure the target is about. Beside them, the same run measures the floor: the statements
+no booking can do without (one transaction inserting the appointment under the no-overlap
+constraint and its outbox row), over bare asyncpg at the same concurrency. Prints the
+figures with the machine and writes them to ``bench/results/booking.json``.
 
     uv run python bench/booking/run.py [--bookings 2000] [--concurrency 16]
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import statistics
 import sys
 import time
@@ -30,10 +33,16 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "bench"))
-from common import delete_topics, machine, write_result  # noqa: E402 - bench/ is not a package
+from common import (  # noqa: E402 - bench/ is not a package
+    Service,
+    machine,
+    proc_cpu_seconds,
+    write_result,
+)
 
 API = "/api/booking"
 MSK = ZoneInfo("Europe/Moscow")
@@ -92,6 +101,7 @@ async def _login(client: httpx.AsyncClient, username: str) -> dict[str, str]:
 
 async def throughput(
     client: httpx.AsyncClient,
+    service_pid: int,
     headers: list[dict[str, str]],
     clinic: str,
     service: str,
@@ -141,17 +151,21 @@ async def throughput(
             codes[response.status_code] += 1
 
     began, cpu_began = time.perf_counter(), time.process_time()
+    service_cpu_began = proc_cpu_seconds(service_pid)
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu_began
+    service_cpu = proc_cpu_seconds(service_pid) - service_cpu_began
     latencies.sort()
     return {
         "bookings": bookings,
         "concurrency": concurrency,
         "seconds": round(elapsed, 3),
         "bookings_per_second": round(codes[201] / elapsed, 1),
-        # CPU of this whole process (app, client, relay, consumer) per booking: what the
-        # machine's load does not change, unlike the rate.
-        "cpu_ms_per_booking": round(cpu * 1000 / bookings, 2),
+        # CPU per booking of the service's process (API, relay, notification planner and
+        # worker): what the machine's load changes less than the rate. The HTTP client's
+        # apart: it is not the service's work.
+        "cpu_ms_per_booking": round(service_cpu * 1000 / bookings, 2),
+        "client_cpu_ms_per_booking": round(cpu * 1000 / bookings, 2),
         "status_codes": dict(codes),
         "latency_ms": {
             "p50": round(statistics.median(latencies) * 1000, 1),
@@ -164,7 +178,7 @@ async def throughput(
 async def race(
     client: httpx.AsyncClient,
     headers: list[dict[str, str]],
-    app: Any,
+    database_url: str,
     clinic: str,
     service: str,
     practitioner: str,
@@ -193,13 +207,11 @@ async def race(
             client.post(f"{API}/appointments", headers=headers[i % 2], json=body)
             for i, body in enumerate(bodies)
         ),
-        # The app runs in this process: a request it fails with an exception (a 500 behind
-        # a server) is counted by the exception's name instead of stopping the race.
-        return_exceptions=True,
     )
     elapsed = time.perf_counter() - began
-    async with app.state.runtime.sessions() as session:
-        stored = await session.scalar(
+    engine = create_async_engine(database_url)
+    async with engine.connect() as conn:
+        stored = await conn.scalar(
             sa.select(sa.func.count())
             .select_from(appointments)
             .where(
@@ -208,12 +220,8 @@ async def race(
                 appointments.c.starts_at < base + timedelta(hours=1),
             )
         )
-    codes = Counter(
-        r.status_code
-        if isinstance(r, httpx.Response)
-        else f"500 {type(r).__name__}: {str(getattr(r, 'orig', r)).splitlines()[0][:80]}"
-        for r in responses
-    )
+    await engine.dispose()
+    codes = Counter(r.status_code for r in responses)
     return {
         "requests": 50,
         "status_codes": dict(codes),
@@ -296,79 +304,77 @@ async def floor(
     }
 
 
-async def main(bookings: int, concurrency: int) -> dict[str, Any]:
+async def _profiler(pid: int, out: Path) -> asyncio.subprocess.Process:
+    """py-spy sampling the service's process (collapsed stacks in ``out``) until SIGINT:
+    the measured bookings only (less its first moments, while it attaches), not the
+    setup's logins and seeding."""
+    spy = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "py-spy"),
+        *("record", "--pid", str(pid), "--rate", "100", "--format", "raw", "--nonblocking"),
+        *("--output", str(out)),
+        stdout=asyncio.subprocess.DEVNULL,
+    )
+    return spy
+
+
+async def main(bookings: int, concurrency: int, profile: Path | None = None) -> dict[str, Any]:
     """Run both measurements on a throw-away database and topic prefix."""
-    from switchboard_runtime.db import drop_database
     from switchboard_runtime.testing.infra import resolve_endpoints
+    from switchboard_runtime.testing.plugin import cleanup_run
 
     endpoints = resolve_endpoints(REPO)
     run = uuid.uuid4().hex[:8]
-    os.environ.update(
-        {
-            "KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap_servers,
-            "DATABASE_URL": endpoints.database_url,
-            "REDIS_URL": endpoints.redis_url,
-            "TOPIC_PREFIX": f"bench{run}.",
-            "DATABASE_SUFFIX": f"_bench{run}",
-            "LOG_LEVEL": "WARNING",
-            "LOG_JSON": "false",
-        }
-    )
-    from switchboard_booking.bootstrap import build_app
-    from switchboard_booking.entrypoints.seed import seed
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap_servers,
+        "DATABASE_URL": endpoints.database_url,
+        "REDIS_URL": endpoints.redis_url,
+        "TOPIC_PREFIX": f"t{run}.",
+        "DATABASE_SUFFIX": f"_{run}",
+        "LOG_LEVEL": "WARNING",
+        "LOG_JSON": "true",
+    }
+    os.environ.update(env)
     from switchboard_booking.settings import BookingSettings
 
-    settings = BookingSettings()
-    app = build_app(settings)
+    database_url = BookingSettings().service_database_url
+    booking = Service("booking", env, log_tag="booking")
     try:
-        async with app.router.lifespan_context(app):
-            await seed(app.state.runtime.sessions, settings)
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(
-                transport=transport, base_url="http://bench", timeout=120
-            ) as client:
-                admin = await _login(client, "admin")
-                headers = [await _login(client, "anna"), await _login(client, "petr")]
-                clinic, service, practitioners = await _setup(client, admin)
-                client_id = (
-                    await client.post(
-                        f"{API}/clients",
-                        headers=admin,
-                        json={
-                            "first_name": "Bench",
-                            "last_name": "Client",
-                            "mobile": "+79160000000",
-                        },
-                    )
-                ).json()["client_id"]
-                await throughput(
-                    client,
-                    headers,
-                    clinic,
-                    service,
-                    practitioners,
-                    client_id,
-                    min(50, bookings),
-                    concurrency,
-                    days_ahead=400,
-                )  # warm-up
-                measured = await throughput(
-                    client,
-                    headers,
-                    clinic,
-                    service,
-                    practitioners,
-                    client_id,
-                    bookings,
-                    concurrency,
-                    days_ahead=2,
+        async with httpx.AsyncClient(base_url=booking.url, timeout=120) as client:
+            await booking.ready(client)
+            # The demo chain's operators (admin, anna, petr), through the real entrypoint.
+            command = Path(sys.executable).parent / "switchboard-booking"
+            seeding = await asyncio.create_subprocess_exec(
+                str(command), "seed", env=env, stdout=asyncio.subprocess.DEVNULL
+            )
+            if await seeding.wait():
+                raise RuntimeError("switchboard-booking seed failed")
+            admin = await _login(client, "admin")
+            headers = [await _login(client, "anna"), await _login(client, "petr")]
+            clinic, service, practitioners = await _setup(client, admin)
+            client_id = (
+                await client.post(
+                    f"{API}/clients",
+                    headers=admin,
+                    json={"first_name": "Bench", "last_name": "Client", "mobile": "+79160000000"},
                 )
-                outcome = await race(
-                    client, headers, app, clinic, service, practitioners[0], client_id
-                )
+            ).json()["client_id"]
+            args = (client, booking.process.pid, headers, clinic, service, practitioners)
+            await throughput(
+                *args, client_id, min(50, bookings), concurrency, days_ahead=400
+            )  # warm-up
+            spy = await _profiler(booking.process.pid, profile) if profile else None
+            measured = await throughput(*args, client_id, bookings, concurrency, days_ahead=2)
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)
+                await spy.wait()
+            outcome = await race(
+                client, headers, database_url, clinic, service, practitioners[0], client_id
+            )
         # After the service stopped (its relay would try to publish the floor's rows).
+        booking.stop()
         bare = await floor(
-            settings.service_database_url,
+            database_url,
             {
                 "client": client_id,
                 "clinic": clinic,
@@ -380,8 +386,8 @@ async def main(bookings: int, concurrency: int) -> dict[str, Any]:
             days_ahead=800,
         )
     finally:
-        await drop_database(settings.service_database_url)
-        await delete_topics(endpoints.kafka_bootstrap_servers, f"bench{run}.")
+        booking.stop()
+        await cleanup_run(endpoints, run)
         endpoints.close()
     return {
         "benchmark": "booking",
@@ -398,9 +404,12 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bookings", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--profile", type=Path, help="py-spy's collapsed stacks of the service, measured part"
+    )
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "booking.json")
     args = parser.parse_args()
-    result = asyncio.run(main(args.bookings, args.concurrency))
+    result = asyncio.run(main(args.bookings, args.concurrency, args.profile))
     m, t, r, f = result["machine"], result["throughput"], result["race"], result["floor"]
     print(f"machine: {m['nproc']} CPUs, {m['cpu_model']}, Python {m['python']}")
     print(f"load average: {Path('/proc/loadavg').read_text().split()[:3]}")
@@ -408,7 +417,8 @@ if __name__ == "__main__":
         f"booking throughput: {t['bookings_per_second']} bookings/s "
         f"({t['bookings']} bookings, {t['concurrency']} in flight, {t['seconds']} s; "
         f"p50 {t['latency_ms']['p50']} ms, p95 {t['latency_ms']['p95']} ms; "
-        f"{t['cpu_ms_per_booking']} ms of this process's CPU per booking; "
+        f"CPU per booking: service process {t['cpu_ms_per_booking']} ms, "
+        f"HTTP client {t['client_cpu_ms_per_booking']} ms; "
         f"status codes {t['status_codes']})"
     )
     print(

@@ -518,6 +518,38 @@ async def test_anyone_available_books_a_free_practitioner(booking: Any) -> None:
     assert nobody.status_code == 422
 
 
+async def test_a_chosen_practitioner_is_checked_against_the_clinic_service_and_hours(
+    booking: Any,
+) -> None:
+    """Booking or moving to a named practitioner: who they are, where they work, what they
+    give and their hours at that clinic (the demo chain's, from the seed)."""
+    day = booking.monday()
+    client = {"client_id": (await new_client(booking))["client_id"]}
+
+    async def refused(status: int, detail: str, **fields: Any) -> None:
+        response = await book(booking, "anna", booking.msk(day, 11), **client, **fields)
+        assert response.status_code == status, response.text
+        assert detail in response.json()["detail"]
+
+    await refused(404, "no practitioner 'pr-nobody'", practitioner_id="pr-nobody")
+    await refused(404, "no clinic 'clinic-nowhere'", clinic_id="clinic-nowhere")
+    await refused(404, "no service 'svc-nothing'", service_id="svc-nothing")
+    # Smith works at the northern clinic only; Ivanova gives consultations and paediatrics.
+    await refused(422, "does not work at this clinic", practitioner_id="pr-smith")
+    await refused(422, "does not give this service", service_id="svc-dental")
+    # Ivanova works Mondays at the centre, Saturdays only at the northern clinic.
+    await refused(422, "outside the practitioner's working hours", clinic_id="clinic-msk-north")
+    booked = await book(booking, "anna", booking.msk(day, 11), **client)
+    assert booked.status_code == 201, booked.text
+    assert booked.json()["practitioner_name"] and booked.json()["attendee_client_ids"] == []
+    moved = await booking.post(
+        "anna",
+        f"{API}/appointments/{booked.json()['appointment_id']}/reschedule",
+        {"starts_at": booking.msk(day, 12), "practitioner_id": "pr-smith"},
+    )
+    assert moved.status_code == 422 and "does not work at this clinic" in moved.json()["detail"]
+
+
 async def test_ownership_per_role_and_the_day_view(booking: Any, topic_reader: Any) -> None:
     appointments_topic = await topic_reader("booking.appointments")
     day = booking.monday()
@@ -586,8 +618,12 @@ async def test_ownership_per_role_and_the_day_view(booking: Any, topic_reader: A
     assert by_admin.status_code == 200, by_admin.text
     assert by_admin.json()["call_center_id"] == "cc-partner"
 
+    # Both moves' events (the topic may hold other tests' reschedules too).
     records = await appointments_topic.wait_for(
-        lambda recs: len(booking.events(recs, "AppointmentRescheduled")) >= 2,
+        lambda recs: all(
+            booking.events(recs, "AppointmentRescheduled", appointment_id=moved_id)
+            for moved_id in (aid, pid)
+        ),
         message="AppointmentRescheduled",
     )
     [(key, envelope)] = booking.events(records, "AppointmentRescheduled", appointment_id=aid)

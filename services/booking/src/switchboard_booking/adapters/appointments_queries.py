@@ -58,8 +58,10 @@ class AppointmentRow:
     editable: bool
 
 
-def _appointment_query() -> sa.Select[Any]:
-    a = appointments.c
+def _appointment_query(source: sa.FromClause = appointments) -> sa.Select[Any]:
+    """The read model's columns over ``source``: the table, or the rows an ``INSERT …
+    RETURNING`` just wrote (as a CTE)."""
+    a = source.c
     client = clients.alias("client")
     attendee = appointment_attendees.c
     # The attendees in the same statement (a correlated array), not a second query.
@@ -94,7 +96,7 @@ def _appointment_query() -> sa.Select[Any]:
             a.touch_id,
             cancellation_reasons.c.label.label("cancellation_reason"),
         )
-        .select_from(appointments)
+        .select_from(source)
         .join(clinics, clinics.c.clinic_id == a.clinic_id)
         .join(practitioners, practitioners.c.practitioner_id == a.practitioner_id)
         .join(services, services.c.service_id == a.service_id)
@@ -122,6 +124,20 @@ async def _appointment_rows(
 # Built once: every booking answers with it (building a statement costs more CPU than
 # PostgreSQL takes to run it).
 _ONE = _appointment_query().where(appointments.c.appointment_id == sa.bindparam("appointment_id"))
+
+
+def written_view(written: sa.CTE) -> sa.Select[Any]:
+    """The read model of the appointments a data-modifying CTE (``INSERT … RETURNING``
+    every column) wrote, read in that same statement. Its attendees are read as they were
+    before the statement: rows written after it are not in ``attendee_client_ids``."""
+    return _appointment_query(written)
+
+
+async def view_rows(
+    session: AsyncSession, query: sa.Select[Any], actor: Actor, params: dict[str, Any]
+) -> list[AppointmentRow]:
+    """The rows of a read-model query (:func:`written_view`) as ``actor`` sees them."""
+    return await _appointment_rows(session, query, actor, params)
 
 
 async def appointment_view(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -11,6 +12,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from switchboard_booking.adapters import appointments_queries
+from switchboard_booking.adapters.appointments_queries import AppointmentRow
 from switchboard_booking.adapters.tables import (
     NO_OVERLAP_CONSTRAINT,
     appointment_attendees,
@@ -20,7 +23,7 @@ from switchboard_booking.adapters.tables import (
 )
 from switchboard_booking.domain.availability import Interval
 from switchboard_booking.domain.errors import NotFound
-from switchboard_booking.domain.model import Appointment
+from switchboard_booking.domain.model import Actor, Appointment
 
 # --- slots -----------------------------------------------------------------------------------
 
@@ -125,28 +128,34 @@ async def load_appointment(
     return _appointment(row, attendees)
 
 
+# The columns an appointment writes, each its field of the same name.
+_VALUE_COLUMNS = (
+    "client_id",
+    "clinic_id",
+    "practitioner_id",
+    "service_id",
+    "meeting_method",
+    "starts_at",
+    "ends_at",
+    "status",
+    "version",
+    "attendee_notes",
+    "private_notes",
+    "answers",
+    "call_center_id",
+    "operator_id",
+    "call_id",
+    "touch_id",
+    "cancellation_reason_id",
+    "cancellation_note",
+    "cancelled_at",
+)
+
+
 def _appointment_values(appointment: Appointment) -> dict[str, Any]:
-    return {
-        "client_id": appointment.client_id,
-        "clinic_id": appointment.clinic_id,
-        "practitioner_id": appointment.practitioner_id,
-        "service_id": appointment.service_id,
-        "meeting_method": appointment.meeting_method,
-        "starts_at": appointment.starts_at,
-        "ends_at": appointment.ends_at,
-        "status": appointment.status,
-        "version": appointment.version,
-        "attendee_notes": appointment.attendee_notes,
-        "private_notes": appointment.private_notes,
-        "answers": dict(appointment.answers),
-        "call_center_id": appointment.call_center_id,
-        "operator_id": appointment.operator_id,
-        "call_id": appointment.call_id,
-        "touch_id": appointment.touch_id,
-        "cancellation_reason_id": appointment.cancellation_reason_id,
-        "cancellation_note": appointment.cancellation_note,
-        "cancelled_at": appointment.cancelled_at,
-    }
+    values = {name: getattr(appointment, name) for name in _VALUE_COLUMNS}
+    values["answers"] = dict(appointment.answers)
+    return values
 
 
 def _is_overlap(exc: IntegrityError) -> bool:
@@ -166,25 +175,34 @@ async def _without_overlap(session: AsyncSession, write: Callable[[], Awaitable[
     return True
 
 
-# Built once (see directory_repository); the columns come from the parameters given.
-_INSERT = (
+# Built once (see directory_repository). The appointment is inserted and read back as the
+# operator sees it (names joined on) in one statement: one round trip, not two.
+_INSERTED = (
     pg_insert(appointments)
+    .values({name: sa.bindparam(name) for name in ("appointment_id", *_VALUE_COLUMNS)})
     .on_conflict_do_nothing(constraint=NO_OVERLAP_CONSTRAINT)
-    .returning(appointments.c.appointment_id)
+    .returning(*appointments.c)
+    .cte("inserted")
 )
+_INSERT_AND_VIEW = appointments_queries.written_view(_INSERTED)
 
 
-async def insert_appointment(session: AsyncSession, appointment: Appointment) -> bool:
-    """Insert a new appointment and its attendees; ``False`` (nothing written) when the
-    practitioner is already booked at that time."""
+async def insert_appointment(
+    session: AsyncSession, appointment: Appointment, actor: Actor
+) -> AppointmentRow | None:
+    """Insert a new appointment and its attendees; returns it as ``actor`` sees it, or
+    ``None`` (nothing written) when the practitioner is already booked at that time."""
     # ON CONFLICT naming the no-overlap constraint: PostgreSQL checks it exactly as for a
     # plain INSERT (waiting on a concurrent insert of the same slot, then deciding), but
     # answers "no row" instead of an error, so no savepoint (two round trips) is needed.
-    inserted = await session.scalar(
-        _INSERT, {"appointment_id": appointment.appointment_id, **_appointment_values(appointment)}
+    rows = await appointments_queries.view_rows(
+        session,
+        _INSERT_AND_VIEW,
+        actor,
+        {"appointment_id": appointment.appointment_id, **_appointment_values(appointment)},
     )
-    if inserted is None:
-        return False
+    if not rows:
+        return None
     if appointment.attendee_client_ids:
         await session.execute(
             sa.insert(appointment_attendees),
@@ -193,7 +211,8 @@ async def insert_appointment(session: AsyncSession, appointment: Appointment) ->
                 for cid in appointment.attendee_client_ids
             ],
         )
-    return True
+    # Written after the statement that read the view: listed as the view lists them.
+    return replace(rows[0], attendee_client_ids=sorted(appointment.attendee_client_ids))
 
 
 async def _update(session: AsyncSession, appointment: Appointment) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -130,6 +130,13 @@ _CLINIC_AND_SERVICE = (
 )
 
 
+async def _missing(session: AsyncSession, clinic_id: str, service_id: str) -> NoReturn:
+    # The clinic or the service is missing: the separate reads say which.
+    await get_clinic(session, clinic_id)
+    await get_service(session, service_id)
+    raise NotFound(f"no service {service_id!r}")
+
+
 async def get_clinic_and_service(
     session: AsyncSession, clinic_id: str, service_id: str
 ) -> tuple[ClinicInfo, ServiceInfo]:
@@ -138,11 +145,84 @@ async def get_clinic_and_service(
     params = {"clinic_id": clinic_id, "service_id": service_id}
     row = (await session.execute(_CLINIC_AND_SERVICE, params)).first()
     if row is None:
-        # One of them is missing: the separate reads say which.
-        await get_clinic(session, clinic_id)
-        await get_service(session, service_id)
-        raise NotFound(f"no service {service_id!r}")
+        await _missing(session, clinic_id, service_id)
     return _clinic_info(row), _service_info(row)
+
+
+@dataclass(frozen=True)
+class PractitionerAt:
+    """A practitioner as a booking at one clinic for one service needs them."""
+
+    works_at_clinic: bool
+    gives_service: bool
+    #: Their working hours at that clinic.
+    hours: tuple[WorkingHours, ...]
+
+
+# The clinic and the service, and the chosen practitioner's links and hours at the clinic
+# joined on (no hours: one row of NULL hours; no such practitioner: NULLs): what a booking
+# for a chosen practitioner reads first, in one round trip.
+_CLINIC_SERVICE_AND_PRACTITIONER = (
+    sa.select(
+        *_CLINIC_COLUMNS,
+        *_SERVICE_COLUMNS,
+        practitioners.c.active.label("practitioner_active"),
+        sa.exists()
+        .where(
+            practitioner_clinics.c.practitioner_id == practitioners.c.practitioner_id,
+            practitioner_clinics.c.clinic_id == clinics.c.clinic_id,
+        )
+        .label("works"),
+        sa.exists()
+        .where(
+            practitioner_services.c.practitioner_id == practitioners.c.practitioner_id,
+            practitioner_services.c.service_id == services.c.service_id,
+        )
+        .label("gives"),
+        working_hours.c.weekday,
+        working_hours.c.starts,
+        working_hours.c.ends,
+    )
+    .select_from(
+        clinics.join(services, sa.true())
+        .outerjoin(
+            practitioners, practitioners.c.practitioner_id == sa.bindparam("practitioner_id")
+        )
+        .outerjoin(
+            working_hours,
+            sa.and_(
+                working_hours.c.practitioner_id == practitioners.c.practitioner_id,
+                working_hours.c.clinic_id == clinics.c.clinic_id,
+            ),
+        )
+    )
+    .where(
+        clinics.c.clinic_id == sa.bindparam("clinic_id"),
+        services.c.service_id == sa.bindparam("service_id"),
+        services.c.active,
+    )
+    .order_by(working_hours.c.id)
+)
+
+
+async def clinic_service_and_practitioner(
+    session: AsyncSession, clinic_id: str, service_id: str, practitioner_id: str
+) -> tuple[ClinicInfo, ServiceInfo, PractitionerAt | None]:
+    """The clinic, the service's rules and the practitioner there (``None`` when there is
+    no such active practitioner) in one statement, or :class:`NotFound` naming the clinic
+    or service missing."""
+    params = {"clinic_id": clinic_id, "service_id": service_id, "practitioner_id": practitioner_id}
+    rows = (await session.execute(_CLINIC_SERVICE_AND_PRACTITIONER, params)).all()
+    if not rows:
+        await _missing(session, clinic_id, service_id)
+    first = rows[0]
+    at = None
+    if first.practitioner_active:
+        hours = tuple(
+            WorkingHours(r.weekday, r.starts, r.ends) for r in rows if r.weekday is not None
+        )
+        at = PractitionerAt(bool(first.works), bool(first.gives), hours)
+    return _clinic_info(first), _service_info(first), at
 
 
 def _practitioner_days_query(*, chosen: bool) -> sa.Select[Any]:
@@ -195,35 +275,6 @@ async def practitioner_days(
     return [
         PractitionerDay(pid, tuple(found), languages=languages[pid]) for pid, found in hours.items()
     ]
-
-
-_PRACTITIONER_LINKS = sa.select(
-    practitioners.c.active,
-    sa.exists()
-    .where(
-        practitioner_clinics.c.practitioner_id == practitioners.c.practitioner_id,
-        practitioner_clinics.c.clinic_id == sa.bindparam("clinic_id"),
-    )
-    .label("works"),
-    sa.exists()
-    .where(
-        practitioner_services.c.practitioner_id == practitioners.c.practitioner_id,
-        practitioner_services.c.service_id == sa.bindparam("service_id"),
-    )
-    .label("gives"),
-).where(practitioners.c.practitioner_id == sa.bindparam("practitioner_id"))
-
-
-async def practitioner_links(
-    session: AsyncSession, practitioner_id: str, clinic_id: str, service_id: str
-) -> tuple[bool, bool]:
-    """Whether the (existing, active) practitioner works at the clinic and gives the
-    service; :class:`NotFound` when there is no such practitioner."""
-    params = {"practitioner_id": practitioner_id, "clinic_id": clinic_id, "service_id": service_id}
-    row = (await session.execute(_PRACTITIONER_LINKS, params)).first()
-    if row is None or not row.active:
-        raise NotFound(f"no practitioner {practitioner_id!r}")
-    return bool(row.works), bool(row.gives)
 
 
 async def operator_by_username(session: AsyncSession, username: str) -> sa.Row[Any] | None:

@@ -190,6 +190,13 @@ async def facts(
 # --- planning --------------------------------------------------------------------------------
 
 
+# Built once and given the rows as parameters: a statement built with the rows as its
+# VALUES is compiled anew for each event (SQLAlchemy cannot cache it).
+_INSERT_PLANNED = pg_insert(notifications).on_conflict_do_nothing(
+    index_elements=["idempotency_key"]
+)
+
+
 async def insert_planned(
     session: AsyncSession, planned: Sequence[PlannedNotification], now: datetime
 ) -> None:
@@ -218,11 +225,7 @@ async def insert_planned(
         }
         for p in planned
     ]
-    await session.execute(
-        pg_insert(notifications)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-    )
+    await session.execute(_INSERT_PLANNED, rows)
 
 
 async def skip_queued_reminders(

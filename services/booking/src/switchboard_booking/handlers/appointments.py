@@ -7,14 +7,13 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from switchboard_booking.adapters import appointments_repository as repo
 from switchboard_booking.adapters import (
-    appointments_queries,
     clients_repository,
     directory_repository,
 )
-from switchboard_booking.adapters import appointments_repository as repo
 from switchboard_booking.adapters.appointments_queries import AppointmentRow
-from switchboard_booking.adapters.directory_repository import ClinicInfo
+from switchboard_booking.adapters.directory_repository import ClinicInfo, PractitionerAt
 from switchboard_booking.adapters.ids import new_id
 from switchboard_booking.domain import model
 from switchboard_booking.domain.availability import (
@@ -29,7 +28,7 @@ from switchboard_booking.domain.commands import (
     CancelAppointment,
     RescheduleAppointment,
 )
-from switchboard_booking.domain.errors import InvalidRequest, SlotTaken
+from switchboard_booking.domain.errors import InvalidRequest, NotFound, SlotTaken
 from switchboard_booking.domain.model import Actor, Appointment
 from switchboard_booking.handlers import absences
 from switchboard_booking.handlers.clients import client_for
@@ -39,11 +38,41 @@ from switchboard_runtime.db import retry_transaction
 from switchboard_runtime.messaging import publish
 
 
+async def _check_chosen(
+    session: AsyncSession,
+    practitioner_id: str,
+    at: PractitionerAt | None,
+    clinic: ClinicInfo,
+    service: model.ServiceInfo,
+    meeting_method: str,
+    when: Interval,
+    now: datetime,
+) -> datetime:
+    """Check that the slot ``when`` fits the practitioner (``at``: links and hours, read
+    with the clinic; their time off) and the clinic; returns its end."""
+    if at is None:
+        raise NotFound(f"no practitioner {practitioner_id!r}")
+    off = await absences.away(session, clinic, [practitioner_id], when)
+    return model.check_slot(
+        starts_at=when.starts_at,
+        service=service,
+        meeting_method=meeting_method,
+        tz=clinic.tz,
+        hours=at.hours,
+        gives_service=at.gives_service,
+        works_at_clinic=at.works_at_clinic,
+        now=now,
+        opening_hours=clinic.opening_hours,
+        away=off[practitioner_id],
+    )
+
+
 async def _candidates(
     session: AsyncSession,
     cmd: BookAppointment,
     service: model.ServiceInfo,
     clinic: ClinicInfo,
+    chosen: PractitionerAt | None,
     now: datetime,
 ) -> list[str]:
     """Practitioners to try, in order: the one asked for (after checking the slot fits
@@ -52,24 +81,8 @@ async def _candidates(
     tz = clinic.tz
     when = Interval(cmd.starts_at, cmd.starts_at + service.duration)
     if cmd.practitioner_id is not None:
-        works, gives = await directory_repository.practitioner_links(
-            session, cmd.practitioner_id, cmd.clinic_id, cmd.service_id
-        )
-        days = await directory_repository.practitioner_days(
-            session, cmd.clinic_id, cmd.service_id, [cmd.practitioner_id]
-        )
-        off = await absences.away(session, clinic, [cmd.practitioner_id], when)
-        model.check_slot(
-            starts_at=cmd.starts_at,
-            service=service,
-            meeting_method=cmd.meeting_method,
-            tz=tz,
-            hours=days[0].hours if days else (),
-            gives_service=gives,
-            works_at_clinic=works,
-            now=now,
-            opening_hours=clinic.opening_hours,
-            away=off[cmd.practitioner_id],
+        await _check_chosen(
+            session, cmd.practitioner_id, chosen, clinic, service, cmd.meeting_method, when, now
         )
         return [cmd.practitioner_id]
     days = await directory_repository.practitioner_days(session, cmd.clinic_id, cmd.service_id)
@@ -128,11 +141,21 @@ async def book_appointment(deps: Deps, actor: Actor, cmd: BookAppointment) -> Ap
         raise InvalidRequest("give either client_id or new_client")
     now = deps.clock()
     async with deps.sessions() as session, session.begin():
-        clinic, service = await directory_repository.get_clinic_and_service(
-            session, cmd.clinic_id, cmd.service_id
-        )
+        chosen = None
+        if cmd.practitioner_id is None:
+            clinic, service = await directory_repository.get_clinic_and_service(
+                session, cmd.clinic_id, cmd.service_id
+            )
+        else:
+            (
+                clinic,
+                service,
+                chosen,
+            ) = await directory_repository.clinic_service_and_practitioner(
+                session, cmd.clinic_id, cmd.service_id, cmd.practitioner_id
+            )
         answers = model.check_answers(service.questions, cmd.answers)
-        candidates = await _candidates(session, cmd, service, clinic, now)
+        candidates = await _candidates(session, cmd, service, clinic, chosen, now)
         client_id, *attendee_ids = await _clients_of(session, deps, cmd)
         appointment = Appointment(
             appointment_id=new_id(),
@@ -154,7 +177,7 @@ async def book_appointment(deps: Deps, actor: Actor, cmd: BookAppointment) -> Ap
         )
         for practitioner_id in candidates:
             appointment = replace(appointment, practitioner_id=practitioner_id)
-            if await repo.insert_appointment(session, appointment):
+            if view := await repo.insert_appointment(session, appointment, actor):
                 break
         else:
             raise SlotTaken(*await repo.holder_of(session, candidates[-1], appointment.interval))
@@ -180,11 +203,7 @@ async def book_appointment(deps: Deps, actor: Actor, cmd: BookAppointment) -> Ap
             ],
             correlation_id=cmd.call_id,
         )
-        # Read back in the same transaction: a transaction of its own would cost another
-        # pool checkout (and its ping) for rows this one already holds.
-        return await appointments_queries.appointment_view(
-            session, appointment.appointment_id, actor
-        )
+        return view
 
 
 @retry_transaction()
@@ -196,28 +215,12 @@ async def reschedule_appointment(deps: Deps, actor: Actor, cmd: RescheduleAppoin
         current = await repo.load_appointment(session, cmd.appointment_id, for_update=True)
         current.ensure_changeable_by(actor)
         practitioner_id = cmd.practitioner_id or current.practitioner_id
-        clinic, service = await directory_repository.get_clinic_and_service(
-            session, current.clinic_id, current.service_id
-        )
-        works, gives = await directory_repository.practitioner_links(
-            session, practitioner_id, current.clinic_id, current.service_id
-        )
-        days = await directory_repository.practitioner_days(
-            session, current.clinic_id, current.service_id, [practitioner_id]
+        clinic, service, at = await directory_repository.clinic_service_and_practitioner(
+            session, current.clinic_id, current.service_id, practitioner_id
         )
         when = Interval(cmd.starts_at, cmd.starts_at + service.duration)
-        off = await absences.away(session, clinic, [practitioner_id], when)
-        ends_at = model.check_slot(
-            starts_at=cmd.starts_at,
-            service=service,
-            meeting_method=current.meeting_method,
-            tz=clinic.tz,
-            hours=days[0].hours if days else (),
-            gives_service=gives,
-            works_at_clinic=works,
-            now=now,
-            opening_hours=clinic.opening_hours,
-            away=off[practitioner_id],
+        ends_at = await _check_chosen(
+            session, practitioner_id, at, clinic, service, current.meeting_method, when, now
         )
         moved = current.moved(actor, cmd.starts_at, ends_at, practitioner_id)
         if not await repo.move_appointment(session, moved):

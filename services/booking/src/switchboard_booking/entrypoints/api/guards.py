@@ -18,7 +18,7 @@ class Guards:
     the domain rules see them; ``audit`` records what they did (the audit trail)."""
 
     principal: PrincipalDependency
-    actor: Callable[..., Actor]
+    actor: Callable[..., Awaitable[Actor]]
     audit: Callable[..., Awaitable[Auditor]]
 
 
@@ -27,7 +27,9 @@ def guards(settings: BookingSettings, revocations: SessionRevocations) -> Guards
     ended in ``revocations``."""
     principal = authenticator(lambda: settings.auth_secret.get_secret_value(), revocations)
 
-    def actor(who: Principal = Depends(principal)) -> Actor:  # noqa: B008
+    # async: FastAPI runs a plain ``def`` dependency in its thread pool, a hand-off to
+    # another thread and back on every request for three attribute reads.
+    async def actor(who: Principal = Depends(principal)) -> Actor:  # noqa: B008
         return Actor(who.operator_id, who.role, who.call_center_id)
 
     return Guards(principal, actor, auditor(principal, settings.trusted_proxies))
