@@ -434,6 +434,8 @@ export interface Appointment {
   attendee_client_ids: string[];
   attendee_notes: string;
   private_notes: string | null;
+  /** The answers to the service's questions by question id; null for another call center's appointment. */
+  answers: Record<string, string> | null;
   call_center_id: string | null;
   call_center_name: string | null;
   operator_id: string | null;

@@ -348,6 +348,7 @@ async def test_booking_with_attendees_notes_and_answers_publishes_and_notifies(
     aid = appointment["appointment_id"]
     assert appointment["call_center_name"] == "Central" and appointment["editable"] is True
     assert appointment["private_notes"] == "Mother is anxious"
+    assert appointment["answers"] == {"symptoms": "fever for two days"}
     assert appointment["ends_at"].startswith(booking.msk(day, 10, 0)[:16])
     [attendee_id] = appointment["attendee_client_ids"]
 
@@ -384,6 +385,7 @@ async def test_booking_with_attendees_notes_and_answers_publishes_and_notifies(
     assert [a["appointment_id"] for a in card["upcoming"]] == [aid] and card["past"] == []
     assert card["upcoming"][0]["editable"] is False
     assert card["upcoming"][0]["private_notes"] is None
+    assert card["upcoming"][0]["answers"] is None
 
     bad = [
         ({"answers": {}}, 422),  # the required question is not answered

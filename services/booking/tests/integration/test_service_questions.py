@@ -66,6 +66,9 @@ async def test_questions_keep_their_answer_type_and_answers_must_fit_it(world: W
     )
     status, body = await _book(world, {"temperature": "37.2", "since": "2026-02-27"})
     assert status == 201, body
+    assert body["answers"] == {"temperature": "37.2", "since": "2026-02-27"}
+    read = await world.call("anna", "GET", f"/appointments/{body['appointment_id']}")
+    assert read.json()["answers"] == {"temperature": "37.2", "since": "2026-02-27"}
 
 
 async def test_a_question_id_twice_or_an_unknown_answer_type_is_refused(world: World) -> None:

@@ -29,7 +29,8 @@ class AppointmentRow:
     """An appointment as the calendar and client cards show it, for one operator.
 
     ``editable`` says whether that operator may change it; another call center's
-    appointment is shown (patient name, service) but private notes are withheld.
+    appointment is shown (patient name, service) but its private notes and the answers
+    to the service's questions are withheld (None).
     """
 
     appointment_id: str
@@ -49,6 +50,7 @@ class AppointmentRow:
     attendee_client_ids: list[str]
     attendee_notes: str
     private_notes: str | None
+    answers: dict[str, str] | None
     call_center_id: str | None
     call_center_name: str | None
     operator_id: str | None
@@ -89,6 +91,7 @@ def _appointment_query(source: sa.FromClause = appointments) -> sa.Select[Any]:
             attendee_ids.label("attendee_client_ids"),
             a.attendee_notes,
             a.private_notes,
+            a.answers,
             a.call_center_id,
             call_centers.c.name.label("call_center_name"),
             a.operator_id,
@@ -115,8 +118,10 @@ async def _appointment_rows(
     for r in (await session.execute(query, params)).all():
         values = dict(r._mapping)
         values["attendee_client_ids"] = r.attendee_client_ids or []
-        editable = can_change(actor, r.call_center_id) and r.status == "booked"
-        values["private_notes"] = r.private_notes if can_change(actor, r.call_center_id) else None
+        own = can_change(actor, r.call_center_id)
+        editable = own and r.status == "booked"
+        values["private_notes"] = r.private_notes if own else None
+        values["answers"] = dict(r.answers) if own else None
         out.append(AppointmentRow(**values, editable=editable))
     return out
 
