@@ -11,12 +11,14 @@ report's group under its filters:
 - ``callback_rate``: called back / missed; ``median_callback_delay_seconds``.
 
 Roll-ups keep a histogram per row (counts per bucket, :data:`WAIT_BOUNDS` and
-:data:`CALLBACK_DELAY_BOUNDS`), so a report reads no single call. Waits have a bucket per
-whole second up to 120 s: a service level target of up to 120 s is exact, and so is a
-percentile that falls there (the nearest-rank percentile: the wait of the ``ceil(p * n)``-th
-fastest answer). Above, and for call-back delays, a percentile falling in a wider bucket
-``[lo, hi)`` is interpolated linearly: ``lo + (hi - lo) * (k - before) / in_bucket``; in
-the last, open bucket it is that bucket's lower bound.
+:data:`CALLBACK_DELAY_BOUNDS`), cumulative: the ``i``-th count is of the calls in bucket
+``i`` or lower, so that "answered within the target" is one count, and the counts per
+bucket are the differences (:func:`per_bucket`). A report reads no single call. Waits
+have a bucket per whole second up to 120 s: a service level target of up to 120 s is
+exact, and so is a percentile that falls there (the nearest-rank percentile: the wait of
+the ``ceil(p * n)``-th fastest answer). Above, and for call-back delays, a percentile
+falling in a wider bucket ``[lo, hi)`` is interpolated linearly: ``lo + (hi - lo) *
+(k - before) / in_bucket``; in the last, open bucket it is that bucket's lower bound.
 """
 
 from __future__ import annotations
@@ -73,14 +75,15 @@ KPI_FIGURES: tuple[str, ...] = (
 """The figures of a KPI row, in the order the CSV shows them."""
 
 
-def wait_column(lower: int) -> str:
-    """The roll-up column counting answered calls whose wait falls in bucket ``lower``."""
-    return f"wait_{lower}s"
+def within_index(seconds: int) -> int:
+    """The 1-based bucket of a wait of ``seconds`` (at most :data:`MAX_TARGET_SECONDS`):
+    the cumulative count there is of the calls answered within ``seconds``."""
+    return seconds + 1
 
 
-def callback_delay_column(lower: int) -> str:
-    """The roll-up column counting called-back calls whose delay falls in bucket ``lower``."""
-    return f"callback_delay_{lower}s"
+def per_bucket(cumulative: Sequence[int]) -> tuple[int, ...]:
+    """Counts per bucket of a cumulative histogram."""
+    return tuple(now - before for before, now in zip((0, *cumulative), cumulative, strict=False))
 
 
 def percentile(counts: Sequence[int], bounds: Sequence[int], p: float) -> float | None:
