@@ -27,7 +27,6 @@ from switchboard_analytics.domain.kpi import (
     DEFAULT_TARGET_SECONDS,
     WAIT_BOUNDS,
     KpiSums,
-    per_bucket,
     within_index,
 )
 from switchboard_analytics.domain.reports import GroupFigures
@@ -129,9 +128,8 @@ def _call_log_measures(targets: Mapping[str, int]) -> list[sa.ColumnElement[Any]
 
 
 def _kpi_figures(group_by: str, width: int, row: Sequence[Any]) -> GroupFigures:
-    values = [int(v) for v in row[width:]]
-    waits = len(WAIT_BOUNDS)
-    incoming, answered, missed, wait, within, called_back = values[:_FIXED]
+    incoming, answered, missed, wait, within, called_back = row[width : width + _FIXED]
+    waits = width + _FIXED + len(WAIT_BOUNDS)
     sums = KpiSums(
         incoming=incoming,
         answered=answered,
@@ -139,8 +137,8 @@ def _kpi_figures(group_by: str, width: int, row: Sequence[Any]) -> GroupFigures:
         answered_wait_seconds=wait,
         answered_within_target=within,
         called_back=called_back,
-        wait_histogram=per_bucket(values[_FIXED : _FIXED + waits]),
-        callback_delay_histogram=per_bucket(values[_FIXED + waits :]),
+        cumulative_waits=row[width + _FIXED : waits],
+        cumulative_callback_delays=row[waits:],
     )
     return GroupFigures(key=group_key(group_by, width, row), by_type={}, kpi=sums)
 
