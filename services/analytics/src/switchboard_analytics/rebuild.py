@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from switchboard_analytics.adapters.tables import (
+    KPI_ROLLUP_TABLES,
     PROJECTION_TABLES,
     ROLLUP_TABLES,
     call_log,
@@ -74,7 +75,9 @@ REPLAY_BATCH_RECORDS = 5000
 #: Indexes built after the replay and the set-based pass, not row by row during them
 #: (the call log's trigram and tag indexes most of all): what a bulk load does. The
 #: replay looks calls up by primary key only; touches by call id (kept).
-DEFERRED_INDEXES = tuple(index for table in (call_log, *ROLLUP_TABLES) for index in table.indexes)
+DEFERRED_INDEXES = tuple(
+    index for table in (call_log, *ROLLUP_TABLES, *KPI_ROLLUP_TABLES) for index in table.indexes
+)
 
 
 @dataclass

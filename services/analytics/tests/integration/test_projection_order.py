@@ -41,9 +41,40 @@ ROLLUPS = {
     "calls_by_month": (["admin_id", "local_month", "clinic_id"], [_ADMIN, _MONTH, _CLINIC]),
     "calls_by_day": (["admin_id", "local_day", "clinic_id"], [_ADMIN, _DAY, _CLINIC]),
     "calls_by_hour": (["admin_id", "local_hour", "clinic_id"], [_ADMIN, _HOUR, _CLINIC]),
+    "calls_by_month_did": (["did", "local_month", "clinic_id"], [_DID, _MONTH, _CLINIC]),
     "calls_by_day_did": (["did", "local_day", "clinic_id"], [_DID, _DAY, _CLINIC]),
     "calls_by_hour_did": (["did", "local_hour", "clinic_id"], [_DID, _HOUR, _CLINIC]),
 }
+#: Service level roll-ups (no call dimensions): the same keys as these.
+KPI_ROLLUPS = {
+    "kpi_by_day_total": "calls_by_day_total",
+    "kpi_by_hour_total": "calls_by_hour_total",
+    "kpi_by_day_clinic": "calls_by_day_clinic",
+    "kpi_by_hour_clinic": "calls_by_hour_clinic",
+    "kpi_by_month": "calls_by_month",
+    "kpi_by_day": "calls_by_day",
+    "kpi_by_hour": "calls_by_hour",
+    "kpi_by_month_did": "calls_by_month_did",
+    "kpi_by_day_did": "calls_by_day_did",
+    "kpi_by_hour_did": "calls_by_hour_did",
+}
+#: ``domain.kpi``'s bounds, written out: a call's bucket is the last bound not above it.
+_WAITS = [*range(121), 150, 180, 240, 300, 600]
+_DELAYS = [0, 300, 600, 900, 1800, 2700, 3600, 5400, 7200, 10800, 14400, 21600, 28800,
+           43200, 57600, 72000, 86400]  # fmt: skip
+
+
+def _cumulative(value: str, bounds: list[int], where: str) -> str:
+    """Per bound: the calls (``where``) with ``value`` below the next bound; NULL for none."""
+    uppers = [*bounds[1:], None]
+    counts = ", ".join(
+        f"count(*) FILTER (WHERE {where}"
+        + (f" AND coalesce({value}, 0) < {upper})" if upper is not None else ")")
+        for upper in uppers
+    )
+    return f"CASE WHEN count(*) FILTER (WHERE {where}) > 0 THEN ARRAY[{counts}] END"
+
+
 DIMENSIONS = ["call_type", "disposition", "called_back"]
 
 
@@ -110,6 +141,37 @@ async def _apply_in_order(
                         "sum(talk_seconds), sum(wait_seconds) FROM call_log "
                         f"WHERE ended_at IS NOT NULL GROUP BY {_positions(width)} "
                         f"ORDER BY {_positions(width)}"
+                    )
+                )
+                out[table] = [tuple(r) for r in kept]
+                assert out[table] == [tuple(r) for r in grouped], f"{table} != GROUP BY"
+            for table, like in KPI_ROLLUPS.items():
+                keys, expressions = ROLLUPS[like]
+                incoming = "call_type = 'incoming'"
+                answered = f"{incoming} AND disposition = 'answered'"
+                called_back = f"{incoming} AND disposition = 'missed' AND called_back"
+                measures = (
+                    "calls, incoming, answered, missed, called_back, answered_wait_seconds, "
+                    "waits, callback_delays"
+                )
+                kept = await conn.execute(
+                    sa.text(
+                        f"SELECT {', '.join(keys)}, {measures} FROM {table} WHERE calls <> 0 "
+                        f"ORDER BY {_positions(len(keys))}"
+                    )
+                )
+                grouped = await conn.execute(
+                    sa.text(
+                        f"SELECT {', '.join(expressions)}, count(*), "
+                        f"count(*) FILTER (WHERE {incoming}), "
+                        f"count(*) FILTER (WHERE {answered}), "
+                        f"count(*) FILTER (WHERE {incoming} AND disposition = 'missed'), "
+                        f"count(*) FILTER (WHERE {called_back}), "
+                        f"coalesce(sum(coalesce(wait_seconds, 0)) FILTER (WHERE {answered}), 0), "
+                        f"{_cumulative('wait_seconds', _WAITS, answered)}, "
+                        f"{_cumulative('callback_delay_seconds', _DELAYS, called_back)} "
+                        "FROM call_log WHERE ended_at IS NOT NULL "
+                        f"GROUP BY {_positions(len(keys))} ORDER BY {_positions(len(keys))}"
                     )
                 )
                 out[table] = [tuple(r) for r in kept]

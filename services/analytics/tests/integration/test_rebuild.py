@@ -40,8 +40,19 @@ TABLES = {
     "calls_by_month": "1, 2, 3, 4, 5, 6",
     "calls_by_day": "1, 2, 3, 4, 5, 6",
     "calls_by_hour": "1, 2, 3, 4, 5, 6",
+    "calls_by_month_did": "1, 2, 3, 4, 5, 6",
     "calls_by_day_did": "1, 2, 3, 4, 5, 6",
     "calls_by_hour_did": "1, 2, 3, 4, 5, 6",
+    "kpi_by_day_total": "1",
+    "kpi_by_hour_total": "1",
+    "kpi_by_day_clinic": "1, 2",
+    "kpi_by_hour_clinic": "1, 2",
+    "kpi_by_month": "1, 2, 3",
+    "kpi_by_day": "1, 2, 3",
+    "kpi_by_hour": "1, 2, 3",
+    "kpi_by_month_did": "1, 2, 3",
+    "kpi_by_day_did": "1, 2, 3",
+    "kpi_by_hour_did": "1, 2, 3",
     "processed_events": "consumer_group, event_id",
 }
 
@@ -85,11 +96,11 @@ async def _tables(app: Any) -> dict[str, list[tuple[Any, ...]]]:
     out = {}
     async with app.state.runtime.engine.connect() as conn:
         for table, order in TABLES.items():
-            where = (
-                " WHERE calls <> 0 OR talk_seconds <> 0 OR wait_seconds <> 0"
-                if table.startswith("calls_by")
-                else ""
-            )
+            where = ""
+            if table.startswith("calls_by"):
+                where = " WHERE calls <> 0 OR talk_seconds <> 0 OR wait_seconds <> 0"
+            elif table.startswith("kpi_by"):
+                where = " WHERE calls <> 0"
             columns = "consumer_group, event_id" if table == "processed_events" else "*"
             rows = await conn.execute(
                 sa.text(f"SELECT {columns} FROM {table}{where} ORDER BY {order}")

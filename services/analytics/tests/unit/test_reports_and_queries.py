@@ -13,7 +13,7 @@ from switchboard_analytics.adapters.queries import (
     decode_cursor,
     encode_cursor,
 )
-from switchboard_analytics.adapters.reports import choose_rollup
+from switchboard_analytics.adapters.reports import KPI_ROLLUPS, choose_rollup
 from switchboard_analytics.domain.periods import parse_period
 from switchboard_analytics.domain.reports import (
     GroupFigures,
@@ -115,6 +115,9 @@ def flt(**kwargs: object) -> CallLogFilter:
         ("day", {"clinic_ids": frozenset({"c"}), "admin_ids": frozenset({"a"})}, "calls_by_day"),
         ("employee_day", {"clinic_ids": frozenset({"c"})}, "calls_by_day"),
         ("day", {"called_back": False}, "calls_by_day_total"),
+        ("did", {}, "calls_by_month_did"),
+        ("did", {"period": ("2026-01-15", "2026-12-31")}, "calls_by_day_did"),
+        ("day", {"dids": frozenset({"+74950000001"})}, "calls_by_day_did"),
         ("day", {"phone": "916"}, None),
         ("day", {"search": "anna"}, None),
         ("day", {"tags": frozenset({"x"})}, None),
@@ -128,6 +131,41 @@ def test_the_smallest_rollup_that_answers_is_chosen(
 ) -> None:
     chosen = choose_rollup(flt(**filters), group_by)
     assert (chosen.table.name if chosen is not None else None) == table
+
+
+@pytest.mark.parametrize(
+    ("group_by", "filters", "table"),
+    [
+        ("day", {}, "kpi_by_day_total"),
+        ("hour", {}, "kpi_by_hour_total"),
+        ("day", {"clinic_ids": frozenset({"c"})}, "kpi_by_day_clinic"),
+        ("employee_day", {}, "kpi_by_day"),
+        ("employee_month", {}, "kpi_by_month"),
+        ("did", {}, "kpi_by_month_did"),
+        ("did", {"period": ("2026-01-15", "2026-12-31")}, "kpi_by_day_did"),
+        ("hour", {"admin_ids": frozenset({"op-1"})}, "kpi_by_hour"),
+        # Only incoming calls, without their dimensions: such filters read the call log.
+        ("day", {"missed": True}, None),
+        ("day", {"called_back": False}, None),
+        ("day", {"call_types": frozenset({"incoming"})}, None),
+        ("day", {"dispositions": frozenset({"answered"})}, None),
+    ],
+)
+def test_the_service_level_report_reads_its_own_rollups(
+    group_by: str, filters: dict[str, object], table: str | None
+) -> None:
+    chosen = choose_rollup(flt(**filters), group_by, KPI_ROLLUPS)
+    assert (chosen.table.name if chosen is not None else None) == table
+
+
+@pytest.mark.parametrize(
+    ("group_by", "table"), [("day", "kpi_by_day_clinic"), ("hour", "kpi_by_hour_clinic")]
+)
+def test_clinics_with_their_own_targets_need_a_service_level_rollup_with_a_clinic(
+    group_by: str, table: str
+) -> None:
+    chosen = choose_rollup(flt(), group_by, KPI_ROLLUPS, by_clinic=True)
+    assert chosen is not None and chosen.table.name == table
 
 
 def test_cursors_round_trip_and_refuse_another_sort() -> None:

@@ -3,12 +3,13 @@
 The report is the calls report's machinery (groupings, filters, roll-up choice, bucket
 filling, pages, CSV) with other measures: per group, the counts of incoming calls, the
 answered ones within each call's own clinic's target, and the wait and call-back delay
-histograms (``domain.kpi``), summed from the roll-ups with a clinic, or counted from the
-call log the same way.
+histograms (``domain.kpi``), summed from the service level roll-ups (incoming calls only,
+cumulative histograms: ``tables._kpi_rollup``), or counted from the call log the same way.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,8 +27,7 @@ from switchboard_analytics.domain.kpi import (
     DEFAULT_TARGET_SECONDS,
     WAIT_BOUNDS,
     KpiSums,
-    callback_delay_column,
-    wait_column,
+    within_index,
 )
 from switchboard_analytics.domain.reports import GroupFigures
 
@@ -36,6 +36,11 @@ _FIXED = 6  # incoming, answered, missed, answered wait, within target, called b
 
 def _total(value: Any) -> sa.ColumnElement[Any]:
     return sa.cast(sa.func.coalesce(value, 0), sa.BigInteger)
+
+
+def uniform(targets: Mapping[str, int]) -> bool:
+    """Whether every clinic has the default target (a chain-wide roll-up answers)."""
+    return all(seconds == DEFAULT_TARGET_SECONDS for seconds in targets.values())
 
 
 def _by_target(
@@ -57,28 +62,42 @@ def _by_target(
     )
 
 
+def _sum_each(histogram: sa.ColumnElement[Any], size: int) -> list[sa.ColumnElement[Any]]:
+    """``sum(histogram[i])`` for every element: a group's cumulative histogram."""
+    return [_total(sa.func.sum(histogram[index])) for index in range(1, size + 1)]
+
+
+@functools.cache
+def _rollup_histograms(table: sa.Table) -> list[sa.ColumnElement[Any]]:
+    """A service level roll-up's cumulative histograms per group, built once."""
+    r = table.c
+    return [
+        *_sum_each(r.waits, len(WAIT_BOUNDS)),
+        *_sum_each(r.callback_delays, len(CALLBACK_DELAY_BOUNDS)),
+    ]
+
+
 def _rollup_measures(table: sa.Table, targets: Mapping[str, int]) -> list[sa.ColumnElement[Any]]:
     r = table.c
-    incoming = r.call_type == "incoming"
-    answered = sa.and_(incoming, r.disposition == "answered")
-    missed = sa.and_(incoming, r.disposition == "missed")
-
-    def within(seconds: int) -> sa.ColumnElement[Any]:
-        # Buckets of one whole second up to 120 s: those up to the target are exactly the
-        # answers within it.
-        columns = [sa.func.coalesce(r[wait_column(s)], 0) for s in range(seconds + 1)]
-        return sum(columns[1:], columns[0])
-
+    if "clinic_id" not in r and not uniform(targets):
+        raise ValueError(f"{table.name}: clinics' targets differ, a clinic roll-up answers")
+    clinic = r.clinic_id if "clinic_id" in r else sa.literal("")
     return [
-        _total(sa.func.sum(r.calls).filter(incoming)),
-        _total(sa.func.sum(r.calls).filter(answered)),
-        _total(sa.func.sum(r.calls).filter(missed)),
-        _total(sa.func.sum(r.wait_seconds).filter(answered)),
-        _total(sa.func.sum(_by_target(r.clinic_id, targets, within))),
-        _total(sa.func.sum(r.calls).filter(missed, r.called_back)),
-        *(_total(sa.func.sum(r[wait_column(b)])) for b in WAIT_BOUNDS),
-        *(_total(sa.func.sum(r[callback_delay_column(b)])) for b in CALLBACK_DELAY_BOUNDS),
+        _total(sa.func.sum(r.incoming)),
+        _total(sa.func.sum(r.answered)),
+        _total(sa.func.sum(r.missed)),
+        _total(sa.func.sum(r.answered_wait_seconds)),
+        # One element per row: its clinic's target's.
+        _total(sa.func.sum(_by_target(clinic, targets, lambda s: r.waits[within_index(s)]))),
+        _total(sa.func.sum(r.called_back)),
+        *_rollup_histograms(table),
     ]
+
+
+def _cumulative_counts(
+    bucket: sa.ColumnElement[Any], size: int, *where: Any
+) -> list[sa.ColumnElement[Any]]:
+    return [_total(sa.func.count().filter(*where, bucket <= i)) for i in range(1, size + 1)]
 
 
 def _call_log_measures(targets: Mapping[str, int]) -> list[sa.ColumnElement[Any]]:
@@ -93,29 +112,24 @@ def _call_log_measures(targets: Mapping[str, int]) -> list[sa.ColumnElement[Any]
     delay_bucket = sa.func.width_bucket(
         delay, sa.literal(list(CALLBACK_DELAY_BOUNDS), pg.ARRAY(sa.Integer))
     )
-    target = _by_target(sa.func.coalesce(c.clinic_id, ""), targets, lambda s: sa.literal(s))
+    target = _by_target(
+        sa.func.coalesce(c.clinic_id, ""), targets, lambda s: sa.literal(within_index(s))
+    )
     return [
         _total(sa.func.count().filter(incoming)),
         _total(sa.func.count().filter(answered)),
         _total(sa.func.count().filter(missed)),
         _total(sa.func.sum(wait).filter(answered)),
-        _total(sa.func.count().filter(answered, wait <= target)),
+        _total(sa.func.count().filter(answered, wait_bucket <= target)),
         _total(sa.func.count().filter(called_back)),
-        *(
-            _total(sa.func.count().filter(answered, wait_bucket == i))
-            for i in range(1, len(WAIT_BOUNDS) + 1)
-        ),
-        *(
-            _total(sa.func.count().filter(called_back, delay_bucket == i))
-            for i in range(1, len(CALLBACK_DELAY_BOUNDS) + 1)
-        ),
+        *_cumulative_counts(wait_bucket, len(WAIT_BOUNDS), answered),
+        *_cumulative_counts(delay_bucket, len(CALLBACK_DELAY_BOUNDS), called_back),
     ]
 
 
 def _kpi_figures(group_by: str, width: int, row: Sequence[Any]) -> GroupFigures:
-    values = [int(v) for v in row[width:]]
-    waits = len(WAIT_BOUNDS)
-    incoming, answered, missed, wait, within, called_back = values[:_FIXED]
+    incoming, answered, missed, wait, within, called_back = row[width : width + _FIXED]
+    waits = width + _FIXED + len(WAIT_BOUNDS)
     sums = KpiSums(
         incoming=incoming,
         answered=answered,
@@ -123,15 +137,16 @@ def _kpi_figures(group_by: str, width: int, row: Sequence[Any]) -> GroupFigures:
         answered_wait_seconds=wait,
         answered_within_target=within,
         called_back=called_back,
-        wait_histogram=tuple(values[_FIXED : _FIXED + waits]),
-        callback_delay_histogram=tuple(values[_FIXED + waits :]),
+        cumulative_waits=row[width + _FIXED : waits],
+        cumulative_callback_delays=row[waits:],
     )
     return GroupFigures(key=group_key(group_by, width, row), by_type={}, kpi=sums)
 
 
 def kpi_measures(targets: Mapping[str, int]) -> Measures:
     """The service level report's measures, with each clinic's target (``targets``:
-    clinic id → seconds; others have the default)."""
+    clinic id → seconds; others have the default), over the service level roll-ups
+    (``KPI_ROLLUPS``) or the call log."""
     return Measures(
         rollup=lambda table: _rollup_measures(table, targets),
         call_log=lambda: _call_log_measures(targets),

@@ -284,11 +284,9 @@ def dimension_conditions(flt: CallLogFilter, table: sa.Table) -> list[sa.ColumnE
         conditions.append(c.clinic_id.in_(sorted(flt.clinic_ids)))
     if flt.dids:
         conditions.append(c.did.in_(flt.did_numbers))
-    missed = sa.and_(c.call_type == "incoming", c.disposition == "missed")
-    if flt.missed is True:
-        conditions.append(missed)
-    elif flt.missed is False:
-        conditions.append(sa.not_(missed))
+    if flt.missed is not None:
+        missed = sa.and_(c.call_type == "incoming", c.disposition == "missed")
+        conditions.append(missed if flt.missed else sa.not_(missed))
     if flt.called_back is not None:
         # "NOT called_back" (never NULL), as the worklist's partial index says it.
         conditions.append(c.called_back if flt.called_back else sa.not_(c.called_back))

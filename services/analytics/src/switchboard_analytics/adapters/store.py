@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard_analytics.adapters.tables import (
+    KPI_ROLLUP_TABLES,
     ROLLUP_TABLES,
     call_log,
     call_tags,
@@ -26,12 +27,7 @@ from switchboard_analytics.adapters.tables import (
     touches,
 )
 from switchboard_analytics.domain.callback import CallFacts
-from switchboard_analytics.domain.kpi import (
-    CALLBACK_DELAY_BOUNDS,
-    WAIT_BOUNDS,
-    callback_delay_column,
-    wait_column,
-)
+from switchboard_analytics.domain.kpi import CALLBACK_DELAY_BOUNDS, WAIT_BOUNDS
 
 #: Key of the transaction-level advisory lock that serialises the live projection when
 #: several replicas consume (each takes some partitions): roll-up rows are shared by calls
@@ -88,8 +84,9 @@ async def lock_projection(session: AsyncSession) -> None:
 
 
 def _rollup_statement(where: sa.ColumnElement[bool]) -> sa.Select[Any]:
-    """Add ``:sign`` times the ended calls matching ``where`` to every roll-up, in one
-    statement (one INSERT … ON CONFLICT per roll-up, as CTEs over one source)."""
+    """Add ``:sign`` times the ended calls matching ``where`` to every roll-up and service
+    level roll-up, in one statement (one INSERT … ON CONFLICT per roll-up, as CTEs over
+    one source)."""
     c = call_log.c
     sign = sa.bindparam("sign", type_=sa.Integer)
     source = (
@@ -113,31 +110,25 @@ def _rollup_statement(where: sa.ColumnElement[bool]) -> sa.Select[Any]:
     upserts = []
     for table in ROLLUP_TABLES:
         keys = [col.name for col in table.primary_key.columns]
-        histograms = _histograms(source, sign) if "wait_0s" in table.c else {}
         grouped = sa.select(
             *[source.c[k] for k in keys],
             (sa.func.count() * sign).label("calls"),
             (sa.func.sum(source.c.talk_seconds) * sign).label("talk_seconds"),
             (sa.func.sum(source.c.wait_seconds) * sign).label("wait_seconds"),
-            *histograms.values(),
         ).group_by(*[source.c[k] for k in keys])
         insert = pg_insert(table).from_select(
-            [*keys, "calls", "talk_seconds", "wait_seconds", *histograms], grouped
+            [*keys, "calls", "talk_seconds", "wait_seconds"], grouped
         )
         merged: dict[str, Any] = {
             measure: table.c[measure] + insert.excluded[measure]
             for measure in ("calls", "talk_seconds", "wait_seconds")
         }
-        for column in histograms:
-            merged[column] = sa.func.nullif(
-                sa.func.coalesce(table.c[column], 0) + sa.func.coalesce(insert.excluded[column], 0),
-                0,
-            )
         upserts.append(
             insert.on_conflict_do_update(index_elements=keys, set_=merged).cte(
                 f"upsert_{table.name}"
             )
         )
+    upserts += _kpi_upserts(source, sign)
     return sa.select(sa.literal(1)).add_cte(source, *upserts)
 
 
@@ -168,18 +159,56 @@ def _kpi_buckets() -> list[sa.ColumnElement[Any]]:
     ]
 
 
-def _histograms(source: Any, sign: Any) -> dict[str, sa.ColumnElement[Any]]:
-    """The histogram columns of a group of calls: ``sign`` times the calls per bucket,
-    NULL for none (see ``tables.KPI_COLUMNS``)."""
-    out: dict[str, sa.ColumnElement[Any]] = {}
-    for bucket, name, bounds in (
-        (source.c.wait_bucket, wait_column, WAIT_BOUNDS),
-        (source.c.delay_bucket, callback_delay_column, CALLBACK_DELAY_BOUNDS),
-    ):
-        for index, lower in enumerate(bounds, start=1):
-            counted = sa.func.count().filter(bucket == index) * sign
-            out[name(lower)] = sa.func.nullif(counted, 0).label(name(lower))
-    return out
+def _cumulative(bucket: Any, size: int, sign: Any) -> sa.ColumnElement[Any]:
+    """``sign`` times a group's calls per ``bucket`` (1 to ``size``), cumulative (see
+    ``tables._kpi_rollup``); NULL when no call of the group has a bucket."""
+    counts = [sa.func.count().filter(bucket <= index) * sign for index in range(1, size + 1)]
+    return sa.case((sa.func.count(bucket) > 0, sa.cast(pg.array(counts), pg.ARRAY(sa.Integer))))
+
+
+def _kpi_upserts(source: Any, sign: Any) -> list[Any]:
+    """The service level roll-ups' INSERT … ON CONFLICT CTEs (``tables._kpi_rollup``)."""
+    s = source.c
+    incoming = s.call_type == "incoming"
+    answered = sa.and_(incoming, s.disposition == "answered")
+    missed = sa.and_(incoming, s.disposition == "missed")
+    measures = {
+        "calls": sa.func.count() * sign,
+        "incoming": sa.func.count().filter(incoming) * sign,
+        "answered": sa.func.count().filter(answered) * sign,
+        "missed": sa.func.count().filter(missed) * sign,
+        "called_back": sa.func.count().filter(missed, s.called_back) * sign,
+        "answered_wait_seconds": sa.func.coalesce(
+            sa.func.sum(s.wait_seconds).filter(answered) * sign, 0
+        ),
+        "waits": _cumulative(s.wait_bucket, len(WAIT_BOUNDS), sign),
+        "callback_delays": _cumulative(s.delay_bucket, len(CALLBACK_DELAY_BOUNDS), sign),
+    }
+    upserts = []
+    for table in KPI_ROLLUP_TABLES:
+        keys = [col.name for col in table.primary_key.columns]
+        grouped = sa.select(
+            *[s[k] for k in keys], *(v.label(k) for k, v in measures.items())
+        ).group_by(*[s[k] for k in keys])
+        insert = pg_insert(table).from_select([*keys, *measures], grouped)
+        merged: dict[str, Any] = {
+            k: table.c[k] + insert.excluded[k] for k in measures if k not in _HISTOGRAMS
+        }
+        for k in _HISTOGRAMS:
+            # Most calls add no histogram (only answered or called-back incoming ones do).
+            merged[k] = sa.case(
+                (insert.excluded[k].is_(None), table.c[k]),
+                else_=sa.func.histogram_add(table.c[k], insert.excluded[k], type_=table.c[k].type),
+            )
+        upserts.append(
+            insert.on_conflict_do_update(index_elements=keys, set_=merged).cte(
+                f"upsert_{table.name}"
+            )
+        )
+    return upserts
+
+
+_HISTOGRAMS = ("waits", "callback_delays")
 
 
 #: Which calls each roll-up delta reads.
@@ -196,9 +225,8 @@ _ROLLUP_WHERE: dict[str, Callable[[], sa.ColumnElement[bool]]] = {
 @functools.cache
 def _rollup(calls: str) -> sa.Select[Any]:
     """The roll-up delta of ``calls`` (a key of ``_ROLLUP_WHERE``), built at its first use:
-    each statement names every roll-up's histogram columns (tens of thousands of expression
-    objects, megabytes and a second or two to build), and a service runs only the ones its
-    work needs (the live projection one, a rebuild another)."""
+    a service runs only the ones its work needs (the live projection one, a rebuild
+    another)."""
     return _rollup_statement(_ROLLUP_WHERE[calls]())
 
 
@@ -224,7 +252,7 @@ async def count_clinic(session: AsyncSession, clinic_id: str, sign: int) -> None
 
 async def rebuild_rollups(session: AsyncSession) -> None:
     """Empty the roll-ups and fill them from the call log (bulk loads)."""
-    for table in ROLLUP_TABLES:
+    for table in (*ROLLUP_TABLES, *KPI_ROLLUP_TABLES):
         await session.execute(sa.delete(table))
     await session.execute(_rollup("all"), {"sign": 1})
 

@@ -12,12 +12,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
-from switchboard_analytics.domain.kpi import (
-    CALLBACK_DELAY_BOUNDS,
-    WAIT_BOUNDS,
-    callback_delay_column,
-    wait_column,
-)
 from switchboard_runtime.db import make_metadata
 from switchboard_runtime.directory import clinics_table, operators_table
 
@@ -265,26 +259,9 @@ _TIME_COLUMNS: dict[str, tuple[str, Any]] = {
 }
 
 
-#: The histogram columns of the roll-ups with a clinic (``domain.kpi``): answered incoming
-#: calls per wait bucket, called-back missed calls per call-back delay bucket. NULL is
-#: zero, so that the many rows of other calls carry no histogram at all.
-KPI_COLUMNS: tuple[str, ...] = (
-    *(wait_column(lower) for lower in WAIT_BOUNDS),
-    *(callback_delay_column(lower) for lower in CALLBACK_DELAY_BOUNDS),
-)
-
-
-def _rollup(
-    name: str,
-    grain: str,
-    leading: tuple[str, ...],
-    rest: tuple[str, ...],
-    *,
-    kpi: bool = True,
-) -> sa.Table:
+def _rollup(name: str, grain: str, leading: tuple[str, ...], rest: tuple[str, ...]) -> sa.Table:
     """A roll-up per clinic-local ``grain``: its primary key is ``leading`` columns, the time
-    column, ``rest``, then call type, disposition and called back; counts and sums, and
-    the KPI histograms (``kpi``: the roll-ups with a clinic, whose targets differ)."""
+    column, ``rest``, then call type, disposition and called back; counts and sums."""
     time_name, time_type = _TIME_COLUMNS[grain]
     return sa.Table(
         name,
@@ -296,7 +273,6 @@ def _rollup(
         sa.Column("disposition", _KEY_TEXT, primary_key=True),
         sa.Column("called_back", sa.Boolean, primary_key=True),
         *_measures(),
-        *(sa.Column(column, sa.BigInteger) for column in (KPI_COLUMNS if kpi else ())),
     )
 
 
@@ -306,9 +282,9 @@ def _rollup(
 # cannot be NULL. They are kept incrementally, in the transaction that changes the call log.
 
 #: Chain-wide, per day: the day report without a clinic or admin filter.
-calls_by_day_total = _rollup("calls_by_day_total", "day", (), (), kpi=False)
+calls_by_day_total = _rollup("calls_by_day_total", "day", (), ())
 #: Chain-wide, per hour: the hour report without a clinic or admin filter.
-calls_by_hour_total = _rollup("calls_by_hour_total", "hour", (), (), kpi=False)
+calls_by_hour_total = _rollup("calls_by_hour_total", "hour", (), ())
 #: Per clinic and day (clinic first: one clinic's days are one index range).
 calls_by_day_clinic = _rollup("calls_by_day_clinic", "day", ("clinic_id",), ())
 #: Per clinic and hour.
@@ -322,8 +298,10 @@ calls_by_day = _rollup("calls_by_day", "day", ("admin_id",), ("clinic_id",))
 calls_by_hour = _rollup("calls_by_hour", "hour", ("admin_id",), ("clinic_id",))
 # A period of a few hours with employee groupings or an admin filter: a range of hours.
 sa.Index("ix_calls_by_hour_local_hour", calls_by_hour.c.local_hour)
+#: Per public number (DID) and month: the report by number over whole months.
+calls_by_month_did = _rollup("calls_by_month_did", "month", ("did",), ("clinic_id",))
 #: Per public number (DID) and day: the report by number, and a number filter on day
-#: reports (DID first: one number's days are one index range; clinic for the targets).
+#: reports (DID first: one number's days are one index range).
 calls_by_day_did = _rollup("calls_by_day_did", "day", ("did",), ("clinic_id",))
 #: Per public number and hour: a number filter on hour reports and the heatmap.
 calls_by_hour_did = _rollup("calls_by_hour_did", "hour", ("did",), ("clinic_id",))
@@ -336,8 +314,72 @@ ROLLUP_TABLES: tuple[sa.Table, ...] = (
     calls_by_month,
     calls_by_day,
     calls_by_hour,
+    calls_by_month_did,
     calls_by_day_did,
     calls_by_hour_did,
+)
+
+
+def _kpi_rollup(name: str, grain: str, leading: tuple[str, ...], rest: tuple[str, ...]) -> sa.Table:
+    """A service level roll-up of ended calls per clinic-local ``grain``: its primary key
+    is ``leading`` columns, the time column, then ``rest`` (no call type, disposition or
+    called back: a report filtering on those reads the call log). ``calls`` counts every
+    call, the other measures incoming calls only.
+
+    ``waits`` and ``callback_delays`` are cumulative histograms (``domain.kpi``): element
+    ``i`` (1-based) counts the answered calls whose wait bucket, the called-back missed
+    calls whose delay bucket, is ``i`` or lower; NULL when the row has none. "Answered
+    within X seconds" is then the one element ``X + 1`` of each row, whatever ``X`` is.
+    Summed element by element with ``histogram_add`` (a function of migration 0012).
+    """
+    time_name, time_type = _TIME_COLUMNS[grain]
+    return sa.Table(
+        name,
+        metadata,
+        *(sa.Column(column, _KEY_TEXT, primary_key=True) for column in leading),
+        sa.Column(time_name, time_type, primary_key=True),
+        *(sa.Column(column, _KEY_TEXT, primary_key=True) for column in rest),
+        # Every ended call: a group of the report is there when it has calls of any type.
+        sa.Column("calls", sa.BigInteger, nullable=False),
+        # The rest count incoming calls only.
+        sa.Column("incoming", sa.BigInteger, nullable=False),
+        sa.Column("answered", sa.BigInteger, nullable=False),
+        sa.Column("missed", sa.BigInteger, nullable=False),
+        sa.Column("called_back", sa.BigInteger, nullable=False),
+        sa.Column("answered_wait_seconds", sa.BigInteger, nullable=False),
+        sa.Column("waits", pg.ARRAY(sa.Integer)),
+        sa.Column("callback_delays", pg.ARRAY(sa.Integer)),
+    )
+
+
+# Service level roll-ups: chain-wide ones (while every clinic has the same target), one per
+# roll-up with a clinic (targets are per clinic), and per public number and month for the
+# report by number over whole months.
+kpi_by_day_total = _kpi_rollup("kpi_by_day_total", "day", (), ())
+kpi_by_hour_total = _kpi_rollup("kpi_by_hour_total", "hour", (), ())
+kpi_by_day_clinic = _kpi_rollup("kpi_by_day_clinic", "day", ("clinic_id",), ())
+kpi_by_hour_clinic = _kpi_rollup("kpi_by_hour_clinic", "hour", ("clinic_id",), ())
+# The report by hour reads a page of hours of every clinic: a range of this index.
+sa.Index("ix_kpi_by_hour_clinic_local_hour", kpi_by_hour_clinic.c.local_hour)
+kpi_by_month = _kpi_rollup("kpi_by_month", "month", ("admin_id",), ("clinic_id",))
+kpi_by_day = _kpi_rollup("kpi_by_day", "day", ("admin_id",), ("clinic_id",))
+kpi_by_hour = _kpi_rollup("kpi_by_hour", "hour", ("admin_id",), ("clinic_id",))
+sa.Index("ix_kpi_by_hour_local_hour", kpi_by_hour.c.local_hour)
+kpi_by_month_did = _kpi_rollup("kpi_by_month_did", "month", ("did",), ("clinic_id",))
+kpi_by_day_did = _kpi_rollup("kpi_by_day_did", "day", ("did",), ("clinic_id",))
+kpi_by_hour_did = _kpi_rollup("kpi_by_hour_did", "hour", ("did",), ("clinic_id",))
+
+KPI_ROLLUP_TABLES: tuple[sa.Table, ...] = (
+    kpi_by_day_total,
+    kpi_by_hour_total,
+    kpi_by_day_clinic,
+    kpi_by_hour_clinic,
+    kpi_by_month,
+    kpi_by_day,
+    kpi_by_hour,
+    kpi_by_month_did,
+    kpi_by_day_did,
+    kpi_by_hour_did,
 )
 
 processed_events = metadata.tables["processed_events"]
@@ -354,6 +396,7 @@ PROJECTION_TABLES: tuple[sa.Table, ...] = (
     call_tags,
     appointments,
     *ROLLUP_TABLES,
+    *KPI_ROLLUP_TABLES,
 )
 
 #: Every listen to a call recording: who, which call, when, which bytes. Not projection
@@ -437,8 +480,8 @@ audit_records = sa.Table(
 )
 
 #: Each clinic's service level target (seconds, 1-120; ``domain.kpi``), set by admins.
-#: Not projection state (``rebuild`` leaves it alone): reports read it, the roll-ups keep
-#: histograms fine enough for any target.
+#: Not projection state (``rebuild`` leaves it alone): reports read it, the service level
+#: roll-ups keep histograms fine enough for any target.
 service_level_targets = sa.Table(
     "service_level_targets",
     metadata,

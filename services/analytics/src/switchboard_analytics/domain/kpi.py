@@ -11,16 +11,19 @@ report's group under its filters:
 - ``callback_rate``: called back / missed; ``median_callback_delay_seconds``.
 
 Roll-ups keep a histogram per row (counts per bucket, :data:`WAIT_BOUNDS` and
-:data:`CALLBACK_DELAY_BOUNDS`), so a report reads no single call. Waits have a bucket per
-whole second up to 120 s: a service level target of up to 120 s is exact, and so is a
-percentile that falls there (the nearest-rank percentile: the wait of the ``ceil(p * n)``-th
-fastest answer). Above, and for call-back delays, a percentile falling in a wider bucket
-``[lo, hi)`` is interpolated linearly: ``lo + (hi - lo) * (k - before) / in_bucket``; in
-the last, open bucket it is that bucket's lower bound.
+:data:`CALLBACK_DELAY_BOUNDS`), cumulative: the ``i``-th count is of the calls in bucket
+``i`` or lower, so that "answered within the target" is one count, and a percentile's
+bucket is the first whose count reaches its rank. A report reads no single call. Waits
+have a bucket per whole second up to 120 s: a service level target of up to 120 s is
+exact, and so is a percentile that falls there (the nearest-rank percentile: the wait of
+the ``ceil(p * n)``-th fastest answer). Above, and for call-back delays, a percentile
+falling in a wider bucket ``[lo, hi)`` is interpolated linearly: ``lo + (hi - lo) *
+(k - before) / in_bucket``; in the last, open bucket it is that bucket's lower bound.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -73,35 +76,28 @@ KPI_FIGURES: tuple[str, ...] = (
 """The figures of a KPI row, in the order the CSV shows them."""
 
 
-def wait_column(lower: int) -> str:
-    """The roll-up column counting answered calls whose wait falls in bucket ``lower``."""
-    return f"wait_{lower}s"
+def within_index(seconds: int) -> int:
+    """The 1-based bucket of a wait of ``seconds`` (at most :data:`MAX_TARGET_SECONDS`):
+    the cumulative count there is of the calls answered within ``seconds``."""
+    return seconds + 1
 
 
-def callback_delay_column(lower: int) -> str:
-    """The roll-up column counting called-back calls whose delay falls in bucket ``lower``."""
-    return f"callback_delay_{lower}s"
-
-
-def percentile(counts: Sequence[int], bounds: Sequence[int], p: float) -> float | None:
-    """The nearest-rank ``p`` percentile of a histogram (see the module doc); ``None`` when
-    it is empty."""
-    total = sum(counts)
+def percentile(cumulative: Sequence[int], bounds: Sequence[int], p: float) -> float | None:
+    """The nearest-rank ``p`` percentile of a cumulative histogram (see the module doc);
+    ``None`` when it is empty."""
+    total = cumulative[-1] if cumulative else 0
     if total <= 0:
         return None
     rank = max(1, math.ceil(p * total))
-    before = 0
-    for index, count in enumerate(counts):
-        if count > 0 and before + count >= rank:
-            low = bounds[index]
-            if index + 1 >= len(bounds):
-                return float(low)
-            high = bounds[index + 1]
-            if high - low == 1:
-                return float(low)
-            return round(low + (high - low) * (rank - before) / count, 2)
-        before += count
-    return float(bounds[-1])
+    index = bisect.bisect_left(cumulative, rank)
+    before = cumulative[index - 1] if index > 0 else 0
+    low = bounds[index]
+    if index + 1 >= len(bounds):
+        return float(low)
+    high = bounds[index + 1]
+    if high - low == 1:
+        return float(low)
+    return round(low + (high - low) * (rank - before) / (cumulative[index] - before), 2)
 
 
 @dataclass(frozen=True)
@@ -114,8 +110,10 @@ class KpiSums:
     answered_wait_seconds: int
     answered_within_target: int
     called_back: int
-    wait_histogram: tuple[int, ...]
-    callback_delay_histogram: tuple[int, ...]
+    #: Cumulative (see the module doc), by :data:`WAIT_BOUNDS`.
+    cumulative_waits: Sequence[int]
+    #: Cumulative, by :data:`CALLBACK_DELAY_BOUNDS`.
+    cumulative_callback_delays: Sequence[int]
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -137,10 +135,10 @@ def kpi_figures(sums: KpiSums) -> dict[str, Any]:
         "avg_speed_of_answer_seconds": (
             round(sums.answered_wait_seconds / sums.answered, 2) if sums.answered else None
         ),
-        "p90_speed_of_answer_seconds": percentile(sums.wait_histogram, WAIT_BOUNDS, 0.9),
+        "p90_speed_of_answer_seconds": percentile(sums.cumulative_waits, WAIT_BOUNDS, 0.9),
         "callback_rate": _share(sums.called_back, sums.missed),
         "median_callback_delay_seconds": percentile(
-            sums.callback_delay_histogram, CALLBACK_DELAY_BOUNDS, 0.5
+            sums.cumulative_callback_delays, CALLBACK_DELAY_BOUNDS, 0.5
         ),
     }
 

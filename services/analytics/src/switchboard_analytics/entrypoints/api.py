@@ -19,7 +19,7 @@ from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from switchboard_analytics.adapters.call_log_pages import call_log_page
-from switchboard_analytics.adapters.kpi import kpi_measures, targets
+from switchboard_analytics.adapters.kpi import kpi_measures, targets, uniform
 from switchboard_analytics.adapters.queries import (
     CSV_COLUMNS,
     CallLogFilter,
@@ -30,6 +30,8 @@ from switchboard_analytics.adapters.queries import (
 )
 from switchboard_analytics.adapters.reports import (
     CALL_SUMS,
+    KPI_ROLLUPS,
+    ROLLUPS,
     ReportPage,
     Rollup,
     admin_names,
@@ -314,11 +316,14 @@ def calls_router(
         rollup: Rollup | None,
         limit: int,
         cursor: str | None,
-        kpi: bool = False,
+        clinic_targets: dict[str, int] | None = None,
     ) -> tuple[ReportPage, list[dict[str, Any]]]:
+        """A page of the calls report, or of the service level report with
+        ``clinic_targets`` (clinic id → seconds)."""
+        kpi = clinic_targets is not None
         async with sessions() as session:
             try:
-                measure = kpi_measures(await targets(session)) if kpi else CALL_SUMS
+                measure = kpi_measures(clinic_targets) if clinic_targets is not None else CALL_SUMS
                 page = await report_page(
                     session,
                     flt,
@@ -351,7 +356,16 @@ def calls_router(
         """A report's JSON page or its whole CSV (an export is audited): one way for both
         reports."""
         flt = with_region(flt)
-        rollup = choose_rollup(flt, group_by, by_clinic=kpi) if source != "call_log" else None
+        clinic_targets = None
+        if kpi:
+            async with sessions() as session:
+                clinic_targets = await targets(session)
+        rollup = None
+        if source != "call_log":
+            rollups, by_clinic = ROLLUPS, False
+            if clinic_targets is not None:
+                rollups, by_clinic = KPI_ROLLUPS, not uniform(clinic_targets)
+            rollup = choose_rollup(flt, group_by, rollups, by_clinic=by_clinic)
         if source == "rollup" and rollup is None:
             raise _unprocessable(
                 "source: no roll-up answers these filters (numbers, names, tags, durations "
@@ -360,7 +374,9 @@ def calls_router(
         header = kpi_csv_header(group_by) if kpi else csv_header(group_by)
         if format == "csv":
             # Validate the cursor before the response starts; the CSV has every group.
-            first, rows = await read_report(flt, group_by, rollup, REPORT_MAX_LIMIT, cursor, kpi)
+            first, rows = await read_report(
+                flt, group_by, rollup, REPORT_MAX_LIMIT, cursor, clinic_targets
+            )
             exported = "service_level_report.exported" if kpi else "calls_report.exported"
             await audit_export(request, viewer, exported)
 
@@ -372,19 +388,18 @@ def calls_router(
                     if page.next_cursor is None:
                         return
                     page, page_rows = await read_report(
-                        flt, group_by, rollup, REPORT_MAX_LIMIT, page.next_cursor, kpi
+                        flt, group_by, rollup, REPORT_MAX_LIMIT, page.next_cursor, clinic_targets
                     )
 
             name = "service-level" if kpi else "calls-report"
             return _csv_response(body(), f"{name}-{group_by}.csv")
-        page, rows = await read_report(flt, group_by, rollup, limit, cursor, kpi)
+        page, rows = await read_report(flt, group_by, rollup, limit, cursor, clinic_targets)
         answer: dict[str, Any] = {"group_by": group_by, "source": page.source, "rows": rows}
-        if kpi:
-            async with sessions() as session:
-                answer["targets"] = {
-                    "default_seconds": DEFAULT_TARGET_SECONDS,
-                    "clinics": await targets(session),
-                }
+        if clinic_targets is not None:
+            answer["targets"] = {
+                "default_seconds": DEFAULT_TARGET_SECONDS,
+                "clinics": clinic_targets,
+            }
         # orjson: a page of rows is thousands of small dicts (the standard encoder, let
         # alone FastAPI's per-value one, takes as long as the query).
         return Response(
