@@ -24,6 +24,7 @@ from switchboard_analytics.adapters.store import (
     WRITTEN_COLUMNS,
     _array,
     _param,
+    conversion_of,
     tags_of,
 )
 from switchboard_analytics.adapters.tables import call_log, clinics, touches
@@ -32,7 +33,7 @@ from switchboard_analytics.adapters.tables import call_log, clinics, touches
 def _derived(call_id: sa.ColumnElement[Any], clinic_id: sa.ColumnElement[Any]) -> dict[str, Any]:
     """What the call ``call_id`` of clinic ``clinic_id`` takes from the other projections:
     the clinic's zone (``:d_default_zone`` while unknown), the contact and assigned
-    operator of its latest touch, the union of its tags."""
+    operator of its latest touch, the union of its tags, its conversion columns."""
     zone = sa.select(clinics.c.time_zone).where(clinics.c.clinic_id == clinic_id)
 
     def latest(column: sa.Column[Any]) -> sa.ScalarSelect[Any]:
@@ -51,6 +52,7 @@ def _derived(call_id: sa.ColumnElement[Any], clinic_id: sa.ColumnElement[Any]) -
         "contact_name": latest(touches.c.contact_name),
         "assigned_operator_id": latest(touches.c.operator_id),
         "tags": tags_of(call_id),
+        **conversion_of(call_id),
     }
 
 
@@ -142,7 +144,8 @@ _CALLBACK_FACTS = (
 
 
 async def refresh_all_derived(session: AsyncSession, default_zone: str) -> None:
-    """Recompute every call row's clinic zone, touch columns and tags from their tables."""
+    """Recompute every call row's clinic zone, touch columns, tags and conversion columns
+    from their tables."""
     await session.execute(_REFRESH_ALL_DERIVED, {"d_default_zone": default_zone})
 
 

@@ -95,6 +95,20 @@ ReportLimit = Annotated[
 ]
 
 
+def report_rollup(
+    flt: CallLogFilter, group_by: str, source: str, *, by_clinic: bool = False
+) -> Rollup | None:
+    """The roll-up a report reads for ``source`` (``auto``: the smallest that answers,
+    ``call_log``: none), or a 422 when ``rollup`` is insisted on and none answers."""
+    rollup = choose_rollup(flt, group_by, by_clinic=by_clinic) if source != "call_log" else None
+    if source == "rollup" and rollup is None:
+        raise _unprocessable(
+            "source: no roll-up answers these filters (numbers, names, tags, durations "
+            "and instants need the call log)"
+        )
+    return rollup
+
+
 def _unprocessable(detail: str) -> HTTPException:
     # 422, like FastAPI's own validation errors for the same parameters.
     return HTTPException(422, detail)
@@ -351,12 +365,7 @@ def calls_router(
         """A report's JSON page or its whole CSV (an export is audited): one way for both
         reports."""
         flt = with_region(flt)
-        rollup = choose_rollup(flt, group_by, by_clinic=kpi) if source != "call_log" else None
-        if source == "rollup" and rollup is None:
-            raise _unprocessable(
-                "source: no roll-up answers these filters (numbers, names, tags, durations "
-                "and instants need the call log)"
-            )
+        rollup = report_rollup(flt, group_by, source, by_clinic=kpi)
         header = kpi_csv_header(group_by) if kpi else csv_header(group_by)
         if format == "csv":
             # Validate the cursor before the response starts; the CSV has every group.
