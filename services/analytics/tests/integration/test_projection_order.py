@@ -47,7 +47,13 @@ ROLLUPS = {
     "calls_by_hour_did": (["did", "local_hour", "clinic_id"], [_DID, _HOUR, _CLINIC]),
 }
 DIMENSIONS = ["call_type", "disposition", "called_back"]
-CONVERSION = ["with_touch", "with_appointment", "cancelled", "appointments", "appointments_cancelled"]
+CONVERSION = [
+    "with_touch",
+    "with_appointment",
+    "cancelled",
+    "appointments",
+    "appointments_cancelled",
+]
 # The conversion measures counted from the call log's columns (domain/conversion.py).
 _TOUCHED = "call_type = 'incoming' AND disposition = 'answered' AND has_touch"
 _BOOKED = f"{_TOUCHED} AND appointments_booked > 0"
