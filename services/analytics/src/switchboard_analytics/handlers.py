@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from switchboard_analytics.adapters import call_rows, store
-from switchboard_analytics.adapters.appointments import upsert_appointments
+from switchboard_analytics.adapters.appointments import appointment_call_ids, upsert_appointments
 from switchboard_analytics.adapters.audit import store_audit
 from switchboard_analytics.adapters.tables import clinics, dids, operators
 from switchboard_analytics.domain.callback import (
@@ -111,9 +111,7 @@ async def project_batch(
         elif kind is not None:
             # Anything else on these topics (ringing, transfers…) is not needed here.
             runs[kind].append(envelope.payload)
-    # Appointments only store their facts: the conversion report links them to calls
-    # when it reads, so they may come before or after their touch and call.
-    await upsert_appointments(session, booked)
+    await apply_appointments(session, booked, p)
     for run in runs.values():
         if run:
             await _apply_run(session, run, p)
@@ -133,6 +131,22 @@ def _run_kind(event: Any) -> str | None:
     if isinstance(event, AppointmentBooked | AppointmentCancelled):
         return "appointments"
     return None
+
+
+async def apply_appointments(
+    session: AsyncSession, states: Sequence[Mapping[str, Any]], p: Projection
+) -> None:
+    """Store appointments' bookings and cancellations, and refresh the conversion columns
+    of the calls they count for, before and after (the call named, or the call of the
+    touch named). A call or touch that arrives later takes them when it is written."""
+    if not states:
+        return
+    ids = sorted({s["appointment_id"] for s in states})
+    before = set() if p.deferred else await appointment_call_ids(session, ids)
+    await upsert_appointments(session, states)
+    if not p.deferred:
+        calls = before | await appointment_call_ids(session, ids)
+        await store.refresh_linked_columns(session, sorted(calls))
 
 
 def _appointment_state(envelope: Envelope[Any]) -> dict[str, Any]:
@@ -408,14 +422,15 @@ async def _callbacks_after(
 async def apply_touches(
     session: AsyncSession, events: Sequence[TouchCreated | TouchUpdated], p: Projection
 ) -> None:
-    """Store touches' latest states (in arrival order) and copy each affected call's latest
-    touch onto its row: the calls the touches were linked to before, and now."""
+    """Store touches' latest states (in arrival order) and bring each affected call's row
+    up to date (its latest touch, its conversion columns: the appointments booked from its
+    touches): the calls the touches were linked to before, and now."""
     linked = {} if p.deferred else await store.touch_call_ids(session, [e.touch_id for e in events])
     await store.upsert_touches(session, [_touch_state(e) for e in events])
     if p.deferred:
         return
     calls = set(linked.values()) | {e.call_id for e in events if e.call_id}
-    await store.refresh_touch_columns(session, sorted(calls))
+    await store.refresh_linked_columns(session, sorted(calls))
 
 
 def _touch_state(event: TouchCreated | TouchUpdated) -> dict[str, Any]:

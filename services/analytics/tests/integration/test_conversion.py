@@ -155,6 +155,7 @@ async def test_the_world_has_every_kind_of_booking(analytics: Any) -> None:
     assert callback.call_id and touch_call[callback.touch_id or ""] is not calls[callback.call_id]
 
 
+@pytest.mark.parametrize("source", ["rollup", "call_log"])
 @pytest.mark.parametrize(
     ("name", "group_by", "params", "selected"), CASES, ids=[c[0] for c in CASES]
 )
@@ -164,10 +165,13 @@ async def test_funnel_equals_plain_python(
     group_by: str,
     params: dict[str, Any],
     selected: Callable[[Any, Any], bool],
+    source: str,
 ) -> None:
-    response = await analytics.get(URL, group_by=group_by, **params)
+    """From the roll-up the calls report would read, and from the call log: the same."""
+    response = await analytics.get(URL, group_by=group_by, source=source, **params)
     assert response.status_code == 200, response.text
     body = response.json()
+    assert (body["source"] == "call_log") == (source == "call_log")
     total, rows = expected(analytics.world, group_by, selected)
     assert body["total"] == total
     assert body["rows"] == rows

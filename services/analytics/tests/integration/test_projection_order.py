@@ -1,6 +1,7 @@
 """The projection's end state depends on the events, never on their order (real PostgreSQL).
 
-Hypothesis shuffles one generated history of call, touch, tag and directory events (with
+Hypothesis shuffles one generated history of call, touch, tag, appointment and directory
+events (with
 duplicates) into any order at all, even against the per-key order Kafka keeps, and
 applies it event by event through the handlers, or cut into batches as the consumer
 applies them. Every order must give the same tables, and every roll-up must equal a
@@ -27,6 +28,7 @@ SNAPSHOT = {
     "touches": "touch_id",
     "call_tags": "call_id, source",
     "dids": "did",
+    "appointments": "appointment_id",
 }
 # Roll-up: (its key columns, the same keys computed from the call log).
 _HOUR, _DAY = "date_trunc('hour', local_started_at)", "local_started_at::date"
@@ -76,6 +78,22 @@ def _cumulative(value: str, bounds: list[int], where: str) -> str:
 
 
 DIMENSIONS = ["call_type", "disposition", "called_back"]
+CONVERSION = [
+    "with_touch",
+    "with_appointment",
+    "cancelled",
+    "appointments",
+    "appointments_cancelled",
+]
+# The conversion measures counted from the call log's columns (domain/conversion.py).
+_TOUCHED = "call_type = 'incoming' AND disposition = 'answered' AND has_touch"
+_BOOKED = f"{_TOUCHED} AND appointments_booked > 0"
+CONVERSION_FROM_LOG = (
+    f"count(*) FILTER (WHERE {_TOUCHED}), count(*) FILTER (WHERE {_BOOKED}), "
+    f"count(*) FILTER (WHERE {_BOOKED} AND appointments_cancelled = appointments_booked), "
+    f"coalesce(sum(appointments_booked) FILTER (WHERE {_BOOKED}), 0), "
+    f"coalesce(sum(appointments_cancelled) FILTER (WHERE {_BOOKED}), 0)"
+)
 
 
 def _positions(n: int) -> str:
@@ -131,14 +149,17 @@ async def _apply_in_order(
                 kept = await conn.execute(
                     sa.text(
                         f"SELECT {', '.join(keys + DIMENSIONS)}, calls, talk_seconds, "
-                        f"wait_seconds FROM {table} WHERE calls <> 0 OR talk_seconds <> 0 "
-                        f"OR wait_seconds <> 0 ORDER BY {_positions(width)}"
+                        f"wait_seconds, {', '.join(CONVERSION)} FROM {table} "
+                        f"WHERE calls <> 0 OR talk_seconds <> 0 OR wait_seconds <> 0 "
+                        f"OR {' OR '.join(f'{m} <> 0' for m in CONVERSION)} "
+                        f"ORDER BY {_positions(width)}"
                     )
                 )
                 grouped = await conn.execute(
                     sa.text(
                         f"SELECT {', '.join(expressions + DIMENSIONS)}, count(*), "
-                        "sum(talk_seconds), sum(wait_seconds) FROM call_log "
+                        f"sum(talk_seconds), sum(wait_seconds), {CONVERSION_FROM_LOG} "
+                        "FROM call_log "
                         f"WHERE ended_at IS NOT NULL GROUP BY {_positions(width)} "
                         f"ORDER BY {_positions(width)}"
                     )
@@ -221,6 +242,12 @@ def reference(history: tuple[Any, list[Any]], database: str) -> dict[str, Any]:
         ):
             assert row[column] == want[column], (call.call_id, column)
         assert row["did"] == call.did, call.call_id
+        booked = world.appointments(call)
+        assert (
+            row["has_touch"],
+            row["appointments_booked"],
+            row["appointments_cancelled"],
+        ) == (call.touch is not None, len(booked), sum(1 for b in booked if b.cancelled_at))
     assert {d["did"]: d["description"] for d in tables["dids"]} == world.did_descriptions
     return tables
 

@@ -1,9 +1,10 @@
 """Write-side SQL of the appointments the conversion report links to calls.
 
-Only the facts are stored (``appointments``): which call an appointment was booked
-during, or which touch it was booked from, when it was booked and when cancelled. The
-report derives each call's appointments when it reads, so nothing else changes when an
-appointment, its touch or its call arrives first.
+The facts are stored (``appointments``): which call an appointment was booked during,
+or which touch it was booked from, when it was booked and when cancelled. Each call row
+counts its appointments (``store.conversion_of``), refreshed for the calls an
+appointment counts for (:func:`appointment_call_ids`) whenever it, its touch or its call
+arrives, in whatever order.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard_analytics.adapters.tables import appointments
+from switchboard_analytics.adapters.store import _array
+from switchboard_analytics.adapters.tables import appointments, touches
 
 _COLUMNS = ("appointment_id", "call_id", "touch_id", "booked_at", "cancelled_at")
 _INSERT = pg_insert(appointments).values({c: sa.bindparam(f"v_{c}") for c in _COLUMNS})
@@ -33,6 +35,22 @@ _UPSERT = _INSERT.on_conflict_do_update(
         "cancelled_at": sa.func.least(appointments.c.cancelled_at, _EXCLUDED.cancelled_at),
     },
 )
+
+
+_NAMED = appointments.c.appointment_id == sa.any_(_array("appointment_ids", sa.Text))
+_CALL_IDS = sa.union(
+    sa.select(appointments.c.call_id).where(_NAMED, appointments.c.call_id.is_not(None)),
+    sa.select(touches.c.call_id)
+    .select_from(appointments.join(touches, touches.c.touch_id == appointments.c.touch_id))
+    .where(_NAMED, touches.c.call_id.is_not(None)),
+)
+
+
+async def appointment_call_ids(session: AsyncSession, appointment_ids: Sequence[str]) -> set[str]:
+    """The calls stored appointments may count for: the call each names, and the call of
+    the touch each names (if that touch is stored and linked)."""
+    rows = await session.execute(_CALL_IDS, {"appointment_ids": list(appointment_ids)})
+    return set(rows.scalars())
 
 
 def merge_states(states: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

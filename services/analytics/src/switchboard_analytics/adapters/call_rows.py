@@ -21,18 +21,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from switchboard_analytics.adapters.store import (
     _FACT_COLUMNS,
     CALLBACK_COLUMNS,
+    CONVERSION_CALL_COLUMNS,
     WRITTEN_COLUMNS,
     _array,
     _param,
+    conversion_of,
     tags_of,
 )
-from switchboard_analytics.adapters.tables import call_log, clinics, touches
+from switchboard_analytics.adapters.tables import appointments, call_log, clinics, touches
 
 
 def _derived(call_id: sa.ColumnElement[Any], clinic_id: sa.ColumnElement[Any]) -> dict[str, Any]:
     """What the call ``call_id`` of clinic ``clinic_id`` takes from the other projections:
     the clinic's zone (``:d_default_zone`` while unknown), the contact and assigned
-    operator of its latest touch, the union of its tags."""
+    operator of its latest touch, the union of its tags, its conversion columns."""
     zone = sa.select(clinics.c.time_zone).where(clinics.c.clinic_id == clinic_id)
 
     def latest(column: sa.Column[Any]) -> sa.ScalarSelect[Any]:
@@ -51,6 +53,7 @@ def _derived(call_id: sa.ColumnElement[Any], clinic_id: sa.ColumnElement[Any]) -
         "contact_name": latest(touches.c.contact_name),
         "assigned_operator_id": latest(touches.c.operator_id),
         "tags": tags_of(call_id),
+        **conversion_of(call_id),
     }
 
 
@@ -115,7 +118,52 @@ async def write_calls(
 # Set-based passes (a rebuild's replay stores facts only, then runs these once)
 
 _REFRESH_ALL_DERIVED = sa.update(call_log).values(
-    _derived(call_log.c.call_id, call_log.c.clinic_id)
+    {
+        k: v
+        for k, v in _derived(call_log.c.call_id, call_log.c.clinic_id).items()
+        if k not in CONVERSION_CALL_COLUMNS
+    }
+)
+
+
+def _conversion_facts() -> sa.Subquery:
+    """The conversion columns of every call with a touch or an appointment, from all the
+    touches and appointments at once: ``store.conversion_of``'s rule as one grouped scan
+    (per call, its correlated look-ups cost an index probe each, ten million times over)."""
+    t, a = touches.c, appointments.c
+    booked = sa.cast(a.booked_at.is_not(None), sa.Integer)
+    cancelled = sa.cast(sa.and_(a.booked_at.is_not(None), a.cancelled_at.is_not(None)), sa.Integer)
+    linked = sa.union_all(
+        sa.select(
+            t.call_id,
+            sa.true().label("touch"),
+            sa.literal(0).label("booked"),
+            sa.literal(0).label("cancelled"),
+        ).where(t.call_id.is_not(None)),
+        sa.select(a.call_id, sa.false(), booked, cancelled).where(a.call_id.is_not(None)),
+        sa.select(t.call_id, sa.false(), booked, cancelled)
+        .select_from(appointments.join(touches, t.touch_id == a.touch_id))
+        .where(a.call_id.is_(None), t.call_id.is_not(None)),
+    ).subquery("linked")
+    return (
+        sa.select(
+            linked.c.call_id,
+            sa.func.bool_or(linked.c.touch).label("has_touch"),
+            sa.cast(sa.func.sum(linked.c.booked), sa.Integer).label("appointments_booked"),
+            sa.cast(sa.func.sum(linked.c.cancelled), sa.Integer).label("appointments_cancelled"),
+        )
+        .group_by(linked.c.call_id)
+        .subquery("conversion")
+    )
+
+
+_FACTS = _conversion_facts()
+#: A rebuild's rows are written with the defaults (no touch, no appointments): only the
+#: calls with a touch or an appointment change.
+_REFRESH_ALL_CONVERSION = (
+    sa.update(call_log)
+    .values({k: _FACTS.c[k] for k in CONVERSION_CALL_COLUMNS})
+    .where(call_log.c.call_id == _FACTS.c.call_id)
 )
 
 _REACHED = sa.case((call_log.c.call_type == "outgoing", call_log.c.dst), else_=call_log.c.src)
@@ -142,8 +190,11 @@ _CALLBACK_FACTS = (
 
 
 async def refresh_all_derived(session: AsyncSession, default_zone: str) -> None:
-    """Recompute every call row's clinic zone, touch columns and tags from their tables."""
+    """Recompute every call row's clinic zone, touch columns and tags from their tables,
+    and the conversion columns of the calls with a touch or an appointment (the others
+    keep the defaults a rebuild's replay wrote them with)."""
     await session.execute(_REFRESH_ALL_DERIVED, {"d_default_zone": default_zone})
+    await session.execute(_REFRESH_ALL_CONVERSION)
 
 
 async def stream_callback_facts(session: AsyncSession) -> Any:

@@ -19,8 +19,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard_analytics.adapters.tables import (
+    CONVERSION_COLUMNS,
     KPI_ROLLUP_TABLES,
     ROLLUP_TABLES,
+    appointments,
     call_log,
     call_tags,
     clinics,
@@ -103,6 +105,7 @@ def _rollup_statement(where: sa.ColumnElement[bool]) -> sa.Select[Any]:
             sa.func.coalesce(c.talk_seconds, 0).label("talk_seconds"),
             sa.func.coalesce(c.wait_seconds, 0).label("wait_seconds"),
             *_kpi_buckets(),
+            *_conversion_measures(),
         )
         .where(c.ended_at.is_not(None), c.disposition.is_not(None), where)
         .cte("rollup_source")
@@ -115,13 +118,14 @@ def _rollup_statement(where: sa.ColumnElement[bool]) -> sa.Select[Any]:
             (sa.func.count() * sign).label("calls"),
             (sa.func.sum(source.c.talk_seconds) * sign).label("talk_seconds"),
             (sa.func.sum(source.c.wait_seconds) * sign).label("wait_seconds"),
+            *((sa.func.sum(source.c[m]) * sign).label(m) for m in CONVERSION_COLUMNS),
         ).group_by(*[source.c[k] for k in keys])
         insert = pg_insert(table).from_select(
-            [*keys, "calls", "talk_seconds", "wait_seconds"], grouped
+            [*keys, "calls", "talk_seconds", "wait_seconds", *CONVERSION_COLUMNS], grouped
         )
         merged: dict[str, Any] = {
             measure: table.c[measure] + insert.excluded[measure]
-            for measure in ("calls", "talk_seconds", "wait_seconds")
+            for measure in ("calls", "talk_seconds", "wait_seconds", *CONVERSION_COLUMNS)
         }
         upserts.append(
             insert.on_conflict_do_update(index_elements=keys, set_=merged).cte(
@@ -156,6 +160,22 @@ def _kpi_buckets() -> list[sa.ColumnElement[Any]]:
                 ),
             )
         ).label("delay_bucket"),
+    ]
+
+
+def _conversion_measures() -> list[sa.ColumnElement[Any]]:
+    """Per call, what it adds to each conversion measure (``domain.conversion``): an
+    answered incoming call with a touch counts, its appointments only when it has one."""
+    c = call_log.c
+    touched = sa.and_(c.call_type == "incoming", c.disposition == "answered", c.has_touch)
+    booked = sa.and_(touched, c.appointments_booked > 0)
+    all_cancelled = sa.and_(booked, c.appointments_cancelled == c.appointments_booked)
+    return [
+        sa.case((touched, 1), else_=0).label("with_touch"),
+        sa.case((booked, 1), else_=0).label("with_appointment"),
+        sa.case((all_cancelled, 1), else_=0).label("cancelled"),
+        sa.case((booked, c.appointments_booked), else_=0).label("appointments"),
+        sa.case((booked, c.appointments_cancelled), else_=0).label("appointments_cancelled"),
     ]
 
 
@@ -277,6 +297,33 @@ def tags_of(call_id: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         .scalar_subquery()
     )
     return sa.func.coalesce(union, sa.cast(sa.literal([], pg.ARRAY(sa.Text)), pg.ARRAY(sa.Text)))
+
+
+def conversion_of(call_id: sa.ColumnElement[Any]) -> dict[str, sa.ColumnElement[Any]]:
+    """The conversion columns of the call ``call_id`` (a correlated column or a parameter),
+    from the stored touches and appointments: whether a touch names it, how many
+    appointments were booked during it (naming it) or from one of its touches (naming
+    the touch and no call), and how many of those were cancelled. Every way a call row is
+    written or refreshed takes them from here, so that it does not matter whether the
+    call, its touch or its appointment arrived first."""
+    t, a = touches.c, appointments.c
+
+    def booked(*more: sa.ColumnElement[bool]) -> sa.ColumnElement[Any]:
+        during = sa.select(sa.func.count()).where(
+            a.call_id == call_id, a.booked_at.is_not(None), *more
+        )
+        from_touch = (
+            sa.select(sa.func.count())
+            .select_from(touches.join(appointments, a.touch_id == t.touch_id))
+            .where(t.call_id == call_id, a.call_id.is_(None), a.booked_at.is_not(None), *more)
+        )
+        return sa.cast(during.scalar_subquery() + from_touch.scalar_subquery(), sa.Integer)
+
+    return {
+        "has_touch": sa.exists().where(t.call_id == call_id),
+        "appointments_booked": booked(),
+        "appointments_cancelled": booked(a.cancelled_at.is_not(None)),
+    }
 
 
 # ---------------------------------------------------------------------------------------
@@ -443,11 +490,19 @@ _UPSERT_TOUCH = _TOUCH_INSERT.on_conflict_do_update(
     },
 )
 _TOUCH_COLUMNS = ("contact_id", "contact_kind", "contact_name", "assigned_operator_id")
-_CALL_TOUCH_COLUMNS = (
-    sa.select(call_log.c.call_id, call_log.c.ended_at, *[call_log.c[k] for k in _TOUCH_COLUMNS])
+#: What a call takes from its links for the conversion report (``conversion_of``).
+CONVERSION_CALL_COLUMNS = ("has_touch", "appointments_booked", "appointments_cancelled")
+_LINKED_COLUMNS = (*_TOUCH_COLUMNS, *CONVERSION_CALL_COLUMNS)
+_CALL_LINKS = (
+    sa.select(
+        call_log.c.call_id,
+        call_log.c.ended_at,
+        *[call_log.c[k] for k in _LINKED_COLUMNS],
+        *[value.label(f"wanted_{k}") for k, value in conversion_of(call_log.c.call_id).items()],
+    )
     .where(call_log.c.call_id == sa.any_(_array("call_ids", sa.Text)))
     .order_by(call_log.c.call_id)
-    .with_for_update()
+    .with_for_update(of=call_log)
 )
 #: The latest touch of each call (the newest version, then the greatest touch id).
 _LATEST_TOUCHES = (
@@ -462,10 +517,10 @@ _LATEST_TOUCHES = (
     .ext(pg.distinct_on(touches.c.call_id))
     .order_by(touches.c.call_id, touches.c.version_at.desc(), touches.c.touch_id.desc())
 )
-_SET_TOUCH_COLUMNS = (
+_SET_LINKED_COLUMNS = (
     sa.update(call_log)
     .where(call_log.c.call_id == _param("w_call_id"))
-    .values({k: _param(f"v_{k}") for k in _TOUCH_COLUMNS})
+    .values({k: _param(f"v_{k}", call_log.c[k]) for k in _LINKED_COLUMNS})
 )
 _TAGS_INSERT = pg_insert(call_tags).values(
     {column.name: _param(f"v_{column.name}", column) for column in call_tags.columns}
@@ -508,36 +563,42 @@ async def upsert_touches(session: AsyncSession, states: Sequence[Mapping[str, An
         await session.execute(_UPSERT_TOUCH, [{f"v_{k}": v for k, v in s.items()} for s in round_])
 
 
-async def refresh_touch_columns(session: AsyncSession, call_ids: Sequence[str]) -> None:
-    """Copy the latest touch of each call onto its call row (for the calls that have one)."""
+async def refresh_linked_columns(
+    session: AsyncSession, call_ids: Sequence[str], *, counted: bool = True
+) -> None:
+    """Copy onto each call row (of those that have one) what it takes from its links: the
+    latest touch's contact and assigned operator, and the conversion columns (a touch
+    names it; its appointments, booked and cancelled). Counted calls whose roll-up
+    figures change move in the roll-ups (unless not ``counted``: the caller counts them)."""
     if not call_ids:
         return
     ids = {"call_ids": sorted(set(call_ids))}
-    current = {r.call_id: r for r in await session.execute(_CALL_TOUCH_COLUMNS, ids)}
+    current = {r.call_id: r._mapping for r in await session.execute(_CALL_LINKS, ids)}
     if not current:
         return
     latest = {r.call_id: tuple(r)[1:] for r in await session.execute(_LATEST_TOUCHES, ids)}
-    changes, counted = [], []
+    changes, moved = [], []
     for call_id, row in current.items():
-        wanted = latest.get(call_id, (None, None, None, None))
-        if tuple(row)[2:] == wanted:
+        touch = latest.get(call_id, (None, None, None, None))
+        wanted = {
+            **dict(zip(_TOUCH_COLUMNS, touch, strict=True)),
+            **{k: row[f"wanted_{k}"] for k in CONVERSION_CALL_COLUMNS},
+        }
+        if all(row[k] == v for k, v in wanted.items()):
             continue
-        changes.append(
-            {
-                "w_call_id": call_id,
-                **{f"v_{k}": v for k, v in zip(_TOUCH_COLUMNS, wanted, strict=True)},
-            }
-        )
-        # The assigned operator is the admin of a call nobody answered: a roll-up dimension.
-        if row.ended_at is not None and row.assigned_operator_id != wanted[3]:
-            counted.append(call_id)
+        changes.append({"w_call_id": call_id, **{f"v_{k}": v for k, v in wanted.items()}})
+        # The assigned operator is the admin of a call nobody answered (a roll-up
+        # dimension); the conversion columns are roll-up measures.
+        figures = ("assigned_operator_id", *CONVERSION_CALL_COLUMNS)
+        if counted and row["ended_at"] is not None and any(row[k] != wanted[k] for k in figures):
+            moved.append(call_id)
     if not changes:
         return
-    if counted:
-        await count_calls(session, counted, -1)
-    await session.execute(_SET_TOUCH_COLUMNS, changes)
-    if counted:
-        await count_calls(session, counted, 1)
+    if moved:
+        await count_calls(session, moved, -1)
+    await session.execute(_SET_LINKED_COLUMNS, changes)
+    if moved:
+        await count_calls(session, moved, 1)
 
 
 async def upsert_tags(

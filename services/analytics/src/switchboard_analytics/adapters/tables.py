@@ -90,6 +90,13 @@ call_log = sa.Table(
     # The public number the call came in on (CallStarted's ``did``), for the reports by
     # number. Added by migration 0010, so it comes last in the migrated table as here.
     sa.Column("did", sa.Text),
+    # What the conversion report counts of the call (migration 0013, so last here as
+    # there): whether a touch names it, and its appointments (booked during it, or from
+    # one of its touches without naming a call) and how many of them were cancelled. Kept
+    # by the projection whichever of call, touch and appointment arrives first.
+    sa.Column("has_touch", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("appointments_booked", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("appointments_cancelled", sa.Integer, nullable=False, server_default="0"),
     # Newest first under a filter: carrying what the filters read, the page skips the
     # calls it does not show without reading them.
     sa.Index(
@@ -259,9 +266,23 @@ _TIME_COLUMNS: dict[str, tuple[str, Any]] = {
 }
 
 
+#: The conversion measures of every roll-up (``domain.conversion``): answered incoming
+#: calls with a touch, of them those with an appointment and those whose appointments
+#: were all cancelled, and their appointments (booked, cancelled). Added by migration
+#: 0013, so they come last in the migrated tables as here.
+CONVERSION_COLUMNS: tuple[str, ...] = (
+    "with_touch",
+    "with_appointment",
+    "cancelled",
+    "appointments",
+    "appointments_cancelled",
+)
+
+
 def _rollup(name: str, grain: str, leading: tuple[str, ...], rest: tuple[str, ...]) -> sa.Table:
     """A roll-up per clinic-local ``grain``: its primary key is ``leading`` columns, the time
-    column, ``rest``, then call type, disposition and called back; counts and sums."""
+    column, ``rest``, then call type, disposition and called back; counts and sums, then
+    the conversion measures."""
     time_name, time_type = _TIME_COLUMNS[grain]
     return sa.Table(
         name,
@@ -273,6 +294,10 @@ def _rollup(name: str, grain: str, leading: tuple[str, ...], rest: tuple[str, ..
         sa.Column("disposition", _KEY_TEXT, primary_key=True),
         sa.Column("called_back", sa.Boolean, primary_key=True),
         *_measures(),
+        *(
+            sa.Column(column, sa.BigInteger, nullable=False, server_default="0")
+            for column in CONVERSION_COLUMNS
+        ),
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import asdict, replace
 from typing import Annotated, Any, Literal
 
@@ -95,6 +95,27 @@ REPORT_MAX_LIMIT = 5000
 ReportLimit = Annotated[
     int, Query(ge=1, le=REPORT_MAX_LIMIT, description="Groups per page (JSON).")
 ]
+
+
+def report_rollup(
+    flt: CallLogFilter,
+    group_by: str,
+    source: str,
+    rollups: Sequence[Rollup] = ROLLUPS,
+    *,
+    by_clinic: bool = False,
+) -> Rollup | None:
+    """The roll-up of ``rollups`` a report reads for ``source`` (``auto``: the smallest that
+    answers, ``call_log``: none), or a 422 when ``rollup`` is insisted on and none answers."""
+    rollup = None
+    if source != "call_log":
+        rollup = choose_rollup(flt, group_by, rollups, by_clinic=by_clinic)
+    if source == "rollup" and rollup is None:
+        raise _unprocessable(
+            "source: no roll-up answers these filters (numbers, names, tags, durations "
+            "and instants need the call log)"
+        )
+    return rollup
 
 
 def _unprocessable(detail: str) -> HTTPException:
@@ -356,21 +377,13 @@ def calls_router(
         """A report's JSON page or its whole CSV (an export is audited): one way for both
         reports."""
         flt = with_region(flt)
-        clinic_targets = None
+        rollups, by_clinic = ROLLUPS, False
+        clinic_targets: dict[str, int] | None = None
         if kpi:
             async with sessions() as session:
                 clinic_targets = await targets(session)
-        rollup = None
-        if source != "call_log":
-            rollups, by_clinic = ROLLUPS, False
-            if clinic_targets is not None:
-                rollups, by_clinic = KPI_ROLLUPS, not uniform(clinic_targets)
-            rollup = choose_rollup(flt, group_by, rollups, by_clinic=by_clinic)
-        if source == "rollup" and rollup is None:
-            raise _unprocessable(
-                "source: no roll-up answers these filters (numbers, names, tags, durations "
-                "and instants need the call log)"
-            )
+            rollups, by_clinic = KPI_ROLLUPS, not uniform(clinic_targets)
+        rollup = report_rollup(flt, group_by, source, rollups, by_clinic=by_clinic)
         header = kpi_csv_header(group_by) if kpi else csv_header(group_by)
         if format == "csv":
             # Validate the cursor before the response starts; the CSV has every group.

@@ -2,8 +2,8 @@
 with an appointment → cancelled, per operator, clinic, DID, clinic-local day or month
 (JSON or CSV).
 
-The calls report's filters, roles and audited CSV export; no pages: the groups are
-bounded by ``limit`` (``truncated`` says when there were more).
+The calls report's filters, roles, roll-up choice (``source``) and audited CSV export; no
+pages: the groups are bounded by ``limit`` (``truncated`` says when there were more).
 """
 
 from __future__ import annotations
@@ -17,18 +17,24 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from switchboard_analytics.adapters.conversion import clinic_names, conversion_counts
+from switchboard_analytics.adapters.conversion import (
+    ROLLUP_GROUPING,
+    clinic_names,
+    conversion_counts,
+)
 from switchboard_analytics.adapters.queries import CallLogFilter, QueryError
 from switchboard_analytics.adapters.reports import admin_names, did_descriptions
 from switchboard_analytics.domain.conversion import conversion_figures, csv_header
 from switchboard_analytics.entrypoints.api import (
     REPORT_ROLES,
+    ReportSource,
     _csv_lines,
     _csv_response,
     _query_details,
     _spreadsheet_safe,
     _unprocessable,
     call_filter,
+    report_rollup,
 )
 from switchboard_analytics.entrypoints.audit import record_own
 from switchboard_runtime.auth import Principal, PrincipalDependency, require_roles
@@ -51,10 +57,13 @@ def conversion_router(
     router = APIRouter(prefix="/api/analytics", tags=["reports"])
     report_reader = require_roles(current, REPORT_ROLES)
 
-    async def read(flt: CallLogFilter, group_by: str, limit: int) -> dict[str, Any]:
+    async def read(flt: CallLogFilter, group_by: str, source: str, limit: int) -> dict[str, Any]:
+        rollup = report_rollup(
+            flt, ROLLUP_GROUPING[group_by], source, by_clinic=group_by == "clinic"
+        )
         async with sessions() as session:
             try:
-                total, groups = await conversion_counts(session, flt, group_by, limit)
+                total, groups = await conversion_counts(session, flt, group_by, limit, rollup)
             except QueryError as exc:
                 raise _unprocessable(str(exc)) from exc
             ids = {key for key, _ in groups if key is not None}
@@ -76,6 +85,7 @@ def conversion_router(
             rows.append({**row, **conversion_figures(counts)})
         return {
             "group_by": group_by,
+            "source": rollup.table.name if rollup is not None else "call_log",
             "total": conversion_figures(total),
             "rows": rows,
             "truncated": len(groups) > limit,
@@ -86,6 +96,7 @@ def conversion_router(
         request: Request,
         flt: Annotated[CallLogFilter, Depends(call_filter)],
         group_by: ConversionGroupBy,
+        source: ReportSource = "auto",
         limit: ConversionLimit = CONVERSION_DEFAULT_LIMIT,
         format: Literal["json", "csv"] = "json",
         viewer: Principal = Depends(report_reader),  # noqa: B008 (a closure's dependency)
@@ -94,7 +105,9 @@ def conversion_router(
         call or from its touch), cancelled, and each step's rate, for the whole period
         (``total``) and per group; CSV: the groups."""
         flt = replace(flt, default_region=default_region)
-        answer = await read(flt, group_by, CONVERSION_MAX_LIMIT if format == "csv" else limit)
+        answer = await read(
+            flt, group_by, source, CONVERSION_MAX_LIMIT if format == "csv" else limit
+        )
         if format == "csv":
             details = {"format": "csv", "query": _query_details(request)}
             async with sessions() as session, session.begin():

@@ -18,7 +18,6 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from switchboard_analytics.adapters.queries import CallLogFilter, QueryError
-from switchboard_analytics.adapters.reports import choose_rollup
 from switchboard_analytics.adapters.when import when_counts
 from switchboard_analytics.domain.when import CELL_COLUMNS, when_figures
 from switchboard_analytics.entrypoints.api import (
@@ -29,6 +28,7 @@ from switchboard_analytics.entrypoints.api import (
     _query_details,
     _unprocessable,
     call_filter,
+    report_rollup,
 )
 from switchboard_analytics.entrypoints.audit import record_own
 from switchboard_runtime.auth import Principal, PrincipalDependency, require_roles
@@ -55,12 +55,7 @@ def when_router(
         day (24 rows) and per ISO weekday (1 = Monday) x hour (168 cells), every one
         present; CSV: the 168 cells."""
         flt = replace(flt, default_region=default_region)
-        rollup = choose_rollup(flt, "hour") if source != "call_log" else None
-        if source == "rollup" and rollup is None:
-            raise _unprocessable(
-                "source: no roll-up answers these filters (numbers, names, tags, durations "
-                "and instants need the call log)"
-            )
+        rollup = report_rollup(flt, "hour", source)
         async with sessions() as session:
             try:
                 counts = await when_counts(session, flt, rollup)
