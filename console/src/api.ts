@@ -862,6 +862,8 @@ export interface ConversionReport {
   total: ConversionFigures;
   rows: ConversionRow[];
   truncated: boolean;
+  /** "rollup" or "call_log": where the figures were counted. */
+  source: string;
 }
 
 export interface WhenCell {
