@@ -86,11 +86,8 @@ class Broker(KafkaBroker):
 
         The same producer and guarantees as :meth:`publish` (acks=all, idempotent, a wedged
         producer replaced first), without FastStream's per-message middleware: the outbox
-        relay and the webhook send thousands of records a second. The records are appended
-        to one record batch per partition (aiokafka's ``create_batch``/``send_batch``), in
-        the order given, to the partition the key chooses as for a single send; a future
-        acknowledges a whole batch. Per-message ``send`` (partitioner, future, accumulator)
-        was most of the relay's cost per record.
+        relay and the webhook send thousands of records a second, and that middleware was
+        most of their cost per record.
         """
         if self._wedged or self.producer_dead():
             await self._renew_producer()
@@ -104,8 +101,8 @@ class Broker(KafkaBroker):
             ]
         futures: list[asyncio.Future[Any]] = []
         try:
-            for (topic, partition), batch in await _batches(producer, records):
-                future = await producer.send_batch(batch, topic, partition=partition)
+            for topic, key, value in records:
+                future = await producer.send(topic, value, key=key, headers=_JSON_HEADERS)
                 future.add_done_callback(self._note_wedging)
                 futures.append(future)
         except _WEDGING:
@@ -182,7 +179,7 @@ def make_broker(settings: ServiceSettings) -> Broker:
         # A few milliseconds of batching multiplies throughput at negligible latency.
         linger_ms=2,
         # Bytes of one partition's record batch (aiokafka's default is 16 KiB): a relay
-        # round of 500 events is then a few batches, one produce request, not dozens.
+        # round of 2 000 events is then a few batches and produce requests, not dozens.
         # Far below the broker's 1 MB message limit; it adds no waiting, only room.
         max_batch_size=256 * 1024,
         request_timeout_ms=30_000,
@@ -193,35 +190,6 @@ def make_broker(settings: ServiceSettings) -> Broker:
         logger=logging.getLogger("faststream.switchboard"),
         log_level=logging.DEBUG,
     )
-
-
-async def _batches(
-    producer: AIOKafkaProducer, records: Iterable[tuple[str, bytes | None, bytes]]
-) -> list[tuple[tuple[str, int], Any]]:
-    """``records`` as closed record batches per ``(topic, partition)``, in order: a batch
-    that fills up is followed by another of the same partition (sent after it)."""
-    partition_of: dict[tuple[str, bytes | None], int] = {}
-    open_batches: dict[tuple[str, int], Any] = {}
-    done: list[tuple[tuple[str, int], Any]] = []
-    for topic, key, value in records:
-        partition = partition_of.get((topic, key))
-        if partition is None:
-            await producer.client._wait_on_metadata(topic)
-            # The producer's own partitioner: the partition a single send would choose.
-            partition = producer._partition(topic, None, key, value, key, value)
-            partition_of[(topic, key)] = partition
-        tp = (topic, partition)
-        batch = open_batches.get(tp)
-        if batch is None:
-            batch = open_batches[tp] = producer.create_batch()
-        if batch.append(timestamp=None, key=key, value=value, headers=_JSON_HEADERS) is None:
-            done.append((tp, batch))  # full (append closed it): the next one follows it
-            batch = open_batches[tp] = producer.create_batch()
-            batch.append(timestamp=None, key=key, value=value, headers=_JSON_HEADERS)
-    for tp, batch in open_batches.items():
-        batch.close()  # nothing else joins it, and it goes without lingering
-        done.append((tp, batch))
-    return done
 
 
 async def acknowledged(futures: Iterable[Awaitable[Any]]) -> None:
