@@ -21,6 +21,12 @@ class TelephonySettings(ServiceSettings):
     model_config = service_config("TELEPHONY_")
 
     http_port: int = 8001
+    #: The PBX ingest applies a whole Kafka batch per transaction and the relay sends a
+    #: whole outbox page per produce round: larger than the runtime's 500, so that the
+    #: per-batch statements and round trips are paid over more events when a backlog
+    #: builds (a quiet stream still goes out as it comes: a batch is what has arrived).
+    consumer_batch_max_records: int = Field(default=2000, ge=1, le=10_000)
+    outbox_batch_size: int = Field(default=2000, ge=1, le=10_000)
     #: The PBX integration token: the key the PBX signs each webhook delivery with
     #: (``X-Switchboard-Signature``, see ``domain.signing``); it never travels itself.
     pbx_token: SecretStr = SecretStr("dev-pbx-token")
