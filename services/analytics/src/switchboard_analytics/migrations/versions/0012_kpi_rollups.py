@@ -97,24 +97,75 @@ $$
 """
 
 
-def _bounds(bounds: tuple[int, ...]) -> str:
-    return "ARRAY[" + ", ".join(str(b) for b in bounds) + "]"
+#: The call log columns the fills read.
+_LOG = sa.table(
+    "call_log",
+    *(
+        sa.column(c)
+        for c in (
+            "ended_at",
+            "call_type",
+            "disposition",
+            "called_back",
+            "wait_seconds",
+            "callback_delay_seconds",
+        )
+    ),
+)
 
 
-#: Per ended incoming call: its wait bucket if answered, its call-back delay bucket if a
-#: called-back missed call (1-based, width_bucket of the bounds), else NULL.
-_BUCKETS = f"""
-    CASE WHEN call_type = 'incoming' AND disposition = 'answered'
-        THEN width_bucket(coalesce(wait_seconds, 0), {_bounds(WAIT_BOUNDS)}) END AS wait_bucket,
-    CASE WHEN call_type = 'incoming' AND disposition = 'missed' AND called_back
-        THEN width_bucket(coalesce(callback_delay_seconds, 0), {_bounds(CALLBACK_DELAY_BOUNDS)})
-    END AS delay_bucket
-"""
+def _buckets() -> list[sa.ColumnElement[Any]]:
+    """Per ended call: its wait bucket if an answered incoming call, its call-back delay
+    bucket if a called-back missed incoming call (1-based, width_bucket of the bounds),
+    else NULL."""
+    log = _LOG.c
+    incoming = log.call_type == "incoming"
+    return [
+        sa.case(
+            (
+                sa.and_(incoming, log.disposition == "answered"),
+                sa.func.width_bucket(
+                    sa.func.coalesce(log.wait_seconds, 0),
+                    sa.literal(list(WAIT_BOUNDS), pg.ARRAY(sa.Integer)),
+                ),
+            )
+        ).label("wait_bucket"),
+        sa.case(
+            (
+                sa.and_(incoming, log.disposition == "missed", log.called_back),
+                sa.func.width_bucket(
+                    sa.func.coalesce(log.callback_delay_seconds, 0),
+                    sa.literal(list(CALLBACK_DELAY_BOUNDS), pg.ARRAY(sa.Integer)),
+                ),
+            )
+        ).label("delay_bucket"),
+    ]
 
 
-def _cumulative(bucket: str, size: int) -> str:
-    counts = ", ".join(f"count(*) FILTER (WHERE {bucket} <= {i})" for i in range(1, size + 1))
-    return f"CASE WHEN count({bucket}) > 0 THEN ARRAY[{counts}]::integer[] END"
+def _ended(keys: list[tuple[str, str]], *, incoming_only: bool = False) -> sa.Subquery:
+    """The ended calls with their keys (``k_<name>``) and buckets."""
+    log = _LOG.c
+    where: list[sa.ColumnElement[bool]] = [log.ended_at.is_not(None), log.disposition.is_not(None)]
+    if incoming_only:
+        where.append(log.call_type == "incoming")
+    return (
+        sa.select(
+            *(sa.literal_column(value).label(f"k_{name}") for name, value in keys),
+            log.call_type,
+            log.disposition,
+            log.called_back,
+            log.wait_seconds,
+            *_buckets(),
+        )
+        .select_from(_LOG)
+        .where(*where)
+        .subquery("ended")
+    )
+
+
+def _cumulative(bucket: sa.ColumnElement[Any], size: int) -> sa.ColumnElement[Any]:
+    counts = [sa.func.count().filter(bucket <= i) for i in range(1, size + 1)]
+    return sa.case((sa.func.count(bucket) > 0, sa.cast(pg.array(counts), pg.ARRAY(sa.Integer))))
 
 
 def _key(name: str) -> sa.Column[Any]:
@@ -136,32 +187,27 @@ def _create_kpi(name: str, keys: list[tuple[str, str]]) -> None:
         sa.Column("waits", pg.ARRAY(sa.Integer)),
         sa.Column("callback_delays", pg.ARRAY(sa.Integer)),
     )
-    columns = ", ".join(column for column, _ in keys)
-    values = ", ".join(value for _, value in keys)
-    positions = ", ".join(str(i) for i in range(1, len(keys) + 1))
-    op.execute(  # the revision's own names and bounds
-        f"""
-        INSERT INTO {name} ({columns}, calls, incoming, answered, missed, called_back,
-                            answered_wait_seconds, waits, callback_delays)
-        SELECT {values}, count(*),
-            count(*) FILTER (WHERE incoming),
-            count(*) FILTER (WHERE incoming AND disposition = 'answered'),
-            count(*) FILTER (WHERE incoming AND disposition = 'missed'),
-            count(*) FILTER (WHERE incoming AND disposition = 'missed' AND called_back),
-            coalesce(
-                sum(coalesce(wait_seconds, 0))
-                    FILTER (WHERE incoming AND disposition = 'answered'),
-                0
-            ),
-            {_cumulative("wait_bucket", len(WAIT_BOUNDS))},
-            {_cumulative("delay_bucket", len(CALLBACK_DELAY_BOUNDS))}
-        FROM (
-            SELECT *, call_type = 'incoming' AS incoming, {_BUCKETS} FROM call_log
-            WHERE ended_at IS NOT NULL AND disposition IS NOT NULL
-        ) AS ended
-        GROUP BY {positions}
-        """  # noqa: S608
-    )
+    ended = _ended(keys)
+    e = ended.c
+    incoming = e.call_type == "incoming"
+    answered = sa.and_(incoming, e.disposition == "answered")
+    missed = sa.and_(incoming, e.disposition == "missed")
+    measures = {
+        "calls": sa.func.count(),
+        "incoming": sa.func.count().filter(incoming),
+        "answered": sa.func.count().filter(answered),
+        "missed": sa.func.count().filter(missed),
+        "called_back": sa.func.count().filter(missed, e.called_back),
+        "answered_wait_seconds": sa.func.coalesce(
+            sa.func.sum(sa.func.coalesce(e.wait_seconds, 0)).filter(answered), 0
+        ),
+        "waits": _cumulative(e.wait_bucket, len(WAIT_BOUNDS)),
+        "callback_delays": _cumulative(e.delay_bucket, len(CALLBACK_DELAY_BOUNDS)),
+    }
+    key_columns = [e[f"k_{column}"] for column, _ in keys]
+    grouped = sa.select(*key_columns, *measures.values()).group_by(*key_columns)
+    table = sa.table(name, *(sa.column(c) for c in [*(k for k, _ in keys), *measures]))
+    op.execute(table.insert().from_select([*(k for k, _ in keys), *measures], grouped))
 
 
 def upgrade() -> None:
@@ -190,38 +236,37 @@ def upgrade() -> None:
         """
     )
     for name in OLD_ROLLUPS:
-        op.execute(f"ALTER TABLE {name} " + ", ".join(f'DROP COLUMN "{c}"' for c in OLD_COLUMNS))
+        for column in OLD_COLUMNS:
+            op.drop_column(name, column)
 
 
 def _fill_old(name: str, keys: list[tuple[str, str]]) -> None:
     """The histogram columns of a calls roll-up, from the call log (as 0008 filled them):
     calls per bucket, NULL for none."""
+    ended = _ended(keys, incoming_only=True)
+    e = ended.c
     counts = [
-        *(f"wait_bucket = {i}" for i in range(1, len(WAIT_BOUNDS) + 1)),
-        *(f"delay_bucket = {i}" for i in range(1, len(CALLBACK_DELAY_BOUNDS) + 1)),
+        *(e.wait_bucket == i for i in range(1, len(WAIT_BOUNDS) + 1)),
+        *(e.delay_bucket == i for i in range(1, len(CALLBACK_DELAY_BOUNDS) + 1)),
     ]
     key_names = [k for k, _ in keys] + list(DIMENSIONS)
-    key_values = [v for _, v in keys] + list(DIMENSIONS)
-    labels = ", ".join(f"{v} AS k_{n}" for n, v in zip(key_names, key_values, strict=True))
-    histogram = ", ".join(
-        f"nullif(count(*) FILTER (WHERE {where}), 0) AS h_{i}" for i, where in enumerate(counts)
+    key_columns = [e[f"k_{k}"] for k, _ in keys] + [e[d].label(f"k_{d}") for d in DIMENSIONS]
+    grouped = (
+        sa.select(
+            *key_columns,
+            *(
+                sa.func.nullif(sa.func.count().filter(where), 0).label(column)
+                for where, column in zip(counts, OLD_COLUMNS, strict=True)
+            ),
+        )
+        .group_by(*(sa.literal_column(str(n)) for n in range(1, len(key_names) + 1)))
+        .subquery("grouped")
     )
-    op.execute(  # the revision's own names and bounds
-        f"""
-        UPDATE {name} AS r
-        SET ({", ".join(f'"{c}"' for c in OLD_COLUMNS)})
-            = ({", ".join(f"g.h_{i}" for i in range(len(OLD_COLUMNS)))})
-        FROM (
-            SELECT {labels}, {histogram}
-            FROM (
-                SELECT *, {_BUCKETS} FROM call_log
-                WHERE ended_at IS NOT NULL AND disposition IS NOT NULL
-                    AND call_type = 'incoming'
-            ) AS incoming
-            GROUP BY {", ".join(str(i) for i in range(1, len(key_names) + 1))}
-        ) AS g
-        WHERE {" AND ".join(f"r.{n} = g.k_{n}" for n in key_names)}
-        """  # noqa: S608
+    rollup = sa.table(name, *(sa.column(c) for c in [*key_names, *OLD_COLUMNS]))
+    op.execute(
+        sa.update(rollup)
+        .values({c: grouped.c[c] for c in OLD_COLUMNS})
+        .where(*(rollup.c[n] == grouped.c[f"k_{n}"] for n in key_names))
     )
 
 
@@ -231,7 +276,6 @@ def downgrade() -> None:
         op.drop_table(name)
     op.execute("DROP FUNCTION histogram_add(integer[], integer[])")
     for name, keys in OLD_ROLLUPS.items():
-        op.execute(
-            f"ALTER TABLE {name} " + ", ".join(f'ADD COLUMN "{c}" bigint' for c in OLD_COLUMNS)
-        )
+        for column in OLD_COLUMNS:
+            op.add_column(name, sa.Column(column, sa.BigInteger))
         _fill_old(name, keys)

@@ -76,28 +76,59 @@ WHERE call_log.call_id = facts.call_id
 """
 
 
+_LOG = sa.table(
+    "call_log",
+    *(
+        sa.column(c)
+        for c in (
+            "ended_at",
+            "call_type",
+            "disposition",
+            "called_back",
+            "has_touch",
+            "appointments_booked",
+            "appointments_cancelled",
+        )
+    ),
+)
+
+
 def _fill_rollup(name: str, keys: list[tuple[str, str]]) -> None:
+    log = _LOG.c
     names = [k for k, _ in keys] + list(DIMENSIONS)
-    values = [v for _, v in keys] + list(DIMENSIONS)
-    booked = "appointments_booked > 0"
-    # Every name here is this module's constant.
-    grouped = f"""
-        SELECT {", ".join(f"{v} AS k_{n}" for n, v in zip(names, values, strict=True))},
-               count(*) AS with_touch,
-               count(*) FILTER (WHERE {booked}) AS with_appointment,
-               count(*) FILTER (WHERE {booked}
-                                AND appointments_cancelled = appointments_booked) AS cancelled,
-               coalesce(sum(appointments_booked) FILTER (WHERE {booked}), 0) AS appointments,
-               coalesce(sum(appointments_cancelled) FILTER (WHERE {booked}), 0)
-                   AS appointments_cancelled
-        FROM call_log
-        WHERE ended_at IS NOT NULL AND call_type = 'incoming' AND disposition = 'answered'
-          AND has_touch
-        GROUP BY {", ".join(str(i) for i in range(1, len(names) + 1))}
-    """  # noqa: S608
-    assignments = ", ".join(f"{m} = g.{m}" for m in MEASURES)
-    matching = " AND ".join(f"{name}.{n} = g.k_{n}" for n in names)
-    op.execute(f"UPDATE {name} SET {assignments} FROM ({grouped}) g WHERE {matching}")  # noqa: S608
+    values = [sa.literal_column(v) for _, v in keys] + [log[d] for d in DIMENSIONS]
+    booked = log.appointments_booked > 0
+    grouped = (
+        sa.select(
+            *(v.label(f"k_{n}") for n, v in zip(names, values, strict=True)),
+            sa.func.count().label("with_touch"),
+            sa.func.count().filter(booked).label("with_appointment"),
+            sa.func.count()
+            .filter(booked, log.appointments_cancelled == log.appointments_booked)
+            .label("cancelled"),
+            sa.func.coalesce(sa.func.sum(log.appointments_booked).filter(booked), 0).label(
+                "appointments"
+            ),
+            sa.func.coalesce(sa.func.sum(log.appointments_cancelled).filter(booked), 0).label(
+                "appointments_cancelled"
+            ),
+        )
+        .select_from(_LOG)
+        .where(
+            log.ended_at.is_not(None),
+            log.call_type == "incoming",
+            log.disposition == "answered",
+            log.has_touch,
+        )
+        .group_by(*(sa.literal_column(str(n)) for n in range(1, len(names) + 1)))
+        .subquery("g")
+    )
+    rollup = sa.table(name, *(sa.column(c) for c in [*names, *MEASURES]))
+    op.execute(
+        sa.update(rollup)
+        .values({m: grouped.c[m] for m in MEASURES})
+        .where(*(rollup.c[n] == grouped.c[f"k_{n}"] for n in names))
+    )
 
 
 def upgrade() -> None:
