@@ -234,9 +234,9 @@ _HISTOGRAMS = ("waits", "callback_delays")
 #: Which calls each roll-up delta reads.
 _ROLLUP_WHERE: dict[str, Callable[[], sa.ColumnElement[bool]]] = {
     "call": lambda: call_log.c.call_id == _param("call_id"),
-    "calls": lambda: call_log.c.call_id.in_(
-        sa.bindparam("call_ids", expanding=True, type_=sa.Text)
-    ),
+    # An array, not an expanded IN list: one statement text whatever the batch, so the
+    # server prepares and plans it once per connection.
+    "calls": lambda: call_log.c.call_id == sa.any_(_array("call_ids", sa.Text)),
     "clinic": lambda: call_log.c.clinic_id == _param("clinic_id"),
     "all": sa.true,
 }
