@@ -351,7 +351,7 @@ async def load_baseline(settings: Any, chain: Chain, count: int) -> dict[str, An
     """COPY ``count`` calls into the call log, build its indexes, fill the roll-ups."""
     import asyncpg
 
-    from switchboard_analytics.adapters import store
+    from switchboard_analytics.adapters import rollup_deltas
     from switchboard_analytics.adapters.tables import (
         ROLLUP_TABLES,
         call_log,
@@ -446,7 +446,7 @@ async def load_baseline(settings: Any, chain: Chain, count: int) -> dict[str, An
 
     async with AsyncSession(engine) as session, session.begin():
         await session.execute(sa.text("SET LOCAL work_mem = '256MB'"))
-        await store.rebuild_rollups(session)
+        await rollup_deltas.rebuild_rollups(session)
     async with engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
         await conn.execute(sa.text("VACUUM ANALYZE"))

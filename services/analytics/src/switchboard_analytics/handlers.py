@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from switchboard_analytics.adapters import call_rows, store
+from switchboard_analytics.adapters import call_rows, rollup_deltas, store
 from switchboard_analytics.adapters.appointments import appointment_call_ids, upsert_appointments
 from switchboard_analytics.adapters.audit import store_audit
 from switchboard_analytics.adapters.tables import clinics, dids, operators
@@ -313,22 +313,22 @@ async def apply_calls(session: AsyncSession, events: Sequence[CallEvent], p: Pro
     # Counted calls that only learnt their number move between the by-number roll-ups.
     recounted = sorted((numbered & was_counted) - ended)
     if counted or recounted:
-        await store.count_calls(session, sorted({*counted, *recounted}), -1)
+        await rollup_deltas.count_calls(session, sorted({*counted, *recounted}), -1)
     settled = [store.facts_of(rows[c]) for c in sorted(ended)]
     missed_here = [f for f in settled if is_missed_incoming(f)]
     for facts in missed_here:
         rows[facts.call_id].update(_callback_columns(None))
     await call_rows.write_calls(session, [rows[c] for c in written], p.default_time_zone)
     if recounted:
-        await store.count_calls(session, recounted, 1)
+        await rollup_deltas.count_calls(session, recounted, 1)
     if not ended:
         return
     changes = await _callbacks_after(session, settled, former, missed_here, p.callback_window)
     others = sorted({c["call_id"] for c in changes} - ended)
     if others:
-        await store.count_calls(session, others, -1)
+        await rollup_deltas.count_calls(session, others, -1)
     await store.write_callbacks(session, changes)
-    await store.count_calls(session, sorted(ended.union(others)), 1)
+    await rollup_deltas.count_calls(session, sorted(ended.union(others)), 1)
     if p.worklist_horizon is not None:
         await _announce_worklist(session, rows, missed_here, changes, p.worklist_horizon)
 
@@ -483,7 +483,7 @@ async def finish_deferred(sessions: async_sessionmaker[AsyncSession], p: Project
         changes += _callbacks_of(group, p.callback_window)
         await store.write_callbacks(writer, changes)
     async with sessions() as session, session.begin():
-        await store.rebuild_rollups(session)
+        await rollup_deltas.rebuild_rollups(session)
 
 
 def _callbacks_of(rows: list[Any], window: timedelta) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard_analytics.adapters.store import _array
+from switchboard_analytics.adapters.binds import array
 from switchboard_analytics.adapters.tables import appointments, touches
 
 _COLUMNS = ("appointment_id", "call_id", "touch_id", "booked_at", "cancelled_at")
@@ -37,7 +37,7 @@ _UPSERT = _INSERT.on_conflict_do_update(
 )
 
 
-_NAMED = appointments.c.appointment_id == sa.any_(_array("appointment_ids", sa.Text))
+_NAMED = appointments.c.appointment_id == sa.any_(array("appointment_ids", sa.Text))
 _CALL_IDS = sa.union(
     sa.select(appointments.c.call_id).where(_NAMED, appointments.c.call_id.is_not(None)),
     sa.select(touches.c.call_id)

@@ -18,13 +18,12 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from switchboard_analytics.adapters.binds import array, param
 from switchboard_analytics.adapters.store import (
     _FACT_COLUMNS,
     CALLBACK_COLUMNS,
     CONVERSION_CALL_COLUMNS,
     WRITTEN_COLUMNS,
-    _array,
-    _param,
     conversion_of,
     tags_of,
 )
@@ -47,7 +46,7 @@ def _derived(call_id: sa.ColumnElement[Any], clinic_id: sa.ColumnElement[Any]) -
         )
 
     return {
-        "time_zone": sa.func.coalesce(zone.scalar_subquery(), _param("d_default_zone")),
+        "time_zone": sa.func.coalesce(zone.scalar_subquery(), param("d_default_zone")),
         "contact_id": latest(touches.c.contact_id),
         "contact_kind": latest(touches.c.contact_kind),
         "contact_name": latest(touches.c.contact_name),
@@ -62,7 +61,7 @@ def _upsert_rows(*, derived: bool) -> Any:
     with their derived columns, or (``derived=False``, a rebuild's replay, which derives
     every row once afterwards) with the default zone and nothing else."""
     given = (
-        sa.func.unnest(*[_array(f"a_{k}", call_log.c[k].type) for k in WRITTEN_COLUMNS])
+        sa.func.unnest(*[array(f"a_{k}", call_log.c[k].type) for k in WRITTEN_COLUMNS])
         .table_valued(*[sa.column(k, call_log.c[k].type) for k in WRITTEN_COLUMNS])
         .render_derived("given")
     )
@@ -70,7 +69,7 @@ def _upsert_rows(*, derived: bool) -> Any:
     if derived:
         values |= _derived(given.c.call_id, given.c.clinic_id)
     else:
-        values["time_zone"] = _param("d_default_zone")
+        values["time_zone"] = param("d_default_zone")
     insert = pg_insert(call_log).from_select(list(values), sa.select(*values.values()))
     # A replay's overwrite keeps the zone it wrote first (the default, until derived).
     updated = [k for k in values if k != "call_id" and (derived or k != "time_zone")]
@@ -85,7 +84,7 @@ _UPSERT_FACTS = _upsert_rows(derived=False)
 
 _GET_CALLS = (
     sa.select(call_log)
-    .where(call_log.c.call_id == sa.any_(_array("call_ids", sa.Text)))
+    .where(call_log.c.call_id == sa.any_(array("call_ids", sa.Text)))
     .order_by(call_log.c.call_id)
     .with_for_update()
 )

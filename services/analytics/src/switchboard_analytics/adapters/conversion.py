@@ -4,7 +4,7 @@ cancelled, per group, from a roll-up or from the call log.
 Each call row carries its conversion columns (``store.conversion_of``: a touch names it,
 its appointments booked and cancelled), kept by the projection whichever of call, touch
 and appointment arrives first; every roll-up sums what they add to each measure
-(``store._conversion_measures``). So the report reads the roll-up the calls report would
+(``rollup_deltas._conversion_measures``). So the report reads the roll-up the calls report would
 read (:func:`conversion_rollup`), or, for filters only the log answers, counts the call
 log's rows; both give the same figures. One statement either way, the whole period's total
 a grouping set of the same scan.

@@ -1,4 +1,5 @@
-"""Write-side SQL of the projection: call rows, roll-up deltas, touches, tags, directory.
+"""Write-side SQL of the projection: call rows, touches, tags, directory (the roll-ups'
+in :mod:`.rollup_deltas`).
 
 Every statement is built once, at import, with bind parameters: building SQLAlchemy
 constructs per event costs more than PostgreSQL takes to run them. Every statement goes
@@ -8,8 +9,7 @@ the very same code against fresh tables in another schema (``schema_translate_ma
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,10 +18,9 @@ from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from switchboard_analytics.adapters.binds import array, param
+from switchboard_analytics.adapters.rollup_deltas import count_calls, count_clinic
 from switchboard_analytics.adapters.tables import (
-    CONVERSION_COLUMNS,
-    KPI_ROLLUP_TABLES,
-    ROLLUP_TABLES,
     appointments,
     call_log,
     call_tags,
@@ -29,7 +28,6 @@ from switchboard_analytics.adapters.tables import (
     touches,
 )
 from switchboard_analytics.domain.callback import CallFacts
-from switchboard_analytics.domain.kpi import CALLBACK_DELAY_BOUNDS, WAIT_BOUNDS
 
 #: Key of the transaction-level advisory lock that serialises the live projection when
 #: several replicas consume (each takes some partitions): roll-up rows are shared by calls
@@ -61,15 +59,6 @@ CALLBACK_COLUMNS = ("called_back", "callback_call_id", "callback_delay_seconds")
 WRITTEN_COLUMNS = (*CALL_COLUMNS, *CALLBACK_COLUMNS)
 
 
-def _param(name: str, column: sa.Column[Any] | None = None) -> sa.BindParameter[Any]:
-    return sa.bindparam(name, type_=column.type if column is not None else sa.Text)
-
-
-def _array(name: str, item: Any) -> sa.Cast[Any]:
-    """A bind parameter holding a list, typed for PostgreSQL (``= ANY``, ``unnest``)."""
-    return sa.cast(sa.bindparam(name, type_=pg.ARRAY(item)), pg.ARRAY(item))
-
-
 _LOCK = sa.select(sa.func.pg_advisory_xact_lock(PROJECTION_LOCK_KEY))
 
 
@@ -79,202 +68,6 @@ async def lock_projection(session: AsyncSession) -> None:
         return
     await session.execute(_LOCK)
     session.info["analytics_locked"] = True
-
-
-# ---------------------------------------------------------------------------------------
-# Roll-ups
-
-
-def _rollup_statement(where: sa.ColumnElement[bool]) -> sa.Select[Any]:
-    """Add ``:sign`` times the ended calls matching ``where`` to every roll-up and service
-    level roll-up, in one statement (one INSERT … ON CONFLICT per roll-up, as CTEs over
-    one source)."""
-    c = call_log.c
-    sign = sa.bindparam("sign", type_=sa.Integer)
-    source = (
-        sa.select(
-            sa.func.date_trunc("hour", c.local_started_at).label("local_hour"),
-            sa.cast(c.local_started_at, sa.Date).label("local_day"),
-            sa.cast(sa.func.date_trunc("month", c.local_started_at), sa.Date).label("local_month"),
-            sa.func.coalesce(c.clinic_id, "").label("clinic_id"),
-            sa.func.coalesce(c.admin_id, "").label("admin_id"),
-            sa.func.coalesce(c.did, "").label("did"),
-            c.call_type,
-            c.disposition,
-            c.called_back,
-            sa.func.coalesce(c.talk_seconds, 0).label("talk_seconds"),
-            sa.func.coalesce(c.wait_seconds, 0).label("wait_seconds"),
-            *_kpi_buckets(),
-            *_conversion_measures(),
-        )
-        .where(c.ended_at.is_not(None), c.disposition.is_not(None), where)
-        .cte("rollup_source")
-    )
-    upserts = []
-    for table in ROLLUP_TABLES:
-        keys = [col.name for col in table.primary_key.columns]
-        grouped = sa.select(
-            *[source.c[k] for k in keys],
-            (sa.func.count() * sign).label("calls"),
-            (sa.func.sum(source.c.talk_seconds) * sign).label("talk_seconds"),
-            (sa.func.sum(source.c.wait_seconds) * sign).label("wait_seconds"),
-            *((sa.func.sum(source.c[m]) * sign).label(m) for m in CONVERSION_COLUMNS),
-        ).group_by(*[source.c[k] for k in keys])
-        insert = pg_insert(table).from_select(
-            [*keys, "calls", "talk_seconds", "wait_seconds", *CONVERSION_COLUMNS], grouped
-        )
-        merged: dict[str, Any] = {
-            measure: table.c[measure] + insert.excluded[measure]
-            for measure in ("calls", "talk_seconds", "wait_seconds", *CONVERSION_COLUMNS)
-        }
-        upserts.append(
-            insert.on_conflict_do_update(index_elements=keys, set_=merged).cte(
-                f"upsert_{table.name}"
-            )
-        )
-    upserts += _kpi_upserts(source, sign)
-    return sa.select(sa.literal(1)).add_cte(source, *upserts)
-
-
-def _kpi_buckets() -> list[sa.ColumnElement[Any]]:
-    """Per call: the wait bucket of an answered incoming call and the call-back delay
-    bucket of a called-back missed one (1-based, ``domain.kpi``'s bounds), else NULL."""
-    c = call_log.c
-    incoming = c.call_type == "incoming"
-    return [
-        sa.case(
-            (
-                sa.and_(incoming, c.disposition == "answered"),
-                sa.func.width_bucket(
-                    sa.func.coalesce(c.wait_seconds, 0),
-                    sa.literal(list(WAIT_BOUNDS), pg.ARRAY(sa.Integer)),
-                ),
-            )
-        ).label("wait_bucket"),
-        sa.case(
-            (
-                sa.and_(incoming, c.disposition == "missed", c.called_back),
-                sa.func.width_bucket(
-                    sa.func.coalesce(c.callback_delay_seconds, 0),
-                    sa.literal(list(CALLBACK_DELAY_BOUNDS), pg.ARRAY(sa.Integer)),
-                ),
-            )
-        ).label("delay_bucket"),
-    ]
-
-
-def _conversion_measures() -> list[sa.ColumnElement[Any]]:
-    """Per call, what it adds to each conversion measure (``domain.conversion``): an
-    answered incoming call with a touch counts, its appointments only when it has one."""
-    c = call_log.c
-    touched = sa.and_(c.call_type == "incoming", c.disposition == "answered", c.has_touch)
-    booked = sa.and_(touched, c.appointments_booked > 0)
-    all_cancelled = sa.and_(booked, c.appointments_cancelled == c.appointments_booked)
-    return [
-        sa.case((touched, 1), else_=0).label("with_touch"),
-        sa.case((booked, 1), else_=0).label("with_appointment"),
-        sa.case((all_cancelled, 1), else_=0).label("cancelled"),
-        sa.case((booked, c.appointments_booked), else_=0).label("appointments"),
-        sa.case((booked, c.appointments_cancelled), else_=0).label("appointments_cancelled"),
-    ]
-
-
-def _cumulative(bucket: Any, size: int, sign: Any) -> sa.ColumnElement[Any]:
-    """``sign`` times a group's calls per ``bucket`` (1 to ``size``), cumulative (see
-    ``tables._kpi_rollup``); NULL when no call of the group has a bucket."""
-    counts = [sa.func.count().filter(bucket <= index) * sign for index in range(1, size + 1)]
-    return sa.case((sa.func.count(bucket) > 0, sa.cast(pg.array(counts), pg.ARRAY(sa.Integer))))
-
-
-def _kpi_upserts(source: Any, sign: Any) -> list[Any]:
-    """The service level roll-ups' INSERT … ON CONFLICT CTEs (``tables._kpi_rollup``)."""
-    s = source.c
-    incoming = s.call_type == "incoming"
-    answered = sa.and_(incoming, s.disposition == "answered")
-    missed = sa.and_(incoming, s.disposition == "missed")
-    measures = {
-        "calls": sa.func.count() * sign,
-        "incoming": sa.func.count().filter(incoming) * sign,
-        "answered": sa.func.count().filter(answered) * sign,
-        "missed": sa.func.count().filter(missed) * sign,
-        "called_back": sa.func.count().filter(missed, s.called_back) * sign,
-        "answered_wait_seconds": sa.func.coalesce(
-            sa.func.sum(s.wait_seconds).filter(answered) * sign, 0
-        ),
-        "waits": _cumulative(s.wait_bucket, len(WAIT_BOUNDS), sign),
-        "callback_delays": _cumulative(s.delay_bucket, len(CALLBACK_DELAY_BOUNDS), sign),
-    }
-    upserts = []
-    for table in KPI_ROLLUP_TABLES:
-        keys = [col.name for col in table.primary_key.columns]
-        grouped = sa.select(
-            *[s[k] for k in keys], *(v.label(k) for k, v in measures.items())
-        ).group_by(*[s[k] for k in keys])
-        insert = pg_insert(table).from_select([*keys, *measures], grouped)
-        merged: dict[str, Any] = {
-            k: table.c[k] + insert.excluded[k] for k in measures if k not in _HISTOGRAMS
-        }
-        for k in _HISTOGRAMS:
-            # Most calls add no histogram (only answered or called-back incoming ones do).
-            merged[k] = sa.case(
-                (insert.excluded[k].is_(None), table.c[k]),
-                else_=sa.func.histogram_add(table.c[k], insert.excluded[k], type_=table.c[k].type),
-            )
-        upserts.append(
-            insert.on_conflict_do_update(index_elements=keys, set_=merged).cte(
-                f"upsert_{table.name}"
-            )
-        )
-    return upserts
-
-
-_HISTOGRAMS = ("waits", "callback_delays")
-
-
-#: Which calls each roll-up delta reads.
-_ROLLUP_WHERE: dict[str, Callable[[], sa.ColumnElement[bool]]] = {
-    "call": lambda: call_log.c.call_id == _param("call_id"),
-    # An array, not an expanded IN list: one statement text whatever the batch, so the
-    # server prepares and plans it once per connection.
-    "calls": lambda: call_log.c.call_id == sa.any_(_array("call_ids", sa.Text)),
-    "clinic": lambda: call_log.c.clinic_id == _param("clinic_id"),
-    "all": sa.true,
-}
-
-
-@functools.cache
-def _rollup(calls: str) -> sa.Select[Any]:
-    """The roll-up delta of ``calls`` (a key of ``_ROLLUP_WHERE``), built at its first use:
-    a service runs only the ones its work needs (the live projection one, a rebuild
-    another)."""
-    return _rollup_statement(_ROLLUP_WHERE[calls]())
-
-
-# Every change to a counted call is "take its contribution away, change it, add it back",
-# so a roll-up always equals a GROUP BY over the call log, whatever changed (disposition,
-# admin, called-back flag, the clinic's time zone).
-
-
-async def count_call(session: AsyncSession, call_id: str, sign: int) -> None:
-    """Add (``sign=1``) or take away (``-1``) one call (if ended) in every roll-up."""
-    await session.execute(_rollup("call"), {"call_id": call_id, "sign": sign})
-
-
-async def count_calls(session: AsyncSession, call_ids: Sequence[str], sign: int) -> None:
-    """:func:`count_call` for several calls, in one statement."""
-    await session.execute(_rollup("calls"), {"call_ids": list(call_ids), "sign": sign})
-
-
-async def count_clinic(session: AsyncSession, clinic_id: str, sign: int) -> None:
-    """:func:`count_call` for every call of a clinic."""
-    await session.execute(_rollup("clinic"), {"clinic_id": clinic_id, "sign": sign})
-
-
-async def rebuild_rollups(session: AsyncSession) -> None:
-    """Empty the roll-ups and fill them from the call log (bulk loads)."""
-    for table in (*ROLLUP_TABLES, *KPI_ROLLUP_TABLES):
-        await session.execute(sa.delete(table))
-    await session.execute(_rollup("all"), {"sign": 1})
 
 
 # ---------------------------------------------------------------------------------------
@@ -352,8 +145,8 @@ _FACT_COLUMNS = (
 )
 _SET_CALLBACK = (
     sa.update(call_log)
-    .where(call_log.c.call_id == _param("w_call_id"))
-    .values({k: _param(f"v_{k}", call_log.c[k]) for k in CALLBACK_COLUMNS})
+    .where(call_log.c.call_id == param("w_call_id"))
+    .values({k: param(f"v_{k}", call_log.c[k]) for k in CALLBACK_COLUMNS})
 )
 
 
@@ -362,9 +155,9 @@ def _windows(prefix: str) -> Any:
     moment = call_log.c.started_at.type
     return (
         sa.func.unnest(
-            _array(f"{prefix}_numbers", sa.Text),
-            _array(f"{prefix}_froms", moment),
-            _array(f"{prefix}_untils", moment),
+            array(f"{prefix}_numbers", sa.Text),
+            array(f"{prefix}_froms", moment),
+            array(f"{prefix}_untils", moment),
         )
         .table_valued("number", "from_at", "until_at")
         .render_derived(prefix)
@@ -464,12 +257,12 @@ async def callback_candidates_in(
 
 _TOUCH_CALL_IDS = (
     sa.select(touches.c.touch_id, touches.c.call_id)
-    .where(touches.c.touch_id == sa.any_(_array("touch_ids", sa.Text)))
+    .where(touches.c.touch_id == sa.any_(array("touch_ids", sa.Text)))
     .order_by(touches.c.touch_id)
     .with_for_update()
 )
 _TOUCH_INSERT = pg_insert(touches).values(
-    {column.name: _param(f"v_{column.name}", column) for column in touches.columns}
+    {column.name: param(f"v_{column.name}", column) for column in touches.columns}
 )
 _NEWER_TOUCH = touches.c.version_at <= _TOUCH_INSERT.excluded.version_at
 _UPSERT_TOUCH = _TOUCH_INSERT.on_conflict_do_update(
@@ -500,7 +293,7 @@ _CALL_LINKS = (
         *[call_log.c[k] for k in _LINKED_COLUMNS],
         *[value.label(f"wanted_{k}") for k, value in conversion_of(call_log.c.call_id).items()],
     )
-    .where(call_log.c.call_id == sa.any_(_array("call_ids", sa.Text)))
+    .where(call_log.c.call_id == sa.any_(array("call_ids", sa.Text)))
     .order_by(call_log.c.call_id)
     .with_for_update(of=call_log)
 )
@@ -513,17 +306,17 @@ _LATEST_TOUCHES = (
         touches.c.contact_name,
         touches.c.operator_id,
     )
-    .where(touches.c.call_id == sa.any_(_array("call_ids", sa.Text)))
+    .where(touches.c.call_id == sa.any_(array("call_ids", sa.Text)))
     .ext(pg.distinct_on(touches.c.call_id))
     .order_by(touches.c.call_id, touches.c.version_at.desc(), touches.c.touch_id.desc())
 )
 _SET_LINKED_COLUMNS = (
     sa.update(call_log)
-    .where(call_log.c.call_id == _param("w_call_id"))
-    .values({k: _param(f"v_{k}", call_log.c[k]) for k in _LINKED_COLUMNS})
+    .where(call_log.c.call_id == param("w_call_id"))
+    .values({k: param(f"v_{k}", call_log.c[k]) for k in _LINKED_COLUMNS})
 )
 _TAGS_INSERT = pg_insert(call_tags).values(
-    {column.name: _param(f"v_{column.name}", column) for column in call_tags.columns}
+    {column.name: param(f"v_{column.name}", column) for column in call_tags.columns}
 )
 _UPSERT_TAGS = _TAGS_INSERT.on_conflict_do_update(
     index_elements=[call_tags.c.call_id, call_tags.c.source],
@@ -532,7 +325,7 @@ _UPSERT_TAGS = _TAGS_INSERT.on_conflict_do_update(
 )
 _REFRESH_TAGS = (
     sa.update(call_log)
-    .where(call_log.c.call_id == sa.any_(_array("call_ids", sa.Text)))
+    .where(call_log.c.call_id == sa.any_(array("call_ids", sa.Text)))
     .values(tags=tags_of(call_log.c.call_id))
 )
 
@@ -630,23 +423,21 @@ async def upsert_tags(
 
 _CLINIC_ZONE = (
     sa.select(clinics.c.time_zone)
-    .where(clinics.c.clinic_id == _param("clinic_id"))
+    .where(clinics.c.clinic_id == param("clinic_id"))
     .with_for_update()
 )
 _REZONE = (
     sa.update(call_log)
     .where(
-        call_log.c.clinic_id == _param("w_clinic_id"),
-        call_log.c.time_zone != _param("v_time_zone"),
+        call_log.c.clinic_id == param("w_clinic_id"),
+        call_log.c.time_zone != param("v_time_zone"),
     )
-    .values(time_zone=_param("v_time_zone"))
+    .values(time_zone=param("v_time_zone"))
 )
 
 
 _ZONE_KNOWN = sa.select(
-    sa.exists()
-    .where(sa.column("name") == _param("zone"))
-    .select_from(sa.table("pg_timezone_names"))
+    sa.exists().where(sa.column("name") == param("zone")).select_from(sa.table("pg_timezone_names"))
 )
 
 
