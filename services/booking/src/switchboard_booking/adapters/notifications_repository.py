@@ -110,6 +110,10 @@ async def appointment_now(session: AsyncSession, appointment_id: str) -> Appoint
     row = (await session.execute(_APPOINTMENT_NOW, {"appointment_id": appointment_id})).first()
     if row is None:
         raise NotFound(f"no appointment {appointment_id!r}")
+    return _appointment_of(row)
+
+
+def _appointment_of(row: Any) -> AppointmentNow:
     return AppointmentNow(
         row.appointment_id,
         row.client_id,
@@ -122,12 +126,15 @@ async def appointment_now(session: AsyncSession, appointment_id: str) -> Appoint
     )
 
 
-def _facts_query() -> sa.Select[Any]:
+def _appointment_and_facts_query() -> sa.Select[Any]:
+    # The appointment as it stands and the names its messages need, in one statement:
+    # every appointment event reads both.
     a = appointments.c
     client = clients.alias("client")
     practitioner = practitioners.alias("practitioner")
     return (
-        sa.select(
+        _appointment_now_query()
+        .add_columns(
             (client.c.first_name + " " + client.c.last_name).label("client_name"),
             clinics.c.name.label("clinic_name"),
             clinics.c.address,
@@ -135,27 +142,23 @@ def _facts_query() -> sa.Select[Any]:
             practitioner.c.name.label("practitioner_name"),
             services.c.name.label("service_name"),
             a.meeting_method,
-            a.starts_at,
             a.ends_at,
             a.attendee_notes,
         )
-        .select_from(appointments)
         .join(client, client.c.client_id == a.client_id)
-        .join(clinics, clinics.c.clinic_id == a.clinic_id)
         .join(services, services.c.service_id == a.service_id)
         .join(
             practitioner,
             practitioner.c.practitioner_id
             == sa.func.coalesce(sa.bindparam("practitioner_id", type_=sa.Text), a.practitioner_id),
         )
-        .where(a.appointment_id == sa.bindparam("appointment_id"))
     )
 
 
-_FACTS = _facts_query()
+_APPOINTMENT_AND_FACTS = _appointment_and_facts_query()
 
 
-async def facts(
+async def appointment_and_facts(
     session: AsyncSession,
     appointment_id: str,
     *,
@@ -164,13 +167,16 @@ async def facts(
     ends_at: datetime | None,
     previous_starts_at: datetime | None = None,
     cancellation_reason: str | None = None,
-) -> MessageFacts:
-    """The facts of one appointment version: times and practitioner as the event says
-    (the appointment may have changed since), names and attendee notes from the tables.
-    Private notes and answers are not read."""
+) -> tuple[AppointmentNow, MessageFacts]:
+    """The appointment's current state and the facts of one version of it: times and
+    practitioner as the event says (the appointment may have changed since), names and
+    attendee notes from the tables (private notes and answers are not read); or
+    :class:`NotFound`."""
     params = {"appointment_id": appointment_id, "practitioner_id": practitioner_id}
-    row = (await session.execute(_FACTS, params)).one()
-    return MessageFacts(
+    row = (await session.execute(_APPOINTMENT_AND_FACTS, params)).first()
+    if row is None:
+        raise NotFound(f"no appointment {appointment_id!r}")
+    facts = MessageFacts(
         recipient_name=row.client_name,
         client_name=row.client_name,
         clinic_name=row.clinic_name,
@@ -185,6 +191,7 @@ async def facts(
         cancellation_reason=cancellation_reason,
         attendee_notes=row.attendee_notes,
     )
+    return _appointment_of(row), facts
 
 
 # --- planning --------------------------------------------------------------------------------

@@ -109,16 +109,16 @@ async def on_booked(
 ) -> None:
     """The confirmation to the client and every attendee, and the reminder."""
     event = envelope.payload
-    appointment = await _appointment(session, event.appointment_id)
-    if appointment is None:
-        return
-    facts = await repo.facts(
+    found = await _appointment(
         session,
         event.appointment_id,
         practitioner_id=event.practitioner_id,
         starts_at=event.starts_at,
         ends_at=event.ends_at,
     )
+    if found is None:
+        return
+    appointment, facts = found
     await _tell(
         session,
         deps,
@@ -138,20 +138,20 @@ async def on_rescheduled(
     """The new time (and the old one) to everyone; the old reminder dropped, a new one
     planned."""
     event = envelope.payload
-    appointment = await _appointment(session, event.appointment_id)
-    if appointment is None:
-        return
-    version = event.version or appointment.version
-    await repo.skip_queued_reminders(
-        session, event.appointment_id, below_version=version, reason=MOVED, now=deps.clock()
-    )
-    facts = await repo.facts(
+    found = await _appointment(
         session,
         event.appointment_id,
         practitioner_id=event.practitioner_id,
         starts_at=event.starts_at,
         ends_at=event.ends_at,
         previous_starts_at=event.previous_starts_at,
+    )
+    if found is None:
+        return
+    appointment, facts = found
+    version = event.version or appointment.version
+    await repo.skip_queued_reminders(
+        session, event.appointment_id, below_version=version, reason=MOVED, now=deps.clock()
     )
     await _tell(
         session,
@@ -171,20 +171,20 @@ async def on_cancelled(
 ) -> None:
     """The cancellation (with the reason's label) to everyone; queued reminders dropped."""
     event = envelope.payload
-    appointment = await _appointment(session, event.appointment_id)
-    if appointment is None:
-        return
-    version = event.version or appointment.version
-    await repo.skip_queued_reminders(
-        session, event.appointment_id, below_version=version, reason=CANCELLED, now=deps.clock()
-    )
-    facts = await repo.facts(
+    found = await _appointment(
         session,
         event.appointment_id,
         practitioner_id=None,
         starts_at=None,
         ends_at=None,
         cancellation_reason=event.reason,
+    )
+    if found is None:
+        return
+    appointment, facts = found
+    version = event.version or appointment.version
+    await repo.skip_queued_reminders(
+        session, event.appointment_id, below_version=version, reason=CANCELLED, now=deps.clock()
     )
     await _tell(
         session,
@@ -198,12 +198,15 @@ async def on_cancelled(
     )
 
 
-async def _appointment(session: AsyncSession, appointment_id: str) -> AppointmentNow | None:
-    """The appointment as it stands now; ``None`` (nothing to tell anyone) when booking does
-    not know it: an event about another deployment's appointment, or one read from a topic
-    whose database was reset."""
+async def _appointment(
+    session: AsyncSession, appointment_id: str, **version: Any
+) -> tuple[AppointmentNow, MessageFacts] | None:
+    """The appointment as it stands now and the facts of the event's ``version`` of it
+    (:func:`..notifications_repository.appointment_and_facts`); ``None`` (nothing to tell
+    anyone) when booking does not know it: an event about another deployment's
+    appointment, or one read from a topic whose database was reset."""
     try:
-        return await repo.appointment_now(session, appointment_id)
+        return await repo.appointment_and_facts(session, appointment_id, **version)
     except NotFound:
         log.info("notification.unknown_appointment", appointment_id=appointment_id)
         return None
