@@ -231,6 +231,32 @@ async def race(
     }
 
 
+async def postgres_active_ms(database_url: str, *, settled: bool = False) -> float:
+    """The time PostgreSQL's backends of the benchmark's database have spent running
+    statements (``pg_stat_database.active_time``, in ms). ``settled``: once none of the
+    service's backends is left (each reports what it had not yet as it exits)."""
+    import asyncpg
+
+    url = sa.engine.make_url(database_url)
+    conn = await asyncpg.connect(database_url.replace("+asyncpg", ""))
+    try:
+        if settled:
+            # Waits (up to 10 s each) for what is left of them to exit.
+            await conn.execute(
+                "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity"
+                " WHERE datname = $1 AND pid <> pg_backend_pid()",
+                url.database,
+            )
+        await conn.execute("SELECT pg_stat_clear_snapshot()")
+        return float(
+            await conn.fetchval(
+                "SELECT active_time FROM pg_stat_database WHERE datname = $1", url.database
+            )
+        )
+    finally:
+        await conn.close()
+
+
 async def floor(
     database_url: str,
     ids: dict[str, str],
@@ -360,6 +386,7 @@ async def main(bookings: int, concurrency: int, profile: Path | None = None) -> 
                 )
             ).json()["client_id"]
             args = (client, booking.process.pid, headers, clinic, service, practitioners)
+            active_began = await postgres_active_ms(database_url)
             await throughput(
                 *args, client_id, min(50, bookings), concurrency, days_ahead=400
             )  # warm-up
@@ -373,6 +400,11 @@ async def main(bookings: int, concurrency: int, profile: Path | None = None) -> 
             )
         # After the service stopped (its relay would try to publish the floor's rows).
         booking.stop()
+        # PostgreSQL's time per request of the service: warm-up, bookings and race, with
+        # the planner's and the relay's statements they caused.
+        requests = min(50, bookings) + bookings + outcome["requests"]
+        active_ms = await postgres_active_ms(database_url, settled=True) - active_began
+        measured["postgres_active_ms_per_request"] = round(active_ms / requests, 2)
         bare = await floor(
             database_url,
             {
@@ -419,6 +451,7 @@ if __name__ == "__main__":
         f"p50 {t['latency_ms']['p50']} ms, p95 {t['latency_ms']['p95']} ms; "
         f"CPU per booking: service process {t['cpu_ms_per_booking']} ms, "
         f"HTTP client {t['client_cpu_ms_per_booking']} ms; "
+        f"PostgreSQL active per request {t['postgres_active_ms_per_request']} ms; "
         f"status codes {t['status_codes']})"
     )
     print(

@@ -139,11 +139,14 @@ PING_AFTER_IDLE_SECONDS = 1.0
 def make_engine(
     url: str, *, pool_size: int = 10, ping_after_idle_seconds: float = PING_AFTER_IDLE_SECONDS
 ) -> AsyncEngine:
-    """An asyncpg engine whose pool pings a connection idle ``ping_after_idle_seconds`` or
-    longer before handing it out, so a restarted PostgreSQL is reconnected."""
-    engine = create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800
-    )
+    """An asyncpg engine of up to twice ``pool_size`` connections whose pool pings a
+    connection idle ``ping_after_idle_seconds`` or longer before handing it out, so a
+    restarted PostgreSQL is reconnected."""
+    # All of them kept once opened, rather than ``pool_size`` kept and as many again as
+    # overflow: an overflow connection is closed as it comes back, so a load just above
+    # ``pool_size`` in flight opened a connection per request (a PostgreSQL backend
+    # started, the types introspected and every statement prepared again).
+    engine = create_async_engine(url, pool_size=2 * pool_size, max_overflow=0, pool_recycle=1800)
     _ping_when_idle(engine, ping_after_idle_seconds)
     return engine
 

@@ -244,6 +244,15 @@ async def test_closed_days_and_narrower_hours_strand_what_was_booked(world: Worl
     assert await world.slots(EASTER + timedelta(weeks=1)) == expected_slots(
         EASTER + timedelta(weeks=1)
     )
+    refused = await world.book("anna", berlin(monday, 11, 0))
+    assert refused.status_code == 422 and "closed" in refused.json()["detail"]
+    moved = await world.call(
+        "anna",
+        "POST",
+        f"/appointments/{late.json()['appointment_id']}/reschedule",
+        {"starts_at": berlin(monday, 11, 0).isoformat()},
+    )
+    assert moved.status_code == 422 and "closed" in moved.json()["detail"]
 
     # Mondays now close at 16:00: the 16:30 visit is outside the clinic's hours.
     narrower = {**OPENS, 0: (time(9, 0), time(16, 0))}
@@ -268,6 +277,20 @@ async def test_closed_days_and_narrower_hours_strand_what_was_booked(world: Worl
     )
     assert day_off.status_code == 201, day_off.text
     assert await world.slots(SPRING + timedelta(weeks=1)) == []
+    # A Monday off, booked in Berlin's wall-clock time: the Monday refused, the Sunday
+    # before (its last working hour ends 13 hours before the Monday begins) kept.
+    day_off_monday = monday + timedelta(weeks=2)
+    monday_off = await world.call(
+        "admin",
+        "POST",
+        f"/practitioners/{world.practitioner_id}/absences",
+        {"starts_on": str(day_off_monday), "reason": "Holiday"},
+    )
+    assert monday_off.status_code == 201, monday_off.text
+    refused = await world.book("anna", berlin(day_off_monday, 9, 0))
+    assert refused.status_code == 422 and "away" in refused.json()["detail"]
+    sunday = await world.book("anna", berlin(day_off_monday - timedelta(days=1), 10, 30))
+    assert sunday.status_code == 201, sunday.text
 
 
 async def test_bad_input_unknown_ids_and_roles(world: World) -> None:

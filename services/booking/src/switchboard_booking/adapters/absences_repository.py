@@ -3,7 +3,7 @@ the booked appointments the to-reschedule list checks."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -125,13 +125,17 @@ _CLOSURES = (
 )
 
 
+def window_start_params(starts_at: datetime) -> dict[str, Any]:
+    """The parameters of :func:`time_off_records` for a window starting at ``starts_at``."""
+    return {"starts_at": starts_at, "first": starts_at.date() - timedelta(days=1)}
+
+
 def _window_params(window: Interval) -> dict[str, Any]:
     """The window's bounds; dates a day wider on each side, since each clinic reads dates
     in its own zone."""
     return {
-        "starts_at": window.starts_at,
+        **window_start_params(window.starts_at),
         "ends_at": window.ends_at,
-        "first": window.starts_at.date() - timedelta(days=1),
         "last": window.ends_at.date() + timedelta(days=1),
     }
 
@@ -154,10 +158,11 @@ async def closures_of(session: AsyncSession, clinic_ids: Sequence[str]) -> dict[
     return found
 
 
-def _time_off_query() -> sa.Select[Any]:
+def _time_off_union(
+    ends_at: sa.ColumnElement[datetime], last: sa.ColumnElement[date]
+) -> sa.Subquery:
     pa, cc = practitioner_absences.c, clinic_closures.c
     first: sa.BindParameter[date] = sa.bindparam("first")
-    last: sa.BindParameter[date] = sa.bindparam("last")
     absences = sa.select(
         sa.literal("absence").label("kind"),
         pa.absence_id.label("id"),
@@ -170,7 +175,7 @@ def _time_off_query() -> sa.Select[Any]:
     ).where(
         pa.practitioner_id.in_(sa.bindparam("ids", expanding=True)),
         sa.or_(
-            sa.and_(pa.starts_at < sa.bindparam("ends_at"), pa.ends_at > sa.bindparam("starts_at")),
+            sa.and_(pa.starts_at < ends_at, pa.ends_at > sa.bindparam("starts_at")),
             sa.and_(pa.starts_on <= last, pa.ends_on >= first),
         ),
     )
@@ -185,7 +190,11 @@ def _time_off_query() -> sa.Select[Any]:
         cc.ends_on,
         cc.reason,
     ).where(cc.clinic_id == sa.bindparam("clinic_id"), cc.starts_on <= last, cc.ends_on >= first)
-    union = sa.union_all(absences, closures).subquery("time_off")
+    return sa.union_all(absences, closures).subquery("time_off")
+
+
+def _time_off_query() -> sa.Select[Any]:
+    union = _time_off_union(sa.bindparam("ends_at"), sa.bindparam("last"))
     return sa.select(union).order_by(
         union.c.kind, union.c.starts_at.nulls_last(), union.c.starts_on
     )
@@ -194,23 +203,44 @@ def _time_off_query() -> sa.Select[Any]:
 _TIME_OFF = _time_off_query()
 
 
+def time_off_records(ends_at: sa.ColumnElement[datetime]) -> sa.ColumnElement[Any]:
+    """:func:`time_off` as one column of a larger statement (an array of records, read
+    with :func:`time_off_from`), for the window from the ``starts_at`` parameter to
+    ``ends_at``, an expression (a booking's end depends on its service, read in the same
+    statement); takes the parameters ``ids``, ``clinic_id``, ``starts_at`` and ``first``
+    (:func:`window_start_params`)."""
+    # The end's date in UTC, a day wider (as in ``_window_params``): every zone is within
+    # a day of UTC.
+    last = sa.cast(sa.func.timezone("UTC", ends_at), sa.Date) + 1
+    union = _time_off_union(ends_at, last)
+    return sa.func.array(sa.select(sa.func.row(*union.c)).scalar_subquery())
+
+
+def time_off_from(
+    rows: Iterable[Sequence[Any]], practitioner_ids: Sequence[str]
+) -> tuple[dict[str, list[Absence]], list[Closure]]:
+    """The absences per practitioner and the closures from :func:`time_off`'s rows (or
+    :func:`time_off_records`' records)."""
+    absences: dict[str, list[Absence]] = {pid: [] for pid in practitioner_ids}
+    closures: list[Closure] = []
+    for kind, id_, owner_id, starts_at, ends_at, starts_on, ends_on, reason in rows:
+        if kind == "absence":
+            absences[owner_id].append(
+                Absence(id_, owner_id, starts_at, ends_at, starts_on, ends_on, reason)
+            )
+        else:
+            closures.append(Closure(id_, owner_id, starts_on, ends_on, reason))
+    return absences, closures
+
+
 async def time_off(
     session: AsyncSession, clinic_id: str, practitioner_ids: Sequence[str], window: Interval
 ) -> tuple[dict[str, list[Absence]], list[Closure]]:
     """The practitioners' absences and the clinic's closures that may touch ``window``
     (dates are matched a day wide on each side, since each clinic reads them in its own
     zone), in one statement: every booking reads both."""
-    absences: dict[str, list[Absence]] = {pid: [] for pid in practitioner_ids}
-    closures: list[Closure] = []
     params = {"ids": list(practitioner_ids), "clinic_id": clinic_id, **_window_params(window)}
-    for r in (await session.execute(_TIME_OFF, params)).all():
-        if r.kind == "absence":
-            absences[r.owner_id].append(
-                Absence(r.id, r.owner_id, r.starts_at, r.ends_at, r.starts_on, r.ends_on, r.reason)
-            )
-        else:
-            closures.append(Closure(r.id, r.owner_id, r.starts_on, r.ends_on, r.reason))
-    return absences, closures
+    return time_off_from((await session.execute(_TIME_OFF, params)).all(), practitioner_ids)
 
 
 async def booked_from(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -53,11 +54,22 @@ async def load_client(
     )
 
 
-# Built once: every booking runs it (see directory_repository).
-_CLIENTS_SHARED = (
-    sa.select(clients.c.client_id)
-    .where(clients.c.client_id.in_(sa.bindparam("ids", expanding=True)))
-    .with_for_update(read=True)
+def _clients_shared(ids: str) -> sa.Select[Any]:
+    # Built once: every booking runs it (see directory_repository).
+    return (
+        sa.select(clients.c.client_id)
+        .where(clients.c.client_id.in_(sa.bindparam(ids, expanding=True)))
+        .with_for_update(read=True)
+    )
+
+
+_CLIENTS_SHARED = _clients_shared("ids")
+
+#: :func:`ensure_clients_exist`'s lock as one column of a larger statement (the array of
+#: the ids of the parameter ``client_ids`` found, share-locked); check with
+#: :func:`ensure_found`.
+SHARED_CLIENT_IDS: sa.ColumnElement[Any] = sa.func.array(
+    _clients_shared("client_ids").scalar_subquery()
 )
 
 
@@ -65,8 +77,13 @@ async def ensure_clients_exist(session: AsyncSession, client_ids: Iterable[str])
     """:class:`NotFound` naming the first unknown client id (rows are share-locked, so a
     concurrent merge cannot remove them before this transaction commits)."""
     ids = list(dict.fromkeys(client_ids))
-    found = set((await session.execute(_CLIENTS_SHARED, {"ids": ids})).scalars().all())
-    missing = [cid for cid in ids if cid not in found]
+    ensure_found(ids, (await session.execute(_CLIENTS_SHARED, {"ids": ids})).scalars().all())
+
+
+def ensure_found(client_ids: Iterable[str], found: Iterable[str]) -> None:
+    """:class:`NotFound` naming the first of ``client_ids`` not in ``found``."""
+    present = set(found)
+    missing = [cid for cid in client_ids if cid not in present]
     if missing:
         raise NotFound(f"no client {missing[0]!r}")
 

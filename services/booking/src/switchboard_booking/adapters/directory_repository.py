@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
@@ -13,6 +13,12 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from switchboard_booking.adapters.absences_repository import (
+    time_off_from,
+    time_off_records,
+    window_start_params,
+)
+from switchboard_booking.adapters.clients_repository import SHARED_CLIENT_IDS
 from switchboard_booking.adapters.ids import new_id
 from switchboard_booking.adapters.tables import (
     call_centers,
@@ -25,6 +31,7 @@ from switchboard_booking.adapters.tables import (
     services,
     working_hours,
 )
+from switchboard_booking.domain.absences import Absence, Closure
 from switchboard_booking.domain.availability import PractitionerDay, WorkingHours
 from switchboard_booking.domain.directory import check_hours
 from switchboard_booking.domain.errors import NotFound
@@ -159,9 +166,38 @@ class PractitionerAt:
     hours: tuple[WorkingHours, ...]
 
 
+@dataclass(frozen=True)
+class Chosen:
+    """What booking (or moving) an appointment with a chosen practitioner reads first."""
+
+    clinic: ClinicInfo
+    service: ServiceInfo
+    #: ``None`` when there is no such active practitioner.
+    at: PractitionerAt | None
+    #: Their absences and the clinic's closures around the slot.
+    absences: list[Absence]
+    closures: list[Closure]
+    #: Those of the clients asked for that exist, share-locked.
+    clients_found: tuple[str, ...]
+
+
 # The clinic and the service, and the chosen practitioner's links and hours at the clinic
-# joined on (no hours: one row of NULL hours; no such practitioner: NULLs): what a booking
-# for a chosen practitioner reads first, in one round trip.
+# joined on (no hours: one row of NULL hours; no such practitioner: NULLs), their time off
+# around the slot (its end: the service's duration after the start) and the clients
+# share-locked: what a booking for a chosen practitioner reads first, in one round trip.
+_SLOT_SERVICE = services.alias("slot_service")
+_SLOT_ENDS_AT = sa.bindparam("starts_at", type_=sa.DateTime(timezone=True)) + sa.func.make_interval(
+    0,
+    0,
+    0,
+    0,
+    0,
+    sa.select(_SLOT_SERVICE.c.duration_minutes)
+    .where(_SLOT_SERVICE.c.service_id == sa.bindparam("service_id"))
+    .correlate(None)
+    .scalar_subquery(),
+    type_=sa.Interval,
+)
 _CLINIC_SERVICE_AND_PRACTITIONER = (
     sa.select(
         *_CLINIC_COLUMNS,
@@ -182,6 +218,8 @@ _CLINIC_SERVICE_AND_PRACTITIONER = (
         working_hours.c.weekday,
         working_hours.c.starts,
         working_hours.c.ends,
+        time_off_records(_SLOT_ENDS_AT).label("time_off"),
+        SHARED_CLIENT_IDS.label("clients_found"),
     )
     .select_from(
         clinics.join(services, sa.true())
@@ -206,12 +244,25 @@ _CLINIC_SERVICE_AND_PRACTITIONER = (
 
 
 async def clinic_service_and_practitioner(
-    session: AsyncSession, clinic_id: str, service_id: str, practitioner_id: str
-) -> tuple[ClinicInfo, ServiceInfo, PractitionerAt | None]:
-    """The clinic, the service's rules and the practitioner there (``None`` when there is
-    no such active practitioner) in one statement, or :class:`NotFound` naming the clinic
-    or service missing."""
-    params = {"clinic_id": clinic_id, "service_id": service_id, "practitioner_id": practitioner_id}
+    session: AsyncSession,
+    clinic_id: str,
+    service_id: str,
+    practitioner_id: str,
+    starts_at: datetime,
+    client_ids: Sequence[str] = (),
+) -> Chosen:
+    """The clinic, the service's rules, the practitioner there, their time off around a
+    slot from ``starts_at`` and the clients of ``client_ids`` found (share-locked, so a
+    concurrent merge cannot remove them before this transaction commits), in one
+    statement; or :class:`NotFound` naming the clinic or service missing."""
+    params = {
+        "clinic_id": clinic_id,
+        "service_id": service_id,
+        "practitioner_id": practitioner_id,
+        "ids": [practitioner_id],
+        "client_ids": list(client_ids),
+        **window_start_params(starts_at),
+    }
     rows = (await session.execute(_CLINIC_SERVICE_AND_PRACTITIONER, params)).all()
     if not rows:
         await _missing(session, clinic_id, service_id)
@@ -222,7 +273,15 @@ async def clinic_service_and_practitioner(
             WorkingHours(r.weekday, r.starts, r.ends) for r in rows if r.weekday is not None
         )
         at = PractitionerAt(bool(first.works), bool(first.gives), hours)
-    return _clinic_info(first), _service_info(first), at
+    absences, closures = time_off_from(first.time_off, [practitioner_id])
+    return Chosen(
+        _clinic_info(first),
+        _service_info(first),
+        at,
+        absences[practitioner_id],
+        closures,
+        tuple(first.clients_found),
+    )
 
 
 def _practitioner_days_query(*, chosen: bool) -> sa.Select[Any]:

@@ -8,12 +8,13 @@ a lease ahead, so a worker that dies mid-send leaves it to another once the leas
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,30 +40,10 @@ from switchboard_booking.domain.notifications import (
 # --- what notifications are written from ---------------------------------------------------
 
 
-# The statements planning runs for every appointment event are built once: building and
-# keying a SQLAlchemy statement costs more CPU than PostgreSQL takes to run it.
-_RECIPIENTS = sa.select(clients).where(clients.c.client_id.in_(sa.bindparam("ids", expanding=True)))
-
-
-async def recipients(session: AsyncSession, client_ids: Sequence[str]) -> list[Recipient]:
-    """How to reach each of the clients (in the given order, without repeats)."""
-    rows = {
-        r.client_id: r
-        for r in (await session.execute(_RECIPIENTS, {"ids": list(client_ids)})).all()
-    }
-    return [
-        Recipient(
-            client_id=cid,
-            display_name=f"{rows[cid].first_name} {rows[cid].last_name}",
-            email=rows[cid].email,
-            mobile=rows[cid].mobile,
-            sms_consent=rows[cid].sms_consent,
-            email_consent=rows[cid].email_consent,
-            language=rows[cid].language,
-        )
-        for cid in dict.fromkeys(client_ids)
-        if cid in rows
-    ]
+def in_order(reachable: Mapping[str, Recipient], client_ids: Sequence[str]) -> list[Recipient]:
+    """How to reach each of the clients (in the given order, without repeats) among
+    those :func:`appointment_and_facts` found."""
+    return [reachable[cid] for cid in dict.fromkeys(client_ids) if cid in reachable]
 
 
 @dataclass(frozen=True)
@@ -110,6 +91,10 @@ async def appointment_now(session: AsyncSession, appointment_id: str) -> Appoint
     row = (await session.execute(_APPOINTMENT_NOW, {"appointment_id": appointment_id})).first()
     if row is None:
         raise NotFound(f"no appointment {appointment_id!r}")
+    return _appointment_of(row)
+
+
+def _appointment_of(row: Any) -> AppointmentNow:
     return AppointmentNow(
         row.appointment_id,
         row.client_id,
@@ -122,12 +107,53 @@ async def appointment_now(session: AsyncSession, appointment_id: str) -> Appoint
     )
 
 
-def _facts_query() -> sa.Select[Any]:
+def _reachable_query() -> sa.ColumnElement[Any]:
+    # The clients the event names and the appointment's own, as an array of records
+    # (correlated to the appointment read beside it).
+    a, c = appointments.c, clients.alias("reachable").c
+    attendees = (
+        sa.select(appointment_attendees.c.client_id)
+        .where(appointment_attendees.c.appointment_id == a.appointment_id)
+        .correlate(appointments)
+    )
+    named = sa.bindparam("recipient_ids", type_=postgresql.ARRAY(sa.Text))
+    return sa.func.array(
+        sa.select(
+            sa.func.row(
+                c.client_id,
+                c.first_name,
+                c.last_name,
+                c.email,
+                c.mobile,
+                c.sms_consent,
+                c.email_consent,
+                c.language,
+            )
+        )
+        # One array of ids, so that the clients are read by their primary key.
+        .where(
+            c.client_id
+            == sa.any_(
+                sa.func.array_cat(
+                    sa.func.array_append(named, a.client_id),
+                    sa.func.array(attendees.scalar_subquery()),
+                    type_=postgresql.ARRAY(sa.Text),
+                )
+            )
+        )
+        .scalar_subquery()
+    )
+
+
+def _appointment_and_facts_query() -> sa.Select[Any]:
+    # The appointment as it stands and the names its messages need, in one statement:
+    # every appointment event reads both.
     a = appointments.c
     client = clients.alias("client")
     practitioner = practitioners.alias("practitioner")
     return (
-        sa.select(
+        _appointment_now_query()
+        .add_columns(
             (client.c.first_name + " " + client.c.last_name).label("client_name"),
             clinics.c.name.label("clinic_name"),
             clinics.c.address,
@@ -135,27 +161,24 @@ def _facts_query() -> sa.Select[Any]:
             practitioner.c.name.label("practitioner_name"),
             services.c.name.label("service_name"),
             a.meeting_method,
-            a.starts_at,
             a.ends_at,
             a.attendee_notes,
         )
-        .select_from(appointments)
+        .add_columns(_reachable_query().label("reachable"))
         .join(client, client.c.client_id == a.client_id)
-        .join(clinics, clinics.c.clinic_id == a.clinic_id)
         .join(services, services.c.service_id == a.service_id)
         .join(
             practitioner,
             practitioner.c.practitioner_id
             == sa.func.coalesce(sa.bindparam("practitioner_id", type_=sa.Text), a.practitioner_id),
         )
-        .where(a.appointment_id == sa.bindparam("appointment_id"))
     )
 
 
-_FACTS = _facts_query()
+_APPOINTMENT_AND_FACTS = _appointment_and_facts_query()
 
 
-async def facts(
+async def appointment_and_facts(
     session: AsyncSession,
     appointment_id: str,
     *,
@@ -164,13 +187,22 @@ async def facts(
     ends_at: datetime | None,
     previous_starts_at: datetime | None = None,
     cancellation_reason: str | None = None,
-) -> MessageFacts:
-    """The facts of one appointment version: times and practitioner as the event says
-    (the appointment may have changed since), names and attendee notes from the tables.
-    Private notes and answers are not read."""
-    params = {"appointment_id": appointment_id, "practitioner_id": practitioner_id}
-    row = (await session.execute(_FACTS, params)).one()
-    return MessageFacts(
+    recipient_ids: Sequence[str] = (),
+) -> tuple[AppointmentNow, MessageFacts, dict[str, Recipient]]:
+    """The appointment's current state, the facts of one version of it (times and
+    practitioner as the event says: the appointment may have changed since; names and
+    attendee notes from the tables; private notes and answers are not read) and how to
+    reach the clients of ``recipient_ids`` and the appointment's own (pick them with
+    :func:`in_order`); or :class:`NotFound`."""
+    params = {
+        "appointment_id": appointment_id,
+        "practitioner_id": practitioner_id,
+        "recipient_ids": list(recipient_ids),
+    }
+    row = (await session.execute(_APPOINTMENT_AND_FACTS, params)).first()
+    if row is None:
+        raise NotFound(f"no appointment {appointment_id!r}")
+    facts = MessageFacts(
         recipient_name=row.client_name,
         client_name=row.client_name,
         clinic_name=row.clinic_name,
@@ -185,6 +217,19 @@ async def facts(
         cancellation_reason=cancellation_reason,
         attendee_notes=row.attendee_notes,
     )
+    reachable = {
+        r[0]: Recipient(
+            client_id=r[0],
+            display_name=f"{r[1]} {r[2]}",
+            email=r[3],
+            mobile=r[4],
+            sms_consent=r[5],
+            email_consent=r[6],
+            language=r[7],
+        )
+        for r in row.reachable
+    }
+    return _appointment_of(row), facts, reachable
 
 
 # --- planning --------------------------------------------------------------------------------

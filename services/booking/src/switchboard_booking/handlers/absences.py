@@ -40,10 +40,15 @@ async def away(
     """When each practitioner cannot be booked at ``clinic`` around ``window``: their
     absences and the clinic's closed days, read in the clinic's zone."""
     absences, closures = await repo.time_off(session, clinic.clinic_id, practitioner_ids, window)
-    closed = [c.interval(clinic.tz) for c in closures]
-    return {
-        pid: closed + [a.interval(clinic.tz) for a in absences[pid]] for pid in practitioner_ids
-    }
+    return {pid: away_from(clinic, absences[pid], closures) for pid in practitioner_ids}
+
+
+def away_from(
+    clinic: ClinicInfo, absences: Sequence[Absence], closures: Sequence[Closure]
+) -> list[Interval]:
+    """When a practitioner with these absences cannot be booked at ``clinic`` with these
+    closures, in the clinic's zone."""
+    return [c.interval(clinic.tz) for c in closures] + [a.interval(clinic.tz) for a in absences]
 
 
 @retry_transaction()

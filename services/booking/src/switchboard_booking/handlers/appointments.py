@@ -13,7 +13,7 @@ from switchboard_booking.adapters import (
     directory_repository,
 )
 from switchboard_booking.adapters.appointments_queries import AppointmentRow
-from switchboard_booking.adapters.directory_repository import ClinicInfo, PractitionerAt
+from switchboard_booking.adapters.directory_repository import Chosen, ClinicInfo
 from switchboard_booking.adapters.ids import new_id
 from switchboard_booking.domain import model
 from switchboard_booking.domain.availability import (
@@ -38,32 +38,25 @@ from switchboard_runtime.db import retry_transaction
 from switchboard_runtime.messaging import publish
 
 
-async def _check_chosen(
-    session: AsyncSession,
-    practitioner_id: str,
-    at: PractitionerAt | None,
-    clinic: ClinicInfo,
-    service: model.ServiceInfo,
-    meeting_method: str,
-    when: Interval,
-    now: datetime,
+def _check_chosen(
+    practitioner_id: str, chosen: Chosen, meeting_method: str, starts_at: datetime, now: datetime
 ) -> datetime:
-    """Check that the slot ``when`` fits the practitioner (``at``: links and hours, read
-    with the clinic; their time off) and the clinic; returns its end."""
-    if at is None:
+    """Check that the slot from ``starts_at`` fits the practitioner (their links, hours and
+    time off, read with the clinic) and the clinic; returns its end."""
+    if chosen.at is None:
         raise NotFound(f"no practitioner {practitioner_id!r}")
-    off = await absences.away(session, clinic, [practitioner_id], when)
+    clinic = chosen.clinic
     return model.check_slot(
-        starts_at=when.starts_at,
-        service=service,
+        starts_at=starts_at,
+        service=chosen.service,
         meeting_method=meeting_method,
         tz=clinic.tz,
-        hours=at.hours,
-        gives_service=at.gives_service,
-        works_at_clinic=at.works_at_clinic,
+        hours=chosen.at.hours,
+        gives_service=chosen.at.gives_service,
+        works_at_clinic=chosen.at.works_at_clinic,
         now=now,
         opening_hours=clinic.opening_hours,
-        away=off[practitioner_id],
+        away=absences.away_from(clinic, chosen.absences, chosen.closures),
     )
 
 
@@ -72,7 +65,7 @@ async def _candidates(
     cmd: BookAppointment,
     service: model.ServiceInfo,
     clinic: ClinicInfo,
-    chosen: PractitionerAt | None,
+    chosen: Chosen | None,
     now: datetime,
 ) -> list[str]:
     """Practitioners to try, in order: the one asked for (after checking the slot fits
@@ -81,9 +74,8 @@ async def _candidates(
     tz = clinic.tz
     when = Interval(cmd.starts_at, cmd.starts_at + service.duration)
     if cmd.practitioner_id is not None:
-        await _check_chosen(
-            session, cmd.practitioner_id, chosen, clinic, service, cmd.meeting_method, when, now
-        )
+        assert chosen is not None
+        _check_chosen(cmd.practitioner_id, chosen, cmd.meeting_method, cmd.starts_at, now)
         return [cmd.practitioner_id]
     days = await directory_repository.practitioner_days(session, cmd.clinic_id, cmd.service_id)
     if cmd.language is not None:
@@ -113,11 +105,23 @@ async def _candidates(
     return sorted((d.practitioner_id for d in fitting), key=lambda pid: bool(busy[pid]))
 
 
-async def _clients_of(session: AsyncSession, deps: Deps, cmd: BookAppointment) -> list[str]:
+def _existing_clients(cmd: BookAppointment) -> list[str]:
+    """The clients a booking names by id: the client and attendees, without repeats."""
+    ids = [c for c in [cmd.client_id, *(a.client_id for a in cmd.attendees)] if c]
+    return list(dict.fromkeys(ids))
+
+
+async def _clients_of(
+    session: AsyncSession, deps: Deps, cmd: BookAppointment, chosen: Chosen | None
+) -> list[str]:
     """The appointment's client and then its other attendees (existing ones checked, new
-    ones registered), without repeats."""
-    existing = [c for c in [cmd.client_id, *(a.client_id for a in cmd.attendees)] if c]
-    await clients_repository.ensure_clients_exist(session, existing)
+    ones registered), without repeats. With a chosen practitioner the existing ones were
+    share-locked by the first statement (``chosen``)."""
+    existing = _existing_clients(cmd)
+    if chosen is None:
+        await clients_repository.ensure_clients_exist(session, existing)
+    else:
+        clients_repository.ensure_found(existing, chosen.clients_found)
     client_id = await client_for(session, deps, cmd.client_id, cmd.new_client)
     attendee_ids = []
     for attendee in cmd.attendees:
@@ -147,16 +151,18 @@ async def book_appointment(deps: Deps, actor: Actor, cmd: BookAppointment) -> Ap
                 session, cmd.clinic_id, cmd.service_id
             )
         else:
-            (
-                clinic,
-                service,
-                chosen,
-            ) = await directory_repository.clinic_service_and_practitioner(
-                session, cmd.clinic_id, cmd.service_id, cmd.practitioner_id
+            chosen = await directory_repository.clinic_service_and_practitioner(
+                session,
+                cmd.clinic_id,
+                cmd.service_id,
+                cmd.practitioner_id,
+                cmd.starts_at,
+                _existing_clients(cmd),
             )
+            clinic, service = chosen.clinic, chosen.service
         answers = model.check_answers(service.questions, cmd.answers)
         candidates = await _candidates(session, cmd, service, clinic, chosen, now)
-        client_id, *attendee_ids = await _clients_of(session, deps, cmd)
+        client_id, *attendee_ids = await _clients_of(session, deps, cmd, chosen)
         appointment = Appointment(
             appointment_id=new_id(),
             client_id=client_id,
@@ -215,13 +221,10 @@ async def reschedule_appointment(deps: Deps, actor: Actor, cmd: RescheduleAppoin
         current = await repo.load_appointment(session, cmd.appointment_id, for_update=True)
         current.ensure_changeable_by(actor)
         practitioner_id = cmd.practitioner_id or current.practitioner_id
-        clinic, service, at = await directory_repository.clinic_service_and_practitioner(
-            session, current.clinic_id, current.service_id, practitioner_id
+        chosen = await directory_repository.clinic_service_and_practitioner(
+            session, current.clinic_id, current.service_id, practitioner_id, cmd.starts_at
         )
-        when = Interval(cmd.starts_at, cmd.starts_at + service.duration)
-        ends_at = await _check_chosen(
-            session, practitioner_id, at, clinic, service, current.meeting_method, when, now
-        )
+        ends_at = _check_chosen(practitioner_id, chosen, current.meeting_method, cmd.starts_at, now)
         moved = current.moved(actor, cmd.starts_at, ends_at, practitioner_id)
         if not await repo.move_appointment(session, moved):
             raise SlotTaken(*await repo.holder_of(session, practitioner_id, moved.interval))

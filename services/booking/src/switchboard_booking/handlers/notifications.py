@@ -78,14 +78,13 @@ async def _tell(
     appointment: AppointmentNow,
     version: int,
     facts: MessageFacts,
-    client_ids: list[str],
+    people: list[Recipient],
     *,
     remind_for: datetime | None = None,
 ) -> None:
-    """Plan the ``kind`` message to each of ``client_ids`` (and, given the visit's start,
-    its reminders) and write them; the delivery worker is woken after the commit when one
-    is due now."""
-    people = await repo.recipients(session, client_ids)
+    """Plan the ``kind`` message to each of ``people`` (and, given the visit's start, its
+    reminders) and write them; the delivery worker is woken after the commit when one is
+    due now."""
     planned = plan(
         kind=kind,
         appointment_id=appointment.appointment_id,
@@ -109,16 +108,17 @@ async def on_booked(
 ) -> None:
     """The confirmation to the client and every attendee, and the reminder."""
     event = envelope.payload
-    appointment = await _appointment(session, event.appointment_id)
-    if appointment is None:
-        return
-    facts = await repo.facts(
+    found = await _appointment(
         session,
         event.appointment_id,
         practitioner_id=event.practitioner_id,
         starts_at=event.starts_at,
         ends_at=event.ends_at,
+        recipient_ids=[event.client_id, *event.attendee_client_ids],
     )
+    if found is None:
+        return
+    appointment, facts, reachable = found
     await _tell(
         session,
         deps,
@@ -127,7 +127,7 @@ async def on_booked(
         appointment,
         event.version or 1,
         facts,
-        [event.client_id, *event.attendee_client_ids],
+        repo.in_order(reachable, [event.client_id, *event.attendee_client_ids]),
         remind_for=event.starts_at,
     )
 
@@ -138,20 +138,20 @@ async def on_rescheduled(
     """The new time (and the old one) to everyone; the old reminder dropped, a new one
     planned."""
     event = envelope.payload
-    appointment = await _appointment(session, event.appointment_id)
-    if appointment is None:
-        return
-    version = event.version or appointment.version
-    await repo.skip_queued_reminders(
-        session, event.appointment_id, below_version=version, reason=MOVED, now=deps.clock()
-    )
-    facts = await repo.facts(
+    found = await _appointment(
         session,
         event.appointment_id,
         practitioner_id=event.practitioner_id,
         starts_at=event.starts_at,
         ends_at=event.ends_at,
         previous_starts_at=event.previous_starts_at,
+    )
+    if found is None:
+        return
+    appointment, facts, reachable = found
+    version = event.version or appointment.version
+    await repo.skip_queued_reminders(
+        session, event.appointment_id, below_version=version, reason=MOVED, now=deps.clock()
     )
     await _tell(
         session,
@@ -161,7 +161,7 @@ async def on_rescheduled(
         appointment,
         version,
         facts,
-        [appointment.client_id, *appointment.attendee_client_ids],
+        repo.in_order(reachable, [appointment.client_id, *appointment.attendee_client_ids]),
         remind_for=event.starts_at,
     )
 
@@ -171,20 +171,20 @@ async def on_cancelled(
 ) -> None:
     """The cancellation (with the reason's label) to everyone; queued reminders dropped."""
     event = envelope.payload
-    appointment = await _appointment(session, event.appointment_id)
-    if appointment is None:
-        return
-    version = event.version or appointment.version
-    await repo.skip_queued_reminders(
-        session, event.appointment_id, below_version=version, reason=CANCELLED, now=deps.clock()
-    )
-    facts = await repo.facts(
+    found = await _appointment(
         session,
         event.appointment_id,
         practitioner_id=None,
         starts_at=None,
         ends_at=None,
         cancellation_reason=event.reason,
+    )
+    if found is None:
+        return
+    appointment, facts, reachable = found
+    version = event.version or appointment.version
+    await repo.skip_queued_reminders(
+        session, event.appointment_id, below_version=version, reason=CANCELLED, now=deps.clock()
     )
     await _tell(
         session,
@@ -194,16 +194,19 @@ async def on_cancelled(
         appointment,
         version,
         facts,
-        [appointment.client_id, *appointment.attendee_client_ids],
+        repo.in_order(reachable, [appointment.client_id, *appointment.attendee_client_ids]),
     )
 
 
-async def _appointment(session: AsyncSession, appointment_id: str) -> AppointmentNow | None:
-    """The appointment as it stands now; ``None`` (nothing to tell anyone) when booking does
-    not know it: an event about another deployment's appointment, or one read from a topic
-    whose database was reset."""
+async def _appointment(
+    session: AsyncSession, appointment_id: str, **version: Any
+) -> tuple[AppointmentNow, MessageFacts, dict[str, Recipient]] | None:
+    """The appointment as it stands now, the facts of the event's ``version`` of it and
+    its recipients (:func:`..notifications_repository.appointment_and_facts`); ``None``
+    (nothing to tell anyone) when booking does not know it: an event about another
+    deployment's appointment, or one read from a topic whose database was reset."""
     try:
-        return await repo.appointment_now(session, appointment_id)
+        return await repo.appointment_and_facts(session, appointment_id, **version)
     except NotFound:
         log.info("notification.unknown_appointment", appointment_id=appointment_id)
         return None
