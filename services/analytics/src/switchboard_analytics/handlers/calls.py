@@ -1,205 +1,26 @@
-"""Analytics' handlers: one function per consumed event, projecting it into the call log,
-the roll-ups and the projections they read (touches, tags, operators, clinics).
-
-Events of one call (one touch, one clinic) arrive in order, but across topics and
-entities anything goes: a touch before its call, a clinic's time zone after its calls,
-a call-back before the missed call it calls back. So each handler stores what it learnt
-in its own table and brings every row that depends on it up to date, whichever came
-first; the end state depends only on the set of events, never on their order.
-"""
+"""Call events into the call log and the roll-ups, and the called-back rule: a batch's
+calls folded in memory and written in a few statements (see :func:`apply_calls`)."""
 
 from __future__ import annotations
 
 import bisect
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from switchboard_analytics.adapters import call_rows, rollup_deltas, store
-from switchboard_analytics.adapters.appointments import appointment_call_ids, upsert_appointments
-from switchboard_analytics.adapters.audit import store_audit
-from switchboard_analytics.adapters.tables import clinics, dids, operators
 from switchboard_analytics.domain.callback import (
-    DEFAULT_WINDOW,
     CallBack,
     CallFacts,
     find_callback,
     is_missed_incoming,
     reached_number,
 )
-from switchboard_contracts import (
-    AppointmentBooked,
-    AppointmentCancelled,
-    AuditRecorded,
-    CallAnswered,
-    CallEnded,
-    CallStarted,
-    CallTagged,
-    ClinicChanged,
-    DidChanged,
-    Envelope,
-    OperatorChanged,
-    TouchCreated,
-    TouchUpdated,
-    WorklistChanged,
-)
-from switchboard_runtime.consumer import PermanentError
-from switchboard_runtime.directory import newest_wins, project_clinic, project_operator
-from switchboard_runtime.messaging import Subscription, publish
-
-
-@dataclass(frozen=True)
-class Projection:
-    """How events are projected: the defaults and rules the handlers need."""
-
-    default_time_zone: str = "Europe/Moscow"
-    callback_window: timedelta = DEFAULT_WINDOW
-    # Serialise transactions of concurrent consumers (replicas) with an advisory lock;
-    # a rebuild writes into tables nobody else writes and needs none.
-    serialise: bool = True
-    # Store facts only: derived columns, call-backs and roll-ups are left for
-    # :func:`finish_deferred` (a rebuild's replay: one set-based pass instead of per event).
-    deferred: bool = False
-    # Announce changes of the call-back worklist (WorklistChanged, through the outbox) for
-    # missed calls that started within this horizon; None announces nothing (a rebuild,
-    # which must not repeat the history's signals, or a session without an outbox).
-    worklist_horizon: timedelta | None = None
-
-
-CallEvent = CallStarted | CallAnswered | CallEnded
-TouchEvent = TouchCreated | TouchUpdated
-
-
-async def project_event(session: AsyncSession, envelope: Envelope[Any], p: Projection) -> None:
-    """Apply one consumed event (any topic) in the caller's transaction: a batch of one."""
-    await project_batch(session, [envelope], p)
-
-
-async def project_batch(
-    session: AsyncSession, envelopes: Sequence[Envelope[Any]], p: Projection
-) -> None:
-    """Apply a batch of consumed events (any topics, arrival order) in the caller's
-    transaction.
-
-    The events of each kind are applied together, in a few multi-row statements: call
-    events (the bulk of the traffic) by :func:`apply_calls`, touch events by
-    :func:`apply_touches`, tags by ``store.upsert_tags``; directory events (rare) one by
-    one, before them.
-    """
-    if not envelopes:
-        return
-    if p.serialise:
-        await store.lock_projection(session)
-    # The end state depends on the set of events, not on their order across kinds (see
-    # the module doc), so a batch is applied kind by kind, each kind in arrival order: a
-    # Kafka batch interleaves its topics' partitions, and runs in arrival order would be
-    # many and short. Directory events first (a clinic's zone before its calls saves
-    # re-timing them), then touches and tags, then calls: a call row written after its
-    # touch and tags takes them in the same write, instead of a second write that also
-    # moves an ended call between roll-up rows.
-    runs: dict[str, list[Any]] = {"touches": [], "tags": [], "calls": []}
-    booked: list[dict[str, Any]] = []
-    for envelope in envelopes:
-        kind = _run_kind(envelope.payload)
-        if kind == "directory":
-            await _apply_directory(session, envelope, p)
-        elif kind == "appointments":
-            booked.append(_appointment_state(envelope))
-        elif kind is not None:
-            # Anything else on these topics (ringing, transfers…) is not needed here.
-            runs[kind].append(envelope.payload)
-    await apply_appointments(session, booked, p)
-    for run in runs.values():
-        if run:
-            await _apply_run(session, run, p)
-
-
-def _run_kind(event: Any) -> str | None:
-    """Which run an event joins (``directory`` events are applied one by one), or
-    ``None`` for an event the projection does not use."""
-    if isinstance(event, CallEvent):
-        return "calls"
-    if isinstance(event, TouchEvent):
-        return "touches"
-    if isinstance(event, CallTagged):
-        return "tags"
-    if isinstance(event, OperatorChanged | ClinicChanged | DidChanged):
-        return "directory"
-    if isinstance(event, AppointmentBooked | AppointmentCancelled):
-        return "appointments"
-    return None
-
-
-async def apply_appointments(
-    session: AsyncSession, states: Sequence[Mapping[str, Any]], p: Projection
-) -> None:
-    """Store appointments' bookings and cancellations, and refresh the conversion columns
-    of the calls they count for, before and after (the call named, or the call of the
-    touch named). A call or touch that arrives later takes them when it is written."""
-    if not states:
-        return
-    ids = sorted({s["appointment_id"] for s in states})
-    before = set() if p.deferred else await appointment_call_ids(session, ids)
-    await upsert_appointments(session, states)
-    if not p.deferred:
-        calls = before | await appointment_call_ids(session, ids)
-        await store.refresh_linked_columns(session, sorted(calls))
-
-
-def _appointment_state(envelope: Envelope[Any]) -> dict[str, Any]:
-    """What an appointment event tells the conversion report."""
-    event = envelope.payload
-    if isinstance(event, AppointmentBooked):
-        return {
-            "appointment_id": event.appointment_id,
-            "call_id": event.call_id,
-            "touch_id": event.touch_id,
-            "booked_at": envelope.occurred_at,
-        }
-    return {"appointment_id": event.appointment_id, "cancelled_at": event.cancelled_at}
-
-
-async def _apply_run(session: AsyncSession, run: list[Any], p: Projection) -> None:
-    if isinstance(run[0], CallEvent):
-        await apply_calls(session, run, p)
-    elif isinstance(run[0], TouchEvent):
-        await apply_touches(session, run, p)
-    else:
-        await store.upsert_tags(
-            session,
-            [
-                {"call_id": e.call_id, "source": e.source, "tags": e.tags, "tagged_at": e.tagged_at}
-                for e in run
-            ],
-            refresh_calls=not p.deferred,
-        )
-
-
-async def _apply_directory(session: AsyncSession, envelope: Envelope[Any], p: Projection) -> None:
-    """Apply one directory event (operator, clinic): they are rare, one at a time."""
-    event = envelope.payload
-    if isinstance(event, OperatorChanged):
-        await project_operator(session, operators, envelope)
-    elif isinstance(event, ClinicChanged):
-        await on_clinic_changed(session, event, envelope, p)
-    elif isinstance(event, DidChanged):
-        await on_did_changed(session, envelope)
-
-
-async def on_did_changed(session: AsyncSession, envelope: Envelope[DidChanged]) -> None:
-    """Keep a public number's description (the label of its report rows), newest wins."""
-    event = envelope.payload
-    values = {
-        "did": event.did,
-        "clinic_id": event.clinic_id,
-        "description": event.description,
-        "active": event.active,
-        "version_at": envelope.occurred_at,
-    }
-    await session.execute(newest_wins(dids, values))
+from switchboard_analytics.handlers.projection import CallEvent, Projection
+from switchboard_contracts import CallAnswered, CallEnded, CallStarted, WorklistChanged
+from switchboard_runtime.messaging import publish
 
 
 def _who_and_where(event: CallStarted | CallEnded) -> dict[str, Any]:
@@ -419,50 +240,6 @@ async def _callbacks_after(
     return changes
 
 
-async def apply_touches(
-    session: AsyncSession, events: Sequence[TouchCreated | TouchUpdated], p: Projection
-) -> None:
-    """Store touches' latest states (in arrival order) and bring each affected call's row
-    up to date (its latest touch, its conversion columns: the appointments booked from its
-    touches): the calls the touches were linked to before, and now."""
-    linked = {} if p.deferred else await store.touch_call_ids(session, [e.touch_id for e in events])
-    await store.upsert_touches(session, [_touch_state(e) for e in events])
-    if p.deferred:
-        return
-    calls = set(linked.values()) | {e.call_id for e in events if e.call_id}
-    await store.refresh_linked_columns(session, sorted(calls))
-
-
-def _touch_state(event: TouchCreated | TouchUpdated) -> dict[str, Any]:
-    contact = event.contact
-    return {
-        "touch_id": event.touch_id,
-        "call_id": event.call_id,
-        "contact_id": contact.id if contact else None,
-        "contact_kind": contact.kind if contact else None,
-        "contact_name": contact.display_name if contact else None,
-        "operator_id": event.operator_id,
-        "version_at": event.created_at if isinstance(event, TouchCreated) else event.updated_at,
-    }
-
-
-async def on_clinic_changed(
-    session: AsyncSession, event: ClinicChanged, envelope: Envelope[Any], p: Projection
-) -> None:
-    """Store a clinic's name and time zone; re-time its calls if the zone they use changed.
-
-    A zone PostgreSQL does not know (its time zone database older than the producer's)
-    is refused: stored, it would make every later call of the clinic fail.
-    """
-    if not await store.zone_known(session, event.time_zone):
-        raise PermanentError("unknown_time_zone", f"PostgreSQL does not know {event.time_zone}")
-    before = await store.clinic_zone(session, event.clinic_id) or p.default_time_zone
-    stored = await project_clinic(session, clinics, envelope)
-    after = stored.time_zone if stored is not None else None
-    if after is not None and after != before and not p.deferred:
-        await store.rezone_clinic(session, event.clinic_id, after)
-
-
 async def finish_deferred(sessions: async_sessionmaker[AsyncSession], p: Projection) -> None:
     """Bring tables filled in ``deferred`` mode to what event-by-event projection gives:
     every call row's derived columns, the called-back rule over every missed call, the
@@ -507,42 +284,3 @@ def _callbacks_of(rows: list[Any], window: timedelta) -> list[dict[str, Any]]:
         if any(row[k] != v for k, v in wanted.items()):
             changes.append({"call_id": missed.call_id, **wanted})
     return changes
-
-
-#: analytics' whole subscription (group ``analytics.calls``): one consumer group applies
-#: whole batches, since the roll-ups are shared by calls of every partition. Other events
-#: on these topics (ringing, transfers, caller identification…) are not needed here.
-SUBSCRIPTION: Subscription[Projection] = Subscription(
-    group="analytics.calls",
-    events=(
-        CallStarted,
-        CallAnswered,
-        CallEnded,
-        CallTagged,
-        TouchCreated,
-        TouchUpdated,
-        OperatorChanged,
-        ClinicChanged,
-        DidChanged,
-        AppointmentBooked,
-        AppointmentCancelled,
-    ),
-    batch=project_batch,
-)
-
-
-async def on_audit_recorded(
-    session: AsyncSession, envelope: Envelope[AuditRecorded], _deps: None
-) -> None:
-    """Keep an audited action of any service (once per event id, whatever the deliveries)."""
-    await store_audit(session, [envelope])
-
-
-#: The audit trail (group ``analytics.audit``): every service's audited actions, kept in
-#: ``audit_records``. A group of its own, so that the trail never waits for the projection
-#: (nor a rebuild for the trail).
-AUDIT_SUBSCRIPTION: Subscription[None] = Subscription(
-    group="analytics.audit",
-    handlers={AuditRecorded: on_audit_recorded},
-)
-SUBSCRIPTIONS = (SUBSCRIPTION, AUDIT_SUBSCRIPTION)
