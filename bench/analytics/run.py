@@ -774,7 +774,8 @@ async def reports(
     the roll-ups against GROUP BY over the call log, through the API (JSON included) and
     the query alone (SQL and reading the rows); then the same with filters."""
     from switchboard_analytics.adapters.queries import CallLogFilter
-    from switchboard_analytics.adapters.reports import choose_rollup, report_page
+    from switchboard_analytics.adapters.reports import report_page
+    from switchboard_analytics.adapters.rollup_choice import choose_rollup
     from switchboard_analytics.domain.periods import parse_period
 
     url = "/api/analytics/reports/calls"

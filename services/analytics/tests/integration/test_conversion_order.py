@@ -200,7 +200,7 @@ async def _reports(session: Any) -> dict[str, Any]:
     call log."""
     from switchboard_analytics.adapters.conversion import ROLLUP_GROUPING, conversion_counts
     from switchboard_analytics.adapters.queries import CallLogFilter
-    from switchboard_analytics.adapters.reports import choose_rollup
+    from switchboard_analytics.adapters.rollup_choice import choose_rollup
 
     flt = CallLogFilter()
     out: dict[str, Any] = {}

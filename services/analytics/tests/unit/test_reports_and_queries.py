@@ -13,7 +13,7 @@ from switchboard_analytics.adapters.queries import (
     decode_cursor,
     encode_cursor,
 )
-from switchboard_analytics.adapters.reports import KPI_ROLLUPS, choose_rollup
+from switchboard_analytics.adapters.rollup_choice import KPI_ROLLUPS, choose_rollup
 from switchboard_analytics.domain.periods import parse_period
 from switchboard_analytics.domain.reports import (
     GroupFigures,
@@ -207,9 +207,9 @@ def test_report_cursors_round_trip_and_refuse_another_grouping(
 
 
 def test_csv_cells_a_spreadsheet_would_run_are_quoted() -> None:
-    from switchboard_analytics.entrypoints.api import _spreadsheet_safe
+    from switchboard_analytics.entrypoints.responses import spreadsheet_safe
 
-    assert _spreadsheet_safe('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
-    assert _spreadsheet_safe("+7 916") == "'+7 916"
-    assert _spreadsheet_safe("@sum") == "'@sum"
-    assert _spreadsheet_safe("Анна") == "Анна"
+    assert spreadsheet_safe('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
+    assert spreadsheet_safe("+7 916") == "'+7 916"
+    assert spreadsheet_safe("@sum") == "'@sum"
+    assert spreadsheet_safe("Анна") == "Анна"

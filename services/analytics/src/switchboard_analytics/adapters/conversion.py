@@ -22,8 +22,8 @@ from switchboard_analytics.adapters.queries import (
     call_log_conditions,
     resolve_search,
 )
-from switchboard_analytics.adapters.reports import Rollup, rollup_conditions
-from switchboard_analytics.adapters.tables import CONVERSION_COLUMNS, call_log, clinics
+from switchboard_analytics.adapters.rollup_choice import Rollup, rollup_conditions
+from switchboard_analytics.adapters.tables import CONVERSION_COLUMNS, call_log
 
 #: The calls report's grouping whose roll-up choice answers each conversion grouping:
 #: an admin needs an admin dimension (whole months: the month roll-up), a clinic a clinic
@@ -116,15 +116,3 @@ async def conversion_counts(
         else:
             groups.append((row["key"], counts))
     return total, groups
-
-
-async def clinic_names(session: AsyncSession, clinic_ids: set[str]) -> dict[str, str]:
-    """Clinic names by id (those the directory told us about)."""
-    if not clinic_ids:
-        return {}
-    rows = await session.execute(
-        sa.select(clinics.c.clinic_id, clinics.c.name).where(
-            clinics.c.clinic_id.in_(sorted(clinic_ids))
-        )
-    )
-    return {clinic_id: name for clinic_id, name in rows.all()}

@@ -303,7 +303,7 @@ def _rollup(name: str, grain: str, leading: tuple[str, ...], rest: tuple[str, ..
 
 # Roll-ups: counts and sums of ended calls per clinic-local hour, day or month and the
 # report's dimensions, each as small as the reports it answers allow (see
-# ``queries.choose_rollup``). Missing values are '' (no clinic, no admin): key columns
+# ``rollup_choice.choose_rollup``). Missing values are '' (no clinic, no admin): key columns
 # cannot be NULL. They are kept incrementally, in the transaction that changes the call log.
 
 #: Chain-wide, per day: the day report without a clinic or admin filter.

@@ -18,7 +18,7 @@ from switchboard_analytics.adapters.queries import (
     call_log_conditions,
     resolve_search,
 )
-from switchboard_analytics.adapters.reports import Rollup, rollup_conditions
+from switchboard_analytics.adapters.rollup_choice import Rollup, rollup_conditions
 from switchboard_analytics.adapters.tables import call_log
 
 

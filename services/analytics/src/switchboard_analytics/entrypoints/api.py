@@ -7,19 +7,18 @@ employee's figures, is for ``manager`` and ``admin``.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict, replace
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from switchboard_analytics.adapters.call_log_pages import call_log_page
 from switchboard_analytics.adapters.kpi import kpi_measures, targets, uniform
+from switchboard_analytics.adapters.labels import admin_names, did_descriptions, list_dids
 from switchboard_analytics.adapters.queries import (
     CSV_COLUMNS,
     CallLogFilter,
@@ -28,17 +27,12 @@ from switchboard_analytics.adapters.queries import (
     call_log_conditions,
     stream_call_log,
 )
-from switchboard_analytics.adapters.reports import (
-    CALL_SUMS,
+from switchboard_analytics.adapters.reports import CALL_SUMS, ReportPage, report_page
+from switchboard_analytics.adapters.rollup_choice import (
     KPI_ROLLUPS,
     ROLLUPS,
-    ReportPage,
     Rollup,
-    admin_names,
     choose_rollup,
-    did_descriptions,
-    list_dids,
-    report_page,
 )
 from switchboard_analytics.domain.kpi import DEFAULT_TARGET_SECONDS
 from switchboard_analytics.domain.periods import PeriodError, parse_period
@@ -51,6 +45,14 @@ from switchboard_analytics.domain.reports import (
     kpi_csv_header,
 )
 from switchboard_analytics.entrypoints.audit import record_own
+from switchboard_analytics.entrypoints.responses import (
+    FREE_TEXT,
+    csv_lines,
+    csv_response,
+    query_details,
+    spreadsheet_safe,
+    unprocessable,
+)
 from switchboard_runtime.auth import Principal, PrincipalDependency, Role, require_roles
 
 CallType = Literal["incoming", "outgoing", "internal"]
@@ -111,16 +113,11 @@ def report_rollup(
     if source != "call_log":
         rollup = choose_rollup(flt, group_by, rollups, by_clinic=by_clinic)
     if source == "rollup" and rollup is None:
-        raise _unprocessable(
+        raise unprocessable(
             "source: no roll-up answers these filters (numbers, names, tags, durations "
             "and instants need the call log)"
         )
     return rollup
-
-
-def _unprocessable(detail: str) -> HTTPException:
-    # 422, like FastAPI's own validation errors for the same parameters.
-    return HTTPException(422, detail)
 
 
 def call_filter(
@@ -174,10 +171,10 @@ def call_filter(
     try:
         period = parse_period(period_from, period_to)
     except PeriodError as exc:
-        raise _unprocessable(str(exc)) from exc
+        raise unprocessable(str(exc)) from exc
     for name, low, high in (("talk", talk_min, talk_max), ("total", total_min, total_max)):
         if low is not None and high is not None and low > high:
-            raise _unprocessable(f"{name}_min: greater than {name}_max")
+            raise unprocessable(f"{name}_min: greater than {name}_max")
     flt = CallLogFilter(
         period=period,
         call_types=frozenset(call_type or ()),
@@ -198,36 +195,19 @@ def call_filter(
     try:
         call_log_conditions(flt)
     except QueryError as exc:
-        raise _unprocessable(str(exc)) from exc
+        raise unprocessable(str(exc)) from exc
     except OverflowError as exc:
         # A local bound on the calendar's first or last day: no day before or after it.
-        raise _unprocessable("from/to: the period is outside the calendar") from exc
+        raise unprocessable("from/to: the period is outside the calendar") from exc
     return flt
-
-
-def _csv_lines(rows: Iterable[Iterable[Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerows(rows)
-    return buffer.getvalue()
-
-
-#: Columns holding what people typed (names, tags): a spreadsheet must not run them.
-_FREE_TEXT = frozenset({"clinic_name", "admin_name", "contact_name", "tags"})
-
-
-def _spreadsheet_safe(text: str) -> str:
-    """Text a spreadsheet would read as a formula, quoted so it shows as typed (OWASP
-    "CSV injection")."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _csv_value(row: CallLogRow, column: str) -> Any:
     value = getattr(row, column)
     if column == "tags":
-        return _spreadsheet_safe(";".join(value))
-    if column in _FREE_TEXT and value:
-        return _spreadsheet_safe(value)
+        return spreadsheet_safe(";".join(value))
+    if column in FREE_TEXT and value:
+        return spreadsheet_safe(value)
     if column == "started_at":
         return value.isoformat().replace("+00:00", "Z")
     if value is None:
@@ -244,26 +224,10 @@ def _report_csv(header: list[str], rows: list[dict[str, Any]], kpi: bool) -> lis
             if value is None:
                 value = ""
             elif column in ("admin_name", "did_description"):
-                value = _spreadsheet_safe(value)
+                value = spreadsheet_safe(value)
             values.append(value)
         out.append(values)
     return out
-
-
-def _query_details(request: Request) -> dict[str, list[str]]:
-    """The request's query parameters (repeatable ones as lists), for the audit trail."""
-    out: dict[str, list[str]] = {}
-    for name, value in request.query_params.multi_items():
-        out.setdefault(name, []).append(value)
-    return out
-
-
-def _csv_response(body: AsyncIterator[str], filename: str) -> StreamingResponse:
-    return StreamingResponse(
-        body,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
 
 
 def calls_router(
@@ -282,7 +246,7 @@ def calls_router(
 
     async def audit_export(request: Request, viewer: Principal, action: str) -> None:
         # Before the first row leaves: what was exported is the request's filters.
-        details = {"format": "csv", "query": _query_details(request)}
+        details = {"format": "csv", "query": query_details(request)}
         async with sessions() as session, session.begin():
             await record_own(session, request, viewer, action, "call_log", None, details)
 
@@ -304,21 +268,21 @@ def calls_router(
             await audit_export(request, viewer, "call_log.exported")
 
             async def body() -> AsyncIterator[str]:
-                yield "\ufeff" + _csv_lines([CSV_COLUMNS])
+                yield "\ufeff" + csv_lines([CSV_COLUMNS])
                 async with sessions() as session:
                     async for chunk in stream_call_log(session, flt, sort=sort, order=order):
-                        yield _csv_lines(
+                        yield csv_lines(
                             [_csv_value(row, column) for column in CSV_COLUMNS] for row in chunk
                         )
 
-            return _csv_response(body(), "calls.csv")
+            return csv_response(body(), "calls.csv")
         async with sessions() as session:
             try:
                 rows, next_cursor = await call_log_page(
                     session, flt, limit=limit, cursor=cursor, sort=sort, order=order
                 )
             except QueryError as exc:
-                raise _unprocessable(str(exc)) from exc
+                raise unprocessable(str(exc)) from exc
         items = []
         for row in rows:
             item = asdict(row)
@@ -356,7 +320,7 @@ def calls_router(
                     measure=measure,
                 )
             except QueryError as exc:
-                raise _unprocessable(str(exc)) from exc
+                raise unprocessable(str(exc)) from exc
             ids = {g.key[0] for g in page.groups if g.key[0]}
             names = await admin_names(session, ids) if group_by.startswith("employee") else {}
             described = await did_descriptions(session, ids) if group_by == "did" else {}
@@ -395,9 +359,9 @@ def calls_router(
 
             async def body() -> AsyncIterator[str]:
                 page, page_rows = first, rows
-                yield "\ufeff" + _csv_lines([header])
+                yield "\ufeff" + csv_lines([header])
                 while True:
-                    yield _csv_lines(_report_csv(header, page_rows, kpi))
+                    yield csv_lines(_report_csv(header, page_rows, kpi))
                     if page.next_cursor is None:
                         return
                     page, page_rows = await read_report(
@@ -405,7 +369,7 @@ def calls_router(
                     )
 
             name = "service-level" if kpi else "calls-report"
-            return _csv_response(body(), f"{name}-{group_by}.csv")
+            return csv_response(body(), f"{name}-{group_by}.csv")
         page, rows = await read_report(flt, group_by, rollup, limit, cursor, clinic_targets)
         answer: dict[str, Any] = {"group_by": group_by, "source": page.source, "rows": rows}
         if clinic_targets is not None:

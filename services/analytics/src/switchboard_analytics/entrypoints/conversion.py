@@ -17,26 +17,24 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from switchboard_analytics.adapters.conversion import (
-    ROLLUP_GROUPING,
-    clinic_names,
-    conversion_counts,
-)
+from switchboard_analytics.adapters.conversion import ROLLUP_GROUPING, conversion_counts
+from switchboard_analytics.adapters.labels import admin_names, clinic_names, did_descriptions
 from switchboard_analytics.adapters.queries import CallLogFilter, QueryError
-from switchboard_analytics.adapters.reports import admin_names, did_descriptions
 from switchboard_analytics.domain.conversion import conversion_figures, csv_header
 from switchboard_analytics.entrypoints.api import (
     REPORT_ROLES,
     ReportSource,
-    _csv_lines,
-    _csv_response,
-    _query_details,
-    _spreadsheet_safe,
-    _unprocessable,
     call_filter,
     report_rollup,
 )
 from switchboard_analytics.entrypoints.audit import record_own
+from switchboard_analytics.entrypoints.responses import (
+    csv_lines,
+    csv_response,
+    query_details,
+    spreadsheet_safe,
+    unprocessable,
+)
 from switchboard_runtime.auth import Principal, PrincipalDependency, require_roles
 
 ConversionGroupBy = Literal["admin", "clinic", "did", "day", "month"]
@@ -65,7 +63,7 @@ def conversion_router(
             try:
                 total, groups = await conversion_counts(session, flt, group_by, limit, rollup)
             except QueryError as exc:
-                raise _unprocessable(str(exc)) from exc
+                raise unprocessable(str(exc)) from exc
             ids = {key for key, _ in groups if key is not None}
             labels = {
                 "admin": admin_names,
@@ -109,7 +107,7 @@ def conversion_router(
             flt, group_by, source, CONVERSION_MAX_LIMIT if format == "csv" else limit
         )
         if format == "csv":
-            details = {"format": "csv", "query": _query_details(request)}
+            details = {"format": "csv", "query": query_details(request)}
             async with sessions() as session, session.begin():
                 await record_own(
                     session,
@@ -123,15 +121,15 @@ def conversion_router(
             header = csv_header(group_by)
 
             async def body() -> AsyncIterator[str]:
-                yield "\ufeff" + _csv_lines([header])
-                yield _csv_lines(
+                yield "\ufeff" + csv_lines([header])
+                yield csv_lines(
                     [
                         [_cell(column, row.get(column)) for column in header]
                         for row in answer["rows"]
                     ]
                 )
 
-            return _csv_response(body(), f"conversion-{group_by}.csv")
+            return csv_response(body(), f"conversion-{group_by}.csv")
         return Response(orjson.dumps(answer), media_type="application/json")
 
     return router
@@ -141,4 +139,4 @@ def _cell(column: str, value: Any) -> Any:
     if value is None:
         return ""
     # Names are typed by people; numbers and dates are ours (as in the call log's CSV).
-    return _spreadsheet_safe(value) if column.endswith(("_name", "_description")) else value
+    return spreadsheet_safe(value) if column.endswith(("_name", "_description")) else value

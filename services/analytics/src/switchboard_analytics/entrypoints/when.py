@@ -23,14 +23,16 @@ from switchboard_analytics.domain.when import CELL_COLUMNS, when_figures
 from switchboard_analytics.entrypoints.api import (
     REPORT_ROLES,
     ReportSource,
-    _csv_lines,
-    _csv_response,
-    _query_details,
-    _unprocessable,
     call_filter,
     report_rollup,
 )
 from switchboard_analytics.entrypoints.audit import record_own
+from switchboard_analytics.entrypoints.responses import (
+    csv_lines,
+    csv_response,
+    query_details,
+    unprocessable,
+)
 from switchboard_runtime.auth import Principal, PrincipalDependency, require_roles
 
 
@@ -60,26 +62,26 @@ def when_router(
             try:
                 counts = await when_counts(session, flt, rollup)
             except QueryError as exc:
-                raise _unprocessable(str(exc)) from exc
+                raise unprocessable(str(exc)) from exc
         figures = when_figures(counts)
         if format == "csv":
             # What was exported is the request's filters, on record before the answer.
-            details = {"format": "csv", "query": _query_details(request)}
+            details = {"format": "csv", "query": query_details(request)}
             async with sessions() as session, session.begin():
                 await record_own(
                     session, request, viewer, "when_report.exported", "call_log", None, details
                 )
 
             async def body() -> AsyncIterator[str]:
-                yield "\ufeff" + _csv_lines([CELL_COLUMNS])
-                yield _csv_lines(
+                yield "\ufeff" + csv_lines([CELL_COLUMNS])
+                yield csv_lines(
                     [
                         ["" if cell[c] is None else cell[c] for c in CELL_COLUMNS]
                         for cell in figures.by_weekday_hour
                     ]
                 )
 
-            return _csv_response(body(), "calls-by-weekday-hour.csv")
+            return csv_response(body(), "calls-by-weekday-hour.csv")
         answer = {
             "source": rollup.table.name if rollup is not None else "call_log",
             "by_hour": figures.by_hour,
