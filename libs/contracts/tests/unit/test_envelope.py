@@ -85,6 +85,31 @@ def test_make_envelope_keeps_given_ids() -> None:
     )
 
 
+def test_make_envelope_builds_what_validating_the_same_fields_builds() -> None:
+    event, event_id = _call_started(), uuid4()
+    envelope = make_envelope(
+        event, producer="telephony", occurred_at=T0.astimezone(MOSCOW), event_id=event_id
+    )
+    validated = Envelope[CallStarted].model_validate(
+        {
+            "event_id": event_id,
+            "event_type": "CallStarted",
+            "schema_version": 1,
+            "occurred_at": T0,
+            "recorded_at": envelope.recorded_at,
+            "producer": "telephony",
+            "correlation_id": "call-1",
+            "payload": event,
+        }
+    )
+    assert envelope.model_dump() == validated.model_dump()
+    assert envelope.to_bytes() == validated.to_bytes()
+    assert envelope.model_fields_set == validated.model_fields_set
+    assert envelope.occurred_at.utcoffset() == timedelta(0)
+    with pytest.raises(ValidationError):
+        envelope.producer = "other"  # type: ignore[misc]
+
+
 def test_envelope_round_trips_through_json() -> None:
     envelope = make_envelope(_call_started(), producer="telephony", occurred_at=T0)
     parsed = parse_envelope(envelope.to_bytes())

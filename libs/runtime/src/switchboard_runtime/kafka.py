@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import ssl
 from collections.abc import Awaitable, Iterable
@@ -27,6 +28,7 @@ from aiokafka.errors import (
     TopicAlreadyExistsError,
     UnknownProducerId,
 )
+from aiokafka.partitioner import DefaultPartitioner, murmur2
 from faststream._internal.parser import DefaultCodec
 from faststream.kafka import KafkaBroker
 from faststream.kafka.security import parse_security
@@ -168,6 +170,23 @@ def kafka_client_kwargs(settings: ServiceSettings) -> dict[str, Any]:
     }
 
 
+_DEFAULT_PARTITIONER = DefaultPartitioner()
+
+
+@functools.lru_cache(maxsize=65_536)
+def _key_hash(key: bytes) -> int:
+    return murmur2(key) & 0x7FFFFFFF  # type: ignore[no-any-return]
+
+
+def partition_for(key: bytes | None, all_partitions: list[int], available: list[int]) -> int:
+    """aiokafka's default partitioner (the Java client's murmur2 of the key), with each
+    key's hash remembered: the hash is pure Python, and a call's events all carry its id
+    as their key, so the relay hashed the same few bytes for every event of a call."""
+    if key is None:
+        return _DEFAULT_PARTITIONER(key, all_partitions, available)  # type: ignore[no-any-return]
+    return all_partitions[_key_hash(key) % len(all_partitions)]
+
+
 def make_broker(settings: ServiceSettings) -> Broker:
     """The service's FastStream Kafka broker (one producer, any number of subscribers)."""
     return Broker(
@@ -182,6 +201,7 @@ def make_broker(settings: ServiceSettings) -> Broker:
         # round of 2 000 events is then a few batches and produce requests, not dozens.
         # Far below the broker's 1 MB message limit; it adds no waiting, only room.
         max_batch_size=256 * 1024,
+        partitioner=partition_for,
         request_timeout_ms=30_000,
         retry_backoff_ms=200,
         graceful_timeout=10.0,

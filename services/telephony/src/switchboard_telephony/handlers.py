@@ -42,7 +42,12 @@ from switchboard_telephony.adapters import (
     queries,
 )
 from switchboard_telephony.adapters.config_cache import ConfigCache
-from switchboard_telephony.domain.calls import apply, canonical_event_key, next_deadline, tick
+from switchboard_telephony.domain.calls import (
+    apply_many,
+    canonical_event_key,
+    next_deadline,
+    tick,
+)
 from switchboard_telephony.domain.errors import (
     Conflict,
     FieldError,
@@ -156,21 +161,21 @@ async def handle_pbx_events(
     in a handful of round trips instead of several per event. ``received_at`` (one per
     event) is when each event counts as received, ``now`` when not given.
     """
-    states = await calls_repository.load_many_for_update(session, [e.call_id for e in events])
-    emitted: list[Any] = []
-    for index, event in enumerate(events):
-        received = now if received_at is None else received_at[index]
-        # The state machine writes no log line: no call id to bind per event.
-        state, out = apply(states.get(event.call_id), event, directory, received, timing)
-        states[event.call_id] = state
-        emitted.extend(out)
-    touched = dict.fromkeys(e.call_id for e in events)
+    stored = await calls_repository.load_many_for_update(session, [e.call_id for e in events])
+    # The state machine writes no log line: no call id to bind per event.
+    states, emitted = apply_many(
+        stored,
+        events,
+        directory,
+        [now] * len(events) if received_at is None else received_at,
+        timing,
+    )
     await calls_repository.save_many(
-        session, [(cid, states[cid], next_deadline(states[cid], timing)) for cid in touched]
+        session, [(cid, state, next_deadline(state, timing)) for cid, state in states.items()]
     )
     await _publish_call_events(session, emitted, now)
     if emitted:
-        log.info("telephony.call_events", calls=len(touched), events=len(emitted))
+        log.info("telephony.call_events", calls=len(states), events=len(emitted))
 
 
 async def sweep_due_calls(

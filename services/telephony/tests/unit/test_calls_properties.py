@@ -20,6 +20,7 @@ from switchboard_contracts import CallAnswered, CallEnded, CallRinging, CallStar
 from switchboard_telephony.domain.calls import (
     CallEvent,
     apply,
+    apply_many,
     canonical_event_key,
     next_deadline,
     tick,
@@ -158,19 +159,41 @@ class Run:
     """Per call, the index of the delivery whose processing emitted CallEnded."""
 
 
-def feed(deliveries: list[PbxEvent], *, round_trip: bool = False) -> Run:
-    """Apply every delivery to its call's state, then tick every call once grace is over."""
+def feed(deliveries: list[PbxEvent], *, round_trip: bool = False, batch: int = 0) -> Run:
+    """Apply every delivery to its call's state, then tick every call once grace is over.
+
+    With ``batch``, deliveries go in batches of that many through ``apply_many``, as the
+    service's consumer hands them over (a CallEnded counts as emitted at its batch's first
+    delivery); ``round_trip`` stores the states as JSON between events (or batches).
+    """
     states: dict[str, CallState] = {}
     out: dict[str, list[CallEvent]] = defaultdict(list)
     ended_at: dict[str, int] = {}
-    for i, event in enumerate(deliveries):
-        state, emitted = apply(states.get(event.call_id), event, DIRECTORY, NOW0 + i * STEP, TIMING)
-        if round_trip:  # as if stored in JSONB between events
-            state = CallState.from_dict(json.loads(json.dumps(state.to_dict())))
-        states[event.call_id] = state
-        out[event.call_id] += emitted
-        if any(isinstance(e, CallEnded) for e in emitted):
-            ended_at[event.call_id] = i
+    step = batch or 1
+    for first in range(0, len(deliveries), step):
+        chunk = deliveries[first : first + step]
+        if batch:
+            touched, emitted = apply_many(
+                states,
+                chunk,
+                DIRECTORY,
+                [NOW0 + (first + i) * STEP for i in range(len(chunk))],
+                TIMING,
+            )
+        else:
+            (event,) = chunk
+            state, emitted = apply(
+                states.get(event.call_id), event, DIRECTORY, NOW0 + first * STEP, TIMING
+            )
+            touched = {event.call_id: state}
+        for call_id, state in touched.items():
+            if round_trip:  # as if stored in JSONB between events
+                state = CallState.from_dict(json.loads(json.dumps(state.to_dict())))
+            states[call_id] = state
+        for event in emitted:
+            out[event.call_id].append(event)
+            if isinstance(event, CallEnded):
+                ended_at[event.call_id] = first
     after_grace = NOW0 + len(deliveries) * STEP + TIMING.reorder_grace + timedelta(seconds=1)
     for call_id, state in states.items():
         states[call_id], emitted = tick(state, DIRECTORY, after_grace, TIMING)
@@ -241,7 +264,11 @@ def test_any_arrival_order_settles_each_call_as_in_order_delivery_does(
     shuffled = data.draw(st.permutations(everything), label="arrival order")
     deliveries, copies = with_duplicates(data, shuffled, anywhere=True)
 
-    run = feed(deliveries, round_trip=data.draw(st.booleans(), label="JSONB round trip"))
+    run = feed(
+        deliveries,
+        round_trip=data.draw(st.booleans(), label="JSONB round trip"),
+        batch=data.draw(st.integers(0, len(deliveries)), label="batch size (0: one by one)"),
+    )
 
     first_delivery: dict[str, int] = {}
     for i, event in enumerate(deliveries):
@@ -291,7 +318,7 @@ def test_late_start_any_order_gives_exactly_the_in_order_output(data: st.DataObj
         deliveries.insert(where, start)
     deliveries, _ = with_duplicates(data, deliveries, anywhere=False)
 
-    run = feed(deliveries)
+    run = feed(deliveries, batch=data.draw(st.integers(0, len(deliveries)), label="batch size"))
 
     for call in generated:
         assert dumps(run.out[call.call_id]) == dumps(reference[call.call_id])

@@ -68,12 +68,14 @@ class GenericPbxEvent(BaseModel):
     @field_validator("timestamp")
     @classmethod
     def _plausible(cls, value: datetime) -> datetime:
-        if value < _EARLIEST or value > datetime.now(UTC) + _FUTURE_SLACK:
+        # Compared in UTC: datetimes of one tzinfo compare without asking each its offset.
+        utc = value.astimezone(UTC)
+        if utc < _EARLIEST or utc > datetime.now(UTC) + _FUTURE_SLACK:
             raise PydanticCustomError(
                 "impossible_timestamp",
                 "timestamp is not a plausible call time (before 2000 or days in the future)",
             )
-        return value.astimezone(UTC)
+        return utc
 
     def source_key(self, raw: dict[str, Any]) -> str:
         """The dedupe key: the PBX's own event id, else a hash of the event's content."""

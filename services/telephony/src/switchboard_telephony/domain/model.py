@@ -7,7 +7,6 @@ about one call, stored between events (as JSON, in a PostgreSQL JSONB column).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -44,6 +43,18 @@ def _aware_utc(value: datetime, name: str) -> datetime:
 
 def _dt(value: str) -> datetime:
     return _aware_utc(datetime.fromisoformat(value), "timestamp")
+
+
+_OPTIONAL_EVENT_FIELDS = (
+    "caller",
+    "callee",
+    "did",
+    "extension",
+    "to_extension",
+    "operator_id",
+    "end_status",
+    "recording_url",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,21 +94,20 @@ class PbxEvent:
         object.__setattr__(self, "at", _aware_utc(self.at, "at"))
 
     def to_dict(self) -> dict[str, Any]:
-        """This event as a JSON-able dict (the inverse of :meth:`from_dict`)."""
-        return {
+        """This event as a JSON-able dict (the inverse of :meth:`from_dict`); absent fields
+        are left out (a call's state is written on every batch that touches the call, and
+        most of an event's fields are absent)."""
+        data: dict[str, Any] = {
             "source_key": self.source_key,
             "kind": self.kind,
             "call_id": self.call_id,
             "at": self.at.isoformat(),
-            "caller": self.caller,
-            "callee": self.callee,
-            "did": self.did,
-            "extension": self.extension,
-            "to_extension": self.to_extension,
-            "operator_id": self.operator_id,
-            "end_status": self.end_status,
-            "recording_url": self.recording_url,
         }
+        for name in _OPTIONAL_EVENT_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                data[name] = value
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PbxEvent:
@@ -118,11 +128,27 @@ class PbxEvent:
         )
 
 
-@functools.lru_cache(maxsize=65_536)
+_CANONICAL_CACHE_SIZE = 65_536
+_canonical_cache: dict[tuple[str, str, frozenset[str], int], str] = {}
+
+
 def _canonical(raw: str, region: str, extensions: frozenset[str], max_digits: int) -> str:
     # Every event of a call names the same parties, and a chain's callers ring again:
-    # remember the answers (pure in its arguments) instead of parsing each time.
-    return phones.canonical(raw, region, extensions=extensions, max_extension_digits=max_digits)
+    # remember the answers (pure in its arguments) instead of parsing each time. The answer
+    # is remembered as its own answer too (the canonical form reads as itself): the rules
+    # look at a number again once canonical (is the caller one of our DIDs?), and that
+    # second reading was a second parse of every new caller.
+    key = (raw, region, extensions, max_digits)
+    number = _canonical_cache.get(key)
+    if number is None:
+        number = phones.canonical(
+            raw, region, extensions=extensions, max_extension_digits=max_digits
+        )
+        if len(_canonical_cache) >= _CANONICAL_CACHE_SIZE:
+            _canonical_cache.clear()
+        _canonical_cache[key] = number
+        _canonical_cache[(number, region, extensions, max_digits)] = number
+    return number
 
 
 @dataclass(frozen=True, slots=True)
