@@ -32,36 +32,36 @@ def _both(*predicates: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]
 
 # (name, params, predicate, the roll-up that answers or "call_log")
 CASES: list[tuple[str, dict[str, Any], Callable[[Any, Any], bool], str]] = [
-    ("everything", {}, lambda w, c: True, "calls_by_hour_total"),
+    ("everything", {}, lambda w, c: True, "kpi_by_hour_total"),
     (
         "two clinics in different zones",
         {"clinic": ["clinic-ny", "clinic-berlin"]},
         _in("clinic-ny", "clinic-berlin"),
-        "calls_by_hour_clinic",
+        "kpi_by_hour_clinic",
     ),
     (
         "New York's spring-forward day",
         {"clinic": ["clinic-ny"], "from": "2026-03-08", "to": "2026-03-08"},
         _both(_in("clinic-ny"), _local_between(datetime(2026, 3, 8), datetime(2026, 3, 9))),
-        "calls_by_hour_clinic",
+        "kpi_by_hour_clinic",
     ),
     (
         "Berlin's fall-back day",
         {"clinic": ["clinic-berlin"], "from": "2026-10-25", "to": "2026-10-25"},
         _both(_in("clinic-berlin"), _local_between(datetime(2026, 10, 25), datetime(2026, 10, 26))),
-        "calls_by_hour_clinic",
+        "kpi_by_hour_clinic",
     ),
     (
         "clinic-local hours of a week",
         {"from": "2026-03-09T08:00", "to": "2026-03-16T18:00"},
         _local_between(datetime(2026, 3, 9, 8), datetime(2026, 3, 16, 18)),
-        "calls_by_hour_total",
+        "kpi_by_hour_total",
     ),
     (
         "admins",
         {"admin": ["op-2", "op-5"]},
         lambda w, c: w.admin_id(c) in ("op-2", "op-5"),
-        "calls_by_hour",
+        "kpi_by_hour",
     ),
     (
         "not missed",
@@ -82,7 +82,7 @@ CASES: list[tuple[str, dict[str, Any], Callable[[Any, Any], bool], str]] = [
         "public numbers",
         {"did": ["+493012345678", "+74950000002"]},
         lambda w, c: c.did in ("+493012345678", "+74950000002"),
-        "calls_by_hour_did",
+        "kpi_by_hour_did",
     ),
     (
         "a public number and an admin (the call log)",

@@ -2,8 +2,9 @@
 missed share per clinic-local hour of the day and per weekday x hour (JSON or CSV).
 
 The calls report's filters, roles, roll-up choice (``source``) and audited CSV export;
-its figures are counted from an hourly roll-up, or from the call log for filters a
-roll-up cannot answer.
+its figures are counted from an hourly roll-up (a service level one, keyed by hour alone
+and counting incoming and missed calls, unless a filter names call types, dispositions or
+the called-back flag), or from the call log for filters a roll-up cannot answer.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from switchboard_analytics.adapters.queries import CallLogFilter, QueryError
+from switchboard_analytics.adapters.rollup_choice import KPI_ROLLUPS, ROLLUPS
 from switchboard_analytics.adapters.when import when_counts
 from switchboard_analytics.domain.when import CELL_COLUMNS, when_figures
 from switchboard_analytics.entrypoints.api import (
@@ -34,6 +36,13 @@ from switchboard_analytics.entrypoints.responses import (
     unprocessable,
 )
 from switchboard_runtime.auth import Principal, PrincipalDependency, require_roles
+
+#: The service level roll-ups first: an hour of the chain (a clinic, an admin, a number)
+#: is one row there, where the calls roll-ups have a row per call type, disposition and
+#: called-back flag of the hour (a year of the chain's hours: 8 760 rows against about
+#: 95 000 at 10 M calls). They cannot answer a filter on those, which the calls roll-ups
+#: then do.
+WHEN_ROLLUPS = (*KPI_ROLLUPS, *ROLLUPS)
 
 
 def when_router(
@@ -57,7 +66,7 @@ def when_router(
         day (24 rows) and per ISO weekday (1 = Monday) x hour (168 cells), every one
         present; CSV: the 168 cells."""
         flt = replace(flt, default_region=default_region)
-        rollup = report_rollup(flt, "hour", source)
+        rollup = report_rollup(flt, "hour", source, WHEN_ROLLUPS)
         async with sessions() as session:
             try:
                 counts = await when_counts(session, flt, rollup)
