@@ -18,7 +18,9 @@ from switchboard_runtime.directory import clinics_table, operators_table
 metadata = make_metadata()
 
 #: What the call log's filters (but phone numbers, names and tags) and the calls report
-#: read; ``did`` for the filter by public number and the report grouped by it.
+#: read; ``did`` for the filter by public number and the report grouped by it; the
+#: conversion columns for the conversion report under a filter only the call log answers
+#: (migration 0015).
 _COVERED = (
     "started_at",
     "local_started_at",
@@ -30,6 +32,9 @@ _COVERED = (
     "clinic_id",
     "called_back",
     "did",
+    "has_touch",
+    "appointments_booked",
+    "appointments_cancelled",
 )
 
 #: One row per call, filled as its canonical events arrive; a call shows in the call log
