@@ -14,6 +14,10 @@ was answered until its answer arrives (or ``reorder_grace`` after the end). What
 arrival order and duplication, if every event of a call arrives within ``reorder_grace``,
 ``CallStarted``, ``CallAnswered`` and ``CallEnded`` are exactly what in-order delivery gives.
 
+This module decides what is kept and when each event goes out; :mod:`.call_builders` builds
+the events from what was kept, and :mod:`.call_events` holds what is said about canonical
+events themselves (keys, dispositions, durations), re-exported here with the state machine.
+
 Modelled on Wazo's ``cel_interpretor`` (raw PBX events in, call logs out): plain functions
 over plain data, no I/O.
 """
@@ -22,18 +26,33 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import TypeAlias
+from datetime import UTC, datetime
 
-from switchboard_contracts import (
-    CallAnswered,
-    CallDisposition,
-    CallEnded,
-    CallRinging,
-    CallStarted,
-    CallTransferred,
+from switchboard_contracts import CallAnswered, CallEnded, CallRinging, CallTransferred
+from switchboard_telephony.domain.call_builders import (
+    answered_from_fact,
+    ended_from_fact,
+    known_facts,
+    read_extension,
+    ringing_extension,
+    started_from_fact,
+    synthesised_start,
+    timed_out,
+    transfer_chain,
 )
-from switchboard_phones import InvalidPhoneNumber
+from switchboard_telephony.domain.call_events import (
+    ANSWERED_STATUSES,
+    BUSY_STATUSES,
+    FAILED_STATUSES,
+    TIMEOUT_REASON,
+    CallEvent,
+    call_durations,
+    canonical_event_key,
+    disposition_for,
+    normalise_status,
+    ringing_key,
+    transfer_fact_key,
+)
 from switchboard_telephony.domain.model import CallState, Directory, Fact, PbxEvent, Timing
 
 __all__ = [
@@ -52,93 +71,8 @@ __all__ = [
     "tick",
 ]
 
-CallEvent: TypeAlias = CallStarted | CallRinging | CallTransferred | CallAnswered | CallEnded
-"""A canonical call event, as the state machine emits it (bare payload, no envelope)."""
-
-ANSWERED_STATUSES = frozenset({"answered", "answer"})
-BUSY_STATUSES = frozenset({"busy"})
-FAILED_STATUSES = frozenset({"failed", "congestion", "unavailable", "chanunavail"})
-TIMEOUT_REASON = "timeout"
-"""``CallEnded.end_reason`` of a call closed because its end never came."""
-
 # Emission order of events at the same instant (start and end are placed apart).
 _RANK: dict[type, int] = {CallRinging: 1, CallTransferred: 2, CallAnswered: 3}
-
-
-def normalise_status(status: str | None) -> str | None:
-    """The PBX's end status in one spelling: lower case, words joined by ``_``; None if blank.
-
-    "NO ANSWER", "no-answer" and "No_Answer" all give "no_answer".
-    """
-    if status is None:
-        return None
-    word = "_".join(status.strip().lower().replace("-", " ").split())
-    return word or None
-
-
-def disposition_for(answered: bool, end_status: str | None) -> CallDisposition:
-    """How a call ended, for ``CallEnded.disposition``.
-
-    An answered call is "answered" (whatever the end status says). Otherwise the PBX's
-    status decides: busy is "busy"; failed, congestion, unavailable and chanunavail are
-    "failed"; anything else (no answer, cancel, unknown) is "missed".
-    """
-    status = normalise_status(end_status)
-    if answered or status in ANSWERED_STATUSES:
-        return "answered"
-    if status in BUSY_STATUSES:
-        return "busy"
-    if status in FAILED_STATUSES:
-        return "failed"
-    return "missed"
-
-
-def _whole_seconds(delta: timedelta) -> int:
-    # Clocks of different PBX legs disagree; a negative span is skew, not time.
-    return max(0, round(delta.total_seconds()))
-
-
-def call_durations(
-    started_at: datetime, answered_at: datetime | None, ended_at: datetime
-) -> tuple[int, int, int]:
-    """``(wait_seconds, talk_seconds, total_seconds)`` of a call, in whole seconds.
-
-    Wait runs from the start to the answer (to the end if there was no answer), talk from
-    the answer to the end. Each is rounded and clamped at 0; total is their sum.
-    """
-    if answered_at is None:
-        return _whole_seconds(ended_at - started_at), 0, _whole_seconds(ended_at - started_at)
-    wait = _whole_seconds(answered_at - started_at)
-    talk = _whole_seconds(ended_at - answered_at)
-    return wait, talk, wait + talk
-
-
-def canonical_event_key(event: CallEvent) -> str:
-    """A key naming one canonical event of one call, stable across re-emissions.
-
-    ``"<call_id>:<event_type>"`` for the once-per-call events, with the extension for
-    ``CallRinging`` and target and time for ``CallTransferred``. Callers derive envelope
-    event ids from it, so that a re-emitted event is recognised downstream.
-    """
-    if isinstance(event, CallRinging):
-        return _ringing_key(event.call_id, event.extension)
-    if isinstance(event, CallTransferred):
-        return _transfer_key(event.call_id, event.to_extension, event.transferred_at)
-    if isinstance(event, CallStarted | CallAnswered | CallEnded):
-        return f"{event.call_id}:{event.event_type}"
-    raise TypeError(f"not a canonical call event: {type(event).__name__}")
-
-
-def _ringing_key(call_id: str, extension: str) -> str:
-    return f"{call_id}:CallRinging:{extension}"
-
-
-def _transfer_key(call_id: str, to_extension: str, at: datetime) -> str:
-    return f"{call_id}:CallTransferred:{_transfer_fact_key(to_extension, at)}"
-
-
-def _transfer_fact_key(to_extension: str, at: datetime) -> str:
-    return f"{to_extension}@{at.astimezone(UTC).isoformat()}"
 
 
 def _utc_now(now: datetime) -> datetime:
@@ -238,7 +172,7 @@ def next_deadline(state: CallState, timing: Timing) -> datetime | None:
     if state.settled:
         return None
     if state.started_event is None:
-        if not _known_facts(state):
+        if not known_facts(state):
             return None  # nothing usable yet: nothing to do until an event brings some
         return state.first_seen_at + timing.reorder_grace
     deadlines = [_timeout_at(state, timing)]
@@ -278,17 +212,17 @@ def _record(state: CallState, fact: Fact, directory: Directory) -> bool:
             return False
         state.ended = fact
     elif event.kind == "ringing":
-        extension = _ringing_extension(event, directory)
+        extension = ringing_extension(event, directory)
         if extension is None or not _earlier(state.ringing.get(extension), fact):
             return False
-        if _ringing_key(state.call_id, extension) in state.emitted_keys:
+        if ringing_key(state.call_id, extension) in state.emitted_keys:
             return False
         state.ringing[extension] = fact
     else:  # transferred
-        target = _extension(event.to_extension, directory)
+        target = read_extension(event.to_extension, directory)
         if target is None:
             return False
-        key = _transfer_fact_key(target, event.at)
+        key = transfer_fact_key(target, event.at)
         if key in state.transfers:
             return False
         state.transfers[key] = fact
@@ -304,10 +238,10 @@ def _record_answer_elsewhere(state: CallState, fact: Fact, directory: Directory)
     None when ``fact`` is not such an answer (the ordinary rules apply).
     """
     kept = state.answered
-    target = _extension(fact.event.extension, directory)
+    target = read_extension(fact.event.extension, directory)
     if kept is None or target is None:
         return None
-    kept_target = _extension(kept.event.extension, directory)
+    kept_target = read_extension(kept.event.extension, directory)
     if kept_target is None or kept_target == target:
         return None
     if (fact.event.at, fact.event.source_key) > (kept.event.at, kept.event.source_key):
@@ -320,7 +254,7 @@ def _record_answer_elsewhere(state: CallState, fact: Fact, directory: Directory)
 
 
 def _record_move(state: CallState, fact: Fact, target: str) -> bool:
-    key = _transfer_fact_key(target, fact.event.at)
+    key = transfer_fact_key(target, fact.event.at)
     if key in state.transfers:
         return False
     state.transfers[key] = fact
@@ -354,9 +288,9 @@ def _advance(
 
     if state.started_event is None:
         if state.started is not None:
-            started = _started_from_fact(state.call_id, state.started.event, directory)
-        elif now >= state.first_seen_at + timing.reorder_grace and _known_facts(state):
-            started = _synthesised_start(state, directory)
+            started = started_from_fact(state.call_id, state.started.event, directory)
+        elif now >= state.first_seen_at + timing.reorder_grace and known_facts(state):
+            started = synthesised_start(state, directory)
             state.start_synthesised = True
         else:
             return out  # hold everything until the start (or the grace period's end)
@@ -369,7 +303,7 @@ def _advance(
     emitted = set(state.emitted_keys)
     pending: list[_Pending] = []
     for extension, fact in state.ringing.items():
-        if _ringing_key(state.call_id, extension) in emitted:
+        if ringing_key(state.call_id, extension) in emitted:
             continue  # built only to be dropped below: most of a call's events come here
         ringing = CallRinging(
             call_id=state.call_id,
@@ -378,10 +312,10 @@ def _advance(
             clinic_id=started.clinic_id or directory.extension_to_clinic.get(extension),
         )
         pending.append(_Pending.of(fact.event.at, ringing))
-    for transferred in _transfer_chain(state, directory):
+    for transferred in transfer_chain(state, directory):
         pending.append(_Pending.of(transferred.transferred_at, transferred))
     if state.answered is not None and state.answered_event is None:
-        answered = _answered_from_fact(state.call_id, started, state.answered.event, directory)
+        answered = answered_from_fact(state.call_id, started, state.answered.event, directory)
         pending.append(_Pending.of(answered.answered_at, answered))
     for item in sorted(p for p in pending if p.key not in emitted):
         if isinstance(item.event, CallAnswered):
@@ -390,9 +324,9 @@ def _advance(
 
     ended: CallEnded | None = None
     if state.ended is not None and _end_ready(state, state.ended, now, timing):
-        ended = _ended_from_fact(state, state.ended.event)
+        ended = ended_from_fact(state, state.ended.event)
     elif now >= _timeout_at(state, timing):
-        ended = _timed_out(state, now)
+        ended = timed_out(state, now)
     if ended is not None:
         state.ended_event = ended
         _emit(state, out, ended)
@@ -424,230 +358,3 @@ def _timeout_at(state: CallState, timing: Timing) -> datetime:
     # Counted from when the call was first seen too: after a consumer backlog the start of
     # an old call is processed long after it happened, and its end is right behind it.
     return max(state.started_event.started_at, state.first_seen_at) + timing.no_end_timeout
-
-
-# --- building canonical events --------------------------------------------------------------
-
-
-def _party(raw: str | None, directory: Directory) -> str:
-    """A caller/callee in canonical form; "" when absent or unreadable (e.g. "anonymous")."""
-    if raw is None:
-        return ""
-    try:
-        return directory.canonical(raw)
-    except InvalidPhoneNumber:
-        return ""
-
-
-def _extension(raw: str | None, directory: Directory) -> str | None:
-    """An extension field in canonical form; kept as written when it is not a number."""
-    if raw is None or not raw.strip():
-        return None
-    try:
-        return directory.canonical(raw)
-    except InvalidPhoneNumber:
-        return raw.strip()
-
-
-def _ringing_extension(event: PbxEvent, directory: Directory) -> str | None:
-    extension = _extension(event.extension, directory)
-    if extension is None and event.callee and directory.is_extension(event.callee):
-        extension = _party(event.callee, directory) or None
-    return extension
-
-
-def _build_started(
-    call_id: str,
-    started_at: datetime,
-    caller_raw: str | None,
-    callee_raw: str | None,
-    did_raw: str | None,
-    extension_raw: str | None,
-    directory: Directory,
-) -> CallStarted:
-    caller = _party(caller_raw, directory)
-    callee = _party(callee_raw, directory)
-    direction = directory.call_direction(caller, callee)
-    did = _party(did_raw, directory) or None
-    if did is None and direction == "incoming" and callee and not directory.is_extension(callee):
-        did = callee
-    extension = _extension(extension_raw, directory)
-    if direction == "internal":
-        extension = caller
-    elif extension is None:
-        own = callee if direction == "incoming" else caller
-        extension = own if own and directory.is_extension(own) else None
-    clinic_id = directory.did_to_clinic.get(did) if did else None
-    if clinic_id is None and extension is not None:
-        clinic_id = directory.extension_to_clinic.get(extension)
-    if clinic_id is None and callee and directory.is_extension(callee):
-        clinic_id = directory.extension_to_clinic.get(callee)
-    return CallStarted(
-        call_id=call_id,
-        direction=direction,
-        caller=caller,
-        callee=callee,
-        extension=extension,
-        clinic_id=clinic_id,
-        started_at=started_at,
-        did=did,
-    )
-
-
-def _started_from_fact(call_id: str, event: PbxEvent, directory: Directory) -> CallStarted:
-    # Only the start's own fields: what else is known depends on arrival order, and the
-    # start must read the same however the call's events arrived.
-    return _build_started(
-        call_id, event.at, event.caller, event.callee, event.did, event.extension, directory
-    )
-
-
-def _kind_rank(event: PbxEvent) -> int:
-    return ("started", "ringing", "transferred", "answered", "ended").index(event.kind)
-
-
-def _known_facts(state: CallState) -> list[PbxEvent]:
-    """Every kept event of the call, earliest first (ties in a fixed order)."""
-    facts = [f.event for f in (state.started, state.answered, state.ended) if f is not None]
-    facts += [f.event for f in state.ringing.values()]
-    facts += [f.event for f in state.transfers.values()]
-    return sorted(facts, key=lambda e: (e.at, _kind_rank(e), e.source_key))
-
-
-def _synthesised_start(state: CallState, directory: Directory) -> CallStarted:
-    """A start made up from the other events: the earliest time, numbers from whichever
-    event (earliest first) carried them."""
-    facts = _known_facts(state)
-
-    def first(name: str) -> str | None:
-        for event in facts:
-            value = getattr(event, name)
-            if value:
-                return str(value)
-        return None
-
-    return _build_started(
-        state.call_id,
-        facts[0].at,
-        first("caller"),
-        first("callee"),
-        first("did"),
-        first("extension"),
-        directory,
-    )
-
-
-def _answered_from_fact(
-    call_id: str, started: CallStarted, event: PbxEvent, directory: Directory
-) -> CallAnswered:
-    extension = _extension(event.extension, directory)
-    if extension is None:
-        # An internal call is picked up by the callee; otherwise by the call's extension.
-        extension = started.callee if started.direction == "internal" else started.extension
-    return CallAnswered(
-        call_id=call_id,
-        answered_at=event.at,
-        extension=extension or None,
-        operator_id=event.operator_id or None,
-    )
-
-
-def _transfer_chain(state: CallState, directory: Directory) -> list[CallTransferred]:
-    """The call's transfers in time order, each from whoever had the call at the time.
-
-    An explicit transfer's source is its ``extension``, else the holder: the previous
-    transfer's target, else the answering extension once answered, else the call's own
-    extension. A move (a later answer elsewhere, see :func:`_record_answer_elsewhere`) to
-    the extension that already holds the call says nothing new and is left out.
-    """
-    started = state.started_event
-    assert started is not None
-    # Read from the kept answer, not the emitted one, which may be going out in this batch.
-    answer = state.answered.event if state.answered is not None else None
-    holder: str | None = None
-    out: list[CallTransferred] = []
-    for fact in sorted(state.transfers.values(), key=lambda f: (f.event.at, f.event.source_key)):
-        event = fact.event
-        if holder is None:
-            if answer is not None and answer.at <= event.at:
-                holder = _answered_from_fact(state.call_id, started, answer, directory).extension
-            else:
-                holder = started.extension
-        if event.kind == "answered":
-            target = _extension(event.extension, directory)
-            source = holder
-        else:
-            target = _extension(event.to_extension, directory)
-            source = _extension(event.extension, directory) or holder
-        assert target is not None  # _record keeps only transfers with a target
-        if event.kind == "answered" and target == holder:
-            continue
-        out.append(
-            CallTransferred(
-                call_id=state.call_id,
-                from_extension=source or "",
-                to_extension=target,
-                transferred_at=event.at,
-            )
-        )
-        holder = target
-    return out
-
-
-def _ended(
-    state: CallState,
-    ended_at: datetime,
-    disposition: CallDisposition,
-    recording_url: str | None,
-    end_reason: str | None,
-    answer_time_unknown: bool = False,
-) -> CallEnded:
-    started = state.started_event
-    answered = state.answered_event
-    assert started is not None
-    if answer_time_unknown:
-        # The end says "answered" but no answer event came: the ring time is short next to
-        # the talk time, so the whole call counts as talk rather than as a long wait.
-        total = _whole_seconds(ended_at - started.started_at)
-        wait, talk = 0, total
-    else:
-        wait, talk, total = call_durations(
-            started.started_at, answered.answered_at if answered else None, ended_at
-        )
-    return CallEnded(
-        call_id=state.call_id,
-        ended_at=ended_at,
-        disposition=disposition,
-        wait_seconds=wait,
-        talk_seconds=talk,
-        total_seconds=total,
-        recording_url=recording_url,
-        end_reason=end_reason,
-        direction=started.direction,
-        caller=started.caller,
-        callee=started.callee,
-        extension=answered.extension if answered and answered.extension else started.extension,
-        clinic_id=started.clinic_id,
-        started_at=started.started_at,
-        answered_at=answered.answered_at if answered else None,
-        operator_id=answered.operator_id if answered else None,
-    )
-
-
-def _ended_from_fact(state: CallState, event: PbxEvent) -> CallEnded:
-    answered = state.answered_event is not None
-    disposition = disposition_for(answered, event.end_status)
-    status = normalise_status(event.end_status)
-    return _ended(
-        state,
-        event.at,
-        disposition,
-        event.recording_url or None,
-        # The PBX's word says why an unanswered call ended (e.g. "cancel" vs "no_answer").
-        end_reason=None if disposition == "answered" else status,
-        answer_time_unknown=disposition == "answered" and not answered,
-    )
-
-
-def _timed_out(state: CallState, now: datetime) -> CallEnded:
-    return _ended(state, now, "failed", None, TIMEOUT_REASON)
