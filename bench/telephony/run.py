@@ -131,7 +131,7 @@ def _floor_templates() -> tuple[str, bytes, str]:
     service's own code, with the call id each is written for (replaced per call)."""
     from switchboard_telephony.domain.calls import apply
     from switchboard_telephony.domain.model import Directory, PbxEvent, Timing
-    from switchboard_telephony.handlers import _envelopes
+    from switchboard_telephony.handlers import call_envelopes
 
     call_id = "floor-call-000000"
     directory = Directory(extensions=frozenset({"101"}), did_to_clinic={"+74951234567": "c1"})
@@ -148,7 +148,7 @@ def _floor_templates() -> tuple[str, bytes, str]:
         state, out = apply(state, event, directory, at, Timing())
         emitted += out
     assert state is not None
-    envelope = max((e.to_bytes() for e in _envelopes(emitted)), key=len)
+    envelope = max((e.to_bytes() for e in call_envelopes(emitted)), key=len)
     return json.dumps(state.to_dict(), separators=(",", ":")), envelope, call_id
 
 
