@@ -7,6 +7,7 @@ about one call, stored between events (as JSON, in a PostgreSQL JSONB column).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -128,27 +129,14 @@ class PbxEvent:
         )
 
 
-_CANONICAL_CACHE_SIZE = 65_536
-_canonical_cache: dict[tuple[str, str, frozenset[str], int], str] = {}
-
-
+@functools.lru_cache(maxsize=65_536)
 def _canonical(raw: str, region: str, extensions: frozenset[str], max_digits: int) -> str:
     # Every event of a call names the same parties, and a chain's callers ring again:
-    # remember the answers (pure in its arguments) instead of parsing each time. The answer
-    # is remembered as its own answer too (the canonical form reads as itself): the rules
-    # look at a number again once canonical (is the caller one of our DIDs?), and that
-    # second reading was a second parse of every new caller.
-    key = (raw, region, extensions, max_digits)
-    number = _canonical_cache.get(key)
-    if number is None:
-        number = phones.canonical(
-            raw, region, extensions=extensions, max_extension_digits=max_digits
-        )
-        if len(_canonical_cache) >= _CANONICAL_CACHE_SIZE:
-            _canonical_cache.clear()
-        _canonical_cache[key] = number
-        _canonical_cache[(number, region, extensions, max_digits)] = number
-    return number
+    # remember the answers (pure in its arguments) instead of parsing each time. The rules
+    # read a number again once canonical (is the caller one of our DIDs?); that reading is
+    # remembered too, at the cost of one more parse per new number: lru_cache keeps only
+    # what it computed, so the canonical form cannot be stored as its own answer unparsed.
+    return phones.canonical(raw, region, extensions=extensions, max_extension_digits=max_digits)
 
 
 @dataclass(frozen=True, slots=True)
