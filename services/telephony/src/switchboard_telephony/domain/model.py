@@ -129,14 +129,27 @@ class PbxEvent:
         )
 
 
+class _CanonicalForm(str):
+    """A number already in canonical form, handed to :func:`_canonical` to be remembered as
+    its own answer without a parse: it hashes and compares as the plain string, so the
+    cache entry it makes answers the plain string's later lookups."""
+
+    __slots__ = ()
+
+
 @functools.lru_cache(maxsize=65_536)
 def _canonical(raw: str, region: str, extensions: frozenset[str], max_digits: int) -> str:
     # Every event of a call names the same parties, and a chain's callers ring again:
-    # remember the answers (pure in its arguments) instead of parsing each time. The rules
-    # read a number again once canonical (is the caller one of our DIDs?); that reading is
-    # remembered too, at the cost of one more parse per new number: lru_cache keeps only
-    # what it computed, so the canonical form cannot be stored as its own answer unparsed.
-    return phones.canonical(raw, region, extensions=extensions, max_extension_digits=max_digits)
+    # remember the answers (pure in its arguments) instead of parsing each time. The answer
+    # is remembered as its own answer too (the canonical form reads as itself): the rules
+    # look at a number again once canonical (is the caller one of our DIDs?), and that
+    # second reading was a second parse of every new caller (the phone library's own cache
+    # is keyed by what it parsed, so it misses too).
+    if isinstance(raw, _CanonicalForm):
+        return str(raw)
+    number = phones.canonical(raw, region, extensions=extensions, max_extension_digits=max_digits)
+    _canonical(_CanonicalForm(number), region, extensions, max_digits)
+    return number
 
 
 @dataclass(frozen=True, slots=True)
