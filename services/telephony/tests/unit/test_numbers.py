@@ -45,6 +45,18 @@ def test_canonical(raw: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("raw", "expected"), [("8 (916) 765-43-21", "+79167654321"), ("102", "102")]
+)
+def test_a_canonical_form_reads_as_itself_a_plain_string(raw: str, expected: str) -> None:
+    # Asked again (as the rules do), first in its raw spelling and then canonical, a number
+    # keeps its form and is a plain str: it goes into events and JSON as it is.
+    first = RU.canonical(raw)
+    again = RU.canonical(first)
+    assert (first, again) == (expected, expected)
+    assert type(first) is str and type(again) is str
+
+
+@pytest.mark.parametrize(
     "raw",
     ["", "   ", "anonymous", "abc", "Restricted", "+", "123456789012345678901", "+7 12", "--"],
 )
