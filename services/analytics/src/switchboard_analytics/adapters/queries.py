@@ -238,12 +238,18 @@ _digit_grams = sa.func.digit_grams(call_log.c.numbers_digits, type_=pg.ARRAY(sa.
 def _digits_found(digits: str) -> sa.ColumnElement[bool]:
     """Calls either of whose numbers contains ``digits``. Six digits or more are found by
     their runs of six (few calls share one); fewer by trigrams, whose lists of calls
-    grow with the log (every Moscow mobile number has "916")."""
-    contains = call_log.c.numbers_digits.contains(digits)
+    grow with the log (every Moscow mobile number has "916").
+
+    With runs of six, the exact check is ``strpos``, which no index serves: as ``LIKE``
+    it would also be looked up in the trigram index, whose ANDed lists make the planner
+    believe a hundredth of the calls match, and it would then read and sort every one of
+    them for a page instead of walking the newest calls (at 10 M calls, "916 123" matches
+    45 000: 1.1 s a page against 20 ms)."""
+    numbers = call_log.c.numbers_digits
     if len(digits) < DIGIT_GRAM:
-        return contains
+        return numbers.contains(digits)
     runs = sorted({digits[i : i + DIGIT_GRAM] for i in range(len(digits) - DIGIT_GRAM + 1)})
-    return sa.and_(_digit_grams.contains(runs), contains)
+    return sa.and_(_digit_grams.contains(runs), sa.func.strpos(numbers, digits) > 0)
 
 
 _DAY = timedelta(days=1)
