@@ -13,7 +13,7 @@ from typing import ClassVar
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from switchboard_runtime.db import ensure_database, make_engine
 from switchboard_runtime.settings import ServiceSettings, service_config
@@ -95,4 +95,28 @@ async def test_only_an_idle_connection_is_pinged(
                 await conn.scalar(BACKEND_PID)
         assert sent == expected
     finally:
+        await engine.dispose()
+
+
+#: A plan that PostgreSQL compiles to machine code whenever JIT is on (any cost is enough).
+JIT_PLAN = "EXPLAIN (ANALYZE) SELECT sum(g) FROM generate_series(1, 1000) AS g"
+
+
+async def _jit_used(engine: AsyncEngine) -> bool:
+    async with engine.connect() as conn:
+        await conn.execute(sa.text("SET jit_above_cost = 0"))
+        plan = (await conn.execute(sa.text(JIT_PLAN))).scalars().all()
+    return any(line.startswith("JIT:") for line in plan)
+
+
+async def test_statements_are_not_compiled_to_machine_code(url: str) -> None:
+    """JIT cost every analytics report reaching its threshold 20 to 75 ms and saved none
+    (``db.NO_JIT``); a plain connection to the same server compiles the same plan."""
+    plain = create_async_engine(url)
+    engine = make_engine(url, pool_size=1)
+    try:
+        assert await _jit_used(plain)
+        assert not await _jit_used(engine)
+    finally:
+        await plain.dispose()
         await engine.dispose()
