@@ -1,7 +1,7 @@
 """The conversion columns (migration 0013) in the call log's covering indexes: the
 conversion report under a filter only the call log answers (talk or total time, tags, a
 period of the log) becomes an index-only scan, as the calls report under the same filters
-already is, instead of reading each matching call's row from the table (about 2–5 s at
+already is, instead of reading each matching call's row from the table (about 2 to 5 s at
 10 M calls for a talk or tag filter over a year, nearly all of it in scattered reads).
 
 Each index is dropped and created again with the three columns last in ``INCLUDE``: on a
