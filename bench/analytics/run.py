@@ -741,6 +741,21 @@ async def timed(
     return out
 
 
+async def report_floor(
+    client: httpx.AsyncClient, headers: dict[str, str], reps: int
+) -> dict[str, Any]:
+    """The least a report costs through the API: the calls report by day for one day
+    before any call (a roll-up read that finds nothing, its one zero-filled row). A filter
+    mix whose GROUP BY over the call log takes less than 20 times this cannot be answered
+    20 times faster, by a roll-up or anything else behind the same route."""
+    params = {"group_by": "day", "from": f"{YEAR - 5}-01-01", "to": f"{YEAR - 5}-01-01"}
+    url = "/api/analytics/reports/calls"
+    answer = (await client.get(url, params=params, headers=headers)).json()
+    assert len(answer["rows"]) == 1, answer
+    times = await timed(client, url, params, headers, reps)
+    return {"source": answer["source"], "api_ms": _ms(times)}
+
+
 #: Filters a roll-up answers, in mixes a manager uses (each over the year, every group_by).
 ROLLUP_FILTERS: dict[str, dict[str, Any]] = {
     "clinic": {"clinic": "msk-1"},
@@ -999,6 +1014,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 result["visibility_after_call_ended_ms"] = await visibility(
                     app, client, headers, chain, 10
                 )
+                result["report_floor"] = await report_floor(client, headers, args.reps)
                 result["reports_one_year"] = await reports(
                     app, client, headers, args.reps, args.raw_reps
                 )
@@ -1044,6 +1060,12 @@ def report_lines(result: dict[str, Any]) -> list[str]:
         f"visible after CallEnded: p50 {result['visibility_after_call_ended_ms']['p50']} ms, "
         f"p95 {result['visibility_after_call_ended_ms']['p95']} ms",
     ]
+    floor = result.get("report_floor")
+    if floor:
+        lines.append(
+            f"report floor (one day before any call, {floor['source']}): API p50/p95 "
+            f"{floor['api_ms']['p50']}/{floor['api_ms']['p95']} ms"
+        )
     for group_by, r in result["reports_one_year"].items():
         a, b = r["api_rollup_ms"], r["api_call_log_group_by_ms"]
         c, d = r["query_rollup_ms"], r["query_call_log_group_by_ms"]
