@@ -175,7 +175,7 @@ async def _without_overlap(session: AsyncSession, write: Callable[[], Awaitable[
     return True
 
 
-# Built once (see directory_repository). The appointment is inserted and read back as the
+# Built once (see directory_facts). The appointment is inserted and read back as the
 # operator sees it (names joined on) in one statement: one round trip, not two.
 _INSERTED = (
     pg_insert(appointments)

@@ -55,7 +55,7 @@ async def load_client(
 
 
 def _clients_shared(ids: str) -> sa.Select[Any]:
-    # Built once: every booking runs it (see directory_repository).
+    # Built once: every booking runs it (see directory_facts).
     return (
         sa.select(clients.c.client_id)
         .where(clients.c.client_id.in_(sa.bindparam(ids, expanding=True)))

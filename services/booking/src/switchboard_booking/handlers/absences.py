@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard_booking.adapters import absences_repository as repo
-from switchboard_booking.adapters.directory_repository import ClinicInfo, opening_hours
+from switchboard_booking.adapters.directory_facts import ClinicInfo, opening_hours
 from switchboard_booking.adapters.ids import new_id
 from switchboard_booking.domain import model
 from switchboard_booking.domain.absences import (

@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from switchboard_booking.adapters import appointments_repository as repo
 from switchboard_booking.adapters import (
     clients_repository,
-    directory_repository,
+    directory_facts,
 )
 from switchboard_booking.adapters.appointments_queries import AppointmentRow
-from switchboard_booking.adapters.directory_repository import Chosen, ClinicInfo
+from switchboard_booking.adapters.directory_facts import Chosen, ClinicInfo
 from switchboard_booking.adapters.ids import new_id
 from switchboard_booking.domain import model
 from switchboard_booking.domain.availability import (
@@ -77,7 +77,7 @@ async def _candidates(
         assert chosen is not None
         _check_chosen(cmd.practitioner_id, chosen, cmd.meeting_method, cmd.starts_at, now)
         return [cmd.practitioner_id]
-    days = await directory_repository.practitioner_days(session, cmd.clinic_id, cmd.service_id)
+    days = await directory_facts.practitioner_days(session, cmd.clinic_id, cmd.service_id)
     if cmd.language is not None:
         days = [d for d in days if cmd.language in d.languages]
     off = await absences.away(session, clinic, [d.practitioner_id for d in days], when)
@@ -147,11 +147,11 @@ async def book_appointment(deps: Deps, actor: Actor, cmd: BookAppointment) -> Ap
     async with deps.sessions() as session, session.begin():
         chosen = None
         if cmd.practitioner_id is None:
-            clinic, service = await directory_repository.get_clinic_and_service(
+            clinic, service = await directory_facts.get_clinic_and_service(
                 session, cmd.clinic_id, cmd.service_id
             )
         else:
-            chosen = await directory_repository.clinic_service_and_practitioner(
+            chosen = await directory_facts.clinic_service_and_practitioner(
                 session,
                 cmd.clinic_id,
                 cmd.service_id,
@@ -221,7 +221,7 @@ async def reschedule_appointment(deps: Deps, actor: Actor, cmd: RescheduleAppoin
         current = await repo.load_appointment(session, cmd.appointment_id, for_update=True)
         current.ensure_changeable_by(actor)
         practitioner_id = cmd.practitioner_id or current.practitioner_id
-        chosen = await directory_repository.clinic_service_and_practitioner(
+        chosen = await directory_facts.clinic_service_and_practitioner(
             session, current.clinic_id, current.service_id, practitioner_id, cmd.starts_at
         )
         ends_at = _check_chosen(practitioner_id, chosen, current.meeting_method, cmd.starts_at, now)
@@ -294,10 +294,10 @@ async def availability(
     """Free slots for a service at a clinic on a (clinic-local) day: ``(clinic, slots)``,
     slots per practitioner. Pool them with :func:`~..availability.pooled`."""
     async with deps.sessions() as session:
-        clinic, service = await directory_repository.get_clinic_and_service(
+        clinic, service = await directory_facts.get_clinic_and_service(
             session, clinic_id, service_id
         )
-        days = await directory_repository.practitioner_days(
+        days = await directory_facts.practitioner_days(
             session,
             clinic_id,
             service_id,

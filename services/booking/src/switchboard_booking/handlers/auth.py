@@ -6,7 +6,7 @@ import asyncio
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from switchboard_booking.adapters import directory_repository
+from switchboard_booking.adapters import operators_repository
 from switchboard_booking.domain import model
 from switchboard_booking.domain.errors import (
     AuthenticationFailed,
@@ -54,7 +54,7 @@ async def change_password(
     )
     new_hash = await asyncio.to_thread(hash_password, new)
     async with deps.sessions() as session, session.begin():
-        changed = await directory_repository.set_password(
+        changed = await operators_repository.set_password(
             session, row.operator_id, new_hash, must_change=False, only_if_hash=current_hash
         )
     if not changed:
@@ -72,7 +72,7 @@ async def reset_password(deps: Deps, actor: Actor, operator_id: str, password: s
     temporary password, shown to the admin once and stored only as a hash."""
     model.ensure_admin(actor)
     async with deps.sessions() as session:
-        username = await directory_repository.operator_username(session, operator_id)
+        username = await operators_repository.operator_username(session, operator_id)
     if username is None:
         raise NotFound(f"no operator {operator_id!r}")
     temporary = password if password is not None else _temporary_password()
@@ -82,7 +82,7 @@ async def reset_password(deps: Deps, actor: Actor, operator_id: str, password: s
     # after it (a session opened in between with the old password is ended too).
     await revocations(deps).end_all(operator_id)
     async with deps.sessions() as session, session.begin():
-        await directory_repository.set_password(session, operator_id, new_hash, must_change=True)
+        await operators_repository.set_password(session, operator_id, new_hash, must_change=True)
     await revocations(deps).end_all(operator_id)
     log.info("booking.password_reset", operator_id=operator_id, by=actor.operator_id)
     return temporary
@@ -108,7 +108,7 @@ async def _verified(deps: Deps, username: str, password: str, address: str) -> t
     if wait > 0:
         raise LoginThrottled(wait)
     async with deps.sessions() as session:
-        row = await directory_repository.operator_by_username(session, username)
+        row = await operators_repository.operator_by_username(session, username)
     stored = row.password_hash if row is not None else _DUMMY_HASH
     # argon2id and scrypt take tens of milliseconds of CPU: keep them off the event loop.
     ok = await asyncio.to_thread(verify_password, password, stored)
@@ -137,7 +137,7 @@ async def _rehash(deps: Deps, operator_id: str, old: str, password: str) -> str:
     hash stored afterwards."""
     new = await asyncio.to_thread(hash_password, password)
     async with deps.sessions() as session, session.begin():
-        replaced = await directory_repository.set_password(
+        replaced = await operators_repository.set_password(
             session, operator_id, new, only_if_hash=old
         )
     if not replaced:
@@ -157,7 +157,7 @@ async def end_sessions(deps: Deps, actor: Actor, operator_id: str) -> None:
     """End every session the operator has now (admin only); they must log in again."""
     model.ensure_admin(actor)
     async with deps.sessions() as session:
-        if not await directory_repository.operator_exists(session, operator_id):
+        if not await operators_repository.operator_exists(session, operator_id):
             raise NotFound(f"no operator {operator_id!r}")
     await revocations(deps).end_all(operator_id)
     log.info("booking.sessions_ended", operator_id=operator_id, by=actor.operator_id)

@@ -51,20 +51,7 @@ async def save_clinic(
         check_hours(values["opening_hours"], "opens", "closes")
     async with deps.sessions() as session, session.begin():
         row = await repo.save_clinic(session, clinic_id, values)
-        await publish(
-            session,
-            *[
-                ClinicChanged(
-                    clinic_id=row.clinic_id,
-                    name=row.name,
-                    city=row.city,
-                    address=row.address,
-                    time_zone=row.time_zone,
-                    active=row.active,
-                ),
-                *_audited(audit, str(row.clinic_id)),
-            ],
-        )
+        await publish(session, _clinic_changed(row), *_audited(audit, str(row.clinic_id)))
         return str(row.clinic_id)
 
 
@@ -102,18 +89,7 @@ async def save_call_center(
     model.ensure_admin(actor)
     async with deps.sessions() as session, session.begin():
         row = await repo.save_call_center(session, call_center_id, values)
-        await publish(
-            session,
-            *[
-                CallCenterChanged(
-                    call_center_id=row.call_center_id,
-                    name=row.name,
-                    kind=row.kind,
-                    active=row.active,
-                ),
-                *_audited(audit, str(row.call_center_id)),
-            ],
-        )
+        await publish(session, _call_center_changed(row), *_audited(audit, str(row.call_center_id)))
         return str(row.call_center_id)
 
 
@@ -130,7 +106,7 @@ async def save_cancellation_reason(
     model.ensure_admin(actor)
     async with deps.sessions() as session, session.begin():
         saved = await repo.save_cancellation_reason(session, reason_id, values)
-        await publish(session, *_audited(audit, str(saved)))
+        await publish(session, *_audited(audit, saved))
         return saved
 
 
@@ -208,6 +184,23 @@ async def save_operator(
         # And after it: a login that slipped in before the commit is ended as well.
         await auth.revocations(deps).end_all(str(row.operator_id))
     return str(row.operator_id)
+
+
+def _clinic_changed(row: Row[Any]) -> ClinicChanged:
+    return ClinicChanged(
+        clinic_id=row.clinic_id,
+        name=row.name,
+        city=row.city,
+        address=row.address,
+        time_zone=row.time_zone,
+        active=row.active,
+    )
+
+
+def _call_center_changed(row: Row[Any]) -> CallCenterChanged:
+    return CallCenterChanged(
+        call_center_id=row.call_center_id, name=row.name, kind=row.kind, active=row.active
+    )
 
 
 def _operator_changed(row: Row[Any]) -> OperatorChanged:

@@ -7,7 +7,7 @@ from typing import Any
 
 from jinja2 import TemplateError
 
-from switchboard_booking.adapters import directory_repository
+from switchboard_booking.adapters import directory_facts
 from switchboard_booking.adapters import templates_repository as repo
 from switchboard_booking.domain import model
 from switchboard_booking.domain.errors import InvalidRequest
@@ -53,7 +53,7 @@ async def clinic_templates(deps: Deps, clinic_id: str) -> dict[str, Any]:
     """Every template of a clinic (its own where it has one, else the built-in one), the
     clinic's reminder setting and the variables templates may use."""
     async with deps.sessions() as session:
-        clinic = await directory_repository.get_clinic(session, clinic_id)
+        clinic = await directory_facts.get_clinic(session, clinic_id)
         own = await repo.clinic_templates(session, clinic_id)
         hours = await repo.reminder_hours(session, clinic_id)
     items = []
@@ -96,7 +96,7 @@ async def save_template(
     model.ensure_admin(actor)
     check(template, key[1])
     async with deps.sessions() as session, session.begin():
-        await directory_repository.get_clinic(session, clinic_id)
+        await directory_facts.get_clinic(session, clinic_id)
         await repo.save_template(session, clinic_id, key, template, actor.operator_id, deps.clock())
         if audit is not None:
             await publish(session, audit)
@@ -113,7 +113,7 @@ async def reset_template(
     audit trail)."""
     model.ensure_admin(actor)
     async with deps.sessions() as session, session.begin():
-        await directory_repository.get_clinic(session, clinic_id)
+        await directory_facts.get_clinic(session, clinic_id)
         await repo.delete_template(session, clinic_id, key)
         if audit is not None:
             await publish(session, audit)
@@ -126,7 +126,7 @@ async def preview(
     appointment at the clinic), without saving it; 422 with the error when it cannot be."""
     model.ensure_admin(actor)
     async with deps.sessions() as session:
-        clinic = await directory_repository.get_clinic(session, clinic_id)
+        clinic = await directory_facts.get_clinic(session, clinic_id)
     facts = replace(
         SAMPLE_FACTS,
         clinic_name=clinic.name,

@@ -2,6 +2,7 @@
 operators. Everyone with a session reads it; only admins change it."""
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, status
@@ -28,6 +29,7 @@ from switchboard_booking.entrypoints.api.directory_bodies import (
 from switchboard_booking.entrypoints.api.guards import Guards
 from switchboard_booking.handlers import directory
 from switchboard_booking.handlers.shared import Deps
+from switchboard_contracts import AuditRecorded
 from switchboard_runtime.audit import Auditor
 
 #: Fields whose values never go on the audit trail (only that they changed).
@@ -37,6 +39,26 @@ _SECRET_FIELDS = frozenset({"password"})
 def _audited_fields(values: dict[str, Any]) -> dict[str, Any]:
     """What an admin set, for the audit trail: the values, a password only as changed."""
     return {"fields": {k: ("(changed)" if k in _SECRET_FIELDS else v) for k, v in values.items()}}
+
+
+@dataclass(frozen=True)
+class _Entries:
+    """One kind of directory entry: its name on the audit trail, its handler's ``save_*``
+    (create when the id is ``None``, else change; the entry's id) and its read model."""
+
+    subject_type: str
+    save: Callable[[Deps, Actor, str | None, dict[str, Any], AuditRecorded], Awaitable[str]]
+    read: Callable[[AsyncSession, str], Awaitable[dict[str, Any]]]
+
+
+_CLINICS = _Entries("clinic", directory.save_clinic, queries.get_clinic)
+_SERVICES = _Entries("service", directory.save_service, queries.get_service)
+_PRACTITIONERS = _Entries("practitioner", directory.save_practitioner, queries.get_practitioner)
+_CALL_CENTERS = _Entries("call_center", directory.save_call_center, queries.get_call_center)
+_REASONS = _Entries(
+    "cancellation_reason", directory.save_cancellation_reason, queries.get_cancellation_reason
+)
+_OPERATORS = _Entries("operator", directory.save_operator, queries.get_operator)
 
 
 def router(deps: Deps, guards: Guards) -> APIRouter:
@@ -59,6 +81,18 @@ def router(deps: Deps, guards: Guards) -> APIRouter:
         async with deps.sessions() as session:
             return await query(session, key)
 
+    async def saved(
+        entries: _Entries,
+        action: str,
+        entry_id: str | None,
+        values: dict[str, Any],
+        who: Actor,
+        audit: Auditor,
+    ) -> dict[str, Any]:
+        # Create (``entry_id`` None) or change the entry, its audit record with it; as saved.
+        record = audit.event(action, entries.subject_type, entry_id, _audited_fields(values))
+        return await one(entries.read, await entries.save(deps, who, entry_id, values, record))
+
     @router.get("/clinics")
     async def list_clinics() -> dict[str, Any]:
         """Every clinic, by name."""
@@ -67,20 +101,14 @@ def router(deps: Deps, guards: Guards) -> APIRouter:
     @router.post("/clinics", status_code=status.HTTP_201_CREATED)
     async def create_clinic(body: ClinicBody, who: CurrentActor, audit: Audit) -> dict[str, Any]:
         """Add a clinic; publishes ``ClinicChanged`` (audit: ``clinic.created``)."""
-        values = body.model_dump()
-        record = audit.event("clinic.created", "clinic", None, _audited_fields(values))
-        cid = await directory.save_clinic(deps, who, None, values, record)
-        return await one(queries.get_clinic, cid)
+        return await saved(_CLINICS, "clinic.created", None, body.model_dump(), who, audit)
 
     @router.patch("/clinics/{clinic_id}")
     async def update_clinic(
         clinic_id: str, body: ClinicPatch, who: CurrentActor, audit: Audit
     ) -> dict[str, Any]:
         """Change a clinic; publishes ``ClinicChanged`` (audit: ``clinic.changed``)."""
-        values = given(body)
-        record = audit.event("clinic.changed", "clinic", clinic_id, _audited_fields(values))
-        await directory.save_clinic(deps, who, clinic_id, values, record)
-        return await one(queries.get_clinic, clinic_id)
+        return await saved(_CLINICS, "clinic.changed", clinic_id, given(body), who, audit)
 
     @router.get("/services")
     async def list_services() -> dict[str, Any]:
@@ -90,20 +118,14 @@ def router(deps: Deps, guards: Guards) -> APIRouter:
     @router.post("/services", status_code=status.HTTP_201_CREATED)
     async def create_service(body: ServiceBody, who: CurrentActor, audit: Audit) -> dict[str, Any]:
         """Add a service (audit: ``service.created``)."""
-        values = body.model_dump()
-        record = audit.event("service.created", "service", None, _audited_fields(values))
-        sid = await directory.save_service(deps, who, None, values, record)
-        return await one(queries.get_service, sid)
+        return await saved(_SERVICES, "service.created", None, body.model_dump(), who, audit)
 
     @router.patch("/services/{service_id}")
     async def update_service(
         service_id: str, body: ServicePatch, who: CurrentActor, audit: Audit
     ) -> dict[str, Any]:
         """Change a service (audit: ``service.changed``)."""
-        values = given(body)
-        record = audit.event("service.changed", "service", service_id, _audited_fields(values))
-        await directory.save_service(deps, who, service_id, values, record)
-        return await one(queries.get_service, service_id)
+        return await saved(_SERVICES, "service.changed", service_id, given(body), who, audit)
 
     @router.get("/practitioners")
     async def list_practitioners() -> dict[str, Any]:
@@ -115,22 +137,18 @@ def router(deps: Deps, guards: Guards) -> APIRouter:
         body: PractitionerBody, who: CurrentActor, audit: Audit
     ) -> dict[str, Any]:
         """Add a practitioner (audit: ``practitioner.created``)."""
-        values = body.model_dump()
-        record = audit.event("practitioner.created", "practitioner", None, _audited_fields(values))
-        pid = await directory.save_practitioner(deps, who, None, values, record)
-        return await one(queries.get_practitioner, pid)
+        return await saved(
+            _PRACTITIONERS, "practitioner.created", None, body.model_dump(), who, audit
+        )
 
     @router.patch("/practitioners/{practitioner_id}")
     async def update_practitioner(
         practitioner_id: str, body: PractitionerPatch, who: CurrentActor, audit: Audit
     ) -> dict[str, Any]:
         """Change a practitioner (audit: ``practitioner.changed``)."""
-        values = given(body)
-        record = audit.event(
-            "practitioner.changed", "practitioner", practitioner_id, _audited_fields(values)
+        return await saved(
+            _PRACTITIONERS, "practitioner.changed", practitioner_id, given(body), who, audit
         )
-        await directory.save_practitioner(deps, who, practitioner_id, values, record)
-        return await one(queries.get_practitioner, practitioner_id)
 
     @router.get("/call-centers")
     async def list_call_centers() -> dict[str, Any]:
@@ -142,10 +160,9 @@ def router(deps: Deps, guards: Guards) -> APIRouter:
         body: CallCenterBody, who: CurrentActor, audit: Audit
     ) -> dict[str, Any]:
         """Add a call center; publishes ``CallCenterChanged`` (audit: ``call_center.created``)."""
-        values = body.model_dump()
-        record = audit.event("call_center.created", "call_center", None, _audited_fields(values))
-        cid = await directory.save_call_center(deps, who, None, values, record)
-        return await one(queries.get_call_center, cid)
+        return await saved(
+            _CALL_CENTERS, "call_center.created", None, body.model_dump(), who, audit
+        )
 
     @router.patch("/call-centers/{call_center_id}")
     async def update_call_center(
@@ -153,12 +170,9 @@ def router(deps: Deps, guards: Guards) -> APIRouter:
     ) -> dict[str, Any]:
         """Change a call center; publishes ``CallCenterChanged`` (audit:
         ``call_center.changed``)."""
-        values = given(body)
-        record = audit.event(
-            "call_center.changed", "call_center", call_center_id, _audited_fields(values)
+        return await saved(
+            _CALL_CENTERS, "call_center.changed", call_center_id, given(body), who, audit
         )
-        await directory.save_call_center(deps, who, call_center_id, values, record)
-        return await one(queries.get_call_center, call_center_id)
 
     @router.get("/cancellation-reasons")
     async def list_reasons() -> dict[str, Any]:
@@ -168,24 +182,18 @@ def router(deps: Deps, guards: Guards) -> APIRouter:
     @router.post("/cancellation-reasons", status_code=status.HTTP_201_CREATED)
     async def create_reason(body: ReasonBody, who: CurrentActor, audit: Audit) -> dict[str, Any]:
         """Add a cancellation reason (audit: ``cancellation_reason.created``)."""
-        values = body.model_dump()
-        record = audit.event(
-            "cancellation_reason.created", "cancellation_reason", None, _audited_fields(values)
+        return await saved(
+            _REASONS, "cancellation_reason.created", None, body.model_dump(), who, audit
         )
-        rid = await directory.save_cancellation_reason(deps, who, None, values, record)
-        return await one(queries.get_cancellation_reason, rid)
 
     @router.patch("/cancellation-reasons/{reason_id}")
     async def update_reason(
         reason_id: str, body: ReasonPatch, who: CurrentActor, audit: Audit
     ) -> dict[str, Any]:
         """Change a cancellation reason (audit: ``cancellation_reason.changed``)."""
-        values = given(body)
-        record = audit.event(
-            "cancellation_reason.changed", "cancellation_reason", reason_id, _audited_fields(values)
+        return await saved(
+            _REASONS, "cancellation_reason.changed", reason_id, given(body), who, audit
         )
-        await directory.save_cancellation_reason(deps, who, reason_id, values, record)
-        return await one(queries.get_cancellation_reason, reason_id)
 
     @router.get("/operators")
     async def list_operators(who: CurrentActor) -> dict[str, Any]:
@@ -204,10 +212,7 @@ def router(deps: Deps, guards: Guards) -> APIRouter:
         body: OperatorBody, who: CurrentActor, audit: Audit
     ) -> dict[str, Any]:
         """Add an operator; publishes ``OperatorChanged`` (audit: ``operator.created``)."""
-        values = body.model_dump()
-        record = audit.event("operator.created", "operator", None, _audited_fields(values))
-        oid = await directory.save_operator(deps, who, None, values, record)
-        return await one(queries.get_operator, oid)
+        return await saved(_OPERATORS, "operator.created", None, body.model_dump(), who, audit)
 
     @router.patch("/operators/{operator_id}")
     async def update_operator(
@@ -217,8 +222,6 @@ def router(deps: Deps, guards: Guards) -> APIRouter:
         or ``operator.deactivated``)."""
         values = given(body)
         action = "operator.deactivated" if values.get("active") is False else "operator.changed"
-        record = audit.event(action, "operator", operator_id, _audited_fields(values))
-        await directory.save_operator(deps, who, operator_id, values, record)
-        return await one(queries.get_operator, operator_id)
+        return await saved(_OPERATORS, action, operator_id, values, who, audit)
 
     return router
