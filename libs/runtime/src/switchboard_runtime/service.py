@@ -96,6 +96,11 @@ class ServiceRuntime:
             settings.service_database_url, pool_size=settings.db_pool_size
         )
         self.sessions: async_sessionmaker[AsyncSession] = make_session_factory(self.engine)
+        #: The same, planned for their parameters each time (``db.CustomPlanSession``):
+        #: for API reads whose filters decide which index serves them.
+        self.read_sessions: async_sessionmaker[AsyncSession] = make_session_factory(
+            self.engine, custom_plans=True
+        )
         self.broker: Broker = make_broker(settings)
         self.relay = OutboxRelay(self.engine, self.broker, settings)
         #: The process's Redis client (connects on first use), for what replicas share.
@@ -103,7 +108,8 @@ class ServiceRuntime:
         #: Ended sessions; every service's ``authenticator`` checks them.
         self.revocations = SessionRevocations(self.redis, settings.topic_prefix)
         # Every session knows where publish() stages events and which relay to wake.
-        self.sessions.configure(info=outbox_session_info(settings, self.relay.wake))
+        for factory in (self.sessions, self.read_sessions):
+            factory.configure(info=outbox_session_info(settings, self.relay.wake))
         self.readiness: dict[str, ReadinessCheck] = {
             "database": self._check_database,
             "kafka": self._check_kafka,

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from switchboard_runtime.db import ensure_database, make_engine
+from switchboard_runtime.db import ensure_database, make_engine, make_session_factory
 from switchboard_runtime.settings import ServiceSettings, service_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -120,3 +120,38 @@ async def test_statements_are_not_compiled_to_machine_code(url: str) -> None:
     finally:
         await plain.dispose()
         await engine.dispose()
+
+
+#: Run as a prepared statement, as asyncpg runs every statement.
+COUNT_KIND = sa.text("SELECT count(*) FROM plan_probe WHERE kind = :kind")
+PLANS = sa.text(
+    "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+    " WHERE statement LIKE 'SELECT count(*) FROM plan_probe%'"
+)
+
+
+async def _plans_after_eight_runs(url: str, custom_plans: bool) -> tuple[int, int]:
+    engine = make_engine(url, pool_size=1)
+    try:
+        async with make_session_factory(engine, custom_plans=custom_plans)() as session:
+            await session.execute(
+                sa.text(
+                    "CREATE TEMPORARY TABLE plan_probe AS SELECT g % 1000 AS kind"
+                    " FROM generate_series(1, 10000) AS g"
+                )
+            )
+            for kind in range(8):
+                assert await session.scalar(COUNT_KIND, {"kind": kind}) == 10
+            generic, custom = (await session.execute(PLANS)).one()
+            return generic, custom
+    finally:
+        await engine.dispose()
+
+
+async def test_read_sessions_plan_each_statement_for_its_parameters(url: str) -> None:
+    """From the sixth run on PostgreSQL may keep a prepared statement's generic plan,
+    chosen without the parameters (``db.CustomPlanSession``); the sessions made for
+    reads plan every run for its values, and the others still may reuse one."""
+    assert await _plans_after_eight_runs(url, custom_plans=True) == (0, 8)
+    generic, custom = await _plans_after_eight_runs(url, custom_plans=False)
+    assert generic > 0 and generic + custom == 8

@@ -62,17 +62,17 @@ def build_app(settings: AnalyticsSettings | None = None) -> FastAPI:
     return runtime.fastapi_app(
         title="Switchboard analytics",
         routers=[
-            recordings_router(runtime.sessions, current, recordings),
+            recordings_router(runtime.read_sessions, current, recordings),
             calls_router(
-                runtime.sessions,
+                runtime.read_sessions,
                 current,
                 settings.default_region,
                 settings.default_time_zone,
             ),
-            worklist_router(runtime.sessions, current, settings.worklist_horizon),
-            audit_router(runtime.sessions, current),
-            service_level_router(runtime.sessions, current),
-            when_router(runtime.sessions, current, settings.default_region),
-            conversion_router(runtime.sessions, current, settings.default_region),
+            worklist_router(runtime.read_sessions, current, settings.worklist_horizon),
+            audit_router(runtime.read_sessions, current),
+            service_level_router(runtime.read_sessions, current),
+            when_router(runtime.read_sessions, current, settings.default_region),
+            conversion_router(runtime.read_sessions, current, settings.default_region),
         ],
     )
