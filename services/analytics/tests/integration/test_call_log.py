@@ -213,6 +213,15 @@ async def test_each_filter_selects_exactly_the_matching_calls(
     assert sorted(item["call_id"] for item in items) == sorted(want)
 
 
+async def test_a_search_with_letters_is_a_name_not_a_number(analytics: Any) -> None:
+    """A text with letters ("O'Brien 9990002") is a name: its digits find no number."""
+    world = analytics.world
+    by_number = {c.call_id for c in world.calls if _phone_matches("9990002")(world, c)}
+    assert by_number, "calls whose number holds the digits"
+    assert {i["call_id"] for i in await analytics.all_calls(q="9990002")} >= by_number
+    assert await analytics.all_calls(q="O'Brien 9990002") == []
+
+
 SORT_KEYS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "started_at": lambda r: r["started_at"],
     "started_at_local": lambda r: r["started_at_local"][:19],

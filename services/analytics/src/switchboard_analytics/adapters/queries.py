@@ -255,6 +255,10 @@ def _digits_found(digits: str) -> sa.ColumnElement[bool]:
 _DAY = timedelta(days=1)
 
 
+def _has_letters(text: str) -> bool:
+    return any(ch.isalpha() for ch in text)
+
+
 def _admins_named(text: str) -> sa.Select[Any]:
     return sa.select(operators.c.operator_id).where(
         operators.c.name.icontains(text, autoescape=True)
@@ -330,7 +334,9 @@ def call_log_conditions(flt: CallLogFilter) -> list[sa.ColumnElement[bool]]:
             alternatives.append(c.admin_id.in_(_admins_named(text)))
         elif flt.search_admin_ids:
             alternatives.append(c.admin_id.in_(sorted(flt.search_admin_ids)))
-        number = _number_condition(text, flt.default_region)
+        # A text with letters in it is a name ("Смирнова 1234"), not a part of a number:
+        # its digits would otherwise find every call whose number holds them.
+        number = None if _has_letters(text) else _number_condition(text, flt.default_region)
         if number is not None:
             alternatives.append(number)
         conditions.append(sa.or_(*alternatives))

@@ -158,7 +158,10 @@ def call_filter(
         str | None,
         Query(
             max_length=100,
-            description="Free text: part of a number (any format), a contact or admin name.",
+            description=(
+                "Free text: part of a contact or admin name; without letters, also part of "
+                "a number (any format)."
+            ),
         ),
     ] = None,
     tag: Annotated[list[str] | None, Query(description="Calls with any of these tags.")] = None,
