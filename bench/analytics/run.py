@@ -437,6 +437,13 @@ async def load_baseline(settings: Any, chain: Chain, count: int) -> dict[str, An
     timings["generate_and_copy_seconds"] = round(time.perf_counter() - began, 1)
     began = time.perf_counter()
     async with engine.begin() as conn:
+        # The names a search by contact name looks up, as the projection's touches add them.
+        await conn.execute(
+            sa.text(
+                "INSERT INTO contact_names (name) SELECT DISTINCT contact_name FROM touches"
+                " WHERE contact_name <> '' ON CONFLICT DO NOTHING"
+            )
+        )
         await conn.execute(sa.text("SET LOCAL maintenance_work_mem = '1GB'"))
         for index in secondary:
             await conn.execute(sa.schema.CreateIndex(index))

@@ -222,6 +222,21 @@ async def test_a_search_with_letters_is_a_name_not_a_number(analytics: Any) -> N
     assert await analytics.all_calls(q="O'Brien 9990002") == []
 
 
+async def test_a_name_matching_many_contacts_finds_the_same_calls(
+    analytics: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past ``LISTED_NAMES`` matching names, each call's own name is tested instead of
+    the list of names: the same calls either way."""
+    from switchboard_analytics.adapters import queries
+
+    world = analytics.world
+    want = {c.call_id for c in world.calls if _search("ова")(world, c)}
+    assert want
+    assert {i["call_id"] for i in await analytics.all_calls(q="ова")} == want
+    monkeypatch.setattr(queries, "LISTED_NAMES", 0)
+    assert {i["call_id"] for i in await analytics.all_calls(q="ова")} == want
+
+
 SORT_KEYS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "started_at": lambda r: r["started_at"],
     "started_at_local": lambda r: r["started_at_local"][:19],

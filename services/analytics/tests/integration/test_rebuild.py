@@ -30,6 +30,7 @@ TABLES = {
     "operators": "operator_id",
     "clinics": "clinic_id",
     "touches": "touch_id",
+    "contact_names": "name",
     "call_tags": "call_id, source",
     "appointments": "appointment_id",
     "dids": "did",

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard_analytics.adapters.tables import call_log, clinics, operators
+from switchboard_analytics.adapters.tables import call_log, clinics, contact_names, operators
 from switchboard_analytics.domain.periods import Period
 from switchboard_phones import search_digits, try_normalise
 
@@ -49,6 +49,9 @@ class CallLogFilter:
     # The operators whose names match ``search``, looked up first (see
     # :func:`resolve_search`): an id list keeps the search's alternatives indexable.
     search_admin_ids: frozenset[str] | None = None
+    # Likewise the contact names that match ``search``; ``None`` when not looked up or
+    # when more than ``LISTED_NAMES`` match (each call's name is then tested).
+    search_contact_names: frozenset[str] | None = None
 
     @property
     def did_numbers(self) -> list[str]:
@@ -265,17 +268,38 @@ def _admins_named(text: str) -> sa.Select[Any]:
     )
 
 
-async def resolve_search(session: AsyncSession, flt: CallLogFilter) -> CallLogFilter:
-    """``flt`` with the operators its free-text search names looked up.
+def _contact_names_like(text: str) -> sa.Select[Any]:
+    return sa.select(contact_names.c.name).where(
+        contact_names.c.name.icontains(text, autoescape=True)
+    )
 
-    Inside the search's OR, a subquery over operators is a filter PostgreSQL must test
-    row by row (a search matching nothing would read the whole log); a list of ids is
-    one more index to OR with the number and contact-name trigram indexes.
+
+#: Up to this many contact names matching a search are listed in the calls' query (each
+#: one an index lookup of its calls); more name so many calls that walking the newest
+#: calls and testing each one's name finds a page sooner.
+LISTED_NAMES = 200
+
+
+async def resolve_search(session: AsyncSession, flt: CallLogFilter) -> CallLogFilter:
+    """``flt`` with the operators and the contact names its free-text search finds
+    looked up.
+
+    Inside the search's OR, a subquery is a filter PostgreSQL must test row by row (a
+    search matching nothing would read the whole log); a list of ids or names is one more
+    index to OR with the number indexes. Names matching by the hundred are not listed
+    (:data:`LISTED_NAMES`).
     """
     if not flt.search or flt.search_admin_ids is not None:
         return flt
-    rows = await session.execute(_admins_named(flt.search.strip()))
-    return replace(flt, search_admin_ids=frozenset(rows.scalars()))
+    text = flt.search.strip()
+    admins = await session.execute(_admins_named(text))
+    names = (await session.execute(_contact_names_like(text).limit(LISTED_NAMES + 1))).scalars()
+    listed = frozenset(names)
+    return replace(
+        flt,
+        search_admin_ids=frozenset(admins.scalars()),
+        search_contact_names=listed if len(listed) <= LISTED_NAMES else None,
+    )
 
 
 def dimension_conditions(flt: CallLogFilter, table: sa.Table) -> list[sa.ColumnElement[bool]]:
@@ -329,7 +353,14 @@ def call_log_conditions(flt: CallLogFilter) -> list[sa.ColumnElement[bool]]:
         conditions.append(number)
     if flt.search:
         text = flt.search.strip()
-        alternatives = [c.contact_name.icontains(text, autoescape=True)]
+        alternatives = []
+        if flt.search_contact_names is None:
+            # Hundreds of names: so many calls that the newest calls' own names, tested
+            # one by one, give a page sooner than a subquery of names (its hash or its
+            # plan costs more than the page).
+            alternatives.append(c.contact_name.icontains(text, autoescape=True))
+        elif flt.search_contact_names:
+            alternatives.append(c.contact_name.in_(sorted(flt.search_contact_names)))
         if flt.search_admin_ids is None:
             alternatives.append(c.admin_id.in_(_admins_named(text)))
         elif flt.search_admin_ids:
@@ -339,7 +370,7 @@ def call_log_conditions(flt: CallLogFilter) -> list[sa.ColumnElement[bool]]:
         number = None if _has_letters(text) else _number_condition(text, flt.default_region)
         if number is not None:
             alternatives.append(number)
-        conditions.append(sa.or_(*alternatives))
+        conditions.append(sa.or_(*alternatives) if alternatives else sa.false())
     if flt.tags:
         # "Has tags" is redundant, but it lets the partial index of tagged calls serve.
         conditions += [sa.func.cardinality(c.tags) > 0, c.tags.overlap(sorted(flt.tags))]

@@ -25,6 +25,7 @@ from switchboard_analytics.adapters.tables import (
     call_log,
     call_tags,
     clinics,
+    contact_names,
     touches,
 )
 from switchboard_analytics.domain.callback import CallFacts
@@ -282,6 +283,11 @@ _UPSERT_TOUCH = _TOUCH_INSERT.on_conflict_do_update(
         "version_at": sa.func.greatest(touches.c.version_at, _TOUCH_INSERT.excluded.version_at),
     },
 )
+_ADD_CONTACT_NAMES = (
+    pg_insert(contact_names)
+    .from_select(["name"], sa.select(sa.func.unnest(array("names", sa.Text))))
+    .on_conflict_do_nothing()
+)
 _TOUCH_COLUMNS = ("contact_id", "contact_kind", "contact_name", "assigned_operator_id")
 #: What a call takes from its links for the conversion report (``conversion_of``).
 CONVERSION_CALL_COLUMNS = ("has_touch", "appointments_booked", "appointments_cancelled")
@@ -351,9 +357,12 @@ async def touch_call_ids(session: AsyncSession, touch_ids: Sequence[str]) -> dic
 
 async def upsert_touches(session: AsyncSession, states: Sequence[Mapping[str, Any]]) -> None:
     """Store touches' states, in order, unless a newer one is stored (a lost link to a
-    call is kept)."""
+    call is kept), and the names they carry (``contact_names``)."""
     for round_ in _rounds(states, "touch_id"):
         await session.execute(_UPSERT_TOUCH, [{f"v_{k}": v for k, v in s.items()} for s in round_])
+    names = sorted({s["contact_name"] for s in states if s["contact_name"]})
+    if names:
+        await session.execute(_ADD_CONTACT_NAMES, {"names": names})
 
 
 async def refresh_linked_columns(
