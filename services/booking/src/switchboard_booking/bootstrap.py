@@ -54,7 +54,11 @@ def build_app(
         ),
     )
     deps = Deps(
-        runtime.sessions, settings, revocations=runtime.revocations, login_throttle=throttle
+        runtime.sessions,
+        settings,
+        wake_relay=runtime.relay.wake,
+        revocations=runtime.revocations,
+        login_throttle=throttle,
     )
     if clock is not None:
         deps = replace(deps, clock=clock)

@@ -17,7 +17,7 @@ from switchboard_booking.adapters.absences_repository import (
     time_off_records,
     window_start_params,
 )
-from switchboard_booking.adapters.clients_repository import SHARED_CLIENT_IDS
+from switchboard_booking.adapters.clients_repository import CLIENT_IDS_FOUND
 from switchboard_booking.adapters.tables import (
     clinics,
     practitioner_clinics,
@@ -170,14 +170,14 @@ class Chosen:
     #: Their absences and the clinic's closures around the slot.
     absences: list[Absence]
     closures: list[Closure]
-    #: Those of the clients asked for that exist, share-locked.
+    #: Those of the clients asked for that exist.
     clients_found: tuple[str, ...]
 
 
 # The clinic and the service, and the chosen practitioner's links and hours at the clinic
 # joined on (no hours: one row of NULL hours; no such practitioner: NULLs), their time off
 # around the slot (its end: the service's duration after the start) and the clients
-# share-locked: what a booking for a chosen practitioner reads first, in one round trip.
+# found: what a booking for a chosen practitioner reads first, in one round trip.
 _SLOT_SERVICE = services.alias("slot_service")
 _SLOT_ENDS_AT = sa.bindparam("starts_at", type_=sa.DateTime(timezone=True)) + sa.func.make_interval(
     0,
@@ -212,7 +212,7 @@ _CLINIC_SERVICE_AND_PRACTITIONER = (
         working_hours.c.starts,
         working_hours.c.ends,
         time_off_records(_SLOT_ENDS_AT).label("time_off"),
-        SHARED_CLIENT_IDS.label("clients_found"),
+        CLIENT_IDS_FOUND.label("clients_found"),
     )
     .select_from(
         clinics.join(services, sa.true())
@@ -245,9 +245,8 @@ async def clinic_service_and_practitioner(
     client_ids: Sequence[str] = (),
 ) -> Chosen:
     """The clinic, the service's rules, the practitioner there, their time off around a
-    slot from ``starts_at`` and the clients of ``client_ids`` found (share-locked, so a
-    concurrent merge cannot remove them before this transaction commits), in one
-    statement; or :class:`NotFound` naming the clinic or service missing."""
+    slot from ``starts_at`` and the clients of ``client_ids`` found, in one statement; or
+    :class:`NotFound` naming the clinic or service missing."""
     params = {
         "clinic_id": clinic_id,
         "service_id": service_id,
