@@ -8,6 +8,7 @@ a lease ahead, so a worker that dies mid-send leaves it to another once the leas
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,7 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -235,10 +236,60 @@ async def appointment_and_facts(
 # --- planning --------------------------------------------------------------------------------
 
 
-# Built once and given the rows as parameters: a statement built with the rows as its
-# VALUES is compiled anew for each event (SQLAlchemy cannot cache it).
-_INSERT_PLANNED = pg_insert(notifications).on_conflict_do_nothing(
-    index_elements=["idempotency_key"]
+# Built once, the rows given as one array per column (as the runtime stages outbox rows):
+# one statement and one round trip for any number of rows. A statement built with the
+# rows as its VALUES is compiled anew for each event (SQLAlchemy cannot cache it), and an
+# executemany sends a statement per row.
+def _column(name: str, item: sa.types.TypeEngine[Any]) -> sa.BindParameter[Any]:
+    return sa.bindparam(name, type_=postgresql.ARRAY(item))
+
+
+_PLANNED = (
+    sa.func.unnest(
+        _column("notification_ids", sa.Text()),
+        _column("appointment_ids", sa.Text()),
+        _column("appointment_versions", sa.Integer()),
+        _column("client_ids", sa.Text()),
+        _column("kinds", sa.Text()),
+        _column("channels", sa.Text()),
+        _column("addresses", sa.Text()),
+        _column("languages", sa.Text()),
+        _column("contents", sa.Text()),
+        _column("statuses", sa.Text()),
+        _column("status_reasons", sa.Text()),
+        _column("idempotency_keys", sa.Text()),
+        _column("due_ats", sa.DateTime(timezone=True)),
+    )
+    .table_valued(
+        "notification_id",
+        "appointment_id",
+        "appointment_version",
+        "client_id",
+        "kind",
+        "channel",
+        "address",
+        "language",
+        "content",
+        "status",
+        "status_reason",
+        "idempotency_key",
+        "due_at",
+    )
+    .render_derived(name="planned")
+)
+_PLANNED_AT = sa.bindparam("now", type_=sa.DateTime(timezone=True))
+_INSERT_PLANNED = (
+    pg_insert(notifications)
+    .from_select(
+        [*_PLANNED.c.keys(), "next_attempt_at", "created_at", "updated_at"],
+        sa.select(
+            *(sa.cast(c, JSONB).label(c.key) if c.key == "content" else c for c in _PLANNED.c),
+            _PLANNED.c.due_at.label("next_attempt_at"),
+            _PLANNED_AT.label("created_at"),
+            _PLANNED_AT.label("updated_at"),
+        ),
+    )
+    .on_conflict_do_nothing(index_elements=["idempotency_key"])
 )
 
 
@@ -249,28 +300,25 @@ async def insert_planned(
     event handled twice plans nothing new)."""
     if not planned:
         return
-    rows = [
+    await session.execute(
+        _INSERT_PLANNED,
         {
-            "notification_id": new_id(),
-            "appointment_id": p.appointment_id,
-            "appointment_version": p.appointment_version,
-            "client_id": p.client_id,
-            "kind": p.kind,
-            "channel": p.channel,
-            "address": p.address,
-            "language": p.language,
-            "content": p.facts.as_json(),
-            "status": "skipped" if p.skip_reason else "queued",
-            "status_reason": p.skip_reason,
-            "idempotency_key": p.idempotency_key,
-            "due_at": p.due_at,
-            "next_attempt_at": p.due_at,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for p in planned
-    ]
-    await session.execute(_INSERT_PLANNED, rows)
+            "notification_ids": [new_id() for _ in planned],
+            "appointment_ids": [p.appointment_id for p in planned],
+            "appointment_versions": [p.appointment_version for p in planned],
+            "client_ids": [p.client_id for p in planned],
+            "kinds": [p.kind for p in planned],
+            "channels": [p.channel for p in planned],
+            "addresses": [p.address for p in planned],
+            "languages": [p.language for p in planned],
+            "contents": [json.dumps(p.facts.as_json()) for p in planned],
+            "statuses": ["skipped" if p.skip_reason else "queued" for p in planned],
+            "status_reasons": [p.skip_reason for p in planned],
+            "idempotency_keys": [p.idempotency_key for p in planned],
+            "due_ats": [p.due_at for p in planned],
+            "now": now,
+        },
+    )
 
 
 async def skip_queued_reminders(
