@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
@@ -58,6 +58,14 @@ class AppointmentRow:
     touch_id: str | None
     cancellation_reason: str | None
     editable: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        """The row as the API answers it: a shallow dict (``dataclasses.asdict`` copies
+        every list and dict in it deeply, for nothing: it is encoded at once)."""
+        return {name: getattr(self, name) for name in _ROW_FIELDS}
+
+
+_ROW_FIELDS = tuple(f.name for f in fields(AppointmentRow))
 
 
 def _appointment_query(source: sa.FromClause = appointments) -> sa.Select[Any]:
@@ -193,6 +201,6 @@ async def client_appointments(
         .order_by(a.starts_at)
     )
     rows = await _appointment_rows(session, query, actor)
-    upcoming = [asdict(r) for r in rows if r.status == "booked" and r.ends_at > now]
-    past = [asdict(r) for r in reversed(rows) if not (r.status == "booked" and r.ends_at > now)]
+    upcoming = [r.as_dict() for r in rows if r.status == "booked" and r.ends_at > now]
+    past = [r.as_dict() for r in reversed(rows) if not (r.status == "booked" and r.ends_at > now)]
     return {"upcoming": upcoming, "past": past}

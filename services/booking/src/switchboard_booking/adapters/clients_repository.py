@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -55,11 +56,12 @@ async def load_client(
 
 
 def _clients_found(ids: str) -> sa.Select[Any]:
-    # Built once: every booking runs it (see directory_facts). Not locked: the write that
-    # names the clients is refused if a merge removed one since (the foreign keys; see
+    # Built once, with an array (an expanding IN is rewritten at every execution): every
+    # booking runs it (see directory_facts). Not locked: the write that names the clients
+    # is refused if a merge removed one since (the foreign keys; see
     # appointments_repository.insert_appointment).
     return sa.select(clients.c.client_id).where(
-        clients.c.client_id.in_(sa.bindparam(ids, expanding=True))
+        clients.c.client_id == sa.any_(sa.bindparam(ids, type_=postgresql.ARRAY(sa.Text)))
     )
 
 

@@ -42,7 +42,7 @@ from switchboard_contracts import (
     make_envelope,
 )
 from switchboard_runtime.db import retry_transaction
-from switchboard_runtime.messaging import after_commit, publish
+from switchboard_runtime.messaging import publish
 
 
 def _check_chosen(
@@ -231,8 +231,10 @@ async def book_appointment(deps: Deps, actor: Actor, cmd: BookAppointment) -> Ap
                 break
         else:
             raise SlotTaken(*await repo.holder_of(session, candidates[-1], appointment.interval))
-        after_commit(session, deps.wake_relay)
-        return view
+    # Committed: the relay publishes the event now (woken here, not by an after-commit
+    # hook: registering one per session costs more than the wake).
+    deps.wake_relay()
+    return view
 
 
 @retry_transaction()
