@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard_booking.adapters import appointments_queries
 from switchboard_booking.adapters.appointments_queries import AppointmentRow
+from switchboard_booking.adapters.prepared import Prepared
 from switchboard_booking.adapters.tables import (
     NO_OVERLAP_CONSTRAINT,
     appointment_attendees,
@@ -216,7 +217,9 @@ _STAGED = (
     )
     .cte("staged")
 )
-_INSERT_AND_VIEW = appointments_queries.written_view(_INSERTED).add_cte(_ATTENDED, _STAGED)
+_INSERT_AND_VIEW = Prepared.of(
+    appointments_queries.written_view(_INSERTED).add_cte(_ATTENDED, _STAGED)
+)
 
 
 async def insert_appointment(

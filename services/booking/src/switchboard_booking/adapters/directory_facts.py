@@ -18,6 +18,7 @@ from switchboard_booking.adapters.absences_repository import (
     window_start_params,
 )
 from switchboard_booking.adapters.clients_repository import CLIENT_IDS_FOUND
+from switchboard_booking.adapters.prepared import Prepared
 from switchboard_booking.adapters.tables import (
     clinics,
     practitioner_clinics,
@@ -177,7 +178,8 @@ class Chosen:
 # The clinic and the service, and the chosen practitioner's links and hours at the clinic
 # joined on (no hours: one row of NULL hours; no such practitioner: NULLs), their time off
 # around the slot (its end: the service's duration after the start) and the clients
-# found: what a booking for a chosen practitioner reads first, in one round trip.
+# found: what a booking for a chosen practitioner reads first, in one round trip; compiled
+# once (adapters.prepared).
 _SLOT_SERVICE = services.alias("slot_service")
 _SLOT_ENDS_AT = sa.bindparam("starts_at", type_=sa.DateTime(timezone=True)) + sa.func.make_interval(
     0,
@@ -191,7 +193,7 @@ _SLOT_ENDS_AT = sa.bindparam("starts_at", type_=sa.DateTime(timezone=True)) + sa
     .scalar_subquery(),
     type_=sa.Interval,
 )
-_CLINIC_SERVICE_AND_PRACTITIONER = (
+_CLINIC_SERVICE_AND_PRACTITIONER = Prepared.of(
     sa.select(
         *_CLINIC_COLUMNS,
         *_SERVICE_COLUMNS,
@@ -255,7 +257,7 @@ async def clinic_service_and_practitioner(
         "client_ids": list(client_ids),
         **window_start_params(starts_at),
     }
-    rows = (await session.execute(_CLINIC_SERVICE_AND_PRACTITIONER, params)).all()
+    rows = await _CLINIC_SERVICE_AND_PRACTITIONER.rows(session, params)
     if not rows:
         await _missing(session, clinic_id, service_id)
     first = rows[0]

@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard_booking.adapters.ids import new_id
+from switchboard_booking.adapters.prepared import Prepared
 from switchboard_booking.adapters.tables import (
     appointment_attendees,
     appointments,
@@ -176,7 +177,8 @@ def _appointment_and_facts_query() -> sa.Select[Any]:
     )
 
 
-_APPOINTMENT_AND_FACTS = _appointment_and_facts_query()
+# Compiled once (adapters.prepared): every appointment event runs it.
+_APPOINTMENT_AND_FACTS = Prepared.of(_appointment_and_facts_query())
 
 
 async def appointment_and_facts(
@@ -200,9 +202,10 @@ async def appointment_and_facts(
         "practitioner_id": practitioner_id,
         "recipient_ids": list(recipient_ids),
     }
-    row = (await session.execute(_APPOINTMENT_AND_FACTS, params)).first()
-    if row is None:
+    rows = await _APPOINTMENT_AND_FACTS.rows(session, params)
+    if not rows:
         raise NotFound(f"no appointment {appointment_id!r}")
+    row = rows[0]
     facts = MessageFacts(
         recipient_name=row.client_name,
         client_name=row.client_name,
@@ -236,10 +239,10 @@ async def appointment_and_facts(
 # --- planning --------------------------------------------------------------------------------
 
 
-# Built once, the rows given as one array per column (as the runtime stages outbox rows):
-# one statement and one round trip for any number of rows. A statement built with the
-# rows as its VALUES is compiled anew for each event (SQLAlchemy cannot cache it), and an
-# executemany sends a statement per row.
+# Built and compiled once (adapters.prepared), the rows given as one array per column (as
+# the runtime stages outbox rows): one statement and one round trip for any number of
+# rows. A statement built with the rows as its VALUES is compiled anew for each event
+# (SQLAlchemy cannot cache it), and an executemany sends a statement per row.
 def _column(name: str, item: sa.types.TypeEngine[Any]) -> sa.BindParameter[Any]:
     return sa.bindparam(name, type_=postgresql.ARRAY(item))
 
@@ -278,7 +281,7 @@ _PLANNED = (
     .render_derived(name="planned")
 )
 _PLANNED_AT = sa.bindparam("now", type_=sa.DateTime(timezone=True))
-_INSERT_PLANNED = (
+_INSERT_PLANNED = Prepared.of(
     pg_insert(notifications)
     .from_select(
         [*_PLANNED.c.keys(), "next_attempt_at", "created_at", "updated_at"],
@@ -300,8 +303,8 @@ async def insert_planned(
     event handled twice plans nothing new)."""
     if not planned:
         return
-    await session.execute(
-        _INSERT_PLANNED,
+    await _INSERT_PLANNED.run(
+        session,
         {
             "notification_ids": [new_id() for _ in planned],
             "appointment_ids": [p.appointment_id for p in planned],
