@@ -176,10 +176,10 @@ class Chosen:
 
 
 # The clinic and the service, and the chosen practitioner's links and hours at the clinic
-# joined on (no hours: one row of NULL hours; no such practitioner: NULLs), their time off
-# around the slot (its end: the service's duration after the start) and the clients
-# found: what a booking for a chosen practitioner reads first, in one round trip; compiled
-# once (adapters.prepared).
+# (no such practitioner: NULLs, and no hours), their time off around the slot (its end:
+# the service's duration after the start) and the clients found: what a booking for a
+# chosen practitioner reads first, in one row and one round trip; compiled once
+# (adapters.prepared).
 _SLOT_SERVICE = services.alias("slot_service")
 _SLOT_ENDS_AT = sa.bindparam("starts_at", type_=sa.DateTime(timezone=True)) + sa.func.make_interval(
     0,
@@ -192,6 +192,17 @@ _SLOT_ENDS_AT = sa.bindparam("starts_at", type_=sa.DateTime(timezone=True)) + sa
     .correlate(None)
     .scalar_subquery(),
     type_=sa.Interval,
+)
+# The practitioner's hours at the clinic as an array of records: one row, not one per
+# weekday (each repeating the clinic's and the service's columns, decoded again).
+_HOURS_THERE = sa.func.array(
+    sa.select(sa.func.row(working_hours.c.weekday, working_hours.c.starts, working_hours.c.ends))
+    .where(
+        working_hours.c.practitioner_id == practitioners.c.practitioner_id,
+        working_hours.c.clinic_id == clinics.c.clinic_id,
+    )
+    .order_by(working_hours.c.id)
+    .scalar_subquery()
 )
 _CLINIC_SERVICE_AND_PRACTITIONER = Prepared.of(
     sa.select(
@@ -210,23 +221,13 @@ _CLINIC_SERVICE_AND_PRACTITIONER = Prepared.of(
             practitioner_services.c.service_id == services.c.service_id,
         )
         .label("gives"),
-        working_hours.c.weekday,
-        working_hours.c.starts,
-        working_hours.c.ends,
+        _HOURS_THERE.label("hours"),
         time_off_records(_SLOT_ENDS_AT).label("time_off"),
         CLIENT_IDS_FOUND.label("clients_found"),
     )
     .select_from(
-        clinics.join(services, sa.true())
-        .outerjoin(
+        clinics.join(services, sa.true()).outerjoin(
             practitioners, practitioners.c.practitioner_id == sa.bindparam("practitioner_id")
-        )
-        .outerjoin(
-            working_hours,
-            sa.and_(
-                working_hours.c.practitioner_id == practitioners.c.practitioner_id,
-                working_hours.c.clinic_id == clinics.c.clinic_id,
-            ),
         )
     )
     .where(
@@ -234,7 +235,6 @@ _CLINIC_SERVICE_AND_PRACTITIONER = Prepared.of(
         services.c.service_id == sa.bindparam("service_id"),
         services.c.active,
     )
-    .order_by(working_hours.c.id)
 )
 
 
@@ -260,12 +260,10 @@ async def clinic_service_and_practitioner(
     rows = await _CLINIC_SERVICE_AND_PRACTITIONER.rows(session, params)
     if not rows:
         await _missing(session, clinic_id, service_id)
-    first = rows[0]
+    [first] = rows
     at = None
     if first.practitioner_active:
-        hours = tuple(
-            WorkingHours(r.weekday, r.starts, r.ends) for r in rows if r.weekday is not None
-        )
+        hours = tuple(WorkingHours(weekday, starts, ends) for weekday, starts, ends in first.hours)
         at = PractitionerAt(bool(first.works), bool(first.gives), hours)
     absences, closures = time_off_from(first.time_off, [practitioner_id])
     return Chosen(
