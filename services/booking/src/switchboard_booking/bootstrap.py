@@ -19,6 +19,7 @@ from switchboard_booking.handlers.shared import Deps
 from switchboard_booking.settings import BookingSettings
 from switchboard_runtime.db import migrations_path
 from switchboard_runtime.service import ServiceRuntime
+from switchboard_runtime.sessions import SessionRevocations
 
 
 def build_app(
@@ -57,7 +58,11 @@ def build_app(
         runtime.sessions,
         settings,
         wake_relay=runtime.relay.wake,
-        revocations=runtime.revocations,
+        revocations=SessionRevocations(
+            runtime.redis,
+            settings.topic_prefix,
+            remember_seconds=settings.session_check_remember_seconds,
+        ),
         login_throttle=throttle,
     )
     if clock is not None:
