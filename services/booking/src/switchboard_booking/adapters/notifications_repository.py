@@ -243,41 +243,28 @@ async def appointment_and_facts(
 # the runtime stages outbox rows): one statement and one round trip for any number of
 # rows. A statement built with the rows as its VALUES is compiled anew for each event
 # (SQLAlchemy cannot cache it), and an executemany sends a statement per row.
-def _column(name: str, item: sa.types.TypeEngine[Any]) -> sa.BindParameter[Any]:
-    return sa.bindparam(name, type_=postgresql.ARRAY(item))
-
-
+# Each column given, with its array's element type (the content as text, cast to JSONB);
+# each is also the name of the parameter carrying its array.
+_PLANNED_COLUMNS: tuple[tuple[str, sa.types.TypeEngine[Any]], ...] = (
+    ("notification_id", sa.Text()),
+    ("appointment_id", sa.Text()),
+    ("appointment_version", sa.Integer()),
+    ("client_id", sa.Text()),
+    ("kind", sa.Text()),
+    ("channel", sa.Text()),
+    ("address", sa.Text()),
+    ("language", sa.Text()),
+    ("content", sa.Text()),
+    ("status", sa.Text()),
+    ("status_reason", sa.Text()),
+    ("idempotency_key", sa.Text()),
+    ("due_at", sa.DateTime(timezone=True)),
+)
 _PLANNED = (
     sa.func.unnest(
-        _column("notification_ids", sa.Text()),
-        _column("appointment_ids", sa.Text()),
-        _column("appointment_versions", sa.Integer()),
-        _column("client_ids", sa.Text()),
-        _column("kinds", sa.Text()),
-        _column("channels", sa.Text()),
-        _column("addresses", sa.Text()),
-        _column("languages", sa.Text()),
-        _column("contents", sa.Text()),
-        _column("statuses", sa.Text()),
-        _column("status_reasons", sa.Text()),
-        _column("idempotency_keys", sa.Text()),
-        _column("due_ats", sa.DateTime(timezone=True)),
+        *(sa.bindparam(name, type_=postgresql.ARRAY(item)) for name, item in _PLANNED_COLUMNS)
     )
-    .table_valued(
-        "notification_id",
-        "appointment_id",
-        "appointment_version",
-        "client_id",
-        "kind",
-        "channel",
-        "address",
-        "language",
-        "content",
-        "status",
-        "status_reason",
-        "idempotency_key",
-        "due_at",
-    )
+    .table_valued(*(name for name, _ in _PLANNED_COLUMNS))
     .render_derived(name="planned")
 )
 _PLANNED_AT = sa.bindparam("now", type_=sa.DateTime(timezone=True))
@@ -306,19 +293,19 @@ async def insert_planned(
     await _INSERT_PLANNED.run(
         session,
         {
-            "notification_ids": [new_id() for _ in planned],
-            "appointment_ids": [p.appointment_id for p in planned],
-            "appointment_versions": [p.appointment_version for p in planned],
-            "client_ids": [p.client_id for p in planned],
-            "kinds": [p.kind for p in planned],
-            "channels": [p.channel for p in planned],
-            "addresses": [p.address for p in planned],
-            "languages": [p.language for p in planned],
-            "contents": [json.dumps(p.facts.as_json()) for p in planned],
-            "statuses": ["skipped" if p.skip_reason else "queued" for p in planned],
-            "status_reasons": [p.skip_reason for p in planned],
-            "idempotency_keys": [p.idempotency_key for p in planned],
-            "due_ats": [p.due_at for p in planned],
+            "notification_id": [new_id() for _ in planned],
+            "appointment_id": [p.appointment_id for p in planned],
+            "appointment_version": [p.appointment_version for p in planned],
+            "client_id": [p.client_id for p in planned],
+            "kind": [p.kind for p in planned],
+            "channel": [p.channel for p in planned],
+            "address": [p.address for p in planned],
+            "language": [p.language for p in planned],
+            "content": [json.dumps(p.facts.as_json()) for p in planned],
+            "status": ["skipped" if p.skip_reason else "queued" for p in planned],
+            "status_reason": [p.skip_reason for p in planned],
+            "idempotency_key": [p.idempotency_key for p in planned],
+            "due_at": [p.due_at for p in planned],
             "now": now,
         },
     )
