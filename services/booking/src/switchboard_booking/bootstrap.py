@@ -12,7 +12,7 @@ from switchboard_booking import handlers
 from switchboard_booking.adapters.channels import Senders, build_senders
 from switchboard_booking.adapters.login_throttle import LoginThrottle
 from switchboard_booking.domain.login_throttle import ThrottleRule
-from switchboard_booking.entrypoints.api import booking_routers
+from switchboard_booking.entrypoints.api import booking_router
 from switchboard_booking.entrypoints.api.errors import install_error_handlers
 from switchboard_booking.entrypoints.worker import DeliveryWorker
 from switchboard_booking.handlers.shared import Deps
@@ -74,7 +74,7 @@ def build_app(
     if settings.notifications_worker:
         runtime.on_start(worker.start)
         runtime.on_stop(worker.stop)
-    app = runtime.fastapi_app(title="Switchboard booking", routers=booking_routers(deps))
+    app = runtime.fastapi_app(title="Switchboard booking", routers=[booking_router(deps)])
     install_error_handlers(app)
     app.state.deps = deps
     app.state.delivery = worker
