@@ -106,6 +106,35 @@ async def test_an_ended_session_is_refused_and_unknown_state_is_a_503() -> None:
         assert (await client.get("/mine", headers=bearer)).status_code == 401
 
 
+async def test_a_token_verified_once_still_expires_and_needs_the_current_secret() -> None:
+    secret = [SECRET]
+    clock = [0.0]
+    current = authenticator(lambda: secret[0], MemoryRevocations(), now=lambda: clock[0])
+    app = FastAPI()
+
+    @app.get("/mine")
+    def mine(p: Principal = Depends(current)) -> dict[str, str]:  # noqa: B008
+        return {"operator": p.operator_id}
+
+    token = issue_token(ANNA, SECRET, ttl=timedelta(hours=1))
+    expires_at = read_session(token, SECRET).expires_at
+    bearer = {"Authorization": f"Bearer {token}"}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        clock[0] = expires_at - 1
+        assert (await client.get("/mine", headers=bearer)).status_code == 200
+        assert (await client.get("/mine", headers=bearer)).status_code == 200
+        # The same token, verified before: refused from its expiry on.
+        clock[0] = expires_at
+        assert (await client.get("/mine", headers=bearer)).status_code == 401
+        # And under another secret (rotated): verified again, and refused.
+        clock[0] = expires_at - 1
+        secret[0] = "another-secret-also-thirty-two-bytes"
+        assert (await client.get("/mine", headers=bearer)).status_code == 401
+        secret[0] = SECRET
+        assert (await client.get("/mine", headers=bearer)).status_code == 200
+
+
 def test_every_token_is_its_own_session() -> None:
     first, second = (read_session(issue_token(ANNA, SECRET), SECRET) for _ in range(2))
     assert first.session_id != second.session_id

@@ -19,6 +19,7 @@ from switchboard_booking.handlers.shared import Deps
 from switchboard_booking.settings import BookingSettings
 from switchboard_runtime.db import migrations_path
 from switchboard_runtime.service import ServiceRuntime
+from switchboard_runtime.sessions import SessionRevocations
 
 
 def build_app(
@@ -54,7 +55,15 @@ def build_app(
         ),
     )
     deps = Deps(
-        runtime.sessions, settings, revocations=runtime.revocations, login_throttle=throttle
+        runtime.sessions,
+        settings,
+        wake_relay=runtime.relay.wake,
+        revocations=SessionRevocations(
+            runtime.redis,
+            settings.topic_prefix,
+            remember_seconds=settings.session_check_remember_seconds,
+        ),
+        login_throttle=throttle,
     )
     if clock is not None:
         deps = replace(deps, clock=clock)

@@ -34,6 +34,11 @@ class BookingSettings(ServiceSettings):
     login_lockout_first_seconds: float = Field(default=2.0, gt=0, le=3600)
     login_lockout_max_seconds: float = Field(default=900.0, gt=0, le=86_400)
     login_forget_after_seconds: float = Field(default=3600.0, gt=0, le=7 * 86_400)
+    #: How long a session found not ended in Redis is taken as such without asking again
+    #: (0: ask at every request). Booking ends sessions itself, and forgets at once what it
+    #: remembered when it does; a session ended through another replica is refused by this
+    #: one within that time.
+    session_check_remember_seconds: float = Field(default=1.0, ge=0, le=5)
     #: Proxies (CIDRs) whose ``X-Forwarded-For`` names the client, for login lockouts and
     #: the audit trail: ``BOOKING_TRUSTED_PROXIES`` like every service (the runtime's
     #: setting); the earlier ``BOOKING_LOGIN_TRUSTED_PROXIES`` is still read.

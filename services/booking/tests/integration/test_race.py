@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from switchboard_booking.adapters.tables import appointments
+from switchboard_booking.adapters.tables import appointments, clients
 from switchboard_runtime.outbox import OUTBOX
 from switchboard_runtime.testing import wait_until
 
@@ -105,3 +105,57 @@ async def test_fifty_concurrent_bookings_of_one_practitioner_make_one_appointmen
     ]
     assert [key for key, _ in booked] == [winner["appointment_id"]]
     assert booked[0][1]["payload"]["call_center_id"] == winner["call_center_id"]
+
+
+async def test_a_booking_for_a_client_a_merge_removes_meanwhile_is_refused(booking: Any) -> None:
+    client_id = (
+        await booking.post(
+            "anna",
+            f"{API}/clients",
+            {"first_name": "Merged", "last_name": "Away", "email": "merged@example.com"},
+        )
+    ).json()["client_id"]
+    sessions = booking.app.state.runtime.sessions
+
+    async def booking_waits_on_a_lock() -> bool:
+        async with sessions() as session:
+            waiting = await session.scalar(
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+        return bool(waiting)
+
+    async with sessions() as merge, merge.begin():
+        # What a merge does to its duplicate, not committed yet: lock the row, delete it.
+        await merge.execute(
+            sa.select(clients.c.client_id).where(clients.c.client_id == client_id).with_for_update()
+        )
+        await merge.execute(sa.delete(clients).where(clients.c.client_id == client_id))
+        attempt = asyncio.create_task(
+            booking.post(
+                "anna",
+                f"{API}/appointments",
+                {
+                    "service_id": "svc-consult",
+                    "clinic_id": "clinic-msk-center",
+                    "practitioner_id": "pr-petrov",
+                    "meeting_method": "in_person",
+                    "starts_at": booking.msk(booking.monday(), 15),
+                    "client_id": client_id,
+                },
+            )
+        )
+        # The booking found the client (the delete is not committed) and its write waits
+        # for the merge.
+        await wait_until(booking_waits_on_a_lock, message="the booking waiting on the merge")
+    response = await attempt
+    assert response.status_code == 422, response.text
+    async with sessions() as session:
+        stored = await session.scalar(
+            sa.select(sa.func.count())
+            .select_from(appointments)
+            .where(appointments.c.client_id == client_id)
+        )
+    assert stored == 0

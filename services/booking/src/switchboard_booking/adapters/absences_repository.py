@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard_booking.adapters.tables import (
@@ -173,7 +174,9 @@ def _time_off_union(
         pa.ends_on,
         pa.reason,
     ).where(
-        pa.practitioner_id.in_(sa.bindparam("ids", expanding=True)),
+        # An array, not an expanding IN: a booking runs this, and an expanding parameter
+        # makes SQLAlchemy rewrite the statement's text at every execution.
+        pa.practitioner_id == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(sa.Text))),
         sa.or_(
             sa.and_(pa.starts_at < ends_at, pa.ends_at > sa.bindparam("starts_at")),
             sa.and_(pa.starts_on <= last, pa.ends_on >= first),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from switchboard_booking.adapters.prepared import Prepared
 from switchboard_booking.adapters.tables import (
     appointment_attendees,
     appointments,
@@ -58,6 +60,14 @@ class AppointmentRow:
     touch_id: str | None
     cancellation_reason: str | None
     editable: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        """The row as the API answers it: a shallow dict (``dataclasses.asdict`` copies
+        every list and dict in it deeply, for nothing: it is encoded at once)."""
+        return {name: getattr(self, name) for name in _ROW_FIELDS}
+
+
+_ROW_FIELDS = tuple(f.name for f in fields(AppointmentRow))
 
 
 def _appointment_query(source: sa.FromClause = appointments) -> sa.Select[Any]:
@@ -114,8 +124,12 @@ def _appointment_query(source: sa.FromClause = appointments) -> sa.Select[Any]:
 async def _appointment_rows(
     session: AsyncSession, query: sa.Select[Any], actor: Actor, params: dict[str, Any] | None = None
 ) -> list[AppointmentRow]:
+    return _as_seen_by(actor, (await session.execute(query, params)).all())
+
+
+def _as_seen_by(actor: Actor, rows: Sequence[sa.Row[Any]]) -> list[AppointmentRow]:
     out = []
-    for r in (await session.execute(query, params)).all():
+    for r in rows:
         values = dict(r._mapping)
         values["attendee_client_ids"] = r.attendee_client_ids or []
         own = can_change(actor, r.call_center_id)
@@ -139,10 +153,11 @@ def written_view(written: sa.CTE) -> sa.Select[Any]:
 
 
 async def view_rows(
-    session: AsyncSession, query: sa.Select[Any], actor: Actor, params: dict[str, Any]
+    session: AsyncSession, query: Prepared, actor: Actor, params: dict[str, Any]
 ) -> list[AppointmentRow]:
-    """The rows of a read-model query (:func:`written_view`) as ``actor`` sees them."""
-    return await _appointment_rows(session, query, actor, params)
+    """The rows of a read-model query (:func:`written_view`, prepared) as ``actor`` sees
+    them."""
+    return _as_seen_by(actor, await query.rows(session, params))
 
 
 async def appointment_view(
@@ -193,6 +208,6 @@ async def client_appointments(
         .order_by(a.starts_at)
     )
     rows = await _appointment_rows(session, query, actor)
-    upcoming = [asdict(r) for r in rows if r.status == "booked" and r.ends_at > now]
-    past = [asdict(r) for r in reversed(rows) if not (r.status == "booked" and r.ends_at > now)]
+    upcoming = [r.as_dict() for r in rows if r.status == "booked" and r.ends_at > now]
+    past = [r.as_dict() for r in reversed(rows) if not (r.status == "booked" and r.ends_at > now)]
     return {"upcoming": upcoming, "past": past}

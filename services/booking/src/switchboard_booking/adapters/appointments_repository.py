@@ -8,12 +8,14 @@ from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard_booking.adapters import appointments_queries
 from switchboard_booking.adapters.appointments_queries import AppointmentRow
+from switchboard_booking.adapters.prepared import Prepared
 from switchboard_booking.adapters.tables import (
     NO_OVERLAP_CONSTRAINT,
     appointment_attendees,
@@ -24,6 +26,9 @@ from switchboard_booking.adapters.tables import (
 from switchboard_booking.domain.availability import Interval
 from switchboard_booking.domain.errors import NotFound
 from switchboard_booking.domain.model import Actor, Appointment
+from switchboard_contracts import Envelope, message_key, topic_for
+from switchboard_runtime.messaging import session_settings
+from switchboard_runtime.outbox import OUTBOX
 
 # --- slots -----------------------------------------------------------------------------------
 
@@ -175,8 +180,12 @@ async def _without_overlap(session: AsyncSession, write: Callable[[], Awaitable[
     return True
 
 
-# Built once (see directory_facts). The appointment is inserted and read back as the
-# operator sees it (names joined on) in one statement: one round trip, not two.
+# Built once (see directory_facts). One statement writes a booking whole and reads it
+# back as the operator sees it (names joined on): the appointment (ON CONFLICT: see
+# insert_appointment), its attendees and its event's outbox row, the last two only if
+# the appointment was written. One statement is atomic without a transaction around it,
+# so a booking that registers nobody needs no BEGIN and no COMMIT: one round trip to
+# PostgreSQL, not four.
 _INSERTED = (
     pg_insert(appointments)
     .values({name: sa.bindparam(name) for name in ("appointment_id", *_VALUE_COLUMNS)})
@@ -184,34 +193,69 @@ _INSERTED = (
     .returning(*appointments.c)
     .cte("inserted")
 )
-_INSERT_AND_VIEW = appointments_queries.written_view(_INSERTED)
+_ATTENDED = (
+    sa.insert(appointment_attendees)
+    .from_select(
+        ["appointment_id", "client_id"],
+        sa.select(
+            _INSERTED.c.appointment_id,
+            sa.func.unnest(sa.bindparam("attendee_ids", type_=postgresql.ARRAY(sa.Text))),
+        ),
+    )
+    .cte("attended")
+)
+_STAGED = (
+    sa.insert(OUTBOX)
+    .from_select(
+        ["event_id", "topic", "key", "value"],
+        sa.select(
+            sa.bindparam("event_id", type_=sa.Uuid),
+            sa.bindparam("topic", type_=sa.Text),
+            sa.bindparam("key", type_=sa.Text),
+            sa.bindparam("value", type_=sa.LargeBinary),
+        ).select_from(_INSERTED),
+    )
+    .cte("staged")
+)
+_INSERT_AND_VIEW = Prepared.of(
+    appointments_queries.written_view(_INSERTED).add_cte(_ATTENDED, _STAGED)
+)
 
 
 async def insert_appointment(
-    session: AsyncSession, appointment: Appointment, actor: Actor
+    session: AsyncSession, appointment: Appointment, actor: Actor, booked: Envelope[Any]
 ) -> AppointmentRow | None:
-    """Insert a new appointment and its attendees; returns it as ``actor`` sees it, or
-    ``None`` (nothing written) when the practitioner is already booked at that time."""
+    """Insert a new appointment, its attendees and ``booked`` (its event, staged in the
+    outbox as the runtime's ``publish`` stages it) in one statement; returns the
+    appointment as ``actor`` sees it, or ``None`` (nothing written, nothing staged) when
+    the practitioner is already booked at that time. The caller wakes the relay once the
+    session commits.
+
+    The clients are not locked beforehand: the foreign keys share-lock what they name
+    until this write commits, so a merge deleting a client either waits for the booking
+    (and moves it) or has deleted the client already, and the write is refused
+    (``IntegrityError``, SQLSTATE 23503)."""
     # ON CONFLICT naming the no-overlap constraint: PostgreSQL checks it exactly as for a
     # plain INSERT (waiting on a concurrent insert of the same slot, then deciding), but
     # answers "no row" instead of an error, so no savepoint (two round trips) is needed.
+    settings = session_settings(session)
     rows = await appointments_queries.view_rows(
         session,
         _INSERT_AND_VIEW,
         actor,
-        {"appointment_id": appointment.appointment_id, **_appointment_values(appointment)},
+        {
+            "appointment_id": appointment.appointment_id,
+            **_appointment_values(appointment),
+            "attendee_ids": list(appointment.attendee_client_ids),
+            "event_id": booked.event_id,
+            "topic": settings.topic(topic_for(booked.event_type)),
+            "key": message_key(booked.payload),
+            "value": booked.model_dump_json().encode(),
+        },
     )
     if not rows:
         return None
-    if appointment.attendee_client_ids:
-        await session.execute(
-            sa.insert(appointment_attendees),
-            [
-                {"appointment_id": appointment.appointment_id, "client_id": cid}
-                for cid in appointment.attendee_client_ids
-            ],
-        )
-    # Written after the statement that read the view: listed as the view lists them.
+    # Written by the statement that read the view: listed as the view lists them.
     return replace(rows[0], attendee_client_ids=sorted(appointment.attendee_client_ids))
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -54,30 +55,29 @@ async def load_client(
     )
 
 
-def _clients_shared(ids: str) -> sa.Select[Any]:
-    # Built once: every booking runs it (see directory_facts).
-    return (
-        sa.select(clients.c.client_id)
-        .where(clients.c.client_id.in_(sa.bindparam(ids, expanding=True)))
-        .with_for_update(read=True)
+def _clients_found(ids: str) -> sa.Select[Any]:
+    # Built once, with an array (an expanding IN is rewritten at every execution): every
+    # booking runs it (see directory_facts). Not locked: the write that names the clients
+    # is refused if a merge removed one since (the foreign keys; see
+    # appointments_repository.insert_appointment).
+    return sa.select(clients.c.client_id).where(
+        clients.c.client_id == sa.any_(sa.bindparam(ids, type_=postgresql.ARRAY(sa.Text)))
     )
 
 
-_CLIENTS_SHARED = _clients_shared("ids")
+_CLIENTS_FOUND = _clients_found("ids")
 
-#: :func:`ensure_clients_exist`'s lock as one column of a larger statement (the array of
-#: the ids of the parameter ``client_ids`` found, share-locked); check with
-#: :func:`ensure_found`.
-SHARED_CLIENT_IDS: sa.ColumnElement[Any] = sa.func.array(
-    _clients_shared("client_ids").scalar_subquery()
+#: :func:`ensure_clients_exist`'s query as one column of a larger statement (the array of
+#: the ids of the parameter ``client_ids`` found); check with :func:`ensure_found`.
+CLIENT_IDS_FOUND: sa.ColumnElement[Any] = sa.func.array(
+    _clients_found("client_ids").scalar_subquery()
 )
 
 
 async def ensure_clients_exist(session: AsyncSession, client_ids: Iterable[str]) -> None:
-    """:class:`NotFound` naming the first unknown client id (rows are share-locked, so a
-    concurrent merge cannot remove them before this transaction commits)."""
+    """:class:`NotFound` naming the first unknown client id."""
     ids = list(dict.fromkeys(client_ids))
-    ensure_found(ids, (await session.execute(_CLIENTS_SHARED, {"ids": ids})).scalars().all())
+    ensure_found(ids, (await session.execute(_CLIENTS_FOUND, {"ids": ids})).scalars().all())
 
 
 def ensure_found(client_ids: Iterable[str], found: Iterable[str]) -> None:

@@ -17,7 +17,8 @@ from switchboard_booking.adapters.absences_repository import (
     time_off_records,
     window_start_params,
 )
-from switchboard_booking.adapters.clients_repository import SHARED_CLIENT_IDS
+from switchboard_booking.adapters.clients_repository import CLIENT_IDS_FOUND
+from switchboard_booking.adapters.prepared import Prepared
 from switchboard_booking.adapters.tables import (
     clinics,
     practitioner_clinics,
@@ -170,14 +171,15 @@ class Chosen:
     #: Their absences and the clinic's closures around the slot.
     absences: list[Absence]
     closures: list[Closure]
-    #: Those of the clients asked for that exist, share-locked.
+    #: Those of the clients asked for that exist.
     clients_found: tuple[str, ...]
 
 
 # The clinic and the service, and the chosen practitioner's links and hours at the clinic
-# joined on (no hours: one row of NULL hours; no such practitioner: NULLs), their time off
-# around the slot (its end: the service's duration after the start) and the clients
-# share-locked: what a booking for a chosen practitioner reads first, in one round trip.
+# (no such practitioner: NULLs, and no hours), their time off around the slot (its end:
+# the service's duration after the start) and the clients found: what a booking for a
+# chosen practitioner reads first, in one row and one round trip; compiled once
+# (adapters.prepared).
 _SLOT_SERVICE = services.alias("slot_service")
 _SLOT_ENDS_AT = sa.bindparam("starts_at", type_=sa.DateTime(timezone=True)) + sa.func.make_interval(
     0,
@@ -191,7 +193,18 @@ _SLOT_ENDS_AT = sa.bindparam("starts_at", type_=sa.DateTime(timezone=True)) + sa
     .scalar_subquery(),
     type_=sa.Interval,
 )
-_CLINIC_SERVICE_AND_PRACTITIONER = (
+# The practitioner's hours at the clinic as an array of records: one row, not one per
+# weekday (each repeating the clinic's and the service's columns, decoded again).
+_HOURS_THERE = sa.func.array(
+    sa.select(sa.func.row(working_hours.c.weekday, working_hours.c.starts, working_hours.c.ends))
+    .where(
+        working_hours.c.practitioner_id == practitioners.c.practitioner_id,
+        working_hours.c.clinic_id == clinics.c.clinic_id,
+    )
+    .order_by(working_hours.c.id)
+    .scalar_subquery()
+)
+_CLINIC_SERVICE_AND_PRACTITIONER = Prepared.of(
     sa.select(
         *_CLINIC_COLUMNS,
         *_SERVICE_COLUMNS,
@@ -208,23 +221,13 @@ _CLINIC_SERVICE_AND_PRACTITIONER = (
             practitioner_services.c.service_id == services.c.service_id,
         )
         .label("gives"),
-        working_hours.c.weekday,
-        working_hours.c.starts,
-        working_hours.c.ends,
+        _HOURS_THERE.label("hours"),
         time_off_records(_SLOT_ENDS_AT).label("time_off"),
-        SHARED_CLIENT_IDS.label("clients_found"),
+        CLIENT_IDS_FOUND.label("clients_found"),
     )
     .select_from(
-        clinics.join(services, sa.true())
-        .outerjoin(
+        clinics.join(services, sa.true()).outerjoin(
             practitioners, practitioners.c.practitioner_id == sa.bindparam("practitioner_id")
-        )
-        .outerjoin(
-            working_hours,
-            sa.and_(
-                working_hours.c.practitioner_id == practitioners.c.practitioner_id,
-                working_hours.c.clinic_id == clinics.c.clinic_id,
-            ),
         )
     )
     .where(
@@ -232,7 +235,6 @@ _CLINIC_SERVICE_AND_PRACTITIONER = (
         services.c.service_id == sa.bindparam("service_id"),
         services.c.active,
     )
-    .order_by(working_hours.c.id)
 )
 
 
@@ -245,9 +247,8 @@ async def clinic_service_and_practitioner(
     client_ids: Sequence[str] = (),
 ) -> Chosen:
     """The clinic, the service's rules, the practitioner there, their time off around a
-    slot from ``starts_at`` and the clients of ``client_ids`` found (share-locked, so a
-    concurrent merge cannot remove them before this transaction commits), in one
-    statement; or :class:`NotFound` naming the clinic or service missing."""
+    slot from ``starts_at`` and the clients of ``client_ids`` found, in one statement; or
+    :class:`NotFound` naming the clinic or service missing."""
     params = {
         "clinic_id": clinic_id,
         "service_id": service_id,
@@ -256,15 +257,13 @@ async def clinic_service_and_practitioner(
         "client_ids": list(client_ids),
         **window_start_params(starts_at),
     }
-    rows = (await session.execute(_CLINIC_SERVICE_AND_PRACTITIONER, params)).all()
+    rows = await _CLINIC_SERVICE_AND_PRACTITIONER.rows(session, params)
     if not rows:
         await _missing(session, clinic_id, service_id)
-    first = rows[0]
+    [first] = rows
     at = None
     if first.practitioner_active:
-        hours = tuple(
-            WorkingHours(r.weekday, r.starts, r.ends) for r in rows if r.weekday is not None
-        )
+        hours = tuple(WorkingHours(weekday, starts, ends) for weekday, starts, ends in first.hours)
         at = PractitionerAt(bool(first.works), bool(first.gives), hours)
     absences, closures = time_off_from(first.time_off, [practitioner_id])
     return Chosen(

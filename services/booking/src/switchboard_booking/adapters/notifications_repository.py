@@ -8,6 +8,7 @@ a lease ahead, so a worker that dies mid-send leaves it to another once the leas
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,11 +16,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard_booking.adapters.ids import new_id
+from switchboard_booking.adapters.prepared import Prepared
 from switchboard_booking.adapters.tables import (
     appointment_attendees,
     appointments,
@@ -175,7 +177,8 @@ def _appointment_and_facts_query() -> sa.Select[Any]:
     )
 
 
-_APPOINTMENT_AND_FACTS = _appointment_and_facts_query()
+# Compiled once (adapters.prepared): every appointment event runs it.
+_APPOINTMENT_AND_FACTS = Prepared.of(_appointment_and_facts_query())
 
 
 async def appointment_and_facts(
@@ -199,9 +202,10 @@ async def appointment_and_facts(
         "practitioner_id": practitioner_id,
         "recipient_ids": list(recipient_ids),
     }
-    row = (await session.execute(_APPOINTMENT_AND_FACTS, params)).first()
-    if row is None:
+    rows = await _APPOINTMENT_AND_FACTS.rows(session, params)
+    if not rows:
         raise NotFound(f"no appointment {appointment_id!r}")
+    row = rows[0]
     facts = MessageFacts(
         recipient_name=row.client_name,
         client_name=row.client_name,
@@ -235,10 +239,47 @@ async def appointment_and_facts(
 # --- planning --------------------------------------------------------------------------------
 
 
-# Built once and given the rows as parameters: a statement built with the rows as its
-# VALUES is compiled anew for each event (SQLAlchemy cannot cache it).
-_INSERT_PLANNED = pg_insert(notifications).on_conflict_do_nothing(
-    index_elements=["idempotency_key"]
+# Built and compiled once (adapters.prepared), the rows given as one array per column (as
+# the runtime stages outbox rows): one statement and one round trip for any number of
+# rows. A statement built with the rows as its VALUES is compiled anew for each event
+# (SQLAlchemy cannot cache it), and an executemany sends a statement per row.
+# Each column given, with its array's element type (the content as text, cast to JSONB);
+# each is also the name of the parameter carrying its array.
+_PLANNED_COLUMNS: tuple[tuple[str, sa.types.TypeEngine[Any]], ...] = (
+    ("notification_id", sa.Text()),
+    ("appointment_id", sa.Text()),
+    ("appointment_version", sa.Integer()),
+    ("client_id", sa.Text()),
+    ("kind", sa.Text()),
+    ("channel", sa.Text()),
+    ("address", sa.Text()),
+    ("language", sa.Text()),
+    ("content", sa.Text()),
+    ("status", sa.Text()),
+    ("status_reason", sa.Text()),
+    ("idempotency_key", sa.Text()),
+    ("due_at", sa.DateTime(timezone=True)),
+)
+_PLANNED = (
+    sa.func.unnest(
+        *(sa.bindparam(name, type_=postgresql.ARRAY(item)) for name, item in _PLANNED_COLUMNS)
+    )
+    .table_valued(*(name for name, _ in _PLANNED_COLUMNS))
+    .render_derived(name="planned")
+)
+_PLANNED_AT = sa.bindparam("now", type_=sa.DateTime(timezone=True))
+_INSERT_PLANNED = Prepared.of(
+    pg_insert(notifications)
+    .from_select(
+        [*_PLANNED.c.keys(), "next_attempt_at", "created_at", "updated_at"],
+        sa.select(
+            *(sa.cast(c, JSONB).label(c.key) if c.key == "content" else c for c in _PLANNED.c),
+            _PLANNED.c.due_at.label("next_attempt_at"),
+            _PLANNED_AT.label("created_at"),
+            _PLANNED_AT.label("updated_at"),
+        ),
+    )
+    .on_conflict_do_nothing(index_elements=["idempotency_key"])
 )
 
 
@@ -249,28 +290,25 @@ async def insert_planned(
     event handled twice plans nothing new)."""
     if not planned:
         return
-    rows = [
+    await _INSERT_PLANNED.run(
+        session,
         {
-            "notification_id": new_id(),
-            "appointment_id": p.appointment_id,
-            "appointment_version": p.appointment_version,
-            "client_id": p.client_id,
-            "kind": p.kind,
-            "channel": p.channel,
-            "address": p.address,
-            "language": p.language,
-            "content": p.facts.as_json(),
-            "status": "skipped" if p.skip_reason else "queued",
-            "status_reason": p.skip_reason,
-            "idempotency_key": p.idempotency_key,
-            "due_at": p.due_at,
-            "next_attempt_at": p.due_at,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for p in planned
-    ]
-    await session.execute(_INSERT_PLANNED, rows)
+            "notification_id": [new_id() for _ in planned],
+            "appointment_id": [p.appointment_id for p in planned],
+            "appointment_version": [p.appointment_version for p in planned],
+            "client_id": [p.client_id for p in planned],
+            "kind": [p.kind for p in planned],
+            "channel": [p.channel for p in planned],
+            "address": [p.address for p in planned],
+            "language": [p.language for p in planned],
+            "content": [json.dumps(p.facts.as_json()) for p in planned],
+            "status": ["skipped" if p.skip_reason else "queued" for p in planned],
+            "status_reason": [p.skip_reason for p in planned],
+            "idempotency_key": [p.idempotency_key for p in planned],
+            "due_at": [p.due_at for p in planned],
+            "now": now,
+        },
+    )
 
 
 async def skip_queued_reminders(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,7 +34,13 @@ from switchboard_booking.domain.model import Actor, Appointment
 from switchboard_booking.handlers import absences
 from switchboard_booking.handlers.clients import client_for
 from switchboard_booking.handlers.shared import Deps
-from switchboard_contracts import AppointmentBooked, AppointmentCancelled, AppointmentRescheduled
+from switchboard_contracts import (
+    AppointmentBooked,
+    AppointmentCancelled,
+    AppointmentRescheduled,
+    Envelope,
+    make_envelope,
+)
 from switchboard_runtime.db import retry_transaction
 from switchboard_runtime.messaging import publish
 
@@ -116,7 +123,7 @@ async def _clients_of(
 ) -> list[str]:
     """The appointment's client and then its other attendees (existing ones checked, new
     ones registered), without repeats. With a chosen practitioner the existing ones were
-    share-locked by the first statement (``chosen``)."""
+    looked up by the first statement (``chosen``)."""
     existing = _existing_clients(cmd)
     if chosen is None:
         await clients_repository.ensure_clients_exist(session, existing)
@@ -133,6 +140,36 @@ async def _clients_of(
     return [client_id, *(a for a in dict.fromkeys(attendee_ids) if a != client_id)]
 
 
+def _registers(cmd: BookAppointment) -> bool:
+    """Whether the booking registers new clients (the client or an attendee)."""
+    return cmd.new_client is not None or any(a.new_client is not None for a in cmd.attendees)
+
+
+def _booked(deps: Deps, appointment: Appointment, cmd: BookAppointment) -> Envelope[Any]:
+    """The ``AppointmentBooked`` envelope of ``appointment``, as ``publish`` would make it."""
+    return make_envelope(
+        AppointmentBooked(
+            appointment_id=appointment.appointment_id,
+            client_id=appointment.client_id,
+            clinic_id=appointment.clinic_id,
+            practitioner_id=appointment.practitioner_id,
+            service_id=appointment.service_id,
+            starts_at=appointment.starts_at,
+            ends_at=appointment.ends_at,
+            call_center_id=appointment.call_center_id,
+            operator_id=appointment.operator_id,
+            meeting_method=appointment.meeting_method,
+            touch_id=cmd.touch_id,
+            call_id=cmd.call_id,
+            attendee_client_ids=list(appointment.attendee_client_ids),
+            version=appointment.version,
+        ),
+        producer=deps.settings.service_name,
+        occurred_at=datetime.now(UTC),
+        correlation_id=cmd.call_id,
+    )
+
+
 @retry_transaction()
 async def book_appointment(deps: Deps, actor: Actor, cmd: BookAppointment) -> AppointmentRow:
     """Book an appointment (registering new clients on the way); publishes
@@ -145,6 +182,12 @@ async def book_appointment(deps: Deps, actor: Actor, cmd: BookAppointment) -> Ap
         raise InvalidRequest("give either client_id or new_client")
     now = deps.clock()
     async with deps.sessions() as session, session.begin():
+        if not _registers(cmd):
+            # The booking then writes in one statement (appointment, attendees, event:
+            # repo.insert_appointment), atomic alone; what it reads before needs no
+            # snapshot of its own (READ COMMITTED reads each statement anew anyway). No
+            # BEGIN and COMMIT: two round trips of a booking's four.
+            await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         chosen = None
         if cmd.practitioner_id is None:
             clinic, service = await directory_facts.get_clinic_and_service(
@@ -183,33 +226,15 @@ async def book_appointment(deps: Deps, actor: Actor, cmd: BookAppointment) -> Ap
         )
         for practitioner_id in candidates:
             appointment = replace(appointment, practitioner_id=practitioner_id)
-            if view := await repo.insert_appointment(session, appointment, actor):
+            booked = _booked(deps, appointment, cmd)
+            if view := await repo.insert_appointment(session, appointment, actor, booked):
                 break
         else:
             raise SlotTaken(*await repo.holder_of(session, candidates[-1], appointment.interval))
-        await publish(
-            session,
-            *[
-                AppointmentBooked(
-                    appointment_id=appointment.appointment_id,
-                    client_id=client_id,
-                    clinic_id=appointment.clinic_id,
-                    practitioner_id=appointment.practitioner_id,
-                    service_id=appointment.service_id,
-                    starts_at=appointment.starts_at,
-                    ends_at=appointment.ends_at,
-                    call_center_id=appointment.call_center_id,
-                    operator_id=actor.operator_id,
-                    meeting_method=appointment.meeting_method,
-                    touch_id=cmd.touch_id,
-                    call_id=cmd.call_id,
-                    attendee_client_ids=list(appointment.attendee_client_ids),
-                    version=appointment.version,
-                )
-            ],
-            correlation_id=cmd.call_id,
-        )
-        return view
+    # Committed: the relay publishes the event now (woken here, not by an after-commit
+    # hook: registering one per session costs more than the wake).
+    deps.wake_relay()
+    return view
 
 
 @retry_transaction()

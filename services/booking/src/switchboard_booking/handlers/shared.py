@@ -27,6 +27,9 @@ class Deps:
     settings: BookingSettings
     #: Now, for what waits on time (notifications due, retries, leases); tests move it.
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    #: Wakes the outbox relay once a booking's event is committed (a booking stages it in
+    #: its own statement: ``appointments_repository.insert_appointment``); the seed wakes none.
+    wake_relay: Callable[[], None] = field(default=lambda: None)
     #: Wakes the notification worker once new notifications are committed.
     wake_delivery: Callable[[], None] = field(default=lambda: None)
     #: Ended sessions (logout, an admin ending them, deactivation); the service's own

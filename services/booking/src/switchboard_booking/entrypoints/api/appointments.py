@@ -27,7 +27,9 @@ def router(deps: Deps, guards: Guards) -> APIRouter:
 
     async def view(appointment_id: str, who: Actor) -> dict[str, Any]:
         async with sessions() as session:
-            return asdict(await appointments_queries.appointment_view(session, appointment_id, who))
+            return (
+                await appointments_queries.appointment_view(session, appointment_id, who)
+            ).as_dict()
 
     @router.get("/availability")
     async def availability(
@@ -59,7 +61,7 @@ def router(deps: Deps, guards: Guards) -> APIRouter:
     async def book(body: BookBody, who: CurrentActor) -> dict[str, Any]:
         """Book an appointment; publishes ``AppointmentBooked`` (and ``ClientRegistered``
         for each new client)."""
-        return asdict(await appointments.book_appointment(deps, who, body.command()))
+        return (await appointments.book_appointment(deps, who, body.command())).as_dict()
 
     @router.get("/appointments")
     async def list_day(
@@ -82,7 +84,7 @@ def router(deps: Deps, guards: Guards) -> APIRouter:
                 actor=who,
                 include_cancelled=include_cancelled,
             )
-        return {"date": day.isoformat(), "items": [asdict(r) for r in rows]}
+        return {"date": day.isoformat(), "items": [r.as_dict() for r in rows]}
 
     @router.get("/appointments/{appointment_id}")
     async def get_appointment(appointment_id: str, who: CurrentActor) -> dict[str, Any]:
