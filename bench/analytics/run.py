@@ -1119,6 +1119,11 @@ def report_lines(result: dict[str, Any]) -> list[str]:
         f"rebuild: {r['events_replayed']:,} events replayed into fresh tables and swapped in, "
         f"{r['seconds']} s ({r['events_per_second']} events/s)"
     )
+    if r.get("phase_seconds"):
+        lines.append(
+            "rebuild steps (wall s): "
+            + ", ".join(f"{name} {s}" for name, s in r["phase_seconds"].items())
+        )
     if "replay_baselines" in result:
         bare, copy = result["replay_baselines"]["bare_consumer"], result["replay_baselines"]["copy"]
         lines.append(

@@ -168,6 +168,12 @@ class BatchProcessor(Generic[T]):
 
     async def process(self, deliveries: Sequence[Delivery]) -> None:
         """Process a batch; returns once every delivery is committed or dead-lettered."""
+        await self.apply(await self.parse_all(deliveries))
+
+    async def parse_all(self, deliveries: Sequence[Delivery]) -> list[tuple[Delivery, T]]:
+        """The first half of :meth:`process`: each delivery with its parsed value, those
+        that do not parse dead-lettered. A bulk reader (a rebuild) parses the next batch
+        while the database applies this one."""
         parsed: list[tuple[Delivery, T]] = []
         for d in deliveries:
             try:
@@ -176,6 +182,11 @@ class BatchProcessor(Generic[T]):
                 await self._dlq(d, exc.reason, exc.detail)
             except Exception as exc:
                 await self._dlq(d, "unparseable", repr(exc))
+        return parsed
+
+    async def apply(self, parsed: Sequence[tuple[Delivery, T]]) -> None:
+        """The second half of :meth:`process`: commit the parsed deliveries in one
+        transaction, or, if the batch fails, each alone (dead-lettering what still fails)."""
         if not parsed:
             return
         try:

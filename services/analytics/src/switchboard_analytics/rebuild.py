@@ -5,10 +5,12 @@
    pointed at the new schema by SQLAlchemy's ``schema_translate_map``), the directory
    first, then touches, appointments, then calls (any order gives the same numbers). The replay runs
    them in ``deferred`` mode: each event only stores its facts, into tables without
-   their secondary indexes; then one set-based pass derives every call row's zone,
-   contact and tags, applies the called-back rule (the same pure function) to every
-   missed call and fills the roll-ups from the call log, and the indexes are built.
-   What arrives after that is applied batch by batch, as live.
+   their secondary indexes (nor the roll-ups' primary keys); then one set-based pass
+   derives every call row's zone, contact and tags, applies the called-back rule (the
+   same pure function) to every missed call and fills the roll-ups from the call log,
+   and the indexes and keys are built, on a few connections at once. While one batch is
+   applied, the next is fetched and parsed. What arrives after that is applied batch by
+   batch, as live.
 3. In one transaction: lock the live tables (``processed_events`` first, which is the
    first table the live consumer's transaction touches, so the two cannot deadlock),
    replay what arrived since, and move the live tables out and the fresh ones in.
@@ -16,19 +18,24 @@
    so the live consumer, once unblocked, skips those and applies the rest: nothing is
    lost or counted twice across the swap.
 4. Drop the old tables (or keep them in their schema with ``keep_old``).
+
+The report gives each step's wall time (``phase_seconds``): where a rebuild's hour goes.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from switchboard_analytics.adapters.tables import (
     KPI_ROLLUP_TABLES,
@@ -71,6 +78,9 @@ REPLAY_ORDER = (
 
 #: Records per batch of the replay.
 REPLAY_BATCH_RECORDS = 5000
+#: Records parsed between two turns of the event loop while a batch is applied (a few
+#: milliseconds of parsing: the applying batch's next statement waits no longer).
+PARSE_SLICE = 250
 
 #: Indexes built after the replay and the set-based pass, not row by row during them
 #: (the call log's trigram and tag indexes most of all): what a bulk load does. The
@@ -78,6 +88,11 @@ REPLAY_BATCH_RECORDS = 5000
 DEFERRED_INDEXES = tuple(
     index for table in (call_log, *ROLLUP_TABLES, *KPI_ROLLUP_TABLES) for index in table.indexes
 )
+#: Primary keys built after the set-based pass too: the roll-ups' (the pass fills them
+#: with plain INSERTs, one row per key; the replay never touches them).
+DEFERRED_KEYS = tuple(table.primary_key for table in (*ROLLUP_TABLES, *KPI_ROLLUP_TABLES))
+#: Connections that build the deferred indexes and keys at once.
+INDEX_BUILDERS = 3
 
 
 @dataclass
@@ -90,6 +105,8 @@ class RebuildReport:
     seconds: float = 0.0
     calls: int = 0
     kept_old_schema: str | None = None
+    #: Wall seconds of each step, in order (where a rebuild's time goes).
+    phases: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """The report as JSON-able data."""
@@ -99,8 +116,19 @@ class RebuildReport:
             "events_skipped": len(self.skipped),
             "calls": self.calls,
             "seconds": round(self.seconds, 2),
+            "phase_seconds": {name: round(s, 2) for name, s in self.phases.items()},
             "old_tables_kept_in": self.kept_old_schema,
         }
+
+    @contextmanager
+    def timed(self, phase: str) -> Iterator[None]:
+        """Add the wall time of the block to ``phase`` (see :attr:`phases`)."""
+        began = time.monotonic()
+        try:
+            yield
+        finally:
+            spent = time.monotonic() - began
+            self.phases[phase] = self.phases.get(phase, 0.0) + spent
 
 
 def _quote(engine: AsyncEngine, name: str) -> str:
@@ -136,6 +164,11 @@ class _Replay:
             max_poll_records=REPLAY_BATCH_RECORDS,
             fetch_max_bytes=64 * 1024 * 1024,
             max_partition_fetch_bytes=8 * 1024 * 1024,
+            # A fetch of partitions at their end waits this long for a record on the
+            # broker, and the end offsets each drain asks for queue behind it on the same
+            # connection: at the default 500 ms every step and the swap (under the lock
+            # that stalls the live consumer) waited half a second for nothing.
+            fetch_max_wait_ms=20,
         )
         await self._consumer.start()
         partitions = await self._partitions([self.settings.topic(t) for t in REPLAY_ORDER])
@@ -198,33 +231,97 @@ class _Replay:
         await self.drain(everything)
 
     async def drain(self, tps: Sequence[Any]) -> None:
-        """Consume (every resumed partition) until ``tps`` reach their current end offsets."""
+        """Consume (every resumed partition) until ``tps`` reach their current end offsets.
+
+        A pipeline of two: while the database applies one batch, the next is fetched and
+        parsed (the parsing is Python's largest share of a replay, the applying mostly
+        PostgreSQL's), and batches are still applied one after the other, in order.
+        """
         if not tps:
             return
         end = await self._consumer.end_offsets(list(tps))
-        while True:
-            behind = [tp for tp in tps if await self._consumer.position(tp) < end[tp]]
-            if not behind:
-                return
-            batches = await self._consumer.getmany(timeout_ms=500)
-            deliveries = [
-                Delivery(
-                    topic=r.topic,
-                    partition=r.partition,
-                    offset=r.offset,
-                    key=r.key,
-                    value=r.value if r.value is not None else b"",
-                    headers=tuple((k, v) for k, v in (r.headers or ())),
-                    timestamp_ms=r.timestamp,
-                )
-                for records in batches.values()
-                for r in records
-            ]
-            if deliveries:
-                await self.processor.process(deliveries)
-                self.events += len(deliveries)
-                if self.progress is not None:
-                    self.progress.advance(len(deliveries))
+        applying: asyncio.Task[None] | None = None
+        try:
+            while [tp for tp in tps if await self._consumer.position(tp) < end[tp]]:
+                batches = await self._consumer.getmany(timeout_ms=500)
+                deliveries = [
+                    Delivery(
+                        topic=r.topic,
+                        partition=r.partition,
+                        offset=r.offset,
+                        key=r.key,
+                        value=r.value if r.value is not None else b"",
+                        headers=tuple(r.headers) if r.headers else (),
+                        timestamp_ms=r.timestamp,
+                    )
+                    for records in batches.values()
+                    for r in records
+                ]
+                if not deliveries:
+                    continue
+                parsed = await self._parse(deliveries)
+                if applying is not None:
+                    await applying
+                applying = asyncio.create_task(self._apply(parsed, len(deliveries)))
+        except BaseException:
+            if applying is not None:
+                applying.cancel()
+                await asyncio.gather(applying, return_exceptions=True)
+            raise
+        if applying is not None:
+            await applying
+
+    async def _parse(self, deliveries: Sequence[Delivery]) -> list[tuple[Delivery, Any]]:
+        parsed: list[tuple[Delivery, Any]] = []
+        for start in range(0, len(deliveries), PARSE_SLICE):
+            parsed += await self.processor.parse_all(deliveries[start : start + PARSE_SLICE])
+            # Let the batch being applied send its next statement meanwhile.
+            await asyncio.sleep(0)
+        return parsed
+
+    async def _apply(self, parsed: Sequence[tuple[Delivery, Any]], records: int) -> None:
+        await self.processor.apply(parsed)
+        self.events += records
+        if self.progress is not None:
+            self.progress.advance(records)
+
+
+async def _build_deferred(engine: AsyncEngine) -> None:
+    """Build the deferred indexes and keys, on :data:`INDEX_BUILDERS` connections at once
+    (the call log's, the largest, spread over them)."""
+    ddl: list[Any] = [sa.schema.CreateIndex(index) for index in DEFERRED_INDEXES]
+    ddl += [sa.schema.AddConstraint(key) for key in DEFERRED_KEYS]
+
+    async def build(share: Sequence[Any]) -> None:
+        async with engine.begin() as conn:
+            await conn.execute(sa.text("SET LOCAL maintenance_work_mem = '256MB'"))
+            for statement in share:
+                await conn.execute(statement)
+
+    async with asyncio.TaskGroup() as group:
+        for n in range(INDEX_BUILDERS):
+            group.create_task(build(ddl[n::INDEX_BUILDERS]))
+
+
+async def _swap(engine: AsyncEngine, replay: _Replay, live: str, fresh: str, retired: str) -> None:
+    """In one transaction: lock the live tables, replay what arrived since, move the live
+    tables to ``retired`` and the fresh ones in (see the module doc)."""
+    q = functools.partial(_quote, engine)
+    async with engine.connect() as conn, conn.begin():
+        live_tables = ", ".join(f"{q(live)}.{q(t.name)}" for t in PROJECTION_TABLES)
+        await conn.execute(sa.text(f"LOCK TABLE {live_tables} IN ACCESS EXCLUSIVE MODE"))
+        await replay.catch_up()
+        await conn.execute(sa.text(f"CREATE SCHEMA {q(retired)}"))
+        for source, target in ((live, retired), (fresh, live)):
+            for table in PROJECTION_TABLES:
+                moved = f"{q(source)}.{q(table.name)}"
+                await conn.execute(sa.text(f"ALTER TABLE {moved} SET SCHEMA {q(target)}"))
+
+
+async def _settled_calls(conn: AsyncConnection, schema: str) -> int:
+    """How many settled calls the call log in ``schema`` (quoted) holds."""
+    count = sa.text(f"SELECT count(*) FROM {schema}.call_log WHERE ended_at IS NOT NULL")  # noqa: S608
+    return int(await conn.scalar(count) or 0)
 
 
 async def rebuild(
@@ -237,7 +334,8 @@ async def rebuild(
 ) -> RebuildReport:
     """Replay the topics into fresh tables and swap them in (see the module doc).
 
-    ``progress`` gets a line per step; the replay itself shows events done of the total,
+    ``progress`` gets a line per step, with the step's wall time (the report keeps them
+    too: :attr:`RebuildReport.phases`); the replay itself shows events done of the total,
     the rate and the time left (:class:`~switchboard_runtime.progress.Progress`: a bar on
     a terminal, a log line every few seconds otherwise; ``terminal`` forces either).
     """
@@ -246,22 +344,29 @@ async def rebuild(
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S") + uuid4().hex[:6]
     fresh, retired = f"analytics_rebuild_{stamp}", f"analytics_retired_{stamp}"
     report = RebuildReport(schema=fresh)
+    timed = report.timed
     engine = make_engine(settings.service_database_url, pool_size=4)
 
     def q(name: str) -> str:
         return _quote(engine, name)
 
+    def took(phase: str) -> str:
+        return f"{report.phases[phase]:.1f} s"
+
     try:
-        async with engine.begin() as conn:
-            live = str(await conn.scalar(sa.text("SELECT current_schema()")))
-            await conn.execute(sa.text(f"CREATE SCHEMA {q(fresh)}"))
-            translated = await conn.execution_options(schema_translate_map={None: fresh})
-            await translated.run_sync(
-                lambda sync: metadata.create_all(sync, tables=list(PROJECTION_TABLES))
-            )
-            for index in DEFERRED_INDEXES:
-                await conn.execute(sa.text(f"DROP INDEX {q(fresh)}.{q(str(index.name))}"))
-        say(f"created the projection tables in schema {fresh}")
+        with timed("create"):
+            async with engine.begin() as conn:
+                live = str(await conn.scalar(sa.text("SELECT current_schema()")))
+                await conn.execute(sa.text(f"CREATE SCHEMA {q(fresh)}"))
+                translated = await conn.execution_options(schema_translate_map={None: fresh})
+                await translated.run_sync(
+                    lambda sync: metadata.create_all(sync, tables=list(PROJECTION_TABLES))
+                )
+                for index in DEFERRED_INDEXES:
+                    await conn.execute(sa.text(f"DROP INDEX {q(fresh)}.{q(str(index.name))}"))
+                for key in DEFERRED_KEYS:
+                    await translated.execute(sa.schema.DropConstraint(key))
+        say(f"created the projection tables in schema {fresh} ({took('create')})")
 
         fresh_engine = engine.execution_options(schema_translate_map={None: fresh})
         sessions: async_sessionmaker[AsyncSession] = async_sessionmaker(
@@ -295,49 +400,38 @@ async def rebuild(
         replay = _Replay(settings, processor, counter)
         await replay.start()
         try:
-            with counter:
+            with timed("replay"), counter:
                 await replay.replay_in_order()
                 await replay.catch_up()
             replay.progress = None
-            say(f"replayed {replay.events} events; deriving call-backs and roll-ups")
-            await finish_deferred(sessions, live_mode)
-            async with fresh_engine.begin() as conn:
-                await conn.execute(sa.text("SET LOCAL maintenance_work_mem = '256MB'"))
-                for index in DEFERRED_INDEXES:
-                    await conn.execute(sa.schema.CreateIndex(index))
-            say("built the indexes")
+            say(f"replayed {replay.events} events ({took('replay')})")
+            with timed("derive"):
+                await finish_deferred(sessions, live_mode)
+            say(f"derived the call-backs and the roll-ups ({took('derive')})")
+            with timed("indexes"):
+                await _build_deferred(fresh_engine)
+            say(f"built the indexes ({took('indexes')})")
             mode["projection"] = live_mode
-            await replay.catch_up()
-            say(f"caught up at {replay.events} events; swapping")
-            async with engine.connect() as conn, conn.begin():
-                live_tables = ", ".join(f"{q(live)}.{q(t.name)}" for t in PROJECTION_TABLES)
-                await conn.execute(sa.text(f"LOCK TABLE {live_tables} IN ACCESS EXCLUSIVE MODE"))
+            with timed("catch_up"):
                 await replay.catch_up()
-                await conn.execute(sa.text(f"CREATE SCHEMA {q(retired)}"))
-                for table in PROJECTION_TABLES:
-                    await conn.execute(
-                        sa.text(f"ALTER TABLE {q(live)}.{q(table.name)} SET SCHEMA {q(retired)}")
-                    )
-                for table in PROJECTION_TABLES:
-                    await conn.execute(
-                        sa.text(f"ALTER TABLE {q(fresh)}.{q(table.name)} SET SCHEMA {q(live)}")
-                    )
+            say(f"caught up at {replay.events} events ({took('catch_up')}); swapping")
+            with timed("swap"):
+                await _swap(engine, replay, live, fresh, retired)
+            say(f"swapped in the rebuilt tables ({took('swap')})")
         finally:
             await replay.stop()
         report.events = replay.events
-        async with engine.begin() as conn:
-            await conn.execute(sa.text(f"DROP SCHEMA {q(fresh)}"))
-            if keep_old:
-                report.kept_old_schema = retired
-            else:
-                await conn.execute(sa.text(f"DROP SCHEMA {q(retired)} CASCADE"))
-            report.calls = int(
-                await conn.scalar(
-                    sa.text(f"SELECT count(*) FROM {q(live)}.call_log WHERE ended_at IS NOT NULL")  # noqa: S608
-                )
-                or 0
-            )
-        say("swapped in the rebuilt tables")
+        with timed("drop"):
+            async with engine.begin() as conn:
+                await conn.execute(sa.text(f"DROP SCHEMA {q(fresh)}"))
+                if keep_old:
+                    report.kept_old_schema = retired
+                else:
+                    await conn.execute(sa.text(f"DROP SCHEMA {q(retired)} CASCADE"))
+        with timed("count"):
+            async with engine.connect() as conn:
+                report.calls = await _settled_calls(conn, q(live))
+        say(f"dropped the replaced tables ({took('drop')}); {report.calls} calls")
     except BaseException:
         async with engine.begin() as conn:
             await conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {q(fresh)} CASCADE"))

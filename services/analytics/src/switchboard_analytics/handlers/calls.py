@@ -3,6 +3,7 @@ calls folded in memory and written in a few statements (see :func:`apply_calls`)
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -243,7 +244,8 @@ async def _callbacks_after(
 async def finish_deferred(sessions: async_sessionmaker[AsyncSession], p: Projection) -> None:
     """Bring tables filled in ``deferred`` mode to what event-by-event projection gives:
     every call row's derived columns, the called-back rule over every missed call, the
-    roll-ups from the call log. Afterwards events can be applied in the normal mode."""
+    roll-ups from the call log (a few groups of them at once, one connection each).
+    Afterwards events can be applied in the normal mode."""
     async with sessions() as session, session.begin():
         await call_rows.refresh_all_derived(session, p.default_time_zone)
     async with sessions() as reader, reader.begin(), sessions() as writer, writer.begin():
@@ -259,8 +261,14 @@ async def finish_deferred(sessions: async_sessionmaker[AsyncSession], p: Project
                 changes = []
         changes += _callbacks_of(group, p.callback_window)
         await store.write_callbacks(writer, changes)
-    async with sessions() as session, session.begin():
-        await rollup_deltas.rebuild_rollups(session)
+
+    async def fill(tables: tuple[Any, ...]) -> None:
+        async with sessions() as session, session.begin():
+            await rollup_deltas.rebuild_rollups(session, tables)
+
+    async with asyncio.TaskGroup() as fills:
+        for tables in rollup_deltas.FILL_GROUPS:
+            fills.create_task(fill(tables))
 
 
 def _callbacks_of(rows: list[Any], window: timedelta) -> list[dict[str, Any]]:
