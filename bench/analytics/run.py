@@ -352,13 +352,8 @@ async def load_baseline(settings: Any, chain: Chain, count: int) -> dict[str, An
     import asyncpg
 
     from switchboard_analytics.adapters import rollup_deltas
-    from switchboard_analytics.adapters.tables import (
-        ROLLUP_TABLES,
-        call_log,
-        clinics,
-        dids,
-        operators,
-    )
+    from switchboard_analytics.adapters.rollup_tables import ROLLUP_TABLES
+    from switchboard_analytics.adapters.tables import call_log, clinics, dids, operators
     from switchboard_runtime.db import make_engine
 
     dsn = settings.service_database_url.replace("postgresql+asyncpg", "postgresql")

@@ -37,13 +37,8 @@ from uuid import uuid4
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from switchboard_analytics.adapters.tables import (
-    KPI_ROLLUP_TABLES,
-    PROJECTION_TABLES,
-    ROLLUP_TABLES,
-    call_log,
-    metadata,
-)
+from switchboard_analytics.adapters.rollup_tables import KPI_ROLLUP_TABLES, ROLLUP_TABLES
+from switchboard_analytics.adapters.tables import PROJECTION_TABLES, call_log, metadata
 from switchboard_analytics.handlers import (
     SUBSCRIPTION,
     Projection,

@@ -32,7 +32,8 @@ from switchboard_analytics.adapters.queries import (
     encode_cursor,
     resolve_search,
 )
-from switchboard_analytics.adapters.tables import call_log, calls_by_month, operators
+from switchboard_analytics.adapters.rollup_tables import calls_by_month
+from switchboard_analytics.adapters.tables import call_log, operators
 
 #: The admin's key in the walk's index: calls without an admin are the group ''.
 _admin_key = sa.func.coalesce(call_log.c.admin_id, "")

@@ -23,7 +23,8 @@ from switchboard_analytics.adapters.queries import (
     resolve_search,
 )
 from switchboard_analytics.adapters.rollup_choice import Rollup, rollup_conditions
-from switchboard_analytics.adapters.tables import CONVERSION_COLUMNS, call_log
+from switchboard_analytics.adapters.rollup_tables import CONVERSION_COLUMNS
+from switchboard_analytics.adapters.tables import call_log
 
 #: The calls report's grouping whose roll-up choice answers each conversion grouping:
 #: an admin needs an admin dimension (whole months: the month roll-up), a clinic a clinic

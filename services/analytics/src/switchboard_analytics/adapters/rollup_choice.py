@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from switchboard_analytics.adapters.queries import CallLogFilter, dimension_conditions
-from switchboard_analytics.adapters.tables import (
+from switchboard_analytics.adapters.rollup_tables import (
     calls_by_day,
     calls_by_day_clinic,
     calls_by_day_did,

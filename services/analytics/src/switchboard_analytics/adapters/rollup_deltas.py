@@ -18,12 +18,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard_analytics.adapters.binds import array, param
-from switchboard_analytics.adapters.tables import (
+from switchboard_analytics.adapters.rollup_tables import (
     CONVERSION_COLUMNS,
     KPI_ROLLUP_TABLES,
     ROLLUP_TABLES,
-    call_log,
 )
+from switchboard_analytics.adapters.tables import call_log
 from switchboard_analytics.domain.kpi import CALLBACK_DELAY_BOUNDS, WAIT_BOUNDS
 
 #: The service level roll-ups' cumulative histograms, summed with ``histogram_add``.

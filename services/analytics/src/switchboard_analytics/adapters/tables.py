@@ -1,4 +1,5 @@
-"""Analytics' tables: the call log, the report roll-ups and the projections they join.
+"""Analytics' tables: the call log and the projections it joins (the roll-ups are in
+:mod:`.rollup_tables`).
 
 Every table here is *projection* state: derived from the topics' history, so the
 ``rebuild`` command can create the same tables afresh, replay the topics into them and
@@ -7,15 +8,13 @@ swap them in (:data:`PROJECTION_TABLES`). Migrations create the same definitions
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
-from switchboard_runtime.db import make_metadata
+# Re-exported: the migrations and the rebuild take the metadata with every table in it.
+from switchboard_analytics.adapters.metadata import metadata as metadata
+from switchboard_analytics.adapters.rollup_tables import KPI_ROLLUP_TABLES, ROLLUP_TABLES
 from switchboard_runtime.directory import clinics_table, operators_table
-
-metadata = make_metadata()
 
 #: What the call log's filters (but phone numbers, names and tags) and the calls report
 #: read; ``did`` for the filter by public number and the report grouped by it; the
@@ -263,166 +262,6 @@ call_tags = sa.Table(
     sa.Column("tagged_at", sa.DateTime(timezone=True), nullable=False),
 )
 
-
-def _measures() -> list[sa.Column[int]]:
-    return [
-        sa.Column("calls", sa.BigInteger, nullable=False),
-        sa.Column("talk_seconds", sa.BigInteger, nullable=False),
-        sa.Column("wait_seconds", sa.BigInteger, nullable=False),
-    ]
-
-
-#: Key text in byte order ("C"), whatever the database's locale: the order reports are
-#: sorted by, so that a report's page is an index range scan in the primary key's order.
-_KEY_TEXT = sa.Text(collation="C")
-
-_TIME_COLUMNS: dict[str, tuple[str, Any]] = {
-    "hour": ("local_hour", sa.DateTime(timezone=False)),
-    "day": ("local_day", sa.Date()),
-    "month": ("local_month", sa.Date()),
-}
-
-
-#: The conversion measures of every roll-up (``domain.conversion``): answered incoming
-#: calls with a touch, of them those with an appointment and those whose appointments
-#: were all cancelled, and their appointments (booked, cancelled). Added by migration
-#: 0013, so they come last in the migrated tables as here.
-CONVERSION_COLUMNS: tuple[str, ...] = (
-    "with_touch",
-    "with_appointment",
-    "cancelled",
-    "appointments",
-    "appointments_cancelled",
-)
-
-
-def _rollup(name: str, grain: str, leading: tuple[str, ...], rest: tuple[str, ...]) -> sa.Table:
-    """A roll-up per clinic-local ``grain``: its primary key is ``leading`` columns, the time
-    column, ``rest``, then call type, disposition and called back; counts and sums, then
-    the conversion measures."""
-    time_name, time_type = _TIME_COLUMNS[grain]
-    return sa.Table(
-        name,
-        metadata,
-        *(sa.Column(column, _KEY_TEXT, primary_key=True) for column in leading),
-        sa.Column(time_name, time_type, primary_key=True),
-        *(sa.Column(column, _KEY_TEXT, primary_key=True) for column in rest),
-        sa.Column("call_type", _KEY_TEXT, primary_key=True),
-        sa.Column("disposition", _KEY_TEXT, primary_key=True),
-        sa.Column("called_back", sa.Boolean, primary_key=True),
-        *_measures(),
-        *(
-            sa.Column(column, sa.BigInteger, nullable=False, server_default="0")
-            for column in CONVERSION_COLUMNS
-        ),
-    )
-
-
-# Roll-ups: counts and sums of ended calls per clinic-local hour, day or month and the
-# report's dimensions, each as small as the reports it answers allow (see
-# ``rollup_choice.choose_rollup``). Missing values are '' (no clinic, no admin): key columns
-# cannot be NULL. They are kept incrementally, in the transaction that changes the call log.
-
-#: Chain-wide, per day: the day report without a clinic or admin filter.
-calls_by_day_total = _rollup("calls_by_day_total", "day", (), ())
-#: Chain-wide, per hour: the hour report without a clinic or admin filter.
-calls_by_hour_total = _rollup("calls_by_hour_total", "hour", (), ())
-#: Per clinic and day (clinic first: one clinic's days are one index range).
-calls_by_day_clinic = _rollup("calls_by_day_clinic", "day", ("clinic_id",), ())
-#: Per clinic and hour.
-calls_by_hour_clinic = _rollup("calls_by_hour_clinic", "hour", ("clinic_id",), ())
-#: Per admin and month: the employee x month report (admin first: the report's order).
-calls_by_month = _rollup("calls_by_month", "month", ("admin_id",), ("clinic_id",))
-#: Per admin and day: the employee x day report, and an admin filter on day reports.
-calls_by_day = _rollup("calls_by_day", "day", ("admin_id",), ("clinic_id",))
-#: Per admin and hour (the finest grain): an admin filter on hour reports, and periods
-#: bounded inside a day.
-calls_by_hour = _rollup("calls_by_hour", "hour", ("admin_id",), ("clinic_id",))
-# A period of a few hours with employee groupings or an admin filter: a range of hours.
-sa.Index("ix_calls_by_hour_local_hour", calls_by_hour.c.local_hour)
-#: Per public number (DID) and month: the report by number over whole months.
-calls_by_month_did = _rollup("calls_by_month_did", "month", ("did",), ("clinic_id",))
-#: Per public number (DID) and day: the report by number, and a number filter on day
-#: reports (DID first: one number's days are one index range).
-calls_by_day_did = _rollup("calls_by_day_did", "day", ("did",), ("clinic_id",))
-#: Per public number and hour: a number filter on hour reports and the heatmap.
-calls_by_hour_did = _rollup("calls_by_hour_did", "hour", ("did",), ("clinic_id",))
-
-ROLLUP_TABLES: tuple[sa.Table, ...] = (
-    calls_by_day_total,
-    calls_by_hour_total,
-    calls_by_day_clinic,
-    calls_by_hour_clinic,
-    calls_by_month,
-    calls_by_day,
-    calls_by_hour,
-    calls_by_month_did,
-    calls_by_day_did,
-    calls_by_hour_did,
-)
-
-
-def _kpi_rollup(name: str, grain: str, leading: tuple[str, ...], rest: tuple[str, ...]) -> sa.Table:
-    """A service level roll-up of ended calls per clinic-local ``grain``: its primary key
-    is ``leading`` columns, the time column, then ``rest`` (no call type, disposition or
-    called back: a report filtering on those reads the call log). ``calls`` counts every
-    call, the other measures incoming calls only.
-
-    ``waits`` and ``callback_delays`` are cumulative histograms (``domain.kpi``): element
-    ``i`` (1-based) counts the answered calls whose wait bucket, the called-back missed
-    calls whose delay bucket, is ``i`` or lower; NULL when the row has none. "Answered
-    within X seconds" is then the one element ``X + 1`` of each row, whatever ``X`` is.
-    Summed element by element with ``histogram_add`` (a function of migration 0012).
-    """
-    time_name, time_type = _TIME_COLUMNS[grain]
-    return sa.Table(
-        name,
-        metadata,
-        *(sa.Column(column, _KEY_TEXT, primary_key=True) for column in leading),
-        sa.Column(time_name, time_type, primary_key=True),
-        *(sa.Column(column, _KEY_TEXT, primary_key=True) for column in rest),
-        # Every ended call: a group of the report is there when it has calls of any type.
-        sa.Column("calls", sa.BigInteger, nullable=False),
-        # The rest count incoming calls only.
-        sa.Column("incoming", sa.BigInteger, nullable=False),
-        sa.Column("answered", sa.BigInteger, nullable=False),
-        sa.Column("missed", sa.BigInteger, nullable=False),
-        sa.Column("called_back", sa.BigInteger, nullable=False),
-        sa.Column("answered_wait_seconds", sa.BigInteger, nullable=False),
-        sa.Column("waits", pg.ARRAY(sa.Integer)),
-        sa.Column("callback_delays", pg.ARRAY(sa.Integer)),
-    )
-
-
-# Service level roll-ups: chain-wide ones (while every clinic has the same target), one per
-# roll-up with a clinic (targets are per clinic), and per public number and month for the
-# report by number over whole months.
-kpi_by_day_total = _kpi_rollup("kpi_by_day_total", "day", (), ())
-kpi_by_hour_total = _kpi_rollup("kpi_by_hour_total", "hour", (), ())
-kpi_by_day_clinic = _kpi_rollup("kpi_by_day_clinic", "day", ("clinic_id",), ())
-kpi_by_hour_clinic = _kpi_rollup("kpi_by_hour_clinic", "hour", ("clinic_id",), ())
-# The report by hour reads a page of hours of every clinic: a range of this index.
-sa.Index("ix_kpi_by_hour_clinic_local_hour", kpi_by_hour_clinic.c.local_hour)
-kpi_by_month = _kpi_rollup("kpi_by_month", "month", ("admin_id",), ("clinic_id",))
-kpi_by_day = _kpi_rollup("kpi_by_day", "day", ("admin_id",), ("clinic_id",))
-kpi_by_hour = _kpi_rollup("kpi_by_hour", "hour", ("admin_id",), ("clinic_id",))
-sa.Index("ix_kpi_by_hour_local_hour", kpi_by_hour.c.local_hour)
-kpi_by_month_did = _kpi_rollup("kpi_by_month_did", "month", ("did",), ("clinic_id",))
-kpi_by_day_did = _kpi_rollup("kpi_by_day_did", "day", ("did",), ("clinic_id",))
-kpi_by_hour_did = _kpi_rollup("kpi_by_hour_did", "hour", ("did",), ("clinic_id",))
-
-KPI_ROLLUP_TABLES: tuple[sa.Table, ...] = (
-    kpi_by_day_total,
-    kpi_by_hour_total,
-    kpi_by_day_clinic,
-    kpi_by_hour_clinic,
-    kpi_by_month,
-    kpi_by_day,
-    kpi_by_hour,
-    kpi_by_month_did,
-    kpi_by_day_did,
-    kpi_by_hour_did,
-)
 
 processed_events = metadata.tables["processed_events"]
 
