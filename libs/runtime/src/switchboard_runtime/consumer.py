@@ -96,6 +96,19 @@ class Delivery:
     headers: tuple[tuple[str, bytes], ...] = ()
     timestamp_ms: int | None = None
 
+    @classmethod
+    def of(cls, record: Any) -> Delivery:
+        """The delivery of an aiokafka ``ConsumerRecord``."""
+        return cls(
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=record.key,
+            value=record.value if record.value is not None else b"",
+            headers=tuple(record.headers) if record.headers else (),
+            timestamp_ms=record.timestamp,
+        )
+
 
 Parser = Callable[[Delivery], T]
 DedupeKey = Callable[[T], str]
@@ -328,16 +341,7 @@ def subscribe(
     async def _on_batch(message: KafkaMessage) -> None:
         records = message.raw_message
         deliveries = [
-            Delivery(
-                topic=r.topic,
-                partition=r.partition,
-                offset=r.offset,
-                key=r.key,
-                value=r.value if r.value is not None else b"",
-                headers=tuple(r.headers) if r.headers else (),
-                timestamp_ms=r.timestamp,
-            )
-            for r in (records if isinstance(records, tuple) else (records,))
+            Delivery.of(r) for r in (records if isinstance(records, tuple) else (records,))
         ]
         if deliveries:
             await processor.process(deliveries)

@@ -239,19 +239,7 @@ class _Replay:
         try:
             while [tp for tp in tps if await self._consumer.position(tp) < end[tp]]:
                 batches = await self._consumer.getmany(timeout_ms=500)
-                deliveries = [
-                    Delivery(
-                        topic=r.topic,
-                        partition=r.partition,
-                        offset=r.offset,
-                        key=r.key,
-                        value=r.value if r.value is not None else b"",
-                        headers=tuple(r.headers) if r.headers else (),
-                        timestamp_ms=r.timestamp,
-                    )
-                    for records in batches.values()
-                    for r in records
-                ]
+                deliveries = [Delivery.of(r) for records in batches.values() for r in records]
                 if not deliveries:
                     continue
                 parsed = await self._parse(deliveries)
