@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from switchboard_contracts import CallTagged, Envelope, make_envelope
 from switchboard_runtime.consumer import Delivery, PermanentError
 from switchboard_runtime.db import ensure_database, make_metadata
-from switchboard_runtime.kafka import ensure_topics, make_broker
+from switchboard_runtime.kafka import acknowledged, ensure_topics, make_broker, partition_for
 from switchboard_runtime.outbox import add_events
 from switchboard_runtime.service import ServiceRuntime
 from switchboard_runtime.settings import ServiceSettings, service_config
@@ -228,6 +228,36 @@ async def test_a_producer_refused_for_its_sequence_numbers_is_replaced(
 
         # The caller retries, as every publisher of the platform does.
         await broker.publish(b"retried", topic=physical, partition=0)
+        assert _aiokafka_producer(broker) is not wedged
+        records = await reader.wait_for(lambda r: len(r) >= 2, message="both accepted events")
+        assert [r.value for r in records] == [b"first", b"retried"]
+    finally:
+        await broker.stop()
+
+
+async def test_a_producer_refused_on_the_relays_path_is_replaced_at_the_next_send(
+    settings_env: dict[str, str], topic_reader: Any
+) -> None:
+    # send_many (the outbox relay's and the webhook's path) notes the refusal when the
+    # caller sends again, as the relay's retry does.
+    settings = ProbeSettings()
+    topic = f"probe.{uuid.uuid4().hex[:6]}"
+    physical = settings.topic(topic)
+    await ensure_topics(settings, [physical])
+    reader = await topic_reader(topic)
+    broker = make_broker(settings)
+    await broker.connect()
+    key = b"call-1"
+    partition = partition_for(key, [0, 1, 2], [0, 1, 2])
+    try:
+        await acknowledged(await broker.send_many([(physical, key, b"first")]))
+        wedged = _aiokafka_producer(broker)
+        wedged._txn_manager.increment_sequence_number(TopicPartition(physical, partition), 5)
+
+        with pytest.raises(OutOfOrderSequenceNumber):
+            await acknowledged(await broker.send_many([(physical, key, b"refused")]))
+
+        await acknowledged(await broker.send_many([(physical, key, b"retried")]))
         assert _aiokafka_producer(broker) is not wedged
         records = await reader.wait_for(lambda r: len(r) >= 2, message="both accepted events")
         assert [r.value for r in records] == [b"first", b"retried"]
