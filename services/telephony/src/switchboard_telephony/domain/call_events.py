@@ -103,9 +103,7 @@ def call_summary(started: CallStarted, answered: CallAnswered | None) -> dict[st
         "direction": started.direction,
         "caller": started.caller,
         "callee": started.callee,
-        "extension": (
-            answered.extension if answered and answered.extension else started.extension
-        ),
+        "extension": (answered.extension if answered and answered.extension else started.extension),
         "clinic_id": started.clinic_id,
         "started_at": started.started_at,
         "answered_at": answered.answered_at if answered else None,

@@ -117,9 +117,7 @@ class PbxEvent:
     def from_dict(cls, data: Mapping[str, Any]) -> PbxEvent:
         """Read an event as format 1 of the stored call state wrote it (every field, the
         call id included)."""
-        return _read_event(
-            data, data["source_key"], data["kind"], data["call_id"], _dt(data["at"])
-        )
+        return _read_event(data, data["source_key"], data["kind"], data["call_id"], _dt(data["at"]))
 
 
 def _read_event(
@@ -165,6 +163,13 @@ def _canonical(raw: str, region: str, extensions: frozenset[str], max_digits: in
     return number
 
 
+@functools.lru_cache(maxsize=65_536)
+def _is_extension(number: str, extensions: frozenset[str], max_digits: int) -> bool:
+    # Asked several times of each call's numbers (direction, DID, extension, clinic):
+    # remembered like the canonical forms, the answer being as pure.
+    return phones.is_extension(number, extensions=extensions, max_digits=max_digits)
+
+
 @dataclass(frozen=True, slots=True)
 class Directory:
     """What the rules need to know about the chain's numbers, and the rules on them.
@@ -190,9 +195,7 @@ class Directory:
     def is_extension(self, number: str) -> bool:
         """Whether ``number`` (raw or canonical) is an internal extension: ASCII digits only,
         and listed or no longer than ``max_extension_digits``."""
-        return phones.is_extension(
-            number, extensions=self.extensions, max_digits=self.max_extension_digits
-        )
+        return _is_extension(number, self.extensions, self.max_extension_digits)
 
     def is_own_did(self, number: str) -> bool:
         """Whether ``number`` is one of the chain's public numbers (a DID)."""
@@ -492,4 +495,3 @@ class CallState:
             late_events=int(data.get("late_events", 0)),
             ignored_events=int(data.get("ignored_events", 0)),
         )
-

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -53,8 +53,12 @@ def _occurred_at(event: Any) -> datetime:
     return getattr(event, name)  # type: ignore[no-any-return]
 
 
-def call_envelopes(events: Iterable[Any]) -> list[Envelope[Any]]:
-    """Canonical call events in their envelopes, each with the id derived from its key."""
+def call_envelopes(
+    events: Iterable[Any], recorded_at: datetime | None = None
+) -> list[Envelope[Any]]:
+    """Canonical call events in their envelopes, each with the id derived from its key,
+    recorded at ``recorded_at`` (now when not given)."""
+    recorded_at = recorded_at or datetime.now(UTC)
     return [
         make_envelope(
             e,
@@ -62,6 +66,7 @@ def call_envelopes(events: Iterable[Any]) -> list[Envelope[Any]]:
             occurred_at=_occurred_at(e),
             correlation_id=e.call_id,
             event_id=uuid.uuid5(_EVENT_NAMESPACE, canonical_event_key(e)),
+            recorded_at=recorded_at,
         )
         for e in events
     ]
@@ -71,7 +76,7 @@ async def _publish_call_events(
     session: AsyncSession, emitted: Sequence[Any], now: datetime
 ) -> None:
     """Stage the canonical events and, for each ended call, its Callmarker delivery."""
-    await publish(session, *call_envelopes(emitted))
+    await publish(session, *call_envelopes(emitted, now))
     ended = [e for e in emitted if isinstance(e, CallEnded)]
     if ended and await directory_repository.integration_enabled(session, "callmarker"):
         for event in ended:
