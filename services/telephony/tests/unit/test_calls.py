@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -987,3 +988,19 @@ def test_a_state_stored_in_format_1_reads_as_the_same_call(
     # with a call id this short.
     assert stored.count("call-1") == 1
     assert len(stored) < len(json.dumps(FORMAT_1_STATE)) * 2 / 3
+
+
+def test_envelope_ids_are_uuid5_of_the_event_key_whenever_made(
+    ev: Ev, feed: Feed, t0: datetime
+) -> None:
+    from switchboard_telephony.handlers import call_envelopes
+
+    _, out = feed(incoming_call(ev).values())
+    namespace = uuid.UUID("5b0c6d1e-3f0a-4c55-9d7e-2a1f0e9c7b11")  # telephony's, fixed
+    expected = [
+        uuid.uuid5(namespace, f"call-1:{kind}")
+        for kind in ("CallStarted", "CallRinging:101", "CallAnswered", "CallEnded")
+    ]
+    assert [e.event_id for e in call_envelopes(out)] == expected
+    # A re-emission (another run, another time) carries the same ids.
+    assert [e.event_id for e in call_envelopes(out, t0 + timedelta(days=1))] == expected

@@ -7,6 +7,7 @@ ended call's Callmarker delivery when Callmarker is enabled.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -34,6 +35,17 @@ log = get_logger(__package__)
 # Canonical event ids are derived from the call and the event kind, so that even a
 # re-emission (say, after a restore) carries the id downstream consumers already saw.
 _EVENT_NAMESPACE = uuid.UUID("5b0c6d1e-3f0a-4c55-9d7e-2a1f0e9c7b11")
+_NAMESPACE_BYTES = _EVENT_NAMESPACE.bytes
+
+
+def _event_id(key: str) -> uuid.UUID:
+    """The envelope event id of the canonical event named ``key``:
+    ``uuid.uuid5(<telephony's namespace>, key)``, with the namespace's bytes read once
+    (``uuid5`` reads them, and imports its hash, on every call: a third of its cost)."""
+    digest = hashlib.sha1(_NAMESPACE_BYTES + key.encode(), usedforsecurity=False).digest()
+    return uuid.UUID(bytes=digest[:16], version=5)
+
+
 _TIME_FIELDS = ("started_at", "ringing_at", "transferred_at", "answered_at", "ended_at")
 
 
@@ -65,7 +77,7 @@ def call_envelopes(
             producer="telephony",
             occurred_at=_occurred_at(e),
             correlation_id=e.call_id,
-            event_id=uuid.uuid5(_EVENT_NAMESPACE, canonical_event_key(e)),
+            event_id=_event_id(canonical_event_key(e)),
             recorded_at=recorded_at,
         )
         for e in events
