@@ -159,10 +159,10 @@ async def statements_floor(
     cannot do without, with asyncpg and aiokafka directly and no per-event Python beyond
     reading each record's ids: per fetched batch, in one transaction, mark the event ids
     processed, lock and load the batch's calls, upsert one state per call (a settled
-    call's real state, ≈ 2.4 KB), stage one outbox row per fresh event (a real envelope);
-    meanwhile a relay reads the outbox 500 rows at a time, sends them (acks=all,
-    idempotent) and deletes them. Uses the service's migrated tables and empties them
-    after; the relay writes to ``out_topic``.
+    call's real state as the service stores it, ≈ 1.2 KB), stage one outbox row per fresh
+    event (a real envelope); meanwhile a relay reads the outbox 500 rows at a time, sends
+    them (acks=all, idempotent) and deletes them. Uses the service's migrated tables and
+    empties them after; the relay writes to ``out_topic``.
 
     One outbox row per fresh raw event is a little more than the service stages (a late
     event emits nothing); consumer offsets are not committed: both favour the floor.

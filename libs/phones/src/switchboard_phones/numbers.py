@@ -58,6 +58,8 @@ def _stripped(raw: str) -> str:
 def ascii_digits(text: str) -> str:
     """``text`` with the digits of any script (Arabic-Indic, Persian, Devanagari, fullwidth…)
     written as ASCII digits and a fullwidth plus as ``+``; everything else unchanged."""
+    if text.isascii():
+        return text  # nothing to rewrite: the common case, without a pass per character
     ascii_text = "".join(str(int(c)) if c.isdecimal() and not c.isascii() else c for c in text)
     return ascii_text.replace(_FULLWIDTH_PLUS, "+")
 
@@ -87,7 +89,8 @@ def normalise(raw: str, region: str) -> str:
     if not _NUMBER.fullmatch(compact):
         raise InvalidPhoneNumber("not a phone number: use digits, spaces, '+', '-', '(' and ')'")
     possible: str | None = None
-    for reading in _readings(compact):
+    readings = _readings(compact)
+    for reading in readings:
         try:
             parsed = phonenumbers.parse(reading, region)
         except NumberParseException:
@@ -95,7 +98,9 @@ def normalise(raw: str, region: str) -> str:
         if phonenumbers.is_possible_number_with_reason(parsed) != ValidationResult.IS_POSSIBLE:
             continue
         e164 = phonenumbers.format_number(parsed, PhoneNumberFormat.E164)
-        if phonenumbers.is_valid_number(parsed):
+        # Validity only chooses between two readings: a lone possible reading is the
+        # answer, valid or not (the check was a quarter of the cost of a new number).
+        if len(readings) == 1 or phonenumbers.is_valid_number(parsed):
             return e164
         possible = possible or e164
     if possible is None:

@@ -67,6 +67,8 @@ class Broker(KafkaBroker):
 
     _wedged = False
     _renewing: asyncio.Lock | None = None
+    #: Futures :meth:`send_many` returned that were not yet settled at its last call.
+    _unsettled: tuple[asyncio.Future[Any], ...] = ()
 
     async def publish(self, *args: Any, **kwargs: Any) -> Any:
         if self._wedged or self.producer_dead():
@@ -89,8 +91,18 @@ class Broker(KafkaBroker):
         The same producer and guarantees as :meth:`publish` (acks=all, idempotent, a wedged
         producer replaced first), without FastStream's per-message middleware: the outbox
         relay and the webhook send thousands of records a second, and that middleware was
-        most of their cost per record.
+        most of their cost per record. Whether an acknowledgement failed in a way that
+        wedges the producer is read off the earlier calls' futures when the next call comes
+        (a caller's retry), not by a callback per future: a callback per record, scheduled
+        on the event loop when its batch is acknowledged, cost as much as the send itself.
         """
+        unsettled = []
+        for future in self._unsettled:
+            if not future.done():
+                unsettled.append(future)
+            elif _wedging(future):
+                self._wedged = True
+        self._unsettled = tuple(unsettled)
         if self._wedged or self.producer_dead():
             await self._renew_producer()
         producer = self._aiokafka_producer()
@@ -104,12 +116,12 @@ class Broker(KafkaBroker):
         futures: list[asyncio.Future[Any]] = []
         try:
             for topic, key, value in records:
-                future = await producer.send(topic, value, key=key, headers=_JSON_HEADERS)
-                future.add_done_callback(self._note_wedging)
-                futures.append(future)
+                futures.append(await producer.send(topic, value, key=key, headers=_JSON_HEADERS))
         except _WEDGING:
             self._wedged = True
             raise
+        finally:
+            self._unsettled += tuple(futures)
         return futures
 
     def _aiokafka_producer(self) -> AIOKafkaProducer | None:
@@ -118,7 +130,7 @@ class Broker(KafkaBroker):
         return producer if isinstance(producer, AIOKafkaProducer) else None
 
     def _note_wedging(self, future: asyncio.Future[Any]) -> None:
-        if not future.cancelled() and isinstance(future.exception(), _WEDGING):
+        if _wedging(future):
             self._wedged = True
 
     def producer_dead(self) -> bool:
@@ -212,11 +224,28 @@ def make_broker(settings: ServiceSettings) -> Broker:
     )
 
 
+def _wedging(future: asyncio.Future[Any]) -> bool:
+    """Whether ``future`` (an acknowledgement) failed in a way that wedges the producer."""
+    return future.done() and not future.cancelled() and isinstance(future.exception(), _WEDGING)
+
+
 async def acknowledged(futures: Iterable[Awaitable[Any]]) -> None:
-    """Wait for every send's acknowledgement (futures of ``publish(..., no_confirm=True)``);
-    raise the first failure only once all have settled, so none is left unretrieved."""
-    outcomes = await asyncio.gather(*futures, return_exceptions=True)
-    failed = next((o for o in outcomes if isinstance(o, BaseException)), None)
+    """Wait for every send's acknowledgement (futures of ``publish(..., no_confirm=True)``
+    or :meth:`Broker.send_many`); raise the first failure only once all have settled, so
+    none is left unretrieved.
+
+    One after the other, in order: the records of one producer batch are acknowledged
+    together, so this waits once per batch, where ``asyncio.gather`` put a callback on
+    every future (one event-loop callback per record when its batch is acknowledged).
+    """
+    failed: BaseException | None = None
+    for awaitable in futures:
+        future = asyncio.ensure_future(awaitable)
+        if not future.done():
+            await asyncio.wait([future])
+        outcome = asyncio.CancelledError() if future.cancelled() else future.exception()
+        if failed is None:
+            failed = outcome
     if failed is not None:
         raise failed
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from switchboard_contracts import CallTagged, Envelope, make_envelope
 from switchboard_runtime.consumer import Delivery, PermanentError
 from switchboard_runtime.db import ensure_database, make_metadata
-from switchboard_runtime.kafka import ensure_topics, make_broker
+from switchboard_runtime.kafka import acknowledged, ensure_topics, make_broker, partition_for
 from switchboard_runtime.outbox import add_events
 from switchboard_runtime.service import ServiceRuntime
 from switchboard_runtime.settings import ServiceSettings, service_config
@@ -207,9 +208,9 @@ def _aiokafka_producer(broker: Any) -> Any:
     return broker.config.broker_config.producer._producer.producer
 
 
-async def test_a_producer_refused_for_its_sequence_numbers_is_replaced(
-    settings_env: dict[str, str], topic_reader: Any
-) -> None:
+@contextlib.asynccontextmanager
+async def _probe_broker(topic_reader: Any) -> AsyncIterator[tuple[str, Any, Any]]:
+    """A connected broker, a new topic's physical name and a reader of that topic."""
     settings = ProbeSettings()
     topic = f"probe.{uuid.uuid4().hex[:6]}"
     physical = settings.topic(topic)
@@ -218,6 +219,15 @@ async def test_a_producer_refused_for_its_sequence_numbers_is_replaced(
     broker = make_broker(settings)
     await broker.connect()
     try:
+        yield physical, reader, broker
+    finally:
+        await broker.stop()
+
+
+async def test_a_producer_refused_for_its_sequence_numbers_is_replaced(
+    settings_env: dict[str, str], topic_reader: Any
+) -> None:
+    async with _probe_broker(topic_reader) as (physical, reader, broker):
         await broker.publish(b"first", topic=physical, partition=0)
         wedged = _aiokafka_producer(broker)
         wedged._txn_manager.increment_sequence_number(TopicPartition(physical, 0), 5)
@@ -231,5 +241,24 @@ async def test_a_producer_refused_for_its_sequence_numbers_is_replaced(
         assert _aiokafka_producer(broker) is not wedged
         records = await reader.wait_for(lambda r: len(r) >= 2, message="both accepted events")
         assert [r.value for r in records] == [b"first", b"retried"]
-    finally:
-        await broker.stop()
+
+
+async def test_a_producer_refused_on_the_relays_path_is_replaced_at_the_next_send(
+    settings_env: dict[str, str], topic_reader: Any
+) -> None:
+    # send_many (the outbox relay's and the webhook's path) notes the refusal when the
+    # caller sends again, as the relay's retry does.
+    key = b"call-1"
+    partition = partition_for(key, [0, 1, 2], [0, 1, 2])
+    async with _probe_broker(topic_reader) as (physical, reader, broker):
+        await acknowledged(await broker.send_many([(physical, key, b"first")]))
+        wedged = _aiokafka_producer(broker)
+        wedged._txn_manager.increment_sequence_number(TopicPartition(physical, partition), 5)
+
+        with pytest.raises(OutOfOrderSequenceNumber):
+            await acknowledged(await broker.send_many([(physical, key, b"refused")]))
+
+        await acknowledged(await broker.send_many([(physical, key, b"retried")]))
+        assert _aiokafka_producer(broker) is not wedged
+        records = await reader.wait_for(lambda r: len(r) >= 2, message="both accepted events")
+        assert [r.value for r in records] == [b"first", b"retried"]

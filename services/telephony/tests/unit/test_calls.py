@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -841,3 +842,165 @@ def test_guards(ev: Ev, directory: Directory, timing: Timing, now0: datetime) ->
         PbxEvent(source_key="k", kind="hung_up", call_id="c", at=now0)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="format"):
         CallState.from_dict({**state.to_dict(), "format": 99})
+
+
+# A call's state as format 1 stored it (before format 2; written by that version's code):
+# started, rung, answered twice (a duplicate), transferred, a second start (ignored), ended.
+FORMAT_1_STATE: dict[str, Any] = {
+    "format": 1,
+    "call_id": "call-1",
+    "first_seen_at": "2026-03-02T09:00:30+00:00",
+    "seen_keys": [
+        "answered@5.2",
+        "ended@65.5",
+        "ringing@1",
+        "started-again",
+        "started@0",
+        "transferred@30",
+    ],
+    "started": {
+        "event": {
+            "source_key": "started@0",
+            "kind": "started",
+            "call_id": "call-1",
+            "at": "2026-03-02T09:00:00+00:00",
+            "caller": "8 (916) 123-45-67",
+            "callee": "+7 495 123-45-67",
+        },
+        "received_at": "2026-03-02T09:00:30+00:00",
+    },
+    "answered": {
+        "event": {
+            "source_key": "answered@5.2",
+            "kind": "answered",
+            "call_id": "call-1",
+            "at": "2026-03-02T09:00:05.200000+00:00",
+            "extension": "101",
+            "operator_id": "op-7",
+        },
+        "received_at": "2026-03-02T09:00:31+00:00",
+    },
+    "ended": {
+        "event": {
+            "source_key": "ended@65.5",
+            "kind": "ended",
+            "call_id": "call-1",
+            "at": "2026-03-02T09:01:05.500000+00:00",
+            "end_status": "answered",
+            "recording_url": "https://rec/1.mp3",
+        },
+        "received_at": "2026-03-02T09:00:33+00:00",
+    },
+    "ringing": {
+        "101": {
+            "event": {
+                "source_key": "ringing@1",
+                "kind": "ringing",
+                "call_id": "call-1",
+                "at": "2026-03-02T09:00:01+00:00",
+                "extension": "101",
+            },
+            "received_at": "2026-03-02T09:00:30+00:00",
+        }
+    },
+    "transfers": {
+        "102@2026-03-02T09:00:30+00:00": {
+            "event": {
+                "source_key": "transferred@30",
+                "kind": "transferred",
+                "call_id": "call-1",
+                "at": "2026-03-02T09:00:30+00:00",
+                "extension": "101",
+                "to_extension": "102",
+            },
+            "received_at": "2026-03-02T09:00:32+00:00",
+        }
+    },
+    "started_event": {
+        "call_id": "call-1",
+        "direction": "incoming",
+        "caller": "+79161234567",
+        "callee": "+74951234567",
+        "extension": None,
+        "clinic_id": "clinic-msk",
+        "started_at": "2026-03-02T09:00:00Z",
+        "did": "+74951234567",
+    },
+    "answered_event": {
+        "call_id": "call-1",
+        "answered_at": "2026-03-02T09:00:05.200000Z",
+        "extension": "101",
+        "operator_id": "op-7",
+    },
+    "ended_event": {
+        "call_id": "call-1",
+        "ended_at": "2026-03-02T09:01:05.500000Z",
+        "disposition": "answered",
+        "wait_seconds": 5,
+        "talk_seconds": 60,
+        "total_seconds": 65,
+        "recording_url": "https://rec/1.mp3",
+        "end_reason": None,
+        "direction": "incoming",
+        "caller": "+79161234567",
+        "callee": "+74951234567",
+        "extension": "101",
+        "clinic_id": "clinic-msk",
+        "started_at": "2026-03-02T09:00:00Z",
+        "answered_at": "2026-03-02T09:00:05.200000Z",
+        "operator_id": "op-7",
+    },
+    "emitted_keys": [
+        "call-1:CallStarted",
+        "call-1:CallRinging:101",
+        "call-1:CallAnswered",
+        "call-1:CallTransferred:102@2026-03-02T09:00:30+00:00",
+        "call-1:CallEnded",
+    ],
+    "start_synthesised": False,
+    "duplicate_events": 1,
+    "late_events": 0,
+    "ignored_events": 1,
+}
+
+
+def test_a_state_stored_in_format_1_reads_as_the_same_call(
+    ev: Ev, directory: Directory, timing: Timing, now0: datetime
+) -> None:
+    events = [
+        ev("ringing", 1, extension="101"),
+        ev("started", 0, caller="8 (916) 123-45-67", callee="+7 495 123-45-67"),
+        ev("answered", 5.2, extension="101", operator_id="op-7"),
+        ev("answered", 5.2, extension="101", operator_id="op-7"),
+        ev("transferred", 30, extension="101", to_extension="102"),
+        ev("started", 0.5, key="started-again", caller="+79160000000"),
+        ev("ended", 65.5, end_status="answered", recording_url="https://rec/1.mp3"),
+    ]
+    state: CallState | None = None
+    for i, event in enumerate(events):
+        state, _ = apply(state, event, directory, now0 + timedelta(seconds=i // 2), timing)
+    assert state is not None
+
+    assert CallState.from_dict(FORMAT_1_STATE) == state
+    stored = json.dumps(state.to_dict())
+    assert CallState.from_dict(json.loads(stored)) == state
+    # The current format names the call once, and is a third shorter than format 1 even
+    # with a call id this short.
+    assert stored.count("call-1") == 1
+    assert len(stored) < len(json.dumps(FORMAT_1_STATE)) * 2 / 3
+
+
+def test_envelope_ids_are_uuid5_of_the_event_key_whenever_made(
+    ev: Ev, feed: Feed, t0: datetime
+) -> None:
+    from switchboard_telephony.handlers import call_envelopes
+
+    _, out = feed(incoming_call(ev).values())
+    namespace = uuid.UUID("5b0c6d1e-3f0a-4c55-9d7e-2a1f0e9c7b11")  # telephony's, fixed
+    expected = [
+        uuid.uuid5(namespace, f"call-1:{kind}")
+        for kind in ("CallStarted", "CallRinging:101", "CallAnswered", "CallEnded")
+    ]
+    assert [e.event_id for e in call_envelopes(out)] == expected
+    # A re-emission (another run, another time) carries the same ids.
+    assert [e.event_id for e in call_envelopes(out, t0 + timedelta(days=1))] == expected

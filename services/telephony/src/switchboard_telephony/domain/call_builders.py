@@ -23,6 +23,7 @@ from switchboard_phones import InvalidPhoneNumber
 from switchboard_telephony.domain.call_events import (
     TIMEOUT_REASON,
     call_durations,
+    call_summary,
     disposition_for,
     normalise_status,
     whole_seconds,
@@ -241,14 +242,7 @@ def _ended(
         total_seconds=total,
         recording_url=recording_url,
         end_reason=end_reason,
-        direction=started.direction,
-        caller=started.caller,
-        callee=started.callee,
-        extension=answered.extension if answered and answered.extension else started.extension,
-        clinic_id=started.clinic_id,
-        started_at=started.started_at,
-        answered_at=answered.answered_at if answered else None,
-        operator_id=answered.operator_id if answered else None,
+        **call_summary(started, answered),
     )
 
 

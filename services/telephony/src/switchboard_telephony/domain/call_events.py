@@ -9,7 +9,7 @@ word and the call's times. Plain functions over plain data, no I/O.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from switchboard_contracts import (
     CallAnswered,
@@ -27,6 +27,7 @@ __all__ = [
     "TIMEOUT_REASON",
     "CallEvent",
     "call_durations",
+    "call_summary",
     "canonical_event_key",
     "disposition_for",
     "normalise_status",
@@ -92,6 +93,22 @@ def call_durations(
     wait = whole_seconds(answered_at - started_at)
     talk = whole_seconds(ended_at - answered_at)
     return wait, talk, wait + talk
+
+
+def call_summary(started: CallStarted, answered: CallAnswered | None) -> dict[str, Any]:
+    """The fields of ``CallEnded`` that repeat the call's earlier events (so that projections
+    need no join): direction, numbers, clinic and start from ``CallStarted``; the answering
+    extension (else the call's own), answer time and operator from ``CallAnswered``."""
+    return {
+        "direction": started.direction,
+        "caller": started.caller,
+        "callee": started.callee,
+        "extension": (answered.extension if answered and answered.extension else started.extension),
+        "clinic_id": started.clinic_id,
+        "started_at": started.started_at,
+        "answered_at": answered.answered_at if answered else None,
+        "operator_id": answered.operator_id if answered else None,
+    }
 
 
 def canonical_event_key(event: CallEvent) -> str:

@@ -320,7 +320,7 @@ def _advance(
     for item in sorted(p for p in pending if p.key not in emitted):
         if isinstance(item.event, CallAnswered):
             state.answered_event = item.event
-        _emit(state, out, item.event)
+        _emit(state, out, item.event, item.key)
 
     ended: CallEnded | None = None
     if state.ended is not None and _end_ready(state, state.ended, now, timing):
@@ -333,8 +333,8 @@ def _advance(
     return out
 
 
-def _emit(state: CallState, out: list[CallEvent], event: CallEvent) -> None:
-    state.emitted_keys.append(canonical_event_key(event))
+def _emit(state: CallState, out: list[CallEvent], event: CallEvent, key: str | None = None) -> None:
+    state.emitted_keys.append(canonical_event_key(event) if key is None else key)
     out.append(event)
 
 

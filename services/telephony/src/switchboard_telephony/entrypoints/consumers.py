@@ -17,13 +17,21 @@ from switchboard_telephony.adapters.pbx_generic import InvalidPbxEvent, PbxEvent
 from switchboard_telephony.domain.model import Timing
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RawEvent:
-    """A raw PBX event and its record timestamp, if it has one: when the webhook (or a PBX
-    connector writing to the topic) sent it."""
+    """A raw PBX event and its record timestamp (Unix milliseconds), if it has one: when
+    the webhook (or a PBX connector writing to the topic) sent it."""
 
     source: PbxEventSource
-    sent_at: datetime | None
+    timestamp_ms: int | None
+
+    @property
+    def sent_at(self) -> datetime | None:
+        """When the event was sent (its record timestamp); None when the record has none."""
+        # Read only until the consumer has caught up: not made for every event.
+        if self.timestamp_ms is None or self.timestamp_ms <= 0:
+            return None
+        return datetime.fromtimestamp(self.timestamp_ms / 1000, UTC)
 
 
 def parse_raw(delivery: Delivery) -> RawEvent:
@@ -33,12 +41,14 @@ def parse_raw(delivery: Delivery) -> RawEvent:
         source = decode_raw(delivery.value)
     except InvalidPbxEvent as exc:
         raise PermanentError(exc.reason, str(exc)) from exc
-    sent_at = (
-        datetime.fromtimestamp(delivery.timestamp_ms / 1000, UTC)
-        if delivery.timestamp_ms is not None and delivery.timestamp_ms > 0
-        else None
-    )
-    return RawEvent(source, sent_at)
+    return RawEvent(source, delivery.timestamp_ms)
+
+
+def _received(raw: RawEvent, now: datetime) -> datetime:
+    """When ``raw`` counts as received before the catch-up: when it was sent, never later
+    than ``now``."""
+    sent_at = raw.sent_at
+    return now if sent_at is None else min(sent_at, now)
 
 
 def register_pbx_ingest(
@@ -56,13 +66,12 @@ def register_pbx_ingest(
         # The consumers may start before the background refresher's first load.
         await config.ensure_loaded()
         now = datetime.now(UTC)
-        received = [
-            now if catch_up.done or raw.sent_at is None else min(raw.sent_at, now) for raw in raws
-        ]
+        received = [now] * len(raws) if catch_up.done else [_received(raw, now) for raw in raws]
         # The time lag is applied first: everything after sees corrected PBX times.
+        time_lag = config.time_lag
         await handlers.handle_pbx_events(
             session,
-            [raw.source.to_pbx_event(config.time_lag) for raw in raws],
+            [raw.source.to_pbx_event(time_lag) for raw in raws],
             directory=config.directory,
             timing=timing,
             now=now,
