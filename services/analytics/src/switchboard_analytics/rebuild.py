@@ -302,8 +302,9 @@ async def _swap(engine: AsyncEngine, replay: _Replay, live: str, fresh: str, ret
 
 
 async def _settled_calls(conn: AsyncConnection, schema: str) -> int:
-    """How many settled calls the call log in ``schema`` (quoted) holds."""
-    count = sa.text(f"SELECT count(*) FROM {schema}.call_log WHERE ended_at IS NOT NULL")  # noqa: S608
+    """How many settled calls the call log in ``schema`` holds."""
+    table = f"{_quote(conn.engine, schema)}.call_log"
+    count = sa.text(f"SELECT count(*) FROM {table} WHERE ended_at IS NOT NULL")  # noqa: S608
     return int(await conn.scalar(count) or 0)
 
 
@@ -413,7 +414,7 @@ async def rebuild(
                     await conn.execute(sa.text(f"DROP SCHEMA {q(retired)} CASCADE"))
         with timed("count"):
             async with engine.connect() as conn:
-                report.calls = await _settled_calls(conn, q(live))
+                report.calls = await _settled_calls(conn, live)
         say(f"dropped the replaced tables ({took('drop')}); {report.calls} calls")
     except BaseException:
         async with engine.begin() as conn:
