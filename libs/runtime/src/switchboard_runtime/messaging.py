@@ -47,7 +47,7 @@ from switchboard_contracts import (
 )
 from switchboard_contracts.export import Consumer
 from switchboard_runtime.consumer import Delivery, PermanentError
-from switchboard_runtime.outbox import add_events
+from switchboard_runtime.outbox import add_events, outbox_json
 from switchboard_runtime.settings import ServiceSettings
 
 __all__ = [
@@ -58,6 +58,7 @@ __all__ = [
     "Subscription",
     "after_commit",
     "event_id_key",
+    "outbox_row",
     "parse_contract_event",
     "platform_consumers",
     "publish",
@@ -227,6 +228,18 @@ async def publish(
     )
     after_commit(session, context.wake)
     return envelopes
+
+
+def outbox_row(settings: ServiceSettings, envelope: Envelope[Any]) -> dict[str, Any]:
+    """The outbox row :func:`publish` stages for ``envelope`` (``event_id``, the physical
+    ``topic``, ``key``, ``value``), for a statement that writes it itself beside the
+    change it announces (booking's one-statement write)."""
+    return {
+        "event_id": envelope.event_id,
+        "topic": settings.topic(topic_for(envelope.event_type)),
+        "key": message_key(envelope.payload),
+        "value": outbox_json(envelope),
+    }
 
 
 def session_settings(session: AsyncSession) -> ServiceSettings:

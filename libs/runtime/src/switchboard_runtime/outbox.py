@@ -76,6 +76,12 @@ OUTBOX_PENDING = Gauge(
 RELAY_RETRY = RetryPolicy(first_delay=0.2, max_delay=5.0, log_event="outbox.relay_error")
 
 
+def outbox_json(envelope: Envelope[Any]) -> bytes:
+    """The outbox's value of ``envelope``: its JSON as bytes straight from the serializer
+    (``model_dump_json`` is the same bytes decoded to a str, then encoded back)."""
+    return envelope.__pydantic_serializer__.to_json(envelope)
+
+
 async def add_events(
     session: AsyncSession,
     settings: ServiceSettings,
@@ -92,9 +98,7 @@ async def add_events(
             "ids": [env.event_id for _, _, env in staged],
             "topics": [settings.topic(topic) for topic, _, _ in staged],
             "keys": [key for _, key, _ in staged],
-            # The JSON as bytes straight from the serializer (model_dump_json is the same
-            # bytes decoded to a str, which were then encoded back).
-            "values": [env.__pydantic_serializer__.to_json(env) for _, _, env in staged],
+            "values": [outbox_json(env) for _, _, env in staged],
         },
     )
 

@@ -26,8 +26,8 @@ from switchboard_booking.adapters.tables import (
 from switchboard_booking.domain.availability import Interval
 from switchboard_booking.domain.errors import NotFound
 from switchboard_booking.domain.model import Actor, Appointment
-from switchboard_contracts import Envelope, message_key, topic_for
-from switchboard_runtime.messaging import session_settings
+from switchboard_contracts import Envelope
+from switchboard_runtime.messaging import outbox_row, session_settings
 from switchboard_runtime.outbox import OUTBOX
 
 # --- slots -----------------------------------------------------------------------------------
@@ -238,7 +238,6 @@ async def insert_appointment(
     # ON CONFLICT naming the no-overlap constraint: PostgreSQL checks it exactly as for a
     # plain INSERT (waiting on a concurrent insert of the same slot, then deciding), but
     # answers "no row" instead of an error, so no savepoint (two round trips) is needed.
-    settings = session_settings(session)
     rows = await appointments_queries.view_rows(
         session,
         _INSERT_AND_VIEW,
@@ -247,10 +246,7 @@ async def insert_appointment(
             "appointment_id": appointment.appointment_id,
             **_appointment_values(appointment),
             "attendee_ids": list(appointment.attendee_client_ids),
-            "event_id": booked.event_id,
-            "topic": settings.topic(topic_for(booked.event_type)),
-            "key": message_key(booked.payload),
-            "value": booked.model_dump_json().encode(),
+            **outbox_row(session_settings(session), booked),
         },
     )
     if not rows:
