@@ -84,6 +84,7 @@ def test_notification_statuses_and_the_template_preview(open_session: Any, platf
     admin.get_by_label("Event").select_option("reminder")
     admin.get_by_label("Channel").select_option("sms")
     admin.get_by_role("combobox", name="Language", exact=True).select_option("en")
+    expect(admin.get_by_role("combobox", name="Clinic")).to_have_value("clinic-msk-center")
     expect(admin.get_by_label("Text")).to_have_value(re.compile("Reminder:"))
     admin.get_by_label("Text").fill(
         "See you {{ when }} at {{ clinic_name }}, {{ recipient_name }}!"

@@ -134,8 +134,10 @@ function CallerCard({ call }: { call: ShownCurrentCall }) {
   const chainZone = useDirectory().clinics[0]?.time_zone ?? "UTC";
 
   // The card is read once per caller (every read is on the audit trail), not again when
-  // the call's state or the language changes.
+  // the call's state or the language changes. An answer about an earlier caller (the next
+  // call came in while it was read) is dropped.
   useEffect(() => {
+    let live = true;
     setProfile(null);
     setPhones([]);
     setNote(null);
@@ -143,25 +145,33 @@ function CallerCard({ call }: { call: ShownCurrentCall }) {
       clients
         .get(clientId)
         .then((p) => {
+          if (!live) return;
           setProfile(p);
           setPhones([p.mobile, ...p.phones].filter((n): n is string => Boolean(n)));
         })
-        .catch(() => setNote("currentCall.cardUnavailable"));
+        .catch(() => live && setNote("currentCall.cardUnavailable"));
     } else if (contactId) {
       crm
         .contact(contactId)
-        .then((c) => setPhones(c.phones))
-        .catch(() => setNote("currentCall.contactUnavailable"));
+        .then((c) => live && setPhones(c.phones))
+        .catch(() => live && setNote("currentCall.contactUnavailable"));
     }
+    return () => {
+      live = false;
+    };
   }, [clientId, contactId]);
 
   useEffect(() => {
+    let live = true;
     setTimeline(null);
     if (!contactId) return;
     crm
       .timeline(contactId, chainZone)
-      .then(setTimeline)
-      .catch(() => setTimeline([]));
+      .then((entries) => live && setTimeline(entries))
+      .catch(() => live && setTimeline([]));
+    return () => {
+      live = false;
+    };
     // The timeline is worded as it is read, and gains this call when it ends: read it again
     // in a newly chosen language and at each change of the call's state.
   }, [contactId, call.state, chainZone, i18n.language]);
@@ -232,12 +242,16 @@ export default function CurrentCallPanel() {
   }, [callId]);
 
   useEffect(() => {
+    let live = true;
     setTouch(undefined);
     if (!callId) return;
     touches
       .ofCall(callId)
-      .then(setTouch)
-      .catch(() => setTouch(null));
+      .then((touch) => live && setTouch(touch))
+      .catch(() => live && setTouch(null));
+    return () => {
+      live = false;
+    };
   }, [callId, state]);
 
   if (!call) return null;

@@ -34,13 +34,18 @@ export default function ClientsPage() {
       setResults(null);
       return;
     }
+    let live = true;
     clients
       .search(q)
       .then((items) => {
+        if (!live) return;
         setResults(items);
         setError(null);
       })
-      .catch((e: Error) => setError(e.message));
+      .catch((e: Error) => live && setError(e.message));
+    return () => {
+      live = false;
+    };
   }, [params]);
 
   function submit(event: FormEvent) {
@@ -494,13 +499,18 @@ export function MergeClientsPage() {
   useEffect(() => {
     setPreview(null);
     if (!primary || !duplicate) return;
+    let live = true;
     clients
       .mergePreview(primary.client_id, duplicate.client_id)
       .then((p) => {
+        if (!live) return;
         setPreview(p);
         setError(null);
       })
-      .catch((e: Error) => setError(e.message));
+      .catch((e: Error) => live && setError(e.message));
+    return () => {
+      live = false;
+    };
   }, [primary, duplicate]);
 
   async function merge() {

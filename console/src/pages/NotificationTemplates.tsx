@@ -20,7 +20,10 @@ const LANGUAGES: Language[] = ["ru", "en"];
 export default function NotificationTemplates() {
   const dir = useDirectory();
   const { t } = useTranslation();
-  const [clinicId, setClinicId] = useState("");
+  // The admin's choice, else the directory's first clinic: derived rather than set by an
+  // effect, so a choice made the instant the options appear is never overwritten.
+  const [clinicChoice, setClinicId] = useState("");
+  const clinicId = clinicChoice || dir.clinics[0]?.clinic_id || "";
   const [data, setData] = useState<ClinicTemplates | null>(null);
   const [kind, setKind] = useState<NotificationKind>("booked");
   const [channel, setChannel] = useState<NotificationChannel>("email");
@@ -31,20 +34,22 @@ export default function NotificationTemplates() {
   const [preview, setPreview] = useState<{ subject: string; body: string } | null>(null);
   const [notice, setNotice] = useState<{ ok: boolean; text: string } | null>(null);
 
-  useEffect(() => {
-    if (!clinicId && dir.clinics.length) setClinicId(dir.clinics[0].clinic_id);
-  }, [dir.clinics, clinicId]);
-
+  // A clinic's templates; an answer for a clinic no longer chosen is dropped.
   useEffect(() => {
     if (!clinicId) return;
+    let live = true;
     setData(null);
     notifications
       .templates(clinicId)
       .then((t) => {
+        if (!live) return;
         setData(t);
         setHours(String(t.reminder_hours_before));
       })
-      .catch((e: Error) => setNotice({ ok: false, text: e.message }));
+      .catch((e: Error) => live && setNotice({ ok: false, text: e.message }));
+    return () => {
+      live = false;
+    };
   }, [clinicId]);
 
   const current = useMemo(
