@@ -333,6 +333,7 @@ def subscribe(
         batch=True,
         max_records=settings.consumer_batch_max_records,
         batch_timeout_ms=50,
+        fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.MANUAL,
         decoder=_raw,

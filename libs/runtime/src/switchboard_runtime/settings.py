@@ -71,6 +71,12 @@ class ServiceSettings(BaseSettings):
     # Consumer tuning: bounded retries before a message is dead-lettered.
     consumer_max_attempts: int = Field(default=3, ge=1, le=20)
     consumer_batch_max_records: int = Field(default=500, ge=1, le=10_000)
+    #: How long a fetch waits at the broker for new records. The consumer keeps one fetch
+    #: in flight per broker and leaves out of it the partitions whose records it has not
+    #: handled yet, so a record arriving on one of those waits for that fetch to end: at
+    #: Kafka's 500 ms default, the tail of every hop (the pop-up's p99). Idle, each
+    #: consumer asks its brokers this often.
+    consumer_fetch_max_wait_ms: int = Field(default=20, ge=1, le=500)
     outbox_poll_interval_seconds: float = Field(default=0.2, gt=0, le=10)
     outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
     #: Proxies (addresses or CIDRs) whose ``X-Forwarded-For`` is believed about the
