@@ -392,6 +392,26 @@ def scaling(out_dir: Path, quick: bool) -> list[str]:
                 f"p99 {r['latency_ms']['p99']} ms; bare producer "
                 f"{r['baseline_events_per_second']:,.0f} ev/s"
             )
+    notify = load(out_dir, "notify")
+    if notify and "growth" in notify:
+        lines.append(
+            f"pop-up at every console at 1x, 2x, 5x the calls ({notify['consoles']} consoles):"
+        )
+        for r in [notify["webhook_to_popup"], *notify["growth"]]:
+            ms = r["from_accepted_to_every_console_ms"]
+            lines.append(
+                f"  {r['rate_per_second']:>5g} calls/s ({r['calls']:,} calls): p50 {ms['p50']} ms, "
+                f"p99 {ms['p99']} ms; not at every console {r['calls_not_at_every_console']}"
+            )
+    booking = load(out_dir, "booking")
+    if booking and "growth" in booking:
+        lines.append("bookings at 1x, 2x, 5x the requests in flight:")
+        for r in [booking["throughput"], *booking["growth"]]:
+            lines.append(
+                f"  {r['concurrency']:>3} in flight: {r['bookings_per_second']:>6,.1f} /s, "
+                f"p50 {r['latency_ms']['p50']} ms, p95 {r['latency_ms']['p95']} ms; "
+                f"{r['cpu_ms_per_booking']} ms of the service's CPU per booking"
+            )
     runs = [load(out_dir, n) for n in ("analytics-100k", "analytics-1M", "analytics-10M")]
     if not quick and runs[2] is None and ANALYTICS_10M.is_file():
         runs[2] = json.loads(ANALYTICS_10M.read_text())

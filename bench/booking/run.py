@@ -406,6 +406,13 @@ async def main(bookings: int, concurrency: int, profile: Path | None = None) -> 
             if spy is not None:
                 spy.send_signal(signal.SIGINT)
                 await spy.wait()
+            # How it grows: as many bookings again at 2x and 5x the requests in flight.
+            growth = [
+                await throughput(
+                    *args, client_id, bookings, concurrency * factor, days_ahead=100 * n
+                )
+                for n, factor in enumerate((2, 5), start=1)
+            ]
             outcome = await race(
                 client, headers, database_url, clinic, service, practitioners[0], client_id
             )
@@ -413,7 +420,7 @@ async def main(bookings: int, concurrency: int, profile: Path | None = None) -> 
         booking.stop()
         # PostgreSQL's time per request of the service: warm-up, bookings and race, with
         # the planner's and the relay's statements they caused.
-        requests = min(50, bookings) + bookings + outcome["requests"]
+        requests = min(50, bookings) + bookings * (1 + len(growth)) + outcome["requests"]
         active_ms = await postgres_active_ms(database_url, settled=True) - active_began
         measured["postgres_active_ms_per_request"] = round(active_ms / requests, 2)
         bare = await floor(
@@ -438,6 +445,7 @@ async def main(bookings: int, concurrency: int, profile: Path | None = None) -> 
         "machine": machine(),
         "infrastructure": endpoints.source,
         "throughput": measured,
+        "growth": growth,
         "race": outcome,
         "floor": bare,
     }
@@ -466,6 +474,12 @@ if __name__ == "__main__":
         f"PostgreSQL active per request {t['postgres_active_ms_per_request']} ms; "
         f"status codes {t['status_codes']})"
     )
+    for g in result["growth"]:
+        print(
+            f"  at {g['concurrency']} in flight: {g['bookings_per_second']} bookings/s, "
+            f"p50 {g['latency_ms']['p50']} ms, p95 {g['latency_ms']['p95']} ms, "
+            f"status codes {g['status_codes']}"
+        )
     print(
         f"floor, same run (appointment INSERT + outbox row, one transaction, bare asyncpg): "
         f"{f['bookings_per_second']} bookings/s "

@@ -489,6 +489,18 @@ async def main(consoles: int, rate: float, seconds: float) -> dict[str, Any]:
             seconds,
         )
         wall = time.perf_counter() - wall_before
+        # How it grows: the same consoles at 2x and 5x the calls per second (half as long).
+        growth = [
+            await load(
+                telephony.url,
+                endpoints.kafka_bootstrap_servers,
+                f"{prefix}telephony.calls",
+                clients_by_ext,
+                rate * factor,
+                seconds / 2,
+            )
+            for factor in (2, 5)
+        ]
         cpu_share = (proc_cpu_seconds(notify.process.pid) - cpu_before) / wall
         cpu_shares = {
             "notify": round(cpu_share, 2),
@@ -530,6 +542,7 @@ async def main(consoles: int, rate: float, seconds: float) -> dict[str, Any]:
             "baseline_redis_publish_to_ws": base,
             "kafka_call_started_to_popup": direct,
             "webhook_to_popup": under_load,
+            "growth": [_growth_entry(g) for g in growth],
             "p50_ratio_webhook_vs_baseline": ratio,
             "cpu_cores_used_during_load": cpu_shares,
             "notify_memory": memory,
@@ -540,6 +553,18 @@ async def main(consoles: int, rate: float, seconds: float) -> dict[str, Any]:
             service.stop()
         await cleanup(endpoints, run, prefix)
     return result
+
+
+def _growth_entry(run: dict[str, Any]) -> dict[str, Any]:
+    """What the scaling table shows of a load run at a higher rate."""
+    return {
+        "rate_per_second": run["rate_per_second"],
+        "calls": run["calls"],
+        "accepted_rate_per_second": run["accepted_rate_per_second"],
+        "from_accepted_to_every_console_ms": run["from_accepted_to_every_console_ms"],
+        "calls_not_at_every_console": run["calls_not_at_every_console"],
+        "popups_at_consoles_of_other_extensions": run["popups_at_consoles_of_other_extensions"],
+    }
 
 
 async def cleanup(endpoints: Any, run: str, prefix: str) -> None:
@@ -611,6 +636,13 @@ def report(result: dict[str, Any]) -> None:
         f"p50 {split['accepted_to_call_started_on_kafka']['p50']} ms; CallStarted → every "
         f"console: p50 {split['call_started_to_every_console']['p50']} ms"
     )
+    for g in result["growth"]:
+        ms = g["from_accepted_to_every_console_ms"]
+        print(
+            f"  at {g['rate_per_second']:g} calls/s ({g['calls']} calls): p50 {ms['p50']} ms, "
+            f"p99 {ms['p99']} ms, max {ms['max']} ms; calls not at every console: "
+            f"{g['calls_not_at_every_console']}"
+        )
     print(f"p50 ratio webhook→pop-up / baseline: {result['p50_ratio_webhook_vs_baseline']}")
     mem = result["notify_memory"]
     print(
