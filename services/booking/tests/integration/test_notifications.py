@@ -206,6 +206,29 @@ async def test_the_reminder_of_a_cancelled_appointment_is_not_sent(
     }
 
 
+async def test_a_cancellation_right_after_the_booking_drops_its_reminder(
+    booking: Any, delivery: Any, smtp_catcher: Any, clock: Any
+) -> None:
+    # Cancelled before booking has planned anything: both events usually reach the planner
+    # in one batch. No reminder may be left queued, whichever is planned first.
+    day = booking.monday()
+    client = await new_client(booking)
+    starts = datetime.fromisoformat(booking.msk(day, 15))
+    appointment = await book(booking, starts.isoformat(), client_id=client["client_id"])
+    aid = appointment["appointment_id"]
+    response = await booking.post(
+        "anna", f"{API}/appointments/{aid}/cancel", {"reason_id": "client-request"}
+    )
+    assert response.status_code == 200, response.text
+    await planned(booking, aid, "cancelled", 2)
+    rows = await notifications(booking, aid)
+    assert {r["kind"] for r in rows if r["status"] != "skipped"} == {"booked", "cancelled"}
+    clock.move_to(starts - timedelta(hours=23))
+    await delivery().run_once()
+    subjects = [m["subject"] for m in to(smtp_catcher.emails(), client["email"])]
+    assert len(subjects) == 2 and not [s for s in subjects if "Напоминание" in s]
+
+
 async def test_with_the_smtp_server_down_the_email_waits_and_is_sent_once_it_is_up(
     booking: Any, delivery: Any, smtp_catcher: Any, clock: Any
 ) -> None:
