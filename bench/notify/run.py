@@ -489,18 +489,6 @@ async def main(consoles: int, rate: float, seconds: float) -> dict[str, Any]:
             seconds,
         )
         wall = time.perf_counter() - wall_before
-        # How it grows: the same consoles at 2x and 5x the calls per second (half as long).
-        growth = [
-            await load(
-                telephony.url,
-                endpoints.kafka_bootstrap_servers,
-                f"{prefix}telephony.calls",
-                clients_by_ext,
-                rate * factor,
-                seconds / 2,
-            )
-            for factor in (2, 5)
-        ]
         cpu_share = (proc_cpu_seconds(notify.process.pid) - cpu_before) / wall
         cpu_shares = {
             "notify": round(cpu_share, 2),
@@ -520,6 +508,19 @@ async def main(consoles: int, rate: float, seconds: float) -> dict[str, Any]:
             "kib_per_connection": round((rss_connected - rss_before) / consoles, 1),
             "peak_kib_per_connection": round((rss_peak - rss_before) / consoles, 1),
         }
+        # How it grows: the same consoles at 2x and 5x the calls per second (half as long),
+        # once the CPU and memory of the load above are read.
+        growth = [
+            await load(
+                telephony.url,
+                endpoints.kafka_bootstrap_servers,
+                f"{prefix}telephony.calls",
+                clients_by_ext,
+                rate * factor,
+                seconds / 2,
+            )
+            for factor in (2, 5)
+        ]
         ratio = None
         if (
             base["to_every_console_ms"]["p50"]
