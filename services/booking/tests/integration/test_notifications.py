@@ -47,6 +47,13 @@ async def book(b: Any, starts_at: str, **fields: Any) -> dict[str, Any]:
     return dict(response.json())
 
 
+async def cancel(b: Any, appointment_id: str, reason_id: str) -> None:
+    response = await b.post(
+        "anna", f"{API}/appointments/{appointment_id}/cancel", {"reason_id": reason_id}
+    )
+    assert response.status_code == 200, response.text
+
+
 async def notifications(b: Any, appointment_id: str) -> list[dict[str, Any]]:
     response = await b.get("anna", f"{API}/appointments/{appointment_id}/notifications")
     assert response.status_code == 200, response.text
@@ -123,10 +130,7 @@ async def test_booked_rescheduled_cancelled_are_sent_once_each_in_each_language(
     [sms] = to([m for m in sms_gateway.sms() if "перенесена" in m["text"]], client["mobile"])
     assert "было" in sms["text"] and "10:00" in sms["text"] and "14:30" in sms["text"]
 
-    cancelled = await booking.post(
-        "anna", f"{API}/appointments/{aid}/cancel", {"reason_id": "practitioner-unavailable"}
-    )
-    assert cancelled.status_code == 200, cancelled.text
+    await cancel(booking, aid, "practitioner-unavailable")
     await planned(booking, aid, "cancelled", 4)
     await worker.run_once()
     [email] = to([m for m in smtp_catcher.emails() if "отменена" in m["subject"]], client["email"])
@@ -181,6 +185,16 @@ async def test_a_reminder_is_sent_once_at_the_right_time(
     assert {r["status"] for r in rows} == {"sent"}
 
 
+async def subjects_once_the_reminder_is_due(
+    clock: Any, delivery: Any, smtp_catcher: Any, starts: datetime, email: str
+) -> list[str]:
+    """The subjects of every email sent to ``email`` once the clock is at the reminder's
+    time (a day before ``starts``) and the delivery worker has run."""
+    clock.move_to(starts - timedelta(hours=23))
+    await delivery().run_once()
+    return [m["subject"] for m in to(smtp_catcher.emails(), email)]
+
+
 async def test_the_reminder_of_a_cancelled_appointment_is_not_sent(
     booking: Any, delivery: Any, smtp_catcher: Any, clock: Any
 ) -> None:
@@ -190,14 +204,11 @@ async def test_the_reminder_of_a_cancelled_appointment_is_not_sent(
     appointment = await book(booking, starts.isoformat(), client_id=client["client_id"])
     aid = appointment["appointment_id"]
     await planned(booking, aid, "reminder", 2)
-    response = await booking.post(
-        "anna", f"{API}/appointments/{aid}/cancel", {"reason_id": "client-request"}
-    )
-    assert response.status_code == 200, response.text
+    await cancel(booking, aid, "client-request")
     await planned(booking, aid, "cancelled", 2)
-    clock.move_to(starts - timedelta(hours=23))
-    await delivery().run_once()
-    subjects = [m["subject"] for m in to(smtp_catcher.emails(), client["email"])]
+    subjects = await subjects_once_the_reminder_is_due(
+        clock, delivery, smtp_catcher, starts, client["email"]
+    )
     assert len(subjects) == 2 and not [s for s in subjects if "Напоминание" in s]
     rows = [r for r in await notifications(booking, aid) if r["kind"] == "reminder"]
     assert {(r["channel"], r["status"], r["status_reason"]) for r in rows} == {
@@ -216,16 +227,13 @@ async def test_a_cancellation_right_after_the_booking_drops_its_reminder(
     starts = datetime.fromisoformat(booking.msk(day, 15))
     appointment = await book(booking, starts.isoformat(), client_id=client["client_id"])
     aid = appointment["appointment_id"]
-    response = await booking.post(
-        "anna", f"{API}/appointments/{aid}/cancel", {"reason_id": "client-request"}
-    )
-    assert response.status_code == 200, response.text
+    await cancel(booking, aid, "client-request")
     await planned(booking, aid, "cancelled", 2)
     rows = await notifications(booking, aid)
     assert {r["kind"] for r in rows if r["status"] != "skipped"} == {"booked", "cancelled"}
-    clock.move_to(starts - timedelta(hours=23))
-    await delivery().run_once()
-    subjects = [m["subject"] for m in to(smtp_catcher.emails(), client["email"])]
+    subjects = await subjects_once_the_reminder_is_due(
+        clock, delivery, smtp_catcher, starts, client["email"]
+    )
     assert len(subjects) == 2 and not [s for s in subjects if "Напоминание" in s]
 
 
