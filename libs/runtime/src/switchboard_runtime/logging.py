@@ -94,8 +94,14 @@ def configure_logging(service: str, *, level: str = "INFO", json: bool = True) -
         scrub_processor,
     ]
     renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
+    # The processors are changed in place: a logger used since an earlier configuration
+    # is cached with that list (``cache_logger_on_first_use``), and a new list would leave
+    # it on the old one (a process that configures twice, as a test session building
+    # several services does; ``structlog.testing.capture_logs`` edits the current list).
+    processors = structlog.get_config()["processors"]
+    processors[:] = [*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter]
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        processors=processors,
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,

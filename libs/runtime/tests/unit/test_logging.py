@@ -1,8 +1,17 @@
-"""Log lines never carry full phone numbers or secrets."""
+"""Log lines never carry full phone numbers or secrets, and every logger follows the
+latest configuration."""
 
 from __future__ import annotations
 
-from switchboard_runtime.logging import mask_phone, mask_secrets, scrub_processor
+import structlog
+
+from switchboard_runtime.logging import (
+    configure_logging,
+    get_logger,
+    mask_phone,
+    mask_secrets,
+    scrub_processor,
+)
 
 
 def test_phone_numbers_are_masked_in_any_format() -> None:
@@ -46,3 +55,15 @@ def test_secrets_inside_library_messages_are_masked() -> None:
         assert out.startswith(masked), (line, out)
         assert jwt not in out and "hunter2" not in out and "dev-pbx-token" not in out
     assert mask_secrets("token_set=true, 3 calls") == "token_set=***, 3 calls"
+
+
+def test_a_logger_used_before_logging_is_configured_again_follows_the_new_configuration() -> None:
+    log = get_logger("test.reconfigured")
+    configure_logging("first")
+    log.info("cached.now")  # cached with the first configuration's processors
+    configure_logging("second")
+    with structlog.testing.capture_logs() as captured:
+        log.info("after.second", n=1)
+    assert [line for line in captured if line["event"] == "after.second"] == [
+        {"event": "after.second", "n": 1, "log_level": "info"}
+    ]
