@@ -30,7 +30,7 @@ from switchboard_contracts import (
     IntegrationSettingsChanged,
     TouchContact,
 )
-from switchboard_crm_touch.adapters import events, repository
+from switchboard_crm_touch.adapters import contact_rows, events, repository
 from switchboard_crm_touch.adapters.tables import clinics
 from switchboard_crm_touch.domain.errors import NotFound
 from switchboard_crm_touch.domain.identification import Contact, Identification, identify
@@ -83,7 +83,7 @@ class Deps:
 
 async def _publish_updated(session: AsyncSession, deps: Deps, touch: Touch) -> None:
     now = deps.clock()
-    contact = await repository.touch_contact(session, touch, now)
+    contact = await contact_rows.touch_contact(session, touch, now)
     await events.stage_touch_updated(session, touch, contact, now)
 
 
@@ -110,8 +110,8 @@ async def _retire_into(
 ) -> set[str]:
     """``contact_id`` lives on as ``into`` (a merge, or a lead claimed by a client): its
     numbers, touches and appointments go over. Returns the touches changed."""
-    await repository.retire_contact(session, contact_id, into, status)
-    await repository.move_phones(
+    await contact_rows.retire_contact(session, contact_id, into, status)
+    await contact_rows.move_phones(
         session, contact_id, into, source="lead" if status == "converted" else None
     )
     await repository.move_appointments(session, contact_id, into)
@@ -135,7 +135,7 @@ async def on_client_state(
     for one of its numbers be claimed by it (the lead was this client, calling before they
     were registered)."""
     event, occurred_at = envelope.payload, envelope.occurred_at
-    current = await repository.load_contact(session, event.client_id, for_update=True)
+    current = await contact_rows.load_contact(session, event.client_id, for_update=True)
     if current is not None and current.status != "active":
         log.info("crm.client_state_ignored", client_id=event.client_id, reason=current.status)
         return
@@ -143,7 +143,7 @@ async def on_client_state(
         log.info("crm.client_state_ignored", client_id=event.client_id, reason="stale")
         return
     phones = distinct_numbers(event.phones, deps.settings.default_region)
-    await repository.save_client_state(
+    await contact_rows.save_client_state(
         session,
         event.client_id,
         kind=event.kind,
@@ -151,9 +151,9 @@ async def on_client_state(
         details=event.key_details,
         state_at=occurred_at,
     )
-    await repository.replace_booking_phones(session, event.client_id, phones, new=current is None)
+    await contact_rows.replace_booking_phones(session, event.client_id, phones, new=current is None)
     changed: set[str] = set()
-    for lead in await repository.open_leads_for(session, phones):
+    for lead in await contact_rows.open_leads_for(session, phones):
         if lead.contact_id != event.client_id:
             changed |= await _claim_lead(session, deps, lead.contact_id, event.client_id)
     if current is not None and current.placeholder:
@@ -169,16 +169,16 @@ async def on_clients_merged(
     """The duplicate is gone: its numbers, touches (a ``TouchUpdated`` each) and appointments
     now belong to the primary; later events about the duplicate are ignored."""
     event = envelope.payload
-    primary = await repository.resolve_contact(session, event.primary_client_id)
+    primary = await contact_rows.resolve_contact(session, event.primary_client_id)
     duplicate = event.duplicate_client_id
     if primary == duplicate:
         return  # already merged the other way round; nothing sensible left to do
-    await repository.ensure_contact(session, primary)
-    current = await repository.load_contact(session, duplicate, for_update=True)
+    await contact_rows.ensure_contact(session, primary)
+    current = await contact_rows.load_contact(session, duplicate, for_update=True)
     if current is None:
         # Merged before its registration arrived (another partition): leave a tombstone so
         # that the late registration is ignored.
-        await repository.ensure_contact(session, duplicate, status="merged", merged_into=primary)
+        await contact_rows.ensure_contact(session, duplicate, status="merged", merged_into=primary)
         await repository.move_appointments(session, duplicate, primary)
         return
     if current.status != "active" and current.merged_into == primary:
@@ -230,17 +230,17 @@ async def on_call_event(
 
 async def _identify_or_open_lead(
     session: AsyncSession, deps: Deps, phone: str, at: datetime
-) -> tuple[Identification, dict[str, repository.ContactDetails]]:
+) -> tuple[Identification, dict[str, contact_rows.ContactDetails]]:
     """Who holds ``phone`` (with what the pop-up shows about them); for a number nobody
     holds, the lead opened for it (one per number: the next call from it finds that lead)."""
-    held = await repository.holders(session, phone, deps.clock())
+    held = await contact_rows.holders(session, phone, deps.clock())
     found = identify(phone, [d.contact for d in held])
     if found.known:
         return found, {d.contact.contact_id: d for d in held}
     name = lead_display_name(phone)
-    lead_id = await repository.open_lead(session, deps.new_id(), phone, name, at)
+    lead_id = await contact_rows.open_lead(session, deps.new_id(), phone, name, at)
     log.info("crm.lead_opened", lead_id=lead_id)
-    lead = repository.ContactDetails(Contact(contact_id=lead_id, kind="lead", display_name=name))
+    lead = contact_rows.ContactDetails(Contact(contact_id=lead_id, kind="lead", display_name=name))
     return identify(phone, [lead.contact]), {lead_id: lead}
 
 
@@ -251,10 +251,10 @@ async def _identify_caller(session: AsyncSession, deps: Deps, facts: CallFacts) 
     phone = try_normalise(raw, deps.settings.default_region)
     contact = None
     if phone:
-        held = await repository.holders(session, phone, deps.clock())
+        held = await contact_rows.holders(session, phone, deps.clock())
         found = identify(phone, [d.contact for d in held])
         if found.best is not None:
-            contact = repository.build_contact(
+            contact = contact_rows.build_contact(
                 found.best.contact_id,
                 [c.contact_id for c in found.matches],
                 found.ambiguous,
@@ -296,9 +296,9 @@ async def _open_touch(session: AsyncSession, deps: Deps, facts: CallFacts) -> st
     touch = new_touch(deps.new_id(), facts, phone or raw, found)
     await repository.insert_touch(session, touch)
     if touch.contact_id is not None:
-        await repository.mark_active(session, touch.contact_id, touch.created_at)
+        await contact_rows.mark_active(session, touch.contact_id, touch.created_at)
     # Details were read before the touch existed: its previous calls are the ones counted.
-    contact = repository.build_touch_contact(touch, details)
+    contact = contact_rows.build_touch_contact(touch, details)
     await _stage_identified(session, deps, facts, touch.phone, contact, touch.touch_id)
     await events.stage_touch_created(session, touch, contact)
     if has_progress(touch):
@@ -331,9 +331,9 @@ async def _link_appointment(
     await _save_if_changed(session, deps, touch, with_appointment(touch, appointment_id))
     if touch.contact_id is None or touch.contact_id == client_id:
         return
-    lead = await repository.load_contact(session, touch.contact_id, for_update=True)
+    lead = await contact_rows.load_contact(session, touch.contact_id, for_update=True)
     if lead is not None and lead.is_open_lead:
-        await repository.ensure_contact(session, client_id, display_name=lead.display_name)
+        await contact_rows.ensure_contact(session, client_id, display_name=lead.display_name)
         await _claim_lead(session, deps, lead.contact_id, client_id)
 
 
@@ -343,7 +343,7 @@ async def on_appointment_booked(
     """Record the appointment (for the contact's timeline and next visit) and, when it was
     booked during a call or from a touch, link it to that touch."""
     event, occurred_at = envelope.payload, envelope.occurred_at
-    client_id = await repository.resolve_contact(session, event.client_id)
+    client_id = await contact_rows.resolve_contact(session, event.client_id)
     fresh = await repository.save_booked(
         session,
         {
@@ -362,7 +362,7 @@ async def on_appointment_booked(
     )
     if not fresh:
         return
-    await repository.mark_active(session, client_id, occurred_at)
+    await contact_rows.mark_active(session, client_id, occurred_at)
     touch_id = None
     if event.touch_id is not None and await repository.load_touch(session, event.touch_id):
         touch_id = event.touch_id
@@ -466,6 +466,6 @@ async def update_touch(
         raise NotFound("no such touch")
     updated = with_update(touch, status=status, result=result, notes=notes, contact_id=contact_id)
     if updated.contact_id != touch.contact_id and updated.contact_id is not None:
-        await repository.mark_active(session, updated.contact_id, deps.clock())
+        await contact_rows.mark_active(session, updated.contact_id, deps.clock())
     await _save_if_changed(session, deps, touch, updated)
     return updated

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard_crm_touch.adapters import repository
+from switchboard_crm_touch.adapters import contact_rows, repository
 from switchboard_crm_touch.adapters.tables import appointments, contact_phones, contacts, touches
 from switchboard_crm_touch.domain.identification import identify
 from switchboard_crm_touch.domain.touches import Touch
@@ -50,7 +50,7 @@ class IdentifyResult:
 
 async def identify_phone(session: AsyncSession, phone: str, now: datetime) -> IdentifyResult:
     """Identify ``phone`` (E.164) against the directory projection (one round trip)."""
-    held = {d.contact.contact_id: d for d in await repository.holders(session, phone, now)}
+    held = {d.contact.contact_id: d for d in await contact_rows.holders(session, phone, now)}
     found = identify(phone, [d.contact for d in held.values()])
     ranked = [
         IdentifiedContact(
@@ -102,7 +102,7 @@ class TouchView:
 async def _views(session: AsyncSession, rows: list[Any]) -> list[TouchView]:
     loaded = [(repository.touch_from_row(r), r.updated_at) for r in rows]
     ids = {c for t, _ in loaded for c in (*t.candidate_ids, t.contact_id) if c}
-    refs = await repository.contact_refs(session, ids)
+    refs = await contact_rows.contact_refs(session, ids)
 
     def summary(contact_id: str | None) -> ContactSummary | None:
         ref = refs.get(contact_id or "")
@@ -219,7 +219,7 @@ class ContactView:
 
 async def get_contact(session: AsyncSession, contact_id: str, now: datetime) -> ContactView | None:
     """One contact (merged ones included), or ``None``."""
-    row = await repository.load_contact(session, contact_id)
+    row = await contact_rows.load_contact(session, contact_id)
     if row is None:
         return None
     phones = (
@@ -229,7 +229,7 @@ async def get_contact(session: AsyncSession, contact_id: str, now: datetime) -> 
             .order_by(contact_phones.c.phone)
         )
     ).all()
-    details = (await repository.contact_details(session, [contact_id], now))[contact_id]
+    details = (await contact_rows.contact_details(session, [contact_id], now))[contact_id]
     return ContactView(
         id=row.contact_id,
         kind=row.kind,
@@ -304,4 +304,4 @@ async def merged_into(session: AsyncSession, contact_id: str) -> str | None:
     )
     if status is None or status == "active":
         return None
-    return await repository.resolve_contact(session, contact_id)
+    return await contact_rows.resolve_contact(session, contact_id)
