@@ -19,8 +19,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard_analytics.adapters.binds import array, param
+from switchboard_analytics.adapters.callback_rows import FACT_COLUMNS
 from switchboard_analytics.adapters.store import (
-    _FACT_COLUMNS,
     CALLBACK_COLUMNS,
     CONVERSION_CALL_COLUMNS,
     WRITTEN_COLUMNS,
@@ -171,7 +171,7 @@ _REACHED = sa.case((call_log.c.call_type == "outgoing", call_log.c.dst), else_=c
 _CALLBACK_FACTS = (
     sa.select(
         _REACHED.label("number"),
-        *_FACT_COLUMNS,
+        *FACT_COLUMNS,
         *[call_log.c[k] for k in CALLBACK_COLUMNS],
     )
     .where(

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from switchboard_analytics.adapters import call_rows, rollup_deltas, store
+from switchboard_analytics.adapters import call_rows, callback_rows, rollup_deltas, store
 from switchboard_analytics.domain.callback import (
     CallBack,
     CallFacts,
@@ -117,7 +117,7 @@ async def apply_calls(session: AsyncSession, events: Sequence[CallEvent], p: Pro
                 changed.add(event.call_id)
         else:
             if row is not None and row["ended_at"] is not None:
-                former.append(store.facts_of(row))
+                former.append(callback_rows.facts_of(row))
             rows[event.call_id] = ended_row(row, event)
             changed.add(event.call_id)
             ended.add(event.call_id)
@@ -136,7 +136,7 @@ async def apply_calls(session: AsyncSession, events: Sequence[CallEvent], p: Pro
     recounted = sorted((numbered & was_counted) - ended)
     if counted or recounted:
         await rollup_deltas.count_calls(session, sorted({*counted, *recounted}), -1)
-    settled = [store.facts_of(rows[c]) for c in sorted(ended)]
+    settled = [callback_rows.facts_of(rows[c]) for c in sorted(ended)]
     missed_here = [f for f in settled if is_missed_incoming(f)]
     for facts in missed_here:
         rows[facts.call_id].update(_callback_columns(None))
@@ -149,7 +149,7 @@ async def apply_calls(session: AsyncSession, events: Sequence[CallEvent], p: Pro
     others = sorted({c["call_id"] for c in changes} - ended)
     if others:
         await rollup_deltas.count_calls(session, others, -1)
-    await store.write_callbacks(session, changes)
+    await callback_rows.write_callbacks(session, changes)
     await rollup_deltas.count_calls(session, sorted(ended.union(others)), 1)
     if p.worklist_horizon is not None:
         await _announce_worklist(session, rows, missed_here, changes, p.worklist_horizon)
@@ -216,10 +216,10 @@ async def _callbacks_after(
     current: dict[str, tuple[CallFacts, tuple[Any, ...]]] = {
         f.call_id: (f, (False, None, None)) for f in missed_here
     }
-    for row in await store.missed_calls_in(session, reach):
+    for row in await callback_rows.missed_calls_in(session, reach):
         if row["call_id"] not in current:
             current[row["call_id"]] = (
-                store.facts_of(row),
+                callback_rows.facts_of(row),
                 tuple(row[k] for k in store.CALLBACK_COLUMNS),
             )
     if not current:
@@ -229,7 +229,7 @@ async def _callbacks_after(
         if facts.src:
             first, last = spans.get(facts.src, (facts.started_at, facts.started_at))
             spans[facts.src] = (min(first, facts.started_at), max(last, facts.started_at))
-    candidates = await store.callback_candidates_in(
+    candidates = await callback_rows.callback_candidates_in(
         session, [(number, first, last + window) for number, (first, last) in spans.items()]
     )
     changes = []
@@ -257,10 +257,10 @@ async def finish_deferred(sessions: async_sessionmaker[AsyncSession], p: Project
                 group = []
             group.append(row)
             if len(changes) >= 5000:
-                await store.write_callbacks(writer, changes)
+                await callback_rows.write_callbacks(writer, changes)
                 changes = []
         changes += _callbacks_of(group, p.callback_window)
-        await store.write_callbacks(writer, changes)
+        await callback_rows.write_callbacks(writer, changes)
 
     async def fill(tables: tuple[Any, ...]) -> None:
         async with sessions() as session, session.begin():
@@ -273,7 +273,7 @@ async def finish_deferred(sessions: async_sessionmaker[AsyncSession], p: Project
 
 def _callbacks_of(rows: list[Any], window: timedelta) -> list[dict[str, Any]]:
     """Called-back columns that change, for one number's calls (ordered by start)."""
-    facts = [store.facts_of(row) for row in rows]
+    facts = [callback_rows.facts_of(row) for row in rows]
     candidates = [f for f in facts if reached_number(f) is not None]
     starts = [f.started_at for f in candidates]
     changes = []
