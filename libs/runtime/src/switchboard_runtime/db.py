@@ -8,7 +8,10 @@ first migration creates them with :func:`create_runtime_tables`.
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import os
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -17,6 +20,8 @@ from typing import Any, ParamSpec, TypeVar
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
@@ -27,7 +32,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
 from switchboard_runtime.logging import get_logger
 from switchboard_runtime.retrying import RetryPolicy
@@ -256,20 +261,83 @@ def alembic_config(migrations_dir: Path, url: str) -> Config:
 
 async def migrate(migrations_dir: Path, url: str, revision: str = "head") -> None:
     """Create the service's database if needed and upgrade it to ``revision``."""
-    import asyncio
-
     await ensure_database(url)
     config = alembic_config(migrations_dir, url)
     # Alembic's command API is synchronous; the env runs its own event loop in a thread.
     await asyncio.to_thread(command.upgrade, config, revision)
 
 
+class MigrationFailed(RuntimeError):
+    """Migrating the service's database at start-up failed (the child process's error)."""
+
+
+async def migrate_at_start(migrations_dir: Path, url: str) -> None:
+    """What a service does to its database as it starts: nothing when it is at the
+    migrations' head already (the release's migration Job ran), else :func:`migrate` in a
+    child process.
+
+    Migrating in the serving process left its memory there: analytics' migrations of a
+    new database took its process from 130 to 151 MiB, and 8 MiB of it stayed after
+    ``malloc_trim`` (freed objects in partly used arenas), all of the margin under its
+    150 MiB at idle. A child's memory ends with it. Raises :class:`MigrationFailed` with
+    the child's error output.
+    """
+    await ensure_database(url)
+    if await _at_head(migrations_dir, url):
+        return
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "from switchboard_runtime.db import migrate_from_environment; migrate_from_environment()",
+        # The URL holds the password: in the child's environment, not on its command line.
+        env={**os.environ, _MIGRATE_DIR: str(migrations_dir), _MIGRATE_URL: url},
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        _, errors = await child.communicate()
+    except BaseException:
+        # Cancelled (the service stops while migrating): the migration's one transaction
+        # rolls back with the child.
+        if child.returncode is None:
+            child.kill()
+            await child.wait()
+        raise
+    if child.returncode != 0:
+        lines = errors.decode(errors="replace").strip().splitlines()
+        raise MigrationFailed(
+            f"migrating {migrations_dir} failed (exit {child.returncode}): "
+            + "\n".join(lines[-20:])
+        )
+
+
+_MIGRATE_DIR = "SWITCHBOARD_MIGRATE_DIR"
+_MIGRATE_URL = "SWITCHBOARD_MIGRATE_URL"
+
+
+def migrate_from_environment() -> None:
+    """The child process of :func:`migrate_at_start`: :func:`migrate` of the folder and
+    database its environment names."""
+    asyncio.run(migrate(Path(os.environ[_MIGRATE_DIR]), os.environ[_MIGRATE_URL]))
+
+
+async def _at_head(migrations_dir: Path, url: str) -> bool:
+    """Whether the database's Alembic revisions are the migrations' heads."""
+    script = ScriptDirectory.from_config(alembic_config(migrations_dir, url))
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.connect() as conn:
+            current = await conn.run_sync(
+                lambda sync: set(MigrationContext.configure(sync).get_current_heads())
+            )
+    finally:
+        await engine.dispose()
+    return current == set(script.get_heads())
+
+
 def run_migrations_env(target_metadata: sa.MetaData) -> None:
     """The body of every service's ``migrations/env.py``: online, async, one transaction."""
-    import asyncio
-
     from alembic import context
-    from sqlalchemy.pool import NullPool
 
     config = context.config
     url = config.get_main_option("sqlalchemy.url")

@@ -29,7 +29,7 @@ from switchboard_runtime.consumer import (
     Parser,
     subscribe,
 )
-from switchboard_runtime.db import make_engine, make_session_factory, migrate
+from switchboard_runtime.db import make_engine, make_session_factory, migrate_at_start
 from switchboard_runtime.health import ReadinessCheck, health_router
 from switchboard_runtime.kafka import Broker, ensure_topics, make_broker
 from switchboard_runtime.logging import configure_logging, get_logger
@@ -178,7 +178,7 @@ class ServiceRuntime:
     async def start(self) -> None:
         """Migrate the database, create topics, start consumers and the relay."""
         if self.migrations_dir is not None:
-            await migrate(self.migrations_dir, self.settings.service_database_url)
+            await migrate_at_start(self.migrations_dir, self.settings.service_database_url)
         if self.settings.kafka_create_topics:
             await ensure_topics(
                 self.settings,
