@@ -227,13 +227,13 @@ async def test_a_name_matching_many_contacts_finds_the_same_calls(
 ) -> None:
     """Past ``LISTED_NAMES`` matching names, each call's own name is tested instead of
     the list of names: the same calls either way."""
-    from switchboard_analytics.adapters import queries
+    from switchboard_analytics.adapters import search
 
     world = analytics.world
     want = {c.call_id for c in world.calls if _search("ова")(world, c)}
     assert want
     assert {i["call_id"] for i in await analytics.all_calls(q="ова")} == want
-    monkeypatch.setattr(queries, "LISTED_NAMES", 0)
+    monkeypatch.setattr(search, "LISTED_NAMES", 0)
     assert {i["call_id"] for i in await analytics.all_calls(q="ова")} == want
 
 

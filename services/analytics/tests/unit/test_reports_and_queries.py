@@ -7,12 +7,8 @@ from datetime import date, datetime
 import pytest
 
 from switchboard_analytics.adapters import reports
-from switchboard_analytics.adapters.queries import (
-    CallLogFilter,
-    QueryError,
-    decode_cursor,
-    encode_cursor,
-)
+from switchboard_analytics.adapters.call_log_pages import decode_cursor, encode_cursor
+from switchboard_analytics.adapters.queries import CallLogFilter, QueryError
 from switchboard_analytics.adapters.rollup_choice import KPI_ROLLUPS, choose_rollup
 from switchboard_analytics.domain.periods import parse_period
 from switchboard_analytics.domain.reports import (

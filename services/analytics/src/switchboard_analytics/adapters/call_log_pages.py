@@ -11,6 +11,8 @@ types, dispositions and months is not walked at all.
 
 from __future__ import annotations
 
+import base64
+import json
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -27,9 +29,7 @@ from switchboard_analytics.adapters.queries import (
     QueryError,
     call_log_conditions,
     call_log_row,
-    decode_cursor,
     dimension_conditions,
-    encode_cursor,
     resolve_search,
 )
 from switchboard_analytics.adapters.rollup_tables import calls_by_month
@@ -41,6 +41,39 @@ _admin_key = sa.func.coalesce(call_log.c.admin_id, "")
 #: admin usually fills it; a filter few calls match reads more admins at a time.
 _FIRST_GROUPS = 2
 _GROWTH = 4
+
+
+def _cursor_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def encode_cursor(sort: str, order: str, value: Any, call_id: str) -> str:
+    """An opaque cursor pointing after the row with sort ``value`` and ``call_id``."""
+    raw = json.dumps({"s": sort, "o": order, "v": _cursor_value(value), "id": call_id})
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def decode_cursor(cursor: str, sort: str, order: str) -> tuple[Any, str]:
+    """``(sort value, call_id)`` of a cursor made by :func:`encode_cursor` for the same sort;
+    :class:`QueryError` when it is not one."""
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        value, call_id = data["v"], str(data["id"])
+        if data["s"] != sort or data["o"] != order:
+            raise QueryError("cursor: it belongs to another sort order; start from the first page")
+        if sort in ("started_at", "started_at_local"):
+            value = datetime.fromisoformat(value)
+        elif sort in ("called_back", "has_recording"):
+            value = bool(value)
+        elif SORTS[sort].type.python_type is int:
+            value = int(value)
+        else:
+            value = str(value)
+        return value, call_id
+    except QueryError:
+        raise
+    except Exception as exc:
+        raise QueryError("cursor: not a cursor of this call log") from exc
 
 
 async def call_log_page(

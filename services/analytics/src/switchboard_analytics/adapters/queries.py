@@ -1,22 +1,21 @@
 """Read models: the call log as typed rows, and the filters it shares with the calls report
-(whose reads are in :mod:`.reports`; the call log's pages in :mod:`.call_log_pages`)."""
+(whose reads are in :mod:`.reports`; the call log's pages in :mod:`.call_log_pages`; what
+a typed number or name finds in :mod:`.search`)."""
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard_analytics.adapters.tables import call_log, clinics, contact_names, operators
+from switchboard_analytics.adapters.search import names_found, number_condition, search_condition
+from switchboard_analytics.adapters.tables import call_log, clinics, operators
 from switchboard_analytics.domain.periods import Period
-from switchboard_phones import search_digits, try_normalise
+from switchboard_phones import try_normalise
 
 
 class QueryError(ValueError):
@@ -50,7 +49,7 @@ class CallLogFilter:
     # :func:`resolve_search`): an id list keeps the search's alternatives indexable.
     search_admin_ids: frozenset[str] | None = None
     # Likewise the contact names that match ``search``; ``None`` when not looked up or
-    # when more than ``LISTED_NAMES`` match (each call's name is then tested).
+    # when more than ``search.LISTED_NAMES`` match (each call's name is then tested).
     search_contact_names: frozenset[str] | None = None
 
     @property
@@ -218,88 +217,16 @@ def call_log_row(mapping: Mapping[Any, Any]) -> CallLogRow:
     return CallLogRow(**values)
 
 
-def _number_condition(text: str, region: str) -> sa.ColumnElement[bool] | None:
-    """Calls either of whose numbers ``text`` finds (:func:`switchboard_phones.search_digits`);
-    ``None`` when the text has no digits."""
-    search = search_digits(text, region)
-    if not search:
-        return None
-    c = call_log.c
-    found = [_digits_found(d) for d in search.anywhere]
-    for d in search.leading:
-        begins = sa.or_(c.src.startswith("+" + d), c.dst.startswith("+" + d))
-        # The digits (indexed) narrow the rows; the beginning is checked on those.
-        found.append(sa.and_(_digits_found(d), begins))
-    return sa.or_(*found)
-
-
-#: Length of the digit runs the numbers are indexed by (``digit_grams``, migration 0011).
-DIGIT_GRAM = 6
-_digit_grams = sa.func.digit_grams(call_log.c.numbers_digits, type_=pg.ARRAY(sa.Text))
-
-
-def _digits_found(digits: str) -> sa.ColumnElement[bool]:
-    """Calls either of whose numbers contains ``digits``. Six digits or more are found by
-    their runs of six (few calls share one); fewer by trigrams, whose lists of calls
-    grow with the log (every Moscow mobile number has "916").
-
-    With runs of six, the exact check is ``strpos``, which no index serves: as ``LIKE``
-    it would also be looked up in the trigram index, whose ANDed lists make the planner
-    believe a hundredth of the calls match, and it would then read and sort every one of
-    them for a page instead of walking the newest calls (at 10 M calls, "916 123" matches
-    45 000: 1.1 s a page against 20 ms)."""
-    numbers = call_log.c.numbers_digits
-    if len(digits) < DIGIT_GRAM:
-        return numbers.contains(digits)
-    runs = sorted({digits[i : i + DIGIT_GRAM] for i in range(len(digits) - DIGIT_GRAM + 1)})
-    return sa.and_(_digit_grams.contains(runs), sa.func.strpos(numbers, digits) > 0)
-
-
 _DAY = timedelta(days=1)
-
-
-def _has_letters(text: str) -> bool:
-    return any(ch.isalpha() for ch in text)
-
-
-def _admins_named(text: str) -> sa.Select[Any]:
-    return sa.select(operators.c.operator_id).where(
-        operators.c.name.icontains(text, autoescape=True)
-    )
-
-
-def _contact_names_like(text: str) -> sa.Select[Any]:
-    return sa.select(contact_names.c.name).where(
-        contact_names.c.name.icontains(text, autoescape=True)
-    )
-
-
-#: Up to this many contact names matching a search are listed in the calls' query (each
-#: one an index lookup of its calls); more name so many calls that walking the newest
-#: calls and testing each one's name finds a page sooner.
-LISTED_NAMES = 200
 
 
 async def resolve_search(session: AsyncSession, flt: CallLogFilter) -> CallLogFilter:
     """``flt`` with the operators and the contact names its free-text search finds
-    looked up.
-
-    Inside the search's OR, a subquery is a filter PostgreSQL must test row by row (a
-    search matching nothing would read the whole log); a list of ids or names is one more
-    index to OR with the number indexes. Names matching by the hundred are not listed
-    (:data:`LISTED_NAMES`).
-    """
+    looked up (:func:`.search.names_found`)."""
     if not flt.search or flt.search_admin_ids is not None:
         return flt
-    text = flt.search.strip()
-    admins = await session.execute(_admins_named(text))
-    names = (await session.execute(_contact_names_like(text).limit(LISTED_NAMES + 1))).scalars()
-    listed = frozenset(names)
-    return replace(
-        flt,
-        search_admin_ids=frozenset(admins.scalars()),
-        search_contact_names=listed if len(listed) <= LISTED_NAMES else None,
-    )
+    admin_ids, contact_names = await names_found(session, flt.search.strip())
+    return replace(flt, search_admin_ids=admin_ids, search_contact_names=contact_names)
 
 
 def dimension_conditions(flt: CallLogFilter, table: sa.Table) -> list[sa.ColumnElement[bool]]:
@@ -347,30 +274,19 @@ def call_log_conditions(flt: CallLogFilter) -> list[sa.ColumnElement[bool]]:
         conditions.append(c.started_at < (period.to_local + _DAY).replace(tzinfo=UTC))
     conditions += dimension_conditions(flt, call_log)
     if flt.phone:
-        number = _number_condition(flt.phone, flt.default_region)
+        number = number_condition(flt.phone, flt.default_region)
         if number is None:
             raise QueryError("phone: type at least one digit")
         conditions.append(number)
     if flt.search:
-        text = flt.search.strip()
-        alternatives = []
-        if flt.search_contact_names is None:
-            # Hundreds of names: so many calls that the newest calls' own names, tested
-            # one by one, give a page sooner than a subquery of names (its hash or its
-            # plan costs more than the page).
-            alternatives.append(c.contact_name.icontains(text, autoescape=True))
-        elif flt.search_contact_names:
-            alternatives.append(c.contact_name.in_(sorted(flt.search_contact_names)))
-        if flt.search_admin_ids is None:
-            alternatives.append(c.admin_id.in_(_admins_named(text)))
-        elif flt.search_admin_ids:
-            alternatives.append(c.admin_id.in_(sorted(flt.search_admin_ids)))
-        # A text with letters in it is a name ("Смирнова 1234"), not a part of a number:
-        # its digits would otherwise find every call whose number holds them.
-        number = None if _has_letters(text) else _number_condition(text, flt.default_region)
-        if number is not None:
-            alternatives.append(number)
-        conditions.append(sa.or_(*alternatives) if alternatives else sa.false())
+        conditions.append(
+            search_condition(
+                flt.search.strip(),
+                flt.default_region,
+                contact_names=flt.search_contact_names,
+                admin_ids=flt.search_admin_ids,
+            )
+        )
     if flt.tags:
         # "Has tags" is redundant, but it lets the partial index of tagged calls serve.
         conditions += [sa.func.cardinality(c.tags) > 0, c.tags.overlap(sorted(flt.tags))]
@@ -385,43 +301,6 @@ def call_log_conditions(flt: CallLogFilter) -> list[sa.ColumnElement[bool]]:
         if high is not None:
             conditions.append(SORTS[column] <= high)
     return conditions
-
-
-# ---------------------------------------------------------------------------------------
-# Cursors
-
-
-def _cursor_value(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
-
-
-def encode_cursor(sort: str, order: str, value: Any, call_id: str) -> str:
-    """An opaque cursor pointing after the row with sort ``value`` and ``call_id``."""
-    raw = json.dumps({"s": sort, "o": order, "v": _cursor_value(value), "id": call_id})
-    return base64.urlsafe_b64encode(raw.encode()).decode()
-
-
-def decode_cursor(cursor: str, sort: str, order: str) -> tuple[Any, str]:
-    """``(sort value, call_id)`` of a cursor made by :func:`encode_cursor` for the same sort;
-    :class:`QueryError` when it is not one."""
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        value, call_id = data["v"], str(data["id"])
-        if data["s"] != sort or data["o"] != order:
-            raise QueryError("cursor: it belongs to another sort order; start from the first page")
-        if sort in ("started_at", "started_at_local"):
-            value = datetime.fromisoformat(value)
-        elif sort in ("called_back", "has_recording"):
-            value = bool(value)
-        elif SORTS[sort].type.python_type is int:
-            value = int(value)
-        else:
-            value = str(value)
-        return value, call_id
-    except QueryError:
-        raise
-    except Exception as exc:
-        raise QueryError("cursor: not a cursor of this call log") from exc
 
 
 async def stream_call_log(

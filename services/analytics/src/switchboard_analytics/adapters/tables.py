@@ -160,7 +160,7 @@ sa.Index(
     postgresql_include=[*_COVERED, "total_seconds", "ended_at"],
 )
 #: Phone contains: the numbers' runs of six digits (``digit_grams``, a function of
-#: migration 0011; ``queries.DIGIT_GRAM``). A trigram of digits is in a large share of
+#: migration 0011; ``search.DIGIT_GRAM``). A trigram of digits is in a large share of
 #: all numbers (every Moscow mobile number has "916"), a run of six in few.
 sa.Index(
     "ix_call_log_numbers_digit_grams",

@@ -34,7 +34,7 @@ _COVERED = [
 
 
 #: Every run of six digits of a call's numbers (``numbers_digits``: both numbers' digits,
-#: a space between them), for "phone contains" (``queries._digits_found``).
+#: a space between them), for "phone contains" (``search._digits_found``).
 DIGIT_GRAMS = """
 CREATE FUNCTION digit_grams(digits text) RETURNS text[]
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
