@@ -12,7 +12,8 @@ from switchboard_notify.adapters.current_calls import CurrentCallStore
 from switchboard_notify.adapters.hub import Hub
 from switchboard_notify.adapters.popup_store import PopupStore
 from switchboard_notify.entrypoints.api import notify_router
-from switchboard_notify.entrypoints.ws import ConsoleDeps, close_all, heartbeat_forever
+from switchboard_notify.entrypoints.console_session import ConsoleDeps
+from switchboard_notify.entrypoints.ws import close_all, heartbeat_forever
 from switchboard_notify.handlers import settle_unidentified_forever
 from switchboard_notify.settings import NotifySettings
 from switchboard_runtime.db import migrations_path

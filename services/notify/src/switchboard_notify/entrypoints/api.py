@@ -10,7 +10,8 @@ from fastapi.responses import JSONResponse
 from switchboard_notify import handlers
 from switchboard_notify.adapters import directory
 from switchboard_notify.domain.directory import OperatorInactive, resolve_extensions
-from switchboard_notify.entrypoints.ws import ConsoleDeps, serve_console
+from switchboard_notify.entrypoints.console_session import ConsoleDeps
+from switchboard_notify.entrypoints.ws import serve_console
 from switchboard_runtime.auth import Principal, authenticator
 
 CallId = Annotated[str, Path(min_length=1, max_length=200)]
