@@ -15,10 +15,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from switchboard_contracts import TouchResult, TouchStatus
-from switchboard_crm_touch import handlers
 from switchboard_crm_touch.adapters import queries, repository
 from switchboard_crm_touch.domain.errors import DomainError, InvalidPhone, InvalidRequest, NotFound
 from switchboard_crm_touch.domain.touches import NOTES_MAX_CHARS, UNSET
+from switchboard_crm_touch.handlers import touches
+from switchboard_crm_touch.handlers.calls import CALLTOUCH
+from switchboard_crm_touch.handlers.shared import Deps
 from switchboard_phones import InvalidPhoneNumber, normalise
 from switchboard_runtime.audit import Auditor, auditor
 from switchboard_runtime.auth import Principal, Role, authenticator, require_roles
@@ -63,7 +65,7 @@ class TouchPatch(BaseModel):
     )
 
     def changes(self) -> dict[str, Any]:
-        """The fields given, as keyword arguments of :func:`handlers.update_touch`."""
+        """The fields given, as keyword arguments of :func:`touches.update_touch`."""
         given = self.model_fields_set
         if not given:
             raise InvalidRequest("give at least one of status, result, notes, contact_id")
@@ -81,7 +83,7 @@ class TouchPatch(BaseModel):
 
 def crm_router(
     sessions: async_sessionmaker[AsyncSession],
-    deps: handlers.Deps,
+    deps: Deps,
     revocations: SessionRevocations,
 ) -> APIRouter:
     """Every crm-touch endpoint; each needs an operator session that was not ended."""
@@ -163,7 +165,7 @@ def crm_router(
         ``touch.changed`` with the names of the fields set, never the notes' text)."""
         changes = body.changes()
         async with sessions() as session, session.begin():
-            await handlers.update_touch(session, deps, touch_id, **changes)
+            await touches.update_touch(session, deps, touch_id, **changes)
             await audit.record(
                 session,
                 "touch.changed",
@@ -218,7 +220,7 @@ def crm_router(
         """Whether touches are being created (Calltouch), and where that comes from: the
         last switch seen on telephony.settings, or the configured default."""
         async with sessions() as session:
-            seen = await repository.integration_setting(session, handlers.CALLTOUCH)
+            seen = await repository.integration_setting(session, CALLTOUCH)
         if seen is None:
             return {
                 "calltouch_enabled": settings.calltouch_enabled_default,
