@@ -16,7 +16,7 @@ import sys
 
 import httpx
 
-from switchboard_telephony.simulator import DEFAULT_CHAIN
+from switchboard_telephony.simulator_day import DEFAULT_CHAIN
 
 CITY = {"Europe/Moscow": "Moscow", "Asia/Yekaterinburg": "Yekaterinburg"}
 

@@ -130,7 +130,8 @@ def _floor_templates() -> tuple[str, bytes, str]:
     """A settled call's stored state (JSON) and one canonical envelope, made once by the
     service's own code, with the call id each is written for (replaced per call)."""
     from switchboard_telephony.domain.calls import apply
-    from switchboard_telephony.domain.model import Directory, PbxEvent, Timing
+    from switchboard_telephony.domain.config import Directory, Timing
+    from switchboard_telephony.domain.pbx_events import PbxEvent
     from switchboard_telephony.handlers import call_envelopes
 
     call_id = "floor-call-000000"
@@ -353,7 +354,8 @@ async def main(events: int, seed: int, timeout: float) -> dict[str, Any]:
     from switchboard_runtime.kafka import ensure_topics
     from switchboard_runtime.settings import ServiceSettings
     from switchboard_telephony.settings import TelephonySettings
-    from switchboard_telephony.simulator import SimulationConfig, simulate_day
+    from switchboard_telephony.simulator import simulate_day
+    from switchboard_telephony.simulator_day import SimulationConfig
 
     settings = TelephonySettings()
     bootstrap = settings.kafka_bootstrap_servers

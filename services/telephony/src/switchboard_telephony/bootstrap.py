@@ -29,7 +29,7 @@ from switchboard_telephony.adapters.pbx import WEBHOOK_ADAPTERS
 from switchboard_telephony.adapters.pbx.base import WebhookAdapter
 from switchboard_telephony.adapters.pbx.mango import MangoAdapter
 from switchboard_telephony.adapters.pbx.twilio import TwilioAdapter
-from switchboard_telephony.domain.model import Timing
+from switchboard_telephony.domain.config import Timing
 from switchboard_telephony.entrypoints import consumers
 from switchboard_telephony.entrypoints.api import (
     admin_router,

@@ -1,6 +1,6 @@
 """The simulated day in each PBX's own words: FreeSWITCH events, Mango and Twilio deliveries.
 
-:func:`native_day` takes a :class:`~.simulator.SimulatedDay` (whose deliveries are events of
+:func:`native_day` takes a :class:`~.simulator_day.SimulatedDay` (whose deliveries are events of
 the generic format) and says each call the way that PBX would: an Event Socket event per
 channel change, a Mango ``events/call`` per leg state and an ``events/summary``, a Twilio
 status callback per leg and the parent call's final one. Translated back by the adapter, a
@@ -27,14 +27,14 @@ from typing import Any
 from urllib.parse import quote
 
 import switchboard_phones as phones
-from switchboard_telephony.simulator import Delivery, SimulatedDay
+from switchboard_telephony.simulator_day import Delivery, SimulatedDay
 
 __all__ = ["FORMATS", "native_call_id", "native_day"]
 
 FORMATS = ("generic", "freeswitch", "mango", "twilio")
 """What ``switchboard-telephony simulate --format`` speaks."""
 
-#: The simulated chain's numbers are Russian (``simulator.DEFAULT_CHAIN``).
+#: The simulated chain's numbers are Russian (``simulator_day.DEFAULT_CHAIN``).
 _REGION = "RU"
 _KIND_ORDER = {"started": 0, "ringing": 1, "answered": 2, "transferred": 3, "ended": 4}
 _CAUSE = {"cancel": "ORIGINATOR_CANCEL", "no_answer": "NO_ANSWER", "busy": "USER_BUSY"}
@@ -76,7 +76,7 @@ Message = tuple[datetime, str, dict[str, Any]]
 def native_day(day: SimulatedDay, fmt: str) -> list[Delivery]:
     """The day's deliveries in ``fmt``, in sending order (see the module doc).
 
-    Each :class:`~.simulator.Delivery` carries ``{"call_id", "path", "payload"}``: for
+    Each :class:`~.simulator_day.Delivery` carries ``{"call_id", "path", "payload"}``: for
     FreeSWITCH the event's headers (``payload["headers"]``, name/value pairs), for Mango the
     event (posted to ``path``), for Twilio the parameters and the callback URL's query.
     """

@@ -37,7 +37,8 @@ async def test_the_simulator_speaks_each_pbx_format(
         esl_sender,
         native_webhook_sender,
     )
-    from switchboard_telephony.simulator import SimulationConfig, simulate_day
+    from switchboard_telephony.simulator import simulate_day
+    from switchboard_telephony.simulator_day import SimulationConfig
     from switchboard_telephony.simulator_formats import native_call_id, native_day
 
     tag = helpers.unique_tag("simfmt")

@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
+from switchboard_telephony.domain.call_state import CallState
 from switchboard_telephony.domain.calls import CallEvent, apply, tick
-from switchboard_telephony.domain.model import CallState, Directory, PbxEvent, Timing
+from switchboard_telephony.domain.config import Directory, Timing
+from switchboard_telephony.domain.pbx_events import PbxEvent
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 """When the test calls happen (PBX time, lag corrected)."""

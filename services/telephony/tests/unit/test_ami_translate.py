@@ -20,7 +20,8 @@ from switchboard_telephony.adapters.ami_translate import (
 )
 from switchboard_telephony.adapters.pbx_generic import parse_generic
 from switchboard_telephony.domain.calls import apply, tick
-from switchboard_telephony.domain.model import Directory, PbxEvent, Timing
+from switchboard_telephony.domain.config import Directory, Timing
+from switchboard_telephony.domain.pbx_events import PbxEvent
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "ami"
 T0 = datetime(2026, 11, 25, 7, 0, tzinfo=UTC)

@@ -19,6 +19,7 @@ from switchboard_contracts import (
     CallTagged,
     CallTransferred,
 )
+from switchboard_telephony.domain.call_state import CallState
 from switchboard_telephony.domain.calls import (
     CallEvent,
     apply,
@@ -29,7 +30,8 @@ from switchboard_telephony.domain.calls import (
     normalise_status,
     tick,
 )
-from switchboard_telephony.domain.model import CallState, Directory, PbxEvent, Timing
+from switchboard_telephony.domain.config import Directory, Timing
+from switchboard_telephony.domain.pbx_events import PbxEvent
 
 Ev = Callable[..., PbxEvent]
 Feed = Callable[..., tuple[CallState, list[CallEvent]]]

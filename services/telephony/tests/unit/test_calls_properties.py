@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from switchboard_contracts import CallAnswered, CallEnded, CallRinging, CallStarted
+from switchboard_telephony.domain.call_state import CallState
 from switchboard_telephony.domain.calls import (
     CallEvent,
     apply,
@@ -25,7 +26,8 @@ from switchboard_telephony.domain.calls import (
     next_deadline,
     tick,
 )
-from switchboard_telephony.domain.model import CallState, Directory, PbxEvent, Timing
+from switchboard_telephony.domain.config import Directory, Timing
+from switchboard_telephony.domain.pbx_events import PbxEvent
 
 DIRECTORY = Directory(
     default_region="RU",

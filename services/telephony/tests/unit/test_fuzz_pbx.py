@@ -36,7 +36,7 @@ from switchboard_telephony.adapters.pbx_generic import (
     decode_raw,
     parse_generic,
 )
-from switchboard_telephony.domain.model import Directory
+from switchboard_telephony.domain.config import Directory
 
 FUZZ = settings(
     max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]

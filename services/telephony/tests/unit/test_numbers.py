@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from switchboard_phones import InvalidPhoneNumber
-from switchboard_telephony.domain.model import Directory
+from switchboard_telephony.domain.config import Directory
 
 RU = Directory(
     default_region="RU",

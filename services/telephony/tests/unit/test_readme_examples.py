@@ -10,7 +10,7 @@ from pathlib import Path
 from switchboard_contracts import CallAnswered, CallEnded, CallStarted, CallTransferred
 from switchboard_telephony.adapters.pbx_generic import parse_generic
 from switchboard_telephony.domain.calls import apply
-from switchboard_telephony.domain.model import Directory, Timing
+from switchboard_telephony.domain.config import Directory, Timing
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -11,13 +11,9 @@ import pytest
 
 from switchboard_telephony.adapters.pbx_generic import parse_generic
 from switchboard_telephony.domain.calls import apply, tick
-from switchboard_telephony.domain.model import Directory, Timing
-from switchboard_telephony.simulator import (
-    DEFAULT_CHAIN,
-    SimulatedDay,
-    SimulationConfig,
-    simulate_day,
-)
+from switchboard_telephony.domain.config import Directory, Timing
+from switchboard_telephony.simulator import simulate_day
+from switchboard_telephony.simulator_day import DEFAULT_CHAIN, SimulatedDay, SimulationConfig
 
 DAY = date(2026, 11, 25)
 

@@ -22,13 +22,9 @@ from switchboard_telephony.adapters.pbx.base import WebhookDelivery
 from switchboard_telephony.adapters.pbx.freeswitch import FreeswitchTranslator
 from switchboard_telephony.adapters.pbx_generic import parse_generic
 from switchboard_telephony.domain.calls import apply, tick
-from switchboard_telephony.domain.model import Directory, Timing
-from switchboard_telephony.simulator import (
-    DEFAULT_CHAIN,
-    SimulatedDay,
-    SimulationConfig,
-    simulate_day,
-)
+from switchboard_telephony.domain.config import Directory, Timing
+from switchboard_telephony.simulator import simulate_day
+from switchboard_telephony.simulator_day import DEFAULT_CHAIN, SimulatedDay, SimulationConfig
 from switchboard_telephony.simulator_formats import FORMATS, native_call_id, native_day
 
 DAY = date(2026, 11, 25)

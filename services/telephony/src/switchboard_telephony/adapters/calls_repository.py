@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard_telephony.adapters.tables import call_tags, calls
-from switchboard_telephony.domain.model import CallState
+from switchboard_telephony.domain.call_state import CallState
 
 # Whole batches in one statement each, the ids and states as arrays: compiled and prepared
 # once, whatever the batch size (a VALUES list per size was compiled on every batch).

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from switchboard_runtime.logging import get_logger
 from switchboard_runtime.secret_box import SecretBox
 from switchboard_telephony.adapters import directory_repository, queries
+from switchboard_telephony.domain.config import Directory
 from switchboard_telephony.domain.integrations import TimeLag, effective_time_lag
-from switchboard_telephony.domain.model import Directory
 
 log = get_logger(__name__)
 

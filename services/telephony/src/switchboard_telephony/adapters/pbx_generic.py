@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
-from switchboard_telephony.domain.model import PbxEvent
+from switchboard_telephony.domain.pbx_events import PbxEvent
 
 EVENT_KINDS = {
     "call.started": "started",

@@ -18,7 +18,7 @@ from switchboard_telephony.adapters.tables import (
     extensions,
     operators,
 )
-from switchboard_telephony.domain.model import Directory
+from switchboard_telephony.domain.config import Directory
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,10 @@
 """Building canonical call events from the facts the state machine kept about a call.
 
-Each function reads a call's :class:`~.model.CallState` (or one kept :class:`~.model.PbxEvent`)
-and the :class:`~.model.Directory`, and returns the event as it is to be published:
-``CallStarted`` from the start or, when none came, synthesised from the other events;
-``CallAnswered``; the ``CallTransferred`` chain; ``CallEnded`` from the end or a timeout.
+Each function reads a call's :class:`~.call_state.CallState` (or one kept
+:class:`~.pbx_events.PbxEvent`) and the :class:`~.config.Directory`, and returns the event as
+it is to be published: ``CallStarted`` from the start or, when none came, synthesised from
+the other events; ``CallAnswered``; the ``CallTransferred`` chain; ``CallEnded`` from the end
+or a timeout.
 Numbers are read into their canonical form here. The state machine (:mod:`.calls`) decides
 when each is built. Plain functions over plain data, no I/O.
 """
@@ -28,7 +29,9 @@ from switchboard_telephony.domain.call_events import (
     normalise_status,
     whole_seconds,
 )
-from switchboard_telephony.domain.model import CallState, Directory, PbxEvent
+from switchboard_telephony.domain.call_state import CallState
+from switchboard_telephony.domain.config import Directory
+from switchboard_telephony.domain.pbx_events import PbxEvent
 
 __all__ = [
     "answered_from_fact",

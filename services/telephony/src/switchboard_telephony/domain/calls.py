@@ -53,7 +53,9 @@ from switchboard_telephony.domain.call_events import (
     ringing_key,
     transfer_fact_key,
 )
-from switchboard_telephony.domain.model import CallState, Directory, Fact, PbxEvent, Timing
+from switchboard_telephony.domain.call_state import CallState
+from switchboard_telephony.domain.config import Directory, Timing
+from switchboard_telephony.domain.pbx_events import Fact, PbxEvent
 
 __all__ = [
     "ANSWERED_STATUSES",

@@ -14,7 +14,7 @@ from switchboard_runtime.service import ServiceRuntime
 from switchboard_telephony import handlers
 from switchboard_telephony.adapters.config_cache import ConfigCache
 from switchboard_telephony.adapters.pbx_generic import InvalidPbxEvent, PbxEventSource, decode_raw
-from switchboard_telephony.domain.model import Timing
+from switchboard_telephony.domain.config import Timing
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,8 @@ from switchboard_runtime.retrying import RetryPolicy
 from switchboard_telephony.adapters.ami import KafkaRawPublisher
 from switchboard_telephony.domain.signing import signed_json
 from switchboard_telephony.settings import TelephonySettings
-from switchboard_telephony.simulator import Delivery, SimulationConfig, simulate_day
+from switchboard_telephony.simulator import simulate_day
+from switchboard_telephony.simulator_day import Delivery, SimulationConfig
 from switchboard_telephony.simulator_formats import FORMATS, native_day
 
 log = get_logger(__name__)

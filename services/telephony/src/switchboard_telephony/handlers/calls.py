@@ -25,7 +25,8 @@ from switchboard_telephony.domain.calls import (
     next_deadline,
     tick,
 )
-from switchboard_telephony.domain.model import Directory, PbxEvent, Timing
+from switchboard_telephony.domain.config import Directory, Timing
+from switchboard_telephony.domain.pbx_events import PbxEvent
 
 __all__ = ["call_envelopes", "handle_pbx_event", "handle_pbx_events", "sweep_due_calls"]
 

@@ -16,8 +16,8 @@ from switchboard_contracts import AuditRecorded, DidChanged, Envelope, OperatorC
 from switchboard_phones import InvalidPhoneNumber
 from switchboard_runtime.messaging import after_commit, publish
 from switchboard_telephony.adapters import directory_repository, queries
+from switchboard_telephony.domain.config import Directory
 from switchboard_telephony.domain.errors import Conflict, FieldError, InvalidRequest, NotFound
-from switchboard_telephony.domain.model import Directory
 from switchboard_telephony.handlers.shared import Deps
 
 __all__ = [

@@ -1,37 +1,22 @@
-"""The plain data telephony's state machine works on.
+"""What the state machine knows about one call between its events, and how that is stored.
 
-:class:`PbxEvent` is one raw PBX event after an adapter has read it; :class:`Directory` and
-:class:`Timing` are the configuration the rules need; :class:`CallState` is everything known
-about one call, stored between events (as JSON, in a PostgreSQL JSONB column).
+:class:`CallState` holds the facts kept from the PBX's events and the canonical events
+already emitted; it is stored between events as JSON, in a PostgreSQL JSONB column, in the
+layout :data:`STATE_FORMAT` names (every earlier layout still reads).
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, TypeVar, get_args
+from typing import Any, TypeVar
 
-import switchboard_phones as phones
-from switchboard_contracts import CallAnswered, CallDirection, CallEnded, CallStarted
+from switchboard_contracts import CallAnswered, CallEnded, CallStarted
 from switchboard_telephony.domain.call_events import call_summary
+from switchboard_telephony.domain.pbx_events import Fact, read_event, read_timestamp
 
-__all__ = [
-    "PBX_EVENT_KINDS",
-    "STATE_FORMAT",
-    "CallState",
-    "Directory",
-    "Fact",
-    "PbxEvent",
-    "PbxEventKind",
-    "Timing",
-]
-
-PbxEventKind = Literal["started", "ringing", "answered", "ended", "transferred"]
-"""What a raw PBX event says happened."""
-
-PBX_EVENT_KINDS: tuple[str, ...] = get_args(PbxEventKind)
+__all__ = ["STATE_FORMAT", "CallState"]
 
 _E = TypeVar("_E", CallStarted, CallAnswered, CallEnded)
 
@@ -39,16 +24,6 @@ STATE_FORMAT = 2
 """Version of :meth:`CallState.to_dict`'s layout, stored with it. :meth:`CallState.from_dict`
 reads every earlier one too (format 1 repeated the call id and the absent fields in every
 fact and event: 2.5 KB of JSONB per call, rewritten by every batch that touches the call)."""
-
-
-def _aware_utc(value: datetime, name: str) -> datetime:
-    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
-        raise ValueError(f"{name} must be timezone-aware")
-    return value.astimezone(UTC)
-
-
-def _dt(value: str) -> datetime:
-    return _aware_utc(datetime.fromisoformat(value), "timestamp")
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -75,169 +50,6 @@ _OPTIONAL_EVENT_FIELDS = (
     "end_status",
     "recording_url",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class PbxEvent:
-    """One raw PBX event as an adapter read it, before any rule is applied.
-
-    ``at`` is when it happened, in UTC, with the PBX clock's configured lag already
-    corrected. Numbers are as the PBX wrote them; the state machine normalises them.
-    """
-
-    source_key: str
-    """Dedupe key of the raw event (the PBX's event id, or a hash of its content)."""
-    kind: PbxEventKind
-    call_id: str
-    at: datetime
-    caller: str | None = None
-    callee: str | None = None
-    did: str | None = None
-    """The dialled public number, when the PBX gives it apart from ``callee``."""
-    extension: str | None = None
-    """The ringing, answering or dialling extension; for ``transferred`` the source."""
-    to_extension: str | None = None
-    """The transfer target (``transferred`` only)."""
-    operator_id: str | None = None
-    end_status: str | None = None
-    """The PBX's own word for how the call ended ("answered", "no_answer", "busy", ...)."""
-    recording_url: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.kind not in PBX_EVENT_KINDS:
-            raise ValueError(f"unknown PBX event kind {self.kind!r}")
-        if not self.source_key:
-            raise ValueError("source_key must not be empty")
-        if not self.call_id:
-            raise ValueError("call_id must not be empty")
-        # Frozen dataclass: normalising the timestamp needs the base-class setter.
-        object.__setattr__(self, "at", _aware_utc(self.at, "at"))
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> PbxEvent:
-        """Read an event as format 1 of the stored call state wrote it (every field, the
-        call id included)."""
-        return _read_event(data, data["source_key"], data["kind"], data["call_id"], _dt(data["at"]))
-
-
-def _read_event(
-    data: Mapping[str, Any], source_key: str, kind: str, call_id: str, at: datetime
-) -> PbxEvent:
-    """A stored event, its optional fields absent or null when the event had none."""
-    return PbxEvent(
-        source_key=source_key,
-        kind=kind,  # type: ignore[arg-type]
-        call_id=call_id,
-        at=at,
-        caller=data.get("caller"),
-        callee=data.get("callee"),
-        did=data.get("did"),
-        extension=data.get("extension"),
-        to_extension=data.get("to_extension"),
-        operator_id=data.get("operator_id"),
-        end_status=data.get("end_status"),
-        recording_url=data.get("recording_url"),
-    )
-
-
-class _CanonicalForm(str):
-    """A number already in canonical form, handed to :func:`_canonical` to be remembered as
-    its own answer without a parse: it hashes and compares as the plain string, so the
-    cache entry it makes answers the plain string's later lookups."""
-
-    __slots__ = ()
-
-
-@functools.lru_cache(maxsize=65_536)
-def _canonical(raw: str, region: str, extensions: frozenset[str], max_digits: int) -> str:
-    # Every event of a call names the same parties, and a chain's callers ring again:
-    # remember the answers (pure in its arguments) instead of parsing each time. The answer
-    # is remembered as its own answer too (the canonical form reads as itself): the rules
-    # look at a number again once canonical (is the caller one of our DIDs?), and that
-    # second reading was a second parse of every new caller (the phone library's own cache
-    # is keyed by what it parsed, so it misses too).
-    if isinstance(raw, _CanonicalForm):
-        return str(raw)
-    number = phones.canonical(raw, region, extensions=extensions, max_extension_digits=max_digits)
-    _canonical(_CanonicalForm(number), region, extensions, max_digits)
-    return number
-
-
-@functools.lru_cache(maxsize=65_536)
-def _is_extension(number: str, extensions: frozenset[str], max_digits: int) -> bool:
-    # Asked several times of each call's numbers (direction, DID, extension, clinic):
-    # remembered like the canonical forms, the answer being as pure.
-    return phones.is_extension(number, extensions=extensions, max_digits=max_digits)
-
-
-@dataclass(frozen=True, slots=True)
-class Directory:
-    """What the rules need to know about the chain's numbers, and the rules on them.
-
-    ``did_to_clinic`` is keyed by E.164 DIDs; ``extensions`` and ``extension_to_clinic`` by
-    bare extensions. A digits-only number of at most ``max_extension_digits`` digits is an
-    extension even when it is not listed. Numbers are read by the platform's phone library
-    (``switchboard_phones``) in ``default_region``.
-    """
-
-    default_region: str = "RU"
-    extensions: frozenset[str] = frozenset()
-    did_to_clinic: Mapping[str, str] = field(default_factory=dict)
-    extension_to_clinic: Mapping[str, str] = field(default_factory=dict)
-    max_extension_digits: int = 5
-
-    def canonical(self, raw: str) -> str:
-        """The one form of a party as the PBX wrote it ("+7 (495) 123-45-67", "84951234567",
-        "sip:101@pbx.local"): the bare extension, or E.164 for an outside number. Raises
-        :class:`switchboard_phones.InvalidPhoneNumber` for anything else ("anonymous")."""
-        return _canonical(raw, self.default_region, self.extensions, self.max_extension_digits)
-
-    def is_extension(self, number: str) -> bool:
-        """Whether ``number`` (raw or canonical) is an internal extension: ASCII digits only,
-        and listed or no longer than ``max_extension_digits``."""
-        return _is_extension(number, self.extensions, self.max_extension_digits)
-
-    def is_own_did(self, number: str) -> bool:
-        """Whether ``number`` is one of the chain's public numbers (a DID)."""
-        try:
-            return self.canonical(number) in self.did_to_clinic
-        except phones.InvalidPhoneNumber:
-            return False
-
-    def call_direction(self, caller: str, callee: str) -> CallDirection:
-        """Who started a call, judged from its two numbers.
-
-        An extension (or one of the chain's own DIDs, which some PBXes present as the caller
-        of outbound calls) calling an extension is ``internal``, calling anything else
-        ``outgoing``; a call from any other number, or from an unknown one (``""``), is
-        ``incoming``.
-        """
-        if caller and (self.is_extension(caller) or self.is_own_did(caller)):
-            return "internal" if callee and self.is_extension(callee) else "outgoing"
-        return "incoming"
-
-
-@dataclass(frozen=True, slots=True)
-class Timing:
-    """The state machine's clocks."""
-
-    reorder_grace: timedelta = timedelta(seconds=10)
-    """How long to wait for a missing earlier event before going on with what is known."""
-    no_end_timeout: timedelta = timedelta(hours=2)
-    """A call with no end this long after its start is closed as failed ("timeout")."""
-
-
-@dataclass(frozen=True, slots=True)
-class Fact:
-    """A PBX event the state machine kept, with the processing time it arrived at."""
-
-    event: PbxEvent
-    received_at: datetime
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Fact:
-        """Read a fact as format 1 of the stored call state wrote it."""
-        return cls(event=PbxEvent.from_dict(data["event"]), received_at=_dt(data["received_at"]))
 
 
 def _opt_fact(data: Mapping[str, Any] | None) -> Fact | None:
@@ -272,7 +84,7 @@ def _full_fact(
 ) -> Fact:
     received_at = data.get("received_at")
     return Fact(
-        event=_read_event(
+        event=read_event(
             data,
             data["key"],
             data["kind"] if kind is None else kind,
@@ -421,6 +233,14 @@ class CallState:
             return cls._from_format_1(data)
         if fmt != STATE_FORMAT:
             raise ValueError(f"unsupported call state format {fmt!r}")
+        return cls._from_format_2(data)
+
+    def _facts(self) -> list[Fact]:
+        kept = [f for f in (self.started, self.answered, self.ended) if f is not None]
+        return kept + list(self.ringing.values()) + list(self.transfers.values())
+
+    @classmethod
+    def _from_format_2(cls, data: Mapping[str, Any]) -> CallState:
         call_id = data["call_id"]
         first_seen_at = _from_micros(data["first_seen_at"])
         prefix = call_id + ":"
@@ -466,10 +286,6 @@ class CallState:
         state.seen_keys.update(f.event.source_key for f in state._facts())
         return state
 
-    def _facts(self) -> list[Fact]:
-        kept = [f for f in (self.started, self.answered, self.ended) if f is not None]
-        return kept + list(self.ringing.values()) + list(self.transfers.values())
-
     @classmethod
     def _from_format_1(cls, data: Mapping[str, Any]) -> CallState:
         started_event = data.get("started_event")
@@ -477,7 +293,7 @@ class CallState:
         ended_event = data.get("ended_event")
         return cls(
             call_id=data["call_id"],
-            first_seen_at=_dt(data["first_seen_at"]),
+            first_seen_at=read_timestamp(data["first_seen_at"]),
             seen_keys=set(data.get("seen_keys", ())),
             started=_opt_fact(data.get("started")),
             answered=_opt_fact(data.get("answered")),
