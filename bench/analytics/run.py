@@ -10,7 +10,8 @@ On a throw-away database and topic prefix:
 2. **Projection throughput**: canonical events of further calls (CallStarted, CallAnswered,
    CallEnded, TouchCreated, CallTagged …) are published to Kafka, then the service starts
    and its consumer drains them into the call log and the roll-ups (on top of the N
-   calls). Events/s = events / (last - first ``processed_at``), both stamped by PostgreSQL.
+   calls). Events/s = events / the time from the first batch's start (``processed_at``)
+   to every event committed and every roll-up change folded, both on PostgreSQL's clock.
 3. **Visibility**: single calls published one at a time; seconds from CallEnded published
    to the call showing in ``GET /api/analytics/calls``.
 4. **Reports**: ``GET /api/analytics/reports/calls`` over the whole year for every
@@ -658,13 +659,15 @@ async def replay_baselines(settings: Any) -> dict[str, Any]:
 
 
 async def projection_throughput(app: Any, expected: int, timeout: float) -> dict[str, Any]:
-    """Wait until the consumer processed ``expected`` events; the rate over the time from
-    the first batch's start to the moment every event is seen committed.
+    """Wait until the consumer processed ``expected`` events and the roll-ups have every
+    change it recorded folded in; the rate over the time from the first batch's start to
+    the moment both are seen committed.
 
     ``processed_at`` is its transaction's start (``now()``): the first stamp is when the
     projection began, but the last misses the last batch's own time (a whole backlog
     drained in one batch spans nothing). The end is PostgreSQL's clock when the count
-    is first complete, polled every 100 ms: the time is overstated by at most a poll.
+    is first complete and no change is left to fold, polled every 100 ms: the time is
+    overstated by at most a poll.
     """
     deadline = time.monotonic() + timeout
     began = time.perf_counter()
@@ -673,12 +676,12 @@ async def projection_throughput(app: Any, expected: int, timeout: float) -> dict
             row = (
                 await conn.execute(
                     sa.text(
-                        "SELECT count(*), min(processed_at), clock_timestamp() "
-                        "FROM processed_events"
+                        "SELECT count(*), min(processed_at), clock_timestamp(),"
+                        " (SELECT count(*) FROM rollup_changes) FROM processed_events"
                     )
                 )
             ).one()
-        if row[0] >= expected:
+        if row[0] >= expected and row[3] == 0:
             break
         if time.monotonic() > deadline:
             raise TimeoutError(f"projected {row[0]} of {expected} events")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fastapi import FastAPI
 
 from switchboard_analytics.adapters.recordings import RecordingServer
@@ -13,6 +15,7 @@ from switchboard_analytics.entrypoints.recordings import recordings_router
 from switchboard_analytics.entrypoints.service_level import service_level_router
 from switchboard_analytics.entrypoints.when import when_router
 from switchboard_analytics.entrypoints.worklist import worklist_router
+from switchboard_analytics.folder import RollupFolder
 from switchboard_analytics.handlers import AUDIT_SUBSCRIPTION, SUBSCRIPTION, Projection
 from switchboard_analytics.settings import AnalyticsSettings
 from switchboard_runtime.auth import authenticator
@@ -39,7 +42,11 @@ def build_app(settings: AnalyticsSettings | None = None) -> FastAPI:
         settings,
         migrations_dir=migrations_path(switchboard_analytics.__file__),
     )
-    runtime.handle(SUBSCRIPTION, projection_for(settings))
+    # The roll-ups' changes the consumer records are folded beside it (``folder``).
+    folder = RollupFolder(runtime.sessions)
+    runtime.handle(SUBSCRIPTION, replace(projection_for(settings), committed=folder.wake))
+    runtime.on_start(folder.start)
+    runtime.on_stop(folder.stop)
     runtime.handle(AUDIT_SUBSCRIPTION, None)
 
     async def check_default_zone() -> None:

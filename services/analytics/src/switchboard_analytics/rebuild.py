@@ -37,6 +37,7 @@ from uuid import uuid4
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
+from switchboard_analytics.adapters.rollup_deltas import fold_all
 from switchboard_analytics.adapters.rollup_tables import KPI_ROLLUP_TABLES, ROLLUP_TABLES
 from switchboard_analytics.adapters.tables import PROJECTION_TABLES, call_log, metadata
 from switchboard_analytics.handlers import (
@@ -359,7 +360,9 @@ async def rebuild(
         # The fresh tables have one writer: no lock (it would only stall the live
         # consumer). The replay stores facts only; one set-based pass then derives the
         # rest, and what arrives after it is applied batch by batch, as live.
-        live_mode = replace(projection, serialise=False, deferred=False, worklist_horizon=None)
+        live_mode = replace(
+            projection, serialise=False, deferred=False, worklist_horizon=None, committed=None
+        )
         mode = {"projection": replace(live_mode, deferred=True)}
 
         async def handle_batch(session: AsyncSession, envelopes: list[Any]) -> None:
@@ -398,9 +401,12 @@ async def rebuild(
             mode["projection"] = live_mode
             with timed("catch_up"):
                 await replay.catch_up()
+                await fold_all(sessions, wait=True)
             say(f"caught up at {replay.events} events ({took('catch_up')}); swapping")
             with timed("swap"):
                 await _swap(engine, replay, live, fresh, retired)
+                # What the swap's last catch-up recorded (a running service folds it too).
+                await fold_all(async_sessionmaker(engine, expire_on_commit=False), wait=True)
             say(f"swapped in the rebuilt tables ({took('swap')})")
         finally:
             await replay.stop()

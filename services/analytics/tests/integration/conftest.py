@@ -969,6 +969,23 @@ async def processed_count(app: Any) -> int:
         return int(await session.scalar(sa.text("SELECT count(*) FROM processed_events")) or 0)
 
 
+async def projected(app: Any, expected_total: int) -> bool:
+    """Whether the projection processed ``expected_total`` events and the roll-ups have
+    every change it recorded folded in."""
+    import sqlalchemy as sa
+
+    async with app.state.runtime.sessions() as session:
+        processed, unfolded = (
+            await session.execute(
+                sa.text(
+                    "SELECT (SELECT count(*) FROM processed_events),"
+                    " (SELECT count(*) FROM rollup_changes)"
+                )
+            )
+        ).one()
+    return bool(processed >= expected_total and unfolded == 0)
+
+
 async def publish_and_wait(
     app: Any,
     env: dict[str, str],
@@ -982,7 +999,7 @@ async def publish_and_wait(
     await publish(env["KAFKA_BOOTSTRAP_SERVERS"], env["TOPIC_PREFIX"], envelopes, raw)
 
     async def done() -> bool:
-        return await processed_count(app) >= expected_total
+        return await projected(app, expected_total)
 
     await wait_until(done, timeout=120, interval=0.2, message=f"{expected_total} events projected")
 
@@ -1027,6 +1044,7 @@ def kit() -> SimpleNamespace:
         generate_world=generate_world,
         plan_phases=plan_phases,
         processed_count=processed_count,
+        projected=projected,
         publish=publish,
         publish_and_wait=publish_and_wait,
         role_headers=role_headers,

@@ -227,6 +227,7 @@ async def _apply(
     call rows."""
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+    from switchboard_analytics.adapters.rollup_deltas import fold_changes
     from switchboard_analytics.adapters.tables import PROJECTION_TABLES
     from switchboard_analytics.handlers import Projection, finish_deferred, project_batch
     from switchboard_runtime.db import make_engine
@@ -244,6 +245,8 @@ async def _apply(
                     session, envelopes[start : start + size], Projection(deferred=deferred)
                 )
                 if not deferred:
+                    # As the folder does after the commit, here inside the transaction.
+                    await fold_changes(session)
                     _same_from_both(await _reports(session), f"after event {start}")
             start += size
         if deferred:

@@ -162,7 +162,7 @@ async def projected(
     async with running_service(app) as client:
 
         async def done() -> bool:
-            return await kit.processed_count(app) >= distinct
+            return bool(await kit.projected(app, distinct))
 
         await wait_until(done, timeout=60, interval=0.2, message="the batch projected")
         yield client, kit.role_headers()["manager"]

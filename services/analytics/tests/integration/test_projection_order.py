@@ -111,6 +111,7 @@ async def _apply_in_order(
     """
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+    from switchboard_analytics.adapters.rollup_deltas import fold_all
     from switchboard_analytics.adapters.tables import PROJECTION_TABLES
     from switchboard_analytics.handlers import (
         Projection,
@@ -139,6 +140,7 @@ async def _apply_in_order(
                 start += size
         if deferred:
             await finish_deferred(async_sessionmaker(engine), Projection())
+        await fold_all(async_sessionmaker(engine))
         out: dict[str, Any] = {}
         async with engine.connect() as conn:
             for table, order in SNAPSHOT.items():

@@ -241,6 +241,29 @@ async def test_every_rollup_that_can_answer_gives_the_same_rows(
     _assert_matches(group_by, reference, world.report(group_by, lambda c: True))
 
 
+async def test_a_report_read_right_after_a_change_commits_counts_it(analytics: Any) -> None:
+    """The projection records its roll-up changes and a folder adds them beside it; a
+    report read as soon as a change commits already has it folded in."""
+    from switchboard_analytics.adapters.rollup_deltas import count_calls
+
+    def calls_of(rows: list[dict]) -> int:
+        return sum(r["total"]["count"] for r in rows)
+
+    counted = next(c for c in analytics.world.calls if c.disposition is not None)
+    source, before = await _whole(analytics, "day")
+    assert source != "call_log"
+    sessions = analytics.app.state.runtime.sessions
+    # What the projection records when a counted call leaves the roll-ups, and comes back.
+    async with sessions() as session, session.begin():
+        await count_calls(session, [counted.call_id], -1)
+    try:
+        assert calls_of((await _whole(analytics, "day"))[1]) == calls_of(before) - 1
+    finally:
+        async with sessions() as session, session.begin():
+            await count_calls(session, [counted.call_id], 1)
+    assert (await _whole(analytics, "day"))[1] == before
+
+
 async def test_new_york_spring_forward_day_has_no_2am_and_23_hours(analytics: Any) -> None:
     world = analytics.world
     response = await analytics.get(

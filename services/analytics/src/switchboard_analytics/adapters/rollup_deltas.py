@@ -1,9 +1,19 @@
-"""The roll-ups' write side: add or take away calls of the call log, in one statement.
+"""The roll-ups' write side: record what calls of the call log add or take away, and fold
+those changes into the roll-ups.
 
 Every change to a counted call is "take its contribution away, change it, add it back",
 so a roll-up always equals a GROUP BY over the call log, whatever changed (disposition,
-admin, called-back flag, the clinic's time zone). The statements go through the
-:mod:`.tables` objects, so that ``rebuild`` runs them against its fresh tables too.
+admin, called-back flag, the clinic's time zone). The projection records each
+contribution taken away or added as a row of ``rollup_changes`` (keys, measures, a sign)
+in the transaction that changes the call log: an insert into a table without indexes.
+:func:`fold_changes` adds the recorded rows to every roll-up, one grouped upsert per
+roll-up, and deletes them, in a transaction of its own: the analytics service runs it
+beside the consumer (``folder.RollupFolder``), so the roll-ups' upserts, most of the
+projection's statements, no longer hold up the next batch. A roll-up plus the changes
+not folded yet equals the GROUP BY at every commit.
+
+The statements go through the :mod:`.tables` objects, so that ``rebuild`` runs them
+against its fresh tables too.
 """
 
 from __future__ import annotations
@@ -15,13 +25,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from switchboard_analytics.adapters.binds import array, param
 from switchboard_analytics.adapters.rollup_tables import (
     CONVERSION_COLUMNS,
     KPI_ROLLUP_TABLES,
     ROLLUP_TABLES,
+    rollup_changes,
 )
 from switchboard_analytics.adapters.tables import call_log
 from switchboard_analytics.domain.kpi import CALLBACK_DELAY_BOUNDS, WAIT_BOUNDS
@@ -30,29 +41,26 @@ from switchboard_analytics.domain.kpi import CALLBACK_DELAY_BOUNDS, WAIT_BOUNDS
 _HISTOGRAMS = ("waits", "callback_delays")
 
 
-def _source(where: sa.ColumnElement[bool]) -> sa.CTE:
-    """Per ended call matching ``where``: its roll-up keys and what it adds to each
-    measure."""
+def _changes(where: sa.ColumnElement[bool], sign: sa.ColumnElement[int]) -> sa.Select[Any]:
+    """Per ended call matching ``where``: its roll-up keys, what it adds to each measure,
+    and ``sign`` (the columns of ``rollup_changes``)."""
     c = call_log.c
-    return (
-        sa.select(
-            sa.func.date_trunc("hour", c.local_started_at).label("local_hour"),
-            sa.cast(c.local_started_at, sa.Date).label("local_day"),
-            sa.cast(sa.func.date_trunc("month", c.local_started_at), sa.Date).label("local_month"),
-            sa.func.coalesce(c.clinic_id, "").label("clinic_id"),
-            sa.func.coalesce(c.admin_id, "").label("admin_id"),
-            sa.func.coalesce(c.did, "").label("did"),
-            c.call_type,
-            c.disposition,
-            c.called_back,
-            sa.func.coalesce(c.talk_seconds, 0).label("talk_seconds"),
-            sa.func.coalesce(c.wait_seconds, 0).label("wait_seconds"),
-            *_kpi_buckets(),
-            *_conversion_measures(),
-        )
-        .where(c.ended_at.is_not(None), c.disposition.is_not(None), where)
-        .cte("rollup_source")
-    )
+    return sa.select(
+        sa.func.date_trunc("hour", c.local_started_at).label("local_hour"),
+        sa.cast(c.local_started_at, sa.Date).label("local_day"),
+        sa.cast(sa.func.date_trunc("month", c.local_started_at), sa.Date).label("local_month"),
+        sa.func.coalesce(c.clinic_id, "").label("clinic_id"),
+        sa.func.coalesce(c.admin_id, "").label("admin_id"),
+        sa.func.coalesce(c.did, "").label("did"),
+        c.call_type,
+        c.disposition,
+        c.called_back,
+        sa.func.coalesce(c.talk_seconds, 0).label("talk_seconds"),
+        sa.func.coalesce(c.wait_seconds, 0).label("wait_seconds"),
+        *_kpi_buckets(),
+        *_conversion_measures(),
+        sign.label("sign"),
+    ).where(c.ended_at.is_not(None), c.disposition.is_not(None), where)
 
 
 def _kpi_buckets() -> list[sa.ColumnElement[Any]]:
@@ -98,25 +106,38 @@ def _conversion_measures() -> list[sa.ColumnElement[Any]]:
     ]
 
 
-def _calls_measures(source: sa.CTE, sign: Any) -> dict[str, sa.ColumnElement[Any]]:
+def _signed(source: sa.CTE, *where: sa.ColumnElement[bool]) -> sa.ColumnElement[Any]:
+    """The signed number of ``source``'s rows of a group (those matching ``where``)."""
+    total = sa.func.sum(source.c.sign)
+    return sa.func.coalesce(total.filter(*where) if where else total, 0)
+
+
+def _signed_sum(source: sa.CTE, measure: str, *where: sa.ColumnElement[bool]) -> Any:
+    """The signed sum of ``measure`` over ``source``'s rows of a group (matching ``where``)."""
+    total = sa.func.sum(source.c[measure] * source.c.sign)
+    return sa.func.coalesce(total.filter(*where) if where else total, 0)
+
+
+def _calls_measures(source: sa.CTE) -> dict[str, sa.ColumnElement[Any]]:
     """A calls roll-up's measures of a group of ``source`` (``tables._rollup``)."""
-    s = source.c
     return {
-        "calls": sa.func.count() * sign,
-        "talk_seconds": sa.func.sum(s.talk_seconds) * sign,
-        "wait_seconds": sa.func.sum(s.wait_seconds) * sign,
-        **{m: sa.func.sum(s[m]) * sign for m in CONVERSION_COLUMNS},
+        "calls": _signed(source),
+        "talk_seconds": _signed_sum(source, "talk_seconds"),
+        "wait_seconds": _signed_sum(source, "wait_seconds"),
+        **{m: _signed_sum(source, m) for m in CONVERSION_COLUMNS},
     }
 
 
-def _cumulative(bucket: Any, size: int, sign: Any) -> sa.ColumnElement[Any]:
-    """``sign`` times a group's calls per ``bucket`` (1 to ``size``), cumulative (see
-    ``tables._kpi_rollup``); NULL when no call of the group has a bucket."""
-    counts = [sa.func.count().filter(bucket <= index) * sign for index in range(1, size + 1)]
-    return sa.case((sa.func.count(bucket) > 0, sa.cast(pg.array(counts), pg.ARRAY(sa.Integer))))
+def _cumulative(source: sa.CTE, bucket: Any, size: int) -> sa.ColumnElement[Any]:
+    """A group's signed calls per ``bucket`` (1 to ``size``), cumulative (see
+    ``tables._kpi_rollup``); NULL when they are all zero."""
+    counts = [_signed(source, bucket <= index) for index in range(1, size + 1)]
+    return sa.case(
+        (sa.or_(*(count != 0 for count in counts)), sa.cast(pg.array(counts), pg.ARRAY(sa.Integer)))
+    )
 
 
-def _kpi_measures(source: sa.CTE, sign: Any) -> dict[str, sa.ColumnElement[Any]]:
+def _kpi_measures(source: sa.CTE) -> dict[str, sa.ColumnElement[Any]]:
     """A service level roll-up's measures of a group of ``source``
     (``tables._kpi_rollup``)."""
     s = source.c
@@ -124,16 +145,14 @@ def _kpi_measures(source: sa.CTE, sign: Any) -> dict[str, sa.ColumnElement[Any]]
     answered = sa.and_(incoming, s.disposition == "answered")
     missed = sa.and_(incoming, s.disposition == "missed")
     return {
-        "calls": sa.func.count() * sign,
-        "incoming": sa.func.count().filter(incoming) * sign,
-        "answered": sa.func.count().filter(answered) * sign,
-        "missed": sa.func.count().filter(missed) * sign,
-        "called_back": sa.func.count().filter(missed, s.called_back) * sign,
-        "answered_wait_seconds": sa.func.coalesce(
-            sa.func.sum(s.wait_seconds).filter(answered) * sign, 0
-        ),
-        "waits": _cumulative(s.wait_bucket, len(WAIT_BOUNDS), sign),
-        "callback_delays": _cumulative(s.delay_bucket, len(CALLBACK_DELAY_BOUNDS), sign),
+        "calls": _signed(source),
+        "incoming": _signed(source, incoming),
+        "answered": _signed(source, answered),
+        "missed": _signed(source, missed),
+        "called_back": _signed(source, missed, s.called_back),
+        "answered_wait_seconds": _signed_sum(source, "wait_seconds", answered),
+        "waits": _cumulative(source, s.wait_bucket, len(WAIT_BOUNDS)),
+        "callback_delays": _cumulative(source, s.delay_bucket, len(CALLBACK_DELAY_BOUNDS)),
     }
 
 
@@ -173,20 +192,8 @@ def _fill(table: sa.Table, source: sa.CTE, measures: Mapping[str, sa.ColumnEleme
     return sa.insert(table).from_select([*keys, *measures], grouped).cte(f"fill_{table.name}")
 
 
-def _delta_statement(where: sa.ColumnElement[bool]) -> sa.Select[Any]:
-    """Add ``:sign`` times the ended calls matching ``where`` to every calls and service
-    level roll-up, in one statement (one INSERT … ON CONFLICT per roll-up, as CTEs over
-    one source)."""
-    sign = sa.bindparam("sign", type_=sa.Integer)
-    source = _source(where)
-    calls, kpi = _calls_measures(source, sign), _kpi_measures(source, sign)
-    upserts = [_upsert(t, source, calls) for t in ROLLUP_TABLES]
-    upserts += [_upsert(t, source, kpi) for t in KPI_ROLLUP_TABLES]
-    return sa.select(sa.literal(1)).add_cte(source, *upserts)
-
-
-#: Which calls each roll-up delta reads.
-_DELTA_WHERE: dict[str, Callable[[], sa.ColumnElement[bool]]] = {
+#: Which calls a recorded change reads.
+_CHANGED: dict[str, Callable[[], sa.ColumnElement[bool]]] = {
     # An array, not an expanded IN list: one statement text whatever the batch, so the
     # server prepares and plans it once per connection.
     "calls": lambda: call_log.c.call_id == sa.any_(array("call_ids", sa.Text)),
@@ -195,21 +202,78 @@ _DELTA_WHERE: dict[str, Callable[[], sa.ColumnElement[bool]]] = {
 
 
 @functools.cache
-def _delta(calls: str) -> sa.Select[Any]:
-    """The roll-up delta of ``calls`` (a key of ``_DELTA_WHERE``), built at its first use:
-    a service runs only the ones its work needs (the live projection one, a rebuild
-    another)."""
-    return _delta_statement(_DELTA_WHERE[calls]())
+def _record(calls: str) -> Any:
+    """Record ``:sign`` times the ended calls ``calls`` names (a key of ``_CHANGED``) in
+    ``rollup_changes``, built at its first use: a service runs only the ones its work
+    needs."""
+    changes = _changes(_CHANGED[calls](), sa.bindparam("sign", type_=sa.SmallInteger))
+    return pg_insert(rollup_changes).from_select(list(changes.selected_columns.keys()), changes)
 
 
 async def count_calls(session: AsyncSession, call_ids: Sequence[str], sign: int) -> None:
-    """Add (``sign=1``) or take away (``-1``) the calls (those ended) in every roll-up."""
-    await session.execute(_delta("calls"), {"call_ids": list(call_ids), "sign": sign})
+    """Add (``sign=1``) or take away (``-1``) the calls (those ended) in every roll-up:
+    recorded in ``rollup_changes`` in the caller's transaction, folded in by
+    :func:`fold_changes`."""
+    await session.execute(_record("calls"), {"call_ids": list(call_ids), "sign": sign})
 
 
 async def count_clinic(session: AsyncSession, clinic_id: str, sign: int) -> None:
     """:func:`count_calls` for every call of a clinic."""
-    await session.execute(_delta("clinic"), {"clinic_id": clinic_id, "sign": sign})
+    await session.execute(_record("clinic"), {"clinic_id": clinic_id, "sign": sign})
+
+
+#: Key of the transaction-level advisory lock a fold holds: one fold at a time (replicas
+#: each run a folder), so that no two folds wait on each other's roll-up rows.
+FOLD_LOCK_KEY = 0x5B_A7_F0_1D
+
+
+@functools.cache
+def _fold_statement() -> sa.Select[Any]:
+    """Delete every committed change and add them to every calls and service level
+    roll-up, in one statement (one INSERT … ON CONFLICT per roll-up, as CTEs over the
+    deleted rows); selects how many were folded."""
+    folded = sa.delete(rollup_changes).returning(*rollup_changes.c).cte("folded")
+    calls, kpi = _calls_measures(folded), _kpi_measures(folded)
+    upserts = [_upsert(t, folded, calls) for t in ROLLUP_TABLES]
+    upserts += [_upsert(t, folded, kpi) for t in KPI_ROLLUP_TABLES]
+    return sa.select(sa.func.count()).select_from(folded).add_cte(*upserts)
+
+
+async def fold_changes(session: AsyncSession, *, wait: bool = False) -> int:
+    """Fold the changes recorded and committed so far into the roll-ups, in the caller's
+    transaction; how many were folded. While another transaction folds, 0 at once (it
+    folds them), or with ``wait`` after it commits."""
+    if wait:
+        await session.execute(sa.select(sa.func.pg_advisory_xact_lock(FOLD_LOCK_KEY)))
+    elif not await session.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(FOLD_LOCK_KEY))):
+        return 0
+    # A backlog (a clinic's calls re-timed, a consumer catching up) groups many rows.
+    await session.execute(sa.text("SET LOCAL work_mem = '64MB'"))
+    return int(await session.scalar(_fold_statement()) or 0)
+
+
+_ANY_CHANGE = sa.select(sa.exists().select_from(rollup_changes))
+
+
+async def fold_for_reading(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Before a read of the roll-ups: fold what is committed and not folded yet, after a
+    fold in progress if there is one, so that the read equals a GROUP BY over the call
+    log as committed now. Usually one look at an empty table: the folder keeps up."""
+    async with sessions() as session, session.begin():
+        if await session.scalar(_ANY_CHANGE):
+            await fold_changes(session, wait=True)
+
+
+async def fold_all(sessions: async_sessionmaker[AsyncSession], *, wait: bool = False) -> int:
+    """Fold, a transaction at a time, until nothing is left to fold; how many were. With
+    ``wait``, a fold in progress elsewhere is waited for, not left to finish the work."""
+    total = 0
+    while True:
+        async with sessions() as session, session.begin():
+            folded = await fold_changes(session, wait=wait)
+        if not folded:
+            return total
+        total += folded
 
 
 #: The roll-ups in four groups of about the same cost (each kind's grains alternately:
@@ -227,9 +291,8 @@ FILL_GROUPS: tuple[tuple[sa.Table, ...], ...] = (
 def _fill_statement(tables: tuple[sa.Table, ...]) -> sa.Select[Any]:
     """Fill ``tables`` (empty) from every ended call, in one statement (one INSERT per
     roll-up, as CTEs over one source)."""
-    one = sa.literal(1, sa.Integer)
-    source = _source(sa.true())
-    calls, kpi = _calls_measures(source, one), _kpi_measures(source, one)
+    source = _changes(sa.true(), sa.literal(1, sa.SmallInteger)).cte("rollup_source")
+    calls, kpi = _calls_measures(source), _kpi_measures(source)
     fills = [_fill(t, source, kpi if t in KPI_ROLLUP_TABLES else calls) for t in tables]
     return sa.select(sa.literal(1)).add_cte(source, *fills)
 

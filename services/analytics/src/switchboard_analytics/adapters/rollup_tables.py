@@ -1,7 +1,8 @@
 """Analytics' roll-ups: counts and sums of ended calls per clinic-local hour, day or month
 and the reports' dimensions (the calls report's and the conversion report's), and the
-service level's wait histograms (``kpi_*``). Projection state, kept incrementally in the
-transaction that changes the call log (``rollup_deltas``), read by ``rollup_choice``.
+service level's wait histograms (``kpi_*``). Projection state, kept incrementally: the
+transaction that changes the call log records the changes (``rollup_changes``), a fold
+adds them (``rollup_deltas``); read by ``rollup_choice``.
 """
 
 from __future__ import annotations
@@ -172,4 +173,33 @@ KPI_ROLLUP_TABLES: tuple[sa.Table, ...] = (
     kpi_by_month_did,
     kpi_by_day_did,
     kpi_by_hour_did,
+)
+
+
+#: The roll-ups' changes not folded in yet: per ended call whose contribution changed, its
+#: roll-up keys and measures (``rollup_deltas._changes``) with ``sign`` -1 (what it
+#: contributed before the change) or +1 (what it contributes after). The projection
+#: appends them in the transaction that changes the call log, cheap inserts into a table
+#: without indexes; ``rollup_deltas.fold_changes`` adds them to every roll-up and deletes
+#: them, on a connection of its own, beside the consumer. A roll-up plus the changes not
+#: folded yet always equals a GROUP BY over the call log.
+rollup_changes = sa.Table(
+    "rollup_changes",
+    metadata,
+    sa.Column("local_hour", sa.DateTime(timezone=False), nullable=False),
+    sa.Column("local_day", sa.Date(), nullable=False),
+    sa.Column("local_month", sa.Date(), nullable=False),
+    sa.Column("clinic_id", _KEY_TEXT, nullable=False),
+    sa.Column("admin_id", _KEY_TEXT, nullable=False),
+    sa.Column("did", _KEY_TEXT, nullable=False),
+    sa.Column("call_type", _KEY_TEXT, nullable=False),
+    sa.Column("disposition", _KEY_TEXT, nullable=False),
+    sa.Column("called_back", sa.Boolean, nullable=False),
+    sa.Column("talk_seconds", sa.Integer, nullable=False),
+    sa.Column("wait_seconds", sa.Integer, nullable=False),
+    # 1-based buckets of ``domain.kpi``'s bounds; NULL where the call has none.
+    sa.Column("wait_bucket", sa.Integer),
+    sa.Column("delay_bucket", sa.Integer),
+    *(sa.Column(column, sa.Integer, nullable=False) for column in CONVERSION_COLUMNS),
+    sa.Column("sign", sa.SmallInteger, nullable=False),
 )

@@ -29,8 +29,9 @@ from switchboard_analytics.adapters.tables import (
 )
 
 #: Key of the transaction-level advisory lock that serialises the live projection when
-#: several replicas consume (each takes some partitions): roll-up rows are shared by calls
-#: of every partition, and serial updates can never deadlock.
+#: several replicas consume (each takes some partitions): a call's derived columns and
+#: the called-back rule read rows that other partitions' events write, and serial
+#: updates can never deadlock.
 PROJECTION_LOCK_KEY = 0x5B_A7_A1_C5
 
 #: The call log columns a call event sets (the rest are derived or maintained here).

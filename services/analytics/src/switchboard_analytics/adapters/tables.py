@@ -13,7 +13,11 @@ from sqlalchemy.dialects import postgresql as pg
 
 # Re-exported: the migrations and the rebuild take the metadata with every table in it.
 from switchboard_analytics.adapters.metadata import metadata as metadata
-from switchboard_analytics.adapters.rollup_tables import KPI_ROLLUP_TABLES, ROLLUP_TABLES
+from switchboard_analytics.adapters.rollup_tables import (
+    KPI_ROLLUP_TABLES,
+    ROLLUP_TABLES,
+    rollup_changes,
+)
 from switchboard_runtime.directory import clinics_table, operators_table
 
 #: What the call log's filters (but phone numbers, names and tags) and the calls report
@@ -279,6 +283,7 @@ PROJECTION_TABLES: tuple[sa.Table, ...] = (
     appointments,
     *ROLLUP_TABLES,
     *KPI_ROLLUP_TABLES,
+    rollup_changes,
 )
 
 #: Every listen to a call recording: who, which call, when, which bytes. Not projection

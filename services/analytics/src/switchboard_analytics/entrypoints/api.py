@@ -34,6 +34,7 @@ from switchboard_analytics.adapters.rollup_choice import (
     Rollup,
     choose_rollup,
 )
+from switchboard_analytics.adapters.rollup_deltas import fold_for_reading
 from switchboard_analytics.domain.kpi import DEFAULT_TARGET_SECONDS
 from switchboard_analytics.domain.periods import PeriodError, parse_period
 from switchboard_analytics.domain.recordings import recording_path
@@ -99,7 +100,8 @@ ReportLimit = Annotated[
 ]
 
 
-def report_rollup(
+async def report_rollup(
+    sessions: async_sessionmaker[AsyncSession],
     flt: CallLogFilter,
     group_by: str,
     source: str,
@@ -108,7 +110,8 @@ def report_rollup(
     by_clinic: bool = False,
 ) -> Rollup | None:
     """The roll-up of ``rollups`` a report reads for ``source`` (``auto``: the smallest that
-    answers, ``call_log``: none), or a 422 when ``rollup`` is insisted on and none answers."""
+    answers, ``call_log``: none), or a 422 when ``rollup`` is insisted on and none answers.
+    The roll-ups have every committed change folded in when it returns one."""
     rollup = None
     if source != "call_log":
         rollup = choose_rollup(flt, group_by, rollups, by_clinic=by_clinic)
@@ -117,6 +120,8 @@ def report_rollup(
             "source: no roll-up answers these filters (numbers, names, tags, durations "
             "and instants need the call log)"
         )
+    if rollup is not None:
+        await fold_for_reading(sessions)
     return rollup
 
 
@@ -282,6 +287,9 @@ def calls_router(
                         )
 
             return csv_response(body(), "calls.csv")
+        if sort == "admin":
+            # The page walks the admins the month roll-up lists.
+            await fold_for_reading(sessions)
         async with sessions() as session:
             try:
                 rows, next_cursor = await call_log_page(
@@ -353,7 +361,7 @@ def calls_router(
             async with sessions() as session:
                 clinic_targets = await targets(session)
             rollups, by_clinic = KPI_ROLLUPS, not uniform(clinic_targets)
-        rollup = report_rollup(flt, group_by, source, rollups, by_clinic=by_clinic)
+        rollup = await report_rollup(sessions, flt, group_by, source, rollups, by_clinic=by_clinic)
         header = kpi_csv_header(group_by) if kpi else csv_header(group_by)
         if format == "csv":
             # Validate the cursor before the response starts; the CSV has every group.

@@ -56,8 +56,8 @@ def conversion_router(
     report_reader = require_roles(current, REPORT_ROLES)
 
     async def read(flt: CallLogFilter, group_by: str, source: str, limit: int) -> dict[str, Any]:
-        rollup = report_rollup(
-            flt, ROLLUP_GROUPING[group_by], source, by_clinic=group_by == "clinic"
+        rollup = await report_rollup(
+            sessions, flt, ROLLUP_GROUPING[group_by], source, by_clinic=group_by == "clinic"
         )
         async with sessions() as session:
             try:

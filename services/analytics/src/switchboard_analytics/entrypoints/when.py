@@ -66,7 +66,7 @@ def when_router(
         day (24 rows) and per ISO weekday (1 = Monday) x hour (168 cells), every one
         present; CSV: the 168 cells."""
         flt = replace(flt, default_region=default_region)
-        rollup = report_rollup(flt, "hour", source, WHEN_ROLLUPS)
+        rollup = await report_rollup(sessions, flt, "hour", source, WHEN_ROLLUPS)
         async with sessions() as session:
             try:
                 counts = await when_counts(session, flt, rollup)

@@ -42,7 +42,7 @@ from switchboard_contracts import (
     TouchCreated,
     TouchUpdated,
 )
-from switchboard_runtime.messaging import Subscription
+from switchboard_runtime.messaging import Subscription, after_commit
 
 __all__ = [
     "AUDIT_SUBSCRIPTION",
@@ -75,6 +75,8 @@ async def project_batch(
         return
     if p.serialise:
         await store.lock_projection(session)
+    if p.committed is not None:
+        after_commit(session, p.committed)
     # The end state depends on the set of events, not on their order across kinds (see
     # the module doc), so a batch is applied kind by kind, each kind in arrival order: a
     # Kafka batch interleaves its topics' partitions, and runs in arrival order would be
@@ -132,7 +134,7 @@ async def _apply_run(session: AsyncSession, run: list[Any], p: Projection) -> No
 
 
 #: analytics' whole subscription (group ``analytics.calls``): one consumer group applies
-#: whole batches, since the roll-ups are shared by calls of every partition. Other events
+#: whole batches, since calls of every partition share numbers, touches and roll-ups. Other events
 #: on these topics (ringing, transfers, caller identification…) are not needed here.
 SUBSCRIPTION: Subscription[Projection] = Subscription(
     group="analytics.calls",

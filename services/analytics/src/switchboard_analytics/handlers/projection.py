@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -25,6 +26,9 @@ class Projection:
     # missed calls that started within this horizon; None announces nothing (a rebuild,
     # which must not repeat the history's signals, or a session without an outbox).
     worklist_horizon: timedelta | None = None
+    # Called once a batch's transaction commits: the roll-up folder's wake (the changes
+    # the batch recorded are there to fold); None for a projection without one.
+    committed: Callable[[], None] | None = None
 
 
 CallEvent = CallStarted | CallAnswered | CallEnded
