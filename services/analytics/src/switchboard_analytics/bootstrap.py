@@ -43,7 +43,7 @@ def build_app(settings: AnalyticsSettings | None = None) -> FastAPI:
         migrations_dir=migrations_path(switchboard_analytics.__file__),
     )
     # The roll-ups' changes the consumer records are folded beside it (``folder``).
-    folder = RollupFolder(runtime.sessions)
+    folder = RollupFolder(runtime.engine, runtime.sessions)
     runtime.handle(SUBSCRIPTION, replace(projection_for(settings), committed=folder.wake))
     runtime.on_start(folder.start)
     runtime.on_stop(folder.stop)

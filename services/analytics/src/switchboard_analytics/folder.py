@@ -14,15 +14,18 @@ import asyncio
 import contextlib
 
 from prometheus_client import Counter
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from switchboard_analytics.adapters.rollup_deltas import fold_all
+from switchboard_analytics.adapters.rollup_deltas import fold_all, vacuum_changes
 from switchboard_runtime.logging import get_logger
 
 log = get_logger(__name__)
 
 #: How often the folder looks for changes nobody woke it for.
 POLL_SECONDS = 1.0
+#: The folder vacuums the changes' table once it has folded this many (autovacuum would
+#: wait for its next round while every read of the roll-ups walks the dead rows).
+VACUUM_AFTER = 10_000
 
 FOLDED = Counter(
     "switchboard_analytics_rollup_changes_folded_total",
@@ -34,12 +37,17 @@ class RollupFolder:
     """Folds ``rollup_changes`` into the roll-ups whenever woken (see the module doc)."""
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], poll_seconds: float = POLL_SECONDS
+        self,
+        engine: AsyncEngine,
+        sessions: async_sessionmaker[AsyncSession],
+        poll_seconds: float = POLL_SECONDS,
     ) -> None:
+        self._engine = engine
         self._sessions = sessions
         self._poll_seconds = poll_seconds
         self._woken = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._since_vacuum = 0
 
     def wake(self) -> None:
         """Fold soon: changes were committed."""
@@ -63,6 +71,11 @@ class RollupFolder:
                 await asyncio.wait_for(self._woken.wait(), self._poll_seconds)
             self._woken.clear()
             try:
-                FOLDED.inc(await fold_all(self._sessions))
+                folded = await fold_all(self._sessions)
+                FOLDED.inc(folded)
+                self._since_vacuum += folded
+                if self._since_vacuum >= VACUUM_AFTER:
+                    await vacuum_changes(self._engine)
+                    self._since_vacuum = 0
             except Exception as exc:
                 log.warning("analytics.fold_failed", error=repr(exc))

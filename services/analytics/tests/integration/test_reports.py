@@ -264,6 +264,24 @@ async def test_a_report_read_right_after_a_change_commits_counts_it(analytics: A
     assert (await _whole(analytics, "day"))[1] == before
 
 
+async def test_the_changes_table_is_vacuumed_as_the_folder_does_after_a_backlog(
+    analytics: Any,
+) -> None:
+    """Folded changes stay as dead rows that every look at the table walks until a
+    ``VACUUM``; the folder runs one after a backlog, outside any transaction."""
+    import sqlalchemy as sa
+
+    from switchboard_analytics.adapters.rollup_deltas import vacuum_changes
+
+    engine = analytics.app.state.runtime.engine
+    count = sa.text("SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'rollup_changes'")
+    async with engine.connect() as conn:
+        before = await conn.scalar(count)
+    await vacuum_changes(engine)
+    async with engine.connect() as conn:
+        assert await conn.scalar(count) == before + 1
+
+
 async def test_new_york_spring_forward_day_has_no_2am_and_23_hours(analytics: Any) -> None:
     world = analytics.world
     response = await analytics.get(

@@ -25,7 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from switchboard_analytics.adapters.binds import array, param
 from switchboard_analytics.adapters.rollup_tables import (
@@ -239,6 +239,9 @@ def _fold_statement() -> sa.Select[Any]:
     return sa.select(sa.func.count()).select_from(folded).add_cte(*upserts)
 
 
+_ANY_CHANGE = sa.select(sa.exists().select_from(rollup_changes))
+
+
 async def fold_changes(session: AsyncSession, *, wait: bool = False) -> int:
     """Fold the changes recorded and committed so far into the roll-ups, in the caller's
     transaction; how many were folded. While another transaction folds, 0 at once (it
@@ -247,12 +250,13 @@ async def fold_changes(session: AsyncSession, *, wait: bool = False) -> int:
         await session.execute(sa.select(sa.func.pg_advisory_xact_lock(FOLD_LOCK_KEY)))
     elif not await session.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(FOLD_LOCK_KEY))):
         return 0
+    if not await session.scalar(_ANY_CHANGE):
+        # Nothing to fold: not even the plan of the fold (on a new connection, a few
+        # hundred milliseconds) is needed.
+        return 0
     # A backlog (a clinic's calls re-timed, a consumer catching up) groups many rows.
     await session.execute(sa.text("SET LOCAL work_mem = '64MB'"))
     return int(await session.scalar(_fold_statement()) or 0)
-
-
-_ANY_CHANGE = sa.select(sa.exists().select_from(rollup_changes))
 
 
 async def fold_for_reading(sessions: async_sessionmaker[AsyncSession]) -> None:
@@ -262,6 +266,14 @@ async def fold_for_reading(sessions: async_sessionmaker[AsyncSession]) -> None:
     async with sessions() as session, session.begin():
         if await session.scalar(_ANY_CHANGE):
             await fold_changes(session, wait=True)
+
+
+async def vacuum_changes(engine: AsyncEngine) -> None:
+    """``VACUUM`` the changes' table: every fold leaves its rows dead, and a look at the
+    table (each read of the roll-ups takes one) reads every page until they are gone."""
+    async with engine.connect() as conn:
+        autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await autocommit.execute(sa.text("VACUUM rollup_changes"))
 
 
 async def fold_all(sessions: async_sessionmaker[AsyncSession], *, wait: bool = False) -> int:
