@@ -208,6 +208,22 @@ def test_a_berlin_clinic_made_in_the_console_is_booked_in_berlin_time_and_a_day_
     _expect_berlin_slots(slots, day)
     expect(admin.get_by_text(re.compile("times in Central European"))).to_be_visible()
 
+    # While another day's times are on their way, this day's are no longer offered.
+    week_later, held = day + timedelta(days=7), []
+
+    def hold(route: Any) -> None:
+        held.append(route)
+
+    admin.route("**/api/booking/availability?*", hold)
+    admin.get_by_label("Day", exact=True).fill(week_later.isoformat())
+    expect(slots).to_have_count(0)
+    for route in held:
+        route.continue_()
+    admin.unroute("**/api/booking/availability?*", hold)
+    _expect_berlin_slots(slots, week_later)
+    admin.get_by_label("Day", exact=True).fill(day.isoformat())
+    _expect_berlin_slots(slots, day)
+
     # Book 10:00 for a new client, answering the yes/no question.
     booked_at = datetime.combine(day, time(10, 0), BERLIN)
     slots.filter(has_text="10:00").click()

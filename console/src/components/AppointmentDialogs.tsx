@@ -65,6 +65,8 @@ export function RescheduleDialog({
   useEffect(() => {
     if (!appointment || !date) return;
     let live = true;
+    setChosen(null);
+    setAvailability(null);
     appointments
       .availability({
         clinic_id: appointment.clinic_id,
@@ -109,6 +111,7 @@ export function RescheduleDialog({
           </label>
           <SlotGrid
             availability={availability}
+            date={date}
             anyone={false}
             chosen={chosen}
             onChoose={setChosen}

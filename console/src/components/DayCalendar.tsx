@@ -11,12 +11,18 @@ export interface ChosenSlot {
 
 export function SlotGrid({
   availability,
+  date,
+  loading = false,
   anyone,
   chosen,
   onChoose,
   practitionerName,
 }: {
   availability: Availability | null;
+  /** The day on screen: times of another day (an answer still on its way) are never offered. */
+  date: string;
+  /** An answer for newer choices is on its way: the one held is not offered meanwhile. */
+  loading?: boolean;
   anyone: boolean;
   chosen: ChosenSlot | null;
   onChoose: (slot: ChosenSlot) => void;
@@ -24,6 +30,7 @@ export function SlotGrid({
 }) {
   const { t } = useTranslation();
   if (!availability) return <p className="muted">{t("booking.chooseToSeeTimes")}</p>;
+  if (loading || availability.date !== date) return <p className="muted">{t("common.loading")}</p>;
   const tz = availability.time_zone;
   const slots = anyone
     ? availability.anyone_available.map((s) => ({ starts_at: s.starts_at, practitioner_id: null, who: s.practitioner_ids }))

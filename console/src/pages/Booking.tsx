@@ -163,8 +163,11 @@ export default function BookingPage() {
   }, [practitionersHere, practitionerId]);
 
   // Only the latest request may set the slots: an answer for a day the operator has
-  // already left must not overwrite the one on screen.
+  // already left must not overwrite the one on screen, and until the answer for the current
+  // choices arrives the times held (another day's, another practitioner's) are not offered.
   const slotRequest = useRef(0);
+  const slotChoices = [clinicId, serviceId, date, practitionerId, practitionerId ? "" : language].join("|");
+  const [answeredChoices, setAnsweredChoices] = useState("");
   const loadSlots = useCallback(() => {
     if (!clinicId || !serviceId || !date) return;
     setChosen(null);
@@ -178,13 +181,17 @@ export default function BookingPage() {
         practitioner_id: practitionerId || undefined,
         language: !practitionerId && language ? language : undefined,
       })
-      .then((a) => current() && setAvailability(a))
+      .then((a) => {
+        if (!current()) return;
+        setAvailability(a);
+        setAnsweredChoices(slotChoices);
+      })
       .catch((e: Error) => {
         if (!current()) return;
         setAvailability(null);
         setMessage({ kind: "error", text: e.message });
       });
-  }, [clinicId, serviceId, date, practitionerId, language]);
+  }, [clinicId, serviceId, date, practitionerId, language, slotChoices]);
   useEffect(loadSlots, [loadSlots]);
 
   useEffect(() => {
@@ -371,6 +378,8 @@ export default function BookingPage() {
             <h2 className="h3">{t("booking.freeTimes")}</h2>
             <SlotGrid
               availability={availability}
+              date={date}
+              loading={answeredChoices !== slotChoices}
               anyone={!practitionerId}
               chosen={chosen}
               onChoose={setChosen}
