@@ -2,7 +2,7 @@
 
 The facts are stored (``appointments``): which call an appointment was booked during,
 or which touch it was booked from, when it was booked and when cancelled. Each call row
-counts its appointments (``store.conversion_of``), refreshed for the calls an
+counts its appointments (``store.linked_of``), refreshed for the calls an
 appointment counts for (:func:`appointment_call_ids`) whenever it, its touch or its call
 arrives, in whatever order.
 """

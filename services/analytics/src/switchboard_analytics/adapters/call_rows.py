@@ -24,35 +24,26 @@ from switchboard_analytics.adapters.store import (
     CALLBACK_COLUMNS,
     CONVERSION_CALL_COLUMNS,
     WRITTEN_COLUMNS,
-    conversion_of,
+    Linked,
+    linked_of,
     tags_of,
 )
 from switchboard_analytics.adapters.tables import appointments, call_log, clinics, touches
 
 
-def _derived(call_id: sa.ColumnElement[Any], clinic_id: sa.ColumnElement[Any]) -> dict[str, Any]:
+def _derived(
+    call_id: sa.ColumnElement[Any], clinic_id: sa.ColumnElement[Any]
+) -> tuple[Linked, dict[str, Any]]:
     """What the call ``call_id`` of clinic ``clinic_id`` takes from the other projections:
-    the clinic's zone (``:d_default_zone`` while unknown), the contact and assigned
-    operator of its latest touch, the union of its tags, its conversion columns."""
+    the clinic's zone (``:d_default_zone`` while unknown), the union of its tags, and what
+    its touches and appointments give it (``store.linked_of``: look-ups to join beside
+    the columns)."""
     zone = sa.select(clinics.c.time_zone).where(clinics.c.clinic_id == clinic_id)
-
-    def latest(column: sa.Column[Any]) -> sa.ScalarSelect[Any]:
-        return (
-            sa.select(column)
-            .where(touches.c.call_id == call_id)
-            .order_by(touches.c.version_at.desc(), touches.c.touch_id.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
-
-    return {
+    linked = linked_of(call_id)
+    return linked, {
         "time_zone": sa.func.coalesce(zone.scalar_subquery(), param("d_default_zone")),
-        "contact_id": latest(touches.c.contact_id),
-        "contact_kind": latest(touches.c.contact_kind),
-        "contact_name": latest(touches.c.contact_name),
-        "assigned_operator_id": latest(touches.c.operator_id),
         "tags": tags_of(call_id),
-        **conversion_of(call_id),
+        **linked.columns,
     }
 
 
@@ -66,11 +57,16 @@ def _upsert_rows(*, derived: bool) -> Any:
         .render_derived("given")
     )
     values: dict[str, Any] = {k: given.c[k] for k in WRITTEN_COLUMNS}
+    source: sa.FromClause = given
     if derived:
-        values |= _derived(given.c.call_id, given.c.clinic_id)
+        linked, more = _derived(given.c.call_id, given.c.clinic_id)
+        values |= more
+        source = linked.joined(given)
     else:
         values["time_zone"] = param("d_default_zone")
-    insert = pg_insert(call_log).from_select(list(values), sa.select(*values.values()))
+    insert = pg_insert(call_log).from_select(
+        list(values), sa.select(*values.values()).select_from(source)
+    )
     # A replay's overwrite keeps the zone it wrote first (the default, until derived).
     updated = [k for k in values if k != "call_id" and (derived or k != "time_zone")]
     return insert.on_conflict_do_update(
@@ -116,18 +112,31 @@ async def write_calls(
 # ---------------------------------------------------------------------------------------
 # Set-based passes (a rebuild's replay stores facts only, then runs these once)
 
-_REFRESH_ALL_DERIVED = sa.update(call_log).values(
-    {
-        k: v
-        for k, v in _derived(call_log.c.call_id, call_log.c.clinic_id).items()
-        if k not in CONVERSION_CALL_COLUMNS
-    }
-)
+
+def _refresh_all_derived() -> sa.Update:
+    """Every call row's zone, tags and latest touch's columns, from a second reference to
+    the call log (an ``UPDATE``'s own table cannot be read from a lateral look-up)."""
+    row = call_log.alias("row")
+    linked, derived = _derived(row.c.call_id, row.c.clinic_id)
+    columns = {k: v for k, v in derived.items() if k not in CONVERSION_CALL_COLUMNS}
+    fresh = (
+        sa.select(row.c.call_id, *[v.label(k) for k, v in columns.items()])
+        .select_from(linked.joined(row))
+        .subquery("fresh")
+    )
+    return (
+        sa.update(call_log)
+        .values({k: fresh.c[k] for k in columns})
+        .where(call_log.c.call_id == fresh.c.call_id)
+    )
+
+
+_REFRESH_ALL_DERIVED = _refresh_all_derived()
 
 
 def _conversion_facts() -> sa.Subquery:
     """The conversion columns of every call with a touch or an appointment, from all the
-    touches and appointments at once: ``store.conversion_of``'s rule as one grouped scan
+    touches and appointments at once: ``store.linked_of``'s rule as one grouped scan
     (per call, its correlated look-ups cost an index probe each, ten million times over)."""
     t, a = touches.c, appointments.c
     booked = sa.cast(a.booked_at.is_not(None), sa.Integer)

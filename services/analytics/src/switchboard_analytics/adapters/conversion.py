@@ -1,7 +1,7 @@
 """Conversion figures: incoming calls → answered → with a touch → with an appointment →
 cancelled, per group, from a roll-up or from the call log.
 
-Each call row carries its conversion columns (``store.conversion_of``: a touch names it,
+Each call row carries its conversion columns (``store.linked_of``: a touch names it,
 its appointments booked and cancelled), kept by the projection whichever of call, touch
 and appointment arrives first; every roll-up sums what they add to each measure
 (``rollup_deltas._conversion_measures``). So the report reads the roll-up the calls report would

@@ -10,7 +10,7 @@ the very same code against fresh tables in another schema (``schema_translate_ma
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
@@ -92,31 +92,73 @@ def tags_of(call_id: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     return sa.func.coalesce(union, sa.cast(sa.literal([], pg.ARRAY(sa.Text)), pg.ARRAY(sa.Text)))
 
 
-def conversion_of(call_id: sa.ColumnElement[Any]) -> dict[str, sa.ColumnElement[Any]]:
-    """The conversion columns of the call ``call_id`` (a correlated column or a parameter),
-    from the stored touches and appointments: whether a touch names it, how many
-    appointments were booked during it (naming it) or from one of its touches (naming
-    the touch and no call), and how many of those were cancelled. Every way a call row is
-    written or refreshed takes them from here, so that it does not matter whether the
-    call, its touch or its appointment arrived first."""
+class Linked(NamedTuple):
+    """What a call takes from its touches and appointments, read by ``LATERAL`` look-ups
+    that each find every column of theirs at once (one index probe for the latest touch's
+    four columns and ``has_touch``, one per way an appointment names the call)."""
+
+    lookups: tuple[sa.FromClause, ...]
+    #: The call log's columns, from the look-ups.
+    columns: dict[str, sa.ColumnElement[Any]]
+
+    def joined(self, source: sa.FromClause) -> sa.FromClause:
+        """``source`` (which has the call id the look-ups read) joined to the look-ups."""
+        for lookup in self.lookups:
+            source = source.outerjoin(lookup, sa.true())
+        return source
+
+
+def linked_of(call_id: sa.ColumnElement[Any]) -> Linked:
+    """The latest touch's contact and operator (the newest version, then the greatest touch
+    id) of the call ``call_id`` (a column of the ``FROM`` the look-ups join), and its
+    conversion columns: whether a touch names it, how many appointments were booked
+    during it (naming it) or from one of its touches (naming the touch and no call), and
+    how many of those were cancelled. Every way a call row is written or refreshed takes
+    them from here, so that it does not matter whether the call, its touch or its
+    appointment arrived first."""
     t, a = touches.c, appointments.c
+    latest = (
+        sa.select(t.touch_id, t.contact_id, t.contact_kind, t.contact_name, t.operator_id)
+        .where(t.call_id == call_id)
+        .order_by(t.version_at.desc(), t.touch_id.desc())
+        .limit(1)
+        .lateral("latest_touch")
+    )
+    booked = a.booked_at.is_not(None)
+    cancelled = sa.and_(booked, a.cancelled_at.is_not(None))
 
-    def booked(*more: sa.ColumnElement[bool]) -> sa.ColumnElement[Any]:
-        during = sa.select(sa.func.count()).where(
-            a.call_id == call_id, a.booked_at.is_not(None), *more
+    def counted(name: str, source: sa.FromClause, *where: sa.ColumnElement[bool]) -> sa.FromClause:
+        return (
+            sa.select(
+                sa.func.count().filter(booked).label("booked"),
+                sa.func.count().filter(cancelled).label("cancelled"),
+            )
+            .select_from(source)
+            .where(*where)
+            .lateral(name)
         )
-        from_touch = (
-            sa.select(sa.func.count())
-            .select_from(touches.join(appointments, a.touch_id == t.touch_id))
-            .where(t.call_id == call_id, a.call_id.is_(None), a.booked_at.is_not(None), *more)
-        )
-        return sa.cast(during.scalar_subquery() + from_touch.scalar_subquery(), sa.Integer)
 
-    return {
-        "has_touch": sa.exists().where(t.call_id == call_id),
-        "appointments_booked": booked(),
-        "appointments_cancelled": booked(a.cancelled_at.is_not(None)),
-    }
+    during = counted("booked_during", appointments, a.call_id == call_id)
+    from_touch = counted(
+        "booked_from_touch",
+        touches.join(appointments, a.touch_id == t.touch_id),
+        t.call_id == call_id,
+        a.call_id.is_(None),
+    )
+    return Linked(
+        (latest, during, from_touch),
+        {
+            "contact_id": latest.c.contact_id,
+            "contact_kind": latest.c.contact_kind,
+            "contact_name": latest.c.contact_name,
+            "assigned_operator_id": latest.c.operator_id,
+            "has_touch": latest.c.touch_id.is_not(None),
+            "appointments_booked": sa.cast(during.c.booked + from_touch.c.booked, sa.Integer),
+            "appointments_cancelled": sa.cast(
+                during.c.cancelled + from_touch.c.cancelled, sa.Integer
+            ),
+        },
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -155,32 +197,21 @@ _ADD_CONTACT_NAMES = (
     .on_conflict_do_nothing()
 )
 _TOUCH_COLUMNS = ("contact_id", "contact_kind", "contact_name", "assigned_operator_id")
-#: What a call takes from its links for the conversion report (``conversion_of``).
+#: What a call takes from its links for the conversion report (``linked_of``).
 CONVERSION_CALL_COLUMNS = ("has_touch", "appointments_booked", "appointments_cancelled")
 _LINKED_COLUMNS = (*_TOUCH_COLUMNS, *CONVERSION_CALL_COLUMNS)
+_LINKED = linked_of(call_log.c.call_id)
 _CALL_LINKS = (
     sa.select(
         call_log.c.call_id,
         call_log.c.ended_at,
         *[call_log.c[k] for k in _LINKED_COLUMNS],
-        *[value.label(f"wanted_{k}") for k, value in conversion_of(call_log.c.call_id).items()],
+        *[_LINKED.columns[k].label(f"wanted_{k}") for k in _LINKED_COLUMNS],
     )
+    .select_from(_LINKED.joined(call_log))
     .where(call_log.c.call_id == sa.any_(array("call_ids", sa.Text)))
     .order_by(call_log.c.call_id)
     .with_for_update(of=call_log)
-)
-#: The latest touch of each call (the newest version, then the greatest touch id).
-_LATEST_TOUCHES = (
-    sa.select(
-        touches.c.call_id,
-        touches.c.contact_id,
-        touches.c.contact_kind,
-        touches.c.contact_name,
-        touches.c.operator_id,
-    )
-    .where(touches.c.call_id == sa.any_(array("call_ids", sa.Text)))
-    .ext(pg.distinct_on(touches.c.call_id))
-    .order_by(touches.c.call_id, touches.c.version_at.desc(), touches.c.touch_id.desc())
 )
 _SET_LINKED_COLUMNS = (
     sa.update(call_log)
@@ -242,16 +273,9 @@ async def refresh_linked_columns(
         return
     ids = {"call_ids": sorted(set(call_ids))}
     current = {r.call_id: r._mapping for r in await session.execute(_CALL_LINKS, ids)}
-    if not current:
-        return
-    latest = {r.call_id: tuple(r)[1:] for r in await session.execute(_LATEST_TOUCHES, ids)}
     changes, moved = [], []
     for call_id, row in current.items():
-        touch = latest.get(call_id, (None, None, None, None))
-        wanted = {
-            **dict(zip(_TOUCH_COLUMNS, touch, strict=True)),
-            **{k: row[f"wanted_{k}"] for k in CONVERSION_CALL_COLUMNS},
-        }
+        wanted = {k: row[f"wanted_{k}"] for k in _LINKED_COLUMNS}
         if all(row[k] == v for k, v in wanted.items()):
             continue
         changes.append({"w_call_id": call_id, **{f"v_{k}": v for k, v in wanted.items()}})
