@@ -92,6 +92,10 @@ def tags_of(call_id: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     return sa.func.coalesce(union, sa.cast(sa.literal([], pg.ARRAY(sa.Text)), pg.ARRAY(sa.Text)))
 
 
+#: A call's latest touch: the newest version, then the greatest touch id.
+LATEST_TOUCH_FIRST = (touches.c.version_at.desc(), touches.c.touch_id.desc())
+
+
 class Linked(NamedTuple):
     """What a call takes from its touches and appointments, read by ``LATERAL`` look-ups
     that each find every column of theirs at once (one index probe for the latest touch's
@@ -120,7 +124,7 @@ def linked_of(call_id: sa.ColumnElement[Any]) -> Linked:
     latest = (
         sa.select(t.touch_id, t.contact_id, t.contact_kind, t.contact_name, t.operator_id)
         .where(t.call_id == call_id)
-        .order_by(t.version_at.desc(), t.touch_id.desc())
+        .order_by(*LATEST_TOUCH_FIRST)
         .limit(1)
         .lateral("latest_touch")
     )
@@ -196,10 +200,10 @@ _ADD_CONTACT_NAMES = (
     .from_select(["name"], sa.select(sa.func.unnest(array("names", sa.Text))))
     .on_conflict_do_nothing()
 )
-_TOUCH_COLUMNS = ("contact_id", "contact_kind", "contact_name", "assigned_operator_id")
+TOUCH_COLUMNS = ("contact_id", "contact_kind", "contact_name", "assigned_operator_id")
 #: What a call takes from its links for the conversion report (``linked_of``).
 CONVERSION_CALL_COLUMNS = ("has_touch", "appointments_booked", "appointments_cancelled")
-_LINKED_COLUMNS = (*_TOUCH_COLUMNS, *CONVERSION_CALL_COLUMNS)
+_LINKED_COLUMNS = (*TOUCH_COLUMNS, *CONVERSION_CALL_COLUMNS)
 _LINKED = linked_of(call_log.c.call_id)
 _CALL_LINKS = (
     sa.select(
