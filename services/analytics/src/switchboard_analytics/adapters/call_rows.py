@@ -27,7 +27,6 @@ from switchboard_analytics.adapters.store import (
     LATEST_TOUCH_FIRST,
     TOUCH_COLUMNS,
     WRITTEN_COLUMNS,
-    Linked,
     linked_of,
     tags_of,
 )
@@ -38,21 +37,6 @@ def _zone_of(clinic_id: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     """The zone of the clinic ``clinic_id``, ``:d_default_zone`` while it is unknown."""
     zone = sa.select(clinics.c.time_zone).where(clinics.c.clinic_id == clinic_id)
     return sa.func.coalesce(zone.scalar_subquery(), param("d_default_zone"))
-
-
-def _derived(
-    call_id: sa.ColumnElement[Any], clinic_id: sa.ColumnElement[Any]
-) -> tuple[Linked, dict[str, Any]]:
-    """What the call ``call_id`` of clinic ``clinic_id`` takes from the other projections:
-    the clinic's zone, the union of its tags, and what
-    its touches and appointments give it (``store.linked_of``: look-ups to join beside
-    the columns)."""
-    linked = linked_of(call_id)
-    return linked, {
-        "time_zone": _zone_of(clinic_id),
-        "tags": tags_of(call_id),
-        **linked.columns,
-    }
 
 
 def _upsert_rows(*, derived: bool) -> Any:
@@ -67,8 +51,14 @@ def _upsert_rows(*, derived: bool) -> Any:
     values: dict[str, Any] = {k: given.c[k] for k in WRITTEN_COLUMNS}
     source: sa.FromClause = given
     if derived:
-        linked, more = _derived(given.c.call_id, given.c.clinic_id)
-        values |= more
+        # What the call takes from the other projections: its clinic's zone, the union of
+        # its tags, and what its touches and appointments give it (look-ups joined beside).
+        linked = linked_of(given.c.call_id)
+        values |= {
+            "time_zone": _zone_of(given.c.clinic_id),
+            "tags": tags_of(given.c.call_id),
+            **linked.columns,
+        }
         source = linked.joined(given)
     else:
         values["time_zone"] = param("d_default_zone")
