@@ -27,6 +27,12 @@ def _measures() -> list[sa.Column[int]]:
 #: sorted by, so that a report's page is an index range scan in the primary key's order.
 _KEY_TEXT = sa.Text(collation="C")
 
+#: Every fold rewrites the roll-up rows its calls fall in (``rollup_deltas``): a tenth of
+#: each page is left free at insert so that the new version of a row fits on its page (a
+#: HOT update: no new entry in the row's indexes). 15 % less time per fold in the
+#: projection's benchmark; the tables are a ninth larger (migration 0018).
+ROLLUP_STORAGE = {"fillfactor": 90}
+
 _TIME_COLUMNS: dict[str, tuple[str, Any]] = {
     "hour": ("local_hour", sa.DateTime(timezone=False)),
     "day": ("local_day", sa.Date()),
@@ -66,6 +72,7 @@ def _rollup(name: str, grain: str, leading: tuple[str, ...], rest: tuple[str, ..
             sa.Column(column, sa.BigInteger, nullable=False, server_default="0")
             for column in CONVERSION_COLUMNS
         ),
+        postgresql_with=ROLLUP_STORAGE,
     )
 
 
@@ -142,6 +149,7 @@ def _kpi_rollup(name: str, grain: str, leading: tuple[str, ...], rest: tuple[str
         sa.Column("answered_wait_seconds", sa.BigInteger, nullable=False),
         sa.Column("waits", pg.ARRAY(sa.Integer)),
         sa.Column("callback_delays", pg.ARRAY(sa.Integer)),
+        postgresql_with=ROLLUP_STORAGE,
     )
 
 
