@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -29,6 +29,42 @@ def test_an_hour_exists_when_one_of_the_zones_shows_it() -> None:
     gap = datetime(2026, 3, 8, 2)
     assert not hour_exists(gap, [NEW_YORK])
     assert hour_exists(gap, [NEW_YORK, MOSCOW])
+
+
+@pytest.mark.parametrize(
+    ("zones", "missing"),
+    [
+        (["America/New_York"], [datetime(2011, 3, 13, 2)]),
+        # Each zone shows the hour the other skips.
+        (["Europe/Berlin", "America/New_York"], []),
+        # Half an hour of DST: 02:00-02:29 is skipped, 02:30 is a wall-clock time.
+        (["Australia/Lord_Howe"], []),
+        # Clocks that jumped at midnight, and Moscow's last change (to UTC+4 for good).
+        (["America/Havana"], [datetime(2011, 3, 20, 0)]),
+        (["America/Sao_Paulo"], [datetime(2011, 10, 16, 0)]),
+        (["Europe/Moscow"], [datetime(2011, 3, 27, 2)]),
+    ],
+)
+def test_the_hours_listed_are_the_wall_clock_hours_of_some_zone(
+    zones: list[str], missing: list[datetime]
+) -> None:
+    tz = [ZoneInfo(z) for z in zones]
+
+    def shown(hour: datetime) -> bool:
+        # Some minute of it survives the round trip through UTC in one of the zones.
+        for zone in tz:
+            for minute in range(60):
+                wall = hour + timedelta(minutes=minute)
+                back = wall.replace(tzinfo=zone).astimezone(UTC).astimezone(zone)
+                if back.replace(tzinfo=None) == wall:
+                    return True
+        return False
+
+    start, end = datetime(2010, 12, 25), datetime(2012, 1, 5)
+    every_hour = [start + timedelta(hours=n) for n in range((end - start) // timedelta(hours=1))]
+    expected = [hour for hour in every_hour if shown(hour)]
+    assert sorted(set(every_hour) - set(expected)) == missing
+    assert list(buckets("hour", (start, end), tz)) == expected
 
 
 def test_open_sides_end_at_the_calls_and_instants_cover_every_zone() -> None:

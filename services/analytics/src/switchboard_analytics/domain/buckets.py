@@ -65,6 +65,17 @@ def hour_exists(hour: datetime, zones: Iterable[ZoneInfo]) -> bool:
     return False
 
 
+def _day_has_every_hour(day: date, zones: Iterable[ZoneInfo]) -> bool:
+    """Whether every hour of the local ``day`` exists in one of ``zones``: in a zone whose
+    UTC offset at the next midnight is its offset at this one, the clock did not jump.
+    (A day with a change in every zone is then looked at hour by hour.)"""
+    for zone in zones:
+        midnight = datetime.combine(day, time(), zone)
+        if midnight.utcoffset() == (midnight + timedelta(days=1)).utcoffset():
+            return True
+    return False
+
+
 def _local(instant: datetime, zone: ZoneInfo) -> datetime:
     return instant.astimezone(zone).replace(tzinfo=None)
 
@@ -118,7 +129,19 @@ def buckets(
     if isinstance(after, datetime):
         after = after.replace(minute=0, second=0, microsecond=0)
     bucket = start if after is None or after < start else _next(after, grain)
+    if grain == "day":
+        while bucket < end:
+            yield bucket
+            bucket = _next(bucket, grain)
+        return
+    # An hour page is hundreds of hours: each day's offsets are looked at once, and
+    # only the hours of a day when the clocks changed one by one.
+    day, whole = None, False
     while bucket < end:
-        if grain == "day" or hour_exists(bucket, zones):  # type: ignore[arg-type]
+        assert isinstance(bucket, datetime)
+        if bucket.date() != day:
+            day = bucket.date()
+            whole = _day_has_every_hour(day, zones)
+        if whole or hour_exists(bucket, zones):
             yield bucket
         bucket = _next(bucket, grain)
