@@ -194,7 +194,10 @@ async def _rollup_groups(
     after: Key | None,
     limit: int,
     measure: Measures = CALL_SUMS,
+    until: Any = None,
 ) -> list[tuple[Key, GroupFigures]]:
+    """The page of groups after ``after`` from ``rollup``; by day or hour, ``until`` (the
+    page's last bucket) bounds the range of the roll-up read."""
     r = rollup.table.c
     conditions = rollup_conditions(flt, rollup)
     measures = measure.rollup(rollup.table)
@@ -221,6 +224,10 @@ async def _rollup_groups(
     else:
         time_key = _time_key(group_by, rollup.time, rollup.grain)
         where = [time_key > after[0]] if after is not None else []
+        if until is not None:
+            # Without it, the groups of several admins (or numbers) are every one of their
+            # rows of the period, grouped and sorted before the LIMIT cuts them.
+            where.append(time_key <= until)
         return await read([time_key], where, limit)
     # Calls with no admin (nobody answered or was assigned to) or no number ('' in
     # roll-ups) come after the others.
@@ -314,10 +321,11 @@ async def _groups(
     after: Key | None,
     limit: int,
     measure: Measures,
+    until: Any = None,
 ) -> list[tuple[Key, GroupFigures]]:
     if rollup is None:
         return await _call_log_groups(session, flt, group_by, after, limit, measure)
-    return await _rollup_groups(session, flt, group_by, rollup, after, limit, measure)
+    return await _rollup_groups(session, flt, group_by, rollup, after, limit, measure, until)
 
 
 async def report_page(
@@ -423,7 +431,9 @@ async def _filled_page(
     keys: list[Key] = [(bucket,) for bucket in page[:limit]]
     if not keys:
         return ReportPage(groups=[], source=source, next_cursor=None)
-    found = dict(await _groups(session, flt, group_by, rollup, after, len(keys), measure))
+    found = dict(
+        await _groups(session, flt, group_by, rollup, after, len(keys), measure, keys[-1][0])
+    )
     found = {key: figures for key, figures in found.items() if key <= keys[-1]}
     groups = [
         found.get(key) or GroupFigures(key=public_key(group_by, key), by_type={})
