@@ -17,6 +17,9 @@ from switchboard_analytics.domain.kpi import KPI_FIGURES, KpiSums, kpi_figures
 CALL_TYPES: tuple[str, ...] = ("incoming", "outgoing", "internal")
 """The call types, in the order reports show them (before the total)."""
 
+ALL_KINDS: tuple[str, ...] = (*CALL_TYPES, "total")
+"""The figures' columns of a row: each call type's, then the total's."""
+
 GroupBy = Literal["day", "hour", "employee_day", "employee_month", "did"]
 
 GROUP_KEYS: Mapping[str, tuple[str, ...]] = {
@@ -63,13 +66,14 @@ def _sort_key(key: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple((value is None, "" if value is None else value) for value in key)
 
 
-def _key_value(value: Any, name: str) -> Any:
-    if name == "month" and isinstance(value, date):
-        return value.strftime("%Y-%m")
-    return value.isoformat() if isinstance(value, date) else value
-
-
-_ZERO: Sums = (0, 0, 0, 0, 0)
+#: The figures of no calls (copied: every row has dicts of its own).
+_NO_FIGURES: dict[str, Any] = {
+    "count": 0,
+    "answered": 0,
+    "missed": 0,
+    "avg_talk_seconds": None,
+    "avg_wait_seconds": None,
+}
 
 
 def build_rows(
@@ -91,10 +95,20 @@ def build_rows(
     rows = []
     for group in sorted(groups, key=lambda g: _sort_key(g.key)):
         row = _key_columns(group_by, group, known, described)
-        all_calls = all_answered = all_missed = all_talk = all_wait = 0
         by_type = group.by_type
+        if not by_type:
+            # A bucket without calls (most hours of a filtered hour report).
+            for kind in ALL_KINDS:
+                row[kind] = _NO_FIGURES.copy()
+            rows.append(row)
+            continue
+        all_calls = all_answered = all_missed = all_talk = all_wait = 0
         for call_type in CALL_TYPES:
-            calls, answered, missed, talk, wait = by_type.get(call_type, _ZERO)
+            sums = by_type.get(call_type)
+            if sums is None:
+                row[call_type] = _NO_FIGURES.copy()
+                continue
+            calls, answered, missed, talk, wait = sums
             row[call_type] = {
                 "count": calls,
                 "answered": answered,
@@ -119,9 +133,12 @@ def _key_columns(
     described: Mapping[str, str],
 ) -> dict[str, Any]:
     names = GROUP_KEYS[group_by]
-    row: dict[str, Any] = {
-        name: _key_value(value, name) for name, value in zip(names, group.key, strict=True)
-    }
+    row: dict[str, Any] = {}
+    for name, value in zip(names, group.key, strict=True):
+        if isinstance(value, date):
+            row[name] = value.strftime("%Y-%m") if name == "month" else value.isoformat()
+        else:
+            row[name] = value
     if "admin_id" in names:
         admin_id = row["admin_id"]
         row["admin_name"] = None if admin_id is None else known.get(admin_id, admin_id)
@@ -163,9 +180,7 @@ def _key_header(group_by: str) -> list[str]:
 
 def csv_header(group_by: str) -> list[str]:
     """The CSV columns of a report: its keys, then five figures per call type and total."""
-    return _key_header(group_by) + [
-        f"{kind}_{name}" for kind in (*CALL_TYPES, "total") for name in FIGURES
-    ]
+    return _key_header(group_by) + [f"{kind}_{name}" for kind in ALL_KINDS for name in FIGURES]
 
 
 def csv_record(header: list[str], row: Mapping[str, Any]) -> list[Any]:
