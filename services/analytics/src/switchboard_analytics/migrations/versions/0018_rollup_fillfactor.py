@@ -42,10 +42,15 @@ _ROLLUPS = (
 
 
 def upgrade() -> None:
+    dialect = op.get_bind().dialect
     for table in _ROLLUPS:
-        op.execute(f"ALTER TABLE {table} SET (fillfactor = 90)")
+        # A table name cannot be a bound parameter: quoted by the dialect.
+        name = dialect.identifier_preparer.quote(table)
+        op.execute(f"ALTER TABLE {name} SET (fillfactor = 90)")
 
 
 def downgrade() -> None:
+    dialect = op.get_bind().dialect
     for table in _ROLLUPS:
-        op.execute(f"ALTER TABLE {table} RESET (fillfactor)")
+        name = dialect.identifier_preparer.quote(table)
+        op.execute(f"ALTER TABLE {name} RESET (fillfactor)")
