@@ -80,9 +80,11 @@ def test_notification_statuses_and_the_template_preview(open_session: Any, platf
     # Settings > Notifications: edit a template and preview it before saving.
     admin.goto("/settings")
     admin.get_by_role("tab", name="Notifications").click()
-    admin.get_by_label("Clinic").select_option("clinic-msk-center")
-    admin.get_by_label("Event").select_option("reminder")
-    admin.get_by_label("Channel").select_option("sms")
+    # By role and exact name: a label wrapping the template's text holds the text too, and
+    # a template naming {{ clinic_name }} made get_by_label("Clinic") match it as well.
+    admin.get_by_role("combobox", name="Clinic", exact=True).select_option("clinic-msk-center")
+    admin.get_by_role("combobox", name="Event", exact=True).select_option("reminder")
+    admin.get_by_role("combobox", name="Channel", exact=True).select_option("sms")
     admin.get_by_role("combobox", name="Language", exact=True).select_option("en")
     expect(admin.get_by_role("combobox", name="Clinic")).to_have_value("clinic-msk-center")
     expect(admin.get_by_label("Text")).to_have_value(re.compile("Reminder:"))
