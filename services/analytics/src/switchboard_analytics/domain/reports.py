@@ -67,13 +67,7 @@ def _sort_key(key: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 #: The figures of no calls (copied: every row has dicts of its own).
-_NO_FIGURES: dict[str, Any] = {
-    "count": 0,
-    "answered": 0,
-    "missed": 0,
-    "avg_talk_seconds": None,
-    "avg_wait_seconds": None,
-}
+_NO_FIGURES: dict[str, Any] = figures((0, 0, 0, 0, 0))
 
 
 def build_rows(
