@@ -17,11 +17,12 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard_analytics.adapters.binds import array
+from switchboard_analytics.adapters.binds import array, given_params, given_rows
 from switchboard_analytics.adapters.tables import appointments, touches
 
 _COLUMNS = ("appointment_id", "call_id", "touch_id", "booked_at", "cancelled_at")
-_INSERT = pg_insert(appointments).values({c: sa.bindparam(f"v_{c}") for c in _COLUMNS})
+_given = given_rows(appointments, _COLUMNS)
+_INSERT = pg_insert(appointments).from_select(_COLUMNS, sa.select(*[_given.c[c] for c in _COLUMNS]))
 _EXCLUDED = _INSERT.excluded
 _UPSERT = _INSERT.on_conflict_do_update(
     index_elements=[appointments.c.appointment_id],
@@ -75,4 +76,4 @@ async def upsert_appointments(session: AsyncSession, states: Sequence[Mapping[st
     """Store appointments' bookings and cancellations (one statement for the batch)."""
     rows = merge_states(states)
     if rows:
-        await session.execute(_UPSERT, [{f"v_{k}": v for k, v in r.items()} for r in rows])
+        await session.execute(_UPSERT, given_params(rows, _COLUMNS))

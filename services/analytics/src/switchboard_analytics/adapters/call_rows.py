@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard_analytics.adapters.binds import array, param
+from switchboard_analytics.adapters.binds import array, given_params, given_rows, param
 from switchboard_analytics.adapters.callback_rows import FACT_COLUMNS
 from switchboard_analytics.adapters.store import (
     CALLBACK_COLUMNS,
@@ -43,11 +43,7 @@ def _upsert_rows(*, derived: bool) -> Any:
     """Insert or overwrite the rows given as one array per written column (``:a_<name>``),
     with their derived columns, or (``derived=False``, a rebuild's replay, which derives
     every row once afterwards) with the default zone and nothing else."""
-    given = (
-        sa.func.unnest(*[array(f"a_{k}", call_log.c[k].type) for k in WRITTEN_COLUMNS])
-        .table_valued(*[sa.column(k, call_log.c[k].type) for k in WRITTEN_COLUMNS])
-        .render_derived("given")
-    )
+    given = given_rows(call_log, WRITTEN_COLUMNS)
     values: dict[str, Any] = {k: given.c[k] for k in WRITTEN_COLUMNS}
     source: sa.FromClause = given
     if derived:
@@ -101,7 +97,7 @@ async def write_calls(
     columns (unless not ``derived``: see :func:`_upsert_rows`), in one statement."""
     if not rows:
         return
-    params: dict[str, Any] = {f"a_{k}": [row.get(k) for row in rows] for k in WRITTEN_COLUMNS}
+    params = given_params(rows, WRITTEN_COLUMNS)
     params["a_called_back"] = [bool(row.get("called_back", False)) for row in rows]
     params["d_default_zone"] = default_zone
     await session.execute(_UPSERT_ROWS if derived else _UPSERT_FACTS, params)

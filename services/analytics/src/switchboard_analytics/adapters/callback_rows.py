@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard_analytics.adapters.binds import array, param
+from switchboard_analytics.adapters.binds import array, given_params, given_rows
 from switchboard_analytics.adapters.store import CALLBACK_COLUMNS
 from switchboard_analytics.adapters.tables import (
     call_log,
@@ -41,10 +41,12 @@ FACT_COLUMNS = (
     call_log.c.dst,
     call_log.c.started_at,
 )
-_SET_CALLBACK = (
+_CALLBACK_ROWS = ("call_id", *CALLBACK_COLUMNS)
+_given = given_rows(call_log, _CALLBACK_ROWS)
+_SET_CALLBACKS = (
     sa.update(call_log)
-    .where(call_log.c.call_id == param("w_call_id"))
-    .values({k: param(f"v_{k}", call_log.c[k]) for k in CALLBACK_COLUMNS})
+    .where(call_log.c.call_id == _given.c.call_id)
+    .values({k: _given.c[k] for k in CALLBACK_COLUMNS})
 )
 
 
@@ -151,13 +153,8 @@ async def callback_candidates_in(
 
 
 async def write_callbacks(session: AsyncSession, changes: Sequence[Mapping[str, Any]]) -> None:
-    """Write called-back columns as given (the caller keeps the roll-ups in step: it takes
-    counted calls away before and adds them back after, or rebuilds the roll-ups)."""
+    """Write called-back columns as given (one change per call), in one statement (the
+    caller keeps the roll-ups in step: it takes counted calls away before and adds them
+    back after, or rebuilds the roll-ups)."""
     if changes:
-        await session.execute(
-            _SET_CALLBACK,
-            [
-                {"w_call_id": c["call_id"], **{f"v_{k}": c[k] for k in CALLBACK_COLUMNS}}
-                for c in changes
-            ],
-        )
+        await session.execute(_SET_CALLBACKS, given_params(changes, _CALLBACK_ROWS))

@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard_analytics.adapters.binds import array, param
+from switchboard_analytics.adapters.binds import array, given_params, given_rows, param
 from switchboard_analytics.adapters.rollup_deltas import count_calls, count_clinic
 from switchboard_analytics.adapters.tables import (
     appointments,
@@ -174,8 +174,10 @@ _TOUCH_CALL_IDS = (
     .order_by(touches.c.touch_id)
     .with_for_update()
 )
-_TOUCH_INSERT = pg_insert(touches).values(
-    {column.name: param(f"v_{column.name}", column) for column in touches.columns}
+_TOUCH_ROWS = tuple(column.name for column in touches.columns)
+_given_touches = given_rows(touches, _TOUCH_ROWS)
+_TOUCH_INSERT = pg_insert(touches).from_select(
+    _TOUCH_ROWS, sa.select(*[_given_touches.c[k] for k in _TOUCH_ROWS])
 )
 _NEWER_TOUCH = touches.c.version_at <= _TOUCH_INSERT.excluded.version_at
 _UPSERT_TOUCH = _TOUCH_INSERT.on_conflict_do_update(
@@ -217,10 +219,12 @@ _CALL_LINKS = (
     .order_by(call_log.c.call_id)
     .with_for_update(of=call_log)
 )
+_LINKED_ROWS = ("call_id", *_LINKED_COLUMNS)
+_given_links = given_rows(call_log, _LINKED_ROWS)
 _SET_LINKED_COLUMNS = (
     sa.update(call_log)
-    .where(call_log.c.call_id == param("w_call_id"))
-    .values({k: param(f"v_{k}", call_log.c[k]) for k in _LINKED_COLUMNS})
+    .where(call_log.c.call_id == _given_links.c.call_id)
+    .values({k: _given_links.c[k] for k in _LINKED_COLUMNS})
 )
 _TAGS_INSERT = pg_insert(call_tags).values(
     {column.name: param(f"v_{column.name}", column) for column in call_tags.columns}
@@ -260,7 +264,7 @@ async def upsert_touches(session: AsyncSession, states: Sequence[Mapping[str, An
     """Store touches' states, in order, unless a newer one is stored (a lost link to a
     call is kept), and the names they carry (``contact_names``)."""
     for round_ in _rounds(states, "touch_id"):
-        await session.execute(_UPSERT_TOUCH, [{f"v_{k}": v for k, v in s.items()} for s in round_])
+        await session.execute(_UPSERT_TOUCH, given_params(round_, _TOUCH_ROWS))
     names = sorted({s["contact_name"] for s in states if s["contact_name"]})
     if names:
         await session.execute(_ADD_CONTACT_NAMES, {"names": names})
@@ -282,7 +286,7 @@ async def refresh_linked_columns(
         wanted = {k: row[f"wanted_{k}"] for k in _LINKED_COLUMNS}
         if all(row[k] == v for k, v in wanted.items()):
             continue
-        changes.append({"w_call_id": call_id, **{f"v_{k}": v for k, v in wanted.items()}})
+        changes.append({"call_id": call_id, **wanted})
         # The assigned operator is the admin of a call nobody answered (a roll-up
         # dimension); the conversion columns are roll-up measures.
         figures = ("assigned_operator_id", *CONVERSION_CALL_COLUMNS)
@@ -292,7 +296,7 @@ async def refresh_linked_columns(
         return
     if moved:
         await count_calls(session, moved, -1)
-    await session.execute(_SET_LINKED_COLUMNS, changes)
+    await session.execute(_SET_LINKED_COLUMNS, given_params(changes, _LINKED_ROWS))
     if moved:
         await count_calls(session, moved, 1)
 
