@@ -66,6 +66,15 @@ _DELAYS = [0, 300, 600, 900, 1800, 2700, 3600, 5400, 7200, 10800, 14400, 21600, 
            43200, 57600, 72000, 86400]  # fmt: skip
 
 
+def _unpacked(packed: Any, size: int) -> list[int] | None:
+    """The counts of a roll-up's packed histogram (migration 0019: count ``i`` in the
+    ``i``-th group of ten digits from the right), or None."""
+    if packed is None:
+        return None
+    number = int(packed)
+    return [number // 10 ** (10 * i) % 10**10 for i in range(size)]
+
+
 def _cumulative(value: str, bounds: list[int], where: str) -> str:
     """Per bound: the calls (``where``) with ``value`` below the next bound; NULL for none."""
     uppers = [*bounds[1:], None]
@@ -197,7 +206,10 @@ async def _apply_in_order(
                         f"GROUP BY {_positions(len(keys))} ORDER BY {_positions(len(keys))}"
                     )
                 )
-                out[table] = [tuple(r) for r in kept]
+                out[table] = [
+                    (*r[:-2], _unpacked(r[-2], len(_WAITS)), _unpacked(r[-1], len(_DELAYS)))
+                    for r in kept
+                ]
                 assert out[table] == [tuple(r) for r in grouped], f"{table} != GROUP BY"
         return out
     finally:

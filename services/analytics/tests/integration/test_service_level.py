@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import csv
 import io
-import random
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import pytest_asyncio
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql as pg
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -258,39 +255,3 @@ async def test_targets_api_validates_and_is_for_admins(
     assert cleared.status_code == 204
     body, _ = await _whole(analytics, "employee_month")
     assert body["targets"]["clinics"] == targets
-
-
-async def test_histogram_add_sums_cumulative_counts_and_all_zero_is_null(analytics: Any) -> None:
-    """The roll-ups' ``histogram_add`` (migration 0014): element-wise sums of cumulative
-    counts, NULL standing for all zeros both ways, as the service level rows need them."""
-    rng = random.Random(14)
-
-    def cumulative(size: int, calls: int) -> list[int]:
-        counts = [0] * size
-        for _ in range(calls):
-            counts[rng.randrange(size)] += 1
-        return [sum(counts[: i + 1]) for i in range(size)]
-
-    wait_a, wait_b = cumulative(126, 40), cumulative(126, 7)
-    cases: list[tuple[list[int] | None, list[int] | None, list[int] | None]] = [
-        (wait_a, wait_b, [x + y for x, y in zip(wait_a, wait_b, strict=True)]),
-        # A call taken out of a row that counted only it: nothing left.
-        ([0, 1, 1], [0, -1, -1], None),
-        ([0, 1, 2], [0, -1, -1], [0, 0, 1]),
-        (None, [0, 0, 1], [0, 0, 1]),
-        ([1, 1], None, [1, 1]),
-        (None, None, None),
-    ]
-    engine = analytics.app.state.runtime.engine
-    async with engine.connect() as conn:
-        for a, b, want in cases:
-            got = await conn.scalar(
-                sa.select(
-                    sa.func.histogram_add(
-                        sa.cast(a, pg.ARRAY(sa.Integer)),
-                        sa.cast(b, pg.ARRAY(sa.Integer)),
-                        type_=pg.ARRAY(sa.Integer),
-                    )
-                )
-            )
-            assert got == want, (a, b)

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import itertools
+from decimal import Decimal
 
-from switchboard_analytics.domain.kpi import CALLBACK_DELAY_BOUNDS, WAIT_BOUNDS, percentile
+import pytest
+
+from switchboard_analytics.domain.kpi import (
+    CALLBACK_DELAY_BOUNDS,
+    WAIT_BOUNDS,
+    PackedHistogram,
+    percentile,
+)
 
 
 def _cumulative(values: list[int], bounds: tuple[int, ...]) -> list[int]:
@@ -35,3 +43,20 @@ def test_a_percentile_in_a_wider_bucket_is_interpolated_and_the_open_one_is_its_
 def test_nothing_counted_has_no_percentile() -> None:
     assert percentile([0] * len(WAIT_BOUNDS), WAIT_BOUNDS, 0.9) is None
     assert percentile((), WAIT_BOUNDS, 0.9) is None
+
+
+def test_a_packed_histogram_reads_each_count_from_its_ten_digits() -> None:
+    """The roll-ups keep a cumulative histogram as one number, count ``i`` in the ``i``-th
+    group of ten digits from the right; the report reads the counts it needs from it."""
+    waits = [3, 3, 5, 7, 7, 7, 9, 12, 40, 41, 130]
+    counts = _cumulative(waits, WAIT_BOUNDS)
+    packed = Decimal(sum(count * 10 ** (10 * i) for i, count in enumerate(counts)))
+    histogram = PackedHistogram(packed, len(WAIT_BOUNDS))
+    assert len(histogram) == 126
+    assert list(histogram) == counts
+    assert histogram[-1] == 11 and histogram[0] == 0 and histogram[3] == 2
+    assert histogram[120:123] == counts[120:123]
+    assert percentile(histogram, WAIT_BOUNDS, 0.9) == percentile(counts, WAIT_BOUNDS, 0.9)
+    assert list(PackedHistogram(None, 3)) == [0, 0, 0]
+    with pytest.raises(IndexError):
+        histogram[126]

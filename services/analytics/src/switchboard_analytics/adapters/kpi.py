@@ -9,7 +9,6 @@ cumulative histograms: ``tables._kpi_rollup``), or counted from the call log the
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,11 +26,12 @@ from switchboard_analytics.domain.kpi import (
     DEFAULT_TARGET_SECONDS,
     WAIT_BOUNDS,
     KpiSums,
+    PackedHistogram,
     within_index,
 )
 from switchboard_analytics.domain.reports import GroupFigures
 
-_FIXED = 6  # incoming, answered, missed, answered wait, within target, called back
+_FIXED = 6  # incoming, answered, missed, answered wait, called back, within target
 
 
 def _total(value: Any) -> sa.ColumnElement[Any]:
@@ -62,18 +62,16 @@ def _by_target(
     )
 
 
-def _sum_each(histogram: sa.ColumnElement[Any], size: int) -> list[sa.ColumnElement[Any]]:
-    """``sum(histogram[i])`` for every element: a group's cumulative histogram."""
-    return [_total(sa.func.sum(histogram[index])) for index in range(1, size + 1)]
-
-
-@functools.cache
-def _rollup_histograms(table: sa.Table) -> list[sa.ColumnElement[Any]]:
-    """A service level roll-up's cumulative histograms per group, built once."""
-    r = table.c
-    return [
-        *_sum_each(r.waits, len(WAIT_BOUNDS)),
-        *_sum_each(r.callback_delays, len(CALLBACK_DELAY_BOUNDS)),
+def _target_classes(targets: Mapping[str, int]) -> list[tuple[int, list[str]]]:
+    """The clinics by target: each target other than the default with its clinics, then
+    the default with the clinics of the others (every clinic but those)."""
+    by_target: dict[int, list[str]] = {}
+    for clinic_id, seconds in targets.items():
+        if seconds != DEFAULT_TARGET_SECONDS:
+            by_target.setdefault(seconds, []).append(clinic_id)
+    others = sorted(c for ids in by_target.values() for c in ids)
+    return [(s, sorted(ids)) for s, ids in sorted(by_target.items())] + [
+        (DEFAULT_TARGET_SECONDS, others)
     ]
 
 
@@ -82,16 +80,69 @@ def _rollup_measures(table: sa.Table, targets: Mapping[str, int]) -> list[sa.Col
     if "clinic_id" not in r and not uniform(targets):
         raise ValueError(f"{table.name}: clinics' targets differ, a clinic roll-up answers")
     clinic = r.clinic_id if "clinic_id" in r else sa.literal("")
+    classes = _target_classes(targets)
+    # The packed histograms of each class of clinics: its count within the class's target
+    # is read from the sum (``_rollup_figures``), one count per group, not per row.
+    within: list[sa.ColumnElement[Any]] = [
+        sa.func.sum(r.waits).filter(clinic.in_(ids)) for _, ids in classes[:-1]
+    ]
+    others = classes[-1][1]
+    within.append(sa.func.sum(r.waits).filter(clinic.not_in(others)) if others else sa.null())
     return [
         _total(sa.func.sum(r.incoming)),
         _total(sa.func.sum(r.answered)),
         _total(sa.func.sum(r.missed)),
         _total(sa.func.sum(r.answered_wait_seconds)),
-        # One element per row: its clinic's target's.
-        _total(sa.func.sum(_by_target(clinic, targets, lambda s: r.waits[within_index(s)]))),
         _total(sa.func.sum(r.called_back)),
-        *_rollup_histograms(table),
+        *within,
+        sa.func.sum(r.waits),
+        sa.func.sum(r.callback_delays),
     ]
+
+
+def _rollup_figures(targets: Mapping[str, int]) -> Any:
+    """How a row of :func:`_rollup_measures` becomes a group's :class:`KpiSums`."""
+    indexes = [within_index(seconds) - 1 for seconds, _ in _target_classes(targets)]
+    waits_size, delays_size = len(WAIT_BOUNDS), len(CALLBACK_DELAY_BOUNDS)
+
+    def figures(group_by: str, width: int, row: Sequence[Any]) -> GroupFigures:
+        packed = row[width + 5 :]
+        waits = PackedHistogram(packed[-2], waits_size)
+        # Without other targets the default class is every row: the histogram itself.
+        classes = packed[: len(indexes)] if len(indexes) > 1 else [packed[-2]]
+        within = sum(
+            PackedHistogram(histogram, waits_size)[index]
+            for histogram, index in zip(classes, indexes, strict=True)
+        )
+        delays = PackedHistogram(packed[-1], delays_size)
+        return _kpi_group(group_by, width, row, within, waits, delays)
+
+    return figures
+
+
+def _kpi_group(
+    group_by: str,
+    width: int,
+    row: Sequence[Any],
+    within: int,
+    waits: Sequence[int],
+    delays: Sequence[int],
+) -> GroupFigures:
+    """A group's :class:`KpiSums` from a result row that starts, after its ``width`` key
+    columns, with the counts of incoming, answered and missed calls, the answered calls'
+    wait and the called-back count; ``within`` and the histograms as read from the rest."""
+    incoming, answered, missed, wait, called_back = row[width : width + 5]
+    sums = KpiSums(
+        incoming=incoming,
+        answered=answered,
+        missed=missed,
+        answered_wait_seconds=wait,
+        answered_within_target=within,
+        called_back=called_back,
+        cumulative_waits=waits,
+        cumulative_callback_delays=delays,
+    )
+    return GroupFigures(key=group_key(group_by, width, row), by_type={}, kpi=sums)
 
 
 def _cumulative_counts(
@@ -120,27 +171,18 @@ def _call_log_measures(targets: Mapping[str, int]) -> list[sa.ColumnElement[Any]
         _total(sa.func.count().filter(answered)),
         _total(sa.func.count().filter(missed)),
         _total(sa.func.sum(wait).filter(answered)),
-        _total(sa.func.count().filter(answered, wait_bucket <= target)),
         _total(sa.func.count().filter(called_back)),
+        _total(sa.func.count().filter(answered, wait_bucket <= target)),
         *_cumulative_counts(wait_bucket, len(WAIT_BOUNDS), answered),
         *_cumulative_counts(delay_bucket, len(CALLBACK_DELAY_BOUNDS), called_back),
     ]
 
 
 def _kpi_figures(group_by: str, width: int, row: Sequence[Any]) -> GroupFigures:
-    incoming, answered, missed, wait, within, called_back = row[width : width + _FIXED]
+    """How a row of :func:`_call_log_measures` becomes a group's :class:`KpiSums`."""
     waits = width + _FIXED + len(WAIT_BOUNDS)
-    sums = KpiSums(
-        incoming=incoming,
-        answered=answered,
-        missed=missed,
-        answered_wait_seconds=wait,
-        answered_within_target=within,
-        called_back=called_back,
-        cumulative_waits=row[width + _FIXED : waits],
-        cumulative_callback_delays=row[waits:],
-    )
-    return GroupFigures(key=group_key(group_by, width, row), by_type={}, kpi=sums)
+    within = row[width + _FIXED - 1]
+    return _kpi_group(group_by, width, row, within, row[width + _FIXED : waits], row[waits:])
 
 
 def kpi_measures(targets: Mapping[str, int]) -> Measures:
@@ -151,6 +193,7 @@ def kpi_measures(targets: Mapping[str, int]) -> Measures:
         rollup=lambda table: _rollup_measures(table, targets),
         call_log=lambda: _call_log_measures(targets),
         figures=_kpi_figures,
+        rollup_figures=_rollup_figures(targets),
     )
 
 

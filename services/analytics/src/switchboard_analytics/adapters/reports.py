@@ -170,6 +170,8 @@ class Measures:
     rollup: Callable[[sa.Table], list[sa.ColumnElement[Any]]]
     call_log: Callable[[], list[sa.ColumnElement[Any]]]
     figures: Callable[[str, int, Sequence[Any]], GroupFigures]
+    #: How a roll-up's result row becomes one, when not as the call log's (``figures``).
+    rollup_figures: Callable[[str, int, Sequence[Any]], GroupFigures] | None = None
 
 
 #: The calls report's: counts and sums per call type.
@@ -201,6 +203,7 @@ async def _rollup_groups(
     r = rollup.table.c
     conditions = rollup_conditions(flt, rollup)
     measures = measure.rollup(rollup.table)
+    figures = measure.rollup_figures or measure.figures
 
     async def read(keys: list[Any], where: list[Any], count: int) -> list[tuple[Key, Any]]:
         query = (
@@ -213,9 +216,7 @@ async def _rollup_groups(
             .limit(count)
         )
         rows = (await session.execute(query)).all()
-        return [
-            (tuple(row[: len(keys)]), measure.figures(group_by, len(keys), row)) for row in rows
-        ]
+        return [(tuple(row[: len(keys)]), figures(group_by, len(keys), row)) for row in rows]
 
     if group_by == "did":
         leading, rest = r.did, []

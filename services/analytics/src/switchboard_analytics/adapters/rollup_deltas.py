@@ -35,10 +35,12 @@ from switchboard_analytics.adapters.rollup_tables import (
     rollup_changes,
 )
 from switchboard_analytics.adapters.tables import call_log
-from switchboard_analytics.domain.kpi import CALLBACK_DELAY_BOUNDS, WAIT_BOUNDS
+from switchboard_analytics.domain.kpi import CALLBACK_DELAY_BOUNDS, PACKED_DIGITS, WAIT_BOUNDS
 
-#: The service level roll-ups' cumulative histograms, summed with ``histogram_add``.
+#: The service level roll-ups' cumulative histograms, packed into numbers
+#: (``tables._kpi_rollup``).
 _HISTOGRAMS = ("waits", "callback_delays")
+_ZERO: sa.ColumnElement[Any] = sa.literal_column("0")
 
 
 def _changes(where: sa.ColumnElement[bool], sign: sa.ColumnElement[int]) -> sa.Select[Any]:
@@ -128,18 +130,44 @@ def _calls_measures(source: sa.CTE) -> dict[str, sa.ColumnElement[Any]]:
     }
 
 
-def _cumulative(source: sa.CTE, bucket: Any, size: int) -> sa.ColumnElement[Any]:
-    """A group's signed calls per ``bucket`` (1 to ``size``), cumulative (see
-    ``tables._kpi_rollup``); NULL when they are all zero."""
-    counts = [_signed(source, bucket <= index) for index in range(1, size + 1)]
-    return sa.case(
-        (sa.or_(*(count != 0 for count in counts)), sa.cast(pg.array(counts), pg.ARRAY(sa.Integer)))
+def _steps(name: str, size: int) -> sa.CTE:
+    """Per bucket (1 to ``size``), what a call in it adds to a packed cumulative histogram
+    (``tables._kpi_rollup``): one to each of the counts from its bucket's to the last,
+    the sum of 10^(PACKED_DIGITS * (i - 1)) for i from the bucket to ``size``."""
+    bucket = sa.func.generate_series(1, size).table_valued("bucket").render_derived(name + "_b")
+    ten, unit = sa.cast(10, sa.Numeric), PACKED_DIGITS
+    step = sa.func.div(
+        sa.func.power(ten, unit * size) - sa.func.power(ten, unit * (bucket.c.bucket - 1)),
+        10**unit - 1,
+    )
+    return sa.select(bucket.c.bucket, step.label("step")).cte(name)
+
+
+def _stepped(source: sa.CTE, name: str) -> sa.CTE:
+    """``source`` with what each row adds to the packed histograms (``wait_step``,
+    ``delay_step``; NULL without a bucket), looked up in a table of the buckets' steps
+    (computed once per statement, not per row)."""
+    waits = _steps(name + "_wait_steps", len(WAIT_BOUNDS))
+    delays = _steps(name + "_delay_steps", len(CALLBACK_DELAY_BOUNDS))
+    joined = source.outerjoin(waits, waits.c.bucket == source.c.wait_bucket).outerjoin(
+        delays, delays.c.bucket == source.c.delay_bucket
+    )
+    return (
+        sa.select(*source.c, waits.c.step.label("wait_step"), delays.c.step.label("delay_step"))
+        .select_from(joined)
+        .cte(name)
     )
 
 
+def _packed(source: sa.CTE, step: str) -> sa.ColumnElement[Any]:
+    """A group's packed cumulative histogram: the signed sum of its rows' ``step``; NULL
+    when it counts no call (as a fresh count of the calls left would be)."""
+    return sa.func.nullif(sa.func.sum(source.c.sign * source.c[step]), _ZERO)
+
+
 def _kpi_measures(source: sa.CTE) -> dict[str, sa.ColumnElement[Any]]:
-    """A service level roll-up's measures of a group of ``source``
-    (``tables._kpi_rollup``)."""
+    """A service level roll-up's measures of a group of ``source`` (``tables._kpi_rollup``;
+    ``source`` is :func:`_stepped`)."""
     s = source.c
     incoming = s.call_type == "incoming"
     answered = sa.and_(incoming, s.disposition == "answered")
@@ -151,8 +179,8 @@ def _kpi_measures(source: sa.CTE) -> dict[str, sa.ColumnElement[Any]]:
         "missed": _signed(source, missed),
         "called_back": _signed(source, missed, s.called_back),
         "answered_wait_seconds": _signed_sum(source, "wait_seconds", answered),
-        "waits": _cumulative(source, s.wait_bucket, len(WAIT_BOUNDS)),
-        "callback_delays": _cumulative(source, s.delay_bucket, len(CALLBACK_DELAY_BOUNDS)),
+        "waits": _packed(source, "wait_step"),
+        "callback_delays": _packed(source, "delay_step"),
     }
 
 
@@ -169,11 +197,11 @@ def _upsert(
     merged: dict[str, Any] = {}
     for k in measures:
         if k in _HISTOGRAMS:
-            # Most calls add no histogram (only answered or called-back incoming ones do).
-            merged[k] = sa.case(
-                (insert.excluded[k].is_(None), table.c[k]),
-                else_=sa.func.histogram_add(table.c[k], insert.excluded[k], type_=table.c[k].type),
+            # NULL is no call either side, and a sum counting no call is NULL again.
+            total = sa.func.coalesce(table.c[k], _ZERO) + sa.func.coalesce(
+                insert.excluded[k], _ZERO
             )
+            merged[k] = sa.func.nullif(total, _ZERO)
         else:
             merged[k] = table.c[k] + insert.excluded[k]
     return insert.on_conflict_do_update(index_elements=keys, set_=merged).cte(
@@ -241,9 +269,10 @@ def _fold_statement() -> sa.Select[Any]:
     roll-up, in one statement (one INSERT … ON CONFLICT per roll-up, as CTEs over the
     deleted rows); selects how many were folded."""
     folded = sa.delete(rollup_changes).returning(*rollup_changes.c).cte("folded")
-    calls, kpi = _calls_measures(folded), _kpi_measures(folded)
+    stepped = _stepped(folded, "folded_steps")
+    calls, kpi = _calls_measures(folded), _kpi_measures(stepped)
     upserts = [_upsert(t, folded, calls) for t in ROLLUP_TABLES]
-    upserts += [_upsert(t, folded, kpi) for t in KPI_ROLLUP_TABLES]
+    upserts += [_upsert(t, stepped, kpi) for t in KPI_ROLLUP_TABLES]
     return sa.select(sa.func.count()).select_from(folded).add_cte(*upserts)
 
 
@@ -321,8 +350,12 @@ def _fill_statement(tables: tuple[sa.Table, ...]) -> sa.Select[Any]:
     """Fill ``tables`` (empty) from every ended call, in one statement (one INSERT per
     roll-up, as CTEs over one source)."""
     source = _changes(sa.true(), sa.literal(1, sa.SmallInteger)).cte("rollup_source")
-    calls, kpi = _calls_measures(source), _kpi_measures(source)
-    fills = [_fill(t, source, kpi if t in KPI_ROLLUP_TABLES else calls) for t in tables]
+    stepped = _stepped(source, "rollup_source_steps")
+    calls, kpi = _calls_measures(source), _kpi_measures(stepped)
+    fills = [
+        _fill(t, stepped, kpi) if t in KPI_ROLLUP_TABLES else _fill(t, source, calls)
+        for t in tables
+    ]
     return sa.select(sa.literal(1)).add_cte(source, *fills)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql as pg
 
 from switchboard_analytics.adapters.metadata import metadata
 
@@ -127,11 +126,12 @@ def _kpi_rollup(name: str, grain: str, leading: tuple[str, ...], rest: tuple[str
     called back: a report filtering on those reads the call log). ``calls`` counts every
     call, the other measures incoming calls only.
 
-    ``waits`` and ``callback_delays`` are cumulative histograms (``domain.kpi``): element
-    ``i`` (1-based) counts the answered calls whose wait bucket, the called-back missed
+    ``waits`` and ``callback_delays`` are cumulative histograms (``domain.kpi``): count
+    ``i`` (1-based) is of the answered calls whose wait bucket, the called-back missed
     calls whose delay bucket, is ``i`` or lower; NULL when the row has none. "Answered
-    within X seconds" is then the one element ``X + 1`` of each row, whatever ``X`` is.
-    Summed element by element with ``histogram_add`` (a function of migration 0012).
+    within X seconds" is then the one count ``X + 1`` of each row, whatever ``X`` is.
+    Each is packed into one number (``domain.kpi.PACKED_DIGITS`` digits a count), so that
+    a fold adds histograms and a report sums them as numbers (migration 0019).
     """
     time_name, time_type = _TIME_COLUMNS[grain]
     return sa.Table(
@@ -148,8 +148,8 @@ def _kpi_rollup(name: str, grain: str, leading: tuple[str, ...], rest: tuple[str
         sa.Column("missed", sa.BigInteger, nullable=False),
         sa.Column("called_back", sa.BigInteger, nullable=False),
         sa.Column("answered_wait_seconds", sa.BigInteger, nullable=False),
-        sa.Column("waits", pg.ARRAY(sa.Integer)),
-        sa.Column("callback_delays", pg.ARRAY(sa.Integer)),
+        sa.Column("waits", sa.Numeric),
+        sa.Column("callback_delays", sa.Numeric),
         postgresql_with=ROLLUP_STORAGE,
     )
 

@@ -27,7 +27,7 @@ import bisect
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 WAIT_BOUNDS: tuple[int, ...] = (*range(121), 150, 180, 240, 300, 600)
 """Lower bounds (seconds) of the wait histogram's buckets; the last is open."""
@@ -52,6 +52,44 @@ CALLBACK_DELAY_BOUNDS: tuple[int, ...] = (
     86400,
 )
 """Lower bounds (seconds) of the call-back delay histogram's buckets; the last is open."""
+
+PACKED_DIGITS = 10
+"""A roll-up keeps each cumulative histogram as one integer (``tables._kpi_rollup``): its
+``i``-th count (0-based) is the ``i``-th group of this many decimal digits from the right,
+so that adding two histograms is adding two numbers."""
+
+
+class PackedHistogram(Sequence[int]):
+    """A cumulative histogram of ``size`` counts packed into one integer (see
+    :data:`PACKED_DIGITS`; ``None`` is all zeros), as a sequence: a count is read only when
+    asked for (a percentile's binary search reads a few)."""
+
+    __slots__ = ("_digits", "_size")
+
+    def __init__(self, packed: Any, size: int) -> None:
+        # Formatted, not int(): a Decimal of a thousand digits formats in microseconds.
+        self._digits = format(packed, "f") if packed else ""
+        self._size = size
+
+    def __len__(self) -> int:
+        return self._size
+
+    @overload
+    def __getitem__(self, index: int) -> int: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[int]: ...
+
+    def __getitem__(self, index: int | slice) -> int | list[int]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._size))]
+        if index < 0:
+            index += self._size
+        if not 0 <= index < self._size:
+            raise IndexError(index)
+        end = len(self._digits) - PACKED_DIGITS * index
+        return int(self._digits[max(0, end - PACKED_DIGITS) : end]) if end > 0 else 0
+
 
 MAX_TARGET_SECONDS = 120
 """The longest service level target the wait histogram answers exactly."""
