@@ -43,25 +43,6 @@ def uniform(targets: Mapping[str, int]) -> bool:
     return all(seconds == DEFAULT_TARGET_SECONDS for seconds in targets.values())
 
 
-def _by_target(
-    clinic: sa.ColumnElement[Any], targets: Mapping[str, int], within: Any
-) -> sa.ColumnElement[Any]:
-    """``within(X)`` with X the row's clinic's target (``clinic``: '' for no clinic)."""
-    clinics_by_target: dict[int, list[str]] = {}
-    for clinic_id, seconds in targets.items():
-        if seconds != DEFAULT_TARGET_SECONDS:
-            clinics_by_target.setdefault(seconds, []).append(clinic_id)
-    if not clinics_by_target:
-        return within(DEFAULT_TARGET_SECONDS)  # type: ignore[no-any-return]
-    return sa.case(
-        *(
-            (clinic.in_(sorted(ids)), within(seconds))
-            for seconds, ids in sorted(clinics_by_target.items())
-        ),
-        else_=within(DEFAULT_TARGET_SECONDS),
-    )
-
-
 def _target_classes(targets: Mapping[str, int]) -> list[tuple[int, list[str]]]:
     """The clinics by target: each target other than the default with its clinics, then
     the default with the clinics of the others (every clinic but those)."""
@@ -75,19 +56,33 @@ def _target_classes(targets: Mapping[str, int]) -> list[tuple[int, list[str]]]:
     ]
 
 
+def _by_target(
+    clinic: sa.ColumnElement[Any], targets: Mapping[str, int], within: Any
+) -> sa.ColumnElement[Any]:
+    """``within(X)`` with X the row's clinic's target (``clinic``: '' for no clinic)."""
+    *own, _ = _target_classes(targets)
+    if not own:
+        return within(DEFAULT_TARGET_SECONDS)  # type: ignore[no-any-return]
+    return sa.case(
+        *((clinic.in_(ids), within(seconds)) for seconds, ids in own),
+        else_=within(DEFAULT_TARGET_SECONDS),
+    )
+
+
 def _rollup_measures(table: sa.Table, targets: Mapping[str, int]) -> list[sa.ColumnElement[Any]]:
     r = table.c
     if "clinic_id" not in r and not uniform(targets):
         raise ValueError(f"{table.name}: clinics' targets differ, a clinic roll-up answers")
     clinic = r.clinic_id if "clinic_id" in r else sa.literal("")
-    classes = _target_classes(targets)
-    # The packed histograms of each class of clinics: its count within the class's target
-    # is read from the sum (``_rollup_figures``), one count per group, not per row.
+    *own, (_, others) = _target_classes(targets)
+    # With clinics of other targets, the packed histograms of each class of clinics: its
+    # count within the class's target is read from the sum (``_rollup_figures``), one
+    # count per group, not per row. Without, the group's histogram is its only class.
     within: list[sa.ColumnElement[Any]] = [
-        sa.func.sum(r.waits).filter(clinic.in_(ids)) for _, ids in classes[:-1]
+        sa.func.sum(r.waits).filter(clinic.in_(ids)) for _, ids in own
     ]
-    others = classes[-1][1]
-    within.append(sa.func.sum(r.waits).filter(clinic.not_in(others)) if others else sa.null())
+    if others:
+        within.append(sa.func.sum(r.waits).filter(clinic.not_in(others)))
     return [
         _total(sa.func.sum(r.incoming)),
         _total(sa.func.sum(r.answered)),
@@ -106,15 +101,17 @@ def _rollup_figures(targets: Mapping[str, int]) -> Any:
     waits_size, delays_size = len(WAIT_BOUNDS), len(CALLBACK_DELAY_BOUNDS)
 
     def figures(group_by: str, width: int, row: Sequence[Any]) -> GroupFigures:
-        packed = row[width + 5 :]
-        waits = PackedHistogram(packed[-2], waits_size)
-        # Without other targets the default class is every row: the histogram itself.
-        classes = packed[: len(indexes)] if len(indexes) > 1 else [packed[-2]]
-        within = sum(
-            PackedHistogram(histogram, waits_size)[index]
-            for histogram, index in zip(classes, indexes, strict=True)
+        *classes, packed_waits, packed_delays = row[width + 5 :]
+        waits = PackedHistogram(packed_waits, waits_size)
+        within = (
+            sum(
+                PackedHistogram(histogram, waits_size)[index]
+                for histogram, index in zip(classes, indexes, strict=True)
+            )
+            if classes
+            else waits[indexes[0]]
         )
-        delays = PackedHistogram(packed[-1], delays_size)
+        delays = PackedHistogram(packed_delays, delays_size)
         return _kpi_group(group_by, width, row, within, waits, delays)
 
     return figures
