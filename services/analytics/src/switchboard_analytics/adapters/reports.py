@@ -219,9 +219,10 @@ async def _rollup_groups(
         return [(tuple(row[: len(keys)]), figures(group_by, len(keys), row)) for row in rows]
 
     if group_by == "did":
-        leading, rest = r.did, []
+        leading, rest, chosen = r.did, [], flt.dids
     elif group_by.startswith("employee"):
         leading, rest = r.admin_id, [_time_key(group_by, rollup.time, rollup.grain)]
+        chosen = flt.admin_ids
     else:
         time_key = _time_key(group_by, rollup.time, rollup.grain)
         where = [time_key > after[0]] if after is not None else []
@@ -241,12 +242,14 @@ async def _rollup_groups(
             # A clinic's admins, or a short period: the admins with calls there, each
             # one's range of the primary key. Left to choose, PostgreSQL reads the key in
             # admin order for the LIMIT, skipping other admins' or days' rows one by one.
-            admins = [a for a, _ in await admins_with_calls(session, flt) if a]
-            where = [leading.in_(sorted(admins))]
+            # Named admins are those ranges already.
+            admins = flt.admin_ids or {a for a, _ in await admins_with_calls(session, flt)}
+            where = [leading.in_(sorted(admins - {""}))]
         if after is not None:
             where.append(sa.tuple_(*keys) > sa.tuple_(*after))
         found = await read(keys, where, limit)
-    if len(found) < limit:
+    # Under a filter of named admins (or numbers), the calls without one never match.
+    if len(found) < limit and (not chosen or "" in chosen):
         where = [leading == ""]
         if after is not None and after[0] is None:
             if not rest:
