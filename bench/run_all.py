@@ -167,15 +167,21 @@ def rows(out_dir: Path, quick: bool) -> tuple[list[list[str]], list[str]]:
         bare, copy = rb["bare_consumer"]["events_per_second"], rb["copy"]["events_per_second"]
         for label, part in (
             ("pipeline: canonical events → call log + roll-ups (analytics)", "projection"),
-            ("rebuild of analytics from topic history", "rebuild"),
+            ("rebuild of analytics from topic history, until it answers", "rebuild"),
         ):
             rate = a[part]["events_per_second"]
             events = a[part].get("events", a[part].get("events_replayed", 0))
+            with_drop = a[part].get("events_per_second_with_drop")
             table.append(
                 [
                     f"{label}, {events:,} events on {a['baseline']['calls']:,} calls",
                     "≥ 10 000 ev/s",
-                    _fmt(rate, " ev/s"),
+                    _fmt(rate, " ev/s")
+                    + (
+                        f" (with the drop of the replaced tables after it {_fmt(with_drop)})"
+                        if with_drop
+                        else ""
+                    ),
                     f"bare consumer {_fmt(bare)} ev/s; COPY {_fmt(copy)} ev/s",
                     f"{rate / bare:.2%} / {rate / copy:.1%}",
                     _met(rate >= 10_000),
