@@ -838,11 +838,12 @@ async def reports(
             case = {**params, **extra}
             answer = (await client.get(url, params=case, headers=headers)).json()
             api = await timed(client, url, case, headers, reps)
-            log = await timed(client, url, {**case, "source": "call_log"}, headers, 1)
+            # The GROUP BY's median (not its slowest) against the answer's p95.
+            log = await timed(client, url, {**case, "source": "call_log"}, headers, raw_reps)
             filtered[name] = {
                 "source": answer["source"], "first_page_rows": len(answer["rows"]),
                 "api_ms": _ms(api), "api_call_log_group_by_ms": _ms(log),
-                "api_ratio_p95": round(max(log) / percentile(api, 0.95), 1),
+                "api_ratio_p95": round(statistics.median(log) / percentile(api, 0.95), 1),
             }  # fmt: skip
         log_only = {}
         for name, extra in CALL_LOG_FILTERS.items():
