@@ -19,11 +19,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import httpx
 import pytest
@@ -232,13 +233,62 @@ async def topic_reader(
         await reader.stop()
 
 
+#: Seconds a service may take to stop before :func:`serve` prints what is still running.
+STOP_WITHIN = 60.0
+#: Where that goes (``None``: the process's standard error, which pytest does not capture).
+STOP_REPORT_TO: TextIO | None = None
+
+
+def _report_slow_stop(title: str) -> None:
+    """Print, past the test's output capture, every task of the loop and where it waits:
+    a stop that never ends then says what it waits for instead of hanging in silence."""
+    out = STOP_REPORT_TO or sys.__stderr__ or sys.stderr
+    print(f"\n{title}: still stopping after {STOP_WITHIN:.0f} s; its loop's tasks:", file=out)
+    for task in asyncio.all_tasks():
+        print(f"  {task.get_name()}:", file=out)
+        for where in _awaiting(task.get_coro()):
+            print(f"    {where}", file=out)
+    out.flush()
+
+
+def _awaiting(coro: Any) -> list[str]:
+    """Where a task waits, outermost first: its coroutine, what that awaits, and so on
+    (a task's own stack shows only the outermost)."""
+    chain = []
+    while coro is not None:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "ag_frame", None)
+        frame = frame or getattr(coro, "gi_frame", None)
+        if frame is not None:
+            code = frame.f_code
+            chain.append(f"{code.co_filename}:{frame.f_lineno} {code.co_name}")
+        awaited = (
+            getattr(coro, "cr_await", None)
+            or getattr(coro, "ag_await", None)
+            or getattr(coro, "gi_yieldfrom", None)
+        )
+        if awaited is not None and not hasattr(awaited, "cr_frame") and frame is not None:
+            # contextlib's async context managers await their generator's asend/athrow,
+            # which do not say what they run: the generator is the manager's ``gen``.
+            awaited = getattr(frame.f_locals.get("self"), "gen", None) or awaited
+        coro = awaited
+    return chain
+
+
 @asynccontextmanager
 async def serve(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """Run ``app``'s lifespan and yield an HTTP client talking to it in-process."""
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
-            yield client
+    watchdog: asyncio.TimerHandle | None = None
+    try:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+                yield client
+            watchdog = asyncio.get_running_loop().call_later(
+                STOP_WITHIN, _report_slow_stop, app.title
+            )
+    finally:
+        if watchdog is not None:
+            watchdog.cancel()
 
 
 @pytest.fixture(scope="session")
