@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from switchboard_runtime.testing.standins import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 CONSOLE_DIR = REPO / "console"
 LOCALES = CONSOLE_DIR / "src" / "locales"
@@ -43,13 +45,6 @@ AMI_SECRET = "e2e-ami-secret"
 ORIGINATE_CONTEXT = "clinic-outbound"
 #: The fake AMI server (``services/telephony/tests/fakes/ami_server.py``) run as a process.
 FAKE_AMI = REPO / "services" / "telephony" / "tests" / "fakes" / "ami_server.py"
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _bin(name: str) -> str:

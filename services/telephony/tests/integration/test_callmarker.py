@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -19,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from switchboard_runtime.testing import wait_until
+from switchboard_runtime.testing.standins import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -63,12 +63,6 @@ class StandIn:
             return JSONResponse({"ok": True})
 
         return app
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @asynccontextmanager
@@ -145,7 +139,7 @@ async def _status(telephony: Any) -> dict[str, Any]:
 async def test_ended_calls_reach_callmarker_exactly_once_across_an_outage_and_a_restart(
     start_telephony: Any, topic_reader: Any, helpers: Any
 ) -> None:
-    port = _free_port()
+    port = free_port()
     tag = helpers.unique_tag("cm")
     before, expected_before = _calls(helpers, ["a", "b", "c", "d"])
     after, expected_after = _calls(helpers, ["e", "f"])

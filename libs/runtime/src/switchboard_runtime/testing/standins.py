@@ -17,11 +17,21 @@ from pathlib import Path
 STANDINS = Path(__file__).resolve().parents[5] / "scripts" / "standins"
 
 
+#: The ports :func:`free_port` handed out in this process.
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    """A TCP port of 127.0.0.1 nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A TCP port of 127.0.0.1 nothing listens on right now, and not handed out before by
+    this process: a port handed out is free to the kernel until its server binds it, and
+    the kernel gave the same one twice to a platform's ten servers (two then bound it)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def _accepts(port: int) -> bool:
